@@ -1,0 +1,16 @@
+"""losskit: classification and regression losses for PyTorch, each derived from a likelihood.
+
+>>> import torch, losskit
+>>> logits = torch.tensor([[2.0, 0.5, -1.0]])
+>>> losskit.functional.cross_entropy(logits, torch.tensor([0]))
+tensor(0.2413)
+"""
+
+from . import functional, nn, registry
+from ._checks import check_level, checks
+from .nn import *  # noqa: F401,F403  (the modules, listed in losskit.nn.__all__)
+from .nn import __all__ as _nn_all
+
+__version__ = "0.1.0"
+
+__all__ = ["functional", "nn", "registry", "checks", "check_level", "__version__", *_nn_all]

@@ -1,0 +1,1 @@
+"""Fused Triton kernels, used automatically for CUDA tensors when Triton is installed."""
