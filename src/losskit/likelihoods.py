@@ -1,0 +1,771 @@
+"""The probabilistic view of losskit's losses: each loss is the negative log-likelihood of a model.
+
+A model's raw output is mapped by a **link** to the parameters of a distribution over the target;
+training with the loss is maximum likelihood under that distribution; at inference the **decision
+rule** reads a point prediction off the same distribution.
+
+============  =====================  ==========  ==========================  =====================
+likelihood     output                link        ``nll(full=False)`` is      ``predict``
+============  =====================  ==========  ==========================  =====================
+Bernoulli      logit ``z``           sigmoid     binary_cross_entropy_       ``σ(z) >= 0.5``
+                                                 with_logits
+Categorical    logits ``(N, C, …)``  softmax     cross_entropy               argmax
+Gaussian       mean (σ fixed)        identity    mse_loss                    the mean
+Gaussian       ``(mean, var)``       identity    gaussian_nll_loss           the mean
+Laplace        location (b fixed)    identity    l1_loss                     the median
+Laplace        ``(loc, scale)``      identity    (no torch loss)             the median
+Poisson        log-rate              exp         poisson_nll_loss            the rate (the mean)
+============  =====================  ==========  ==========================  =====================
+
+``nll(output, target, full=False)`` returns exactly the matching :mod:`losskit.functional` loss:
+the negative log-likelihood with the terms that do not depend on the model dropped and, for the
+fixed-scale regressions, rescaled (``mse_loss`` is :math:`2\\sigma^2` times the Gaussian NLL
+less its constants). ``full=True`` returns the true negative log-likelihood,
+``-log_prob(output, target)`` reduced; both have the same minimiser. Each class's docstring gives
+the exact relation, and :func:`for_loss` gives the same view for every registered loss, including
+the ones that are not likelihoods (focal, poly, dice, margin losses): what they change on top of
+which likelihood. ``docs/derivations.md`` derives each loss from its likelihood.
+
+>>> import torch
+>>> from losskit.likelihoods import Bernoulli
+>>> z = torch.tensor([-2.0, 0.5, 3.0])
+>>> Bernoulli().predict(z)
+tensor([0, 1, 1])
+>>> print(round(float(Bernoulli().nll(z, torch.tensor([0.0, 1.0, 1.0]))), 4))
+0.3055
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+from typing import Optional, Union
+
+import torch
+import torch.nn.functional as _F
+from torch import Tensor
+
+from . import functional as _lf
+from . import registry
+from ._checks import check_floating, check_option
+from ._reduction import check_reduction, reduce
+
+__all__ = [
+    "Likelihood",
+    "Bernoulli",
+    "Categorical",
+    "Gaussian",
+    "Laplace",
+    "Poisson",
+    "LossView",
+    "for_loss",
+    "views",
+]
+
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+Output = Union[Tensor, tuple]
+
+
+def _loss(name: str):
+    """The losskit functional ``name`` (looked up at call time)."""
+    fn = getattr(_lf, name, None)
+    if fn is None:  # pragma: no cover - only while a loss has not been added to losskit.functional
+        raise NotImplementedError(f"losskit.functional.{name} is not available in this build of losskit")
+    return fn
+
+
+def _upcast(x: Tensor) -> Tensor:
+    """float32 for half inputs (log-probabilities are computed in at least single precision)."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
+def _clamp_min_keep_grad(x: Tensor, eps: float) -> Tensor:
+    """``max(x, eps)`` in value, identity in gradient (as ``gaussian_nll_loss`` clamps ``var``)."""
+    return x + (x.clamp_min(eps) - x).detach()
+
+
+class Likelihood:
+    """Base class: a distribution over the target, parameterised by a model's output through a link.
+
+    Subclasses define :meth:`link`, :meth:`log_prob`, :meth:`distribution`, :meth:`mean`,
+    :meth:`predict` and :meth:`nll`. Attributes ``link_name``, ``inference`` and ``loss`` (the
+    name of the matching :mod:`losskit.functional` loss, or ``None``) describe them in words.
+    """
+
+    link_name: str = "identity"
+    inference: str = ""
+    loss: Optional[str] = None
+
+    def link(self, output: Output) -> Output:  # pragma: no cover - abstract
+        """Map a model's output to the distribution's natural parameters."""
+        raise NotImplementedError
+
+    def log_prob(self, output: Output, target: Tensor) -> Tensor:  # pragma: no cover - abstract
+        """Element-wise log-likelihood ``log p(target | output)``."""
+        raise NotImplementedError
+
+    def distribution(self, output: Output) -> torch.distributions.Distribution:  # pragma: no cover
+        """The :mod:`torch.distributions` object for ``output``."""
+        raise NotImplementedError
+
+    def mean(self, output: Output) -> Tensor:  # pragma: no cover - abstract
+        """The distribution's mean."""
+        raise NotImplementedError
+
+    def predict(self, output: Output) -> Tensor:  # pragma: no cover - abstract
+        """The point prediction (decision) used at inference."""
+        raise NotImplementedError
+
+    def nll(self, output: Output, target: Tensor, *, reduction: str = "mean", full: bool = False) -> Tensor:
+        """The negative log-likelihood: the matching loss (``full=False``) or the true NLL (``full=True``)."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _full_nll(self, output: Output, target: Tensor, reduction: str) -> Tensor:
+        check_reduction(reduction)
+        lp = self.log_prob(output, target)
+        ref = output[0] if isinstance(output, tuple) else output
+        return reduce(-lp, reduction).to(ref.dtype)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Bernoulli(Likelihood):
+    r"""Bernoulli likelihood with a sigmoid link: the model outputs the logit :math:`z`.
+
+    .. math::
+        -\log p(y \mid z) = -[y \log\sigma(z) + (1-y)\log\sigma(-z)] = \operatorname{softplus}(z) - yz
+
+    ``nll`` is :func:`losskit.functional.binary_cross_entropy_with_logits` whatever ``full`` is
+    (the Bernoulli NLL has no constant to drop). ``predict`` thresholds the probability:
+    ``σ(z) >= threshold`` (0.5, the Bayes decision for equal costs), computed as
+    ``z >= logit(threshold)``; it returns class indices (``torch.long``).
+
+    Args:
+        threshold: decision threshold on the probability, in (0, 1).
+
+    Example:
+        >>> import torch
+        >>> from losskit.likelihoods import Bernoulli
+        >>> lik = Bernoulli()
+        >>> z = torch.tensor([-1.0, 0.0, 2.0])
+        >>> lik.link(z)
+        tensor([0.2689, 0.5000, 0.8808])
+        >>> lik.predict(z)
+        tensor([0, 1, 1])
+        >>> y = torch.tensor([0.0, 1.0, 1.0])
+        >>> torch.allclose(lik.log_prob(z, y), lik.distribution(z).log_prob(y))
+        True
+    """
+
+    link_name = "sigmoid"
+    inference = "σ(z) ≥ 0.5 (z ≥ 0)"
+    loss = "binary_cross_entropy_with_logits"
+
+    def __init__(self, threshold: float = 0.5) -> None:
+        self.threshold = check_option(threshold, "threshold", low=0.0, high=1.0, low_open=True, high_open=True)
+        self._logit_threshold = math.log(threshold) - math.log1p(-threshold)
+
+    def __repr__(self) -> str:
+        return f"Bernoulli(threshold={self.threshold})"
+
+    def link(self, output: Tensor) -> Tensor:
+        """The probability of class 1: ``sigmoid(output)``."""
+        return torch.sigmoid(check_floating(output, "output"))
+
+    def mean(self, output: Tensor) -> Tensor:
+        """``P(y = 1) = sigmoid(output)``."""
+        return self.link(output)
+
+    def predict(self, output: Tensor) -> Tensor:
+        """``1`` where ``sigmoid(output) >= threshold``, else ``0`` (``torch.long``)."""
+        return (check_floating(output, "output") >= self._logit_threshold).long()
+
+    def log_prob(self, output: Tensor, target: Tensor) -> Tensor:
+        """``y·logσ(z) + (1−y)·logσ(−z)``, element-wise (``target`` may be soft, in [0, 1])."""
+        z = _upcast(check_floating(output, "output"))
+        y = target.to(z.dtype)
+        # log σ(z) and log(1 − σ(z)) = log σ(−z), both via logsigmoid (no overflow, no log(0))
+        return (y * _F.logsigmoid(z) + (1 - y) * _F.logsigmoid(-z)).to(output.dtype)
+
+    def distribution(self, output: Tensor) -> torch.distributions.Bernoulli:
+        """``torch.distributions.Bernoulli(logits=output)``."""
+        return torch.distributions.Bernoulli(logits=output)
+
+    def nll(self, output: Tensor, target: Tensor, *, reduction: str = "mean", full: bool = False) -> Tensor:
+        """``binary_cross_entropy_with_logits(output, target, reduction=reduction)`` (exact; ``full`` changes nothing)."""
+        return _loss("binary_cross_entropy_with_logits")(output, target, reduction=reduction)
+
+
+class Categorical(Likelihood):
+    r"""Categorical likelihood with a softmax link over the class dimension.
+
+    The class dimension is 1 for inputs of shape ``(N, C, d1, ..., dk)`` and 0 for an unbatched
+    ``(C,)``, as in :func:`losskit.functional.cross_entropy`; targets are class indices.
+
+    .. math::
+        -\log p(y \mid z) = -\log\operatorname{softmax}(z)_y = \operatorname{logsumexp}(z) - z_y
+
+    ``nll`` is :func:`losskit.functional.cross_entropy` whatever ``full`` is (no constant to drop).
+    ``predict`` is the argmax (the Bayes decision under 0-1 loss), ``mean`` the probability vector.
+
+    Example:
+        >>> import torch
+        >>> from losskit.likelihoods import Categorical
+        >>> z = torch.tensor([[2.0, 0.5, -1.0], [0.0, 0.0, 3.0]])
+        >>> Categorical().predict(z)
+        tensor([0, 2])
+        >>> Categorical().log_prob(z, torch.tensor([0, 1]))
+        tensor([-0.2413, -3.0969])
+    """
+
+    link_name = "softmax"
+    inference = "argmax over classes"
+    loss = "cross_entropy"
+
+    @staticmethod
+    def _class_dim(output: Tensor) -> int:
+        if output.dim() == 0:
+            raise ValueError("output must have a class dimension, got a 0-d tensor; pass logits of shape (N, C) or (C,)")
+        return 1 if output.dim() >= 2 else 0
+
+    def link(self, output: Tensor) -> Tensor:
+        """Class probabilities: ``softmax(output, dim=class_dim)``."""
+        check_floating(output, "output")
+        return torch.softmax(output, dim=self._class_dim(output))
+
+    def mean(self, output: Tensor) -> Tensor:
+        """The expected one-hot vector, i.e. the class probabilities."""
+        return self.link(output)
+
+    def predict(self, output: Tensor) -> Tensor:
+        """The most probable class, ``argmax`` over the class dimension."""
+        check_floating(output, "output")
+        return output.argmax(dim=self._class_dim(output))
+
+    def log_prob(self, output: Tensor, target: Tensor) -> Tensor:
+        """``log softmax(output)[target]`` with the class dimension removed."""
+        check_floating(output, "output")
+        d = self._class_dim(output)
+        # log softmax(z)_y = z_y − logsumexp(z)
+        logp = torch.log_softmax(_upcast(output), dim=d)
+        return logp.gather(d, target.long().unsqueeze(d)).squeeze(d).to(output.dtype)
+
+    def distribution(self, output: Tensor) -> torch.distributions.Categorical:
+        """``torch.distributions.Categorical(logits=...)`` with the class dimension moved last."""
+        check_floating(output, "output")
+        return torch.distributions.Categorical(logits=output.movedim(self._class_dim(output), -1))
+
+    def nll(self, output: Tensor, target: Tensor, *, reduction: str = "mean", full: bool = False) -> Tensor:
+        """``cross_entropy(output, target, reduction=reduction)`` (exact; ``full`` changes nothing)."""
+        return _loss("cross_entropy")(output, target, reduction=reduction)
+
+
+def _pair(output: Output, what: str) -> tuple[Tensor, Tensor]:
+    if not (isinstance(output, (tuple, list)) and len(output) == 2):
+        raise TypeError(
+            f"output must be a pair (loc, {what}) when the {what} is predicted, got {type(output).__name__}; "
+            f"pass (loc, {what}), or give a fixed scale to the likelihood's constructor"
+        )
+    loc, par = output
+    check_floating(loc, "output[0] (loc)")
+    check_floating(par, f"output[1] ({what})")
+    return loc, par
+
+
+class Gaussian(Likelihood):
+    r"""Gaussian likelihood with an identity link, with a fixed standard deviation or a predicted variance.
+
+    **Fixed** ``scale=σ`` (default 1): the output is the mean :math:`\mu`.
+
+    .. math::
+        -\log p(y \mid \mu) = \frac{(y-\mu)^2}{2\sigma^2} + \log\sigma + \tfrac12\log 2\pi
+
+    ``nll(full=False)`` is :func:`losskit.functional.mse_loss`, :math:`(y-\mu)^2`, which is
+    :math:`2\sigma^2` times the NLL less its constants (``σ`` only rescales the loss, so it does not
+    appear); ``full=True`` is the NLL above, i.e. ``mse/(2σ²) + log σ + ½ log 2π``.
+
+    **Predicted variance** ``scale=None``: the output is a pair ``(mean, var)`` with ``var > 0``
+    (apply softplus or exp in the model), clamped at ``eps`` as in ``gaussian_nll_loss``.
+
+    .. math::
+        -\log p(y \mid \mu, v) = \tfrac12\left(\log v + \frac{(y-\mu)^2}{v}\right) + \tfrac12\log 2\pi
+
+    ``nll(full=False)`` is :func:`losskit.functional.gaussian_nll_loss`, which drops the
+    :math:`\tfrac12\log 2\pi`; ``full=True`` keeps it. ``predict`` and ``mean`` are the mean.
+
+    Args:
+        scale: the fixed standard deviation σ > 0, or ``None`` when the model predicts the variance.
+        eps: lower clamp on a predicted variance.
+
+    Example:
+        >>> import torch
+        >>> from losskit.likelihoods import Gaussian
+        >>> mu, y = torch.tensor([0.5, 2.0]), torch.tensor([0.0, 1.0])
+        >>> Gaussian().nll(mu, y)  # mse_loss
+        tensor(0.6250)
+        >>> Gaussian().nll(mu, y, full=True)  # mse/2 + ½ log 2π
+        tensor(1.2314)
+    """
+
+    link_name = "identity"
+    inference = "the mean μ"
+
+    def __init__(self, scale: Optional[float] = 1.0, *, eps: float = 1e-6) -> None:
+        if scale is not None:
+            check_option(scale, "scale", low=0.0, low_open=True)
+        self.scale = scale
+        self.eps = check_option(eps, "eps", low=0.0)
+        self.loss = "mse_loss" if scale is not None else "gaussian_nll_loss"
+
+    def __repr__(self) -> str:
+        return f"Gaussian(scale={self.scale})" if self.scale is not None else f"Gaussian(scale=None, eps={self.eps})"
+
+    def _params(self, output: Output) -> tuple[Tensor, Tensor]:
+        """(loc, variance), the variance broadcastable to loc."""
+        if self.scale is not None:
+            if isinstance(output, (tuple, list)):
+                raise TypeError("output must be a tensor (the mean) when the scale is fixed; "
+                                "use Gaussian(scale=None) to pass (mean, var)")
+            loc = check_floating(output, "output")
+            return loc, torch.full((), self.scale**2, dtype=loc.dtype, device=loc.device)
+        loc, var = _pair(output, "var")
+        if var.shape != loc.shape and var.shape == loc.shape[:-1]:  # one variance per row, as gaussian_nll_loss
+            var = var.unsqueeze(-1)
+        return loc, _clamp_min_keep_grad(var, self.eps)
+
+    def link(self, output: Output) -> Output:
+        """Identity: the mean (and the variance when predicted)."""
+        return output
+
+    def mean(self, output: Output) -> Tensor:
+        """The mean μ."""
+        return self._params(output)[0]
+
+    def predict(self, output: Output) -> Tensor:
+        """The mean μ (the minimiser of the expected squared error)."""
+        return self._params(output)[0]
+
+    def log_prob(self, output: Output, target: Tensor) -> Tensor:
+        """``−(y−μ)²/(2v) − ½ log v − ½ log 2π``, element-wise."""
+        loc, var = self._params(output)
+        mu, v, y = _upcast(loc), _upcast(var), _upcast(target.to(loc.dtype))
+        return (-0.5 * ((y - mu) ** 2 / v + torch.log(v)) - _HALF_LOG_2PI).to(loc.dtype)
+
+    def distribution(self, output: Output) -> torch.distributions.Normal:
+        """``torch.distributions.Normal(mean, std)``."""
+        loc, var = self._params(output)
+        return torch.distributions.Normal(loc, var.sqrt().expand_as(loc) if var.dim() == 0 else var.sqrt())
+
+    def nll(self, output: Output, target: Tensor, *, reduction: str = "mean", full: bool = False) -> Tensor:
+        """``mse_loss`` (fixed σ) or ``gaussian_nll_loss`` (predicted variance) when ``full=False``;
+        the true NLL ``−log_prob`` reduced when ``full=True``."""
+        check_reduction(reduction)
+        if self.scale is None:
+            loc, var = _pair(output, "var")
+            return _loss("gaussian_nll_loss")(loc, target, var, full=full, eps=self.eps, reduction=reduction)
+        if full:
+            return self._full_nll(output, target, reduction)
+        self._params(output)
+        return _loss("mse_loss")(output, target, reduction=reduction)
+
+
+class Laplace(Likelihood):
+    r"""Laplace likelihood with an identity link, with a fixed scale ``b`` or a predicted one.
+
+    **Fixed** ``scale=b`` (default 1): the output is the location :math:`\mu`.
+
+    .. math::
+        -\log p(y \mid \mu) = \frac{|y-\mu|}{b} + \log 2b
+
+    ``nll(full=False)`` is :func:`losskit.functional.l1_loss`, :math:`|y-\mu|`, which is ``b`` times
+    the NLL less :math:`\log 2b`; ``full=True`` is the NLL above.
+
+    **Predicted scale** ``scale=None``: the output is a pair ``(loc, b)`` with ``b > 0`` (clamped at
+    ``eps``, gradient passed through as for ``gaussian_nll_loss``'s variance). There is no torch
+    loss for it: ``nll(full=False)`` is :math:`|y-\mu|/b + \log b` (the NLL without ``log 2``),
+    ``full=True`` adds ``log 2``.
+
+    ``predict`` is the location, which is the median (the minimiser of the expected absolute error);
+    ``mean`` is the same location.
+
+    Args:
+        scale: the fixed scale b > 0, or ``None`` when the model predicts it.
+        eps: lower clamp on a predicted scale.
+
+    Example:
+        >>> import torch
+        >>> from losskit.likelihoods import Laplace
+        >>> mu, y = torch.tensor([0.5, 2.0]), torch.tensor([0.0, 1.0])
+        >>> Laplace().nll(mu, y)  # l1_loss
+        tensor(0.7500)
+        >>> Laplace().nll(mu, y, full=True)  # l1 + log 2
+        tensor(1.4431)
+    """
+
+    link_name = "identity"
+    inference = "the median μ"
+
+    def __init__(self, scale: Optional[float] = 1.0, *, eps: float = 1e-6) -> None:
+        if scale is not None:
+            check_option(scale, "scale", low=0.0, low_open=True)
+        self.scale = scale
+        self.eps = check_option(eps, "eps", low=0.0)
+        self.loss = "l1_loss" if scale is not None else None
+
+    def __repr__(self) -> str:
+        return f"Laplace(scale={self.scale})" if self.scale is not None else f"Laplace(scale=None, eps={self.eps})"
+
+    def _params(self, output: Output) -> tuple[Tensor, Tensor]:
+        if self.scale is not None:
+            if isinstance(output, (tuple, list)):
+                raise TypeError("output must be a tensor (the location) when the scale is fixed; "
+                                "use Laplace(scale=None) to pass (loc, scale)")
+            loc = check_floating(output, "output")
+            return loc, torch.full((), self.scale, dtype=loc.dtype, device=loc.device)
+        loc, b = _pair(output, "scale")
+        return loc, _clamp_min_keep_grad(b, self.eps)
+
+    def link(self, output: Output) -> Output:
+        """Identity: the location (and the scale when predicted)."""
+        return output
+
+    def mean(self, output: Output) -> Tensor:
+        """The location μ (mean, median and mode of a Laplace)."""
+        return self._params(output)[0]
+
+    def predict(self, output: Output) -> Tensor:
+        """The median μ."""
+        return self._params(output)[0]
+
+    def log_prob(self, output: Output, target: Tensor) -> Tensor:
+        """``−|y−μ|/b − log 2b``, element-wise."""
+        loc, b = self._params(output)
+        mu, bb, y = _upcast(loc), _upcast(b), _upcast(target.to(loc.dtype))
+        return (-(y - mu).abs() / bb - torch.log(2 * bb)).to(loc.dtype)
+
+    def distribution(self, output: Output) -> torch.distributions.Laplace:
+        """``torch.distributions.Laplace(loc, scale)``."""
+        loc, b = self._params(output)
+        return torch.distributions.Laplace(loc, b.expand_as(loc) if b.dim() == 0 else b)
+
+    def nll(self, output: Output, target: Tensor, *, reduction: str = "mean", full: bool = False) -> Tensor:
+        """``l1_loss`` (fixed b) or ``|y−μ|/b + log b`` (predicted b) when ``full=False``;
+        the true NLL ``−log_prob`` reduced when ``full=True``."""
+        check_reduction(reduction)
+        if full:
+            return self._full_nll(output, target, reduction)
+        if self.scale is not None:
+            self._params(output)
+            return _loss("l1_loss")(output, target, reduction=reduction)
+        loc, b = self._params(output)
+        mu, bb, y = _upcast(loc), _upcast(b), _upcast(target.to(loc.dtype))
+        return reduce((y - mu).abs() / bb + torch.log(bb), reduction).to(loc.dtype)
+
+
+class Poisson(Likelihood):
+    r"""Poisson likelihood with a log link: the model outputs the log-rate :math:`z = \log\lambda`.
+
+    .. math::
+        -\log p(y \mid z) = e^{z} - yz + \log y!
+
+    ``nll(full=False)`` is :func:`losskit.functional.poisson_nll_loss` (``log_input=True``),
+    :math:`e^z - yz`, which drops :math:`\log y!`; ``full=True`` adds the exact
+    :math:`\log y! = \operatorname{lgamma}(y+1)` (``poisson_nll_loss(full=True)`` adds Stirling's
+    approximation of it instead, for ``y > 1``). ``predict`` and ``mean`` are the rate
+    :math:`\lambda = e^z` (the mean; the mode is :math:`\lfloor\lambda\rfloor`).
+
+    Example:
+        >>> import torch
+        >>> from losskit.likelihoods import Poisson
+        >>> z, y = torch.tensor([0.0, 1.0]), torch.tensor([1.0, 3.0])
+        >>> Poisson().nll(z, y, reduction="none")
+        tensor([ 1.0000, -0.2817])
+        >>> Poisson().nll(z, y, reduction="none", full=True)  # + log y!
+        tensor([1.0000, 1.5101])
+    """
+
+    link_name = "exp"
+    inference = "the rate λ = exp(z) (the mean)"
+    loss = "poisson_nll_loss"
+
+    def link(self, output: Tensor) -> Tensor:
+        """The rate ``exp(output)``."""
+        return torch.exp(check_floating(output, "output"))
+
+    def mean(self, output: Tensor) -> Tensor:
+        """The rate λ = ``exp(output)``."""
+        return self.link(output)
+
+    def predict(self, output: Tensor) -> Tensor:
+        """The rate λ = ``exp(output)`` (the minimiser of the expected squared error)."""
+        return self.link(output)
+
+    def log_prob(self, output: Tensor, target: Tensor) -> Tensor:
+        """``y·z − exp(z) − lgamma(y + 1)``, element-wise."""
+        z = _upcast(check_floating(output, "output"))
+        y = target.to(z.dtype)
+        return (y * z - torch.exp(z) - torch.lgamma(y + 1)).to(output.dtype)
+
+    def distribution(self, output: Tensor) -> torch.distributions.Poisson:
+        """``torch.distributions.Poisson(rate=exp(output))``."""
+        return torch.distributions.Poisson(rate=self.link(output))
+
+    def nll(self, output: Tensor, target: Tensor, *, reduction: str = "mean", full: bool = False) -> Tensor:
+        """``poisson_nll_loss(output, target, log_input=True)`` when ``full=False``; the exact NLL when ``full=True``."""
+        check_reduction(reduction)
+        if full:
+            return self._full_nll(output, target, reduction)
+        return _loss("poisson_nll_loss")(output, target, log_input=True, full=False, reduction=reduction)
+
+
+# --------------------------------------------------------------------------------------------------
+# The view of every registered loss
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LossView:
+    """How one loss relates to a likelihood.
+
+    Attributes:
+        name: the loss (a :mod:`losskit.registry` key).
+        formula: the per-element (or per-image) loss in plain text.
+        distribution: the distribution whose NLL the loss is (or is built on), e.g. ``"Bernoulli"``;
+            ``None`` for losses with no likelihood behind them (margin losses).
+        link: the map from the model's output to that distribution's parameters.
+        inference: the decision rule used at inference.
+        dropped_constants: what the loss drops or rescales from the true NLL (``"none"`` if exact).
+        is_likelihood: ``True`` if minimising the loss is maximum likelihood (possibly up to a
+            constant and a positive scale); ``False`` for reweighted, regularised or overlap losses.
+        base: for the other losses, the likelihood loss they are built on (e.g. ``"cross_entropy"``).
+        adds: what they add or change on top of ``base``.
+        likelihood: a :class:`Likelihood` object for the distribution, where losskit has one.
+        notes: anything else worth knowing (options that change the picture, calibration).
+        documented: ``False`` for a view made up from the registry entry alone (no derivation known).
+    """
+
+    name: str
+    formula: str
+    distribution: Optional[str]
+    link: Optional[str]
+    inference: str
+    dropped_constants: str
+    is_likelihood: bool
+    base: Optional[str] = None
+    adds: Optional[str] = None
+    likelihood: Optional[Likelihood] = None
+    notes: str = ""
+    documented: bool = True
+
+
+_MARGIN = "not a likelihood: a margin (hinge) penalty, zero once the margin is met; it has no probabilistic reading"
+
+
+def _v(name: str, **kw) -> LossView:
+    return LossView(name=name, **kw)
+
+
+_VIEWS: dict[str, LossView] = {
+    v.name: v
+    for v in [
+        # ---- likelihoods: classification ------------------------------------------------------
+        _v("binary_cross_entropy_with_logits",
+           formula="ℓ = −[y·log σ(z) + (1−y)·log σ(−z)] = softplus(z) − y·z",
+           distribution="Bernoulli", link="sigmoid", inference="σ(z) ≥ 0.5, i.e. z ≥ 0 (tune the threshold for other costs)",
+           dropped_constants="none (exact NLL)", is_likelihood=True, likelihood=Bernoulli(),
+           notes="pos_weight multiplies the y=1 term (a reweighted likelihood); label_smoothing=ε fits the "
+                 "Bernoulli to the soft target y(1−ε)+ε/2; soft targets in [0, 1] are cross-entropies."),
+        _v("binary_cross_entropy",
+           formula="ℓ = −[y·log p + (1−y)·log(1−p)], p = σ(z) applied by the model",
+           distribution="Bernoulli", link="sigmoid (applied by the model: input is p)", inference="p ≥ 0.5",
+           dropped_constants="none (exact NLL); log p is clamped at −100 as in torch", is_likelihood=True,
+           likelihood=Bernoulli(),
+           notes="Prefer binary_cross_entropy_with_logits: log σ(z) computed from the logit is exact, "
+                 "log(σ(z)) after rounding p to 1 is not."),
+        _v("cross_entropy",
+           formula="ℓ = −log softmax(z)_y = logsumexp(z) − z_y",
+           distribution="Categorical", link="softmax", inference="argmax over classes",
+           dropped_constants="none (exact NLL)", is_likelihood=True, likelihood=Categorical(),
+           notes="weight=w makes a weighted likelihood (mean = Σ w_y ℓ / Σ w_y); label_smoothing=ε is "
+                 "CE against the mixed target (1−ε)·onehot(y) + ε/K; probability targets give CE(t, p)."),
+        _v("nll_loss",
+           formula="ℓ = −log p_y, input = log p (log_softmax applied by the model)",
+           distribution="Categorical", link="log_softmax (applied by the model: input is log p)",
+           inference="argmax over classes", dropped_constants="none (exact NLL)", is_likelihood=True,
+           likelihood=Categorical(), notes="nll_loss(log_softmax(z), y) == cross_entropy(z, y)."),
+        _v("kl_div",
+           formula="ℓ = Σ_k t_k·(log t_k − log p_k), input = log p",
+           distribution="Categorical", link="log_softmax (applied by the model: input is log p)",
+           inference="argmax over classes",
+           dropped_constants="the target's entropy H(t): kl_div = CE(t, p) − H(t), and H(t) does not depend on the model",
+           is_likelihood=True, likelihood=Categorical(),
+           notes="Use reduction='batchmean' for the true KL per example (torch's 'mean' divides by every element)."),
+        _v("linear_cross_entropy",
+           formula="ℓ = logsumexp(h·Wᵀ) − (h·Wᵀ)_y, computed without storing the logits",
+           distribution="Categorical", link="softmax of h·Wᵀ (+ b)", inference="argmax over classes",
+           dropped_constants="none (exact NLL)", is_likelihood=True, likelihood=Categorical(),
+           notes="The same likelihood as cross_entropy on the logits h·Wᵀ; only the memory use differs."),
+        _v("soft_margin_loss",
+           formula="ℓ = log(1 + exp(−y·z)), y ∈ {−1, +1}",
+           distribution="Bernoulli", link="sigmoid", inference="sign(z)",
+           dropped_constants="none (exact NLL)", is_likelihood=True, likelihood=Bernoulli(),
+           notes="binary_cross_entropy_with_logits with targets coded ±1 instead of 0/1."),
+        _v("multilabel_soft_margin_loss",
+           formula="ℓ = −(1/C)·Σ_c [y_c·log σ(z_c) + (1−y_c)·log σ(−z_c)]",
+           distribution="Bernoulli (one per label)", link="sigmoid", inference="σ(z_c) ≥ 0.5 per label",
+           dropped_constants="none; the NLL is divided by the number of labels C", is_likelihood=True,
+           likelihood=Bernoulli()),
+        # ---- likelihoods: regression ------------------------------------------------------------
+        _v("mse_loss",
+           formula="ℓ = (x − y)²",
+           distribution="Gaussian (fixed σ)", link="identity", inference="the mean",
+           dropped_constants="NLL = (x−y)²/(2σ²) + log σ + ½·log 2π: mse is 2σ²·(NLL − log σ − ½·log 2π)",
+           is_likelihood=True, likelihood=Gaussian(1.0)),
+        _v("l1_loss",
+           formula="ℓ = |x − y|",
+           distribution="Laplace (fixed b)", link="identity", inference="the median",
+           dropped_constants="NLL = |x−y|/b + log 2b: l1 is b·(NLL − log 2b)",
+           is_likelihood=True, likelihood=Laplace(1.0)),
+        _v("huber_loss",
+           formula="ℓ = ½r² if |r| ≤ δ else δ·(|r| − ½δ), r = x − y",
+           distribution="Huber density ∝ exp(−ℓ): a Gaussian centre with Laplace tails",
+           link="identity", inference="the location (an M-estimate between the mean and the median)",
+           dropped_constants="the log-normaliser log Z(δ), Z = √(2π)·erf(δ/√2) + (2/δ)·exp(−δ²/2)",
+           is_likelihood=True, notes="Quadratic (Gaussian) for residuals up to δ, linear (Laplace) beyond: "
+                                      "robust to outliers; δ → ∞ gives ½·mse, δ → 0 gives δ·l1."),
+        _v("smooth_l1_loss",
+           formula="ℓ = ½r²/β if |r| < β else |r| − ½β, r = x − y  (= huber_loss(δ=β)/β)",
+           distribution="Huber density ∝ exp(−ℓ): a Gaussian centre with Laplace tails",
+           link="identity", inference="the location (an M-estimate between the mean and the median)",
+           dropped_constants="the log-normaliser, and the factor β relative to huber_loss",
+           is_likelihood=True, notes="β → 0 gives l1_loss."),
+        _v("gaussian_nll_loss",
+           formula="ℓ = ½·(log v + (x − y)²/v) [+ ½·log 2π if full=True]",
+           distribution="Gaussian (predicted variance)", link="identity for the mean; v > 0 from the model (softplus/exp)",
+           inference="the mean (the variance gives its uncertainty)",
+           dropped_constants="½·log 2π unless full=True; v is clamped at eps", is_likelihood=True,
+           likelihood=Gaussian(None)),
+        _v("poisson_nll_loss",
+           formula="ℓ = exp(z) − y·z (log_input=True; λ − y·log(λ + eps) with log_input=False)",
+           distribution="Poisson", link="exp (log_input=True)", inference="the rate λ = exp(z) (the mean)",
+           dropped_constants="log y! (full=True adds Stirling's approximation y·log y − y + ½·log(2πy) for y > 1)",
+           is_likelihood=True, likelihood=Poisson()),
+        # ---- built on a likelihood -------------------------------------------------------------
+        _v("sigmoid_focal_loss",
+           formula="ℓ = −α_t·(1 − p_t)^γ·log p_t, p_t = σ(z) if y = 1 else 1 − σ(z)",
+           distribution="Bernoulli", link="sigmoid", inference="σ(z) ≥ threshold (tune it: focal probabilities are not calibrated)",
+           dropped_constants="none", is_likelihood=False, base="binary_cross_entropy_with_logits",
+           adds="reweights each Bernoulli NLL term by (1 − p_t)^γ (down-weights easy, well-classified examples) "
+                "and by α_t (α for positives, 1 − α for negatives); γ = 0 and no α give BCE",
+           likelihood=Bernoulli()),
+        _v("focal_loss",
+           formula="ℓ = −α_y·(1 − p_y)^γ·log p_y, p = softmax(z)",
+           distribution="Categorical", link="softmax", inference="argmax over classes",
+           dropped_constants="none", is_likelihood=False, base="cross_entropy",
+           adds="reweights each Categorical NLL term by (1 − p_y)^γ (down-weights easy examples), and by a "
+                "per-class α_y; γ = 0 gives cross_entropy", likelihood=Categorical()),
+        _v("poly1_cross_entropy",
+           formula="ℓ = −log p_y + ε·(1 − p_y), p = softmax(z)",
+           distribution="Categorical", link="softmax", inference="argmax over classes",
+           dropped_constants="none", is_likelihood=False, base="cross_entropy",
+           adds="ε·(1 − p_y): raises the weight of the first term of −log p_y = Σ_j (1 − p_y)^j / j "
+                "(ε > 0 steeper near p_y = 1, ε = −1 drops it); ε = 0 gives cross_entropy",
+           likelihood=Categorical()),
+        _v("asymmetric_loss",
+           formula="ℓ = −y·(1 − p)^γ₊·log p − (1 − y)·p_m^γ₋·log(1 − p_m), p = σ(z), p_m = max(p − m, 0)",
+           distribution="Bernoulli (one per label)", link="sigmoid", inference="σ(z) ≥ threshold per label (tune it)",
+           dropped_constants="none", is_likelihood=False, base="binary_cross_entropy_with_logits",
+           adds="focal reweighting with separate exponents for positives (γ₊) and negatives (γ₋ > γ₊), and a "
+                "probability shift m that zeroes the loss of easy negatives (p < m); γ₊ = γ₋ = m = 0 gives BCE",
+           likelihood=Bernoulli()),
+        # ---- overlap measures ------------------------------------------------------------------
+        _v("dice_loss",
+           formula="ℓ = 1 − (2·Σ p·y + s) / (Σ p + Σ y + s), sums over the pixels of an image (per class)",
+           distribution=None, link="sigmoid or softmax", inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
+           dropped_constants="n/a", is_likelihood=False, base="cross_entropy (or binary_cross_entropy_with_logits)",
+           adds="a soft F1 (Dice) overlap measure over a whole image, not a likelihood: it does not decompose "
+                "over pixels and is insensitive to class imbalance; usually added to CE/BCE (dice + CE)"),
+        _v("tversky_loss",
+           formula="ℓ = 1 − (TP + s) / (TP + α·FP + β·FN + s), TP = Σ p·y, FP = Σ p·(1−y), FN = Σ (1−p)·y",
+           distribution=None, link="sigmoid or softmax", inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
+           dropped_constants="n/a", is_likelihood=False, base="cross_entropy (or binary_cross_entropy_with_logits)",
+           adds="a soft Tversky index over a whole image, not a likelihood: α and β trade false positives "
+                "against false negatives (α = β = ½ is Dice, α = β = 1 is Jaccard); usually added to CE"),
+        _v("jaccard_loss",
+           formula="ℓ = 1 − (Σ p·y + s) / (Σ p + Σ y − Σ p·y + s)",
+           distribution=None, link="sigmoid or softmax", inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
+           dropped_constants="n/a", is_likelihood=False, base="cross_entropy (or binary_cross_entropy_with_logits)",
+           adds="a soft IoU (Jaccard) overlap measure over a whole image, not a likelihood; usually added to CE"),
+        # ---- margin losses ---------------------------------------------------------------------
+        _v("hinge_embedding_loss", formula="ℓ = x if y = 1 else max(0, margin − x)", distribution=None, link=None,
+           inference="threshold on the distance x", dropped_constants="n/a", is_likelihood=False, adds=_MARGIN),
+        _v("margin_ranking_loss", formula="ℓ = max(0, −y·(x₁ − x₂) + margin)", distribution=None, link=None,
+           inference="rank by score", dropped_constants="n/a", is_likelihood=False, adds=_MARGIN),
+        _v("multi_margin_loss", formula="ℓ = Σ_{k≠y} max(0, margin − z_y + z_k)^p / C", distribution=None,
+           link=None, inference="argmax over classes", dropped_constants="n/a", is_likelihood=False,
+           adds=_MARGIN + " (the multi-class SVM hinge; compare cross_entropy, its smooth likelihood counterpart)"),
+        _v("multilabel_margin_loss", formula="ℓ = Σ_{j∈Y, k∉Y} max(0, 1 − (z_j − z_k)) / C", distribution=None,
+           link=None, inference="the top-scoring labels", dropped_constants="n/a", is_likelihood=False, adds=_MARGIN),
+        _v("triplet_margin_loss", formula="ℓ = max(d(a, p) − d(a, n) + margin, 0)", distribution=None, link=None,
+           inference="nearest neighbour in the embedding", dropped_constants="n/a", is_likelihood=False, adds=_MARGIN),
+        _v("cosine_embedding_loss", formula="ℓ = 1 − cos(x₁, x₂) if y = 1 else max(0, cos(x₁, x₂) − margin)",
+           distribution=None, link=None, inference="threshold on the cosine similarity", dropped_constants="n/a",
+           is_likelihood=False, adds=_MARGIN),
+        # ---- not in the registry: shown next to BCE in plots -----------------------------------
+        _v("mse_after_sigmoid",
+           formula="ℓ = (σ(z) − y)²",
+           distribution="Gaussian on the probability (a mis-specified model for a 0/1 target)", link="sigmoid",
+           inference="σ(z) ≥ 0.5", dropped_constants="as mse_loss", is_likelihood=False,
+           base="binary_cross_entropy_with_logits",
+           adds="replaces the Bernoulli NLL by a squared error on σ(z): the gradient 2(σ−y)·σ(1−σ) vanishes "
+                "when the model is confidently wrong, where BCE's gradient σ − y is largest"),
+    ]
+}
+
+
+def _generic_view(spec: registry.LossSpec) -> LossView:
+    return LossView(
+        name=spec.name, formula=spec.summary or "(see its docstring)", distribution=None, link=None,
+        inference="(not recorded)", dropped_constants="(not recorded)", is_likelihood=False,
+        notes=f"family {spec.family}, takes {spec.takes}; losskit records no derivation for this loss yet",
+        documented=False,
+    )
+
+
+def for_loss(name: str) -> LossView:
+    """The likelihood view of the loss ``name``: distribution, link, inference rule, dropped constants,
+    and for the losses that are not likelihoods, what they add on top of which one.
+
+    Every loss in :mod:`losskit.registry` has a view (one not yet documented here gets a view built
+    from its registry entry, with ``documented=False``). ``"mse_after_sigmoid"`` is also known: the
+    squared error on ``σ(z)`` that plots show next to BCE.
+
+    Raises:
+        KeyError: for an unknown name; the message lists close names.
+
+    Example:
+        >>> from losskit.likelihoods import for_loss
+        >>> v = for_loss("l1_loss")
+        >>> v.distribution, v.link, v.inference
+        ('Laplace (fixed b)', 'identity', 'the median')
+        >>> for_loss("poly1_cross_entropy").base
+        'cross_entropy'
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a loss name (a str), got {type(name).__name__}")
+    view = _VIEWS.get(name)
+    if view is not None:
+        return view
+    if name in registry.names():
+        return _generic_view(registry.get(name))
+    known = sorted(set(_VIEWS) | set(registry.names()))
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}?" if close else f"known losses: {', '.join(known)}"
+    raise KeyError(f"no loss named {name!r}; {hint}")
+
+
+def views() -> list[LossView]:
+    """The view of every registered loss, sorted by name."""
+    return [for_loss(n) for n in registry.names()]
