@@ -143,7 +143,7 @@ _NO_CURVE = {"hinge_embedding_loss", "margin_ranking_loss", "multilabel_margin_l
              "cosine_embedding_loss", "linear_cross_entropy"}
 
 
-def _curve(name: str) -> Curve:
+def _curve(name: str, *, listing: bool = True) -> Curve:
     if name in _SPECIAL:
         if name != "mse_after_sigmoid":
             registry.get(name)  # KeyError listing close names if it is not registered
@@ -152,7 +152,7 @@ def _curve(name: str) -> Curve:
     if name in _NO_CURVE or spec.family in ("ranking", "combination") or spec.takes == "log_probs":
         raise ValueError(
             f"{name} has no loss-vs-logit curve for a binary target (it takes {spec.takes} of family "
-            f"{spec.family}); plot one of: {', '.join(curve_names())}"
+            f"{spec.family})" + (f"; plot one of: {', '.join(curve_names())}" if listing else "")
         )
     if spec.takes == "probs":
         return _elementwise(name, torch.sigmoid)  # the model's sigmoid, then the loss on probabilities
@@ -165,7 +165,7 @@ def curve_names() -> list[str]:
     out = ["mse_after_sigmoid"]
     for spec in registry.specs():
         try:
-            _curve(spec.name)
+            _curve(spec.name, listing=False)
         except ValueError:
             continue
         out.append(spec.name)

@@ -1,0 +1,214 @@
+"""losskit.explain: the text, the loss/gradient curves against closed forms, the plot and the CLI entry."""
+
+import argparse
+
+import pytest
+import torch
+
+import losskit
+from helpers import assert_close
+from losskit import explain, registry
+
+Z = torch.linspace(-8, 8, 161, dtype=torch.float64)
+
+
+def needs(*names):
+    missing = [n for n in names if not hasattr(losskit.functional, n)]
+    return pytest.mark.skipif(bool(missing), reason=f"losskit.functional lacks {', '.join(missing)}")
+
+
+def _text(name):
+    """explain_text with the line wrapping undone, so that phrases can be searched."""
+    return " ".join(explain.explain_text(name).split())
+
+
+# ---- text ---------------------------------------------------------------------------------------
+
+
+def test_explain_text_for_a_likelihood_loss():
+    text = _text("binary_cross_entropy_with_logits")
+    for piece in ("formula:", "softplus(z) − y·z", "likelihood: negative log-likelihood of: Bernoulli",
+                  "link:", "sigmoid", "inference:", "z ≥ 0", "dropped:", "none (exact NLL)", "y(1−ε)+ε/2"):
+        assert piece in text, piece
+
+
+def test_explain_text_for_regression_states_the_dropped_constants():
+    text = _text("mse_loss")
+    assert "Gaussian" in text and "½·log 2π" in text and "2σ²" in text and "the mean" in text
+    assert "Laplace" in _text("l1_loss") and "the median" in _text("l1_loss")
+    assert "log y!" in _text("poisson_nll_loss")
+
+
+def test_explain_text_for_losses_built_on_a_likelihood():
+    focal = _text("sigmoid_focal_loss")
+    assert "built on the likelihood: Bernoulli" in focal
+    assert "built on:" in focal and "binary_cross_entropy_with_logits" in focal and "(1 − p_t)^γ" in focal
+    poly = _text("poly1_cross_entropy")
+    assert "ε·(1 − p_y)" in poly and "cross_entropy" in poly
+    dice = _text("dice_loss")
+    assert "likelihood: none (not a likelihood)" in dice and "usually added to CE" in dice
+    assert "no probabilistic reading" in _text("margin_ranking_loss")
+
+
+def test_explain_text_lines_are_wrapped():
+    for name in ("cross_entropy", "sigmoid_focal_loss", "huber_loss"):
+        assert max(len(line) for line in explain.explain_text(name).splitlines()) <= 100
+
+
+@needs("cross_entropy")
+def test_explain_text_names_the_function_for_registered_losses():
+    text = _text("cross_entropy")
+    assert "losskit.functional.cross_entropy" in text
+
+
+def test_explain_text_unknown_name():
+    with pytest.raises(KeyError, match="did you mean"):
+        explain.explain_text("binary_cross_entropy_logits")
+
+
+# ---- curves against closed forms ----------------------------------------------------------------
+
+
+@needs("binary_cross_entropy_with_logits")
+def test_bce_gradient_is_sigmoid_minus_y():
+    c = explain.loss_curves(["binary_cross_entropy_with_logits", "mse_after_sigmoid"], Z)
+    s = torch.sigmoid(Z)
+    assert c.names == ["binary_cross_entropy_with_logits", "mse_after_sigmoid"]
+    assert torch.equal(c.logits, Z)
+    for y in (0, 1):
+        assert_close(c.loss["binary_cross_entropy_with_logits"][y], torch.nn.functional.softplus(Z) - y * Z)
+        assert_close(c.grad["binary_cross_entropy_with_logits"][y], s - y)
+        assert_close(c.loss["mse_after_sigmoid"][y], (s - y) ** 2)
+        assert_close(c.grad["mse_after_sigmoid"][y], 2 * (s - y) * s * (1 - s))
+    # the point of the picture: confidently wrong (y = 1, z = -8), BCE still pushes, mse-after-sigmoid does not
+    assert float(c.grad["binary_cross_entropy_with_logits"][1, 0]) < -0.99
+    assert abs(float(c.grad["mse_after_sigmoid"][1, 0])) < 1e-3
+
+
+def test_mse_after_sigmoid_needs_no_registered_loss():
+    c = explain.loss_curves("mse_after_sigmoid", Z)
+    assert c.loss["mse_after_sigmoid"].shape == (2, Z.numel())
+    assert c.loss["mse_after_sigmoid"].dtype == torch.float64
+
+
+def test_default_logits_are_401_points_from_minus_8_to_8():
+    c = explain.loss_curves(["mse_after_sigmoid"])
+    assert torch.equal(c.logits, torch.linspace(-8, 8, 401))
+
+
+@needs("cross_entropy", "nll_loss", "kl_div", "binary_cross_entropy")
+def test_categorical_losses_on_two_class_logits_equal_bce():
+    names = ["cross_entropy", "nll_loss", "kl_div", "binary_cross_entropy"]
+    c = explain.loss_curves(names, Z)
+    s = torch.sigmoid(Z)
+    for name in names:
+        for y in (0, 1):
+            assert_close(c.loss[name][y], torch.nn.functional.softplus(Z) - y * Z, msg=name)
+            assert_close(c.grad[name][y], s - y, msg=name)
+
+
+@needs("mse_loss", "l1_loss", "poisson_nll_loss", "gaussian_nll_loss")
+def test_regression_losses_regress_the_logit():
+    c = explain.loss_curves(["mse_loss", "l1_loss", "poisson_nll_loss", "gaussian_nll_loss"], Z)
+    for y in (0, 1):
+        assert_close(c.grad["mse_loss"][y], 2 * (Z - y))
+        assert_close(c.grad["l1_loss"][y], torch.sign(Z - y))
+        assert_close(c.grad["poisson_nll_loss"][y], torch.exp(Z) - y)
+        assert_close(c.loss["gaussian_nll_loss"][y], 0.5 * (Z - y) ** 2)
+
+
+def test_every_drawable_registered_loss_gives_finite_curves():
+    names = explain.curve_names()
+    assert names[0] == "mse_after_sigmoid"
+    c = explain.loss_curves(names, Z)
+    for name in names:
+        assert torch.isfinite(c.loss[name]).all(), name
+        assert torch.isfinite(c.grad[name]).all(), name
+        assert c.grad[name].abs().sum() > 0, name
+
+
+def test_loss_curves_refuses_bad_input(monkeypatch):
+    with pytest.raises(ValueError, match="1-D floating-point"):
+        explain.loss_curves(["mse_after_sigmoid"], torch.arange(5))
+    with pytest.raises(ValueError, match="1-D floating-point"):
+        explain.loss_curves(["mse_after_sigmoid"], torch.zeros(2, 3))
+    with pytest.raises(KeyError, match="no loss named"):
+        explain.loss_curves(["not_a_loss"], Z)
+
+    def made_up_ranking_loss(a, b, target, *, reduction="mean"):
+        """Made up."""
+        return a
+
+    spec = registry.LossSpec(name="made_up_ranking_loss", functional=made_up_ranking_loss, family="ranking",
+                             takes="values")
+    monkeypatch.setitem(registry._REGISTRY, "made_up_ranking_loss", spec)
+    with pytest.raises(ValueError, match="no loss-vs-logit curve"):
+        explain.loss_curves(["made_up_ranking_loss"], Z)
+    assert "made_up_ranking_loss" not in explain.curve_names()
+
+
+# ---- plot ---------------------------------------------------------------------------------------
+
+
+def _is_png(path):
+    with open(path, "rb") as f:
+        return f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_is_written(tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "curves.png"
+    fig = explain.plot_loss_and_gradient(["mse_after_sigmoid"], path=path)
+    assert _is_png(path) and path.stat().st_size > 10_000
+    ax_loss, ax_grad = fig.axes[:2]
+    assert ax_loss.get_xlabel().startswith("logit z") and "dℓ" in ax_grad.get_ylabel()
+    assert len(ax_loss.lines) >= 2 and len(ax_grad.lines) >= 2  # y = 0 and y = 1
+
+
+def test_plot_into_given_axes(tmp_path):
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    axes = fig.subplots(1, 2)
+    out = explain.plot_loss_and_gradient("mse_after_sigmoid", ax=axes)
+    assert out is fig and len(axes[0].lines) >= 2
+    with pytest.raises(TypeError, match="pair of matplotlib Axes"):
+        explain.plot_loss_and_gradient(["mse_after_sigmoid"], ax=axes[0])
+
+
+# ---- the CLI entry ------------------------------------------------------------------------------
+
+
+def _args(*argv):
+    parser = explain.add_arguments(argparse.ArgumentParser(prog="losskit explain"))
+    return parser.parse_args(list(argv))
+
+
+@needs("binary_cross_entropy_with_logits")
+def test_run_prints_the_text_and_saves_the_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "bce.png"
+    assert explain.run(_args("mse_after_sigmoid", "--out", str(path))) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("mse_after_sigmoid\n") and "vanishes" in out
+    assert f"wrote {path}" in out and "binary_cross_entropy_with_logits" in out.splitlines()[-1]
+    assert _is_png(path)
+
+
+def test_run_with_explicit_comparison_and_without_a_plot(tmp_path, capsys):
+    assert explain.run(_args("dice_loss")) == 0
+    assert "not a likelihood" in capsys.readouterr().out
+    path = tmp_path / "x.png"
+    assert explain.run(_args("mse_after_sigmoid", "--out", str(path), "--compare")) == 0
+    assert _is_png(path)
+
+
+def test_run_reports_errors_with_exit_codes(tmp_path, capsys):
+    assert explain.run(_args("crossentropy")) == 2
+    assert "no loss named 'crossentropy'" in capsys.readouterr().err
+    # a loss with no binary-logit curve: text printed, plot refused
+    assert explain.run(_args("margin_ranking_loss", "--out", str(tmp_path / "m.png"), "--compare")) == 1
+    captured = capsys.readouterr()
+    assert "margin_ranking_loss" in captured.out and "no plot" in captured.err
+    assert not (tmp_path / "m.png").exists()
