@@ -404,3 +404,35 @@ def test_a_registered_loss_without_a_view_gets_a_generic_one(monkeypatch):
     monkeypatch.setitem(registry._REGISTRY, "made_up_loss", spec)
     v = L.for_loss("made_up_loss")
     assert not v.documented and v.formula == "a made-up loss" and "ranking" in v.notes
+
+
+# ---- random shapes ------------------------------------------------------------------------------
+
+try:
+    from hypothesis import given
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover
+    given = None
+
+if given is not None:
+
+    @given(n=st.integers(1, 4), c=st.integers(1, 6), extra=st.lists(st.integers(1, 3), max_size=2),
+           seed=st.integers(0, 2**16))
+    def test_categorical_log_prob_on_random_shapes(n, c, extra, seed):
+        g = _gen(seed)
+        z = torch.randn(n, c, *extra, generator=g, dtype=torch.float64) * 3
+        y = torch.randint(0, c, (n, *extra), generator=g)
+        ref = torch.distributions.Categorical(logits=z.movedim(1, -1)).log_prob(y)
+        assert_close(L.Categorical().log_prob(z, y), ref)
+        assert torch.equal(L.Categorical().predict(z), z.argmax(1))
+        if hasattr(losskit.functional, "cross_entropy"):
+            assert_close(L.Categorical().nll(z, y, reduction="none"), -ref)
+
+    @given(shape=st.lists(st.integers(1, 4), max_size=3), seed=st.integers(0, 2**16))
+    def test_bernoulli_and_poisson_log_prob_on_random_shapes(shape, seed):
+        g = _gen(seed)
+        z = torch.randn(tuple(shape), generator=g, dtype=torch.float64) * 4
+        y = torch.randint(0, 2, tuple(shape), generator=g).double()
+        assert_close(L.Bernoulli().log_prob(z, y), torch.distributions.Bernoulli(logits=z).log_prob(y))
+        k = torch.randint(0, 9, tuple(shape), generator=g).double()
+        assert_close(L.Poisson().log_prob(z, k), torch.distributions.Poisson(z.exp()).log_prob(k))
