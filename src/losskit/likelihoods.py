@@ -680,6 +680,19 @@ _VIEWS: dict[str, LossView] = {
            adds="focal reweighting with separate exponents for positives (γ₊) and negatives (γ₋ > γ₊), and a "
                 "probability shift m that zeroes the loss of easy negatives (p < m); γ₊ = γ₋ = m = 0 gives BCE",
            likelihood=Bernoulli()),
+        _v("poly1_sigmoid_focal_loss",
+           formula="ℓ = −α_t·(1 − p_t)^γ·log p_t + ε·(1 − p_t)^(γ+1), p_t = σ(z) if y = 1 else 1 − σ(z)",
+           distribution="Bernoulli", link="sigmoid", inference="σ(z) ≥ threshold (tune it: not calibrated)",
+           dropped_constants="none", is_likelihood=False, base="sigmoid_focal_loss",
+           adds="ε·(1 − p_t)^(γ+1) on top of the focal-reweighted Bernoulli NLL: the leading term of the focal "
+                "loss's expansion in (1 − p_t), reweighted; ε = 0 gives sigmoid_focal_loss",
+           likelihood=Bernoulli()),
+        _v("poly1_focal_loss",
+           formula="ℓ = −α_y·(1 − p_y)^γ·log p_y + ε·(1 − p_y)^(γ+1), p = softmax(z)",
+           distribution="Categorical", link="softmax", inference="argmax over classes",
+           dropped_constants="none", is_likelihood=False, base="focal_loss",
+           adds="ε·(1 − p_y)^(γ+1) on top of the focal-reweighted Categorical NLL; ε = 0 gives focal_loss, "
+                "γ = 0 gives poly1_cross_entropy", likelihood=Categorical()),
         # ---- overlap measures ------------------------------------------------------------------
         _v("dice_loss",
            formula="ℓ = 1 − (2·Σ p·y + s) / (Σ p + Σ y + s), sums over the pixels of an image (per class)",
@@ -693,6 +706,12 @@ _VIEWS: dict[str, LossView] = {
            dropped_constants="n/a", is_likelihood=False, base="cross_entropy (or binary_cross_entropy_with_logits)",
            adds="a soft Tversky index over a whole image, not a likelihood: α and β trade false positives "
                 "against false negatives (α = β = ½ is Dice, α = β = 1 is Jaccard); usually added to CE"),
+        _v("focal_tversky_loss",
+           formula="ℓ = (1 − TI)^γ, TI = (TP + s) / (TP + α·FP + β·FN + s)",
+           distribution=None, link="sigmoid or softmax", inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
+           dropped_constants="n/a", is_likelihood=False, base="tversky_loss",
+           adds="raises the Tversky loss to the power γ (γ < 1 keeps a strong gradient near a perfect overlap, "
+                "γ > 1 down-weights well-segmented classes); not a likelihood; usually added to CE"),
         _v("jaccard_loss",
            formula="ℓ = 1 − (Σ p·y + s) / (Σ p + Σ y − Σ p·y + s)",
            distribution=None, link="sigmoid or softmax", inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
@@ -710,6 +729,9 @@ _VIEWS: dict[str, LossView] = {
            link=None, inference="the top-scoring labels", dropped_constants="n/a", is_likelihood=False, adds=_MARGIN),
         _v("triplet_margin_loss", formula="ℓ = max(d(a, p) − d(a, n) + margin, 0)", distribution=None, link=None,
            inference="nearest neighbour in the embedding", dropped_constants="n/a", is_likelihood=False, adds=_MARGIN),
+        _v("triplet_margin_with_distance_loss", formula="ℓ = max(d(a, p) − d(a, n) + margin, 0), d user-given",
+           distribution=None, link=None, inference="nearest neighbour in the embedding", dropped_constants="n/a",
+           is_likelihood=False, adds=_MARGIN),
         _v("cosine_embedding_loss", formula="ℓ = 1 − cos(x₁, x₂) if y = 1 else max(0, cos(x₁, x₂) − margin)",
            distribution=None, link=None, inference="threshold on the cosine similarity", dropped_constants="n/a",
            is_likelihood=False, adds=_MARGIN),
