@@ -78,7 +78,7 @@ def _check_broadcast_to(t: Optional[Tensor], shape: torch.Size, name: str, input
         ok = False
     if not ok:
         raise ValueError(
-            f"{name} with shape {tuple(t.shape)} does not broadcast to {input_name}'s shape {tuple(shape)}; "
+            f"{name} with shape {tuple(t.shape)} does not broadcast to the shape of {input_name} {tuple(shape)}; "
             f"give {name} the shape of {input_name} or one that broadcasts to it (e.g. one entry per class "
             "along the last dimension)"
         )
@@ -113,11 +113,11 @@ def _index_target(target: Tensor, input: Tensor, name: str, *, allow_probs: bool
         f"dimension {0 if input.dim() == 1 else 1})"
     )
     if allow_probs:
-        both += f", class probabilities a floating tensor of {name}'s shape {tuple(input.shape)}"
+        both += f", class probabilities a floating tensor with the shape of {name} {tuple(input.shape)}"
     if allow_probs and target.shape == input.shape:
         if not target.is_floating_point():
             raise TypeError(
-                f"{fn}: target has {name}'s shape {tuple(input.shape)} (the class-probability form) but dtype "
+                f"{fn}: target has the shape of {name} {tuple(input.shape)} (the class-probability form) but dtype "
                 f"{target.dtype}; {both}. Use target.float() for probabilities, or pass indices"
             )
         return True
