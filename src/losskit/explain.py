@@ -336,11 +336,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def _default_companions(name: str) -> list[str]:
+    """What ``losskit explain NAME --out`` draws next to NAME: the loss it is built on; for a
+    classification likelihood, the squared error after a sigmoid; for a regression loss, mse and l1."""
     view = for_loss(name)
-    base = view.base if view.base and view.base in curve_names() else None
-    if base and base != name:
-        return [base]
-    return [] if name == "binary_cross_entropy_with_logits" else ["binary_cross_entropy_with_logits"]
+    dist = view.distribution or ""
+    if view.base:
+        wanted = [view.base.split()[0], "binary_cross_entropy_with_logits"]
+    elif view.is_likelihood and dist.startswith(("Bernoulli", "Categorical")):
+        wanted = ["mse_after_sigmoid"]
+    elif dist == "Poisson":  # for small rates the Poisson on the log-rate is close to the Bernoulli on the logit
+        wanted = ["binary_cross_entropy_with_logits"]
+    elif view.is_likelihood:
+        wanted = ["mse_loss", "l1_loss"]
+    else:
+        wanted = ["binary_cross_entropy_with_logits"]
+    drawable = curve_names()
+    out = [n for n in wanted if n != name and n in drawable]
+    return out[:1] if view.base else out
 
 
 def run(args: argparse.Namespace) -> int:
