@@ -212,3 +212,12 @@ def test_run_reports_errors_with_exit_codes(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "margin_ranking_loss" in captured.out and "no plot" in captured.err
     assert not (tmp_path / "m.png").exists()
+
+
+@needs("cross_entropy", "mse_loss", "l1_loss", "binary_cross_entropy_with_logits")
+def test_default_companions_contrast_the_loss():
+    assert explain._default_companions("cross_entropy") == ["mse_after_sigmoid"]
+    assert explain._default_companions("l1_loss") == ["mse_loss"]
+    assert explain._default_companions("huber_loss") == ["mse_loss", "l1_loss"]
+    assert explain._default_companions("mse_after_sigmoid") == ["binary_cross_entropy_with_logits"]
+    assert explain._default_companions("binary_cross_entropy_with_logits") == ["mse_after_sigmoid"]
