@@ -342,8 +342,9 @@ def _overlap(fn, input, target, *, kind, alpha=None, beta=None, gamma=None, mode
         score = _ratio(inter + smooth, den, eps)
     loss = 1.0 - score
     if gamma is not None:
-        # (1 - TI)^γ; the floor keeps γ·x^(γ-1) finite at x = 0 for γ < 1 (and x >= 0 under rounding)
-        loss = loss.clamp_min(torch.finfo(loss.dtype).tiny).pow(gamma)
+        # (1 - TI)^γ, exactly 0 at a perfect score; the floor inside keeps γ·x^(γ-1) finite for γ < 1
+        # (both branches of a where() are differentiated) and x >= 0 under rounding
+        loss = torch.where(loss > 0, loss.clamp_min(torch.finfo(loss.dtype).tiny).pow(gamma), torch.zeros_like(loss))
     return _finish(loss, tsum, vcount, w, empty=empty, reduction=reduction, dtype=input.dtype)
 
 
