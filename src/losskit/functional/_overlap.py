@@ -185,38 +185,40 @@ def _soft_counts(
     else:
         p = x
 
-    valid: Optional[Tensor] = None  # (N, 1, L) for index targets, (N, C, L) elementwise otherwise
+    dims = (2,) if per_image else (0, 2)
+    vcount: Optional[Tensor] = None
     if index_target:
         labels = target.reshape(n, 1, length)
         classes = torch.arange(c, device=input.device).view(1, c, 1)
-        # one-hot by comparison: an ignored (or, unchecked, out-of-range) label matches no class
-        t = (labels == classes).to(cdtype)
+        # one-hot as a bool mask (1 byte a pixel and class, and all autograd keeps of the target):
+        # an ignored (or, unchecked, out-of-range) label matches no class
+        hit = labels == classes
         if ignore_index is not None:
-            valid = labels != ignore_index
+            valid = labels != ignore_index  # (N, 1, L)
+            hit = hit & valid
+            # the mask applies to the probabilities AND the targets: ignored pixels add to no count
+            p = torch.where(valid, p, 0.0)
+            vcount = valid.sum(dims, dtype=cdtype)
+        if not include_background:
+            p, hit = p[:, 1:], hit[:, 1:]
+        inter = torch.where(hit, p, 0.0).sum(dims)  # Σ p t with t one-hot
+        tsum = hit.sum(dims, dtype=cdtype)
     else:
-        raw = target.reshape(n, c, length)
+        t = target.reshape(n, c, length)
         if ignore_index is not None:
-            valid = raw != ignore_index
-            raw = raw.masked_fill(~valid, 0)
-        t = raw.to(cdtype)
-
-    if valid is not None:
-        vm = valid.to(cdtype)
-        # the mask multiplies probabilities AND targets: ignored pixels add to no count
-        p = p * vm
-        t = t * vm
-    if not include_background:
-        p, t = p[:, 1:], t[:, 1:]
-        if valid is not None and valid.shape[1] > 1:
-            vm = vm[:, 1:]
-
-    dims = (2,) if per_image else (0, 2)
-    inter = (p * t).sum(dims)
+            valid = t != ignore_index  # (N, C, L)
+            t = t.masked_fill(~valid, 0)
+            p = torch.where(valid, p, 0.0)
+            vcount = valid.sum(dims, dtype=cdtype)
+        t = t.to(cdtype)
+        if not include_background:
+            p, t = p[:, 1:], t[:, 1:]
+            vcount = vcount[..., 1:] if vcount is not None else None
+        inter = (p * t).sum(dims)
+        tsum = t.sum(dims)
     psum = p.sum(dims)
-    tsum = t.sum(dims)
-    vcount = None
-    if valid is not None:
-        vcount = vm.sum(dims).expand_as(inter)  # (N, 1, L) masks count once for every class
+    if vcount is not None:
+        vcount = vcount.expand_as(inter)  # an (N, 1, L) mask counts once for every class
     w = None
     if weight is not None:
         w = weight.to(device=inter.device, dtype=cdtype)
@@ -284,7 +286,9 @@ def _validate_tensors(fn, input, target, *, mode, from_logits, weight, ignore_in
                 msg.split(";")[0] + f"; with from_logits=False input must hold probabilities — these look like "
                 f"logits: use from_logits=True (the default), which applies the {_LINK[mode]}"
             ) from None
-    elif mode != "multiclass":
+    else:
+        _checks.check_finite(input, "input")
+    if from_logits and mode != "multiclass":
         _checks.warn_probs_as_logits(input, target, fn=fn, probs_fn=f"{fn}(..., from_logits=False)")
     if not (mode == "multiclass" and target.dim() == input.dim() - 1):
         _check_target_values(target, ignore_index)
