@@ -221,3 +221,16 @@ def test_default_companions_contrast_the_loss():
     assert explain._default_companions("huber_loss") == ["mse_loss", "l1_loss"]
     assert explain._default_companions("mse_after_sigmoid") == ["binary_cross_entropy_with_logits"]
     assert explain._default_companions("binary_cross_entropy_with_logits") == ["mse_after_sigmoid"]
+
+
+@needs("dice_loss", "jaccard_loss", "tversky_loss", "focal_tversky_loss")
+def test_overlap_losses_score_one_pixel_images():
+    c = explain.loss_curves(["dice_loss", "jaccard_loss", "tversky_loss", "focal_tversky_loss"], Z)
+    s = torch.sigmoid(Z)
+    assert_close(c.loss["dice_loss"][1], (1 - s) / (1 + s))
+    assert_close(c.grad["dice_loss"][1], -2 * s * (1 - s) / (1 + s) ** 2)
+    assert_close(c.loss["jaccard_loss"][1], 1 - s)
+    assert_close(c.loss["tversky_loss"][1], c.loss["dice_loss"][1])  # alpha = beta = 1/2
+    for name in c.names:  # an image with no foreground gives no gradient
+        assert torch.equal(c.grad[name][0], torch.zeros_like(Z)), name
+    assert float(c.grad["dice_loss"][1, 0]).__abs__() < 1e-3  # vanishes when confidently wrong

@@ -117,8 +117,9 @@ def _two_class_curve(name: str, **kw) -> Curve:
 
 
 def _overlap_curve(name: str) -> Curve:
-    # an overlap loss is defined per image: each logit is scored as its own one-pixel image (N, 1, 1)
-    return lambda z, y: _fn(name)(z.reshape(-1, 1, 1), _full(z, y).reshape(-1, 1, 1), reduction="none").reshape(-1)
+    # an overlap loss is defined per image: each logit is scored as its own one-pixel binary image (N, 1, 1)
+    return lambda z, y: _fn(name)(z.reshape(-1, 1, 1), _full(z, y).reshape(-1, 1, 1), mode="binary",
+                                  per_image=True, reduction="none").reshape(-1)
 
 
 _SPECIAL: dict[str, Curve] = {
@@ -135,9 +136,6 @@ _SPECIAL: dict[str, Curve] = {
     "soft_margin_loss": lambda z, y: _fn("soft_margin_loss")(z, _full(z, 2 * y - 1), reduction="none"),
     "multilabel_soft_margin_loss": lambda z, y: _fn("multilabel_soft_margin_loss")(
         z.unsqueeze(-1), _full(z, y).unsqueeze(-1), reduction="none"),
-    "dice_loss": _overlap_curve("dice_loss"),
-    "tversky_loss": _overlap_curve("tversky_loss"),
-    "jaccard_loss": _overlap_curve("jaccard_loss"),
 }
 _NO_CURVE = {"hinge_embedding_loss", "margin_ranking_loss", "multilabel_margin_loss", "triplet_margin_loss",
              "cosine_embedding_loss", "linear_cross_entropy"}
@@ -154,6 +152,8 @@ def _curve(name: str, *, listing: bool = True) -> Curve:
             f"{name} has no loss-vs-logit curve for a binary target (it takes {spec.takes} of family "
             f"{spec.family})" + (f"; plot one of: {', '.join(curve_names())}" if listing else "")
         )
+    if spec.family == "overlap":
+        return _overlap_curve(name)
     if spec.takes == "probs":
         return _elementwise(name, torch.sigmoid)  # the model's sigmoid, then the loss on probabilities
     return _elementwise(name)  # logits (sigmoid inside the loss) or values (a regression on z itself)
@@ -203,7 +203,10 @@ def loss_curves(names: Sequence[str], logits: Optional[Tensor] = None) -> LossCu
       ``y`` (``gaussian_nll_loss`` with unit variance);
     * ``"mse_after_sigmoid"`` is ``(σ(z) − y)²``, whose gradient ``2(σ − y)·σ(1 − σ)`` vanishes when
       the model is confidently wrong, where BCE's ``σ(z) − y`` does not;
-    * overlap losses (dice, Tversky, Jaccard) score each logit as its own one-pixel image.
+    * overlap losses (dice, Tversky, Jaccard) score each logit as its own one-pixel image: for
+      ``y = 1`` dice is ``(1 − σ)/(1 + σ)``, whose gradient vanishes like the squared error's when
+      the model is confidently wrong; for ``y = 0`` the image has no foreground, so the loss is
+      constant (excluded: 0, by the losses' default ``empty="exclude"``) and gives no gradient.
 
     Args:
         names: loss names (registry keys, or ``"mse_after_sigmoid"``).
