@@ -47,6 +47,7 @@ def test_explain_text_for_losses_built_on_a_likelihood():
     assert "ε·(1 − p_y)" in poly and "cross_entropy" in poly
     dice = _text("dice_loss")
     assert "likelihood: none (not a likelihood)" in dice and "usually added to CE" in dice
+    assert "paired with: cross_entropy" in dice
     assert "no probabilistic reading" in _text("margin_ranking_loss")
 
 

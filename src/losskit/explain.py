@@ -65,7 +65,8 @@ def explain_text(name: str) -> str:
              ("inference", v.inference),
              ("dropped", v.dropped_constants)]
     if v.base:
-        rows.append(("built on", v.base))
+        # overlap measures are not built on a likelihood; they are added to one
+        rows.append(("built on" if v.distribution is not None else "paired with", v.base))
     if v.adds:
         rows.append(("adds", v.adds))
     if v.notes:
