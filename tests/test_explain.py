@@ -235,3 +235,26 @@ def test_overlap_losses_score_one_pixel_images():
     for name in c.names:  # an image with no foreground gives no gradient
         assert torch.equal(c.grad[name][0], torch.zeros_like(Z)), name
     assert float(c.grad["dice_loss"][1, 0]).__abs__() < 1e-3  # vanishes when confidently wrong
+
+
+@needs("sigmoid_focal_loss", "focal_loss", "poly1_cross_entropy", "asymmetric_loss")
+def test_focal_family_curves_against_closed_forms():
+    names = ["sigmoid_focal_loss", "focal_loss", "poly1_cross_entropy", "asymmetric_loss"]
+    c = explain.loss_curves(names, Z)
+    s = torch.sigmoid(Z)
+    for y in (0, 1):
+        p_t = s if y == 1 else 1 - s
+        bce = torch.nn.functional.softplus(Z) - y * Z
+        assert_close(c.loss["sigmoid_focal_loss"][y], (1 - p_t) ** 2 * bce)  # defaults: gamma=2, no alpha
+        # d/dz of (1 - p_t)^2 * (-log p_t), with dp_t/dz = ±p_t(1 - p_t)
+        sign = 1.0 if y == 1 else -1.0
+        grad = sign * (-2 * (1 - p_t) * p_t * (1 - p_t) * bce - (1 - p_t) ** 3)
+        assert_close(c.grad["sigmoid_focal_loss"][y], grad)
+        # two-class softmax focal loss on logits (0, z) is the sigmoid focal loss on z
+        assert_close(c.loss["focal_loss"][y], c.loss["sigmoid_focal_loss"][y])
+        assert_close(c.grad["focal_loss"][y], c.grad["sigmoid_focal_loss"][y])
+        assert_close(c.loss["poly1_cross_entropy"][y], bce + (1 - p_t))  # default epsilon = 1
+    # asymmetric defaults (gamma_pos=0, gamma_neg=4, clip=0.05): BCE on positives, shifted focal on negatives
+    p_m = (s - 0.05).clamp_min(0)
+    assert_close(c.loss["asymmetric_loss"][1], torch.nn.functional.softplus(Z) - Z)
+    assert_close(c.loss["asymmetric_loss"][0], -(p_m**4) * torch.log1p(-p_m))

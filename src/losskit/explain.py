@@ -125,9 +125,6 @@ def _overlap_curve(name: str) -> Curve:
 
 _SPECIAL: dict[str, Curve] = {
     "mse_after_sigmoid": lambda z, y: (torch.sigmoid(z) - y) ** 2,
-    "cross_entropy": _two_class_curve("cross_entropy"),
-    "focal_loss": _two_class_curve("focal_loss"),
-    "poly1_cross_entropy": _two_class_curve("poly1_cross_entropy"),
     "multi_margin_loss": _two_class_curve("multi_margin_loss"),
     "nll_loss": lambda z, y: _fn("nll_loss")(torch.log_softmax(_two_class(z), -1), _classes(z, y), reduction="none"),
     "kl_div": lambda z, y: _fn("kl_div")(
@@ -155,6 +152,9 @@ def _curve(name: str, *, listing: bool = True) -> Curve:
         )
     if spec.family == "overlap":
         return _overlap_curve(name)
+    dist = for_loss(name).distribution or ""
+    if dist.startswith("Categorical") and spec.takes == "logits":  # cross_entropy, focal_loss, poly1_*
+        return _two_class_curve(name)
     if spec.takes == "probs":
         return _elementwise(name, torch.sigmoid)  # the model's sigmoid, then the loss on probabilities
     return _elementwise(name)  # logits (sigmoid inside the loss) or values (a regression on z itself)
@@ -197,9 +197,10 @@ def loss_curves(names: Sequence[str], logits: Optional[Tensor] = None) -> LossCu
 
     * losses on logits (BCE-with-logits, sigmoid focal, asymmetric, Poisson's log-rate) take ``z``;
     * losses on probabilities (``binary_cross_entropy``) take ``σ(z)``, the model's sigmoid;
-    * multi-class losses (``cross_entropy``, ``focal_loss``, ``poly1_cross_entropy``, ``nll_loss``,
-      ``kl_div``, ``multi_margin_loss``) take the two-class logits ``(0, z)``, whose softmax gives
-      ``P(y = 1) = σ(z)``: there cross_entropy equals BCE-with-logits;
+    * multi-class losses (those on a Categorical likelihood: ``cross_entropy``, ``focal_loss``,
+      ``poly1_cross_entropy``, ...; and ``nll_loss``, ``kl_div``, ``multi_margin_loss``) take the
+      two-class logits ``(0, z)``, whose softmax gives ``P(y = 1) = σ(z)``: there cross_entropy
+      equals BCE-with-logits and focal_loss equals sigmoid_focal_loss;
     * regression losses (``mse_loss``, ``l1_loss``, ``huber_loss``, ...) regress ``z`` itself onto
       ``y`` (``gaussian_nll_loss`` with unit variance);
     * ``"mse_after_sigmoid"`` is ``(σ(z) − y)²``, whose gradient ``2(σ − y)·σ(1 − σ)`` vanishes when
