@@ -571,11 +571,25 @@ def test_softmax_family_gradcheck(gamma):
     assert torch.autograd.gradcheck(lambda z: poly1_cross_entropy(z, t, epsilon=-1.0, weight=w), (z,))
 
 
-def test_focal_compiles_fullgraph():
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_focal_compiles_fullgraph(smoothing):
     z, t = _multiclass((4, 3, 2), dtype=torch.float32, ignore=-100)
-    fn = torch.compile(lambda z, t: focal_loss(z, t, gamma=0.5, label_smoothing=0.1, all_ignored="zero"),
-                       fullgraph=True, backend="eager")
-    assert_close(fn(z, t), focal_loss(z, t, gamma=0.5, label_smoothing=0.1, all_ignored="zero"))
+    kw = dict(gamma=0.5, label_smoothing=smoothing, all_ignored="zero", weight=torch.ones(3))
+    fn = torch.compile(lambda z, t: focal_loss(z, t, **kw), fullgraph=True, backend="eager")
+    assert_close(fn(z, t), focal_loss(z, t, **kw))
+
+
+def test_sigmoid_focal_gamma0_is_losskit_bce():
+    bce = getattr(losskit.functional, "binary_cross_entropy_with_logits", None)
+    if bce is None:
+        pytest.skip("losskit.functional.binary_cross_entropy_with_logits not present")
+    z, y = _binary((5, 3), soft=True)
+    pw = torch.rand(3, dtype=torch.float64) + 0.5
+    try:
+        ref = bce(z, y, pos_weight=pw, label_smoothing=0.2)
+    except TypeError:
+        pytest.skip("binary_cross_entropy_with_logits has no label_smoothing")
+    assert_close(sigmoid_focal_loss(z, y, gamma=0.0, pos_weight=pw, label_smoothing=0.2), ref)
 
 
 @pytest.mark.parametrize("fn", [focal_loss, poly1_focal_loss, poly1_cross_entropy])

@@ -69,9 +69,9 @@ def _compute_dtype(x: Tensor) -> torch.dtype:
 def _check_number(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a Python number, got {type(value).__name__} ({value!r})")
-    if not math.isfinite(value):
+    if not _checks._compiling() and not math.isfinite(value):  # (traced floats may be symbolic)
         raise ValueError(f"{name} must be finite, got {value!r}")
-    return float(value)
+    return value
 
 
 def _check_gamma(gamma: object, name: str = "gamma") -> float:
