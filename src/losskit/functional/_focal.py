@@ -593,8 +593,7 @@ def _softmax_family(
             valid = (target != ignore_index) if ignore_index is not None else None
             y = (torch.where(valid, target, torch.zeros((), dtype=target.dtype, device=target.device))
                  if valid is not None else target).long()
-            q = F.one_hot(y, C).movedim(-1, 1).to(dt)
-        if label_smoothing:
+        if prob_target and label_smoothing:
             # q' = q (1 - eps) + eps / C (torch's cross_entropy rule)
             q = q * (1.0 - label_smoothing) + label_smoothing / C
         t = -log_p
@@ -609,7 +608,11 @@ def _softmax_family(
             t = t + epsilon * (torch.exp((gamma + 1.0) * log_q) if gamma else -torch.expm1(log_p))
         if w is not None:
             t = t * w.view(cshape)
-        loss = (q * t).sum(1)
+        if prob_target:
+            loss = (q * t).sum(1)
+        else:
+            # q' = (1 - eps) onehot(y) + eps / C, so sum_c q'_c t_c = (1 - eps) t_y + (eps / C) sum_c t_c
+            loss = (1.0 - label_smoothing) * t.gather(1, y.unsqueeze(1)).squeeze(1) + (label_smoothing / C) * t.sum(1)
         if prob_target:
             denom = None  # torch: mean over the N * d1..dk positions, weight not in the denominator
         else:
