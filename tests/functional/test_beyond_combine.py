@@ -131,3 +131,22 @@ def test_combine_errors():
     assert_refuses(lambda: precomputed(F.nll_loss, takes="logits"), match="takes='logits' is not valid")
     assert_refuses(lambda: precomputed(F.nll_loss, activation="relu"), match="activation='relu' is not valid")
     assert_refuses(lambda: CombinedLoss({"ce": F.cross_entropy}, weights={"x": 1}), match="not losses")
+
+
+@pytest.mark.parametrize("mode", ["multiclass", "multilabel"])
+def test_with_losskit_dice_from_probs(mode):
+    import losskit.functional as LF
+
+    dice = getattr(LF, "dice_loss", None)
+    if dice is None:
+        pytest.skip("losskit.functional.dice_loss not present")
+    x = torch.randn(2, 3, 4, 4, dtype=torch.float64)
+    if mode == "multiclass":
+        t, act, ce = torch.randint(0, 3, (2, 4, 4)), "softmax", precomputed(F.nll_loss, takes="log_probs")
+        ref_ce = F.cross_entropy
+    else:
+        t, act, ce = torch.randint(0, 2, (2, 3, 4, 4)).double(), "sigmoid", F.binary_cross_entropy_with_logits
+        ref_ce = F.binary_cross_entropy_with_logits
+    losses = {"ce": ce, "dice": precomputed(dice, takes="probs", activation=act, mode=mode, from_logits=False)}
+    ref = lambda x, t: ref_ce(x, t) + 0.5 * dice(x, t, mode=mode)
+    check_against(lambda x, t: CombinedLoss(losses, weights={"dice": 0.5})(x, t), ref, x, t, grad=[True, False])
