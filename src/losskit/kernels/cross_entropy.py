@@ -14,7 +14,8 @@ Math (one row :math:`i` with logits :math:`z \in \mathbb{R}^C`, target :math:`y`
           + v (eps/C) (W lse - sum_c w_c z_c)       smoothing: -(eps/C) sum_c w_c log p_c, W = sum_c w_c
           + zeta a lse^2                            z-loss (PaLM), weighted like the token's CE term
     dloss/dz_c = p_c (a (1-eps) + v eps W / C + 2 zeta a lse) - a (1-eps) [c == y] - v (eps/C) w_c,
-    with p_c = exp(z_c - lse) recomputed in the backward from the saved lse (no probabilities stored).
+    with p_c = exp((z_c - m) - log s) recomputed in the backward from the saved row max m and log s
+    (lse split in two fp32 parts, so p stays exact even for logits near 1e4; no probabilities stored).
 
 ``mean`` is ``sum_i loss_i / sum_i a_i`` -- torch's weighted mean, including with label smoothing --
 with the denominator summed on the device (no host sync). With ``softcap`` the logits are first
@@ -48,7 +49,7 @@ def _ce_fwd_kernel(
     X, s_xn, s_xc, s_xs,  # logits viewed as (N, C, S)
     T,  # targets, R = N*S rows, row r <-> (n, s) = (r // S, r % S)
     W, WSUM,  # class weights (fp32, C) and their sum (fp32, 1); unused without HAS_W
-    LOSS, LSE, A,  # per-row outputs, fp32
+    LOSS, M, LOGL, A,  # per-row outputs, fp32: loss, row max, log sum exp(z - max), target's weight
     R, C, S, ignore_index, eps, zeta, cap,
     HAS_W: tl.constexpr, SMOOTH: tl.constexpr, ZLOSS: tl.constexpr, SOFTCAP: tl.constexpr,
     BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr,
@@ -63,9 +64,16 @@ def _ce_fwd_kernel(
     valid = rmask & (y != ignore_index)
     inb = valid & (y >= 0) & (y < C)
 
+    # the target's logit, loaded first: the smoothing sum is accumulated relative to it, so that
+    # sum_c w_c (lse - z_c) = W (lse - z_y) - sum_c w_c (z_c - z_y) keeps its precision for huge logits
+    zy = tl.load(X + base + y * s_xc, mask=inb, other=0.0).to(tl.float32)
+    if SOFTCAP:
+        # tanh(u) = 1 - 2 / (exp(2u) + 1): saturates to +-1 without overflow (exp -> inf or 0)
+        zy = cap * (1.0 - 2.0 / (tl.exp(2.0 * zy / cap) + 1.0))
+
     m = tl.full([BLOCK_R], -float("inf"), tl.float32)
     l = tl.zeros([BLOCK_R], dtype=tl.float32)
-    wz = tl.zeros([BLOCK_R], dtype=tl.float32)  # sum_c w_c z_c (smoothing only)
+    wz = tl.zeros([BLOCK_R], dtype=tl.float32)  # sum_c w_c (z_c - z_y) (smoothing only)
     cols0 = tl.arange(0, BLOCK_C)
     for c0 in range(0, C, BLOCK_C):
         cols = c0 + cols0
@@ -73,7 +81,6 @@ def _ce_fwd_kernel(
         mask = rmask[:, None] & cmask[None, :]
         z = tl.load(X + base[:, None] + cols[None, :].to(tl.int64) * s_xc, mask=mask, other=0.0).to(tl.float32)
         if SOFTCAP:
-            # tanh(u) = 1 - 2 / (exp(2u) + 1): saturates to +-1 without overflow (exp -> inf or 0)
             z = cap * (1.0 - 2.0 / (tl.exp(2.0 * z / cap) + 1.0))
         z = tl.where(mask, z, -float("inf"))
         m_new = tl.maximum(m, tl.max(z, 1))
@@ -84,31 +91,31 @@ def _ce_fwd_kernel(
         if SMOOTH:
             if HAS_W:
                 wc = tl.load(W + cols, mask=cmask, other=0.0)
-                wz += tl.sum(tl.where(mask, z * wc[None, :], 0.0), 1)
+                wz += tl.sum(tl.where(mask, (z - zy[:, None]) * wc[None, :], 0.0), 1)
             else:
-                wz += tl.sum(tl.where(mask, z, 0.0), 1)
-    lse = tl.where(m == -float("inf"), 0.0, m) + tl.log(l)
+                wz += tl.sum(tl.where(mask, z - zy[:, None], 0.0), 1)
+    m_fin = tl.where(m == -float("inf"), 0.0, m)
+    lse = m_fin + tl.log(l)
+    nll = (m_fin - zy) + tl.log(l)  # lse - z_y
 
-    zy = tl.load(X + base + y * s_xc, mask=inb, other=0.0).to(tl.float32)
-    if SOFTCAP:
-        zy = cap * (1.0 - 2.0 / (tl.exp(2.0 * zy / cap) + 1.0))
     if HAS_W:
         a = tl.load(W + y, mask=inb, other=0.0)
     else:
         a = tl.full([BLOCK_R], 1.0, tl.float32)
     a = tl.where(valid, a, 0.0)
-    loss = a * (1.0 - eps) * (lse - zy)
+    loss = a * (1.0 - eps) * nll
     if SMOOTH:
         if HAS_W:
             wsum = tl.load(WSUM)
         else:
             wsum = C * 1.0
-        loss += tl.where(valid, (eps / C) * (wsum * lse - wz), 0.0)
+        loss += tl.where(valid, (eps / C) * (wsum * nll - wz), 0.0)
     if ZLOSS:
         loss += zeta * a * lse * lse
     loss = tl.where(valid & ~inb, float("nan"), loss)  # target out of range: poison the row
     tl.store(LOSS + r64, loss, mask=rmask)
-    tl.store(LSE + r64, lse, mask=rmask)
+    tl.store(M + r64, m_fin, mask=rmask)
+    tl.store(LOGL + r64, tl.log(l), mask=rmask)
     tl.store(A + r64, a, mask=rmask)
 
 
@@ -116,7 +123,7 @@ def _ce_fwd_kernel(
 def _ce_bwd_kernel(
     X, s_xn, s_xc, s_xs,
     G, s_gn, s_gc, s_gs,  # gradient, same logical (N, C, S) shape; may be X itself (in place)
-    T, W, WSUM, LSE,
+    T, W, WSUM, M, LOGL,  # lse = M + LOGL, kept in two parts: exp(z - M - LOGL) stays exact for huge z
     GR, s_gr,  # upstream gradient per row (stride 0 when it is a broadcast scalar)
     R, C, S, ignore_index, eps, zeta, cap,
     HAS_W: tl.constexpr, SMOOTH: tl.constexpr, ZLOSS: tl.constexpr, SOFTCAP: tl.constexpr,
@@ -133,7 +140,9 @@ def _ce_bwd_kernel(
     y = tl.load(T + r64, mask=rmask, other=ignore_index).to(tl.int64)
     valid = rmask & (y != ignore_index)
     inb = valid & (y >= 0) & (y < C)
-    lse = tl.load(LSE + r64, mask=rmask, other=0.0)
+    mrow = tl.load(M + r64, mask=rmask, other=0.0)
+    logl = tl.load(LOGL + r64, mask=rmask, other=0.0)
+    lse = mrow + logl
     g = tl.load(GR + r64 * s_gr, mask=rmask, other=0.0).to(tl.float32)
     if HAS_W:
         a = tl.load(W + y, mask=inb, other=0.0)
@@ -163,7 +172,7 @@ def _ce_bwd_kernel(
         if SOFTCAP:
             th = 1.0 - 2.0 / (tl.exp(2.0 * z / cap) + 1.0)
             z = cap * th
-        p = tl.exp(z - lse[:, None])
+        p = tl.exp((z - mrow[:, None]) - logl[:, None])
         d = p * coef[:, None] - tl.where(cols[None, :] == y[:, None], hit[:, None], 0.0)
         if SMOOTH:
             if HAS_W:
@@ -198,27 +207,28 @@ def _wsum(weight: Optional[Tensor], x: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def _fwd_impl(x3: Tensor, t: Tensor, weight: Optional[Tensor], ignore_index: int, eps: float,
-              zeta: float, cap: float) -> tuple[Tensor, Tensor, Tensor]:
+              zeta: float, cap: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     n, c, s = x3.shape
     r = n * s
     loss = torch.empty(r, device=x3.device, dtype=torch.float32)
-    lse = torch.empty_like(loss)
+    m = torch.empty_like(loss)
+    logl = torch.empty_like(loss)
     a = torch.empty_like(loss)
     if r == 0:
-        return loss, lse, a
+        return loss, m, logl, a
     w, wsum = _wsum(weight, x3)
     br, bc, warps = _blocks(x3, c, r)
     grid = (cdiv(r, br),)
     _ce_fwd_kernel[grid](
-        x3, x3.stride(0), x3.stride(1), x3.stride(2), t, w, wsum, loss, lse, a,
+        x3, x3.stride(0), x3.stride(1), x3.stride(2), t, w, wsum, loss, m, logl, a,
         r, c, s, ignore_index, eps, zeta, cap,
         HAS_W=weight is not None, SMOOTH=eps != 0.0, ZLOSS=zeta != 0.0, SOFTCAP=cap != 0.0,
         BLOCK_R=br, BLOCK_C=bc, num_warps=warps,
     )
-    return loss, lse, a
+    return loss, m, logl, a
 
 
-def _bwd_impl(out: Tensor, g_rows: Tensor, x3: Tensor, t: Tensor, weight: Optional[Tensor], lse: Tensor,
+def _bwd_impl(out: Tensor, g_rows: Tensor, x3: Tensor, t: Tensor, weight: Optional[Tensor], m: Tensor, logl: Tensor,
               ignore_index: int, eps: float, zeta: float, cap: float) -> None:
     n, c, s = x3.shape
     r = n * s
@@ -229,7 +239,7 @@ def _bwd_impl(out: Tensor, g_rows: Tensor, x3: Tensor, t: Tensor, weight: Option
     grid = (cdiv(r, br),)
     _ce_bwd_kernel[grid](
         x3, x3.stride(0), x3.stride(1), x3.stride(2), out, out.stride(0), out.stride(1), out.stride(2),
-        t, w, wsum, lse, g_rows, g_rows.stride(0),
+        t, w, wsum, m, logl, g_rows, g_rows.stride(0),
         r, c, s, ignore_index, eps, zeta, cap,
         HAS_W=weight is not None, SMOOTH=eps != 0.0, ZLOSS=zeta != 0.0, SOFTCAP=cap != 0.0,
         BLOCK_R=br, BLOCK_C=bc, num_warps=warps,
@@ -244,8 +254,8 @@ def _bwd_impl(out: Tensor, g_rows: Tensor, x3: Tensor, t: Tensor, weight: Option
 @torch.library.custom_op("losskit::cross_entropy_fwd", mutates_args=())
 def _ce_fwd_op(logits: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int,
                label_smoothing: float, z_loss: float, softcap: float, inplace_grad: bool
-               ) -> tuple[Tensor, Tensor, Tensor]:
-    """Per-row (loss, lse, class weight of the target) for logits viewed as (N, C, S); fp32."""
+               ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Per-row (loss, max, log-sum-exp minus max, class weight of the target) for logits viewed as (N, C, S); fp32."""
     return _fwd_impl(logits, target, weight, ignore_index, label_smoothing, z_loss, softcap)
 
 
@@ -253,52 +263,52 @@ def _ce_fwd_op(logits: Tensor, target: Tensor, weight: Optional[Tensor], ignore_
 def _(logits, target, weight, ignore_index, label_smoothing, z_loss, softcap, inplace_grad):
     r = logits.shape[0] * logits.shape[2]
     new = lambda: logits.new_empty((r,), dtype=torch.float32)  # noqa: E731
-    return new(), new(), new()
+    return new(), new(), new(), new()
 
 
 @torch.library.custom_op("losskit::cross_entropy_bwd", mutates_args=())
-def _ce_bwd_op(grad_rows: Tensor, logits: Tensor, target: Tensor, weight: Optional[Tensor], lse: Tensor,
-               ignore_index: int, label_smoothing: float, z_loss: float, softcap: float) -> Tensor:
+def _ce_bwd_op(grad_rows: Tensor, logits: Tensor, target: Tensor, weight: Optional[Tensor], m: Tensor,
+               logl: Tensor, ignore_index: int, label_smoothing: float, z_loss: float, softcap: float) -> Tensor:
     """Gradient of sum_i grad_rows[i] * loss_i with respect to logits (N, C, S); logits' dtype."""
     out = torch.empty_like(logits)
-    _bwd_impl(out, grad_rows, logits, target, weight, lse, ignore_index, label_smoothing, z_loss, softcap)
+    _bwd_impl(out, grad_rows, logits, target, weight, m, logl, ignore_index, label_smoothing, z_loss, softcap)
     return out
 
 
 @_ce_bwd_op.register_fake
-def _(grad_rows, logits, target, weight, lse, ignore_index, label_smoothing, z_loss, softcap):
+def _(grad_rows, logits, target, weight, m, logl, ignore_index, label_smoothing, z_loss, softcap):
     return torch.empty_like(logits)
 
 
 @torch.library.custom_op("losskit::cross_entropy_bwd_", mutates_args=("logits",))
-def _ce_bwd_inplace_op(grad_rows: Tensor, logits: Tensor, target: Tensor, weight: Optional[Tensor], lse: Tensor,
-                       ignore_index: int, label_smoothing: float, z_loss: float, softcap: float) -> None:
+def _ce_bwd_inplace_op(grad_rows: Tensor, logits: Tensor, target: Tensor, weight: Optional[Tensor], m: Tensor,
+                       logl: Tensor, ignore_index: int, label_smoothing: float, z_loss: float, softcap: float) -> None:
     """As ``cross_entropy_bwd`` but writes the gradient over ``logits`` (each element is read before it
     is written, by the same program)."""
-    _bwd_impl(logits, grad_rows, logits, target, weight, lse, ignore_index, label_smoothing, z_loss, softcap)
+    _bwd_impl(logits, grad_rows, logits, target, weight, m, logl, ignore_index, label_smoothing, z_loss, softcap)
 
 
 @_ce_bwd_inplace_op.register_fake
-def _(grad_rows, logits, target, weight, lse, ignore_index, label_smoothing, z_loss, softcap):
+def _(grad_rows, logits, target, weight, m, logl, ignore_index, label_smoothing, z_loss, softcap):
     return None
 
 
 def _setup_context(ctx, inputs, output):
     logits, target, weight, ignore_index, eps, zeta, cap, inplace = inputs
-    _, lse, a = output
-    ctx.mark_non_differentiable(lse, a)
-    ctx.save_for_backward(logits, target, weight, lse)
+    _, m, logl, a = output
+    ctx.mark_non_differentiable(m, logl, a)
+    ctx.save_for_backward(logits, target, weight, m, logl)
     ctx.opts = (ignore_index, eps, zeta, cap)
     ctx.inplace = inplace
 
 
-def _backward(ctx, g_loss, g_lse, g_a):
-    logits, target, weight, lse = ctx.saved_tensors
+def _backward(ctx, g_loss, g_m, g_logl, g_a):
+    logits, target, weight, m, logl = ctx.saved_tensors
     if ctx.inplace:
-        torch.ops.losskit.cross_entropy_bwd_(g_loss, logits, target, weight, lse, *ctx.opts)
+        torch.ops.losskit.cross_entropy_bwd_(g_loss, logits, target, weight, m, logl, *ctx.opts)
         grad = logits
     else:
-        grad = torch.ops.losskit.cross_entropy_bwd(g_loss, logits, target, weight, lse, *ctx.opts)
+        grad = torch.ops.losskit.cross_entropy_bwd(g_loss, logits, target, weight, m, logl, *ctx.opts)
     return grad, None, None, None, None, None, None, None
 
 
@@ -374,7 +384,7 @@ def cross_entropy_triton(
     unbatched = logits.dim() == 1
     x = logits.unsqueeze(0) if unbatched else logits
     out_shape = (x.shape[0], *x.shape[2:])
-    if tuple(target.shape) != tuple(target.shape if unbatched and target.dim() == 0 else out_shape):
+    if tuple(target.shape) != (() if unbatched else tuple(out_shape)):
         raise ValueError(
             f"target must have shape {tuple(out_shape)} for logits of shape {tuple(logits.shape)}, "
             f"got {tuple(target.shape)}"
@@ -392,7 +402,7 @@ def cross_entropy_triton(
     x3 = as_ncs(x)
     t = target.reshape(-1)
     w = None if weight is None else weight.detach().to(device=x.device, dtype=torch.float32).contiguous()
-    rows, _, a = _ce_fwd_op(x3, t, w, int(ignore_index), float(label_smoothing),
+    rows, _, _, a = _ce_fwd_op(x3, t, w, int(ignore_index), float(label_smoothing),
                             float(z_loss or 0.0), float(softcap or 0.0), bool(inplace_grad))
     if reduction == "none":
         out = rows.view(out_shape)

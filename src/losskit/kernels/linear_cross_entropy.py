@@ -28,10 +28,12 @@ def _ce_chunk_triton(logits: Tensor, target: Tensor, weight: Optional[Tensor], i
 
     x3 = logits.unsqueeze(-1)  # (rows, C, 1): a view, C contiguous
     w = None if weight is None else weight.to(device=logits.device, dtype=torch.float32).contiguous()
-    rows, lse, _ = torch.ops.losskit.cross_entropy_fwd(x3, target, w, ignore_index, label_smoothing, 0.0, 0.0, True)
+    rows, m, logl, _ = torch.ops.losskit.cross_entropy_fwd(x3, target, w, ignore_index, label_smoothing, 0.0, 0.0,
+                                                           True)
     if row_scale is None:
         return rows, None
-    torch.ops.losskit.cross_entropy_bwd_(row_scale.float(), x3, target, w, lse, ignore_index, label_smoothing, 0.0, 0.0)
+    torch.ops.losskit.cross_entropy_bwd_(row_scale.float(), x3, target, w, m, logl, ignore_index, label_smoothing,
+                                         0.0, 0.0)
     del ce
     return rows, logits
 
