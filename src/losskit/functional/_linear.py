@@ -70,19 +70,20 @@ def _ce_chunk_torch(logits: Tensor, target: Tensor, weight: Optional[Tensor], ig
         return rows, grad.mul_(row_scale.to(z.dtype)[:, None])
     valid = target != ignore_index
     y = torch.where(valid, target, torch.zeros_like(target))
-    a = valid.to(z.dtype) if w is None else w[y] * valid
+    v = valid.to(z.dtype)
+    a = v if w is None else w[y] * v
     rows = a * (1.0 - eps) * -logp.gather(1, y[:, None]).squeeze(1)
     if eps:
         smooth = -(logp.sum(1) if w is None else (logp * w).sum(1))  # -sum_c w_c log p_c
-        rows = rows + valid * (eps / c) * smooth
+        rows = rows + v * (eps / c) * smooth
     if row_scale is None:
         return rows, None
     wsum = float(c) if w is None else w.sum()
-    coef = a * (1.0 - eps) + valid * (eps * wsum / c)
+    coef = a * (1.0 - eps) + v * (eps * wsum / c)
     grad = logp.exp_().mul_(coef[:, None])
     grad.scatter_add_(1, y[:, None], -(a * (1.0 - eps))[:, None])
     if eps:
-        grad.sub_((valid * (eps / c))[:, None] * (1.0 if w is None else w[None, :]))
+        grad.sub_((v * (eps / c))[:, None] * (1.0 if w is None else w[None, :]))
     # rows that count get their scale; the others get exactly 0 (even if the scale is inf or NaN)
     scale = torch.where(valid, row_scale.to(z.dtype), torch.zeros((), dtype=z.dtype, device=z.device))
     return rows, grad.mul_(scale[:, None])
@@ -128,6 +129,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
         needs = (x.requires_grad, lw.requires_grad, lb is not None and lb.requires_grad)
         ctx.reduction = reduction
         ctx.consumed = False
+        ctx.precomputed = reduction != "none" and want_grad
         if reduction == "none" or not want_grad:
             rows, *_ = _run_chunks(x, lw, lb, target, weight, ignore_index, label_smoothing, chunk, ce_chunk,
                                    None, needs)
@@ -158,7 +160,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, g):
         nones = (None,) * 9
-        if ctx.reduction != "none" and len(ctx.saved_tensors) == 3:
+        if ctx.precomputed:
             if ctx.consumed:
                 raise RuntimeError("linear_cross_entropy: its gradients were precomputed in the forward and can be "
                                    "used by one backward only (retain_graph=True is not supported)")
@@ -171,7 +173,8 @@ class _LinearCrossEntropy(torch.autograd.Function):
         if ctx.reduction != "none":  # the forward ran without grad mode: recompute with a scalar scale
             raise RuntimeError("linear_cross_entropy: backward through a result computed under torch.no_grad()")
         _, gx, gw, gb = _run_chunks(x, lw, lb, target, weight, ignore_index, label_smoothing, chunk, ce_chunk,
-                                    g.reshape(-1).float(), needs)
+                                    g.reshape(-1).to(torch.float64 if x.dtype == torch.float64 else torch.float32),
+                                    needs)
         return gx, gw, gb, *nones
 
 
