@@ -236,7 +236,7 @@ def linear_cross_entropy(
             (torch 2.13's convention).
         label_smoothing: in [0, 1].
         chunk_size: tokens per chunk; default: a power of two keeping one chunk of logits near 64 MiB
-            (256 MiB on the Triton path).
+            (128 MiB of bfloat16 logits on the Triton path).
         all_ignored: ``"nan"`` (torch) or ``"zero"``: the ``mean`` of a batch in which every target
             is ignored.
         options: accepted for drop-in compatibility with torch; only its ``batch_chunk_size`` is read.

@@ -57,7 +57,7 @@ def _dice_sigmoid_fwd_kernel(
     ls_pos = tl.minimum(x, 0.0) - tl.log(1.0 + tl.exp(-tl.abs(x)))  # log sigmoid(x), no overflow
     p = tl.where(mask, tl.exp(ls_pos), 0.0)
     k = nc.to(tl.int64) * SB + sb
-    stride_k = NC.to(tl.int64) * SB
+    stride_k = NC * SB  # (no .to(): an int argument equal to 1 arrives as a constexpr)
     tl.store(PART + k, tl.sum(p * t, 0))
     tl.store(PART + stride_k + k, tl.sum(p, 0))
     tl.store(PART + 2 * stride_k + k, tl.sum(t, 0))
@@ -82,7 +82,7 @@ def _dice_sigmoid_bwd_kernel(
     x = tl.load(X + n.to(tl.int64) * s_xn + c.to(tl.int64) * s_xc + o64 * s_xs, mask=mask, other=0.0).to(tl.float32)
     t = tl.load(T + n.to(tl.int64) * s_tn + c.to(tl.int64) * s_tc + o64 * s_ts, mask=mask, other=0.0).to(tl.float32)
     k = nc.to(tl.int64) * SB + sb
-    stride_k = NC.to(tl.int64) * SB
+    stride_k = NC * SB  # (no .to(): an int argument equal to 1 arrives as a constexpr)
     g_i = tl.load(G + k)
     g_p = tl.load(G + stride_k + k)
     p = tl.exp(tl.minimum(x, 0.0) - tl.log(1.0 + tl.exp(-tl.abs(x))))
@@ -112,7 +112,7 @@ def _dice_softmax_fwd_kernel(
     m = tl.max(x, 0)
     m = tl.where(m == -float("inf"), 0.0, m)  # padded pixels (all -inf)
     e = tl.exp(x - m[None, :])
-    p = e / tl.maximum(tl.sum(e, 0), 1e-38)[None, :]  # softmax over classes, per pixel
+    p = e / tl.maximum(tl.sum(e, 0), 1e-30)[None, :]  # softmax over classes, per pixel
     if INDEX:
         y = tl.load(T + n64 * s_tn + offs.to(tl.int64) * s_ts, mask=smask, other=ignore_index).to(tl.int64)
         valid = smask & (y != ignore_index)
@@ -122,7 +122,7 @@ def _dice_softmax_fwd_kernel(
         t = tl.load(T + n64 * s_tn + c64 * s_tc + o64 * s_ts, mask=mask, other=0.0).to(tl.float32)
     p = tl.where(mask, p, 0.0)
     k = (n64 * C + cls.to(tl.int64)) * SB + sb
-    stride_k = NC.to(tl.int64) * SB
+    stride_k = NC * SB  # (no .to(): an int argument equal to 1 arrives as a constexpr)
     tl.store(PART + k, tl.sum(p * t, 1), mask=cmask)
     tl.store(PART + stride_k + k, tl.sum(p, 1), mask=cmask)
     tl.store(PART + 2 * stride_k + k, tl.sum(t, 1), mask=cmask)
@@ -148,7 +148,7 @@ def _dice_softmax_bwd_kernel(
     m = tl.max(x, 0)
     m = tl.where(m == -float("inf"), 0.0, m)
     e = tl.exp(x - m[None, :])
-    p = e / tl.maximum(tl.sum(e, 0), 1e-38)[None, :]
+    p = e / tl.maximum(tl.sum(e, 0), 1e-30)[None, :]
     if INDEX:
         y = tl.load(T + n64 * s_tn + offs.to(tl.int64) * s_ts, mask=smask, other=ignore_index).to(tl.int64)
         valid = smask & (y != ignore_index)
@@ -157,7 +157,7 @@ def _dice_softmax_bwd_kernel(
         valid = smask
         t = tl.load(T + n64 * s_tn + c64 * s_tc + o64 * s_ts, mask=mask, other=0.0).to(tl.float32)
     k = (n64 * C + cls.to(tl.int64)) * SB + sb
-    stride_k = NC.to(tl.int64) * SB
+    stride_k = NC * SB  # (no .to(): an int argument equal to 1 arrives as a constexpr)
     g_i = tl.load(G + k, mask=cmask, other=0.0)
     g_p = tl.load(G + stride_k + k, mask=cmask, other=0.0)
     dp = tl.where(mask & valid[None, :], g_i[:, None] * t + g_p[:, None], 0.0)  # dL/dp_c

@@ -59,7 +59,7 @@ def _focal_fwd_kernel(
         loss = -(t * ls_pos + (1.0 - t) * ls_neg)
     if FOCAL:
         q = t * tl.exp(ls_neg) + (1.0 - t) * tl.exp(ls_pos)  # 1 - p_t
-        loss = loss * tl.where(q > 0.0, tl.exp(gamma * tl.log(tl.maximum(q, 1e-38))), 0.0)
+        loss = loss * tl.where(q > 0.0, tl.exp(gamma * tl.log(tl.maximum(q, 1e-30))), 0.0)
     if HAS_ALPHA:
         loss = loss * (alpha * t + (1.0 - alpha) * (1.0 - t))
     if HAS_W:
@@ -97,7 +97,7 @@ def _focal_bwd_kernel(
     if FOCAL:
         ce = -(pw * t * ls_pos + (1.0 - t) * ls_neg)
         q = t * sn + (1.0 - t) * sp
-        logq = tl.log(tl.maximum(q, 1e-38))
+        logq = tl.log(tl.maximum(q, 1e-30))
         mod = tl.where(q > 0.0, tl.exp(gamma * logq), 0.0)  # q^gamma
         dmod = tl.where(q > 0.0, gamma * tl.exp((gamma - 1.0) * logq), 0.0) * (1.0 - 2.0 * t) * sp * sn
         d = d * mod + ce * dmod

@@ -17,8 +17,8 @@ from ._triton_util import HAS_TRITON, can_run
 
 __all__: list[str] = []
 
-# Logits per chunk on this path (elements, in the input dtype): 2**27 bf16 values = 256 MiB.
-_CHUNK_ELEMENTS = 1 << 27
+# Logits per chunk on this path (elements, in the input dtype): 2**26 bf16 values = 128 MiB.
+_CHUNK_ELEMENTS = 1 << 26
 
 
 def _ce_chunk_triton(logits: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int,
