@@ -14,7 +14,6 @@ no libdevice); kernels call no other ``@triton.jit`` function of ours (their sha
 
 from __future__ import annotations
 
-import os
 from typing import Any, Callable
 
 import torch
