@@ -1,0 +1,194 @@
+"""Fused cross-entropy kernel vs torch.nn.functional.cross_entropy (float64) under Triton's CPU interpreter."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from helpers import assert_close, check_against
+
+pytest.importorskip("triton")
+from losskit.kernels import _dispatch  # noqa: E402
+from losskit.kernels._triton_util import interpreter_active  # noqa: E402
+
+pytestmark = [
+    pytest.mark.interpret,
+    pytest.mark.filterwarnings("ignore::RuntimeWarning"),  # numpy, on masked lanes of the interpreter
+    pytest.mark.skipif(not interpreter_active(), reason="needs TRITON_INTERPRET=1 before triton is imported"),
+]
+
+if interpreter_active():
+    from losskit.kernels import cross_entropy as ce_mod
+    from losskit.kernels.cross_entropy import cross_entropy_triton
+
+DTYPES = [torch.float32, torch.bfloat16, torch.float16]
+
+
+def _ref(x, t, *, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean", z_loss=None,
+         softcap=None, **_):
+    """float64 reference: torch's CE, plus z-loss (weighted like the row) and softcap formulas."""
+    x = x.double()
+    w = None if weight is None else weight.double()
+    if softcap is not None:
+        x = softcap * torch.tanh(x / softcap)
+    if z_loss is None:
+        return F.cross_entropy(x, t, weight=w, ignore_index=ignore_index, label_smoothing=label_smoothing,
+                               reduction=reduction)
+    rows = F.cross_entropy(x, t, weight=w, ignore_index=ignore_index, label_smoothing=label_smoothing,
+                           reduction="none")
+    valid = t != ignore_index
+    tc = torch.where(valid, t, 0)
+    a = (torch.ones_like(rows) if w is None else w[tc]) * valid
+    lse = torch.logsumexp(x, dim=1)
+    rows = rows + z_loss * a * lse**2
+    if reduction == "none":
+        return rows
+    if reduction == "sum":
+        return rows.sum()
+    return rows.sum() / a.sum()
+
+
+def _ours(x, t, **kw):
+    return cross_entropy_triton(x, t, **kw)
+
+
+def _targets(shape, c, ignore_index=-100, gen=None):
+    t = torch.randint(0, c, shape, generator=gen)
+    t.view(-1)[1] = ignore_index
+    return t
+
+
+OPTIONS = [
+    {},
+    {"weight": "w"},
+    {"label_smoothing": 0.2},
+    {"weight": "w", "label_smoothing": 0.1, "ignore_index": 3},
+    {"z_loss": 1e-2},
+    {"softcap": 3.0},
+    {"weight": "w", "label_smoothing": 0.3, "z_loss": 1e-3, "softcap": 5.0},
+]
+
+
+def _kw(opts, c):
+    kw = dict(opts)
+    if kw.get("weight") == "w":
+        kw["weight"] = torch.rand(c, generator=torch.Generator().manual_seed(1)) + 0.1
+    return kw
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("opts", OPTIONS, ids=lambda o: "-".join(o) or "plain")
+def test_options_2d_fp32(opts, reduction):
+    c = 37  # not a power of two; 3 column blocks of 16 in the interpreter
+    kw = _kw(opts, c)
+    x = torch.randn(9, c) * 3
+    t = _targets((9,), c, kw.get("ignore_index", -100))
+    check_against(_ours, _ref, x, t, ref_dtype=torch.float64, reduction=reduction, **kw)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(5, 7, 3, 2), (4, 6, 5), (11,)], ids=["NCHW", "NCL", "unbatched"])
+def test_shapes_and_dtypes(shape, dtype):
+    c = shape[1] if len(shape) > 1 else shape[0]
+    tshape = (shape[0], *shape[2:]) if len(shape) > 1 else ()
+    x = (torch.randn(shape) * 2).to(dtype)
+    t = torch.randint(0, c, tshape)
+    if t.dim():
+        t.view(-1)[0] = -100
+    kw = {"weight": torch.rand(c) + 0.5, "label_smoothing": 0.1}
+    for reduction in ("none", "mean"):
+        check_against(_ours, _ref, x, t, ref_dtype=torch.float64, reduction=reduction, **kw)
+
+
+def test_strided_layouts_without_copy():
+    """channels-last and transposed inputs are read through their strides."""
+    x = torch.randn(3, 5, 4, 2).to(memory_format=torch.channels_last)
+    t = torch.randint(0, 5, (3, 4, 2))
+    check_against(_ours, _ref, x, t, ref_dtype=torch.float64, reduction="none")
+    xt = torch.randn(13, 6).t()  # (6, 13) with class stride 6
+    check_against(_ours, _ref, xt, torch.randint(0, 13, (6,)), ref_dtype=torch.float64, reduction="sum")
+
+
+@pytest.mark.parametrize("c", [2, 3, 130])
+def test_class_counts(c):
+    x = torch.randn(5, c)
+    check_against(_ours, _ref, x, torch.randint(0, c, (5,)), ref_dtype=torch.float64, label_smoothing=0.05)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_extreme_logits(dtype):
+    x = torch.randn(6, 19)
+    x[0, 0], x[1, 3], x[2] = 1e4, -1e4, -1e4
+    x[3, :5] = 1e4
+    x = x.to(dtype)
+    t = torch.tensor([0, 3, 4, 1, 18, 7])
+    out, _ = check_against(_ours, _ref, x, t, ref_dtype=torch.float64, reduction="none", label_smoothing=0.1)
+    assert torch.isfinite(out).all()
+
+
+def test_all_ignored():
+    x = torch.randn(4, 9, requires_grad=True)
+    t = torch.full((4,), -100)
+    out = cross_entropy_triton(x, t)
+    assert torch.isnan(out)  # torch's answer
+    (g,) = torch.autograd.grad(out, x)
+    assert torch.equal(g, torch.zeros_like(g))  # torch also gives zeros
+    out = cross_entropy_triton(x, t, all_ignored="zero", weight=torch.rand(9))
+    assert out.item() == 0.0
+    (g,) = torch.autograd.grad(out, x)
+    assert torch.equal(g, torch.zeros_like(g))
+
+
+def test_inplace_grad_overwrites_logits():
+    base = torch.randn(7, 23)
+    x = base.clone().requires_grad_()
+    t = torch.randint(0, 23, (7,))
+    logits = x * 1.0  # a non-leaf activation, as from an output layer
+    loss = cross_entropy_triton(logits, t, inplace_grad=True, label_smoothing=0.1)
+    g_up = torch.tensor(1.7)
+    (g,) = torch.autograd.grad(loss, logits, g_up)
+    ref = base.double().requires_grad_()
+    (gr,) = torch.autograd.grad(F.cross_entropy(ref, t, label_smoothing=0.1), ref, g_up.double())
+    assert_close(g, gr, tol=dict(rtol=1e-5, atol=1e-7))
+    assert g.data_ptr() == logits.data_ptr()  # no second buffer
+    assert_close(logits.detach(), g)
+
+
+def test_out_of_range_target_gives_nan_row_not_a_crash():
+    out = cross_entropy_triton(torch.randn(3, 5), torch.tensor([0, 7, -3]), reduction="none")
+    assert torch.isfinite(out[0]) and torch.isnan(out[1]) and torch.isnan(out[2])
+
+
+def test_dispatcher_uses_kernel_and_falls_back(monkeypatch):
+    calls = []
+    real = ce_mod.cross_entropy_triton
+    monkeypatch.setattr(ce_mod, "cross_entropy_triton", lambda *a, **k: calls.append(1) or real(*a, **k))
+    x, t = torch.randn(4, 6), torch.randint(0, 6, (4,))
+    with _dispatch.impl("triton"):
+        out = _dispatch.call_kernel("cross_entropy", x, t, None, ignore_index=-100, reduction="mean",
+                                    label_smoothing=0.0)
+        assert calls and out is not None
+        assert_close(out, F.cross_entropy(x, t))
+        # what the kernel lacks goes back to the PyTorch path
+        assert _dispatch.call_kernel("cross_entropy", x, torch.rand(4, 6)) is None  # probabilities
+        assert _dispatch.call_kernel("cross_entropy", x.double(), t) is None
+        assert _dispatch.call_kernel("cross_entropy", x, t, some_new_option=1.0) is None
+    with _dispatch.impl("auto"):
+        assert _dispatch.call_kernel("cross_entropy", x, t) is None  # CPU tensor: PyTorch path
+
+
+def test_errors_name_the_argument():
+    x, t = torch.randn(4, 6), torch.randint(0, 6, (4,))
+    with pytest.raises(TypeError, match="float64"):
+        cross_entropy_triton(x.double(), t)
+    with pytest.raises(TypeError, match="class indices"):
+        cross_entropy_triton(x, torch.rand(4, 6))
+    with pytest.raises(ValueError, match=r"target must have shape \(4,\)"):
+        cross_entropy_triton(x, t[:3])
+    with pytest.raises(ValueError, match="weight"):
+        cross_entropy_triton(x, t, weight=torch.ones(5))
+    with pytest.raises(ValueError, match="label_smoothing"):
+        cross_entropy_triton(x, t, label_smoothing=1.5)
+    with pytest.raises(ValueError, match="softcap"):
+        cross_entropy_triton(x, t, softcap=0.0)
+    with pytest.raises(ValueError, match="reduction"):
+        cross_entropy_triton(x, t, reduction="avg")
