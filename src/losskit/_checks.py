@@ -268,3 +268,16 @@ def _no_warnings() -> Iterator[None]:  # used internally when one loss calls ano
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
+
+
+def check_nonnegative(x: Tensor, name: str, *, fix: str = "") -> None:
+    """Raise ``ValueError`` if ``x`` has negative entries (when values may be read; NaN passes)."""
+    if not values_checkable(x) or x.numel() == 0:
+        return
+    lo = float(x.detach().min())
+    if lo < 0.0:
+        n_neg = int((x.detach() < 0).sum())
+        raise ValueError(
+            f"{name} has {n_neg} negative entr{'y' if n_neg == 1 else 'ies'} (min {lo:.4g}); "
+            f"{fix or f'pass {name} >= 0'}"
+        )

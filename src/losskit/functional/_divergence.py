@@ -1,3 +1,304 @@
-"""(placeholder: filled in by its owner)"""
+"""Information measures between distributions: entropy, KL and Jensen-Shannon divergence, and the
+``kl_div`` loss (the exact twin of :func:`torch.nn.functional.kl_div`).
 
-__all__: list[str] = []
+:func:`entropy`, :func:`kl_divergence` and :func:`js_divergence` are measures, not losses: they take
+no ``reduction`` and return one value per distribution (the input's shape without ``dim``). They
+accept probabilities or, with ``log_input=True``, log-probabilities, and follow the conventions
+:math:`0 \\log 0 = 0` and :math:`0 \\log(0/q) = 0`: zeros in ``p`` give finite values *and finite
+gradients* (the zero entries get gradient 0, as structural zeros). :math:`\\mathrm{KL}(p \\| q)` is
+``+inf`` exactly where some :math:`p_c > 0` meets :math:`q_c = 0`.
+
+They relate to the cross-entropy losses by
+:math:`H(p, q) = H(p) + \\mathrm{KL}(p \\| q)`: ``cross_entropy(log q, p, reduction="none")`` (with
+probability targets ``p``) equals ``entropy(p, dim=1) + kl_divergence(p, q, dim=1)``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .. import _checks
+from .._reduction import check_reduction, legacy_reduction
+
+__all__ = ["entropy", "kl_divergence", "js_divergence", "kl_div"]
+
+_HALF = (torch.float16, torch.bfloat16)
+_LOG2 = math.log(2.0)
+
+
+def _prep(x: Tensor, name: str, log_input: bool) -> Tensor:
+    _checks.check_floating(x, name)
+    if x.dim() == 0:
+        raise ValueError(f"{name} must have a dimension holding the distribution, got a 0-dimensional tensor")
+    if log_input:
+        _check_log_finite(x, name)
+    else:
+        _checks.check_probs(x, name)
+    return x.float() if x.dtype in _HALF else x
+
+
+def _check_log_finite(x: Tensor, name: str) -> None:
+    """Full-check mode: NaN or +inf in log-probabilities is an error (-inf, an impossible outcome, is fine)."""
+    if _checks.check_level() == "full":
+        _checks.check_finite(x.nan_to_num(nan=math.nan, neginf=0.0), name)
+
+
+def _pair(p: Tensor, q: Tensor, dim: int, fn: str) -> None:
+    try:
+        torch.broadcast_shapes(p.shape, q.shape)
+    except RuntimeError:
+        raise ValueError(
+            f"{fn}: p with shape {tuple(p.shape)} and q with shape {tuple(q.shape)} do not broadcast; give them "
+            f"the same shape, or shapes that broadcast (e.g. q of shape (C,) for one reference distribution)"
+        ) from None
+    if p.shape[dim] != q.shape[dim]:
+        raise ValueError(
+            f"{fn}: p has {p.shape[dim]} outcomes along dim={dim} but q has {q.shape[dim]} (shapes "
+            f"{tuple(p.shape)} and {tuple(q.shape)}); both must describe the same outcomes"
+        )
+
+
+def _out(x: Tensor, *inputs: Tensor) -> Tensor:
+    dtype = inputs[0].dtype
+    for t in inputs[1:]:
+        dtype = torch.promote_types(dtype, t.dtype)
+    return x if x.dtype == dtype else x.to(dtype)
+
+
+def _plogp_over(p: Tensor, logp: Tensor, logr: Tensor, mask: Tensor, dim: int) -> Tensor:
+    """``sum_c p_c (log p_c - log r_c)`` over ``dim``, with terms where ``mask`` (p > 0) is False set to 0.
+
+    The log arguments are replaced by 0 off the mask *before* they meet ``p``, so neither the value
+    nor the gradient sees ``0 * (-inf)`` (a plain ``where`` on the product would leak NaN gradients).
+    """
+    zero = torch.zeros((), dtype=logp.dtype, device=logp.device)
+    logp = torch.where(mask, logp, zero)
+    logr = torch.where(mask, logr, zero)
+    return (p * (logp - logr)).sum(dim)
+
+
+def entropy(p: Tensor, *, dim: int = -1, log_input: bool = False) -> Tensor:
+    r"""Shannon entropy (in nats) of the categorical distributions along ``dim``.
+
+    .. math:: H(p) = -\sum_c p_c \log p_c, \qquad 0 \log 0 = 0.
+
+    The expected negative log-likelihood of a Categorical(p) under itself: the floor of the
+    cross-entropy :math:`H(p, q) = H(p) + \mathrm{KL}(p \| q)` that a model q can reach on data drawn
+    from p. Zero entries get gradient 0.
+
+    Args:
+        p: probabilities (each slice along ``dim`` sums to 1), or log-probabilities if
+            ``log_input`` (``-inf`` for impossible outcomes is fine). float16/bfloat16 are computed
+            in float32.
+        dim: the dimension that holds the outcomes.
+        log_input: ``p`` holds log-probabilities (e.g. ``log_softmax`` output).
+
+    Returns:
+        ``p``'s shape without ``dim``.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import entropy
+        >>> entropy(torch.tensor([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]]))
+        tensor([0.6931, 0.0000])
+
+    References:
+        Cover & Thomas, *Elements of Information Theory*, 2nd ed., ch. 2.
+    """
+    x = _prep(p, "p", log_input)
+    if log_input:
+        logp, mask = x, x > -math.inf
+        prob = torch.exp(x)
+    else:
+        prob, mask = x, x > 0
+        logp = torch.log(torch.where(mask, x, torch.ones((), dtype=x.dtype, device=x.device)))
+    # H = -sum p log p  (= -_plogp_over with log r = 0)
+    h = -_plogp_over(prob, logp, torch.zeros_like(logp), mask, dim)
+    return _out(h, p)
+
+
+def kl_divergence(p: Tensor, q: Tensor, *, dim: int = -1, log_input: bool = False) -> Tensor:
+    r"""Kullback-Leibler divergence :math:`\mathrm{KL}(p \| q)` (in nats) along ``dim``.
+
+    .. math:: \mathrm{KL}(p \| q) = \sum_c p_c \log \frac{p_c}{q_c}, \qquad 0 \log \frac{0}{q} = 0,
+
+    ``+inf`` where some :math:`p_c > 0` has :math:`q_c = 0`. It is the excess negative
+    log-likelihood of data from p scored by a model q: :math:`H(p, q) - H(p)`. Unlike
+    :func:`kl_div` (the loss), the arguments are in the mathematical order (p first), both in the
+    same space, and nothing is reduced.
+
+    Args:
+        p: probabilities (or log-probabilities if ``log_input``), distributions along ``dim``.
+        q: same as ``p`` (shapes must broadcast; same number of outcomes).
+        dim: the dimension that holds the outcomes.
+        log_input: ``p`` and ``q`` hold log-probabilities.
+
+    Returns:
+        the broadcast shape of ``p`` and ``q`` without ``dim``.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import kl_divergence
+        >>> p = torch.tensor([[0.5, 0.5, 0.0], [0.5, 0.5, 0.0]])
+        >>> q = torch.tensor([[0.25, 0.25, 0.5], [1.0, 0.0, 0.0]])
+        >>> kl_divergence(p, q)
+        tensor([0.6931,    inf])
+
+    References:
+        Kullback & Leibler, "On Information and Sufficiency", Ann. Math. Statist. 22 (1951).
+    """
+    _pair(p, q, dim, "kl_divergence")
+    xp, xq = _prep(p, "p", log_input), _prep(q, "q", log_input)
+    shape = torch.broadcast_shapes(xp.shape, xq.shape)
+    xp, xq = xp.expand(shape), xq.expand(shape)
+    if log_input:
+        logp, logq, mask = xp, xq, xp > -math.inf
+        prob = torch.exp(xp)
+    else:
+        one = torch.ones((), dtype=xp.dtype, device=xp.device)
+        prob, mask = xp, xp > 0
+        logp = torch.log(torch.where(mask, xp, one))
+        # q is replaced by 1 where p = 0 before the log (no 1/0 in the gradient there); where p > 0
+        # and q = 0, log q = -inf and KL = +inf as it should
+        logq = torch.log(torch.where(mask, xq, one))
+    kl = _plogp_over(prob, logp, logq, mask, dim)
+    return _out(kl, p, q)
+
+
+def js_divergence(p: Tensor, q: Tensor, *, dim: int = -1, log_input: bool = False) -> Tensor:
+    r"""Jensen-Shannon divergence (in nats) along ``dim``: symmetric, finite, at most :math:`\log 2`.
+
+    .. math::
+        \mathrm{JS}(p, q) = \tfrac12 \mathrm{KL}(p \| m) + \tfrac12 \mathrm{KL}(q \| m),
+        \qquad m = \tfrac12 (p + q)
+
+    (with log inputs, :math:`\log m = \operatorname{logaddexp}(\log p, \log q) - \log 2`). Since
+    :math:`m_c > 0` wherever :math:`p_c > 0` or :math:`q_c > 0`, it is finite for any p, q, with
+    finite gradients.
+
+    Args:
+        p: probabilities (or log-probabilities if ``log_input``), distributions along ``dim``.
+        q: same as ``p`` (shapes must broadcast; same number of outcomes).
+        dim: the dimension that holds the outcomes.
+        log_input: ``p`` and ``q`` hold log-probabilities.
+
+    Returns:
+        the broadcast shape of ``p`` and ``q`` without ``dim``.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import js_divergence
+        >>> js_divergence(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]))
+        tensor(0.6931)
+
+    References:
+        Lin, "Divergence measures based on the Shannon entropy", IEEE Trans. Inf. Theory 37 (1991).
+    """
+    _pair(p, q, dim, "js_divergence")
+    xp, xq = _prep(p, "p", log_input), _prep(q, "q", log_input)
+    shape = torch.broadcast_shapes(xp.shape, xq.shape)
+    xp, xq = xp.expand(shape), xq.expand(shape)
+    zero = torch.zeros((), dtype=xp.dtype, device=xp.device)
+    if log_input:
+        mp, mq = xp > -math.inf, xq > -math.inf
+        both = mp | mq
+        # logaddexp(-inf, -inf) has a NaN gradient: feed it zeros where both are impossible (masked later)
+        logm = torch.logaddexp(torch.where(both, xp, zero), torch.where(both, xq, zero)) - _LOG2
+        prob_p, prob_q, logp, logq = torch.exp(xp), torch.exp(xq), xp, xq
+    else:
+        one = torch.ones((), dtype=xp.dtype, device=xp.device)
+        mp, mq = xp > 0, xq > 0
+        m = 0.5 * (xp + xq)
+        logm = torch.log(torch.where(mp | mq, m, one))
+        prob_p, prob_q = xp, xq
+        logp, logq = torch.log(torch.where(mp, xp, one)), torch.log(torch.where(mq, xq, one))
+    js = 0.5 * _plogp_over(prob_p, logp, logm, mp, dim) + 0.5 * _plogp_over(prob_q, logq, logm, mq, dim)
+    return _out(js, p, q)
+
+
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    r"""The Kullback-Leibler divergence loss, ``KL(target || exp(input))`` elementwise.
+
+    The exact twin of :func:`torch.nn.functional.kl_div` — note torch's argument order: ``input``
+    is the model's **log**-probabilities, ``target`` the reference distribution (probabilities, or
+    log-probabilities if ``log_target``):
+
+    .. math:: \ell = t\,(\log t - x) \quad (0 \text{ where } t = 0), \qquad
+        \ell = e^{t}\,(t - x) \text{ if log\_target}.
+
+    Reductions: ``"batchmean"`` (sum / N, the true mean KL per sample — use this), ``"sum"``,
+    ``"none"``, and ``"mean"`` (sum / number of elements, which also divides by the number of
+    classes; kept for torch compatibility and warned about, like torch).
+
+    Likelihood: up to the target's entropy (a constant), the cross-entropy
+    :math:`-\sum_c t_c x_c`, i.e. the NLL of a Categorical model with log-probabilities ``input``
+    averaged over soft labels ``t`` (distillation). Compare :func:`kl_divergence` (the measure).
+
+    Args:
+        input: log-probabilities, any shape, e.g. (N, C).
+        target: probabilities (or log-probabilities), ``input``'s shape or broadcastable to it.
+        size_average, reduce: deprecated torch aliases of ``reduction``.
+        reduction: ``"none"`` | ``"batchmean"`` | ``"sum"`` | ``"mean"``.
+        log_target: ``target`` holds log-probabilities.
+
+    Returns:
+        ``"none"``: ``input``'s shape; otherwise a scalar.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import kl_div
+        >>> log_q = torch.log(torch.tensor([[0.25, 0.25, 0.5]]))
+        >>> print(round(kl_div(log_q, torch.tensor([[0.5, 0.5, 0.0]]), reduction="batchmean").item(), 4))
+        0.6931
+
+    References:
+        PyTorch, ``torch.nn.KLDivLoss``; Hinton et al., "Distilling the Knowledge in a Neural
+        Network", 2015.
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction),
+                                allowed=("none", "batchmean", "sum", "mean"))
+    _checks.check_floating(input, "input")
+    _checks.check_floating(target, "target")
+    try:
+        ok = torch.broadcast_shapes(target.shape, input.shape) == input.shape
+    except RuntimeError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"kl_div: target with shape {tuple(target.shape)} does not broadcast to the shape of input "
+            f"{tuple(input.shape)}; give target input's shape (or one that broadcasts to it)"
+        )
+    if reduction == "mean":
+        warnings.warn(
+            "kl_div: reduction='mean' divides the total loss by both the batch size and the support size; "
+            "reduction='batchmean' divides only by the batch size and is the KL divergence per sample",
+            UserWarning,
+            stacklevel=2,
+        )
+    _check_log_finite(input, "input")
+    out_dtype = torch.promote_types(input.dtype, target.dtype)
+    dtype = torch.float32 if out_dtype in _HALF else out_dtype
+    x = input if input.dtype == dtype else input.to(dtype)
+    t = target if target.dtype == dtype else target.to(dtype)
+    if reduction == "none":
+        out = F.kl_div(x, t, reduction="none", log_target=log_target)
+    else:
+        out = F.kl_div(x, t, reduction="sum", log_target=log_target)
+        if reduction == "mean":
+            out = out / input.numel()
+        elif reduction == "batchmean" and input.dim() != 0:
+            out = out / input.shape[0]
+    return out if out.dtype == out_dtype else out.to(out_dtype)

@@ -1,3 +1,282 @@
-"""(placeholder: filled in by its owner)"""
+"""Module twins of torch's classification losses (``torch.nn.CrossEntropyLoss`` & co.).
 
-__all__: list[str] = []
+Each module takes torch's constructor arguments in torch's order (losskit's extensions are
+keyword-only after them), stores weights as buffers (they follow ``.to()`` and ``state_dict``),
+and its ``forward`` is one call into :mod:`losskit.functional`; see the functional for the formula.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from .. import functional as LF
+from ..registry import LossSpec, register
+from ._base import Loss, WeightedLoss
+
+__all__ = [
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "NLLLoss",
+    "SoftMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
+    "MultiLabelMarginLoss",
+]
+
+
+class CrossEntropyLoss(WeightedLoss):
+    """Softmax cross-entropy; see :func:`losskit.functional.cross_entropy`.
+
+    A drop-in for :class:`torch.nn.CrossEntropyLoss` (same arguments, same order) plus
+    ``all_ignored``.
+
+    Example:
+        >>> import torch
+        >>> loss = CrossEntropyLoss(weight=torch.tensor([1.0, 2.0, 1.0]), label_smoothing=0.1)
+        >>> print(round(loss(torch.tensor([[2.0, 0.5, -1.0]]), torch.tensor([1])).item(), 4))
+        1.6833
+    """
+
+    def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None,
+                 ignore_index: int = -100, reduce: Optional[bool] = None, reduction: str = "mean",
+                 label_smoothing: float = 0.0, *, all_ignored: str = "nan") -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+        self.all_ignored = all_ignored
+
+    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        return LF.cross_entropy(logits, target, self.weight, None, self.ignore_index, None, self.reduction,
+                                self.label_smoothing, all_ignored=self.all_ignored)
+
+    def extra_repr(self) -> str:
+        return (f"reduction={self.reduction!r}, ignore_index={self.ignore_index}, "
+                f"label_smoothing={self.label_smoothing}, all_ignored={self.all_ignored!r}")
+
+
+class NLLLoss(WeightedLoss):
+    """Negative log-likelihood of class indices; see :func:`losskit.functional.nll_loss`.
+
+    A drop-in for :class:`torch.nn.NLLLoss` plus ``all_ignored``.
+
+    Example:
+        >>> import torch
+        >>> log_probs = torch.log(torch.tensor([[0.7, 0.2, 0.1]]))
+        >>> print(round(NLLLoss()(log_probs, torch.tensor([0])).item(), 4))
+        0.3567
+    """
+
+    def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None,
+                 ignore_index: int = -100, reduce: Optional[bool] = None, reduction: str = "mean",
+                 *, all_ignored: str = "nan") -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index = ignore_index
+        self.all_ignored = all_ignored
+
+    def forward(self, log_probs: Tensor, target: Tensor) -> Tensor:
+        return LF.nll_loss(log_probs, target, self.weight, None, self.ignore_index, None, self.reduction,
+                           all_ignored=self.all_ignored)
+
+
+class BCEWithLogitsLoss(WeightedLoss):
+    """Binary cross-entropy on logits; see :func:`losskit.functional.binary_cross_entropy_with_logits`.
+
+    A drop-in for :class:`torch.nn.BCEWithLogitsLoss` (``pos_weight`` is a buffer too) plus
+    ``label_smoothing`` (targets smoothed to :math:`y(1-\\varepsilon) + \\varepsilon/2`).
+
+    Example:
+        >>> import torch
+        >>> loss = BCEWithLogitsLoss(pos_weight=torch.tensor([2.0]))
+        >>> print(round(loss(torch.tensor([0.5]), torch.tensor([1.0])).item(), 4))
+        0.9482
+    """
+
+    pos_weight: Optional[Tensor]
+
+    def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None,
+                 reduce: Optional[bool] = None, reduction: str = "mean", pos_weight: Optional[Tensor] = None,
+                 *, label_smoothing: float = 0.0) -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+        if pos_weight is not None and not isinstance(pos_weight, Tensor):
+            pos_weight = torch.as_tensor(pos_weight, dtype=torch.get_default_dtype())
+        self.register_buffer("pos_weight", pos_weight)
+        self.label_smoothing = label_smoothing
+
+    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        return LF.binary_cross_entropy_with_logits(logits, target, self.weight, None, None, self.reduction,
+                                                   self.pos_weight, label_smoothing=self.label_smoothing)
+
+
+class BCELoss(WeightedLoss):
+    """Binary cross-entropy on probabilities; see :func:`losskit.functional.binary_cross_entropy`.
+
+    A drop-in for :class:`torch.nn.BCELoss` plus ``label_smoothing``. Prefer
+    :class:`BCEWithLogitsLoss` on raw scores.
+
+    Example:
+        >>> import torch
+        >>> print(round(BCELoss()(torch.tensor([0.9]), torch.tensor([1.0])).item(), 4))
+        0.1054
+    """
+
+    def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None,
+                 reduce: Optional[bool] = None, reduction: str = "mean", *, label_smoothing: float = 0.0) -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+        self.label_smoothing = label_smoothing
+
+    def forward(self, probs: Tensor, target: Tensor) -> Tensor:
+        return LF.binary_cross_entropy(probs, target, self.weight, None, None, self.reduction,
+                                       label_smoothing=self.label_smoothing)
+
+
+class SoftMarginLoss(Loss):
+    """Logistic loss on ±1 labels; see :func:`losskit.functional.soft_margin_loss`.
+
+    Example:
+        >>> import torch
+        >>> print(round(SoftMarginLoss()(torch.tensor([2.0]), torch.tensor([1.0])).item(), 4))
+        0.1269
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return LF.soft_margin_loss(input, target, reduction=self.reduction)
+
+
+class MultiLabelSoftMarginLoss(WeightedLoss):
+    """Per-class logistic loss averaged over classes; see
+    :func:`losskit.functional.multilabel_soft_margin_loss`.
+
+    Example:
+        >>> import torch
+        >>> loss = MultiLabelSoftMarginLoss()
+        >>> print(round(loss(torch.tensor([[2.0, -1.0]]), torch.tensor([[1.0, 0.0]])).item(), 4))
+        0.2201
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return LF.multilabel_soft_margin_loss(input, target, self.weight, reduction=self.reduction)
+
+
+class MultiMarginLoss(WeightedLoss):
+    """Multi-class hinge loss; see :func:`losskit.functional.multi_margin_loss`.
+
+    Example:
+        >>> import torch
+        >>> x = torch.tensor([[0.1, 0.2, 0.4, 0.8]])
+        >>> print(round(MultiMarginLoss()(x, torch.tensor([3])).item(), 4))
+        0.325
+    """
+
+    def __init__(self, p: int = 1, margin: float = 1.0, weight: Optional[Tensor] = None,
+                 size_average: Optional[bool] = None, reduce: Optional[bool] = None,
+                 reduction: str = "mean") -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+        if p not in (1, 2) or isinstance(p, bool):
+            raise ValueError(f"MultiMarginLoss: p must be 1 or 2 (as in torch), got {p!r}")
+        self.p = p
+        self.margin = margin
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return LF.multi_margin_loss(input, target, self.p, self.margin, self.weight, reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(Loss):
+    """Multi-label hinge loss on -1-padded label lists; see
+    :func:`losskit.functional.multilabel_margin_loss`.
+
+    Example:
+        >>> import torch
+        >>> x = torch.tensor([[0.1, 0.2, 0.4, 0.8]])
+        >>> print(round(MultiLabelMarginLoss()(x, torch.tensor([[3, 0, -1, 1]])).item(), 4))
+        0.85
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return LF.multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
+# --------------------------------------------------------------------------------------------
+# registry
+# --------------------------------------------------------------------------------------------
+
+
+def _randn(g: torch.Generator, *shape: int) -> Tensor:
+    return torch.randn(*shape, generator=g, dtype=torch.float64).requires_grad_()
+
+
+def _class_weight(g: torch.Generator, c: int) -> Tensor:
+    return torch.rand(c, generator=g, dtype=torch.float64) + 0.5
+
+
+def _ex_cross_entropy(g):
+    target = torch.randint(0, 5, (4, 3), generator=g)
+    target[0, 0] = -100
+    return (_randn(g, 4, 5, 3), target), {"weight": _class_weight(g, 5), "label_smoothing": 0.1}
+
+
+def _ex_nll_loss(g):
+    log_probs = torch.log_softmax(torch.randn(6, 4, generator=g, dtype=torch.float64), 1).requires_grad_()
+    target = torch.randint(0, 4, (6,), generator=g)
+    target[0] = -100
+    return (log_probs, target), {"weight": _class_weight(g, 4)}
+
+
+def _ex_bce_logits(g):
+    target = torch.randint(0, 2, (6, 3), generator=g).double()
+    return (_randn(g, 6, 3), target), {"pos_weight": _class_weight(g, 3), "label_smoothing": 0.05}
+
+
+def _ex_bce(g):
+    probs = torch.rand(6, 3, generator=g, dtype=torch.float64).mul(0.98).add(0.01).requires_grad_()
+    return (probs, torch.randint(0, 2, (6, 3), generator=g).double()), {"weight": _class_weight(g, 3)}
+
+
+def _ex_soft_margin(g):
+    return (_randn(g, 6, 3), torch.randint(0, 2, (6, 3), generator=g).double() * 2 - 1), {}
+
+
+def _ex_multilabel_soft_margin(g):
+    return (_randn(g, 6, 4), torch.randint(0, 2, (6, 4), generator=g).double()), {"weight": _class_weight(g, 4)}
+
+
+def _ex_multi_margin(g):
+    return (_randn(g, 6, 4), torch.randint(0, 4, (6,), generator=g)), {"p": 2, "margin": 1.5,
+                                                                       "weight": _class_weight(g, 4)}
+
+
+def _ex_multilabel_margin(g):
+    target = torch.tensor([[3, 0, -1, 1], [1, -1, 0, 0], [0, 1, 2, -1], [2, -1, -1, -1]])
+    return (_randn(g, 4, 4), target), {}
+
+
+for _spec in (
+    LossSpec("cross_entropy", LF.cross_entropy, CrossEntropyLoss, "classification", "logits",
+             "softmax cross-entropy (Categorical NLL): weight, ignore_index, label smoothing, probability targets",
+             _ex_cross_entropy, torch_twin="cross_entropy", kernel="cross_entropy"),
+    LossSpec("nll_loss", LF.nll_loss, NLLLoss, "classification", "log_probs",
+             "Categorical NLL of class indices given log-probabilities", _ex_nll_loss, torch_twin="nll_loss"),
+    LossSpec("binary_cross_entropy_with_logits", LF.binary_cross_entropy_with_logits, BCEWithLogitsLoss,
+             "classification", "logits", "sigmoid binary cross-entropy (Bernoulli NLL): pos_weight, label smoothing",
+             _ex_bce_logits, torch_twin="binary_cross_entropy_with_logits",
+             kernel="binary_cross_entropy_with_logits"),
+    LossSpec("binary_cross_entropy", LF.binary_cross_entropy, BCELoss, "classification", "probs",
+             "binary cross-entropy on probabilities (Bernoulli NLL, no link)", _ex_bce,
+             torch_twin="binary_cross_entropy"),
+    LossSpec("soft_margin_loss", LF.soft_margin_loss, SoftMarginLoss, "classification", "logits",
+             "logistic loss on ±1 labels, softplus(-y x)", _ex_soft_margin, torch_twin="soft_margin_loss"),
+    LossSpec("multilabel_soft_margin_loss", LF.multilabel_soft_margin_loss, MultiLabelSoftMarginLoss,
+             "classification", "logits", "multi-label sigmoid cross-entropy averaged over classes",
+             _ex_multilabel_soft_margin, torch_twin="multilabel_soft_margin_loss"),
+    LossSpec("multi_margin_loss", LF.multi_margin_loss, MultiMarginLoss, "classification", "logits",
+             "multi-class hinge loss (margin against every wrong class)", _ex_multi_margin,
+             torch_twin="multi_margin_loss"),
+    LossSpec("multilabel_margin_loss", LF.multilabel_margin_loss, MultiLabelMarginLoss, "classification",
+             "logits", "multi-label hinge loss on -1-padded label lists", _ex_multilabel_margin,
+             torch_twin="multilabel_margin_loss"),
+):
+    register(_spec)
+del _spec

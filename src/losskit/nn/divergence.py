@@ -1,3 +1,59 @@
-"""(placeholder: filled in by its owner)"""
+"""Module twin of ``torch.nn.KLDivLoss``; see :func:`losskit.functional.kl_div`.
 
-__all__: list[str] = []
+The information measures (:func:`losskit.functional.entropy`, ``kl_divergence``,
+``js_divergence``) are plain functions, not losses, and have no module.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from .. import functional as LF
+from ..registry import LossSpec, register
+from ._base import Loss
+
+__all__ = ["KLDivLoss"]
+
+
+class KLDivLoss(Loss):
+    """Kullback-Leibler divergence loss on log-probabilities; see :func:`losskit.functional.kl_div`.
+
+    A drop-in for :class:`torch.nn.KLDivLoss` (same arguments, same order). Use
+    ``reduction="batchmean"`` for the mean KL per sample.
+
+    Example:
+        >>> import torch
+        >>> loss = KLDivLoss(reduction="batchmean")
+        >>> log_q = torch.log(torch.tensor([[0.25, 0.25, 0.5]]))
+        >>> print(round(loss(log_q, torch.tensor([[0.5, 0.5, 0.0]])).item(), 4))
+        0.6931
+    """
+
+    _reductions = ("none", "batchmean", "sum", "mean")
+
+    def __init__(self, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
+                 reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.log_target = log_target
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return LF.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, log_target={self.log_target}"
+
+
+def _ex_kl_div(g: torch.Generator):
+    log_q = torch.log_softmax(torch.randn(5, 4, generator=g, dtype=torch.float64), 1).requires_grad_()
+    p = torch.softmax(torch.randn(5, 4, generator=g, dtype=torch.float64), 1)
+    return (log_q, p), {"reduction": "batchmean"}
+
+
+register(LossSpec(
+    "kl_div", LF.kl_div, KLDivLoss, "divergence", "log_probs",
+    "KL(target || exp(input)) on log-probabilities (distillation); use reduction='batchmean'",
+    _ex_kl_div, reductions=("none", "mean", "sum", "batchmean"), torch_twin="kl_div",
+))

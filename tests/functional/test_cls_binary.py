@@ -1,0 +1,206 @@
+"""binary_cross_entropy(_with_logits) against torch, label smoothing, and the logits/probs guards."""
+
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+
+import losskit
+import losskit.functional as LF
+from helpers import assert_close, assert_refuses, check_against
+
+shapes = st.lists(st.integers(1, 4), min_size=0, max_size=3).map(tuple)
+
+
+def _smooth(y, eps):
+    return y * (1 - eps) + eps / 2
+
+
+def _weight(g, shape, kind, dtype):
+    if kind == "none":
+        return None
+    wshape = shape if kind == "full" else shape[-1:]
+    return (torch.rand(wshape, generator=g, dtype=torch.float64) + 0.2).to(dtype)
+
+
+@given(
+    shape=shapes,
+    wkind=st.sampled_from(["none", "full", "last"]),
+    pwkind=st.sampled_from(["none", "last"]),
+    eps=st.sampled_from([0.0, 0.1, 0.5]),
+    soft=st.booleans(),
+    reduction=st.sampled_from(["none", "mean", "sum"]),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 2**16),
+)
+def test_bce_with_logits_matches_torch(shape, wkind, pwkind, eps, soft, reduction, dtype, seed):
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(shape, generator=g, dtype=torch.float64).mul(4).to(dtype)
+    target = torch.rand(shape, generator=g, dtype=torch.float64) if soft else torch.randint(0, 2, shape, generator=g)
+    target = target.to(dtype)
+    weight = _weight(g, shape, wkind, dtype)
+    pos_weight = _weight(g, shape, pwkind, dtype)
+
+    def ref(x, y, w, pw, reduction):  # torch with the targets smoothed by hand
+        return F.binary_cross_entropy_with_logits(x, _smooth(y, eps), w, reduction=reduction, pos_weight=pw)
+
+    def ours(x, y, w, pw, reduction):
+        return LF.binary_cross_entropy_with_logits(x, y, w, reduction=reduction, pos_weight=pw, label_smoothing=eps)
+
+    check_against(ours, ref, logits, target, weight, pos_weight, grad=[True, True, False, False], reduction=reduction)
+
+
+@given(
+    shape=shapes,
+    wkind=st.sampled_from(["none", "full", "last"]),
+    eps=st.sampled_from([0.0, 0.2]),
+    reduction=st.sampled_from(["none", "mean", "sum"]),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 2**16),
+)
+def test_bce_matches_torch(shape, wkind, eps, reduction, dtype, seed):
+    g = torch.Generator().manual_seed(seed)
+    probs = torch.rand(shape, generator=g, dtype=torch.float64).mul(0.98).add(0.01).to(dtype)
+    target = torch.rand(shape, generator=g, dtype=torch.float64).round().to(dtype)
+    weight = _weight(g, shape, wkind, dtype)
+    check_against(
+        lambda p, y, w, **k: LF.binary_cross_entropy(p, y, w, label_smoothing=eps, **k),
+        lambda p, y, w, **k: F.binary_cross_entropy(p, _smooth(y, eps), w, **k),
+        probs, target, weight, grad=[True, False, False], reduction=reduction,
+    )
+
+
+def test_bce_saturated_probs_clamped_like_torch():
+    p = torch.tensor([0.0, 1.0, 0.0, 1.0], dtype=torch.float64)
+    y = torch.tensor([1.0, 0.0, 0.0, 1.0], dtype=torch.float64)
+    check_against(LF.binary_cross_entropy, F.binary_cross_entropy, p, y, reduction="none")
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_half_precision_vs_float64(dtype, reduction):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(5, 7, generator=g).mul(5).to(dtype)
+    y = torch.randint(0, 2, (5, 7), generator=g).to(dtype)
+    pw = torch.rand(7, generator=g).add(0.5).to(dtype)
+    out, _ = check_against(
+        lambda x, y, pw, **k: LF.binary_cross_entropy_with_logits(x, y, pos_weight=pw, **k),
+        lambda x, y, pw, **k: F.binary_cross_entropy_with_logits(x, y, pos_weight=pw, **k),
+        x, y, pw, grad=[True, False, False], ref_dtype=torch.float64, reduction=reduction,
+    )
+    assert out.dtype == dtype
+    p = torch.rand(5, 7, generator=g).mul(0.9).add(0.05).to(dtype)
+    out, _ = check_against(LF.binary_cross_entropy, F.binary_cross_entropy, p, y, grad=[True, False],
+                           ref_dtype=torch.float64, reduction=reduction)
+    assert out.dtype == dtype
+
+
+def test_gradcheck_float64():
+    x = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    y = torch.rand(4, 3, dtype=torch.float64, requires_grad=True)
+    w = torch.rand(3, dtype=torch.float64) + 0.5
+    pw = torch.rand(3, dtype=torch.float64) + 0.5
+    assert torch.autograd.gradcheck(
+        lambda x, y: LF.binary_cross_entropy_with_logits(x, y, w, pos_weight=pw, label_smoothing=0.1), (x, y))
+    p = torch.rand(4, 3, dtype=torch.float64).mul(0.9).add(0.05).requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda p: LF.binary_cross_entropy(p, y.detach(), w, label_smoothing=0.1, reduction="none"), (p,))
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.1, 0.37, 0.9])
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_smoothing_equals_two_class_cross_entropy(eps, reduction):
+    """BCE on logit z with smoothing ε == 2-class CE on logits [0, z] with label_smoothing ε."""
+    z = torch.randn(6, dtype=torch.float64, requires_grad=True)
+    y = torch.randint(0, 2, (6,))
+    bce = LF.binary_cross_entropy_with_logits(z, y.double(), reduction=reduction, label_smoothing=eps)
+    ce = LF.cross_entropy(torch.stack([torch.zeros_like(z), z], 1), y, reduction=reduction, label_smoothing=eps)
+    assert_close(bce, ce)
+    g1 = torch.autograd.grad(bce.sum(), z)[0]
+    g2 = torch.autograd.grad(ce.sum(), z)[0]
+    assert_close(g1, g2)
+    # and for probabilities: the same smoothing applied to BCE on sigmoid(z)
+    p = torch.sigmoid(z.detach())
+    assert_close(LF.binary_cross_entropy(p, y.double(), reduction=reduction, label_smoothing=eps), ce.detach())
+
+
+def test_keras_convention_is_ours():
+    y = torch.tensor([0.0, 1.0])
+    eps = 0.2
+    keras = y * (1.0 - eps) + 0.5 * eps  # keras.losses.BinaryCrossentropy(label_smoothing=eps)
+    z = torch.tensor([0.3, -0.4])
+    assert_close(LF.binary_cross_entropy_with_logits(z, y, label_smoothing=eps),
+                 F.binary_cross_entropy_with_logits(z, keras))
+
+
+def test_integer_and_bool_targets_are_accepted():
+    x = torch.randn(4, 3)
+    y = torch.randint(0, 2, (4, 3))
+    ref = F.binary_cross_entropy_with_logits(x, y.float())
+    assert_close(LF.binary_cross_entropy_with_logits(x, y), ref)
+    assert_close(LF.binary_cross_entropy_with_logits(x, y.bool()), ref)
+    assert_close(LF.binary_cross_entropy(torch.sigmoid(x), y), F.binary_cross_entropy(torch.sigmoid(x), y.float()))
+
+
+def test_float64_target_promotes_like_torch():
+    x, y = torch.randn(3), torch.rand(3, dtype=torch.float64)
+    out = LF.binary_cross_entropy_with_logits(x, y)
+    assert out.dtype == F.binary_cross_entropy_with_logits(x, y).dtype == torch.float64
+
+
+def test_sigmoid_applied_twice_warns():
+    probs = torch.rand(16)
+    y = torch.randint(0, 2, (16,)).float()
+    with pytest.warns(UserWarning, match="sigmoid applied twice.*binary_cross_entropy"):
+        LF.binary_cross_entropy_with_logits(probs, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LF.binary_cross_entropy_with_logits(torch.randn(16) * 3, y)  # real logits: quiet
+        LF.binary_cross_entropy_with_logits(probs, torch.rand(16))  # soft targets: quiet
+        with losskit.checks("off"):
+            LF.binary_cross_entropy_with_logits(probs, y)
+
+
+P = torch.rand(4, 3)
+T = torch.randint(0, 2, (4, 3)).float()
+
+
+@pytest.mark.parametrize(
+    "fn, tfn, args, kwargs, match",
+    [
+        (LF.binary_cross_entropy, F.binary_cross_entropy, (P * 6 - 3, T), {},
+         r"probs has values outside \[0, 1\] \(min -?\d.*max \d.*looks like logits — use binary_cross_entropy_with_logits"),
+        (LF.binary_cross_entropy, F.binary_cross_entropy, (P, T[:, :2]), {}, r"probs \(4, 3\) and target \(4, 2\)"),
+        (LF.binary_cross_entropy, F.binary_cross_entropy, (P, T[:1]), {}, r"probs \(4, 3\) and target \(1, 3\)"),
+        (LF.binary_cross_entropy, F.binary_cross_entropy, (P, T), {"weight": torch.ones(2)},
+         r"weight with shape \(2,\) does not broadcast to the shape of probs \(4, 3\)"),
+        (LF.binary_cross_entropy, F.binary_cross_entropy, (P, T), {"reduction": "avg"}, "reduction"),
+        (LF.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits, (P, T[:, :2]), {},
+         r"logits \(4, 3\) and target \(4, 2\)"),
+        (LF.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits, (P, T), {"weight": torch.ones(2)},
+         r"weight with shape \(2,\)"),
+        (LF.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits, (P, T),
+         {"pos_weight": torch.ones(2)}, r"pos_weight with shape \(2,\) does not broadcast"),
+        (LF.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits, (P, T), {"reduction": "x"},
+         "reduction"),
+    ],
+)
+def test_refuses_what_torch_refuses(fn, tfn, args, kwargs, match):
+    assert_refuses(lambda: fn(*args, **kwargs), match=match, torch_call=lambda: tfn(*args, **kwargs))
+
+
+@pytest.mark.parametrize("eps", [1.0, -0.1, 2])
+def test_label_smoothing_range(eps):
+    for fn in (LF.binary_cross_entropy, LF.binary_cross_entropy_with_logits):
+        assert_refuses(lambda: fn(P, T, label_smoothing=eps), match=rf"label_smoothing must be in \[0, 1\), got {eps}")
+
+
+def test_nan_refused_in_full_check_mode():
+    x = P.clone()
+    x[0, 0] = float("inf")
+    with losskit.checks("full"):
+        assert_refuses(lambda: LF.binary_cross_entropy_with_logits(x, T), match="logits has 1 non-finite")
+        assert_refuses(lambda: LF.binary_cross_entropy(x, T), match="probs has 1 non-finite")

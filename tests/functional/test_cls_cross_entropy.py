@@ -1,0 +1,288 @@
+"""cross_entropy and nll_loss against torch.nn.functional: every option, shape, dtype and error."""
+
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+
+import losskit
+import losskit.functional as LF
+from helpers import TOL, assert_close, assert_refuses, check_against
+
+
+def _ce_inputs(g, *, n, c, kdims, prob, weighted, ignore_index, ignore_frac, dtype=torch.float64):
+    shape = (c,) if n is None else (n, c, *kdims)
+    logits = torch.randn(shape, generator=g, dtype=torch.float64).mul(3).to(dtype)
+    if prob:
+        target = torch.softmax(torch.randn(shape, generator=g, dtype=torch.float64), 0 if n is None else 1).to(dtype)
+    else:
+        tshape = () if n is None else (n, *kdims)
+        target = torch.randint(0, c, tshape, generator=g)
+        drop = torch.rand(tshape, generator=g) < ignore_frac
+        target = torch.where(drop, torch.full_like(target, ignore_index), target)
+    weight = (torch.rand(c, generator=g, dtype=torch.float64) + 0.2).to(dtype) if weighted else None
+    return logits, target, weight
+
+
+@given(
+    n=st.one_of(st.none(), st.integers(1, 4)),
+    c=st.integers(1, 5),
+    kdims=st.lists(st.integers(1, 3), max_size=2),
+    prob=st.booleans(),
+    weighted=st.booleans(),
+    ignore_index=st.sampled_from([-100, 0, 2]),
+    ignore_frac=st.sampled_from([0.0, 0.3]),
+    label_smoothing=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
+    reduction=st.sampled_from(["none", "mean", "sum"]),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 2**16),
+)
+def test_cross_entropy_matches_torch(n, c, kdims, prob, weighted, ignore_index, ignore_frac, label_smoothing,
+                                     reduction, dtype, seed):
+    g = torch.Generator().manual_seed(seed)
+    if n is None:
+        kdims = []
+    logits, target, weight = _ce_inputs(g, n=n, c=c, kdims=kdims, prob=prob, weighted=weighted,
+                                        ignore_index=ignore_index, ignore_frac=ignore_frac, dtype=dtype)
+    kw = dict(reduction=reduction, label_smoothing=label_smoothing)
+    if not prob:
+        kw["ignore_index"] = ignore_index
+    check_against(LF.cross_entropy, F.cross_entropy, logits, target, weight, grad=[True, prob, False], **kw)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("prob", [False, True])
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_cross_entropy_half_precision_vs_float64(dtype, prob, reduction):
+    g = torch.Generator().manual_seed(1)
+    logits, target, weight = _ce_inputs(g, n=6, c=7, kdims=[3], prob=prob, weighted=True, ignore_index=-100,
+                                        ignore_frac=0.2, dtype=dtype)
+    kw = dict(reduction=reduction, label_smoothing=0.1)
+    out, _ = check_against(LF.cross_entropy, F.cross_entropy, logits, target, weight, grad=[True, False, False],
+                           ref_dtype=torch.float64, **kw)
+    assert out.dtype == dtype
+
+
+def test_cross_entropy_large_half_logits_stay_finite():
+    logits = torch.tensor([[30000.0, -30000.0, 0.0]], dtype=torch.float16, requires_grad=True)
+    out = LF.cross_entropy(logits, torch.tensor([1]))
+    out.backward()
+    assert_close(out, torch.tensor(60000.0))
+    assert_close(logits.grad, torch.tensor([[1.0, -1.0, 0.0]]))
+
+
+def test_weight_ignore_smoothing_formula_float64():
+    """pytorch#73205 / #104776: the smoothing term is weighted and normalised by sum(w_y) too."""
+    g = torch.Generator().manual_seed(3)
+    logits, target, weight = _ce_inputs(g, n=8, c=5, kdims=[], prob=False, weighted=True, ignore_index=-100,
+                                        ignore_frac=0.3)
+    eps, c = 0.2, 5
+    logp = torch.log_softmax(logits, 1)
+    keep = target != -100
+    t = target.clamp_min(0)
+    per = (1 - eps) * weight[t] * -logp.gather(1, t[:, None])[:, 0] + eps / c * (weight * -logp).sum(1)
+    per = per * keep
+    expected = per.sum() / weight[t][keep].sum()
+    assert_close(LF.cross_entropy(logits, target, weight, label_smoothing=eps), expected)
+    assert_close(LF.cross_entropy(logits, target, weight, label_smoothing=eps, reduction="none"), per)
+
+
+def test_cross_entropy_gradcheck():
+    g = torch.Generator().manual_seed(4)
+    logits, target, weight = _ce_inputs(g, n=3, c=4, kdims=[2], prob=False, weighted=True, ignore_index=1,
+                                        ignore_frac=0.3)
+    logits.requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda x: LF.cross_entropy(x, target, weight, ignore_index=1, label_smoothing=0.3), (logits,))
+    logits, probs, _ = _ce_inputs(g, n=3, c=4, kdims=[], prob=True, weighted=False, ignore_index=-100,
+                                  ignore_frac=0)
+    logits.requires_grad_(), probs.requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda x, p: LF.cross_entropy(x, p, weight, label_smoothing=0.1, reduction="none"), (logits, probs))
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_all_ignored_nan_like_torch_and_zero_option(reduction, weighted):
+    logits = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    target = torch.full((4,), -100)
+    weight = torch.rand(3, dtype=torch.float64) if weighted else None
+    ours = LF.cross_entropy(logits, target, weight, reduction=reduction)
+    ref = F.cross_entropy(logits, target, weight, reduction=reduction)
+    assert_close(ours, ref)  # NaN for mean, like torch
+    zero = LF.cross_entropy(logits, target, weight, reduction=reduction, all_ignored="zero")
+    assert torch.equal(zero, torch.zeros_like(zero))
+    (grad,) = torch.autograd.grad(zero.sum(), logits)
+    assert torch.equal(grad, torch.zeros_like(grad))
+
+
+def test_all_ignored_zero_matches_torch_when_something_counts():
+    g = torch.Generator().manual_seed(5)
+    logits, target, weight = _ce_inputs(g, n=6, c=4, kdims=[2], prob=False, weighted=True, ignore_index=3,
+                                        ignore_frac=0.5)
+    target[0, 0] = 1
+    check_against(lambda *a, **k: LF.cross_entropy(*a, all_ignored="zero", **k), F.cross_entropy,
+                  logits, target, weight, grad=[True, False, False], ignore_index=3, label_smoothing=0.2)
+    check_against(lambda *a, **k: LF.nll_loss(*a, all_ignored="zero", **k), F.nll_loss,
+                  torch.log_softmax(logits, 1), target, weight, grad=[True, False, False], ignore_index=3)
+
+
+def test_integer_target_dtypes_and_weight_dtype_are_accepted():
+    logits = torch.randn(5, 3)
+    target = torch.tensor([0, 1, 2, 1, 0])
+    ref = F.cross_entropy(logits, target, torch.tensor([1.0, 2.0, 3.0]))
+    for t in (target.int(), target.to(torch.uint8), target.short()):
+        assert_close(LF.cross_entropy(logits, t, torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)), ref)
+
+
+def test_legacy_size_average_reduce_like_torch():
+    logits, target = torch.randn(4, 3), torch.tensor([0, 1, 2, 1])
+    with pytest.warns(UserWarning, match="deprecated"):
+        ours = LF.cross_entropy(logits, target, None, False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = F.cross_entropy(logits, target, None, False)
+    assert_close(ours, ref)
+    with pytest.warns(UserWarning):
+        assert LF.cross_entropy(logits, target, reduce=False).shape == (4,)
+
+
+def test_kernel_hook_is_consulted(monkeypatch):
+    from losskit.kernels import _dispatch
+
+    seen = {}
+
+    def fake(name, input, target, **kw):
+        seen.update(name=name, **kw)
+        return torch.tensor(42.0)
+
+    monkeypatch.setattr(_dispatch, "call_kernel", fake)
+    out = LF.cross_entropy(torch.randn(2, 3), torch.tensor([0, 2]), label_smoothing=0.1, all_ignored="zero")
+    assert out.item() == 42.0
+    assert seen == dict(name="cross_entropy", weight=None, ignore_index=-100, reduction="mean",
+                        label_smoothing=0.1, all_ignored="zero")
+    out = LF.binary_cross_entropy_with_logits(torch.randn(3), torch.ones(3))
+    assert out.item() == 42.0 and seen["name"] == "binary_cross_entropy_with_logits"
+
+
+# ---------------------------------------------------------------------------------------------
+# refusals: ours (ValueError / TypeError naming argument, value, fix) and torch's
+# ---------------------------------------------------------------------------------------------
+
+X = torch.randn(4, 3)
+Y = torch.tensor([0, 1, 2, 1])
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        ((X, Y.float()), {}, r"shape of class indices \(4,\) but dtype torch.float32.*target.long\(\)"),
+        ((X, torch.zeros(4, 3, dtype=torch.long)), {}, r"shape of logits \(4, 3\).*class-probability.*target.float\(\)"),
+        ((X, torch.tensor([0, 1, 3, 1])), {}, r"class index 3 outside \[0, 2\].*3 classes"),
+        ((X, torch.tensor([0, -2, 1, 1])), {}, r"class index -2"),
+        ((X, torch.zeros(5, dtype=torch.long)), {}, r"target has shape \(5,\) but logits has shape \(4, 3\)"),
+        ((torch.randn(2, 3, 4), torch.zeros(2, 5, dtype=torch.long)), {}, r"\(2, 5\).*\(2, 3, 4\).*\(2, 4\)"),
+        ((X, Y), {"weight": torch.ones(4)}, r"weight.*3 classes.*\(4,\)"),
+        ((X, Y), {"weight": torch.ones(1, 3)}, r"weight.*\(1, 3\)"),
+        ((X, Y), {"weight": torch.ones(3, dtype=torch.long)}, r"weight must be a floating"),
+        ((X, Y), {"reduction": "avg"}, r"reduction"),
+        ((X, Y), {"label_smoothing": 1.5}, r"label_smoothing must be in \[0, 1\], got 1.5"),
+        ((X, torch.softmax(X, 1)), {"ignore_index": 1}, r"ignore_index=1 applies to class-index targets"),
+        ((torch.randn(()), torch.tensor(0)), {}, r"class dimension"),
+        ((Y.view(4, 1).expand(4, 3).contiguous(), Y), {}, r"logits must be a floating"),
+    ],
+)
+def test_cross_entropy_refuses_what_torch_refuses(args, kwargs, match):
+    assert_refuses(lambda: LF.cross_entropy(*args, **kwargs), match=match,
+                   torch_call=lambda: F.cross_entropy(*args, **kwargs))
+
+
+def test_cross_entropy_stricter_than_torch():
+    # torch silently ignores a negative smoothing; a typo deserves an error
+    assert_refuses(lambda: LF.cross_entropy(X, Y, label_smoothing=-0.1), match="label_smoothing")
+    assert_refuses(lambda: LF.cross_entropy(X, Y, all_ignored="skip"), match="all_ignored")
+
+
+def test_nan_refused_in_full_check_mode_only():
+    x = X.clone()
+    x[1, 2] = float("nan")
+    assert torch.isnan(LF.cross_entropy(x, Y))
+    with losskit.checks("full"):
+        assert_refuses(lambda: LF.cross_entropy(x, Y), match=r"logits has 1 non-finite value.*index \(1, 2\)")
+        assert_refuses(lambda: LF.nll_loss(x, Y), match=r"log_probs has 1 non-finite")
+
+
+def test_checks_off_skips_value_checks():
+    with losskit.checks("off"):
+        with pytest.raises(IndexError):  # torch's own bounds check still fires on CPU
+            LF.cross_entropy(X, torch.tensor([0, 1, 3, 1]))
+
+
+# ---------------------------------------------------------------------------------------------
+# nll_loss
+# ---------------------------------------------------------------------------------------------
+
+
+@given(
+    n=st.one_of(st.none(), st.integers(1, 4)),
+    c=st.integers(1, 5),
+    kdims=st.lists(st.integers(1, 3), max_size=2),
+    weighted=st.booleans(),
+    ignore_index=st.sampled_from([-100, 1]),
+    reduction=st.sampled_from(["none", "mean", "sum"]),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 2**16),
+)
+def test_nll_loss_matches_torch(n, c, kdims, weighted, ignore_index, reduction, dtype, seed):
+    g = torch.Generator().manual_seed(seed)
+    if n is None:
+        kdims = []
+    logits, target, weight = _ce_inputs(g, n=n, c=c, kdims=kdims, prob=False, weighted=weighted,
+                                        ignore_index=ignore_index, ignore_frac=0.3, dtype=dtype)
+    log_probs = torch.log_softmax(logits, 0 if n is None else 1)
+    check_against(LF.nll_loss, F.nll_loss, log_probs, target, weight, grad=[True, False, False],
+                  ignore_index=ignore_index, reduction=reduction)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_nll_loss_half_vs_float64(dtype):
+    g = torch.Generator().manual_seed(2)
+    logits, target, weight = _ce_inputs(g, n=5, c=4, kdims=[2], prob=False, weighted=True, ignore_index=-100,
+                                        ignore_frac=0.2)
+    log_probs = torch.log_softmax(logits, 1).to(dtype)
+    check_against(LF.nll_loss, F.nll_loss, log_probs, target, weight.to(dtype), grad=[True, False, False],
+                  ref_dtype=torch.float64)
+
+
+def test_nll_loss_gradcheck_and_all_ignored():
+    log_probs = torch.log_softmax(torch.randn(4, 3, dtype=torch.float64), 1).requires_grad_()
+    target = torch.tensor([0, -100, 2, 1])
+    w = torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda x: LF.nll_loss(x, target, w), (log_probs,))
+    out = LF.nll_loss(log_probs, torch.full((4,), -100), w, all_ignored="zero")
+    assert out.item() == 0.0
+    assert torch.isnan(LF.nll_loss(log_probs, torch.full((4,), -100), w))
+
+
+def test_nll_loss_warns_on_non_log_probs():
+    with pytest.warns(UserWarning, match="log-probabilities.*log_softmax"):
+        LF.nll_loss(torch.randn(4, 3), Y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LF.nll_loss(torch.log_softmax(torch.randn(4, 3), 1), Y)
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((torch.log_softmax(X, 1), torch.softmax(X, 1)), r"target has shape \(4, 3\).*class indices"),
+        ((torch.log_softmax(X, 1), Y.float()), r"dtype torch.float32.*cross_entropy with probability targets"),
+        ((torch.log_softmax(X, 1), torch.tensor([0, 1, 5, 1])), r"class index 5"),
+        ((torch.randn(()), torch.tensor(1)), r"class dimension"),
+    ],
+)
+def test_nll_loss_refuses_what_torch_refuses(args, match):
+    assert_refuses(lambda: LF.nll_loss(*args), match=match, torch_call=lambda: F.nll_loss(*args))

@@ -1,0 +1,219 @@
+"""entropy / kl_divergence / js_divergence against torch.distributions and float64 formulas; kl_div vs torch."""
+
+import math
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+from torch.distributions import Categorical
+from torch.distributions import kl_divergence as torch_kl
+
+import losskit
+import losskit.functional as LF
+from helpers import TOL, assert_close, assert_refuses, check_against
+
+
+def _dist(g, shape, *, zeros=0.0, dim=-1):
+    """Random probabilities along ``dim`` with a fraction of exact zeros (at least one outcome kept)."""
+    p = torch.rand(shape, generator=g, dtype=torch.float64) + 0.05
+    if zeros:
+        drop = torch.rand(shape, generator=g) < zeros
+        keep = torch.zeros(shape, dtype=torch.bool)
+        keep.select(dim, 0).fill_(True)
+        p = torch.where(drop & ~keep, torch.zeros_like(p), p)
+    return p / p.sum(dim, keepdim=True)
+
+
+def _js_ref(p, q):
+    m = 0.5 * (p + q)
+    return 0.5 * torch_kl(Categorical(probs=p), Categorical(probs=m)) + 0.5 * torch_kl(Categorical(probs=q),
+                                                                                      Categorical(probs=m))
+
+
+@given(n=st.integers(1, 5), c=st.integers(1, 6), zeros=st.sampled_from([0.0, 0.4]), seed=st.integers(0, 2**16))
+def test_measures_match_torch_distributions(n, c, zeros, seed):
+    g = torch.Generator().manual_seed(seed)
+    p, q = _dist(g, (n, c), zeros=zeros), _dist(g, (n, c), zeros=zeros)
+    P, Q = Categorical(probs=p), Categorical(probs=q)
+    assert_close(LF.entropy(p), P.entropy())
+    assert_close(LF.kl_divergence(p, q), torch_kl(P, Q))  # +inf where p > 0 = q, like torch
+    assert_close(LF.js_divergence(p, q), _js_ref(p, q))
+    # the same from log-probabilities (log 0 = -inf)
+    assert_close(LF.entropy(p.log(), log_input=True), P.entropy())
+    assert_close(LF.kl_divergence(p.log(), q.log(), log_input=True), torch_kl(P, Q))
+    assert_close(LF.js_divergence(p.log(), q.log(), log_input=True), _js_ref(p, q))
+
+
+def test_kl_is_inf_exactly_where_p_positive_and_q_zero():
+    p = torch.tensor([[0.5, 0.5, 0.0], [0.5, 0.0, 0.5], [1.0, 0.0, 0.0]], dtype=torch.float64)
+    q = torch.tensor([[0.5, 0.5, 0.0], [0.5, 0.5, 0.0], [1.0, 0.0, 0.0]], dtype=torch.float64)
+    for log_input in (False, True):
+        a, b = (p.log(), q.log()) if log_input else (p, q)
+        kl = LF.kl_divergence(a, b, log_input=log_input)
+        assert kl.tolist() == [0.0, math.inf, 0.0]
+        assert torch.isfinite(LF.js_divergence(a, b, log_input=log_input)).all()
+
+
+@pytest.mark.parametrize("log_input", [False, True])
+def test_zeros_give_finite_values_and_gradients(log_input):
+    p = torch.tensor([[0.5, 0.5, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]], dtype=torch.float64)
+    q = torch.tensor([[0.25, 0.25, 0.5, 0.0], [0.0, 0.0, 0.0, 1.0]], dtype=torch.float64)  # JS: any supports
+    r = torch.tensor([[0.25, 0.25, 0.5, 0.0], [0.5, 0.0, 0.0, 0.5]], dtype=torch.float64)  # KL: r > 0 where p > 0
+    a, b, c = (p.log(), q.log(), r.log()) if log_input else (p, q, r)
+    a.requires_grad_(), b.requires_grad_(), c.requires_grad_()
+    for out, args in ((LF.entropy(a, log_input=log_input), (a,)),
+                      (LF.js_divergence(a, b, log_input=log_input), (a, b)),
+                      (LF.kl_divergence(a, c, log_input=log_input), (a, c))):
+        assert torch.isfinite(out).all()
+        for gr in torch.autograd.grad(out.sum(), args):
+            assert torch.isfinite(gr).all(), (out, gr)
+    assert_close(LF.js_divergence(a, b, log_input=log_input)[1], torch.tensor(math.log(2.0)))  # disjoint: log 2
+
+
+@pytest.mark.parametrize("log_input", [False, True])
+def test_gradcheck_float64(log_input):
+    g = torch.Generator().manual_seed(0)
+    p, q = _dist(g, (3, 4)), _dist(g, (3, 4))
+    if log_input:
+        p, q = p.log(), q.log()
+    p.requires_grad_(), q.requires_grad_()
+    kw = dict(log_input=log_input)
+    assert torch.autograd.gradcheck(lambda p: LF.entropy(p, **kw), (p,))
+    assert torch.autograd.gradcheck(lambda p, q: LF.kl_divergence(p, q, **kw), (p, q))
+    assert torch.autograd.gradcheck(lambda p, q: LF.js_divergence(p, q, **kw), (p, q))
+
+
+def test_gradients_match_closed_form():
+    g = torch.Generator().manual_seed(1)
+    p, q = _dist(g, (2, 5)).requires_grad_(), _dist(g, (2, 5)).requires_grad_()
+    w = torch.rand(2, dtype=torch.float64)
+    gp, gq = torch.autograd.grad((LF.kl_divergence(p, q) * w).sum(), (p, q))
+    assert_close(gp, w[:, None] * (p.log() - q.log() + 1).detach())  # d/dp p log(p/q) = log(p/q) + 1
+    assert_close(gq, -w[:, None] * (p / q).detach())  # d/dq = -p/q
+    (gh,) = torch.autograd.grad((LF.entropy(p) * w).sum(), p)
+    assert_close(gh, -w[:, None] * (p.log() + 1).detach())
+
+
+@pytest.mark.parametrize("kdims", [(), (3,), (2, 3)])
+def test_entropy_plus_kl_is_cross_entropy_with_prob_targets(kdims):
+    g = torch.Generator().manual_seed(2)
+    p = _dist(g, (4, 5, *kdims), zeros=0.3, dim=1)
+    logits = torch.randn(4, 5, *kdims, generator=g, dtype=torch.float64)
+    q = torch.softmax(logits, 1)
+    ce = F.cross_entropy(logits, p, reduction="none")
+    assert_close(LF.entropy(p, dim=1) + LF.kl_divergence(p, q, dim=1), ce)
+    logq = torch.log_softmax(logits, 1)
+    assert_close(LF.entropy(p.log(), dim=1, log_input=True)
+                 + LF.kl_divergence(p.log(), logq, dim=1, log_input=True), ce)
+
+
+def test_dim_and_broadcasting():
+    g = torch.Generator().manual_seed(3)
+    p = _dist(g, (5, 2, 3), dim=0)
+    q = _dist(g, (5, 1, 1), dim=0)
+    out = LF.kl_divergence(p, q, dim=0)
+    assert out.shape == (2, 3)
+    ref = LF.kl_divergence(p.movedim(0, -1), q.expand(5, 2, 3).movedim(0, -1))
+    assert_close(out, ref)
+    assert LF.entropy(p, dim=0).shape == (2, 3)
+    uniform = torch.full((5,), 0.2, dtype=torch.float64)
+    assert_close(LF.js_divergence(p.movedim(0, -1), uniform), LF.js_divergence(uniform, p.movedim(0, -1)))
+    assert LF.entropy(torch.tensor([0.5, 0.5])).shape == ()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_inputs(dtype):
+    g = torch.Generator().manual_seed(4)
+    p, q = _dist(g, (3, 6), zeros=0.3), _dist(g, (3, 6))
+    for fn, args in ((LF.entropy, (p,)), (LF.kl_divergence, (p, q)), (LF.js_divergence, (p, q))):
+        half = [a.to(dtype) for a in args]
+        out = fn(*half)
+        assert out.dtype == dtype
+        ref = fn(*[h.double() for h in half])
+        assert_close(out, ref, tol=TOL[dtype])
+
+
+def test_measure_refusals():
+    p = torch.tensor([[0.5, 0.5], [0.2, 0.8]])
+    assert_refuses(lambda: LF.kl_divergence(p, torch.ones(3) / 3), match=r"p with shape \(2, 2\) and q with shape \(3,\)")
+    assert_refuses(lambda: LF.kl_divergence(p, torch.ones(2, 1), dim=-1),
+                   match=r"p has 2 outcomes along dim=-1 but q has 1")
+    assert_refuses(lambda: LF.entropy(p * 3 - 1), match=r"p has values outside \[0, 1\]")
+    assert_refuses(lambda: LF.entropy(torch.tensor(0.5)), match=r"0-dimensional")
+    assert_refuses(lambda: LF.js_divergence(p, torch.tensor([[1, 0], [0, 1]])), match=r"q must be a floating")
+    bad = p.log().clone()
+    bad[0, 0] = float("nan")
+    with losskit.checks("full"):
+        assert_refuses(lambda: LF.entropy(bad, log_input=True), match="p has 1 non-finite")
+        LF.entropy(torch.tensor([0.0, 1.0]).log(), log_input=True)  # -inf is fine
+
+
+# ---------------------------------------------------------------------------------------------
+# kl_div: the torch twin
+# ---------------------------------------------------------------------------------------------
+
+
+@given(
+    shape=st.lists(st.integers(1, 4), min_size=0, max_size=3).map(tuple),
+    reduction=st.sampled_from(["none", "batchmean", "sum", "mean"]),
+    log_target=st.booleans(),
+    broadcast=st.booleans(),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 2**16),
+)
+def test_kl_div_matches_torch(shape, reduction, log_target, broadcast, dtype, seed):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.log(_dist(g, shape or (1,), zeros=0.0)).reshape(shape).to(dtype)
+    tshape = (1, *shape[1:]) if broadcast and shape else shape
+    t = _dist(g, tshape or (1,), zeros=0.3).reshape(tshape).to(dtype)
+    if log_target:
+        t = t.log()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_against(LF.kl_div, F.kl_div, x, t, grad=[True, True],
+                      reduction=reduction, log_target=log_target)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_kl_div_half_vs_float64(dtype):
+    g = torch.Generator().manual_seed(5)
+    x = torch.log(_dist(g, (4, 5))).to(dtype)
+    t = _dist(g, (4, 5), zeros=0.2).to(dtype)
+    out, _ = check_against(LF.kl_div, F.kl_div, x, t, grad=[True, False], ref_dtype=torch.float64,
+                           reduction="batchmean")
+    assert out.dtype == dtype
+
+
+def test_kl_div_gradcheck_and_measure_agreement():
+    g = torch.Generator().manual_seed(6)
+    logq = torch.log(_dist(g, (3, 4))).requires_grad_()
+    p = _dist(g, (3, 4), zeros=0.3)
+    assert torch.autograd.gradcheck(lambda x: LF.kl_div(x, p, reduction="batchmean"), (logq,))
+    assert_close(LF.kl_div(logq, p, reduction="batchmean"), LF.kl_divergence(p, logq.exp()).mean())
+    p = _dist(g, (3, 4))  # log_target with log 0 = -inf gives NaN in torch (exp(-inf) * -inf); so does the twin
+    assert_close(LF.kl_div(logq, p.log(), reduction="sum", log_target=True), LF.kl_divergence(p, logq.exp()).sum())
+
+
+def test_kl_div_mean_warns_like_torch():
+    x, t = torch.log_softmax(torch.randn(2, 3), 1), torch.softmax(torch.randn(2, 3), 1)
+    with pytest.warns(UserWarning, match="batchmean"):
+        LF.kl_div(x, t)
+    with pytest.warns(UserWarning, match="batchmean"):
+        F.kl_div(x, t)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LF.kl_div(x, t, reduction="batchmean")
+
+
+@pytest.mark.filterwarnings("ignore:reduction")
+def test_kl_div_refusals():
+    x, t = torch.log_softmax(torch.randn(4, 3), 1), torch.softmax(torch.randn(4, 3), 1)
+    assert_refuses(lambda: LF.kl_div(x, t, reduction="avg"), match="reduction",
+                   torch_call=lambda: F.kl_div(x, t, reduction="avg"))
+    assert_refuses(lambda: LF.kl_div(x, t[:, :2]), match=r"target with shape \(4, 2\).*input \(4, 3\)",
+                   torch_call=lambda: F.kl_div(x, t[:, :2]))
+    # stricter than torch: a target that would grow the output is a shape bug, not a broadcast
+    assert_refuses(lambda: LF.kl_div(x[:1], t, reduction="batchmean"), match=r"target with shape \(4, 3\)")

@@ -1,0 +1,623 @@
+"""Overlap losses (dice, Tversky, focal Tversky, Jaccard) against independent references.
+
+References: a float64 loop over units and classes written from the published formulas (FP and FN
+summed directly, ignored pixels sliced out by boolean indexing), MONAI's DiceLoss / TverskyLoss /
+GeneralizedDiceLoss where their options match, and the Tversky identities.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, strategies as st
+
+from losskit.functional import dice_loss, focal_tversky_loss, jaccard_loss, tversky_loss
+
+from helpers import TOL, assert_close, check_against
+
+LOSSES = {"dice": dice_loss, "tversky": tversky_loss, "focal_tversky": focal_tversky_loss, "jaccard": jaccard_loss}
+KINDS = list(LOSSES)
+# shape-independent options each kind needs for the reference
+KIND_OPTS = {"dice": {}, "jaccard": {}, "tversky": dict(alpha=0.3, beta=0.8),
+             "focal_tversky": dict(alpha=0.3, beta=0.8, gamma=1.5)}
+
+
+# ---------------------------------------------------------------------------------------------
+# float64 reference
+# ---------------------------------------------------------------------------------------------
+
+
+def ref_units(x, target, *, kind="dice", alpha=0.5, beta=0.5, gamma=None, mode="multiclass", from_logits=True,
+              weight=None, ignore_index=None, smooth=0.0, eps=1e-7, per_image=False, include_background=True,
+              empty="exclude"):
+    """Unreduced float64 reference: ``(loss, m)``, each (units, classes), with m = weight * kept."""
+    index_target = mode == "multiclass" and target.dim() == x.dim() - 1
+    x = x.to(torch.float64)
+    n = x.shape[0]
+    x = x.reshape(n, 1, -1) if mode == "binary" else x.reshape(n, x.shape[1], -1)
+    c = x.shape[1]
+    if not from_logits:
+        p = x
+    elif mode == "multiclass":
+        p = torch.softmax(x, dim=1)
+    else:
+        p = torch.sigmoid(x)
+    if index_target:
+        labels = target.reshape(n, -1)
+        valid = labels != ignore_index if ignore_index is not None else torch.ones_like(labels, dtype=torch.bool)
+        t = F.one_hot(torch.where(valid, labels, 0), c).permute(0, 2, 1).to(torch.float64)
+        valid = valid.unsqueeze(1).expand(n, c, -1)
+    else:
+        t = target.reshape(n, c, -1)
+        valid = t != ignore_index if ignore_index is not None else torch.ones_like(t, dtype=torch.bool)
+        t = t.to(torch.float64)
+    units = [[i] for i in range(n)] if per_image else [list(range(n))]
+    classes = range(c) if include_background else range(1, c)
+    losses, masks = [], []
+    for u in units:
+        lrow, mrow = [], []
+        for k in classes:
+            sel = valid[u, k].reshape(-1)
+            pc = p[u, k].reshape(-1)[sel]  # ignored pixels sliced out
+            tc = t[u, k].reshape(-1)[sel]
+            tp = (pc * tc).sum()
+            fp = (pc * (1 - tc)).sum()
+            fn = ((1 - pc) * tc).sum()
+            if kind == "dice":
+                num, den = 2 * tp + smooth, 2 * tp + fp + fn + smooth
+            elif kind == "jaccard":
+                num, den = tp + smooth, tp + fp + fn + smooth
+            else:
+                num, den = tp + smooth, tp + alpha * fp + beta * fn + smooth
+            score = torch.ones((), dtype=torch.float64) if float(den.detach()) < eps else num / den
+            loss = 1 - score
+            if gamma is not None:
+                loss = loss**gamma if float(loss.detach()) > 0 else loss * 0
+            keep = bool(sel.any()) and (empty == "include" or float(tc.sum()) > 0)
+            wk = 1.0 if weight is None else float(weight[k])
+            lrow.append(loss)
+            mrow.append(wk * float(keep))
+        losses.append(torch.stack(lrow))
+        masks.append(torch.tensor(mrow, dtype=torch.float64))
+    return torch.stack(losses), torch.stack(masks)
+
+
+def reference(x, target, *, reduction="mean", per_image=False, **kw):
+    loss, m = ref_units(x, target, per_image=per_image, **kw)
+    if not per_image:
+        loss, m = loss[0], m[0]
+    wl = loss * m
+    if reduction == "none":
+        out = wl
+    elif reduction == "sum":
+        out = wl.sum()
+    else:
+        out = wl.sum() / m.sum() if float(m.sum()) > 0 else wl.sum() * 0
+    return out.to(x.dtype)
+
+
+def ours_and_ref(kind, **fixed):
+    opts = {**KIND_OPTS[kind], **fixed}
+    ref_kind = "tversky" if kind == "focal_tversky" else kind
+
+    def ours(a, b, **kw):
+        return LOSSES[kind](a, b, **opts, **kw)
+
+    def ref(a, b, **kw):
+        return reference(a, b, kind=ref_kind, **opts, **kw)
+
+    return ours, ref
+
+
+# ---------------------------------------------------------------------------------------------
+# random problems
+# ---------------------------------------------------------------------------------------------
+
+
+def make_problem(seed, mode, n, c, spatial, *, soft_target=False, from_logits=True, ignore_index=None,
+                 dtype=torch.float64, scale=2.0, channel_dim=True):
+    """Random logits (or probabilities) and a target for ``mode``; binary input is (N, 1, *) or (N, *)."""
+    g = torch.Generator().manual_seed(seed)
+    if mode == "binary":
+        shape = (n, 1, *spatial) if channel_dim else (n, *spatial)
+    else:
+        shape = (n, c, *spatial)
+    x = torch.randn(shape, generator=g, dtype=torch.float64) * scale
+    if mode == "multiclass" and not soft_target:
+        target = torch.randint(0, c, (n, *spatial), generator=g)
+        if ignore_index is not None:
+            drop = torch.rand(target.shape, generator=g) < 0.3
+            target = torch.where(drop, torch.full_like(target, ignore_index), target)
+    elif mode == "multiclass":
+        target = torch.softmax(torch.randn(shape, generator=g, dtype=torch.float64) * 3, dim=1)
+    else:
+        target = (torch.rand(shape, generator=g) < 0.4).to(torch.float64)
+        if soft_target:
+            target = target * 0.7 + 0.1
+        if ignore_index is not None:
+            drop = torch.rand(shape, generator=g) < 0.3
+            target = torch.where(drop, torch.full_like(target, float(ignore_index)), target)
+    if not from_logits:
+        x = torch.softmax(x, dim=1) if mode == "multiclass" else torch.sigmoid(x)
+    return x.to(dtype).requires_grad_(True), target
+
+
+@st.composite
+def problems(draw):
+    mode = draw(st.sampled_from(["binary", "multiclass", "multilabel"]))
+    n = draw(st.integers(1, 3))
+    c = draw(st.integers(2, 4))
+    spatial = tuple(draw(st.lists(st.integers(1, 4), min_size=1 if mode == "binary" else 0, max_size=3)))
+    soft = draw(st.booleans())
+    from_logits = draw(st.booleans())
+    ignore = None
+    if not (mode == "multiclass" and soft):
+        ignore = draw(st.sampled_from([None, None, 255, -100]))
+        if mode == "multiclass" and ignore is not None and draw(st.booleans()):
+            ignore = 0  # an ignore label that is also a class index
+    seed = draw(st.integers(0, 2**16))
+    x, target = make_problem(seed, mode, n, c, spatial, soft_target=soft, from_logits=from_logits,
+                             ignore_index=ignore, channel_dim=draw(st.booleans()))
+    opts = dict(
+        mode=mode,
+        from_logits=from_logits,
+        ignore_index=ignore,
+        per_image=draw(st.booleans()),
+        include_background=True if mode == "binary" else draw(st.booleans()),
+        empty=draw(st.sampled_from(["exclude", "include"])),
+        smooth=draw(st.sampled_from([0.0, 0.5, 1.0])),
+        reduction=draw(st.sampled_from(["none", "mean", "sum"])),
+    )
+    if draw(st.booleans()):
+        c_eff = 1 if mode == "binary" else c
+        opts["weight"] = torch.rand(c_eff, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) + 0.1
+    return x, target, opts
+
+
+@given(problems(), st.sampled_from(KINDS))
+def test_against_float64_reference(problem, kind):
+    """Forward and gradient (random upstream) for every mode, shape and option combination."""
+    x, target, opts = problem
+    ours, ref = ours_and_ref(kind)
+    check_against(ours, ref, x, target, **opts)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("spatial", [(), (5,), (3, 4), (2, 3, 2)])
+def test_nd_shapes_float32(kind, spatial):
+    x, target = make_problem(3, "multiclass", 2, 3, spatial, dtype=torch.float32)
+    ours, ref = ours_and_ref(kind, per_image=True)
+    out, _ = check_against(ours, ref, x, target, reduction="none", ref_dtype=torch.float64, tol=TOL[torch.float32])
+    assert out.shape == (2, 3) and out.dtype == torch.float32
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_output_shapes(kind):
+    x, target = make_problem(0, "multiclass", 2, 4, (3, 3))
+    f = LOSSES[kind]
+    assert f(x, target, reduction="none").shape == (4,)
+    assert f(x, target, reduction="none", include_background=False).shape == (3,)
+    assert f(x, target, reduction="none", per_image=True).shape == (2, 4)
+    assert f(x, target, reduction="mean").shape == ()
+    xb, tb = make_problem(0, "binary", 2, 1, (3, 3), channel_dim=False)
+    assert f(xb, tb, mode="binary", reduction="none").shape == (1,)
+    assert f(xb, tb, mode="binary", reduction="none", per_image=True).shape == (2, 1)
+
+
+def test_binary_target_without_channel_dim():
+    """An (N, 1, *) input with an (N, *) target equals the same target with the channel kept."""
+    x, t = make_problem(1, "binary", 2, 1, (4, 4))
+    assert_close(dice_loss(x, t[:, 0], mode="binary"), dice_loss(x, t, mode="binary"))
+
+
+def test_integer_and_bool_binary_targets():
+    x, t = make_problem(1, "multilabel", 2, 3, (5,))
+    expected = dice_loss(x, t, mode="multilabel")
+    assert_close(dice_loss(x, t.long(), mode="multilabel"), expected)
+    assert_close(dice_loss(x, t.bool(), mode="multilabel"), expected)
+
+
+def test_one_hot_targets_equal_index_targets():
+    x, t = make_problem(2, "multiclass", 2, 4, (3, 5))
+    onehot = F.one_hot(t, 4).permute(0, 3, 1, 2)
+    for kind, f in LOSSES.items():
+        for per_image in (False, True):
+            assert_close(f(x, onehot, per_image=per_image), f(x, t, per_image=per_image))
+            assert_close(f(x, onehot.double(), per_image=per_image), f(x, t, per_image=per_image))
+
+
+def test_from_logits_false_equals_logits():
+    x, t = make_problem(4, "multiclass", 2, 3, (4, 4))
+    probs = torch.softmax(x.detach(), dim=1)
+    assert_close(dice_loss(probs, t, from_logits=False), dice_loss(x, t))
+    xb, tb = make_problem(4, "binary", 2, 1, (6,))
+    assert_close(jaccard_loss(torch.sigmoid(xb.detach()), tb, mode="binary", from_logits=False),
+                 jaccard_loss(xb, tb, mode="binary"))
+
+
+# ---------------------------------------------------------------------------------------------
+# ignore_index: masking equals slicing the pixels out
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("ignore_index", [-100, 255, 0])
+@pytest.mark.parametrize("include_background", [True, False])
+def test_ignore_index_equals_slicing_pixels_out(kind, ignore_index, include_background):
+    x, t = make_problem(5, "multiclass", 3, 4, (5, 6), ignore_index=ignore_index)
+    f = LOSSES[kind]
+    opts = dict(KIND_OPTS[kind], include_background=include_background, weight=torch.tensor([1.0, 2.0, 0.5, 1.5]))
+    for per_image in (False, True):
+        out = f(x, t, ignore_index=ignore_index, per_image=per_image, reduction="none", **opts)
+        flat_x = x.detach().reshape(3, 4, -1)
+        flat_t = t.reshape(3, -1)
+        keep = flat_t != ignore_index
+        if per_image:
+            rows = [f(flat_x[i][:, keep[i]][None], flat_t[i][keep[i]][None], reduction="none", **opts)
+                    for i in range(3)]
+            expected = torch.stack(rows)
+        else:
+            xs = flat_x.permute(1, 0, 2)[:, keep][None]  # (1, C, kept pixels of the whole batch)
+            expected = f(xs, flat_t[keep][None], reduction="none", **opts)
+        assert_close(out, expected)
+
+
+def test_ignore_index_binary_equals_slicing():
+    x, t = make_problem(6, "binary", 2, 1, (8, 8), ignore_index=255, channel_dim=False)
+    keep = t != 255
+    out = dice_loss(x, t, mode="binary", ignore_index=255)
+    expected = dice_loss(x.detach()[keep][None], t[keep][None], mode="binary")
+    assert_close(out, expected)
+
+
+def test_ignored_pixels_get_no_gradient():
+    x, t = make_problem(7, "multiclass", 2, 3, (4, 4), ignore_index=-100)
+    for f in LOSSES.values():
+        x.grad = None
+        f(x, t, ignore_index=-100).backward()
+        ignored = (t == -100).unsqueeze(1).expand_as(x)
+        assert ignored.any() and (x.grad[ignored] == 0).all()
+        assert (x.grad[~ignored] != 0).any()
+
+
+def test_fully_ignored_image_is_left_out():
+    """An image whose pixels are all ignored is excluded even with empty='include'."""
+    x, t = make_problem(8, "multiclass", 2, 3, (4, 4))
+    t = t.clone()
+    t[1] = -100
+    for empty in ("exclude", "include"):
+        out = dice_loss(x, t, ignore_index=-100, per_image=True, empty=empty, reduction="none")
+        assert (out[1] == 0).all()
+        assert_close(dice_loss(x, t, ignore_index=-100, per_image=True, empty=empty),
+                     dice_loss(x[:1], t[:1], per_image=True, empty=empty))
+
+
+# ---------------------------------------------------------------------------------------------
+# identities
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("smooth", [0.0, 1.0])
+@pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
+def test_tversky_identities(smooth, mode):
+    x, t = make_problem(9, mode, 2, 3, (4, 5))
+    for per_image in (False, True):
+        o = dict(mode=mode, per_image=per_image, reduction="none", smooth=smooth)
+        # α = β = 1/2: (I + s) / (I + (FP + FN)/2 + s) = (2I + 2s) / (P + T + 2s): dice with smooth 2s
+        check_against(lambda a, b: tversky_loss(a, b, alpha=0.5, beta=0.5, **o),
+                      lambda a, b: dice_loss(a, b, **{**o, "smooth": 2 * smooth}), x, t)
+        # α = β = 1: I / (I + FP + FN) = I / (P + T - I): Jaccard with the same smooth
+        check_against(lambda a, b: tversky_loss(a, b, alpha=1.0, beta=1.0, **o),
+                      lambda a, b: jaccard_loss(a, b, **o), x, t)
+        # γ = 1: focal Tversky is Tversky
+        check_against(lambda a, b: focal_tversky_loss(a, b, alpha=0.2, beta=0.9, gamma=1.0, **o),
+                      lambda a, b: tversky_loss(a, b, alpha=0.2, beta=0.9, **o), x, t)
+
+
+def test_jaccard_dice_relation_on_hard_masks():
+    """On 0/1 masks J = D / (2 - D)."""
+    g = torch.Generator().manual_seed(0)
+    probs = (torch.rand(2, 3, 6, 6, generator=g) < 0.5).double()
+    t = (torch.rand(2, 3, 6, 6, generator=g) < 0.5).double()
+    d = 1 - dice_loss(probs, t, mode="multilabel", from_logits=False, reduction="none")
+    j = 1 - jaccard_loss(probs, t, mode="multilabel", from_logits=False, reduction="none")
+    assert_close(j, d / (2 - d))
+
+
+def test_focal_tversky_exponent_convention():
+    """gamma is the exponent: (1 - TI) ** gamma (Abraham & Khan's 1/γ with γ = 4/3 is 0.75)."""
+    x, t = make_problem(10, "multiclass", 2, 3, (5, 5))
+    ti = tversky_loss(x, t, alpha=0.3, beta=0.7, reduction="none")
+    assert_close(focal_tversky_loss(x, t, reduction="none"), ti**0.75)
+    assert_close(focal_tversky_loss(x, t, gamma=2.0, reduction="none"), ti**2)
+
+
+# ---------------------------------------------------------------------------------------------
+# MONAI as a peer reference
+# ---------------------------------------------------------------------------------------------
+
+try:
+    import monai.losses as monai_losses
+except ImportError:  # pragma: no cover - monai is in the test extra
+    monai_losses = None
+needs_monai = pytest.mark.skipif(monai_losses is None, reason="needs monai (pip install monai)")
+
+
+def _monai_args(mode, x, t):
+    """MONAI's activation flags and target layout for our mode."""
+    if mode == "multiclass":
+        return dict(softmax=True, to_onehot_y=True), t.unsqueeze(1)
+    if mode == "binary":
+        return dict(sigmoid=True), t
+    return dict(sigmoid=True), t
+
+
+@needs_monai
+@pytest.mark.parametrize("mode,include_background", [("binary", True), ("multiclass", True),
+                                                     ("multiclass", False), ("multilabel", True),
+                                                     ("multilabel", False)])
+@pytest.mark.parametrize("per_image", [False, True])
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("smooth", [1e-5, 1.0])
+def test_dice_matches_monai(mode, per_image, include_background, reduction, smooth):
+    x, t = make_problem(11, mode, 2, 3, (4, 5))
+    act, mt = _monai_args(mode, x, t)
+    m = monai_losses.DiceLoss(include_background=include_background, batch=not per_image, smooth_nr=smooth,
+                              smooth_dr=smooth, reduction=reduction, **act)
+
+    def ours(a, b):
+        out = dice_loss(a, b, mode=mode, per_image=per_image, include_background=include_background,
+                        smooth=smooth, empty="include", reduction=reduction)
+        return out.reshape(-1) if reduction == "none" else out
+
+    def theirs(a, b):
+        out = m(a, mt)
+        return out.reshape(-1) if reduction == "none" else out
+
+    check_against(ours, theirs, x, t)
+
+
+@needs_monai
+@pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize("per_image", [False, True])
+def test_jaccard_matches_monai(mode, per_image):
+    x, t = make_problem(12, mode, 2, 3, (4, 5))
+    act, mt = _monai_args(mode, x, t)
+    s = 0.5
+    # MONAI's jaccard=True is (2I + s_nr) / (2(P + T - I) + s_dr): ours with smooth s is s_nr = s_dr = 2s
+    m = monai_losses.DiceLoss(jaccard=True, batch=not per_image, smooth_nr=2 * s, smooth_dr=2 * s,
+                              reduction="none", **act)
+    check_against(lambda a, b: jaccard_loss(a, b, mode=mode, per_image=per_image, smooth=s, empty="include",
+                                            reduction="none").reshape(-1),
+                  lambda a, b: m(a, mt).reshape(-1), x, t)
+
+
+@needs_monai
+@pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize("per_image", [False, True])
+@pytest.mark.parametrize("alpha,beta", [(0.3, 0.7), (0.7, 0.3), (1.0, 1.0), (0.0, 1.0)])
+def test_tversky_matches_monai(mode, per_image, alpha, beta):
+    x, t = make_problem(13, mode, 2, 3, (4, 5))
+    act, mt = _monai_args(mode, x, t)
+    m = monai_losses.TverskyLoss(alpha=alpha, beta=beta, batch=not per_image, smooth_nr=1e-5, smooth_dr=1e-5,
+                                 reduction="none", include_background=mode == "binary", **act)
+    check_against(lambda a, b: tversky_loss(a, b, mode=mode, alpha=alpha, beta=beta, per_image=per_image,
+                                            smooth=1e-5, empty="include", include_background=mode == "binary",
+                                            reduction="none").reshape(-1),
+                  lambda a, b: m(a, mt).reshape(-1), x, t)
+
+
+@needs_monai
+def test_dice_weight_matches_monai():
+    """MONAI multiplies each class loss by its weight ('none', 'sum' agree); its 'mean' is mean(w·l),
+    ours the weighted average sum(w·l) / sum(w) (torch's weighted-mean rule)."""
+    x, t = make_problem(14, "multiclass", 2, 4, (4, 5))
+    w = torch.tensor([0.5, 2.0, 1.0, 3.0], dtype=torch.float64)
+    for reduction in ("none", "sum"):
+        m = monai_losses.DiceLoss(softmax=True, to_onehot_y=True, include_background=False, batch=True,
+                                  weight=w[1:], reduction=reduction, smooth_nr=1e-5, smooth_dr=1e-5)
+        check_against(lambda a, b: dice_loss(a, b, weight=w, include_background=False, smooth=1e-5,
+                                             empty="include", reduction=reduction).reshape(-1),
+                      lambda a, b: m(a, b.unsqueeze(1)).reshape(-1), x, t)
+    ours_none = dice_loss(x, t, smooth=1e-5, empty="include", reduction="none")
+    assert_close(dice_loss(x, t, weight=w, smooth=1e-5, empty="include"), (ours_none * w).sum() / w.sum())
+
+
+@needs_monai
+@pytest.mark.parametrize("per_image", [False, True])
+def test_dice_ignore_index_matches_monai(per_image):
+    import inspect
+
+    if "ignore_index" not in inspect.signature(monai_losses.DiceLoss).parameters:
+        pytest.skip("this MONAI has no ignore_index")
+    x, t = make_problem(15, "multiclass", 2, 3, (6, 6), ignore_index=255)
+    m = monai_losses.DiceLoss(softmax=True, to_onehot_y=True, ignore_index=255, batch=not per_image,
+                              smooth_nr=1e-5, smooth_dr=1e-5, reduction="none")
+    check_against(lambda a, b: dice_loss(a, b, ignore_index=255, per_image=per_image, smooth=1e-5,
+                                         empty="include", reduction="none").reshape(-1),
+                  lambda a, b: m(a, b.unsqueeze(1)).reshape(-1), x, t)
+
+
+@needs_monai
+def test_binary_dice_matches_monai_generalized_dice_uniform():
+    """With one channel and w_type='uniform' (weights 1), MONAI's GeneralizedDiceLoss is the Dice loss."""
+    x, t = make_problem(16, "binary", 3, 1, (5, 5))
+    for per_image in (False, True):
+        m = monai_losses.GeneralizedDiceLoss(sigmoid=True, w_type="uniform", batch=not per_image,
+                                             smooth_nr=1e-5, smooth_dr=1e-5, reduction="none")
+        check_against(lambda a, b: dice_loss(a, b, mode="binary", per_image=per_image, smooth=1e-5,
+                                             empty="include", reduction="none").reshape(-1),
+                      lambda a, b: m(a, b).reshape(-1), x, t)
+
+
+# ---------------------------------------------------------------------------------------------
+# empty classes, no NaN
+# ---------------------------------------------------------------------------------------------
+
+
+def test_empty_class_exclude_is_mean_over_present_classes():
+    x, t = make_problem(17, "multiclass", 2, 4, (5, 5))
+    t = t.clamp_max(2)  # class 3 absent from the batch
+    none = dice_loss(x, t, reduction="none")
+    assert none[3] == 0
+    assert_close(dice_loss(x, t), none[:3].mean())
+    assert_close(dice_loss(x, t, reduction="sum"), none[:3].sum())
+    x.grad = None
+    dice_loss(x, t).backward()
+    assert torch.isfinite(x.grad).all()
+
+
+def test_empty_class_include():
+    x, t = make_problem(18, "multiclass", 2, 4, (5, 5))
+    t = t.clamp_max(2)
+    # smooth = 0: the ratio is 0 for any non-zero prediction, loss 1 with zero gradient
+    none = dice_loss(x, t, empty="include", reduction="none")
+    assert none[3] == 1
+    # smooth > 0: s / (P + s) rewards an empty prediction; loss falls as class-3 logits fall
+    p3 = torch.softmax(x.detach(), 1)[:, 3].sum()
+    s = 1.0
+    assert_close(dice_loss(x, t, empty="include", smooth=s, reduction="none")[3], 1 - s / (p3 + s))
+    lower = x.detach().clone()
+    lower[:, 3] -= 5
+    assert dice_loss(lower, t, empty="include", smooth=s, reduction="none")[3] < 1 - s / (p3 + s)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("empty", ["exclude", "include"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_empty_in_both_is_finite(kind, empty, dtype):
+    """Saturated logits and an empty target: P = T = 0 exactly. Loss 0 (or excluded), no NaN."""
+    x = torch.full((2, 1, 4, 4), -1e4, dtype=dtype, requires_grad=True)
+    t = torch.zeros(2, 1, 4, 4)
+    for per_image in (False, True):
+        for reduction in ("none", "mean", "sum"):
+            out = LOSSES[kind](x, t, mode="binary", per_image=per_image, empty=empty, reduction=reduction)
+            assert out.dtype == dtype and torch.isfinite(out).all() and (out == 0).all()
+            (g,) = torch.autograd.grad(out.sum(), x)
+            assert torch.isfinite(g).all()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.float16, torch.bfloat16])
+def test_saturated_logits_are_finite_and_exact(kind, dtype):
+    """Logits ±1e4 give hard masks; the loss is the hard-mask score, gradients finite."""
+    g = torch.Generator().manual_seed(0)
+    t = (torch.rand(2, 3, 4, 4, generator=g) < 0.5).double()
+    pred = (torch.rand(2, 3, 4, 4, generator=g) < 0.5).double()
+    x = ((pred * 2 - 1) * 1e4).to(dtype).requires_grad_(True)
+    out = LOSSES[kind](x, t, mode="multilabel", reduction="none", **KIND_OPTS[kind])
+    expected = reference(pred, t, kind="tversky" if kind == "focal_tversky" else kind, mode="multilabel",
+                         from_logits=False, reduction="none", **KIND_OPTS[kind])
+    assert out.dtype == dtype
+    assert_close(out, expected.to(dtype))
+    out.sum().backward()
+    assert torch.isfinite(x.grad).all()
+    xm = (torch.randn(2, 3, 4, 4, generator=g) * 1e4).to(dtype).requires_grad_(True)
+    outm = LOSSES[kind](xm, torch.randint(0, 3, (2, 4, 4), generator=g))
+    outm.backward()
+    assert torch.isfinite(outm) and torch.isfinite(xm.grad).all()
+
+
+def test_all_excluded_gives_zero_with_zero_gradient():
+    x = torch.randn(2, 1, 3, 3, requires_grad=True)
+    out = dice_loss(x, torch.zeros(2, 1, 3, 3), mode="binary")
+    out.backward()
+    assert out == 0 and (x.grad == 0).all()
+
+
+def test_focal_tversky_gamma_below_one_at_perfect_score():
+    """(1 - TI)^0.75 has an infinite slope at TI = 1: the floor keeps the gradient finite."""
+    t = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
+    x = torch.tensor([[1e4, -1e4, 1e4, -1e4]], requires_grad=True)
+    out = focal_tversky_loss(x, t, mode="binary")
+    out.backward()
+    assert out == 0 and torch.isfinite(x.grad).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# precision, gradients
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
+def test_half_precision_close_to_float64(kind, dtype, mode):
+    x, t = make_problem(19, mode, 2, 3, (8, 8), dtype=dtype)
+    ours, ref = ours_and_ref(kind, mode=mode)
+    out, _ = check_against(ours, ref, x, t, ref_dtype=torch.float64, reduction="none")
+    assert out.dtype == dtype
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fp16_large_image_counts_do_not_overflow(kind):
+    """smp#463: counts over 300×300 pixels exceed float16's max (65504); sums run in float32."""
+    x = torch.full((1, 1, 300, 300), 8.0, dtype=torch.float16, requires_grad=True)
+    t = torch.ones(1, 1, 300, 300, dtype=torch.float16)
+    out = LOSSES[kind](x, t, mode="binary")
+    out.backward()
+    assert out.dtype == torch.float16 and torch.isfinite(out) and torch.isfinite(x.grad).all()
+    expected = LOSSES[kind](x.detach().double(), t.double(), mode="binary")
+    assert_close(out, expected.half())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
+def test_gradcheck(kind, mode):
+    ignore = 255 if mode == "multiclass" else None
+    x, t = make_problem(20, mode, 2, 3, (3, 2), ignore_index=ignore, scale=1.0)
+    w = torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64)[: 1 if mode == "binary" else 3]
+    opts = dict(KIND_OPTS[kind], mode=mode, ignore_index=ignore, weight=w, smooth=0.1)
+    if kind == "focal_tversky":
+        opts["gamma"] = 0.75
+    for per_image in (False, True):
+        assert torch.autograd.gradcheck(
+            lambda a: LOSSES[kind](a, t, per_image=per_image, reduction="none", **opts), (x,))
+    # soft targets are differentiable too
+    xs, ts = make_problem(21, mode, 2, 3, (4,), soft_target=True, scale=1.0)
+    ts = ts.detach().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda a, b: LOSSES[kind](a, b, mode=mode, **KIND_OPTS[kind]), (xs, ts))
+
+
+def test_kernel_hook_receives_every_option(monkeypatch):
+    from losskit.functional import _overlap
+
+    seen = {}
+
+    def fake(name, input, target, **kw):
+        seen.update(name=name, **kw)
+        return torch.tensor(42.0)
+
+    monkeypatch.setattr(_overlap._dispatch, "call_kernel", fake)
+    x, t = make_problem(22, "multiclass", 2, 3, (4,))
+    w = torch.ones(3, dtype=torch.float64)
+    out = dice_loss(x, t, weight=w, ignore_index=-1, smooth=0.5, eps=1e-6, per_image=True,
+                    include_background=False, empty="include", reduction="sum")
+    assert out == 42
+    assert seen == dict(name="dice_loss", mode="multiclass", from_logits=True, weight=w, ignore_index=-1,
+                        smooth=0.5, eps=1e-6, per_image=True, include_background=False, empty="include",
+                        reduction="sum")
+
+
+def test_cpu_path_does_not_use_a_kernel():
+    from losskit.kernels import _dispatch
+
+    x, t = make_problem(23, "multiclass", 2, 3, (4,))
+    with _dispatch.impl("torch"):
+        a = dice_loss(x, t)
+    assert_close(dice_loss(x, t), a)
+
+
+def test_compiles_fullgraph():
+    x, t = make_problem(24, "multiclass", 2, 3, (4, 4), ignore_index=-100, dtype=torch.float32)
+    w = torch.tensor([1.0, 2.0, 0.5])
+    # fullgraph=True fails on any graph break (a host sync, a data-dependent branch); "aot_eager" also
+    # traces the backward, without inductor's code generation time
+    f = torch.compile(lambda a, b: focal_tversky_loss(a, b, ignore_index=-100, per_image=True, weight=w),
+                      fullgraph=True, backend="aot_eager")
+    expected = focal_tversky_loss(x, t, ignore_index=-100, per_image=True, weight=w)
+    out = f(x, t)
+    assert_close(out, expected)
+    (g,) = torch.autograd.grad(out, x)
+    assert_close(g, torch.autograd.grad(expected, x)[0])

@@ -1,0 +1,92 @@
+"""The overlap modules: one call into the functional, weight as a buffer, options checked at construction."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import losskit
+from losskit import registry
+from losskit.functional import dice_loss, focal_tversky_loss, jaccard_loss, tversky_loss
+from losskit.nn import DiceLoss, FocalTverskyLoss, JaccardLoss, TverskyLoss
+
+from helpers import assert_close, assert_refuses
+
+PAIRS = [(DiceLoss, dice_loss, {}), (JaccardLoss, jaccard_loss, {}),
+         (TverskyLoss, tversky_loss, dict(alpha=0.2, beta=0.9)),
+         (FocalTverskyLoss, focal_tversky_loss, dict(alpha=0.2, beta=0.9, gamma=1.3))]
+
+
+@pytest.mark.parametrize("cls,fn,extra", PAIRS)
+@pytest.mark.parametrize("opts", [
+    dict(mode="multiclass"),
+    dict(mode="multiclass", per_image=True, include_background=False, ignore_index=-100, smooth=1.0,
+         empty="include", reduction="none"),
+    dict(mode="multilabel", reduction="sum", eps=1e-5),
+])
+def test_module_matches_functional(cls, fn, extra, opts):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 3, 4, 4, generator=g, requires_grad=True)
+    if opts["mode"] == "multiclass":
+        t = torch.randint(0, 3, (2, 4, 4), generator=g)
+        if "ignore_index" in opts:
+            t[0, 0] = -100
+    else:
+        t = (torch.rand(2, 3, 4, 4, generator=g) < 0.5).float()
+    w = torch.tensor([1.0, 2.0, 0.5])
+    module = cls(**opts, **extra, weight=w)
+    out = module(x, t)
+    expected = fn(x, t, **opts, **extra, weight=w)
+    assert_close(out, expected)
+    (gm,) = torch.autograd.grad(out.sum(), x)
+    (gf,) = torch.autograd.grad(expected.sum(), x)
+    assert_close(gm, gf)
+
+
+def test_mode_is_the_positional_argument():
+    x = torch.randn(2, 1, 5)
+    t = (torch.rand(2, 1, 5) < 0.5).float()
+    assert_close(DiceLoss("binary")(x, t), dice_loss(x, t, mode="binary"))
+    with pytest.raises(TypeError):
+        DiceLoss("binary", True)  # everything after mode is keyword-only
+
+
+def test_weight_is_a_buffer_that_follows_to():
+    m = DiceLoss(weight=torch.tensor([1.0, 2.0, 3.0]))
+    assert "weight" in dict(m.named_buffers()) and "weight" in m.state_dict()
+    m = m.to(torch.float64)
+    assert m.weight.dtype == torch.float64
+    x = torch.randn(2, 3, 4, dtype=torch.float64)
+    t = torch.randint(0, 3, (2, 4))
+    assert_close(m(x, t), dice_loss(x, t, weight=m.weight))
+    assert DiceLoss(weight=[1.0, 2.0, 3.0]).weight.dtype == torch.get_default_dtype()
+
+
+def test_repr_lists_options():
+    r = repr(FocalTverskyLoss("multilabel", gamma=2.0, per_image=True))
+    assert "mode='multilabel'" in r and "gamma=2.0" in r and "per_image=True" in r and "alpha=0.3" in r
+
+
+@pytest.mark.parametrize("cls", [DiceLoss, JaccardLoss, TverskyLoss, FocalTverskyLoss])
+def test_constructor_validates(cls):
+    assert_refuses(lambda: cls("soft"), match="mode='soft' is not valid")
+    assert_refuses(lambda: cls(reduction="avg"), match="reduction")
+    assert_refuses(lambda: cls(empty="drop"), match="empty='drop' is not valid")
+    assert_refuses(lambda: cls(smooth=-1.0), match="smooth must be in")
+    assert_refuses(lambda: cls("binary", include_background=False), match="include_background=False")
+
+
+def test_constructor_validates_tversky_options():
+    assert_refuses(lambda: TverskyLoss(alpha=-1.0), match="alpha must be in")
+    assert_refuses(lambda: TverskyLoss(alpha=0.0, beta=0.0), match="alpha=0 and beta=0")
+    assert_refuses(lambda: FocalTverskyLoss(gamma=0.0), match=r"gamma must be in \(0, inf\]")
+
+
+def test_registry_entries():
+    assert set(registry.names("overlap")) >= {"dice_loss", "tversky_loss", "focal_tversky_loss", "jaccard_loss"}
+    for name, cls in [("dice_loss", DiceLoss), ("tversky_loss", TverskyLoss),
+                      ("focal_tversky_loss", FocalTverskyLoss), ("jaccard_loss", JaccardLoss)]:
+        spec = registry.get(name)
+        assert spec.family == "overlap" and spec.takes == "logits" and spec.torch_twin is None
+        assert spec.functional is getattr(losskit.functional, name)
+        assert spec.module is getattr(losskit.nn, cls.__name__) is getattr(losskit, cls.__name__)
