@@ -67,8 +67,6 @@ class RosterEntry:
         options: ``options(counts) -> kwargs`` for the loss, from the training class counts.
         sample_weights: ``sample_weights(counts) -> (K,) per-class weights`` that multiply the
             unreduced loss of each sample (then a plain mean), or ``None``.
-        two_logit: binary entry computed by a multi-class loss on logits ``[0, z]``:
-            ``softmax([0, z])_1 = sigmoid(z)``, so this is the binary loss exactly.
         note: one line for the report.
         default: run when ``--losses`` is not given.
     """
@@ -79,7 +77,6 @@ class RosterEntry:
     loss: str
     options: Callable[[torch.Tensor], dict] = lambda counts: {}
     sample_weights: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
-    two_logit: bool = False
     note: str = ""
     default: bool = True
 
@@ -104,8 +101,9 @@ ROSTER: tuple[RosterEntry, ...] = (
     RosterEntry("cb-focal", "class-balanced focal", "binary", "sigmoid_focal_loss", lambda c: {"gamma": FOCAL_GAMMA},
                 sample_weights=lambda c: class_balanced_weights(c, CB_BETA),
                 note=f"focal (gamma={FOCAL_GAMMA:g}) x class-balanced weights, beta={CB_BETA} (Cui et al., 2019)"),
-    RosterEntry("poly1", "poly-1", "binary", "poly1_cross_entropy", lambda c: {"epsilon": POLY_EPSILON},
-                two_logit=True, note=f"BCE + epsilon*(1 - p_t), epsilon={POLY_EPSILON:g} (Leng et al., 2022)"),
+    RosterEntry("poly1", "poly-1", "binary", "poly1_sigmoid_focal_loss",
+                lambda c: {"epsilon": POLY_EPSILON, "gamma": 0.0},
+                note=f"BCE + epsilon*(1 - p_t), epsilon={POLY_EPSILON:g} (Leng et al., 2022; poly-1 focal with gamma=0)"),
     RosterEntry("smooth-bce", "label-smoothed BCE", "binary", "binary_cross_entropy_with_logits",
                 lambda c: {"label_smoothing": SMOOTHING},
                 note=f"targets pulled to {SMOOTHING / 2:g} / {1 - SMOOTHING / 2:g} (label_smoothing={SMOOTHING:g})"),
@@ -163,6 +161,13 @@ def _fallback_sigmoid_focal(logits, target, *, gamma=2.0, alpha=None, reduction=
     return _reduce(loss, reduction)
 
 
+def _fallback_poly1_sigmoid_focal(logits, target, *, epsilon=1.0, gamma=2.0, reduction="mean"):
+    focal = _fallback_sigmoid_focal(logits, target, gamma=gamma, reduction="none")
+    # (1 - p_t)^(g + 1) = exp((g + 1) * logsigmoid(-s z)), s = 2y - 1
+    poly = torch.exp((gamma + 1.0) * nn.functional.logsigmoid(-(2.0 * target - 1.0) * logits))
+    return _reduce(focal + epsilon * poly, reduction)
+
+
 def _fallback_focal(logits, target, *, gamma=2.0, reduction="mean"):
     logp_t = torch.log_softmax(logits, dim=1).gather(1, target[:, None]).squeeze(1)
     # (1 - p_t)^g with 1 - p_t = -expm1(log p_t)
@@ -182,6 +187,7 @@ _FALLBACKS = {
     "sigmoid_focal_loss": _fallback_sigmoid_focal,
     "focal_loss": _fallback_focal,
     "poly1_cross_entropy": _fallback_poly1,
+    "poly1_sigmoid_focal_loss": _fallback_poly1_sigmoid_focal,
 }
 
 
@@ -196,9 +202,6 @@ class ResolvedLoss:
     source: str
 
     def _call(self, logits, target, reduction):
-        if self.entry.two_logit:
-            logits = torch.stack([torch.zeros_like(logits), logits], dim=1)
-            target = target.long()
         opts = {k: v.to(logits.dtype) if isinstance(v, torch.Tensor) else v for k, v in self.options.items()}
         return self.fn(logits, target, reduction=reduction, **opts)
 
