@@ -160,3 +160,12 @@ def test_console_exit_code_and_stderr(tmp_path):
         capture_output=True, text=True, env=env, timeout=120,
     )
     assert proc.returncode == 2 and "unknown loss name(s) 'nope'" in proc.stderr and proc.stdout == ""
+
+
+def test_explain_is_wired_when_present(capsys):
+    explain = pytest.importorskip("losskit.explain")
+    if not hasattr(explain, "add_arguments"):
+        pytest.skip("losskit.explain has no command line yet")
+    with pytest.raises(SystemExit) as exc:
+        main(["explain", "--help"])
+    assert exc.value.code == 0 and "explain" in capsys.readouterr().out

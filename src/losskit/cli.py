@@ -62,7 +62,9 @@ def _compare_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--hidden", type=int, default=64, help="hidden units of the MLP (default 64)")
     p.add_argument("--seed", type=int, default=0, help="seed for the split, the initial weights and the batch order (default 0)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to train (default cpu)")
-    p.add_argument("--threads", type=int, default=2, help="CPU threads for torch (default 2)")
+    # one thread: the MLP's matrices are tiny, so intra-op threads cost more in synchronisation than they
+    # save, and on a busy machine (shared cores) a second thread can make a run 20x slower
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1: fastest for this small model)")
     p.add_argument("--out", metavar="DIR", default="losskit-report", help="report folder (default ./losskit-report)")
     p.add_argument("--quick", action="store_true", help="a fast smoke run: 8 epochs")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")

@@ -73,8 +73,11 @@ def training_curves(task: TaskResult) -> Figure:
     axes[2].set_title("validation accuracy (threshold 0.5 / arg-max)", fontsize=10)
     lo = min(min(r.history["val_accuracy"][len(r.history["val_accuracy"]) // 5 :] or [1]) for r in task.runs)
     axes[2].set_ylim(max(0.0, lo - 0.02), 1.002)
+    from matplotlib.ticker import MaxNLocator
+
     for ax in axes:
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=8, frameon=False)
     return fig

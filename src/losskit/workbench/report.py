@@ -149,6 +149,8 @@ figcaption { font-size: 13.5px; color: #3c3c46; margin-top: 4px; }
 .callout { background: #fff8e6; border-left: 4px solid #f0b429; padding: 8px 12px; margin: 10px 0; font-size: 14px; }
 .prov { font-size: 13.5px; color: #3c3c46; }
 ul.read li { margin: 2px 0; }
+details { font-size: 13px; margin: 2px 0; }
+details pre { background: #f6f6f9; padding: 8px 10px; border-radius: 6px; overflow-x: auto; font-size: 12px; }
 """
 
 
@@ -182,6 +184,23 @@ def _losses_table(task: TaskResult) -> str:
             f"<th>options used</th><th>implementation</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
+def _explanations(task: TaskResult) -> str:
+    """Formula and likelihood of each loss used, from :mod:`losskit.explain` when it is installed."""
+    try:
+        from ..explain import explain_text
+    except ImportError:
+        return ""
+    blocks = []
+    for name in dict.fromkeys(r.loss for r in task.runs):
+        try:
+            text = explain_text(name)
+        except (KeyError, ValueError):
+            continue
+        blocks.append(f"<details><summary><code>{_esc(name)}</code>: formula and likelihood</summary>"
+                      f"<pre>{_esc(text)}</pre></details>")
+    return "\n".join(blocks)
+
+
 def _figure(fig, caption: str, alt: str) -> str:
     data = plots.to_base64_png(fig)
     return (f'<figure><img alt="{_esc(alt)}" src="data:image/png;base64,{data}">'
@@ -205,6 +224,7 @@ def _task_section(task: TaskResult) -> str:
         _html_table(task),
         "<h3>The losses</h3>",
         _losses_table(task),
+        _explanations(task),
         "<h3>Training curves</h3>",
         _figure(plots.training_curves(task),
                 "Each loss optimises its own objective, so the left panel's scales differ by design. The middle "
