@@ -173,9 +173,13 @@ def _curves(task: TaskResult, z: torch.Tensor):
     Binary: the logit of the positive class, for a positive (y=1) and a negative (y=0) sample.
     Multi-class: the true class's logit with the other K-1 logits at 0.
     """
+    from .train import resolve
+
     out = []
     k = task.dataset.n_classes
-    for r in task.resolved:
+    counts = torch.as_tensor(np.bincount(task.split.y_train, minlength=k))
+    for trained in task.resolved:
+        r = resolve(trained.entry, counts, "cpu")  # the same loss and options, on the CPU (training may be on CUDA)
         curves = {}
         targets = (1, 0) if k == 2 else (0,)
         for t in targets:
