@@ -180,12 +180,14 @@ def check_class_target(
         )
     if not values_checkable(target) or target.numel() == 0:
         return
-    t = target
-    if ignore_index is not None:
-        t = t[t != ignore_index]
-        if t.numel() == 0:
-            return
-    lo, hi = int(t.min()), int(t.max())
+    # One fused pass in the common case; the masked pass runs only when the raw range is off
+    # (for example because ignore_index=-100 is present).
+    lo_t, hi_t = torch.aminmax(target)
+    lo, hi = int(lo_t), int(hi_t)
+    if (lo < 0 or hi >= num_classes) and ignore_index is not None:
+        t = torch.where(target == ignore_index, torch.zeros((), dtype=target.dtype), target)
+        lo_t, hi_t = torch.aminmax(t)
+        lo, hi = int(lo_t), int(hi_t)
     if lo < 0 or hi >= num_classes:
         bad = lo if lo < 0 else hi
         ign = f" (ignore_index={ignore_index})" if ignore_index is not None else ""

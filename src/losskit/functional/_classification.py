@@ -84,6 +84,14 @@ def _check_broadcast_to(t: Optional[Tensor], shape: torch.Size, name: str, input
         )
 
 
+def _leading_slice(t: Tensor, limit: int = 1 << 16) -> Tensor:
+    """A view of the first rows of ``t`` holding at most about ``limit`` elements (``t`` itself if small)."""
+    if t.dim() == 0 or t.numel() <= limit:
+        return t
+    rows = max(1, limit // max(1, t.numel() // t.shape[0]))
+    return t[:rows]
+
+
 def _index_shape(input: Tensor) -> tuple[int, ...]:
     """Shape of class-index targets for ``input`` of shape (C,) or (N, C, d1, ..., dk)."""
     if input.dim() == 1:
@@ -434,7 +442,10 @@ def binary_cross_entropy_with_logits(
     _check_broadcast_to(weight, logits.shape, "weight", "logits")
     _check_broadcast_to(pos_weight, logits.shape, "pos_weight", "logits")
     _checks.check_finite(logits, "logits")
-    _checks.warn_probs_as_logits(logits, target, fn="binary_cross_entropy_with_logits",
+    # the sigmoid-applied-twice guard looks at a leading slice (a view, at most ~64k values): a model
+    # that outputs probabilities does so everywhere, and the check stays a small fraction of the loss
+    head, head_target = _leading_slice(logits), _leading_slice(target)
+    _checks.warn_probs_as_logits(head, head_target, fn="binary_cross_entropy_with_logits",
                                  probs_fn="binary_cross_entropy")
 
     out = _dispatch.call_kernel(

@@ -1,3 +1,232 @@
-"""(placeholder: filled in by its owner)"""
+r"""Weighted sums of named losses, computing the shared activation once.
 
-__all__: list[str] = []
+A combination is a mapping ``name -> part``. A part is any callable ``part(x, target) -> Tensor``.
+By default it receives the raw logits. A part can instead declare that it takes a precomputed
+activation of those logits, by carrying two attributes (the :func:`precomputed` wrapper sets them):
+
+* ``takes``: ``"logits"`` (default), ``"probs"`` or ``"log_probs"``;
+* ``activation``: ``"softmax"`` (default; over dim 1, or dim 0 for 1-D logits) or ``"sigmoid"``.
+
+For each activation the log-space value is computed once per call (``log_softmax`` or
+``logsigmoid``) and the probabilities are its ``exp``, so a cross-entropy part that takes
+log-probabilities (``nll_loss``) and an overlap part that takes probabilities (e.g. a dice loss
+called with ``from_logits=False``) share one softmax pass instead of computing two.
+
+The result is a plain tensor: :func:`combined_loss` returns the total
+:math:`\sum_k \lambda_k L_k`; :func:`combined_loss_components` returns ``(total, {name: L_k})``
+with the unweighted parts (still attached to the graph).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Mapping, Optional, Union
+
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from .. import _checks
+from ._focal import focal_loss  # noqa: F401  (used in the examples)
+
+__all__ = ["Activations", "precomputed", "combined_loss", "combined_loss_components"]
+
+_TAKES = ("logits", "probs", "log_probs")
+_ACTIVATIONS = ("softmax", "sigmoid")
+Weight = Union[float, Tensor]
+
+
+class Activations:
+    """Activations of one logits tensor, each computed at most once (on first use).
+
+    ``log_softmax`` / ``softmax`` are over dim 1 (dim 0 for 1-D logits), the class dimension of
+    ``(N, C, d1..dk)``; ``softmax = exp(log_softmax)`` and ``sigmoid = exp(logsigmoid)`` reuse the
+    log-space pass.
+
+    >>> acts = Activations(torch.tensor([[0.0, 0.0]]))
+    >>> acts.get("probs", "softmax")
+    tensor([[0.5000, 0.5000]])
+    """
+
+    def __init__(self, logits: Tensor) -> None:
+        self.logits = logits
+        self.dim = 1 if logits.dim() > 1 else 0
+        self._cache: dict[tuple[str, str], Tensor] = {}
+
+    def get(self, takes: str, activation: str = "softmax") -> Tensor:
+        """``takes`` in ``"logits" | "probs" | "log_probs"``, ``activation`` in ``"softmax" | "sigmoid"``."""
+        if takes == "logits":
+            return self.logits
+        key = (takes, activation)
+        if key not in self._cache:
+            log_key = ("log_probs", activation)
+            if log_key not in self._cache:
+                if activation == "softmax":
+                    self._cache[log_key] = torch.log_softmax(self.logits, self.dim)
+                else:
+                    self._cache[log_key] = torch.nn.functional.logsigmoid(self.logits)
+            if takes == "probs":
+                self._cache[key] = self._cache[log_key].exp()  # p = exp(log p)
+        return self._cache[key]
+
+
+class _Precomputed:
+    """A part that takes a precomputed activation; made by :func:`precomputed`."""
+
+    def __init__(self, loss: Callable, takes: str, activation: str, kwargs: dict) -> None:
+        self.loss = loss
+        self.takes = takes
+        self.activation = activation
+        self.kwargs = kwargs
+
+    def __call__(self, x: Tensor, target: Tensor) -> Tensor:
+        return self.loss(x, target, **self.kwargs)
+
+    def __repr__(self) -> str:
+        name = getattr(self.loss, "__name__", None) or type(self.loss).__name__
+        extra = "".join(f", {k}={v!r}" for k, v in self.kwargs.items())
+        return f"precomputed({name}, takes={self.takes!r}, activation={self.activation!r}{extra})"
+
+
+def precomputed(loss: Callable, *, takes: str = "probs", activation: str = "softmax", **kwargs: Any) -> _Precomputed:
+    """Declare that ``loss`` takes a precomputed activation instead of logits.
+
+    Inside :func:`combined_loss` (and :class:`losskit.nn.CombinedLoss`) the part is called as
+    ``loss(act, target, **kwargs)`` where ``act`` is the ``probs`` or ``log_probs`` of the shared
+    logits under ``activation``, computed once for all parts that ask for it. Pass the keyword that
+    tells ``loss`` its input is not logits, e.g. ``from_logits=False`` for the overlap losses.
+
+    Args:
+        loss: a callable ``loss(x, target, **kwargs)`` (a function or an ``nn.Module``).
+        takes: ``"probs"`` or ``"log_probs"``.
+        activation: ``"softmax"`` (over the class dim 1) or ``"sigmoid"``.
+        **kwargs: fixed keyword arguments for ``loss``.
+
+    Example:
+        >>> part = precomputed(F.nll_loss, takes="log_probs")
+        >>> part.takes, part.activation
+        ('log_probs', 'softmax')
+    """
+    if not callable(loss):
+        raise TypeError(f"loss must be callable, got {type(loss).__name__}")
+    if takes not in ("probs", "log_probs"):
+        raise ValueError(f"takes={takes!r} is not valid: use 'probs' or 'log_probs' (plain parts take logits)")
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation={activation!r} is not valid: use 'softmax' or 'sigmoid'")
+    return _Precomputed(loss, takes, activation, kwargs)
+
+
+def _check_parts(losses: Mapping[str, Callable], weights: Optional[Mapping[str, Weight]]) -> dict[str, Weight]:
+    if not isinstance(losses, Mapping) or len(losses) == 0:
+        raise TypeError(
+            "losses must be a non-empty mapping name -> loss, e.g. {'ce': F.cross_entropy, 'focal': focal_loss}"
+        )
+    for name, part in losses.items():
+        if not isinstance(name, str):
+            raise TypeError(f"loss names must be strings, got {name!r}")
+        if not callable(part):
+            raise TypeError(f"losses[{name!r}] must be callable (a loss function or module), got {type(part).__name__}")
+        takes = getattr(part, "takes", "logits")
+        act = getattr(part, "activation", "softmax")
+        if takes not in _TAKES or act not in _ACTIVATIONS:
+            raise ValueError(
+                f"losses[{name!r}] declares takes={takes!r}, activation={act!r}; takes must be one of {_TAKES} "
+                f"and activation one of {_ACTIVATIONS} (use precomputed(...))"
+            )
+    weights = dict(weights or {})
+    unknown = sorted(set(weights) - set(losses))
+    if unknown:
+        raise ValueError(f"weights has names that are not losses: {unknown}; the losses are {sorted(losses)}")
+    for name, w in weights.items():
+        if isinstance(w, Tensor):
+            if w.numel() != 1:
+                raise ValueError(f"weights[{name!r}] must be a scalar, got shape {tuple(w.shape)}")
+        elif isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
+            raise TypeError(f"weights[{name!r}] must be a finite number, got {w!r}")
+    return weights
+
+
+def combined_loss_components(
+    input: Tensor,
+    target: Tensor,
+    losses: Mapping[str, Callable],
+    *,
+    weights: Optional[Mapping[str, Weight]] = None,
+) -> tuple[Tensor, dict[str, Tensor]]:
+    r"""The weighted sum of named losses and the (unweighted) value of each.
+
+    .. math::
+
+        L = \sum_k \lambda_k\, L_k(x, y), \qquad \lambda_k = \texttt{weights[k]}\ (1\ \text{if absent})
+
+    Each part gets the logits, or the shared precomputed activation it declares (see
+    :func:`precomputed`). Parts reduce themselves (their own ``reduction``); they should return
+    tensors of one shape (normally scalars).
+
+    Likelihood view: a sum of negative log-likelihoods (and/or overlap measures) is the NLL of
+    the product of the corresponding likelihoods raised to the powers :math:`\lambda_k` — a
+    tempered product of experts over the same prediction.
+
+    Args:
+        input: logits, e.g. ``(N, C, d1..dk)``.
+        target: passed unchanged to every part.
+        losses: mapping ``name -> part``.
+        weights: mapping ``name -> lambda`` (floats or scalar tensors); missing names weigh 1.
+
+    Returns:
+        ``(total, components)``: the total, and a dict ``name -> L_k`` (attached to the graph).
+
+    Example:
+        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.0, 1.0, 3.0]])
+        >>> target = torch.tensor([0, 2])
+        >>> total, parts = combined_loss_components(
+        ...     logits, target, {"ce": precomputed(F.nll_loss, takes="log_probs"), "focal": focal_loss},
+        ...     weights={"focal": 2.0})
+        >>> print(round(total.item(), 4), {k: round(v.item(), 4) for k, v in parts.items()})
+        0.2208 {'ce': 0.2056, 'focal': 0.0076}
+    """
+    _checks.check_tensor(input, "input")
+    weights = _check_parts(losses, weights)
+    acts = Activations(input)
+    total: Optional[Tensor] = None
+    parts: dict[str, Tensor] = {}
+    for name, part in losses.items():
+        x = acts.get(getattr(part, "takes", "logits"), getattr(part, "activation", "softmax"))
+        value = part(x, target)
+        if not isinstance(value, Tensor):
+            raise TypeError(f"losses[{name!r}] returned {type(value).__name__}, expected a Tensor")
+        parts[name] = value
+        w = weights.get(name, 1.0)
+        term = value if (not isinstance(w, Tensor) and w == 1.0) else value * w
+        total = term if total is None else total + term
+    assert total is not None  # losses is non-empty (checked)
+    return total, parts
+
+
+def combined_loss(
+    input: Tensor,
+    target: Tensor,
+    losses: Mapping[str, Callable],
+    *,
+    weights: Optional[Mapping[str, Weight]] = None,
+) -> Tensor:
+    r"""The weighted sum :math:`\sum_k \lambda_k L_k(x, y)` of named losses (a plain tensor).
+
+    See :func:`combined_loss_components` for the rules and for the per-part values.
+
+    Args:
+        input: logits, e.g. ``(N, C, d1..dk)``.
+        target: passed unchanged to every part.
+        losses: mapping ``name -> part`` (callables; :func:`precomputed` parts share activations).
+        weights: mapping ``name -> lambda``; missing names weigh 1.
+
+    Returns:
+        The total, of the parts' shape (a scalar for reduced parts).
+
+    Example:
+        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.0, 1.0, 3.0]])
+        >>> round(combined_loss(logits, torch.tensor([0, 2]), {"ce": F.cross_entropy}).item(), 4)
+        0.2056
+    """
+    return combined_loss_components(input, target, losses, weights=weights)[0]
+

@@ -281,7 +281,7 @@ def kl_div(
             f"kl_div: target with shape {tuple(target.shape)} does not broadcast to the shape of input "
             f"{tuple(input.shape)}; give target input's shape (or one that broadcasts to it)"
         )
-    if reduction == "mean":
+    if reduction == "mean" and not _checks._compiling():  # (a warning would break a fullgraph compile)
         warnings.warn(
             "kl_div: reduction='mean' divides the total loss by both the batch size and the support size; "
             "reduction='batchmean' divides only by the batch size and is the KL divergence per sample",

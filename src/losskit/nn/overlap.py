@@ -14,7 +14,6 @@ from torch import Tensor
 
 from .. import functional as LF
 from ..functional._overlap import _check_options
-from .. import registry
 from ..registry import LossSpec, register
 from ._base import WeightedLoss
 
@@ -180,8 +179,6 @@ def _binary_example(g: torch.Generator):
     return (logits, target), {"mode": "binary", "smooth": 1.0}
 
 
-# pytest's doctest collection (--import-mode=importlib) executes this file a second time; register
-# only the first (canonical) copy so the registry keeps the classes exported by losskit.nn
 for _spec in (
     LossSpec(
         name="dice_loss", functional=LF.dice_loss, module=DiceLoss, family="overlap", takes="logits",
@@ -204,6 +201,5 @@ for _spec in (
         example=_binary_example,
     ),
 ):
-    if _spec.name not in registry.names():
-        register(_spec)
+    register(_spec)
 del _spec

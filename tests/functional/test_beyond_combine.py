@@ -1,0 +1,152 @@
+"""combined_loss / CombinedLoss: weighted sums, components, shared activations."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from losskit.functional import (
+    Activations,
+    combined_loss,
+    combined_loss_components,
+    focal_loss,
+    precomputed,
+    sigmoid_focal_loss,
+)
+from losskit.nn import CombinedLoss, FocalLoss
+from helpers import assert_close, assert_refuses, check_against
+
+
+class CountOps(TorchDispatchMode):
+    """Counts aten calls by name (to see that the softmax is computed once)."""
+
+    def __init__(self):
+        super().__init__()
+        self.counts = {}
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__
+        self.counts[name] = self.counts.get(name, 0) + 1
+        return func(*args, **(kwargs or {}))
+
+
+def soft_dice(x, target, *, from_logits=True, eps=1.0):
+    """A small multiclass soft dice written for the test (takes probs with from_logits=False)."""
+    p = torch.softmax(x, 1) if from_logits else x
+    q = F.one_hot(target, x.shape[1]).movedim(-1, 1).to(p.dtype)
+    dims = (0,) + tuple(range(2, x.dim()))
+    inter = (p * q).sum(dims)
+    return 1 - ((2 * inter + eps) / (p.sum(dims) + q.sum(dims) + eps)).mean()
+
+
+def _data(shape=(4, 3, 5)):
+    return torch.randn(shape, dtype=torch.float64), torch.randint(0, shape[1], (shape[0],) + shape[2:])
+
+
+def test_total_is_weighted_sum_of_parts():
+    x, t = _data()
+    losses = {"ce": F.cross_entropy, "focal": lambda x, t: focal_loss(x, t, gamma=2.0), "dice": soft_dice}
+    weights = {"focal": 2.0, "dice": 0.5}
+    ref = lambda x, t: F.cross_entropy(x, t) + 2.0 * focal_loss(x, t, gamma=2.0) + 0.5 * soft_dice(x, t)
+    check_against(lambda x, t: combined_loss(x, t, losses, weights=weights), ref, x, t, grad=[True, False])
+    total, parts = combined_loss_components(x, t, losses, weights=weights)
+    assert set(parts) == {"ce", "focal", "dice"}
+    assert_close(parts["focal"], focal_loss(x, t, gamma=2.0))
+    assert_close(total, parts["ce"] + 2 * parts["focal"] + 0.5 * parts["dice"])
+
+
+def test_precomputed_parts_share_one_log_softmax():
+    x, t = _data()
+    losses = {
+        "ce": precomputed(F.nll_loss, takes="log_probs"),
+        "dice": precomputed(soft_dice, takes="probs", from_logits=False),
+    }
+    ref = lambda x, t: F.cross_entropy(x, t) + 0.5 * soft_dice(x, t)
+    check_against(lambda x, t: combined_loss(x, t, losses, weights={"dice": 0.5}), ref, x, t, grad=[True, False])
+    with CountOps() as ops:
+        combined_loss(x, t, losses, weights={"dice": 0.5})
+    assert ops.counts.get("_log_softmax", 0) == 1
+    assert ops.counts.get("_softmax", 0) == 0
+    with CountOps() as ops:  # without sharing: two softmax passes
+        combined_loss(x, t, {"ce": F.cross_entropy, "dice": soft_dice})
+    assert ops.counts.get("_log_softmax", 0) + ops.counts.get("_softmax", 0) == 2
+
+
+def test_sigmoid_activation_is_shared():
+    x = torch.randn(6, 4, dtype=torch.float64)
+    y = torch.randint(0, 2, (6, 4)).double()
+    soft_iou = lambda p, y: 1 - (p * y).sum() / (p + y - p * y).sum()
+    losses = {"bce": F.binary_cross_entropy_with_logits, "iou": precomputed(soft_iou, activation="sigmoid"),
+              "focal": sigmoid_focal_loss}
+    ref = lambda x, y: (F.binary_cross_entropy_with_logits(x, y) + soft_iou(torch.sigmoid(x), y)
+                        + sigmoid_focal_loss(x, y))
+    check_against(lambda x, y: combined_loss(x, y, losses), ref, x, y, grad=[True, False])
+
+
+def test_activations_cache():
+    acts = Activations(torch.tensor([[1.0, 2.0, 3.0]]))
+    assert acts.get("log_probs") is acts.get("log_probs", "softmax")
+    assert_close(acts.get("probs"), torch.softmax(torch.tensor([[1.0, 2.0, 3.0]]), 1))
+    assert_close(acts.get("probs", "sigmoid"), torch.sigmoid(torch.tensor([[1.0, 2.0, 3.0]])))
+    assert acts.get("logits") is acts.logits
+    assert Activations(torch.randn(3)).dim == 0
+
+
+def test_module_forward_components_and_buffers():
+    x, t = _data()
+    w = torch.rand(3, dtype=torch.float64) + 0.5
+    m = CombinedLoss({"ce": precomputed(F.nll_loss, takes="log_probs"), "focal": FocalLoss(weight=w)},
+                     weights={"focal": 0.25})
+    total = m(x, t)
+    assert isinstance(total, torch.Tensor) and total.dim() == 0
+    assert_close(total, F.cross_entropy(x, t) + 0.25 * focal_loss(x, t, weight=w))
+    assert set(m.last_components) == {"ce", "focal"}
+    assert all(not v.requires_grad for v in m.last_components.values())
+    xr = x.clone().requires_grad_(True)
+    total2, parts = m.components(xr, t)
+    assert parts["focal"].requires_grad and total2.requires_grad
+    assert "parts.focal.weight" in m.state_dict()
+    m.to(torch.float32)
+    assert m.parts["focal"].weight.dtype == torch.float32
+    m.weights["focal"] = 0.0  # schedules may change the weights
+    assert_close(m(x, t), F.cross_entropy(x, t))
+    assert "weights=" in repr(m)
+
+
+def test_precomputed_module_is_registered():
+    m = CombinedLoss({"f": precomputed(torch.nn.NLLLoss(weight=torch.ones(3)), takes="log_probs")})
+    assert "parts.f.weight" in m.state_dict()
+    assert "takes='log_probs'" in repr(m._parts["f"])
+
+
+def test_combine_errors():
+    x, t = _data()
+    assert_refuses(lambda: combined_loss(x, t, {}), match="losses must be a non-empty mapping")
+    assert_refuses(lambda: combined_loss(x, t, {"ce": 3}), match=r"losses\['ce'\] must be callable")
+    assert_refuses(lambda: combined_loss(x, t, {"ce": F.cross_entropy}, weights={"dice": 1.0}),
+                   match=r"weights has names that are not losses: \['dice'\]")
+    assert_refuses(lambda: combined_loss(x, t, {"ce": F.cross_entropy}, weights={"ce": "1"}),
+                   match=r"weights\['ce'\] must be a finite number")
+    assert_refuses(lambda: combined_loss(x, t, {"ce": lambda x, t: 1.0}), match="returned float, expected a Tensor")
+    assert_refuses(lambda: precomputed(F.nll_loss, takes="logits"), match="takes='logits' is not valid")
+    assert_refuses(lambda: precomputed(F.nll_loss, activation="relu"), match="activation='relu' is not valid")
+    assert_refuses(lambda: CombinedLoss({"ce": F.cross_entropy}, weights={"x": 1}), match="not losses")
+
+
+@pytest.mark.parametrize("mode", ["multiclass", "multilabel"])
+def test_with_losskit_dice_from_probs(mode):
+    import losskit.functional as LF
+
+    dice = getattr(LF, "dice_loss", None)
+    if dice is None:
+        pytest.skip("losskit.functional.dice_loss not present")
+    x = torch.randn(2, 3, 4, 4, dtype=torch.float64)
+    if mode == "multiclass":
+        t, act, ce = torch.randint(0, 3, (2, 4, 4)), "softmax", precomputed(F.nll_loss, takes="log_probs")
+        ref_ce = F.cross_entropy
+    else:
+        t, act, ce = torch.randint(0, 2, (2, 3, 4, 4)).double(), "sigmoid", F.binary_cross_entropy_with_logits
+        ref_ce = F.binary_cross_entropy_with_logits
+    losses = {"ce": ce, "dice": precomputed(dice, takes="probs", activation=act, mode=mode, from_logits=False)}
+    ref = lambda x, t: ref_ce(x, t) + 0.5 * dice(x, t, mode=mode)
+    check_against(lambda x, t: CombinedLoss(losses, weights={"dice": 0.5})(x, t), ref, x, t, grad=[True, False])

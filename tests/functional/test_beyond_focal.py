@@ -1,0 +1,633 @@
+"""Focal family: sigmoid focal, poly-1 sigmoid focal, asymmetric, softmax focal, poly-1 CE / focal.
+
+References: torch's own cross_entropy / binary_cross_entropy_with_logits (the gamma=0 / epsilon=0
+reductions), float64 transcriptions of the published formulas (torchvision's sigmoid_focal_loss,
+the ASL reference code, Leng et al.'s poly-1), and kornia where installed.
+"""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, strategies as st
+
+import losskit
+from losskit.functional import (
+    asymmetric_loss,
+    focal_loss,
+    poly1_cross_entropy,
+    poly1_focal_loss,
+    poly1_sigmoid_focal_loss,
+    sigmoid_focal_loss,
+)
+from helpers import assert_close, assert_refuses, check_against
+
+REDUCTIONS = ["none", "mean", "sum"]
+HALF = [torch.float16, torch.bfloat16]
+
+
+# ----------------------------------------------------------------------------------------------
+# float64 references, written from the papers / peers' published code (naive, direct formulas)
+# ----------------------------------------------------------------------------------------------
+
+
+def _reduce(loss, reduction, denom=None):
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / (loss.numel() if denom is None else denom)
+
+
+def torchvision_sigmoid_focal(inputs, targets, alpha=0.25, gamma=2.0, reduction="none"):
+    """torchvision.ops.sigmoid_focal_loss, transcribed (alpha < 0 means off)."""
+    p = torch.sigmoid(inputs)
+    ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+    p_t = p * targets + (1 - p) * (1 - targets)
+    loss = ce_loss * ((1 - p_t) ** gamma)
+    if alpha >= 0:
+        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
+        loss = alpha_t * loss
+    return _reduce(loss, reduction)
+
+
+def ref_sigmoid_focal(z, y, *, alpha=None, gamma=2.0, weight=None, pos_weight=None, label_smoothing=0.0,
+                      ignore_index=None, reduction="mean", all_ignored="nan", epsilon=0.0):
+    """Expected focal loss under Bernoulli(y'), direct float64 formula."""
+    dt = z.dtype
+    valid = torch.ones_like(y, dtype=torch.bool) if ignore_index is None else y != ignore_index
+    y = torch.where(valid, y, 0.0)
+    y = y * (1 - label_smoothing) + label_smoothing / 2
+    p = torch.sigmoid(z)
+    a = 1.0 if alpha is None else alpha
+    pw = 1.0 if pos_weight is None else pos_weight
+    pos = -(a * pw) * (1 - p) ** gamma * torch.log(p)
+    neg = -(1 - a if alpha is not None else 1.0) * p ** gamma * torch.log(1 - p)
+    loss = y * pos + (1 - y) * neg + epsilon * (y * (1 - p) ** (gamma + 1) + (1 - y) * p ** (gamma + 1))
+    if weight is not None:
+        loss = loss * weight
+    loss = torch.where(valid, loss, torch.zeros((), dtype=dt))
+    denom = valid.sum().to(dt) if ignore_index is not None else None
+    return _reduce(loss, reduction, denom)
+
+
+def ref_softmax_focal(z, t, *, alpha=None, gamma=2.0, weight=None, ignore_index=-100, label_smoothing=0.0,
+                      reduction="mean", all_ignored="nan", epsilon=0.0):
+    """sum_c q_c w_c [alpha_c (1 - p_c)^gamma (-log p_c) + eps (1 - p_c)^(gamma+1)], torch's mean rule."""
+    unbatched = z.dim() == 1
+    if unbatched:
+        z, t = z.unsqueeze(0), t.unsqueeze(0)
+    C = z.shape[1]
+    cs = (1, C) + (1,) * (z.dim() - 2)
+    p = torch.softmax(z, 1)
+    w = torch.ones(C, dtype=z.dtype) if weight is None else weight
+    if alpha is None:
+        a = torch.ones(C, dtype=z.dtype)
+    elif isinstance(alpha, torch.Tensor):
+        a = alpha
+    else:
+        a = torch.full((C,), float(alpha), dtype=z.dtype)
+    if t.is_floating_point():
+        q, valid, denom = t, None, None
+    else:
+        valid = t != ignore_index if ignore_index is not None else torch.ones_like(t, dtype=torch.bool)
+        ts = torch.where(valid, t, 0)
+        q = F.one_hot(ts, C).movedim(-1, 1).to(z.dtype)
+        denom = torch.where(valid, w[ts], 0.0).sum()
+    q = q * (1 - label_smoothing) + label_smoothing / C
+    term = a.view(cs) * (1 - p) ** gamma * (-torch.log(p)) + epsilon * (1 - p) ** (gamma + 1)
+    loss = (q * w.view(cs) * term).sum(1)
+    if valid is not None:
+        loss = torch.where(valid, loss, 0.0)
+    if unbatched and reduction == "none":
+        loss = loss.squeeze(0)
+    return _reduce(loss, reduction, denom)
+
+
+def asl_reference_code(x, y, gamma_neg=4, gamma_pos=1, clip=0.05, eps=1e-8):
+    """AsymmetricLoss.forward from the ASL repository (Ridnik et al.), transcribed; returns the sum."""
+    x_sigmoid = torch.sigmoid(x)
+    xs_pos = x_sigmoid
+    xs_neg = 1 - x_sigmoid
+    if clip is not None and clip > 0:
+        xs_neg = (xs_neg + clip).clamp(max=1)
+    los_pos = y * torch.log(xs_pos.clamp(min=eps))
+    los_neg = (1 - y) * torch.log(xs_neg.clamp(min=eps))
+    loss = los_pos + los_neg
+    if gamma_neg > 0 or gamma_pos > 0:
+        pt = xs_pos * y + xs_neg * (1 - y)
+        one_sided_gamma = gamma_pos * y + gamma_neg * (1 - y)
+        loss = loss * torch.pow(1 - pt, one_sided_gamma)
+    return -loss.sum()
+
+
+def ref_asl(z, y, *, gamma_pos=0.0, gamma_neg=4.0, clip=0.05, weight=None, ignore_index=None,
+            reduction="mean", all_ignored="nan"):
+    """The paper's formula: y (1-p)^g+ (-log p) + (1-y) p_m^g- (-log(1-p_m)), p_m = max(p - m, 0)."""
+    valid = torch.ones_like(y, dtype=torch.bool) if ignore_index is None else y != ignore_index
+    y = torch.where(valid, y, 0.0)
+    p = torch.sigmoid(z)
+    pm = (p - clip).clamp(min=0)
+    loss = y * (1 - p) ** gamma_pos * -torch.log(p) + (1 - y) * pm ** gamma_neg * -torch.log(1 - pm)
+    if weight is not None:
+        loss = loss * weight
+    loss = torch.where(valid, loss, 0.0)
+    return _reduce(loss, reduction, valid.sum().to(z.dtype) if ignore_index is not None else None)
+
+
+def _binary(shape, dtype=torch.float64, soft=False, scale=2.0):
+    z = scale * torch.randn(shape, dtype=dtype)
+    y = torch.rand(shape, dtype=dtype) if soft else torch.randint(0, 2, shape).to(dtype)
+    return z, y
+
+
+def _multiclass(shape, dtype=torch.float64, scale=2.0, ignore=None):
+    z = scale * torch.randn(shape, dtype=dtype)
+    C = shape[1] if len(shape) > 1 else shape[0]
+    tshape = (shape[0],) + tuple(shape[2:]) if len(shape) > 1 else ()
+    t = torch.randint(0, C, tshape)
+    if ignore is not None and len(tshape):
+        t[torch.rand(tshape) < 0.3] = ignore
+    return z, t
+
+
+# ----------------------------------------------------------------------------------------------
+# sigmoid focal loss
+# ----------------------------------------------------------------------------------------------
+
+
+def _bce_smoothed(z, y, *, weight=None, pos_weight=None, label_smoothing=0.0, reduction="mean", **_):
+    return F.binary_cross_entropy_with_logits(
+        z, y * (1 - label_smoothing) + label_smoothing / 2, weight=weight, pos_weight=pos_weight, reduction=reduction
+    )
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(7,), (4, 3), (2, 3, 4, 5)])
+@pytest.mark.parametrize("opts", ["plain", "weight", "pos_weight", "smoothing", "all", "soft"])
+def test_sigmoid_focal_gamma0_is_bce(reduction, shape, opts):
+    z, y = _binary(shape, soft=opts == "soft")
+    kw = {}
+    if opts in ("weight", "all"):
+        kw["weight"] = torch.rand(shape[-1], dtype=torch.float64) + 0.5
+    if opts in ("pos_weight", "all"):
+        kw["pos_weight"] = torch.rand(shape[-1], dtype=torch.float64) * 3
+    if opts in ("smoothing", "all"):
+        kw["label_smoothing"] = 0.2
+    check_against(lambda *a, **k: sigmoid_focal_loss(*a, gamma=0.0, **k), _bce_smoothed, z, y,
+                  grad=[True, False], reduction=reduction, **kw)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("alpha,gamma", [(0.25, 2.0), (-1, 2.0), (0.5, 0.5), (0.9, 3.0), (0.25, 0.0)])
+def test_sigmoid_focal_matches_torchvision(reduction, alpha, gamma):
+    z, y = _binary((6, 5))
+    ours = lambda z, y, reduction: sigmoid_focal_loss(z, y, alpha=None if alpha < 0 else alpha, gamma=gamma,
+                                                      reduction=reduction)
+    ref = lambda z, y, reduction: torchvision_sigmoid_focal(z, y, alpha=alpha, gamma=gamma, reduction=reduction)
+    check_against(ours, ref, z, y, grad=[True, False], reduction=reduction)
+
+
+def test_sigmoid_focal_soft_targets_are_an_expectation_not_torchvision():
+    # documented difference: torchvision modulates the whole soft-target BCE by (1 - p_t)^gamma
+    z, y = _binary((50,), soft=True)
+    ours = sigmoid_focal_loss(z, y, gamma=2.0, reduction="none")
+    assert_close(ours, ref_sigmoid_focal(z, y, gamma=2.0, reduction="none"))
+    assert not torch.allclose(ours, torchvision_sigmoid_focal(z, y, alpha=-1, gamma=2.0))
+
+
+def test_sigmoid_focal_matches_kornia():
+    kornia = pytest.importorskip("kornia")
+    z, y = _binary((4, 3, 5), soft=True)
+    pw = torch.rand(3, dtype=torch.float64) + 0.5
+    w = torch.rand(3, dtype=torch.float64) + 0.5
+    for reduction in ("none", "sum"):
+        ref = lambda z, y, reduction: kornia.losses.binary_focal_loss_with_logits(
+            z, y, alpha=0.3, gamma=1.5, pos_weight=pw, weight=w, reduction=reduction)
+        ours = lambda z, y, reduction: sigmoid_focal_loss(
+            z, y, alpha=0.3, gamma=1.5, pos_weight=pw.view(3, 1), weight=w.view(3, 1), reduction=reduction)
+        check_against(ours, ref, z, y, grad=[True, False], reduction=reduction)
+
+
+@given(
+    shape=st.sampled_from([(5,), (3, 4), (2, 3, 2)]),
+    alpha=st.one_of(st.none(), st.floats(0, 1), st.just("tensor")),
+    gamma=st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.5]),
+    smoothing=st.sampled_from([0.0, 0.1]),
+    weighted=st.booleans(),
+    pos_weighted=st.booleans(),
+    ignore=st.booleans(),
+    soft=st.booleans(),
+    epsilon=st.sampled_from([0.0, 1.0, -0.5]),
+    reduction=st.sampled_from(REDUCTIONS),
+)
+def test_sigmoid_focal_all_options_vs_float64_formula(shape, alpha, gamma, smoothing, weighted, pos_weighted,
+                                                      ignore, soft, epsilon, reduction):
+    z, y = _binary(shape, soft=soft)
+    if ignore:
+        y[torch.rand(shape) < 0.3] = -1.0
+        y.view(-1)[0] = 1.0  # at least one element counts
+    kw = dict(gamma=gamma, label_smoothing=smoothing, reduction=reduction, ignore_index=-1 if ignore else None)
+    kw["alpha"] = torch.rand(shape[-1], dtype=torch.float64) if alpha == "tensor" else alpha
+    if weighted:
+        kw["weight"] = torch.rand(shape, dtype=torch.float64)
+    if pos_weighted:
+        kw["pos_weight"] = torch.rand(shape[-1], dtype=torch.float64) * 2
+    ours = (lambda *a, **k: poly1_sigmoid_focal_loss(*a, epsilon=epsilon, **k)) if epsilon else sigmoid_focal_loss
+    check_against(ours, lambda *a, **k: ref_sigmoid_focal(*a, epsilon=epsilon, **k), z, y, grad=[True, False], **kw)
+
+
+def test_poly1_sigmoid_focal_epsilon0_is_sigmoid_focal():
+    z, y = _binary((5, 4))
+    kw = dict(alpha=0.25, gamma=2.0, label_smoothing=0.1)
+    check_against(lambda *a: poly1_sigmoid_focal_loss(*a, epsilon=0.0, **kw),
+                  lambda *a: sigmoid_focal_loss(*a, **kw), z, y, grad=[True, False])
+
+
+def test_sigmoid_focal_ignore_equals_slicing_and_all_ignored():
+    z, y = _binary((6, 4))
+    y[0, 1] = y[3, 2] = y[5, 0] = -100.0
+    keep = y != -100
+    for reduction in ("mean", "sum"):
+        out = sigmoid_focal_loss(z, y, alpha=0.3, ignore_index=-100, reduction=reduction)
+        assert_close(out, sigmoid_focal_loss(z[keep], y[keep], alpha=0.3, reduction=reduction))
+    none = sigmoid_focal_loss(z, y, ignore_index=-100, reduction="none")
+    assert (none[~keep] == 0).all()
+    zz = z.clone().requires_grad_(True)
+    allign = torch.full_like(y, -100.0)
+    assert torch.isnan(sigmoid_focal_loss(zz, allign, ignore_index=-100))
+    out = sigmoid_focal_loss(zz, allign, ignore_index=-100, all_ignored="zero")
+    out.backward()
+    assert out.item() == 0.0 and (zz.grad == 0).all()
+
+
+def test_sigmoid_focal_weight_not_in_denominator():
+    z, y = _binary((8,))
+    w = torch.rand(8, dtype=torch.float64) * 3
+    mean = sigmoid_focal_loss(z, y, weight=w)
+    assert_close(mean, sigmoid_focal_loss(z, y, weight=w, reduction="sum") / 8)
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_sigmoid_focal_half_vs_float64(dtype):
+    z, y = _binary((16, 5), dtype=torch.float64)
+    kw = dict(alpha=0.25, gamma=2.0, label_smoothing=0.1, pos_weight=torch.full((5,), 2.0, dtype=dtype))
+    out = check_against(sigmoid_focal_loss, ref_sigmoid_focal, z.to(dtype), y.to(dtype), grad=[True, False],
+                        ref_dtype=torch.float64, **kw)[0]
+    assert out.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("gamma", [0.0, 0.3, 2.0])
+@pytest.mark.parametrize("fn", ["sigmoid_focal_loss", "poly1_sigmoid_focal_loss", "asymmetric_loss"])
+def test_sigmoid_family_extreme_logits_finite(dtype, gamma, fn):
+    z = torch.tensor([-1e4, -50.0, -20.0, 0.0, 20.0, 50.0, 1e4] * 2, dtype=dtype).requires_grad_(True)
+    y = torch.tensor([0.0] * 7 + [1.0] * 7, dtype=dtype)
+    f = getattr(losskit.functional, fn)
+    kw = dict(gamma_pos=gamma, gamma_neg=gamma) if fn == "asymmetric_loss" else dict(gamma=gamma)
+    out = f(z, y, reduction="none", **kw)
+    (out * torch.linspace(0.5, 1.5, 14, dtype=dtype)).sum().backward()
+    assert torch.isfinite(out).all() and torch.isfinite(z.grad).all()
+    if fn == "sigmoid_focal_loss":  # value of the most wrong element: |z| (-log sigma(-1e4) = 1e4)
+        assert out[0].item() == 0.0 and out[6].float().item() == pytest.approx(1e4, rel=1e-2)
+
+
+def test_sigmoid_focal_small_gamma_near_saturation_matches_float64():
+    # fp32 sigma(20) rounds to 1; the gradient of (1 - p)^0.3 log p must still be right
+    z = torch.tensor([20.0, -20.0, 30.0, 8.0])
+    y = torch.tensor([1.0, 0.0, 1.0, 1.0])
+    check_against(sigmoid_focal_loss, ref_sigmoid_focal, z, y, grad=[True, False], ref_dtype=torch.float64,
+                  gamma=0.3, reduction="none", tol=dict(rtol=1e-4, atol=1e-12))
+
+
+@pytest.mark.parametrize("gamma", [0.5, 2.0])
+def test_sigmoid_family_gradcheck(gamma):
+    z, y = _binary((3, 4), soft=True)
+    z.requires_grad_(True)
+    w = torch.rand(3, 4, dtype=torch.float64)
+    pw = (torch.rand(4, dtype=torch.float64) + 0.5)
+    assert torch.autograd.gradcheck(lambda z: sigmoid_focal_loss(
+        z, y, alpha=0.3, gamma=gamma, weight=w, pos_weight=pw, label_smoothing=0.1, reduction="none"), (z,))
+    assert torch.autograd.gradcheck(lambda z: poly1_sigmoid_focal_loss(z, y, gamma=gamma, epsilon=2.0), (z,))
+    assert torch.autograd.gradcheck(lambda z: asymmetric_loss(z, y.round(), gamma_pos=gamma, gamma_neg=4.0,
+                                                              clip=0.05, reduction="sum"), (z,))
+
+
+def test_sigmoid_focal_compiles_fullgraph():
+    z, y = _binary((4, 3), dtype=torch.float32)
+    fn = torch.compile(lambda z, y: sigmoid_focal_loss(z, y, alpha=0.25, ignore_index=-1, all_ignored="zero"),
+                       fullgraph=True, backend="eager")
+    assert_close(fn(z, y), sigmoid_focal_loss(z, y, alpha=0.25, ignore_index=-1))
+
+
+def test_sigmoid_focal_warns_on_probabilities():
+    z = torch.rand(4, 4)
+    with pytest.warns(UserWarning, match="sigmoid applied twice"):
+        sigmoid_focal_loss(z, (z > 0.5).float())
+
+
+@pytest.mark.parametrize("fn", [sigmoid_focal_loss, poly1_sigmoid_focal_loss])
+def test_sigmoid_focal_errors(fn):
+    z, y = _binary((4, 3))
+    assert_refuses(lambda: fn(z, y, alpha=1.5), match=r"alpha must be in \[0, 1\], got 1.5")
+    assert_refuses(lambda: fn(z, y, alpha=torch.tensor([0.2, 1.2, 0.3], dtype=torch.float64)),
+                   match=r"alpha must have values in \[0, 1\]")
+    assert_refuses(lambda: fn(z, y, gamma=-1.0), match=r"gamma must be in \[0, inf\]")
+    assert_refuses(lambda: fn(z, y, label_smoothing=1.0), match=r"label_smoothing must be in \[0, 1\)")
+    assert_refuses(lambda: fn(z, y, weight=torch.ones(4, dtype=torch.float64)),
+                   match=r"weight of shape \(4,\) cannot be broadcast to logits of shape \(4, 3\)")
+    assert_refuses(lambda: fn(z, y, pos_weight=torch.ones(2)), match="pos_weight of shape")
+    assert_refuses(lambda: fn(z, y[:, :2]), match="logits and target must have the same shape")
+    assert_refuses(lambda: fn(z, y * 2), match=r"target has values outside \[0, 1\]")
+    assert_refuses(lambda: fn(z, y, reduction="avg"), match="reduction")
+    assert_refuses(lambda: fn(z, y, all_ignored="skip"), match="all_ignored")
+    assert_refuses(lambda: fn(z.long(), y), match="logits must be a floating-point tensor")
+    assert_refuses(lambda: fn(z, y, gamma="2"), match="gamma must be a Python number")
+
+
+def test_sigmoid_focal_int_and_bool_targets():
+    z, y = _binary((5, 2))
+    ref = sigmoid_focal_loss(z, y)
+    assert_close(sigmoid_focal_loss(z, y.long()), ref)
+    assert_close(sigmoid_focal_loss(z, y.bool()), ref)
+
+
+# ----------------------------------------------------------------------------------------------
+# asymmetric loss
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("gp,gn,clip", [(0.0, 4.0, 0.05), (1.0, 4.0, 0.05), (0.0, 2.0, 0.0), (0.5, 0.3, 0.2), (0.0, 0.0, 0.1)])
+def test_asl_vs_paper_formula(reduction, gp, gn, clip):
+    z, y = _binary((6, 5))
+    w = torch.rand(6, 5, dtype=torch.float64)
+    check_against(asymmetric_loss, ref_asl, z, y, grad=[True, False], gamma_pos=gp, gamma_neg=gn, clip=clip,
+                  weight=w, reduction=reduction)
+
+
+@pytest.mark.parametrize("gp,gn,clip", [(1.0, 4.0, 0.05), (0.0, 4.0, 0.05), (0.0, 2.0, None)])
+def test_asl_matches_reference_code_sum(gp, gn, clip):
+    z, y = _binary((8, 6))
+    ours = lambda z, y: asymmetric_loss(z, y, gamma_pos=gp, gamma_neg=gn, clip=clip or 0.0, reduction="sum")
+    check_against(ours, lambda z, y: asl_reference_code(z, y, gamma_neg=gn, gamma_pos=gp, clip=clip), z, y,
+                  grad=[True, False])
+    # "mean" is the reference's sum divided by N * C
+    assert_close(asymmetric_loss(z, y, gamma_pos=gp, gamma_neg=gn, clip=clip or 0.0),
+                 asl_reference_code(z, y, gamma_neg=gn, gamma_pos=gp, clip=clip) / 48)
+
+
+def test_asl_special_cases():
+    z, y = _binary((5, 4))
+    assert_close(asymmetric_loss(z, y, gamma_pos=0.0, gamma_neg=0.0, clip=0.0),
+                 F.binary_cross_entropy_with_logits(z, y))
+    assert_close(asymmetric_loss(z, y, gamma_pos=2.0, gamma_neg=2.0, clip=0.0), sigmoid_focal_loss(z, y, gamma=2.0))
+    # negatives with p <= clip are discarded: zero loss and zero gradient
+    zz = torch.tensor([-5.0, -4.0], dtype=torch.float64, requires_grad=True)  # sigmoid < 0.02
+    out = asymmetric_loss(zz, torch.zeros(2, dtype=torch.float64), clip=0.05, reduction="sum")
+    out.backward()
+    assert out.item() == 0.0 and (zz.grad == 0).all()
+
+
+def test_asl_ignore_index():
+    z, y = _binary((5, 4))
+    y[1, 1] = y[2, 3] = -1
+    keep = y != -1
+    assert_close(asymmetric_loss(z, y, ignore_index=-1), asymmetric_loss(z[keep], y[keep]))
+
+
+def test_asl_errors():
+    z, y = _binary((4, 3))
+    assert_refuses(lambda: asymmetric_loss(z, y, clip=1.0), match=r"clip must be in \[0, 1\), got 1.0")
+    assert_refuses(lambda: asymmetric_loss(z, y, clip=-0.1), match=r"clip must be in \[0, 1\)")
+    assert_refuses(lambda: asymmetric_loss(z, y, gamma_neg=-1.0), match=r"gamma_neg must be in \[0, inf\]")
+    assert_refuses(lambda: asymmetric_loss(z, y, gamma_pos=-1.0), match=r"gamma_pos must be in")
+    assert_refuses(lambda: asymmetric_loss(z, y, weight=torch.ones(5)), match="weight of shape")
+
+
+# ----------------------------------------------------------------------------------------------
+# softmax focal loss and poly-1
+# ----------------------------------------------------------------------------------------------
+
+CE_CASES = [
+    # shape, target kind, options
+    ((6, 4), "index", {}),
+    ((6, 4), "index", {"weight": True}),
+    ((6, 4), "index", {"ignore": True}),
+    ((6, 4), "index", {"smoothing": 0.15}),
+    ((6, 4), "index", {"weight": True, "ignore": True, "smoothing": 0.2}),
+    ((2, 3, 4, 3), "index", {"weight": True, "ignore": True, "smoothing": 0.1}),
+    ((5,), "index", {"weight": True, "smoothing": 0.1}),
+    ((6, 4), "probs", {}),
+    ((6, 4), "probs", {"weight": True, "smoothing": 0.2}),
+    ((2, 3, 4), "probs", {"weight": True, "smoothing": 0.1}),
+    ((3, 1), "index", {}),
+]
+
+
+def _ce_inputs(shape, kind, opts):
+    C = shape[1] if len(shape) > 1 else shape[0]
+    z, t = _multiclass(shape, ignore=-100 if opts.get("ignore") else None)
+    if kind == "probs":
+        t = torch.softmax(torch.randn(shape, dtype=torch.float64), 1 if len(shape) > 1 else 0)
+    kw = {}
+    if opts.get("weight"):
+        kw["weight"] = torch.rand(C, dtype=torch.float64) + 0.2
+    if opts.get("smoothing"):
+        kw["label_smoothing"] = opts["smoothing"]
+    return z, t, kw
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape,kind,opts", CE_CASES)
+@pytest.mark.parametrize("fn", ["focal_gamma0", "poly1_ce_eps0", "poly1_focal_eps0_gamma0"])
+def test_softmax_family_reduces_to_cross_entropy(reduction, shape, kind, opts, fn):
+    z, t, kw = _ce_inputs(shape, kind, opts)
+    ours = {
+        "focal_gamma0": lambda *a, **k: focal_loss(*a, gamma=0.0, **k),
+        "poly1_ce_eps0": lambda *a, **k: poly1_cross_entropy(*a, epsilon=0.0, **k),
+        "poly1_focal_eps0_gamma0": lambda *a, **k: poly1_focal_loss(*a, epsilon=0.0, gamma=0.0, **k),
+    }[fn]
+    grad = [True, kind == "probs"]
+    check_against(ours, F.cross_entropy, z, t, grad=grad, reduction=reduction, **kw)
+
+
+@given(
+    case=st.sampled_from(CE_CASES),
+    alpha=st.one_of(st.none(), st.floats(0, 1), st.just("tensor")),
+    gamma=st.sampled_from([0.0, 0.5, 1.0, 2.0, 4.0]),
+    epsilon=st.sampled_from([0.0, 1.0, -1.0, 2.5]),
+    reduction=st.sampled_from(REDUCTIONS),
+)
+def test_softmax_family_vs_float64_formula(case, alpha, gamma, epsilon, reduction):
+    shape, kind, opts = case
+    z, t, kw = _ce_inputs(shape, kind, opts)
+    C = shape[1] if len(shape) > 1 else shape[0]
+    kw["alpha"] = torch.rand(C, dtype=torch.float64) * 2 if alpha == "tensor" else alpha
+    ours = (lambda *a, **k: poly1_focal_loss(*a, epsilon=epsilon, **k)) if epsilon else focal_loss
+    check_against(ours, lambda *a, **k: ref_softmax_focal(*a, epsilon=epsilon, **k), z, t,
+                  grad=[True, kind == "probs"], gamma=gamma, reduction=reduction, **kw)
+
+
+def test_poly1_cross_entropy_vs_paper_formula():
+    # Leng et al.: Poly1 = CE + eps (1 - pt), pt = sum(labels * softmax(logits)), labels one-hot or smoothed
+    z, t = _multiclass((7, 5))
+    labels = F.one_hot(t, 5).double() * 0.9 + 0.1 / 5
+    pt = (labels * torch.softmax(z, -1)).sum(-1)
+    paper = F.cross_entropy(z, labels, reduction="none") + 2.0 * (1 - pt)
+    assert_close(poly1_cross_entropy(z, t, epsilon=2.0, label_smoothing=0.1, reduction="none"), paper)
+    assert_close(poly1_focal_loss(z, t, epsilon=2.0, gamma=0.0, label_smoothing=0.1, reduction="none"), paper)
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum"])
+@pytest.mark.parametrize("alpha,weighted,ignore", [(None, False, None), (0.25, False, None), (0.7, True, -100),
+                                                   (None, True, 255)])
+def test_focal_matches_kornia(reduction, alpha, weighted, ignore):
+    kornia = pytest.importorskip("kornia")
+    C = 4
+    z, t = _multiclass((3, C, 5, 2), ignore=ignore)
+    w = torch.rand(C, dtype=torch.float64) + 0.3 if weighted else None
+    # kornia: alpha weights class 0 by 1 - alpha and every other class by alpha; its "none" is a (B, C, ...) map
+    ours_alpha = None if alpha is None else torch.tensor([1 - alpha] + [alpha] * (C - 1), dtype=torch.float64)
+
+    def ref(z, t, reduction):
+        out = kornia.losses.focal_loss(z, t, alpha=alpha, gamma=2.0, weight=w, ignore_index=ignore,
+                                       reduction=reduction)
+        return out.sum(1) if reduction == "none" else out
+
+    ours = lambda z, t, reduction: focal_loss(z, t, alpha=ours_alpha, gamma=2.0, weight=w, ignore_index=ignore,
+                                              reduction=reduction)
+    check_against(ours, ref, z, t, grad=[True, False], reduction=reduction)
+
+
+def test_focal_ignore_equals_slicing_and_all_ignored():
+    z, t = _multiclass((8, 3), ignore=-100)
+    t[0] = 1
+    keep = t != -100
+    w = torch.rand(3, dtype=torch.float64) + 0.5
+    for kw in ({}, {"weight": w}, {"weight": w, "label_smoothing": 0.1}):
+        assert_close(focal_loss(z, t, **kw), focal_loss(z[keep], t[keep], **kw))
+    zz = z.clone().requires_grad_(True)
+    allign = torch.full_like(t, -100)
+    for smoothing in (0.0, 0.1):
+        assert torch.isnan(focal_loss(zz, allign, label_smoothing=smoothing))
+        assert torch.isnan(F.cross_entropy(zz, allign, label_smoothing=smoothing))
+        out = focal_loss(zz, allign, weight=w, label_smoothing=smoothing, all_ignored="zero")
+        out.backward()
+        assert out.item() == 0.0 and (zz.grad == 0).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("gamma", [0.0, 0.3, 2.0])
+@pytest.mark.parametrize("kind", ["index", "smoothing", "probs"])
+@pytest.mark.parametrize("fn", [focal_loss, poly1_focal_loss])
+def test_softmax_family_extreme_logits_finite(dtype, gamma, kind, fn):
+    z = torch.tensor([[1e4, 0.0, -1e4], [-1e4, 1e4, 0.0], [50.0, -50.0, 0.0], [0.0, 0.0, 0.0]],
+                     dtype=dtype).requires_grad_(True)
+    t = torch.tensor([0, 0, 0, 2])
+    kw = {"gamma": gamma}
+    if kind == "smoothing":
+        kw["label_smoothing"] = 0.1
+    if kind == "probs":
+        t = F.one_hot(t, 3).to(dtype) * 0.8 + 0.2 / 3
+    out = fn(z, t, reduction="none", **kw)
+    (out * torch.tensor([0.5, 1.0, 1.5, 2.0], dtype=dtype)).sum().backward()
+    assert torch.isfinite(out).all() and torch.isfinite(z.grad).all()
+    if kind == "index" and fn is focal_loss:
+        assert out[0].item() == 0.0 and out[1].float().item() == pytest.approx(2e4, rel=1e-2)
+
+
+@pytest.mark.parametrize("kind", ["index", "smoothing"])
+def test_focal_small_gamma_near_saturation_matches_float64(kind):
+    # in fp32 p_t rounds to 1 for the first rows; (1 - p)^0.3 log p still has the right gradient
+    z = torch.tensor([[25.0, 0.0, -3.0], [0.0, 30.0, 1.0], [2.0, 1.0, 0.5]])
+    t = torch.tensor([0, 1, 2])
+    kw = {"gamma": 0.3, "label_smoothing": 0.1 if kind == "smoothing" else 0.0}
+    check_against(focal_loss, ref_softmax_focal, z, t, grad=[True, False], ref_dtype=torch.float64,
+                  reduction="none", tol=dict(rtol=1e-4, atol=1e-10), **kw)
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_focal_half_vs_float64(dtype):
+    z, t = _multiclass((16, 5, 3), ignore=-100)
+    kw = dict(alpha=torch.rand(5).to(dtype), gamma=2.0, weight=torch.rand(5).to(dtype) + 0.5, label_smoothing=0.1)
+    out = check_against(focal_loss, ref_softmax_focal, z.to(dtype), t, grad=[True, False],
+                        ref_dtype=torch.float64, **kw)[0]
+    assert out.dtype == dtype
+
+
+@pytest.mark.parametrize("gamma", [0.5, 2.0])
+def test_softmax_family_gradcheck(gamma):
+    z, t = _multiclass((3, 4, 2), ignore=-100)
+    t[0, 0] = 1
+    z.requires_grad_(True)
+    w = torch.rand(4, dtype=torch.float64) + 0.5
+    a = torch.rand(4, dtype=torch.float64)
+    q = torch.softmax(torch.randn(3, 4, 2, dtype=torch.float64), 1)
+    assert torch.autograd.gradcheck(lambda z: focal_loss(z, t, alpha=a, gamma=gamma, weight=w, label_smoothing=0.1),
+                                    (z,))
+    assert torch.autograd.gradcheck(lambda z: poly1_focal_loss(z, q, gamma=gamma, weight=w, reduction="none"), (z,))
+    assert torch.autograd.gradcheck(lambda z: poly1_cross_entropy(z, t, epsilon=-1.0, weight=w), (z,))
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_focal_compiles_fullgraph(smoothing):
+    z, t = _multiclass((4, 3, 2), dtype=torch.float32, ignore=-100)
+    kw = dict(gamma=0.5, label_smoothing=smoothing, all_ignored="zero", weight=torch.ones(3))
+    fn = torch.compile(lambda z, t: focal_loss(z, t, **kw), fullgraph=True, backend="eager")
+    assert_close(fn(z, t), focal_loss(z, t, **kw))
+
+
+def test_sigmoid_focal_gamma0_is_losskit_bce():
+    bce = getattr(losskit.functional, "binary_cross_entropy_with_logits", None)
+    if bce is None:
+        pytest.skip("losskit.functional.binary_cross_entropy_with_logits not present")
+    z, y = _binary((5, 3), soft=True)
+    pw = torch.rand(3, dtype=torch.float64) + 0.5
+    try:
+        ref = bce(z, y, pos_weight=pw, label_smoothing=0.2)
+    except TypeError:
+        pytest.skip("binary_cross_entropy_with_logits has no label_smoothing")
+    assert_close(sigmoid_focal_loss(z, y, gamma=0.0, pos_weight=pw, label_smoothing=0.2), ref)
+
+
+@pytest.mark.parametrize("fn", [focal_loss, poly1_focal_loss, poly1_cross_entropy])
+def test_softmax_family_errors(fn):
+    z, t = _multiclass((4, 3))
+    focal = fn is not poly1_cross_entropy
+    if focal:
+        assert_refuses(lambda: fn(z, t, alpha=-0.1), match=r"alpha must be in \[0, 1\], got -0.1")
+        assert_refuses(lambda: fn(z, t, alpha=torch.ones(4)), match=r"alpha must be a 1-D tensor with one entry per")
+        assert_refuses(lambda: fn(z, t, alpha=-torch.ones(3, dtype=torch.float64)),
+                       match=r"alpha must have values in \[0, inf\)")
+        assert_refuses(lambda: fn(z, t, gamma=-0.5), match=r"gamma must be in \[0, inf\], got -0.5")
+    else:
+        assert_refuses(lambda: fn(z, t, epsilon=float("nan")), match="epsilon must be finite")
+    assert_refuses(lambda: fn(z, t, label_smoothing=1.5), match=r"label_smoothing must be in \[0, 1\)",
+                   torch_call=lambda: F.cross_entropy(z, t, label_smoothing=1.5))
+    assert_refuses(lambda: fn(z, t, weight=torch.ones(4, dtype=torch.float64)),
+                   match=r"weight must be a 1-D tensor with one entry per class \(3 classes\), got shape \(4,\)",
+                   torch_call=lambda: F.cross_entropy(z, t, weight=torch.ones(4, dtype=torch.float64)))
+    assert_refuses(lambda: fn(z, torch.tensor([0, 1, 3, 0])), match="class index 3 outside",
+                   torch_call=lambda: F.cross_entropy(z, torch.tensor([0, 1, 3, 0])))
+    assert_refuses(lambda: fn(z, t[:3]), match=r"class-index target must have shape \(4,\)",
+                   torch_call=lambda: F.cross_entropy(z, t[:3]))
+    assert_refuses(lambda: fn(z, torch.rand(4, 2, dtype=torch.float64)), match="must have the same shape",
+                   torch_call=lambda: F.cross_entropy(z, torch.rand(4, 2, dtype=torch.float64)))
+    assert_refuses(lambda: fn(z, t, reduction="avg"), match="reduction")
+    assert_refuses(lambda: fn(z, t, ignore_index=1.5), match="ignore_index must be an int")
+    assert_refuses(lambda: fn(z, -torch.rand(4, 3, dtype=torch.float64)), match=r"target has values outside \[0, 1\]")
+
+
+def test_kernel_hook_falls_back_on_cpu(monkeypatch):
+    from losskit.kernels import _dispatch
+
+    calls = []
+    monkeypatch.setitem(_dispatch._KERNELS, "sigmoid_focal_loss", lambda *a, **k: calls.append(k) or None)
+    z, y = _binary((3, 2))
+    with _dispatch.impl("triton"), pytest.MonkeyPatch.context() as m:
+        m.setattr(_dispatch, "triton_available", lambda: True)
+        out = sigmoid_focal_loss(z, y, alpha=0.25)
+    assert calls and calls[0]["alpha"] == 0.25 and calls[0]["gamma"] == 2.0
+    assert_close(out, ref_sigmoid_focal(z, y, alpha=0.25))

@@ -1,0 +1,75 @@
+"""Focal-family modules: forward is the functional, options validated at construction, buffers move."""
+
+import pytest
+import torch
+
+import losskit
+from losskit import functional as LF
+from losskit import nn as LN
+from losskit import registry
+from helpers import assert_close, assert_refuses
+
+W = torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64)
+
+CASES = [
+    (LN.SigmoidFocalLoss, LF.sigmoid_focal_loss, "binary",
+     dict(alpha=0.25, gamma=1.5, weight=W, pos_weight=W * 2, label_smoothing=0.1, ignore_index=-1)),
+    (LN.SigmoidFocalLoss, LF.sigmoid_focal_loss, "binary", dict(alpha=W / 2, reduction="none")),
+    (LN.Poly1SigmoidFocalLoss, LF.poly1_sigmoid_focal_loss, "binary", dict(epsilon=-0.5, gamma=2.0, reduction="sum")),
+    (LN.AsymmetricLoss, LF.asymmetric_loss, "binary", dict(gamma_pos=1.0, gamma_neg=3.0, clip=0.1, weight=W)),
+    (LN.FocalLoss, LF.focal_loss, "class", dict(alpha=W, gamma=0.5, weight=W, ignore_index=-1, label_smoothing=0.1)),
+    (LN.FocalLoss, LF.focal_loss, "class", dict(alpha=0.3, reduction="none", all_ignored="zero")),
+    (LN.Poly1CrossEntropyLoss, LF.poly1_cross_entropy, "class", dict(epsilon=2.0, weight=W, label_smoothing=0.2)),
+    (LN.Poly1FocalLoss, LF.poly1_focal_loss, "class", dict(epsilon=1.0, alpha=W, gamma=2.0, ignore_index=-1)),
+]
+
+
+def _inputs(kind):
+    x = torch.randn(5, 3, dtype=torch.float64, requires_grad=True)
+    if kind == "binary":
+        y = torch.randint(0, 2, (5, 3)).double()
+        y[0, 0] = -1.0
+    else:
+        y = torch.randint(0, 3, (5,))
+        y[0] = -1
+    return x, y
+
+
+@pytest.mark.parametrize("cls,fn,kind,kw", CASES, ids=lambda c: getattr(c, "__name__", None))
+def test_module_is_the_functional(cls, fn, kind, kw):
+    x, y = _inputs(kind)
+    if "ignore_index" not in kw:
+        y = y.clamp(min=0)
+    m = cls(**kw)
+    assert_close(m(x, y), fn(x, y, **kw))
+    assert isinstance(repr(m), str)
+
+
+def test_buffers_follow_to_and_state_dict():
+    m = LN.SigmoidFocalLoss(alpha=W / 2, weight=W, pos_weight=W)
+    assert {"alpha", "weight", "pos_weight"} <= set(m.state_dict())
+    m.to(torch.float32)
+    assert m.alpha.dtype == m.weight.dtype == m.pos_weight.dtype == torch.float32
+    f = LN.FocalLoss(alpha=W, weight=W).to(torch.float32)
+    assert f.alpha.dtype == torch.float32 and "alpha" in f.state_dict()
+    assert LN.FocalLoss(alpha=0.25).alpha == 0.25
+
+
+def test_module_options_validated_at_construction():
+    assert_refuses(lambda: LN.FocalLoss(gamma=-1.0), match=r"gamma must be in \[0, inf\]")
+    assert_refuses(lambda: LN.SigmoidFocalLoss(alpha=2.0), match=r"alpha must be in \[0, 1\], got 2.0")
+    assert_refuses(lambda: LN.SigmoidFocalLoss(label_smoothing=1.0), match="label_smoothing")
+    assert_refuses(lambda: LN.AsymmetricLoss(clip=1.5), match=r"clip must be in \[0, 1\)")
+    assert_refuses(lambda: LN.Poly1FocalLoss(epsilon=float("inf")), match="epsilon must be finite")
+    assert_refuses(lambda: LN.FocalLoss(reduction="avg"), match="reduction")
+    assert_refuses(lambda: LN.FocalLoss(all_ignored="skip"), match="all_ignored")
+
+
+def test_registered_with_modules():
+    for name, cls in [("sigmoid_focal_loss", LN.SigmoidFocalLoss), ("focal_loss", LN.FocalLoss),
+                      ("poly1_cross_entropy", LN.Poly1CrossEntropyLoss), ("poly1_focal_loss", LN.Poly1FocalLoss),
+                      ("poly1_sigmoid_focal_loss", LN.Poly1SigmoidFocalLoss), ("asymmetric_loss", LN.AsymmetricLoss)]:
+        spec = registry.get(name)
+        assert spec.module is cls and spec.functional is getattr(LF, name)
+        assert getattr(losskit, cls.__name__) is cls
+    assert registry.get("sigmoid_focal_loss").kernel == "sigmoid_focal_loss"
