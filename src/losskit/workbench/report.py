@@ -261,8 +261,9 @@ def write_html(tasks: list, path: str, meta: dict) -> str:
     """Write the self-contained report to ``path`` and return the path."""
     cfg = tasks[0].config if tasks else None
     cmd = _esc(meta.get("command", "losskit compare"))
-    noise = " ".join(f"one test sample of {t.split.sizes()['test']} in {_esc(t.dataset.name)} is "
-                     f"{1 / t.split.sizes()['test']:.3f} accuracy." for t in tasks)
+    noise = "one test sample is " + ", ".join(
+        f"1/{t.split.sizes()['test']} = {1 / t.split.sizes()['test']:.3f} accuracy in {_esc(t.dataset.name)}" for t in tasks
+    ) + "."
     nav = " · ".join(f'<a href="#{_esc(t.dataset.name)}">{_esc(t.dataset.name)}</a>' for t in tasks)
     head = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -274,7 +275,7 @@ def write_html(tasks: list, path: str, meta: dict) -> str:
 model: MLP (1 hidden layer of {cfg.hidden if cfg else ""} ReLU units), AdamW lr {cfg.lr if cfg else ""}, weight decay {cfg.weight_decay if cfg else ""},
 batch {cfg.batch_size if cfg else ""}, {cfg.epochs if cfg else ""} epochs, same initial weights and batch order for every loss ·
 losskit {_esc(meta.get("losskit", ""))}, torch {_esc(meta.get("torch", ""))}, Python {_esc(platform.python_version())} ·
-total {meta.get("seconds", 0):.1f}s</p>
+trained and scored in {meta.get("train_seconds", meta.get("seconds", 0)):.1f}s</p>
 <h3>How to read this</h3>
 <ul class="read">
 <li>Ranking metrics (ROC-AUC, PR-AUC) say how well a loss orders the samples; log-loss and ECE say whether its

@@ -1,7 +1,7 @@
 """The loss roster, the model, the training loop and the test metrics of ``losskit compare``.
 
 Every loss in the roster trains the *same* model (a one-hidden-layer MLP, identical initial
-weights, identical minibatch order) with Adam; only the loss changes. Each roster entry names a
+weights, identical minibatch order) with AdamW; only the loss changes. Each roster entry names a
 loss in :mod:`losskit.registry` plus its options; data-dependent options (``pos_weight``,
 class-balanced weights) are computed from the training split's class counts.
 """
@@ -44,15 +44,10 @@ POLY_EPSILON = 1.0
 # --------------------------------------------------------------------------------------------
 # the roster
 # --------------------------------------------------------------------------------------------
-def class_balanced_weights(counts: torch.Tensor, beta: float = CB_BETA) -> torch.Tensor:
-    r"""Per-class weights :math:`(1-\beta)/(1-\beta^{n_c})`, scaled to sum to the number of classes."""
-    from .. import functional
+def _class_balanced(counts: torch.Tensor) -> torch.Tensor:
+    from ..functional import class_balanced_weights
 
-    fn = getattr(functional, "class_balanced_weights", None)
-    if fn is not None:
-        return fn(counts, beta=beta)
-    w = (1.0 - beta) / (1.0 - torch.pow(beta, counts.double()))
-    return (w * len(counts) / w.sum()).to(torch.float32)
+    return class_balanced_weights(counts, beta=CB_BETA)  # (1-beta)/(1-beta^n_c), summing to the number of classes
 
 
 @dataclass(frozen=True)
@@ -99,7 +94,7 @@ ROSTER: tuple[RosterEntry, ...] = (
     RosterEntry("focal", "focal", "binary", "sigmoid_focal_loss", lambda c: {"gamma": FOCAL_GAMMA},
                 note=f"sigmoid focal loss, gamma={FOCAL_GAMMA:g}, no alpha: down-weights easy examples"),
     RosterEntry("cb-focal", "class-balanced focal", "binary", "sigmoid_focal_loss", lambda c: {"gamma": FOCAL_GAMMA},
-                sample_weights=lambda c: class_balanced_weights(c, CB_BETA),
+                sample_weights=_class_balanced,
                 note=f"focal (gamma={FOCAL_GAMMA:g}) x class-balanced weights, beta={CB_BETA} (Cui et al., 2019)"),
     RosterEntry("poly1", "poly-1", "binary", "poly1_sigmoid_focal_loss",
                 lambda c: {"epsilon": POLY_EPSILON, "gamma": 0.0},
@@ -115,7 +110,7 @@ ROSTER: tuple[RosterEntry, ...] = (
     RosterEntry("focal", "focal", "multiclass", "focal_loss", lambda c: {"gamma": FOCAL_GAMMA},
                 note=f"softmax focal loss, gamma={FOCAL_GAMMA:g}"),
     RosterEntry("cb-focal", "class-balanced focal", "multiclass", "focal_loss", lambda c: {"gamma": FOCAL_GAMMA},
-                sample_weights=lambda c: class_balanced_weights(c, CB_BETA), default=False,
+                sample_weights=_class_balanced, default=False,
                 note=f"focal (gamma={FOCAL_GAMMA:g}) x class-balanced weights, beta={CB_BETA}"),
     RosterEntry("poly1", "poly-1", "multiclass", "poly1_cross_entropy", lambda c: {"epsilon": POLY_EPSILON},
                 note=f"CE + epsilon*(1 - p_t), epsilon={POLY_EPSILON:g}"),
@@ -136,59 +131,6 @@ def roster_keys() -> list[str]:
 def roster(task: str, keys: Optional[list[str]] = None) -> list[RosterEntry]:
     """The entries of ``task``: the defaults, or those named in ``keys`` (in roster order)."""
     return [e for e in ROSTER if e.task == task and (e.default if keys is None else e.key in keys)]
-
-
-# --------------------------------------------------------------------------------------------
-# local reference implementations, used only for names losskit.functional does not have yet
-# --------------------------------------------------------------------------------------------
-def _fallback_bce(logits, target, *, pos_weight=None, label_smoothing=None, reduction="mean"):
-    if label_smoothing:
-        target = target * (1.0 - label_smoothing) + 0.5 * label_smoothing  # y -> y(1-e) + e/2
-    return nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weight=pos_weight, reduction=reduction)
-
-
-def _reduce(loss, reduction):
-    return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
-
-
-def _fallback_sigmoid_focal(logits, target, *, gamma=2.0, alpha=None, reduction="mean"):
-    ce = nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
-    # 1 - p_t = sigmoid(-s z) with s = 2y - 1, so (1 - p_t)^g = exp(g * logsigmoid(-s z))
-    mod = torch.exp(gamma * nn.functional.logsigmoid(-(2.0 * target - 1.0) * logits))
-    loss = mod * ce
-    if alpha is not None:
-        loss = (alpha * target + (1 - alpha) * (1 - target)) * loss
-    return _reduce(loss, reduction)
-
-
-def _fallback_poly1_sigmoid_focal(logits, target, *, epsilon=1.0, gamma=2.0, reduction="mean"):
-    focal = _fallback_sigmoid_focal(logits, target, gamma=gamma, reduction="none")
-    # (1 - p_t)^(g + 1) = exp((g + 1) * logsigmoid(-s z)), s = 2y - 1
-    poly = torch.exp((gamma + 1.0) * nn.functional.logsigmoid(-(2.0 * target - 1.0) * logits))
-    return _reduce(focal + epsilon * poly, reduction)
-
-
-def _fallback_focal(logits, target, *, gamma=2.0, reduction="mean"):
-    logp_t = torch.log_softmax(logits, dim=1).gather(1, target[:, None]).squeeze(1)
-    # (1 - p_t)^g with 1 - p_t = -expm1(log p_t)
-    loss = -torch.pow(-torch.expm1(logp_t), gamma) * logp_t
-    return _reduce(loss, reduction)
-
-
-def _fallback_poly1(logits, target, *, epsilon=1.0, reduction="mean"):
-    logp_t = torch.log_softmax(logits, dim=1).gather(1, target[:, None]).squeeze(1)
-    loss = -logp_t + epsilon * (1.0 - torch.exp(logp_t))
-    return _reduce(loss, reduction)
-
-
-_FALLBACKS = {
-    "binary_cross_entropy_with_logits": _fallback_bce,
-    "cross_entropy": nn.functional.cross_entropy,
-    "sigmoid_focal_loss": _fallback_sigmoid_focal,
-    "focal_loss": _fallback_focal,
-    "poly1_cross_entropy": _fallback_poly1,
-    "poly1_sigmoid_focal_loss": _fallback_poly1_sigmoid_focal,
-}
 
 
 @dataclass
@@ -231,23 +173,17 @@ class ResolvedLoss:
 
 
 def resolve(entry: RosterEntry, counts: torch.Tensor, device: torch.device | str = "cpu") -> ResolvedLoss:
-    """Bind ``entry`` to losskit's function of that name (falling back to a local reference).
+    """Bind ``entry`` to the registered losskit function of that name, with concrete options.
 
     ``counts`` are the training class counts, from which data-dependent options are computed.
     """
-    from .. import functional, registry
+    from .. import registry
 
-    try:
-        fn, source = registry.get(entry.loss).functional, f"losskit.functional.{entry.loss}"
-    except KeyError:
-        fn = getattr(functional, entry.loss, None)
-        source = f"losskit.functional.{entry.loss}"
-        if fn is None:
-            fn, source = _FALLBACKS[entry.loss], f"local reference ({entry.loss} not in losskit yet)"
+    fn = registry.get(entry.loss).functional
     counts = torch.as_tensor(counts)
     opts = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in entry.options(counts).items()}
     cw = entry.sample_weights(counts).to(device) if entry.sample_weights else None
-    return ResolvedLoss(entry, fn, opts, cw, source)
+    return ResolvedLoss(entry, fn, opts, cw, f"losskit.functional.{entry.loss}")
 
 
 # --------------------------------------------------------------------------------------------
