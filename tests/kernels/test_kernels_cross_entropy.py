@@ -164,8 +164,8 @@ def test_dispatcher_uses_kernel_and_falls_back(monkeypatch):
     monkeypatch.setattr(ce_mod, "cross_entropy_triton", lambda *a, **k: calls.append(1) or real(*a, **k))
     x, t = torch.randn(4, 6), torch.randint(0, 6, (4,))
     with _dispatch.impl("triton"):
-        out = _dispatch.call_kernel("cross_entropy", x, t, None, ignore_index=-100, reduction="mean",
-                                    label_smoothing=0.0)
+        out = _dispatch.call_kernel("cross_entropy", x, t, weight=None, ignore_index=-100, reduction="mean",
+                                    label_smoothing=0.0, all_ignored="nan")
         assert calls and out is not None
         assert_close(out, F.cross_entropy(x, t))
         # what the kernel lacks goes back to the PyTorch path

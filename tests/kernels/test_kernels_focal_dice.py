@@ -24,19 +24,29 @@ DTYPES = [torch.float32, torch.bfloat16, torch.float16]
 
 
 # ----------------------------------------------------------------------------------------- focal
-def focal_ref(x, t, *, alpha=None, gamma=2.0, weight=None, pos_weight=None, reduction="mean"):
-    """Lin et al. (torchvision's formula) in float64, with torch's pos_weight form of BCE."""
-    x, t = x.double(), t.double()
-    pw = None if pos_weight is None else pos_weight.double()
-    ce = F.binary_cross_entropy_with_logits(x, t, reduction="none", pos_weight=pw)
-    p = torch.sigmoid(x)
-    p_t = p * t + (1 - p) * (1 - t)
-    loss = ce * (1 - p_t) ** gamma if gamma else ce
+def focal_ref(x, t, *, alpha=None, gamma=2.0, weight=None, pos_weight=None, label_smoothing=0.0, ignore_index=None,
+              reduction="mean"):
+    """losskit's sigmoid focal loss in float64, written out: the expected focal loss of the smoothed target
+    y' = y (1 - eps) + eps / 2, i.e. y' alpha pw (1-p)^g (-log p) + (1-y')(1-alpha) p^g (-log(1-p)), times w."""
+    x, y = x.double(), t.double()
+    valid = None if ignore_index is None else t != ignore_index
+    if valid is not None:
+        y = torch.where(valid, y, 0.0)
+    y = y * (1 - label_smoothing) + label_smoothing / 2
+    lp, lq = F.logsigmoid(x), F.logsigmoid(-x)
+    pos, neg = -lp * torch.exp(gamma * lq), -lq * torch.exp(gamma * lp)
     if alpha is not None:
-        loss = (alpha * t + (1 - alpha) * (1 - t)) * loss
+        a = alpha.double() if isinstance(alpha, torch.Tensor) else alpha
+        pos, neg = pos * a, neg * (1 - a)
+    if pos_weight is not None:
+        pos = pos * pos_weight.double()
+    loss = y * pos + (1 - y) * neg
     if weight is not None:
         loss = loss * weight.double()
-    return {"none": loss, "mean": loss.mean(), "sum": loss.sum()}[reduction]
+    if valid is not None:
+        loss = torch.where(valid, loss, 0.0)
+    count = loss.numel() if valid is None else valid.sum()
+    return {"none": loss, "mean": loss.sum() / count, "sum": loss.sum()}[reduction]
 
 
 def _focal(x, t, **kw):
@@ -49,15 +59,17 @@ FOCAL_OPTS = [
     {"gamma": 0.0, "pos_weight": "c"},
     {"gamma": 1.5, "alpha": 0.6, "weight": "c", "pos_weight": "c"},
     {"gamma": 3.0, "weight": "n1"},  # (N, 1): a broadcast that is not trailing, expanded once
+    {"label_smoothing": 0.1, "alpha": "c"},  # alpha per class
+    {"ignore_index": -1.0, "gamma": 0.5},
 ]
 
 
 def _focal_kw(opts, shape):
     g = torch.Generator().manual_seed(2)
     kw = dict(opts)
-    for k in ("weight", "pos_weight"):
+    for k in ("weight", "pos_weight", "alpha"):
         if kw.get(k) == "c":
-            kw[k] = torch.rand(shape[-1], generator=g) + 0.5
+            kw[k] = torch.rand(shape[-1], generator=g) + (0.0 if k == "alpha" else 0.5)
         elif kw.get(k) == "n1":
             kw[k] = torch.rand(shape[0], 1, generator=g) + 0.5
     return kw
@@ -70,6 +82,9 @@ def test_focal_options(opts, reduction):
     x = torch.randn(shape) * 3
     t = (torch.rand(shape) > 0.7).float()
     t[0] = torch.rand(13)  # soft targets too
+    t[1, :5] = -1.0  # ignored where ignore_index=-1 (values checks are the functional's, not the kernel's)
+    if "ignore_index" not in opts:
+        t[1, :5] = 0.0
     check_against(_focal, focal_ref, x, t, ref_dtype=torch.float64, grad=[True, False], reduction=reduction, **_focal_kw(opts, shape))
 
 
@@ -117,7 +132,7 @@ def test_focal_dispatch_and_errors():
         assert_close(out, F.binary_cross_entropy_with_logits(x, t, reduction="sum"))
         out = _dispatch.call_kernel("sigmoid_focal_loss", x, t, alpha=0.25, gamma=2.0, reduction="mean")
         assert_close(out, focal_ref(x, t, alpha=0.25).float())
-        assert _dispatch.call_kernel("sigmoid_focal_loss", x, t, label_smoothing=0.1) is None
+        assert _dispatch.call_kernel("sigmoid_focal_loss", x, t, some_new_option=0.1) is None
         assert _dispatch.call_kernel("binary_cross_entropy_with_logits", x, t.requires_grad_()) is None
     with pytest.raises(ValueError, match="same shape"):
         sigmoid_focal_loss_triton(x, t[:2])
@@ -202,7 +217,7 @@ def test_dice_extreme_logits_and_empty_classes():
 def test_dice_dispatch_and_errors():
     x, t = torch.randn(2, 3, 4), (torch.rand(2, 3, 4) > 0.5).float()
     with _dispatch.impl("triton"):
-        out = _dispatch.call_kernel("dice_loss", x, t, smooth=1.0)
+        out = _dispatch.call_kernel("dice_loss", x, t, mode="multilabel", smooth=1.0, per_image=True, empty="include")
         assert_close(out, dice_ref(x, t).float())
         assert _dispatch.call_kernel("dice_loss", x, t, log_loss=True) is None
     with pytest.raises(ValueError, match="softmax"):

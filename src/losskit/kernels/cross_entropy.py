@@ -412,18 +412,19 @@ def cross_entropy_triton(
     return _reduction.weighted_mean(rows.sum(), a.sum(), all_ignored=all_ignored).to(logits.dtype)
 
 
-_TORCH_DEFAULTS = {"size_average": None, "reduce": None}
+def _dispatch_entry(input: Tensor, target: Tensor, *, weight: Optional[Tensor] = None, ignore_index: int = -100,
+                    reduction: str = "mean", label_smoothing: float = 0.0, all_ignored: str = "nan",
+                    **unknown) -> Optional[Tensor]:
+    """Dispatcher entry for :func:`losskit.functional.cross_entropy`, which calls it with exactly these
+    keywords after validating them (legacy ``size_average``/``reduce`` already folded into ``reduction``).
 
-
-def _dispatch_entry(input: Tensor, target: Tensor, weight: Optional[Tensor] = None, size_average=None,
-                    ignore_index: int = -100, reduce=None, reduction: str = "mean",
-                    label_smoothing: float = 0.0, **options) -> Optional[Tensor]:
-    """Dispatcher entry with ``cross_entropy``'s signature; ``None`` for what the kernel lacks."""
-    known = {"all_ignored", "z_loss", "softcap", "inplace_grad"}
-    if any(k not in known and v is not None for k, v in options.items()):
+    Served: class-index targets with float32/bfloat16/float16 logits, any ``weight`` (without a
+    gradient), ``ignore_index``, ``label_smoothing``, ``reduction`` and ``all_ignored`` -- the same
+    numbers as the functional's PyTorch path. ``None`` (PyTorch path) for probability targets,
+    float64 logits, a ``weight`` that requires grad, 0-d logits, and any keyword not listed here.
+    """
+    if unknown:
         return None  # an option this kernel does not implement
-    if size_average is not None or reduce is not None:
-        return None
     if target.is_floating_point() or input.dtype not in (torch.float32, torch.bfloat16, torch.float16):
         return None  # probability targets / float64: PyTorch path
     if not can_run(input):
@@ -432,9 +433,7 @@ def _dispatch_entry(input: Tensor, target: Tensor, weight: Optional[Tensor] = No
         return None
     return cross_entropy_triton(
         input, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing,
-        reduction=reduction, z_loss=options.get("z_loss"), softcap=options.get("softcap"),
-        inplace_grad=bool(options.get("inplace_grad") or False),
-        all_ignored=options.get("all_ignored") or "nan",
+        reduction=reduction, all_ignored=all_ignored,
     )
 
 

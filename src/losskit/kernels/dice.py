@@ -20,8 +20,14 @@ Backward: autograd hands each block the gradient of its partial sums (gI, gP, gB
 
 Class-index targets (softmax only) are one-hot encoded in the kernel; pixels whose label equals
 ``ignore_index`` drop out of every sum (their p and t count as 0) and get a zero gradient.
+
+Two front ends share the kernels: the dispatcher entry for :func:`losskit.functional.dice_loss`
+(its exact options and numbers: the kernel gives the counts, the functional's own ``_ratio`` /
+``_finish`` turn them into the loss -- see ``_dispatch_entry``), and :func:`dice_loss_triton`, a
+kernel-level function with its own conventions (per-image ratios, ``smooth=1``, optional BCE term).
 """
 
+import math
 from typing import Optional
 
 import torch
@@ -95,7 +101,7 @@ def _dice_sigmoid_bwd_kernel(
 @kernel
 def _dice_softmax_fwd_kernel(
     X, s_xn, s_xc, s_xs, T, s_tn, s_tc, s_ts, PART, C, S, NC, SB, ignore_index,
-    INDEX: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_S: tl.constexpr,
+    INDEX: tl.constexpr, HAS_IGNORE: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_S: tl.constexpr,
 ):
     n = tl.program_id(0)
     sb = tl.program_id(1)
@@ -114,9 +120,13 @@ def _dice_softmax_fwd_kernel(
     e = tl.exp(x - m[None, :])
     p = e / tl.maximum(tl.sum(e, 0), 1e-30)[None, :]  # softmax over classes, per pixel
     if INDEX:
-        y = tl.load(T + n64 * s_tn + offs.to(tl.int64) * s_ts, mask=smask, other=ignore_index).to(tl.int64)
-        valid = smask & (y != ignore_index)
-        p = tl.where(valid[None, :], p, 0.0)
+        y = tl.load(T + n64 * s_tn + offs.to(tl.int64) * s_ts, mask=smask, other=0).to(tl.int64)
+        if HAS_IGNORE:
+            valid = smask & (y != ignore_index)
+            p = tl.where(valid[None, :], p, 0.0)  # an ignored pixel adds to no count
+        else:
+            valid = smask
+        # one-hot in the kernel: a label outside [0, C) matches no class (its p still counts)
         t = tl.where((c64 == y[None, :]) & valid[None, :], 1.0, 0.0)
     else:
         t = tl.load(T + n64 * s_tn + c64 * s_tc + o64 * s_ts, mask=mask, other=0.0).to(tl.float32)
@@ -131,7 +141,7 @@ def _dice_softmax_fwd_kernel(
 @kernel
 def _dice_softmax_bwd_kernel(
     X, s_xn, s_xc, s_xs, T, s_tn, s_tc, s_ts, G, GX, s_gn, s_gc, s_gs, C, S, NC, SB, ignore_index,
-    INDEX: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_S: tl.constexpr,
+    INDEX: tl.constexpr, HAS_IGNORE: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_S: tl.constexpr,
 ):
     n = tl.program_id(0)
     sb = tl.program_id(1)
@@ -150,8 +160,11 @@ def _dice_softmax_bwd_kernel(
     e = tl.exp(x - m[None, :])
     p = e / tl.maximum(tl.sum(e, 0), 1e-30)[None, :]
     if INDEX:
-        y = tl.load(T + n64 * s_tn + offs.to(tl.int64) * s_ts, mask=smask, other=ignore_index).to(tl.int64)
-        valid = smask & (y != ignore_index)
+        y = tl.load(T + n64 * s_tn + offs.to(tl.int64) * s_ts, mask=smask, other=0).to(tl.int64)
+        if HAS_IGNORE:
+            valid = smask & (y != ignore_index)
+        else:
+            valid = smask
         t = tl.where((c64 == y[None, :]) & valid[None, :], 1.0, 0.0)
     else:
         valid = smask
@@ -188,7 +201,7 @@ def _warps(bc: int, bs: int) -> int:
 
 
 @torch.library.custom_op("losskit::dice_fwd", mutates_args=())
-def _dice_fwd_op(x: Tensor, t: Tensor, mode: int, ignore_index: int, with_bce: bool) -> Tensor:
+def _dice_fwd_op(x: Tensor, t: Tensor, mode: int, ignore_index: Optional[int], with_bce: bool) -> Tensor:
     """Partial sums ``(4, N*C, blocks)`` of p*t, p, t, BCE per spatial block (fp32)."""
     n, c, s = x.shape
     bc, bs, sb = _blocks(x, mode)
@@ -201,8 +214,9 @@ def _dice_fwd_op(x: Tensor, t: Tensor, mode: int, ignore_index: int, with_bce: b
             x, *x.stride(), t, *ts, part, c, s, n * c, sb, WITH_BCE=with_bce, BLOCK_S=bs, num_warps=_warps(bc, bs))
     else:
         _dice_softmax_fwd_kernel[(n, sb)](
-            x, *x.stride(), t, *ts, part, c, s, n * c, sb, ignore_index,
-            INDEX=mode == _SOFTMAX_INDEX, BLOCK_C=bc, BLOCK_S=bs, num_warps=_warps(bc, bs))
+            x, *x.stride(), t, *ts, part, c, s, n * c, sb, 0 if ignore_index is None else ignore_index,
+            INDEX=mode == _SOFTMAX_INDEX, HAS_IGNORE=ignore_index is not None, BLOCK_C=bc, BLOCK_S=bs,
+            num_warps=_warps(bc, bs))
     return part
 
 
@@ -213,7 +227,7 @@ def _(x, t, mode, ignore_index, with_bce):
 
 
 @torch.library.custom_op("losskit::dice_bwd", mutates_args=())
-def _dice_bwd_op(g: Tensor, x: Tensor, t: Tensor, mode: int, ignore_index: int, with_bce: bool) -> Tensor:
+def _dice_bwd_op(g: Tensor, x: Tensor, t: Tensor, mode: int, ignore_index: Optional[int], with_bce: bool) -> Tensor:
     """Gradient with respect to ``x`` (N, C, S) given the gradient of the partial sums."""
     n, c, s = x.shape
     bc, bs, sb = _blocks(x, mode)
@@ -228,8 +242,9 @@ def _dice_bwd_op(g: Tensor, x: Tensor, t: Tensor, mode: int, ignore_index: int, 
             WITH_BCE=with_bce, BLOCK_S=bs, num_warps=_warps(bc, bs))
     else:
         _dice_softmax_bwd_kernel[(n, sb)](
-            x, *x.stride(), t, *ts, g, gx, *gx.stride(), c, s, n * c, sb, ignore_index,
-            INDEX=mode == _SOFTMAX_INDEX, BLOCK_C=bc, BLOCK_S=bs, num_warps=_warps(bc, bs))
+            x, *x.stride(), t, *ts, g, gx, *gx.stride(), c, s, n * c, sb, 0 if ignore_index is None else ignore_index,
+            INDEX=mode == _SOFTMAX_INDEX, HAS_IGNORE=ignore_index is not None, BLOCK_C=bc, BLOCK_S=bs,
+            num_warps=_warps(bc, bs))
     return gx
 
 
@@ -327,7 +342,7 @@ def dice_loss_triton(
         t = as_ncs(target.detach() if target.is_floating_point() else target.to(torch.float32))
         mode = _SOFTMAX if activation == "softmax" else _SIGMOID
     with_bce = bce_weight is not None
-    part = _dice_fwd_op(x3, t, mode, -100 if ignore_index is None else int(ignore_index), with_bce)
+    part = _dice_fwd_op(x3, t, mode, None if ignore_index is None else int(ignore_index), with_bce)
     sums = part.sum(-1).view(4, n, c)
     count = float(s)
     if batch_dice:
@@ -340,20 +355,84 @@ def dice_loss_triton(
     return _reduction.reduce(loss, reduction).to(logits.dtype)
 
 
-_KNOWN = {"activation", "smooth", "eps", "ignore_index", "bce_weight", "batch_dice", "reduction"}
+_KERNEL_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 
 
-def _dispatch_entry(input: Tensor, target: Tensor, *args, **options) -> Optional[Tensor]:
-    """Dispatcher entry: the options above by keyword; ``None`` for anything else."""
-    if args or any(k not in _KNOWN for k in options):
+def _dispatch_entry(input: Tensor, target: Tensor, *, mode: str = "multiclass", from_logits: bool = True,
+                    weight: Optional[Tensor] = None, ignore_index: Optional[int] = None, smooth: float = 0.0,
+                    eps: float = 1e-7, per_image: bool = False, include_background: bool = True,
+                    empty: str = "exclude", reduction: str = "mean", **unknown) -> Optional[Tensor]:
+    """Dispatcher entry for :func:`losskit.functional.dice_loss` (its exact keywords, already validated).
+
+    The kernel computes the soft counts ``I = sum p t``, ``P = sum p``, ``T = sum t`` per (image,
+    class) with the link fused; the rest is the functional's own arithmetic on those ``(N, C)``
+    counts (``_ratio`` and ``_finish`` of :mod:`losskit.functional._overlap`: ``smooth``, the ``eps``
+    rule, ``per_image``, ``include_background``, ``empty``, ``weight``, ``reduction``), so every
+    such option is served with the functional's numbers.
+
+    Served: float32/bfloat16/float16 ``input`` with ``from_logits=True``; ``"multiclass"`` with
+    class-index targets (with or without ``ignore_index``) or one-hot/probability targets (at most
+    1024 classes); ``"binary"`` and ``"multilabel"`` without ``ignore_index``. ``None`` (PyTorch path)
+    for ``from_logits=False``, ``ignore_index`` in binary/multilabel mode, a target that requires
+    grad, an empty input, and any other keyword.
+    """
+    if unknown or not from_logits or target.requires_grad:
         return None
-    if not can_run(input) or input.dtype not in (torch.float32, torch.bfloat16, torch.float16) or input.dim() < 2:
+    if not can_run(input) or input.dtype not in _KERNEL_DTYPES or input.dim() < 1 or input.numel() == 0:
         return None
-    if target.requires_grad:
+    n = input.shape[0]
+    if mode == "multiclass":
+        if input.dim() < 2 or input.shape[1] > _MAX_SOFTMAX_C:
+            return None
+        c = input.shape[1]
+        x3 = as_ncs(input)
+        if target.dim() == input.dim() - 1:  # class indices, one-hot encoded in the kernel
+            t = target.reshape(n, x3.shape[2])
+            kmode = _SOFTMAX_INDEX
+        elif ignore_index is None:  # one-hot / probabilities
+            t = as_ncs(target.detach() if target.is_floating_point() else target.to(torch.float32))
+            kmode = _SOFTMAX
+        else:
+            return None  # (the functional refuses this combination)
+    elif mode in ("binary", "multilabel"):
+        if ignore_index is not None:
+            return None  # value masking of binary/multilabel targets: PyTorch path
+        if mode == "binary":
+            c, length = 1, math.prod(input.shape[1:])
+            x3 = input.reshape(n, 1, length)
+            t = target.reshape(n, 1, length)
+        else:
+            if input.dim() < 2:
+                return None
+            c = input.shape[1]
+            x3 = as_ncs(input)
+            t = as_ncs(target)
+        t = t.detach() if t.is_floating_point() else t.to(torch.float32)
+        kmode = _SIGMOID
+    else:
         return None
-    if options.get("activation", "sigmoid") == "softmax" and input.shape[1] > _MAX_SOFTMAX_C:
-        return None
-    return dice_loss_triton(input, target, **options)
+    part = _dice_fwd_op(x3, t, kmode, None if ignore_index is None else int(ignore_index), False)
+    inter, psum, tsum = part[:3].sum(-1).view(3, n, c).unbind(0)  # (N, C) each, float32
+    vcount = None
+    if ignore_index is not None:
+        # valid pixels per image, as the functional counts them: (N, 1), one count for every class
+        vcount = (target.reshape(n, -1) != ignore_index).sum(1, dtype=torch.float32).unsqueeze(1)
+    if not per_image:
+        inter, psum, tsum = inter.sum(0), psum.sum(0), tsum.sum(0)
+        vcount = None if vcount is None else vcount.sum(0)
+    if not include_background:
+        inter, psum, tsum = inter[..., 1:], psum[..., 1:], tsum[..., 1:]
+    if vcount is not None:
+        vcount = vcount.expand_as(inter)
+    w = None
+    if weight is not None:
+        w = weight.to(device=inter.device, dtype=torch.float32)
+        w = w if include_background else w[1:]
+
+    from ..functional._overlap import _finish, _ratio  # the functional's own rules (imported lazily)
+
+    loss = 1.0 - _ratio(2.0 * inter + smooth, psum + tsum + smooth, eps)  # Dice = 2 I / (P + T)
+    return _finish(loss, tsum, vcount, w, empty=empty, reduction=reduction, dtype=input.dtype)
 
 
 if HAS_TRITON:

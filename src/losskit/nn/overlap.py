@@ -183,7 +183,7 @@ for _spec in (
     LossSpec(
         name="dice_loss", functional=LF.dice_loss, module=DiceLoss, family="overlap", takes="logits",
         summary="soft Dice (F1 on soft counts) for binary/multiclass/multilabel segmentation",
-        example=_multiclass_example,
+        example=_multiclass_example, kernel="dice_loss",
     ),
     LossSpec(
         name="tversky_loss", functional=LF.tversky_loss, module=TverskyLoss, family="overlap", takes="logits",
