@@ -33,7 +33,9 @@ __all__ = [
 ]
 
 _HALF = (torch.float16, torch.bfloat16)
-_COS_EPS = 1e-12  # added to squared norms in cosine_embedding_loss, as in ATen
+# added to squared norms in cosine_embedding_loss: ATen's `static const float EPSILON = 1e-12`, i.e. 1e-12
+# rounded to float32 (it matters for zero vectors, where the gradient scales like 1/sqrt(EPSILON))
+_COS_EPS = 9.999999960041972e-13
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:

@@ -80,9 +80,29 @@ def _broadcast(a: Tensor, b: Tensor, names: tuple[str, str]) -> tuple[Tensor, Te
     return x, y
 
 
+def _category(dtype: torch.dtype) -> int:
+    return 3 if dtype.is_complex else 2 if dtype.is_floating_point else 0 if dtype == torch.bool else 1
+
+
+def _result_type(a: Tensor, b: Tensor) -> torch.dtype:
+    """``torch.result_type(a, b)`` written with ``promote_types`` (which torch.compile can trace)."""
+    return _promote((a.dtype, a.dim() == 0), (b.dtype, b.dim() == 0))[0]
+
+
+def _promote(a: tuple[torch.dtype, bool], b: tuple[torch.dtype, bool]) -> tuple[torch.dtype, bool]:
+    """Promote two ``(dtype, is_0d)`` operands: a 0-d tensor only takes part when its category
+    (bool < int < float < complex) is higher than the other operand's, as in torch."""
+    if a[1] == b[1]:
+        return torch.promote_types(a[0], b[0]), a[1]
+    big, small = (a, b) if b[1] else (b, a)
+    if _category(small[0]) > _category(big[0]):
+        return torch.promote_types(big[0], small[0]), False
+    return big[0], False
+
+
 def _float_dtype(input: Tensor, target: Tensor, fn: str) -> torch.dtype:
     """The dtype torch computes in (type promotion of input and target); refuse non-float results."""
-    dtype = torch.result_type(input, target)
+    dtype = _result_type(input, target)
     if not dtype.is_floating_point:
         raise TypeError(
             f"{fn} needs floating-point input or target, got input {input.dtype} and target "
@@ -541,7 +561,8 @@ def gaussian_nll_loss(
                 f"or {tuple(input.shape[:-1]) + (1,)}, a shape with one dimension of size 1, or a float"
             )
     check_nonnegative(var, "var", fix="pass variances >= 0, e.g. softplus(raw) or exp(log_var)")
-    dtype = torch.promote_types(torch.result_type(input, target), var.dtype)
+    dtype = _promote(_promote((input.dtype, input.dim() == 0), (target.dtype, target.dim() == 0)),
+                     (var.dtype, var.dim() == 0))[0]
     if not dtype.is_floating_point:  # pragma: no cover - var is floating, so this cannot happen
         raise TypeError(f"gaussian_nll_loss needs floating-point tensors, got {input.dtype}")
     compute = torch.float32 if dtype in _HALF else dtype
