@@ -146,10 +146,20 @@ class _PointwiseLoss(torch.autograd.Function):
                 reduction: str, compute: torch.dtype, out_dtype: torch.dtype) -> Tensor:
         x = input if input.dtype == compute else input.to(compute)
         y = target if target.dtype == compute else target.to(compute)
-        d = x - y
-        if not d.is_contiguous():  # permuted inputs give a permuted d; the dot products need 1-D views
-            d = d.contiguous()
-        n = d.numel()
+        n = x.numel()
+        if kind == "huber" and reduction != "none":
+            # d and c as the two rows of one buffer: a single matrix-vector product then gives both
+            # sums, [d . c, c . c] = [d; c] @ c, in one pass.
+            buf = torch.empty((2, n), dtype=compute, device=x.device)
+            d, saved = buf[0], buf[1]
+            torch.sub(x, y, out=d.view(x.shape))
+            torch.clamp(d, -delta, delta, out=saved)
+            dots = torch.mv(buf, saved)
+            saved = saved.view(x.shape)  # kept for the backward (with its buffer: 2 x numel)
+        else:
+            d = x - y
+            if not d.is_contiguous():  # permuted inputs give a permuted d; the dot products need 1-D views
+                d = d.contiguous()
         if kind == "mse":
             saved = d
             k = 2.0
@@ -166,13 +176,12 @@ class _PointwiseLoss(torch.autograd.Function):
             else:
                 loss = torch.dot(saved.view(-1), d.view(-1))
         else:  # huber
-            saved = d.clamp(-delta, delta)
             k = scale
             if reduction == "none":
+                saved = d.clamp(-delta, delta)
                 loss = d.sub_(saved, alpha=0.5).mul_(saved)  # c * (d - c/2), in place
             else:
-                cv, dv = saved.view(-1), d.view(-1)
-                loss = torch.dot(cv, dv) - 0.5 * torch.dot(cv, cv)
+                loss = torch.sub(dots[0], dots[1], alpha=0.5)  # d . c - (c . c) / 2
         factor = scale
         if reduction == "mean":
             factor = scale / n if n else math.nan  # an empty mean is NaN, as in torch
