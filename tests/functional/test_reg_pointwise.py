@@ -241,3 +241,12 @@ def test_messages_are_helpful():
         LF.mse_loss(torch.ones(2, dtype=torch.long), torch.ones(2, dtype=torch.long))
     assert "input.float()" in str(e.value)
     assert losskit.functional.mse_loss is LF.mse_loss
+
+
+@pytest.mark.parametrize("name,opts", CASES, ids=IDS)
+def test_large_float32_sums_are_accurate(name, opts):
+    """A million float32 elements: as accurate as torch (pairwise sums, not a BLAS dot product)."""
+    x, y = _pair((1 << 20,), torch.float32, 5, scale=1.0)
+    exact = getattr(TF, name)(x.double(), y.double(), **opts)
+    assert abs(getattr(LF, name)(x, y, **opts).double() - exact) <= 1e-6 * exact
+    assert abs(getattr(LF, name)(x, y, reduction="sum", **opts).double() - exact * x.numel()) <= 1e-6 * exact * x.numel()
