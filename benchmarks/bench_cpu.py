@@ -258,7 +258,9 @@ def time_pair(ours: Callable, ref: Callable, args: tuple, kwargs: dict, *, repea
             t_ours.append(_step(ours, args, kwargs, diff))
     m_ours, m_ref = statistics.median(t_ours), statistics.median(t_ref)
     return {"ours_ms": m_ours * 1e3, "torch_ms": m_ref * 1e3, "ratio": m_ours / m_ref,
-            "ours_min_ms": min(t_ours) * 1e3, "torch_min_ms": min(t_ref) * 1e3, "repeats": repeats}
+            "ours_min_ms": min(t_ours) * 1e3, "torch_min_ms": min(t_ref) * 1e3,
+            "ratio_of_mins": min(t_ours) / min(t_ref),
+            "paired_ratio": statistics.median(o / r for o, r in zip(t_ours, t_ref)), "repeats": repeats}
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,12 +295,16 @@ def _markdown(meta: dict, rows: list[dict], skipped: dict) -> str:
         " (other processes on the machine; above ~1 the timings are noisy)",
         "- ratio = ours / torch (lower is better; target <= 1.1)",
         "",
-        "| loss | size | losskit ms | torch ms | ratio |",
-        "|---|---|---:|---:|---:|",
+        "- also shown: the median of the per-repeat ratios (each pair run back to back) and the ratio of the"
+        " fastest runs, both less sensitive to other processes than the ratio of medians",
+        "",
+        "| loss | size | losskit ms | torch ms | ratio | paired ratio | ratio of mins |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         flag = " **slow**" if r["ratio"] > 1.1 else ""
-        lines.append(f"| {r['name']} | {r['size']} | {r['ours_ms']:.3f} | {r['torch_ms']:.3f} | {r['ratio']:.2f}{flag} |")
+        lines.append(f"| {r['name']} | {r['size']} | {r['ours_ms']:.3f} | {r['torch_ms']:.3f} | {r['ratio']:.2f}{flag} "
+                     f"| {r['paired_ratio']:.2f} | {r['ratio_of_mins']:.2f} |")
     for why, names in skipped.items():
         if names:
             lines += ["", f"Skipped ({why}): {', '.join(names)}"]
@@ -337,7 +343,7 @@ def main(argv: Optional[list[str]] = None) -> dict:
         "not in this torch": sorted(n for n in specs if not hasattr(TF, n)),
     }
     rows = []
-    print(f"{'loss':36s} {'size':>14s} {'losskit ms':>11s} {'torch ms':>9s} {'ratio':>6s}")
+    print(f"{'loss':36s} {'size':>14s} {'losskit ms':>11s} {'torch ms':>9s} {'ratio':>6s} {'paired':>6s} {'mins':>6s}")
     for twin, build in SIZES.items():
         if twin not in specs or (wanted and twin not in wanted) or not hasattr(TF, twin):
             continue
@@ -349,7 +355,8 @@ def main(argv: Optional[list[str]] = None) -> dict:
         row = {"name": spec.name, "torch_twin": twin, "size": size, **res}
         rows.append(row)
         flag = "  <-- slower than 1.1x" if res["ratio"] > 1.1 else ""
-        print(f"{spec.name:36s} {size:>14s} {res['ours_ms']:11.3f} {res['torch_ms']:9.3f} {res['ratio']:6.2f}{flag}")
+        print(f"{spec.name:36s} {size:>14s} {res['ours_ms']:11.3f} {res['torch_ms']:9.3f} {res['ratio']:6.2f} "
+              f"{res['paired_ratio']:6.2f} {res['ratio_of_mins']:6.2f}{flag}")
     for why, names in skipped.items():
         if names:
             print(f"skipped ({why}): {', '.join(names)}")

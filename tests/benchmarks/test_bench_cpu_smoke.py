@@ -35,7 +35,7 @@ def test_bench_cpu_runs_and_writes_table(tmp_path, capsys):
     data = json.loads((tmp_path / files[0]).read_text())
     assert data["meta"]["device"]["torch"] == torch.__version__ and data["results"]
     md = (tmp_path / files[1]).read_text()
-    assert "| loss | size | losskit ms | torch ms | ratio |" in md and "mse_loss" in md
+    assert "| loss | size | losskit ms | torch ms | ratio |" in md and "paired ratio" in md and "mse_loss" in md
     # every twin the bench knows is either measured or reported as skipped
     reported = names | {n for ns in data["skipped"].values() for n in ns}
     assert set(bench.SIZES) <= reported | {r["torch_twin"] for r in result["results"]}

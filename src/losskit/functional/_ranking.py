@@ -56,12 +56,26 @@ def _out_dtype(*ts: Tensor) -> torch.dtype:
     return dtype
 
 
-def _check_broadcast(shapes: dict, fn: str) -> None:
-    try:
-        torch.broadcast_shapes(*shapes.values())
-    except RuntimeError:
+def _broadcast_shape(*shapes) -> Optional[tuple]:
+    """The broadcast of ``shapes``, or None if they do not broadcast (plain Python: torch's
+    ``broadcast_shapes`` costs tens of microseconds per call)."""
+    ndim = max(len(s) for s in shapes)
+    out = [1] * ndim
+    for shape in shapes:
+        for i, n in enumerate(shape, ndim - len(shape)):
+            if n != 1:
+                if out[i] != 1 and out[i] != n:
+                    return None
+                out[i] = n
+    return tuple(out)
+
+
+def _check_broadcast(shapes: dict, fn: str) -> tuple:
+    out = _broadcast_shape(*shapes.values())
+    if out is None:
         desc = ", ".join(f"{k} {tuple(v)}" for k, v in shapes.items())
-        raise ValueError(f"{fn}: shapes do not broadcast together: {desc}; give them matching shapes") from None
+        raise ValueError(f"{fn}: shapes do not broadcast together: {desc}; give them matching shapes")
+    return out
 
 
 def _check_number(value: object, name: str, fn: str) -> float:
@@ -126,7 +140,9 @@ def margin_ranking_loss(
             f"input1 {tuple(input1.shape)}, input2 {tuple(input2.shape)}, target {tuple(target.shape)}; "
             "pass one score per pair in each, e.g. all of shape (N,)"
         )
-    _check_broadcast({"input1": input1.shape, "input2": input2.shape, "target": target.shape}, "margin_ranking_loss")
+    if not (input1.shape == input2.shape == target.shape):
+        _check_broadcast({"input1": input1.shape, "input2": input2.shape, "target": target.shape},
+                         "margin_ranking_loss")
     dtype = _out_dtype(input1, input2, target)
     # -y (x1 - x2) + m  ==  y (x2 - x1) + m  (negation is exact)
     loss = torch.mul(_up(target), _up(input2) - _up(input1)).add_(margin).clamp_min_(0)
@@ -251,10 +267,11 @@ def cosine_embedding_loss(
             f"cosine_embedding_loss: a {tdim}-d target needs {want}-d inputs, got input1 {tuple(input1.shape)} "
             f"and input2 {tuple(input2.shape)}; use (N, D) inputs with an (N,) target or (D,) inputs with a 0-d target"
         )
-    _check_broadcast({"input1": input1.shape, "input2": input2.shape}, "cosine_embedding_loss")
-    if tdim == 1:
-        rows = torch.broadcast_shapes(input1.shape, input2.shape)[0]
-        _check_broadcast({"pairs": (rows,), "target": target.shape}, "cosine_embedding_loss")
+    shape = input1.shape
+    if input2.shape != shape:
+        shape = _check_broadcast({"input1": input1.shape, "input2": input2.shape}, "cosine_embedding_loss")
+    if tdim == 1 and target.shape[0] != shape[0]:
+        _check_broadcast({"pairs": (shape[0],), "target": target.shape}, "cosine_embedding_loss")
     dtype = _out_dtype(input1, input2)
     x1, x2 = _up(input1), _up(input2)
     dim = tdim  # the feature dimension: 1 for (N, D), 0 for (D,)

@@ -68,14 +68,20 @@ def _broadcast_pair(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     return _broadcast(input, target, ("input", "target"))
 
 
+def _broadcastable(a: tuple, b: tuple) -> bool:
+    """Whether two shapes broadcast (plain Python; ``torch.broadcast_shapes`` is much slower)."""
+    for m, n in zip(reversed(a), reversed(b)):
+        if m != n and m != 1 and n != 1:
+            return False
+    return True
+
+
 def _broadcast(a: Tensor, b: Tensor, names: tuple[str, str]) -> tuple[Tensor, Tensor]:
-    try:
-        torch.broadcast_shapes(a.shape, b.shape)
-    except RuntimeError:
+    if not _broadcastable(a.shape, b.shape):
         raise ValueError(
             f"{names[0]} of shape {tuple(a.shape)} and {names[1]} of shape {tuple(b.shape)} cannot be "
             f"broadcast together; give {names[1]} the shape of {names[0]}"
-        ) from None
+        )
     x, y = torch.broadcast_tensors(a, b)
     return x, y
 
