@@ -258,3 +258,29 @@ def test_signatures_match_torch():
         ours = list(inspect.signature(getattr(LF, name)).parameters.values())
         ref = list(inspect.signature(getattr(TF, name)).parameters.values())
         assert [(p.name, p.kind, p.default) for p in ours] == [(p.name, p.kind, p.default) for p in ref], name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_compiles_fullgraph(name):
+    args, kw = _inputs(name, torch.float32)
+    args = [a.requires_grad_() if a.is_floating_point() and i == 0 else a for i, a in enumerate(args)]
+    f = torch.compile(getattr(LF, name), fullgraph=True, backend="aot_eager")
+    out = f(*args, **kw)
+    (g,) = torch.autograd.grad(out, args[0])
+    ref = getattr(TF, name)(*args, **kw)
+    (g_ref,) = torch.autograd.grad(ref, args[0])
+    assert_close(out.detach(), ref.detach())
+    assert_close(g, g_ref)
+
+
+def test_cosine_embedding_gradient_at_the_margin_matches_torch():
+    """cos - margin == 0 exactly for a dissimilar pair: torch's clamp keeps the gradient there."""
+    a = torch.randn(3, 4, dtype=torch.float64)
+    b = torch.randn(3, 4, dtype=torch.float64)
+    y = torch.tensor([-1, -1, 1])
+    eps = 9.999999960041972e-13  # ATen's float EPSILON
+    cos = (a * b).sum(1) / (((a * a).sum(1) + eps) * ((b * b).sum(1) + eps)).sqrt()
+    margin = cos[0].item()
+    assert TF.cosine_embedding_loss(a, b, y, margin=margin, reduction="none")[0] == 0
+    check_against(LF.cosine_embedding_loss, TF.cosine_embedding_loss, a, b, y, grad=[True, True, False],
+                  margin=margin, reduction="sum")
