@@ -294,7 +294,6 @@ def _markdown(meta: dict, rows: list[dict], skipped: dict) -> str:
         f"- 1-minute load average before / after: {meta['loadavg_1min']['before']} / {meta['loadavg_1min']['after']}"
         " (other processes on the machine; above ~1 the timings are noisy)",
         "- ratio = ours / torch (lower is better; target <= 1.1)",
-        "",
         "- also shown: the median of the per-repeat ratios (each pair run back to back) and the ratio of the"
         " fastest runs, both less sensitive to other processes than the ratio of medians",
         "",
