@@ -250,3 +250,13 @@ def test_large_float32_sums_are_accurate(name, opts):
     exact = getattr(TF, name)(x.double(), y.double(), **opts)
     assert abs(getattr(LF, name)(x, y, **opts).double() - exact) <= 1e-6 * exact
     assert abs(getattr(LF, name)(x, y, reduction="sum", **opts).double() - exact * x.numel()) <= 1e-6 * exact * x.numel()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_broadcast_warning_points_at_the_caller(name):
+    with pytest.warns(UserWarning, match="Using a target size") as rec:
+        getattr(LF, name)(X, torch.randn(3))
+    assert rec[0].filename == __file__
+    with pytest.warns(UserWarning, match="Using a target size") as rec:
+        LF.mse_loss(X, torch.randn(3), weight=torch.ones(4, 3))
+    assert rec[0].filename == __file__

@@ -54,8 +54,11 @@ _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 # --------------------------------------------------------------------------------------------
 
 
-def _broadcast_pair(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
-    """torch's rule for the pointwise regression losses: warn when the shapes differ, then broadcast."""
+def _broadcast_pair(input: Tensor, target: Tensor, stacklevel: int = 4) -> tuple[Tensor, Tensor]:
+    """torch's rule for the pointwise regression losses: warn when the shapes differ, then broadcast.
+
+    ``stacklevel`` points the warning at the user's call (4: user -> loss -> helper -> here).
+    """
     if target.shape == input.shape:
         return input, target
     # torch's own warning text, so that filters written for torch keep working.
@@ -63,7 +66,7 @@ def _broadcast_pair(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
         f"Using a target size ({target.size()}) that is different to the input size ({input.size()}). "
         "This will likely lead to incorrect results due to broadcasting. "
         "Please ensure they have the same size.",
-        stacklevel=3,
+        stacklevel=stacklevel,
     )
     return _broadcast(input, target, ("input", "target"))
 
@@ -288,7 +291,7 @@ def mse_loss(
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     if weight is not None:
         _float_dtype(input, target, "mse_loss")
-        x, y = _broadcast_pair(input, target)
+        x, y = _broadcast_pair(input, target, stacklevel=3)
         return _weighted((x - y).square(), weight, input, reduction, mean_by_weight=True)
     return _fused(input, target, "mse", 0.0, reduction, "mse_loss")
 
@@ -346,7 +349,7 @@ def l1_loss(
     if weight is not None or input.is_complex() or target.is_complex():
         if not (input.is_complex() or target.is_complex()):
             _float_dtype(input, target, "l1_loss")
-        x, y = _broadcast_pair(input, target)
+        x, y = _broadcast_pair(input, target, stacklevel=3)
         loss = (x - y).abs()
         if weight is not None:
             return _weighted(loss, weight, input, reduction, mean_by_weight=True)
