@@ -1,0 +1,41 @@
+"""benchmarks/bench_cpu.py runs end to end on tiny inputs and writes its table (no timing assertions)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import torch
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_cpu.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("losskit_bench_cpu", BENCH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_bench_cpu_runs_and_writes_table(tmp_path, capsys):
+    bench = _load()
+    threads = torch.get_num_threads()
+    try:
+        result = bench.main(["--tiny", "--repeats", "1", "--warmup", "0", "--out", str(tmp_path), "--tag", "smoke",
+                             "--no-malloc-tune"])
+    finally:
+        torch.set_num_threads(threads)
+    printed = capsys.readouterr().out
+    names = {r["name"] for r in result["results"]}
+    assert {"mse_loss", "huber_loss", "triplet_margin_loss"} <= names
+    for r in result["results"]:
+        assert r["ours_ms"] > 0 and r["torch_ms"] > 0 and r["ratio"] > 0
+        assert r["name"] in printed
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert len(files) == 2 and files[0].startswith("cpu-smoke-") and files[0].endswith(".json")
+    data = json.loads((tmp_path / files[0]).read_text())
+    assert data["meta"]["device"]["torch"] == torch.__version__ and data["results"]
+    md = (tmp_path / files[1]).read_text()
+    assert "| loss | size | losskit ms | torch ms | ratio |" in md and "paired ratio" in md and "mse_loss" in md
+    # every twin the bench knows is either measured or reported as skipped
+    reported = names | {n for ns in data["skipped"].values() for n in ns}
+    assert set(bench.SIZES) <= reported | {r["torch_twin"] for r in result["results"]}
