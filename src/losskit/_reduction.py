@@ -17,6 +17,8 @@ from typing import Literal, Optional
 import torch
 from torch import Tensor
 
+from ._checks import _compiling
+
 __all__ = [
     "Reduction",
     "AllIgnored",
@@ -94,11 +96,12 @@ def legacy_reduction(
     """
     if size_average is None and reduce is None:
         return reduction
-    warnings.warn(
-        "size_average and reduce are deprecated (as in torch): use reduction='none'|'mean'|'sum'",
-        UserWarning,
-        stacklevel=3,
-    )
+    if not _compiling():  # a warning inside a traced function breaks torch.compile(fullgraph=True)
+        warnings.warn(
+            "size_average and reduce are deprecated (as in torch): use reduction='none'|'mean'|'sum'",
+            UserWarning,
+            stacklevel=3,
+        )
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     if not reduce:
