@@ -49,6 +49,7 @@ from torch import Tensor
 from . import functional as _lf
 from . import registry
 from ._checks import check_floating, check_option
+from ._checks import upcast as _upcast  # float32 for half inputs
 from ._reduction import check_reduction, reduce
 
 __all__ = [
@@ -73,11 +74,6 @@ def _loss(name: str):
     if fn is None:  # pragma: no cover - only while a loss has not been added to losskit.functional
         raise NotImplementedError(f"losskit.functional.{name} is not available in this build of losskit")
     return fn
-
-
-def _upcast(x: Tensor) -> Tensor:
-    """float32 for half inputs (log-probabilities are computed in at least single precision)."""
-    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
 def _clamp_min_keep_grad(x: Tensor, eps: float) -> Tensor:
