@@ -77,3 +77,18 @@ def test_full_checks_refuse_plus_inf_log_probabilities():
             LF.kl_div(logp, torch.tensor([0.2, 0.3, 0.5]))
         LF.entropy(torch.tensor([0.0, -math.inf]), log_input=True)  # -inf (impossible outcome) is fine
 
+
+def test_linear_cross_entropy_k_dim_honours_all_ignored():
+    # the (C, d1, H) weight path called torch's cross_entropy and silently dropped all_ignored
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(5, 4, generator=g, requires_grad=True)
+    w = torch.randn(3, 2, 4, generator=g)
+    y = torch.full((5, 2), -100)
+    out = LF.linear_cross_entropy(x, w, y, all_ignored="zero")
+    assert out.item() == 0.0
+    out.backward()
+    assert torch.equal(x.grad, torch.zeros_like(x))
+    assert LF.linear_cross_entropy(x, w, y).isnan()  # torch's 0/0 by default
+    y[0, 0] = 7
+    with pytest.raises(ValueError, match="class index 7 outside"):
+        LF.linear_cross_entropy(x, w, y)
