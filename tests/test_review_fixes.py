@@ -92,3 +92,21 @@ def test_linear_cross_entropy_k_dim_honours_all_ignored():
     y[0, 0] = 7
     with pytest.raises(ValueError, match="class index 7 outside"):
         LF.linear_cross_entropy(x, w, y)
+
+
+def test_categorical_log_prob_refuses_out_of_range_index_by_name():
+    # a -100 padding label used to fail inside torch.gather
+    from losskit.likelihoods import Categorical
+    z = torch.randn(2, 3)
+    with pytest.raises(ValueError, match="class index -100 outside"):
+        Categorical().log_prob(z, torch.tensor([0, -100]))
+    assert_close(Categorical().log_prob(z, torch.tensor([0.0, 2.0])), Categorical().log_prob(z, torch.tensor([0, 2])))
+
+
+def test_fit_temperature_refuses_fractional_class_targets():
+    # (N, C) logits with non-integer targets were silently truncated to class indices
+    from losskit.decision import fit_temperature
+    z = torch.randn(20, 3, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="class indices in"):
+        fit_temperature(z, torch.full((20,), 1.5))
+    fit_temperature(z, torch.arange(20) % 3)

@@ -448,8 +448,11 @@ def fit_temperature(logits: ArrayLike, target: ArrayLike, *, max_iter: int = 100
             return torch.nn.functional.binary_cross_entropy_with_logits(scaled, y)
 
     else:
-        if t_np.shape != (z.shape[0],) or (t_np.size and (t_np.min() < 0 or t_np.max() >= z.shape[1])):
-            raise ValueError(f"target must have shape ({z.shape[0]},) with class indices in [0, {z.shape[1] - 1}]")
+        if t_np.shape != (z.shape[0],) or (t_np.size and (
+                t_np.min() < 0 or t_np.max() >= z.shape[1] or not np.all(np.equal(np.mod(t_np, 1), 0)))):
+            raise ValueError(f"target must have shape ({z.shape[0]},) with class indices in [0, {z.shape[1] - 1}]"
+                             f"; got shape {t_np.shape}, values in [{t_np.min()}, {t_np.max()}]"
+                             if t_np.size else f"target must have shape ({z.shape[0]},); got {t_np.shape}")
         y = torch.as_tensor(t_np.astype(np.int64))
 
         def nll(scaled):

@@ -48,7 +48,7 @@ from torch import Tensor
 
 from . import functional as _lf
 from . import registry
-from ._checks import check_floating, check_option
+from ._checks import check_class_target, check_floating, check_option
 from ._checks import upcast as _upcast  # float32 for half inputs
 from ._reduction import check_reduction, reduce
 
@@ -244,9 +244,11 @@ class Categorical(Likelihood):
         """``log softmax(output)[target]`` with the class dimension removed."""
         check_floating(output, "output")
         d = self._class_dim(output)
+        target = target.long()
+        check_class_target(target, output.shape[d])  # (an index outside [0, C) would fail inside gather)
         # log softmax(z)_y = z_y − logsumexp(z)
         logp = torch.log_softmax(_upcast(output), dim=d)
-        return logp.gather(d, target.long().unsqueeze(d)).squeeze(d).to(output.dtype)
+        return logp.gather(d, target.unsqueeze(d)).squeeze(d).to(output.dtype)
 
     def distribution(self, output: Tensor) -> torch.distributions.Categorical:
         """``torch.distributions.Categorical(logits=...)`` with the class dimension moved last."""
