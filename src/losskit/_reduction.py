@@ -26,6 +26,7 @@ __all__ = [
     "reduce",
     "weighted_mean",
     "legacy_reduction",
+    "class_weight_sum",
 ]
 
 Reduction = Literal["none", "mean", "sum"]
@@ -107,3 +108,21 @@ def legacy_reduction(
     if not reduce:
         return "none"
     return "mean" if size_average else "sum"
+
+
+def class_weight_sum(target: Tensor, weight: Optional[Tensor], ignore_index: Optional[int], *,
+                     dtype: torch.dtype) -> Tensor:
+    """The denominator of torch's weighted mean for class-index targets, on the device (no host sync).
+
+    ``sum_i w_{y_i}`` over the items whose target is not ``ignore_index`` (their count when
+    ``weight`` is None); pass it to :func:`weighted_mean` with ``sum_i w_{y_i} l_i``.
+
+    >>> class_weight_sum(torch.tensor([0, 2, -100, 2]), torch.tensor([1.0, 5.0, 0.5]), -100, dtype=torch.float32)
+    tensor(2.)
+    """
+    valid = target != ignore_index if ignore_index is not None else torch.ones_like(target, dtype=torch.bool)
+    if weight is None:
+        return valid.sum(dtype=dtype)
+    # ignored labels read w_0 (in range whatever ignore_index is) and are then zeroed
+    y = torch.where(valid, target, torch.zeros((), dtype=target.dtype, device=target.device))
+    return (weight.to(dtype)[y] * valid).sum()

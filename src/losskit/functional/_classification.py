@@ -119,15 +119,10 @@ def _ignore_index(ignore_index: Optional[int], fn: str) -> tuple[int, Optional[i
 
 
 def _index_mean_zero(num: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int,
-                     num_classes: int, dtype: torch.dtype) -> Tensor:
+                     dtype: torch.dtype) -> Tensor:
     """``all_ignored="zero"`` weighted mean: ``sum(w_y l) / sum(w_y)`` over non-ignored items."""
-    keep = target != ignore_index
-    if weight is None:
-        den = keep.sum(dtype=dtype)
-    else:
-        # w_y for each item (the clamp only keeps ignored labels, whose weight is zeroed, in range)
-        den = (weight[target.clamp(0, num_classes - 1)] * keep).sum()
-    return weighted_mean(num, den, all_ignored="zero")
+    return weighted_mean(num, _reduction.class_weight_sum(target, weight, ignore_index, dtype=dtype),
+                         all_ignored="zero")
 
 
 # --------------------------------------------------------------------------------------------
@@ -243,7 +238,7 @@ def cross_entropy(
     if all_ignored == "zero" and reduction == "mean" and not probs_target:
         num = F.cross_entropy(x, target, weight, ignore_index=ignore_index, reduction="sum",
                               label_smoothing=label_smoothing)
-        out = _index_mean_zero(num, target, weight, ignore_index, num_classes, dtype)
+        out = _index_mean_zero(num, target, weight, ignore_index, dtype)
     else:
         out = F.cross_entropy(x, target, weight, ignore_index=ignore_index, reduction=reduction,
                               label_smoothing=label_smoothing)
@@ -316,7 +311,7 @@ def nll_loss(
         weight = weight.to(dtype)
     if all_ignored == "zero" and reduction == "mean":
         num = F.nll_loss(x, target, weight, ignore_index=ignore_index, reduction="sum")
-        out = _index_mean_zero(num, target, weight, ignore_index, num_classes, dtype)
+        out = _index_mean_zero(num, target, weight, ignore_index, dtype)
     else:
         out = F.nll_loss(x, target, weight, ignore_index=ignore_index, reduction=reduction)
     return out if out.dtype == log_probs.dtype else out.to(log_probs.dtype)

@@ -183,12 +183,9 @@ def _denominator(target: Tensor, weight: Optional[Tensor], ignore_index: int, li
     """sum_i a_i: counted rows, weighted by the weight of their class (torch's weighted mean)."""
     dtype = torch.float64 if like.dtype == torch.float64 else torch.float32
     if target.is_floating_point():
-        return torch.tensor(float(target.shape[0]), dtype=dtype, device=target.device)
-    valid = target != ignore_index
-    if weight is None:
-        return valid.sum().to(dtype)
-    y = torch.where(valid, target, torch.zeros_like(target))
-    return (weight.to(dtype)[y] * valid).sum()
+        # a fill on the device, not a host-to-device copy (which a CUDA graph could not capture)
+        return torch.full((), float(target.shape[0]), dtype=dtype, device=target.device)
+    return _reduction.class_weight_sum(target, weight, ignore_index, dtype=dtype)
 
 
 def linear_cross_entropy(
