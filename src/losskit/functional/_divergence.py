@@ -92,6 +92,14 @@ def _out(x: Tensor, *inputs: Tensor) -> Tensor:
     return x if x.dtype == dtype else x.to(dtype)
 
 
+def _prep_pair(p: Tensor, q: Tensor, dim: int, log_input: bool, fn: str) -> tuple[Tensor, Tensor]:
+    """Validate ``p`` and ``q`` and return both expanded to their broadcast shape (computation dtype)."""
+    _pair(p, q, dim, fn)
+    xp, xq = _prep(p, "p", log_input), _prep(q, "q", log_input)
+    shape = torch.broadcast_shapes(xp.shape, xq.shape)
+    return xp.expand(shape), xq.expand(shape)
+
+
 def _plogp_over(p: Tensor, logp: Tensor, logr: Tensor, mask: Tensor, dim: int) -> Tensor:
     """``sum_c p_c (log p_c - log r_c)`` over ``dim``, with terms where ``mask`` (p > 0) is False set to 0.
 
@@ -175,10 +183,7 @@ def kl_divergence(p: Tensor, q: Tensor, *, dim: int = -1, log_input: bool = Fals
     References:
         Kullback & Leibler, "On Information and Sufficiency", Ann. Math. Statist. 22 (1951).
     """
-    _pair(p, q, dim, "kl_divergence")
-    xp, xq = _prep(p, "p", log_input), _prep(q, "q", log_input)
-    shape = torch.broadcast_shapes(xp.shape, xq.shape)
-    xp, xq = xp.expand(shape), xq.expand(shape)
+    xp, xq = _prep_pair(p, q, dim, log_input, "kl_divergence")
     if log_input:
         logp, logq, mask = xp, xq, xp > -math.inf
         prob = torch.exp(xp)
@@ -222,10 +227,7 @@ def js_divergence(p: Tensor, q: Tensor, *, dim: int = -1, log_input: bool = Fals
     References:
         Lin, "Divergence measures based on the Shannon entropy", IEEE Trans. Inf. Theory 37 (1991).
     """
-    _pair(p, q, dim, "js_divergence")
-    xp, xq = _prep(p, "p", log_input), _prep(q, "q", log_input)
-    shape = torch.broadcast_shapes(xp.shape, xq.shape)
-    xp, xq = xp.expand(shape), xq.expand(shape)
+    xp, xq = _prep_pair(p, q, dim, log_input, "js_divergence")
     zero = torch.zeros((), dtype=xp.dtype, device=xp.device)
     if log_input:
         mp, mq = xp > -math.inf, xq > -math.inf
