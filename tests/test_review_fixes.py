@@ -117,3 +117,10 @@ def test_overlap_multiclass_1d_input_message_names_no_made_up_shape():
     with pytest.raises(ValueError, match=r"expects input \(N, C, \*\).*got input \(3,\) and target \(\)") as e:
         LF.dice_loss(torch.randn(3), torch.tensor(1))
     assert "for this input" not in str(e.value)
+
+
+def test_package_root_exports_decision():
+    assert "decision" in losskit.__all__
+    assert losskit.decision.tune_threshold is not None
+    assert losskit.CombinedLoss is losskit.nn.CombinedLoss
+    assert losskit.nn.CrossEntropyLoss(ignore_index=None)(torch.randn(2, 3), torch.tensor([0, 2])).isfinite()
