@@ -209,6 +209,9 @@ def js_divergence(p: Tensor, q: Tensor, *, dim: int = -1, log_input: bool = Fals
     :math:`m_c > 0` wherever :math:`p_c > 0` or :math:`q_c > 0`, it is finite for any p, q, with
     finite gradients.
 
+    Likelihood view: the mean excess negative log-likelihood of data drawn from p and from q when
+    both are scored by the mixture model m (a measure, not a loss: no link, no reduction).
+
     Args:
         p: probabilities (or log-probabilities if ``log_input``), distributions along ``dim``.
         q: same as ``p`` (shapes must broadcast; same number of outcomes).
