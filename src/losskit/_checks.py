@@ -21,6 +21,7 @@ and the fix.
 from __future__ import annotations
 
 import contextlib
+import numbers
 import os
 import warnings
 from typing import Iterator, Optional, Sequence
@@ -42,6 +43,11 @@ __all__ = [
     "check_option",
     "warn_probs_as_logits",
     "warn_not_log_probs",
+    "check_nonnegative",
+    "check_label_smoothing",
+    "check_broadcasts_to",
+    "compute_dtype",
+    "upcast",
 ]
 
 _LEVELS = ("off", "auto", "full")
@@ -291,3 +297,54 @@ def check_nonnegative(x: Tensor, name: str, *, fix: str = "") -> None:
             f"{name} has {n_neg} negative entr{'y' if n_neg == 1 else 'ies'} (min {lo:.4g}); "
             f"{fix or f'pass {name} >= 0'}"
         )
+
+
+def check_label_smoothing(value: object, *, high_open: bool, name: str = "label_smoothing") -> float:
+    """A Python (or NumPy) real number in [0, 1] (``[0, 1)`` with ``high_open``), returned as a float.
+
+    A tensor is refused: reading it would be a host-device synchronisation on every call.
+    """
+    if isinstance(value, (bool, Tensor)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a Python number, got {type(value).__name__}; pass a float such as 0.1")
+    hi = "1)" if high_open else "1]"
+    value = float(value)
+    if not (0.0 <= value and (value < 1.0 if high_open else value <= 1.0)):
+        raise ValueError(
+            f"{name} must be in [0, {hi}, got {value!r}; 0 turns smoothing off, typical values are 0.05-0.2"
+        )
+    return value
+
+
+def check_broadcasts_to(t: Optional[Tensor], shape: torch.Size, name: str, input_name: str, *,
+                        fix: str = "") -> Optional[Tensor]:
+    """Raise ``ValueError`` (both shapes printed) unless ``t`` broadcasts to ``shape`` without growing it."""
+    if t is None:
+        return None
+    check_tensor(t, name)
+    try:
+        ok = torch.broadcast_shapes(t.shape, shape) == shape
+    except RuntimeError:
+        ok = False
+    if not ok:
+        fix = fix or (
+            f"give {name} the shape of {input_name} or one that broadcasts to it (e.g. one entry per class "
+            "along the last dimension)"
+        )
+        raise ValueError(
+            f"{name} with shape {tuple(t.shape)} does not broadcast to the shape of {input_name} {tuple(shape)}; "
+            f"{fix}"
+        )
+    return t
+
+
+_HALF = (torch.float16, torch.bfloat16)
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype a loss computes in: float32 for float16/bfloat16 (as torch's losses do), else ``dtype``."""
+    return torch.float32 if dtype in _HALF else dtype
+
+
+def upcast(x: Tensor) -> Tensor:
+    """``x`` in :func:`compute_dtype` (float32 for half inputs, unchanged otherwise)."""
+    return x.float() if x.dtype in _HALF else x

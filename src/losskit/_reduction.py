@@ -17,6 +17,8 @@ from typing import Literal, Optional
 import torch
 from torch import Tensor
 
+from ._checks import _compiling
+
 __all__ = [
     "Reduction",
     "AllIgnored",
@@ -24,6 +26,7 @@ __all__ = [
     "reduce",
     "weighted_mean",
     "legacy_reduction",
+    "class_weight_sum",
 ]
 
 Reduction = Literal["none", "mean", "sum"]
@@ -94,13 +97,32 @@ def legacy_reduction(
     """
     if size_average is None and reduce is None:
         return reduction
-    warnings.warn(
-        "size_average and reduce are deprecated (as in torch): use reduction='none'|'mean'|'sum'",
-        UserWarning,
-        stacklevel=3,
-    )
+    if not _compiling():  # a warning inside a traced function breaks torch.compile(fullgraph=True)
+        warnings.warn(
+            "size_average and reduce are deprecated (as in torch): use reduction='none'|'mean'|'sum'",
+            UserWarning,
+            stacklevel=3,
+        )
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     if not reduce:
         return "none"
     return "mean" if size_average else "sum"
+
+
+def class_weight_sum(target: Tensor, weight: Optional[Tensor], ignore_index: Optional[int], *,
+                     dtype: torch.dtype) -> Tensor:
+    """The denominator of torch's weighted mean for class-index targets, on the device (no host sync).
+
+    ``sum_i w_{y_i}`` over the items whose target is not ``ignore_index`` (their count when
+    ``weight`` is None); pass it to :func:`weighted_mean` with ``sum_i w_{y_i} l_i``.
+
+    >>> class_weight_sum(torch.tensor([0, 2, -100, 2]), torch.tensor([1.0, 5.0, 0.5]), -100, dtype=torch.float32)
+    tensor(2.)
+    """
+    valid = target != ignore_index if ignore_index is not None else torch.ones_like(target, dtype=torch.bool)
+    if weight is None:
+        return valid.sum(dtype=dtype)
+    # ignored labels read w_0 (in range whatever ignore_index is) and are then zeroed
+    y = torch.where(valid, target, torch.zeros((), dtype=target.dtype, device=target.device))
+    return (weight.to(dtype)[y] * valid).sum()

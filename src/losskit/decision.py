@@ -204,6 +204,14 @@ def tune_threshold(
       the empirical one when they are not calibrated.
     * ``"precision_at_recall"``: maximise precision subject to :math:`recall \ge` ``min_recall``.
 
+    .. math:: t^\star = \arg\max_{t \in \{s_i\} \cup \{\infty\}} M\bigl(TP(t), FP(t), FN(t)\bigr),
+        \qquad \hat y = [s \ge t]
+
+    Likelihood view: the inference rule on top of a Bernoulli model (one per column). With
+    calibrated :math:`p = \sigma(z)`, the Bayes decision for costs :math:`c_{FP}, c_{FN}` is
+    :math:`p \ge c_{FP}/(c_{FP} + c_{FN})` (0.5 for equal costs); F1 and precision-at-recall are not
+    decomposable per sample, so their best threshold is found on data.
+
     Tune on a validation split and apply the threshold to new data: tuning on the test set
     overstates the metric. Before choosing, look at the histogram of scores per class.
 
@@ -333,10 +341,17 @@ def _calibration_inputs(probs, target, from_logits):
 def reliability_curve(
     probs: ArrayLike, target: ArrayLike, n_bins: int = 15, *, from_logits: bool = False
 ) -> ReliabilityCurve:
-    """Bin predictions by confidence and compare mean confidence with observed frequency.
+    r"""Bin predictions by confidence and compare mean confidence with observed frequency.
 
     Uniform bins on [0, 1], closed on the right (``(a, b]``; the first also holds 0), as in
-    :func:`sklearn.calibration.calibration_curve` with ``strategy="uniform"``.
+    :func:`sklearn.calibration.calibration_curve` with ``strategy="uniform"``:
+
+    .. math:: \mathrm{acc}_b = \frac{1}{n_b} \sum_{i \in B_b} h_i, \qquad
+        \mathrm{conf}_b = \frac{1}{n_b} \sum_{i \in B_b} c_i
+
+    with :math:`c_i` the confidence and :math:`h_i` the outcome (positive label, or correct top
+    label). Likelihood view: a model is calibrated when its Bernoulli / Categorical probabilities
+    are frequencies, :math:`P(h = 1 \mid c) = c`; the curve estimates that conditional per bin.
 
     Args:
         probs: ``(N,)`` positive-class probabilities (binary) or ``(N, C)`` class probabilities
@@ -353,6 +368,11 @@ def reliability_curve(
         >>> curve = reliability_curve([0.1, 0.2, 0.7, 0.9], [0, 1, 1, 1], n_bins=2)
         >>> curve.counts.tolist(), curve.accuracy.tolist(), curve.confidence.round(2).tolist()
         ([2, 2], [0.5, 1.0], [0.15, 0.8])
+
+    References:
+        DeGroot & Fienberg, "The Comparison and Evaluation of Forecasters", The Statistician 32
+        (1983); Niculescu-Mizil & Caruana, "Predicting Good Probabilities with Supervised
+        Learning", ICML 2005.
     """
     if int(n_bins) != n_bins or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}")
@@ -379,7 +399,9 @@ def expected_calibration_error(
     positives (as :func:`sklearn.calibration.calibration_curve`); multi-class ``(N, C)`` input
     measures the top-label confidence against top-label accuracy (Guo et al., 2017). 0 is
     perfectly calibrated. With few samples per bin it is biased upward; read it next to the
-    reliability diagram.
+    reliability diagram. Likelihood view: how far the model's Bernoulli / Categorical probabilities
+    are from observed frequencies (see :func:`reliability_curve`); a likelihood loss (BCE/CE) is a
+    proper scoring rule and rewards calibration, reweighted losses (focal, dice) do not.
 
     Args:
         probs: ``(N,)`` or ``(N, C)`` probabilities (logits with ``from_logits=True``).
@@ -398,6 +420,10 @@ def expected_calibration_error(
         0.25
         >>> round(expected_calibration_error([0.5, 0.5, 0.5, 0.5], [0, 1, 0, 1]), 3)  # honest coin
         0.0
+
+    References:
+        Naeini, Cooper & Hauskrecht, "Obtaining Well Calibrated Probabilities Using Bayesian
+        Binning", AAAI 2015; Guo et al., "On Calibration of Modern Neural Networks", ICML 2017.
     """
     return reliability_curve(probs, target, n_bins, from_logits=from_logits).ece
 
@@ -408,7 +434,8 @@ def fit_temperature(logits: ArrayLike, target: ArrayLike, *, max_iter: int = 100
     .. math::
         T^\star = \arg\min_{T>0} \; -\frac1N \sum_i \log \mathrm{softmax}(z_i / T)_{y_i}
 
-    (sigmoid and Bernoulli NLL for 1-D binary logits). Optimised over :math:`\log T` (so T stays
+    (sigmoid and Bernoulli NLL for 1-D binary logits): maximum likelihood of the Categorical
+    (Bernoulli) model with the link :math:`\operatorname{softmax}(z / T)`. Optimised over :math:`\log T` (so T stays
     positive) with L-BFGS and a strong-Wolfe line search, in float64 on the CPU. ``T > 1`` softens
     an over-confident model, ``T < 1`` sharpens an under-confident one; the ranking and the arg-max
     do not change, so accuracy and ROC-AUC are untouched.
@@ -448,8 +475,11 @@ def fit_temperature(logits: ArrayLike, target: ArrayLike, *, max_iter: int = 100
             return torch.nn.functional.binary_cross_entropy_with_logits(scaled, y)
 
     else:
-        if t_np.shape != (z.shape[0],) or (t_np.size and (t_np.min() < 0 or t_np.max() >= z.shape[1])):
-            raise ValueError(f"target must have shape ({z.shape[0]},) with class indices in [0, {z.shape[1] - 1}]")
+        if t_np.shape != (z.shape[0],) or (t_np.size and (
+                t_np.min() < 0 or t_np.max() >= z.shape[1] or not np.all(np.equal(np.mod(t_np, 1), 0)))):
+            raise ValueError(f"target must have shape ({z.shape[0]},) with class indices in [0, {z.shape[1] - 1}]"
+                             f"; got shape {t_np.shape}, values in [{t_np.min()}, {t_np.max()}]"
+                             if t_np.size else f"target must have shape ({z.shape[0]},); got {t_np.shape}")
         y = torch.as_tensor(t_np.astype(np.int64))
 
         def nll(scaled):
@@ -473,13 +503,28 @@ def fit_temperature(logits: ArrayLike, target: ArrayLike, *, max_iter: int = 100
 
 
 def apply_temperature(logits: ArrayLike, temperature: float) -> ArrayLike:
-    """``logits / temperature``, keeping the input's type (tensor in, tensor out; array in, array out).
+    r"""Divide logits by a fitted temperature, keeping the input's type (tensor in, tensor out; array in, array out).
+
+    .. math:: z' = z / T
+
+    Likelihood view: the link becomes :math:`\operatorname{softmax}(z/T)` (or :math:`\sigma(z/T)`);
+    the arg-max and the ranking are unchanged.
+
+    Args:
+        logits: ``(N,)`` or ``(N, C)`` logits (tensor, array or list).
+        temperature: ``T > 0``, e.g. from :func:`fit_temperature`.
+
+    Returns:
+        ``logits / T``: a tensor for tensor input, else a float64 numpy array.
 
     Example:
         >>> import numpy as np
         >>> from losskit.decision import apply_temperature
         >>> apply_temperature(np.array([2.0, -4.0]), 2.0)
         array([ 1., -2.])
+
+    References:
+        Guo, Pleiss, Sun, Weinberger, "On Calibration of Modern Neural Networks", ICML 2017.
     """
     if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
         raise ValueError(f"temperature must be a finite number > 0; got {temperature!r}")

@@ -48,7 +48,8 @@ from torch import Tensor
 
 from . import functional as _lf
 from . import registry
-from ._checks import check_floating, check_option
+from ._checks import check_class_target, check_floating, check_option
+from ._checks import upcast as _upcast  # float32 for half inputs
 from ._reduction import check_reduction, reduce
 
 __all__ = [
@@ -73,11 +74,6 @@ def _loss(name: str):
     if fn is None:  # pragma: no cover - only while a loss has not been added to losskit.functional
         raise NotImplementedError(f"losskit.functional.{name} is not available in this build of losskit")
     return fn
-
-
-def _upcast(x: Tensor) -> Tensor:
-    """float32 for half inputs (log-probabilities are computed in at least single precision)."""
-    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
 def _clamp_min_keep_grad(x: Tensor, eps: float) -> Tensor:
@@ -157,6 +153,9 @@ class Bernoulli(Likelihood):
         >>> y = torch.tensor([0.0, 1.0, 1.0])
         >>> torch.allclose(lik.log_prob(z, y), lik.distribution(z).log_prob(y))
         True
+
+    References:
+        Bishop, *Pattern Recognition and Machine Learning*, 2006, section 4.3.2 (logistic regression).
     """
 
     link_name = "sigmoid"
@@ -218,6 +217,9 @@ class Categorical(Likelihood):
         tensor([0, 2])
         >>> Categorical().log_prob(z, torch.tensor([0, 1]))
         tensor([-0.2413, -3.0949])
+
+    References:
+        Bishop, *Pattern Recognition and Machine Learning*, 2006, section 4.3.4 (softmax regression).
     """
 
     link_name = "softmax"
@@ -248,9 +250,11 @@ class Categorical(Likelihood):
         """``log softmax(output)[target]`` with the class dimension removed."""
         check_floating(output, "output")
         d = self._class_dim(output)
+        target = target.long()
+        check_class_target(target, output.shape[d])  # (an index outside [0, C) would fail inside gather)
         # log softmax(z)_y = z_y − logsumexp(z)
         logp = torch.log_softmax(_upcast(output), dim=d)
-        return logp.gather(d, target.long().unsqueeze(d)).squeeze(d).to(output.dtype)
+        return logp.gather(d, target.unsqueeze(d)).squeeze(d).to(output.dtype)
 
     def distribution(self, output: Tensor) -> torch.distributions.Categorical:
         """``torch.distributions.Categorical(logits=...)`` with the class dimension moved last."""
@@ -307,6 +311,10 @@ class Gaussian(Likelihood):
         tensor(0.6250)
         >>> Gaussian().nll(mu, y, full=True)  # mse/2 + ½ log 2π
         tensor(1.2314)
+
+    References:
+        Nix & Weigend, "Estimating the mean and variance of the target probability distribution",
+        ICNN 1994 (predicted variance); PyTorch, ``torch.nn.GaussianNLLLoss``.
     """
 
     link_name = "identity"
@@ -402,6 +410,9 @@ class Laplace(Likelihood):
         tensor(0.7500)
         >>> Laplace().nll(mu, y, full=True)  # l1 + log 2
         tensor(1.4431)
+
+    References:
+        Kotz, Kozubowski & Podgórski, *The Laplace Distribution and Generalizations*, 2001.
     """
 
     link_name = "identity"
@@ -484,6 +495,9 @@ class Poisson(Likelihood):
         tensor([ 1.0000, -0.2817])
         >>> Poisson().nll(z, y, reduction="none", full=True)  # + log y!
         tensor([1.0000, 1.5101])
+
+    References:
+        McCullagh & Nelder, *Generalized Linear Models*, 2nd ed., 1989, ch. 6 (log-linear models).
     """
 
     link_name = "exp"
@@ -764,6 +778,12 @@ def for_loss(name: str) -> LossView:
     from its registry entry, with ``documented=False``). ``"mse_after_sigmoid"`` is also known: the
     squared error on ``σ(z)`` that plots show next to BCE.
 
+    Args:
+        name: a registry key (e.g. ``"focal_loss"``), or ``"mse_after_sigmoid"``.
+
+    Returns:
+        :class:`LossView`.
+
     Raises:
         KeyError: for an unknown name; the message lists close names.
 
@@ -789,5 +809,9 @@ def for_loss(name: str) -> LossView:
 
 
 def views() -> list[LossView]:
-    """The view of every registered loss, sorted by name."""
+    """The view of every registered loss, sorted by name (a list of :class:`LossView`).
+
+    >>> all(v.name == n for v, n in zip(views(), registry.names()))
+    True
+    """
     return [for_loss(n) for n in registry.names()]

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .. import _checks
+from .. import _checks, _reduction
 from .._reduction import check_all_ignored, check_reduction, legacy_reduction, weighted_mean
 from ..kernels import _dispatch
 
@@ -40,48 +40,10 @@ __all__ = [
     "multilabel_margin_loss",
 ]
 
-_HALF = (torch.float16, torch.bfloat16)
-
-
 # --------------------------------------------------------------------------------------------
-# small shared helpers (metadata only: nothing here reads tensor values)
+# small shared helpers (metadata only: nothing here reads tensor values); the dtype, smoothing and
+# broadcast checks shared with the other topics live in losskit._checks
 # --------------------------------------------------------------------------------------------
-
-
-def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
-    """float32 for half inputs, the dtype itself otherwise."""
-    return torch.float32 if dtype in _HALF else dtype
-
-
-def _check_smoothing(label_smoothing: float, *, high_open: bool) -> float:
-    if isinstance(label_smoothing, Tensor) or not isinstance(label_smoothing, (int, float)):
-        raise TypeError(
-            f"label_smoothing must be a Python number, got {type(label_smoothing).__name__}; "
-            "pass a float such as 0.1"
-        )
-    hi = "1)" if high_open else "1]"
-    if not (0.0 <= label_smoothing and (label_smoothing < 1.0 if high_open else label_smoothing <= 1.0)):
-        raise ValueError(
-            f"label_smoothing must be in [0, {hi}, got {label_smoothing!r}; "
-            "0 turns smoothing off, typical values are 0.05-0.2"
-        )
-    return float(label_smoothing)
-
-
-def _check_broadcast_to(t: Optional[Tensor], shape: torch.Size, name: str, input_name: str) -> None:
-    """Raise ``ValueError`` (both shapes printed) unless ``t`` broadcasts to ``shape`` without growing it."""
-    if t is None:
-        return
-    try:
-        ok = torch.broadcast_shapes(t.shape, shape) == shape
-    except RuntimeError:
-        ok = False
-    if not ok:
-        raise ValueError(
-            f"{name} with shape {tuple(t.shape)} does not broadcast to the shape of {input_name} {tuple(shape)}; "
-            f"give {name} the shape of {input_name} or one that broadcasts to it (e.g. one entry per class "
-            "along the last dimension)"
-        )
 
 
 def _leading_slice(t: Tensor, limit: int = 1 << 16) -> Tensor:
@@ -142,16 +104,25 @@ def _index_target(target: Tensor, input: Tensor, name: str, *, allow_probs: bool
     return False
 
 
+def _ignore_index(ignore_index: Optional[int], fn: str) -> tuple[int, Optional[int]]:
+    """``(value passed to torch, value for the range check)``; ``None`` means no label is ignored."""
+    if ignore_index is None:
+        # torch needs an int: its default. No label is ignored, so the range check (CPU, or
+        # losskit.checks("full")) refuses a -100 in target like any other out-of-range index.
+        return -100, None
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise TypeError(
+            f"{fn}: ignore_index must be an int (the padding label, torch's default -100) or None, got "
+            f"{type(ignore_index).__name__} {ignore_index!r}"
+        )
+    return ignore_index, ignore_index
+
+
 def _index_mean_zero(num: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int,
-                     num_classes: int, dtype: torch.dtype) -> Tensor:
+                     dtype: torch.dtype) -> Tensor:
     """``all_ignored="zero"`` weighted mean: ``sum(w_y l) / sum(w_y)`` over non-ignored items."""
-    keep = target != ignore_index
-    if weight is None:
-        den = keep.sum(dtype=dtype)
-    else:
-        # w_y for each item (the clamp only keeps ignored labels, whose weight is zeroed, in range)
-        den = (weight[target.clamp(0, num_classes - 1)] * keep).sum()
-    return weighted_mean(num, den, all_ignored="zero")
+    return weighted_mean(num, _reduction.class_weight_sum(target, weight, ignore_index, dtype=dtype),
+                         all_ignored="zero")
 
 
 # --------------------------------------------------------------------------------------------
@@ -164,7 +135,7 @@ def cross_entropy(
     target: Tensor,
     weight: Optional[Tensor] = None,
     size_average: Optional[bool] = None,
-    ignore_index: int = -100,
+    ignore_index: Optional[int] = -100,
     reduce: Optional[bool] = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
@@ -206,7 +177,8 @@ def cross_entropy(
             shape.
         weight: optional per-class weight of shape (C,).
         size_average, reduce: deprecated torch aliases of ``reduction``.
-        ignore_index: target value that contributes neither loss nor gradient (indices only).
+        ignore_index: target value that contributes neither loss nor gradient (indices only);
+            ``None``: no label is ignored.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
         label_smoothing: :math:`\varepsilon \in [0, 1]`.
         all_ignored: what ``mean`` gives when every target is ignored (or all weights of the present
@@ -233,9 +205,10 @@ def cross_entropy(
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     num_classes = _check_class_input(logits, "logits", "cross_entropy")
     probs_target = _index_target(target, logits, "logits", allow_probs=True, fn="cross_entropy")
-    label_smoothing = _check_smoothing(label_smoothing, high_open=False)
+    label_smoothing = _checks.check_label_smoothing(label_smoothing, high_open=False)
     check_all_ignored(all_ignored)
     _checks.check_weight(weight, num_classes)
+    ignore_index, checked_ignore = _ignore_index(ignore_index, "cross_entropy")
     if probs_target:
         if ignore_index != -100:
             raise ValueError(
@@ -246,7 +219,7 @@ def cross_entropy(
     else:
         if target.dtype != torch.long:
             target = target.long()
-        _checks.check_class_target(target, num_classes, ignore_index=ignore_index)
+        _checks.check_class_target(target, num_classes, ignore_index=checked_ignore)
     _checks.check_finite(logits, "logits")
 
     out = _dispatch.call_kernel(
@@ -256,7 +229,7 @@ def cross_entropy(
     if out is not None:
         return out
 
-    dtype = _compute_dtype(logits.dtype)
+    dtype = _checks.compute_dtype(logits.dtype)
     x = logits if logits.dtype == dtype else logits.to(dtype)
     if weight is not None and weight.dtype != dtype:
         weight = weight.to(dtype)
@@ -265,7 +238,7 @@ def cross_entropy(
     if all_ignored == "zero" and reduction == "mean" and not probs_target:
         num = F.cross_entropy(x, target, weight, ignore_index=ignore_index, reduction="sum",
                               label_smoothing=label_smoothing)
-        out = _index_mean_zero(num, target, weight, ignore_index, num_classes, dtype)
+        out = _index_mean_zero(num, target, weight, ignore_index, dtype)
     else:
         out = F.cross_entropy(x, target, weight, ignore_index=ignore_index, reduction=reduction,
                               label_smoothing=label_smoothing)
@@ -277,7 +250,7 @@ def nll_loss(
     target: Tensor,
     weight: Optional[Tensor] = None,
     size_average: Optional[bool] = None,
-    ignore_index: int = -100,
+    ignore_index: Optional[int] = -100,
     reduce: Optional[bool] = None,
     reduction: str = "mean",
     *,
@@ -303,7 +276,7 @@ def nll_loss(
             ``ignore_index``.
         weight: optional per-class weight of shape (C,).
         size_average, reduce: deprecated torch aliases of ``reduction``.
-        ignore_index: target value that contributes neither loss nor gradient.
+        ignore_index: target value that contributes neither loss nor gradient; ``None``: none.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
         all_ignored: ``"nan"`` (torch) or ``"zero"``, as in :func:`cross_entropy`.
 
@@ -325,19 +298,20 @@ def nll_loss(
     _index_target(target, log_probs, "log_probs", allow_probs=False, fn="nll_loss")
     check_all_ignored(all_ignored)
     _checks.check_weight(weight, num_classes)
+    ignore_index, checked_ignore = _ignore_index(ignore_index, "nll_loss")
     if target.dtype != torch.long:
         target = target.long()
-    _checks.check_class_target(target, num_classes, ignore_index=ignore_index)
+    _checks.check_class_target(target, num_classes, ignore_index=checked_ignore)
     _checks.check_finite(log_probs, "log_probs")
     _checks.warn_not_log_probs(log_probs, dim=1, fn="nll_loss")
 
-    dtype = _compute_dtype(log_probs.dtype)
+    dtype = _checks.compute_dtype(log_probs.dtype)
     x = log_probs if log_probs.dtype == dtype else log_probs.to(dtype)
     if weight is not None and weight.dtype != dtype:
         weight = weight.to(dtype)
     if all_ignored == "zero" and reduction == "mean":
         num = F.nll_loss(x, target, weight, ignore_index=ignore_index, reduction="sum")
-        out = _index_mean_zero(num, target, weight, ignore_index, num_classes, dtype)
+        out = _index_mean_zero(num, target, weight, ignore_index, dtype)
     else:
         out = F.nll_loss(x, target, weight, ignore_index=ignore_index, reduction=reduction)
     return out if out.dtype == log_probs.dtype else out.to(log_probs.dtype)
@@ -438,9 +412,9 @@ def binary_cross_entropy_with_logits(
         logits, target, ("logits", "target"),
         hint="binary targets have one entry per logit (reshape target, e.g. target.view_as(logits))",
     )
-    label_smoothing = _check_smoothing(label_smoothing, high_open=True)
-    _check_broadcast_to(weight, logits.shape, "weight", "logits")
-    _check_broadcast_to(pos_weight, logits.shape, "pos_weight", "logits")
+    label_smoothing = _checks.check_label_smoothing(label_smoothing, high_open=True)
+    _checks.check_broadcasts_to(weight, logits.shape, "weight", "logits")
+    _checks.check_broadcasts_to(pos_weight, logits.shape, "pos_weight", "logits")
     _checks.check_finite(logits, "logits")
     # the sigmoid-applied-twice guard looks at a leading slice (a view, at most ~64k values): a model
     # that outputs probabilities does so everywhere, and the check stays a small fraction of the loss
@@ -456,7 +430,7 @@ def binary_cross_entropy_with_logits(
         return out
 
     out_dtype = torch.promote_types(logits.dtype, target.dtype) if target.is_floating_point() else logits.dtype
-    dtype = _compute_dtype(out_dtype)
+    dtype = _checks.compute_dtype(out_dtype)
     x = logits if logits.dtype == dtype else logits.to(dtype)
     y = target if target.dtype == dtype else target.to(dtype)
     if label_smoothing:
@@ -522,11 +496,11 @@ def binary_cross_entropy(
         probs, target, ("probs", "target"),
         hint="binary targets have one entry per probability (reshape target, e.g. target.view_as(probs))",
     )
-    label_smoothing = _check_smoothing(label_smoothing, high_open=True)
-    _check_broadcast_to(weight, probs.shape, "weight", "probs")
+    label_smoothing = _checks.check_label_smoothing(label_smoothing, high_open=True)
+    _checks.check_broadcasts_to(weight, probs.shape, "weight", "probs")
     _checks.check_probs(probs, "probs", logits_fn="binary_cross_entropy_with_logits")
 
-    dtype = _compute_dtype(probs.dtype)
+    dtype = _checks.compute_dtype(probs.dtype)
     p = probs if probs.dtype == dtype else probs.to(dtype)
     y = target if target.dtype == dtype else target.to(dtype)
     if label_smoothing:
@@ -583,16 +557,13 @@ def soft_margin_loss(
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     _checks.check_floating(input, "input")
     _checks.check_tensor(target, "target")
-    _check_broadcast_to(target, input.shape, "target", "input")
+    _checks.check_broadcasts_to(target, input.shape, "target", "input")
     _checks.check_finite(input, "input")
-    dtype = _compute_dtype(input.dtype)
+    dtype = _checks.compute_dtype(input.dtype)
     x = input if input.dtype == dtype else input.to(dtype)
     y = target if target.dtype == dtype else target.to(dtype)
     loss = F.softplus(-y * x)  # log(1 + exp(-y x))
-    if reduction == "mean":
-        loss = loss.mean()
-    elif reduction == "sum":
-        loss = loss.sum()
+    loss = _reduction.reduce(loss, reduction)  # (the module, as the argument ``reduce`` shadows the function)
     return loss if loss.dtype == input.dtype else loss.to(input.dtype)
 
 
@@ -646,10 +617,10 @@ def multilabel_soft_margin_loss(
             "multilabel_soft_margin_loss: input must have a class dimension (shape (..., C)), got a "
             "0-dimensional tensor; for one binary score use binary_cross_entropy_with_logits"
         )
-    _check_broadcast_to(target, input.shape, "target", "input")
-    _check_broadcast_to(weight, input.shape, "weight", "input")
+    _checks.check_broadcasts_to(target, input.shape, "target", "input")
+    _checks.check_broadcasts_to(weight, input.shape, "weight", "input")
     _checks.check_finite(input, "input")
-    dtype = _compute_dtype(input.dtype)
+    dtype = _checks.compute_dtype(input.dtype)
     x = input if input.dtype == dtype else input.to(dtype)
     y = target.to(dtype).expand_as(x)
     # -(y log σ(x) + (1-y) log σ(-x)), torch's fused stable form
@@ -657,10 +628,7 @@ def multilabel_soft_margin_loss(
     if weight is not None:
         loss = loss * weight.to(dtype)
     loss = loss.sum(dim=-1) / input.shape[-1]
-    if reduction == "mean":
-        loss = loss.mean()
-    elif reduction == "sum":
-        loss = loss.sum()
+    loss = _reduction.reduce(loss, reduction)  # (the module, as the argument ``reduce`` shadows the function)
     return loss if loss.dtype == input.dtype else loss.to(input.dtype)
 
 
@@ -726,7 +694,7 @@ def multi_margin_loss(
         target = target.long()
     _checks.check_class_target(target, num_classes)
     _checks.check_finite(input, "input")
-    dtype = _compute_dtype(input.dtype)
+    dtype = _checks.compute_dtype(input.dtype)
     x = input if input.dtype == dtype else input.to(dtype)
     if weight is not None and weight.dtype != dtype:
         weight = weight.to(dtype)
@@ -799,7 +767,7 @@ def multilabel_margin_loss(
             f"[0, {num_classes - 1}] for input with {num_classes} classes, padded with -1"
         ) from None
     _checks.check_finite(input, "input")
-    dtype = _compute_dtype(input.dtype)
+    dtype = _checks.compute_dtype(input.dtype)
     x = input if input.dtype == dtype else input.to(dtype)
     out = F.multilabel_margin_loss(x, target, reduction=reduction)
     return out if out.dtype == input.dtype else out.to(input.dtype)

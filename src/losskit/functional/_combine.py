@@ -89,18 +89,26 @@ class _Precomputed:
 
 
 def precomputed(loss: Callable, *, takes: str = "probs", activation: str = "softmax", **kwargs: Any) -> _Precomputed:
-    """Declare that ``loss`` takes a precomputed activation instead of logits.
+    r"""Declare that ``loss`` takes a precomputed activation instead of logits.
 
     Inside :func:`combined_loss` (and :class:`losskit.nn.CombinedLoss`) the part is called as
     ``loss(act, target, **kwargs)`` where ``act`` is the ``probs`` or ``log_probs`` of the shared
     logits under ``activation``, computed once for all parts that ask for it. Pass the keyword that
     tells ``loss`` its input is not logits, e.g. ``from_logits=False`` for the overlap losses.
 
+    The activation is the link of the part's likelihood (softmax: Categorical, sigmoid:
+    Bernoulli), applied once to the logits instead of once per part:
+
+    .. math:: \log p = \operatorname{log\_softmax}(z) \ \text{or}\ \log\sigma(z), \qquad p = e^{\log p}
+
     Args:
         loss: a callable ``loss(x, target, **kwargs)`` (a function or an ``nn.Module``).
         takes: ``"probs"`` or ``"log_probs"``.
         activation: ``"softmax"`` (over the class dim 1) or ``"sigmoid"``.
         **kwargs: fixed keyword arguments for ``loss``.
+
+    Returns:
+        A callable part with ``takes`` and ``activation`` attributes, for :func:`combined_loss`.
 
     Example:
         >>> part = precomputed(F.nll_loss, takes="log_probs")
@@ -184,6 +192,11 @@ def combined_loss_components(
         ...     weights={"focal": 2.0})
         >>> print(round(total.item(), 4), {k: round(v.item(), 4) for k, v in parts.items()})
         0.2208 {'ce': 0.2056, 'focal': 0.0076}
+
+    References:
+        Hinton, "Training Products of Experts by Minimizing Contrastive Divergence", Neural
+        Computation 14 (2002); Taghanaki et al., "Combo loss: Handling input and output imbalance in
+        multi-organ segmentation", CMIG 75 (2019) (cross-entropy + Dice).
     """
     _checks.check_tensor(input, "input")
     weights = _check_parts(losses, weights)
@@ -212,7 +225,12 @@ def combined_loss(
 ) -> Tensor:
     r"""The weighted sum :math:`\sum_k \lambda_k L_k(x, y)` of named losses (a plain tensor).
 
-    See :func:`combined_loss_components` for the rules and for the per-part values.
+    .. math::
+
+        L = \sum_k \lambda_k\, L_k(x, y)
+
+    Likelihood view: a sum of NLLs is the NLL of the tempered product of their likelihoods (see
+    :func:`combined_loss_components`, which also gives the per-part values).
 
     Args:
         input: logits, e.g. ``(N, C, d1..dk)``.
@@ -227,6 +245,9 @@ def combined_loss(
         >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.0, 1.0, 3.0]])
         >>> round(combined_loss(logits, torch.tensor([0, 2]), {"ce": F.cross_entropy}).item(), 4)
         0.2056
+
+    References:
+        See :func:`combined_loss_components`.
     """
     return combined_loss_components(input, target, losses, weights=weights)[0]
 

@@ -28,8 +28,19 @@ from .._reduction import check_reduction, legacy_reduction
 
 __all__ = ["entropy", "kl_divergence", "js_divergence", "kl_div"]
 
-_HALF = (torch.float16, torch.bfloat16)
 _LOG2 = math.log(2.0)
+
+
+def _check_dim(dim: int, ndim: int, shape: tuple, fn: str) -> int:
+    """``dim`` as a non-negative index into a shape of ``ndim`` dimensions, or a ``ValueError``."""
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"{fn}: dim must be an int, got {type(dim).__name__}")
+    if not -ndim <= dim < ndim:
+        raise ValueError(
+            f"{fn}: dim={dim} is out of range for shape {shape} ({ndim} dimensions); pass the dimension that "
+            f"holds the outcomes, in [{-ndim}, {ndim - 1}]"
+        )
+    return dim % ndim
 
 
 def _prep(x: Tensor, name: str, log_input: bool) -> Tensor:
@@ -40,26 +51,36 @@ def _prep(x: Tensor, name: str, log_input: bool) -> Tensor:
         _check_log_finite(x, name)
     else:
         _checks.check_probs(x, name)
-    return x.float() if x.dtype in _HALF else x
+    return _checks.upcast(x)
 
 
 def _check_log_finite(x: Tensor, name: str) -> None:
     """Full-check mode: NaN or +inf in log-probabilities is an error (-inf, an impossible outcome, is fine)."""
     if _checks.check_level() == "full":
-        _checks.check_finite(x.nan_to_num(nan=math.nan, neginf=0.0), name)
+        # -inf -> 0 (allowed); NaN and +inf must stay (nan_to_num would turn +inf into the largest float)
+        _checks.check_finite(x.nan_to_num(nan=math.nan, posinf=math.inf, neginf=0.0), name)
 
 
 def _pair(p: Tensor, q: Tensor, dim: int, fn: str) -> None:
+    _checks.check_tensor(p, "p")
+    _checks.check_tensor(q, "q")
     try:
-        torch.broadcast_shapes(p.shape, q.shape)
+        shape = torch.broadcast_shapes(p.shape, q.shape)
     except RuntimeError:
         raise ValueError(
             f"{fn}: p with shape {tuple(p.shape)} and q with shape {tuple(q.shape)} do not broadcast; give them "
             f"the same shape, or shapes that broadcast (e.g. q of shape (C,) for one reference distribution)"
         ) from None
-    if p.shape[dim] != q.shape[dim]:
+    if p.dim() == 0 or q.dim() == 0:
+        return  # _prep refuses a 0-d p or q with its own message
+    # dim indexes the broadcast shape (aligned on the right, like broadcasting); a tensor with fewer
+    # dimensions that lacks that dimension has one outcome there
+    d = _check_dim(dim, len(shape), tuple(shape), fn) - len(shape)
+    n_p = p.shape[d] if -p.dim() <= d else 1
+    n_q = q.shape[d] if -q.dim() <= d else 1
+    if n_p != n_q:
         raise ValueError(
-            f"{fn}: p has {p.shape[dim]} outcomes along dim={dim} but q has {q.shape[dim]} (shapes "
+            f"{fn}: p has {n_p} outcomes along dim={dim} but q has {n_q} (shapes "
             f"{tuple(p.shape)} and {tuple(q.shape)}); both must describe the same outcomes"
         )
 
@@ -69,6 +90,14 @@ def _out(x: Tensor, *inputs: Tensor) -> Tensor:
     for t in inputs[1:]:
         dtype = torch.promote_types(dtype, t.dtype)
     return x if x.dtype == dtype else x.to(dtype)
+
+
+def _prep_pair(p: Tensor, q: Tensor, dim: int, log_input: bool, fn: str) -> tuple[Tensor, Tensor]:
+    """Validate ``p`` and ``q`` and return both expanded to their broadcast shape (computation dtype)."""
+    _pair(p, q, dim, fn)
+    xp, xq = _prep(p, "p", log_input), _prep(q, "q", log_input)
+    shape = torch.broadcast_shapes(xp.shape, xq.shape)
+    return xp.expand(shape), xq.expand(shape)
 
 
 def _plogp_over(p: Tensor, logp: Tensor, logr: Tensor, mask: Tensor, dim: int) -> Tensor:
@@ -112,6 +141,7 @@ def entropy(p: Tensor, *, dim: int = -1, log_input: bool = False) -> Tensor:
         Cover & Thomas, *Elements of Information Theory*, 2nd ed., ch. 2.
     """
     x = _prep(p, "p", log_input)
+    _check_dim(dim, x.dim(), tuple(x.shape), "entropy")
     if log_input:
         logp, mask = x, x > -math.inf
         prob = torch.exp(x)
@@ -153,10 +183,7 @@ def kl_divergence(p: Tensor, q: Tensor, *, dim: int = -1, log_input: bool = Fals
     References:
         Kullback & Leibler, "On Information and Sufficiency", Ann. Math. Statist. 22 (1951).
     """
-    _pair(p, q, dim, "kl_divergence")
-    xp, xq = _prep(p, "p", log_input), _prep(q, "q", log_input)
-    shape = torch.broadcast_shapes(xp.shape, xq.shape)
-    xp, xq = xp.expand(shape), xq.expand(shape)
+    xp, xq = _prep_pair(p, q, dim, log_input, "kl_divergence")
     if log_input:
         logp, logq, mask = xp, xq, xp > -math.inf
         prob = torch.exp(xp)
@@ -182,6 +209,9 @@ def js_divergence(p: Tensor, q: Tensor, *, dim: int = -1, log_input: bool = Fals
     :math:`m_c > 0` wherever :math:`p_c > 0` or :math:`q_c > 0`, it is finite for any p, q, with
     finite gradients.
 
+    Likelihood view: the mean excess negative log-likelihood of data drawn from p and from q when
+    both are scored by the mixture model m (a measure, not a loss: no link, no reduction).
+
     Args:
         p: probabilities (or log-probabilities if ``log_input``), distributions along ``dim``.
         q: same as ``p`` (shapes must broadcast; same number of outcomes).
@@ -200,10 +230,7 @@ def js_divergence(p: Tensor, q: Tensor, *, dim: int = -1, log_input: bool = Fals
     References:
         Lin, "Divergence measures based on the Shannon entropy", IEEE Trans. Inf. Theory 37 (1991).
     """
-    _pair(p, q, dim, "js_divergence")
-    xp, xq = _prep(p, "p", log_input), _prep(q, "q", log_input)
-    shape = torch.broadcast_shapes(xp.shape, xq.shape)
-    xp, xq = xp.expand(shape), xq.expand(shape)
+    xp, xq = _prep_pair(p, q, dim, log_input, "js_divergence")
     zero = torch.zeros((), dtype=xp.dtype, device=xp.device)
     if log_input:
         mp, mq = xp > -math.inf, xq > -math.inf
@@ -272,15 +299,8 @@ def kl_div(
                                 allowed=("none", "batchmean", "sum", "mean"))
     _checks.check_floating(input, "input")
     _checks.check_floating(target, "target")
-    try:
-        ok = torch.broadcast_shapes(target.shape, input.shape) == input.shape
-    except RuntimeError:
-        ok = False
-    if not ok:
-        raise ValueError(
-            f"kl_div: target with shape {tuple(target.shape)} does not broadcast to the shape of input "
-            f"{tuple(input.shape)}; give target input's shape (or one that broadcasts to it)"
-        )
+    _checks.check_broadcasts_to(target, input.shape, "kl_div: target", "input",
+                                fix="give target input's shape (or one that broadcasts to it)")
     if reduction == "mean" and not _checks._compiling():  # (a warning would break a fullgraph compile)
         warnings.warn(
             "kl_div: reduction='mean' divides the total loss by both the batch size and the support size; "
@@ -290,7 +310,7 @@ def kl_div(
         )
     _check_log_finite(input, "input")
     out_dtype = torch.promote_types(input.dtype, target.dtype)
-    dtype = torch.float32 if out_dtype in _HALF else out_dtype
+    dtype = _checks.compute_dtype(out_dtype)
     x = input if input.dtype == dtype else input.to(dtype)
     t = target if target.dtype == dtype else target.to(dtype)
     if reduction == "none":

@@ -20,6 +20,7 @@ from torch import Tensor
 
 from .. import _checks, _reduction
 from ..kernels import _dispatch
+from ._classification import cross_entropy
 
 __all__ = ["linear_cross_entropy"]
 
@@ -182,12 +183,9 @@ def _denominator(target: Tensor, weight: Optional[Tensor], ignore_index: int, li
     """sum_i a_i: counted rows, weighted by the weight of their class (torch's weighted mean)."""
     dtype = torch.float64 if like.dtype == torch.float64 else torch.float32
     if target.is_floating_point():
-        return torch.tensor(float(target.shape[0]), dtype=dtype, device=target.device)
-    valid = target != ignore_index
-    if weight is None:
-        return valid.sum().to(dtype)
-    y = torch.where(valid, target, torch.zeros_like(target))
-    return (weight.to(dtype)[y] * valid).sum()
+        # a fill on the device, not a host-to-device copy (which a CUDA graph could not capture)
+        return torch.full((), float(target.shape[0]), dtype=dtype, device=target.device)
+    return _reduction.class_weight_sum(target, weight, ignore_index, dtype=dtype)
 
 
 def linear_cross_entropy(
@@ -278,7 +276,7 @@ def linear_cross_entropy(
         raise ValueError(f"linear_weight must have shape (C, ..., in_features={input.shape[-1]}), "
                          f"got {tuple(linear_weight.shape)}")
     ii = -100 if ignore_index is None else int(ignore_index)
-    _checks.check_option(float(label_smoothing), "label_smoothing", low=0.0, high=1.0)
+    label_smoothing = _checks.check_label_smoothing(label_smoothing, high_open=False)
     if chunk_size is None and options is not None:
         chunk_size = getattr(options, "batch_chunk_size", None)
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
@@ -295,8 +293,9 @@ def linear_cross_entropy(
         w2 = linear_weight.flatten(0, -2)
         logits = F.linear(input, w2, None if linear_bias is None else linear_bias.flatten())
         logits = logits.unflatten(-1, tuple(linear_weight.shape[:-1]))
-        return F.cross_entropy(logits, target, weight=weight, ignore_index=ii, reduction=reduction,
-                               label_smoothing=label_smoothing)
+        # losskit's cross_entropy (not torch's): it validates target and honours all_ignored
+        return cross_entropy(logits, target, weight, None, ii, None, reduction, label_smoothing,
+                             all_ignored=all_ignored)
 
     unbatched = input.dim() == 1
     x = input.unsqueeze(0) if unbatched else input
@@ -316,11 +315,11 @@ def linear_cross_entropy(
 
     out = _dispatch.call_kernel(
         "linear_cross_entropy", x, linear_weight, t, linear_bias=linear_bias, weight=weight, reduction=reduction,
-        ignore_index=ii, label_smoothing=float(label_smoothing), chunk_size=chunk_size, all_ignored=all_ignored,
+        ignore_index=ii, label_smoothing=label_smoothing, chunk_size=chunk_size, all_ignored=all_ignored,
     )
     if out is None:
         chunk = chunk_size or _default_chunk(n, c)
-        out = _linear_cross_entropy_chunked(x, linear_weight, linear_bias, t, weight, ii, float(label_smoothing),
+        out = _linear_cross_entropy_chunked(x, linear_weight, linear_bias, t, weight, ii, label_smoothing,
                                             reduction, all_ignored, chunk, _ce_chunk_torch)
     if unbatched and reduction == "none":
         out = out.reshape(())

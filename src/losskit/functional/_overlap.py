@@ -248,9 +248,10 @@ def _validate_tensors(fn, input, target, *, mode, from_logits, weight, ignore_in
                                "input (N, C, *) logits and a 0/1 target (N, C, *) of the same shape")
         c = input.shape[1]
     else:
-        expects = ("input (N, C, *) logits and target (N, *) class indices or (N, C, *) one-hot/probabilities"
-                   f"; for this input that is target {(input.shape[0],) + tuple(input.shape[2:])} or "
-                   f"{tuple(input.shape)}")
+        expects = "input (N, C, *) logits and target (N, *) class indices or (N, C, *) one-hot/probabilities"
+        if input.dim() >= 2:  # (a 1-D input has no (N, *) to name)
+            expects += (f"; for this input that is target {(input.shape[0],) + tuple(input.shape[2:])} or "
+                        f"{tuple(input.shape)}")
         if input.dim() < 2:
             raise _shape_error(fn, mode, input, target, expects)
         c = input.shape[1]

@@ -32,6 +32,12 @@ _ABSENT = ("max", "zero")
 def class_counts(labels: Tensor, num_classes: int, *, ignore_index: Optional[int] = None) -> Tensor:
     r"""How many times each class occurs in ``labels``.
 
+    .. math:: n_c = \sum_i [y_i = c] \quad\text{(class indices)}, \qquad n_c = \sum_i y_{i,c}
+        \quad\text{(multi-label)}
+
+    Likelihood view: not a loss; :math:`n_c / N` is the maximum-likelihood estimate of the class
+    prior of a Categorical (or of each label's Bernoulli), the input of the weights below.
+
     Args:
         labels: either class indices (an integer tensor of any shape, values in
             ``[0, num_classes)`` or ``ignore_index``), or multi-label targets (a float or bool
@@ -49,6 +55,9 @@ def class_counts(labels: Tensor, num_classes: int, *, ignore_index: Optional[int
         tensor([1, 0, 3, 0])
         >>> class_counts(torch.tensor([[1.0, 0.0], [1.0, 1.0]]), 2)
         tensor([2., 1.])
+
+    References:
+        Cui et al., "Class-Balanced Loss Based on Effective Number of Samples", CVPR 2019.
     """
     _checks.check_tensor(labels, "labels")
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
@@ -178,6 +187,8 @@ def inverse_frequency_weights(
     absent: str = "max",
 ) -> Tensor:
     r"""Inverse-frequency class weights :math:`w_c = n_c^{-\text{power}}`.
+
+    .. math:: w_c = n_c^{-\text{power}}, \quad\text{then normalised (sum } C \text{ or max } 1\text{)}
 
     ``power=1`` is plain inverse frequency, ``power=0.5`` the "inverse square root" variant,
     ``power=0`` uniform.

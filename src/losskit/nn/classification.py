@@ -42,7 +42,7 @@ class CrossEntropyLoss(WeightedLoss):
     """
 
     def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None,
-                 ignore_index: int = -100, reduce: Optional[bool] = None, reduction: str = "mean",
+                 ignore_index: Optional[int] = -100, reduce: Optional[bool] = None, reduction: str = "mean",
                  label_smoothing: float = 0.0, *, all_ignored: str = "nan") -> None:
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
@@ -71,7 +71,7 @@ class NLLLoss(WeightedLoss):
     """
 
     def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None,
-                 ignore_index: int = -100, reduce: Optional[bool] = None, reduction: str = "mean",
+                 ignore_index: Optional[int] = -100, reduce: Optional[bool] = None, reduction: str = "mean",
                  *, all_ignored: str = "nan") -> None:
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
