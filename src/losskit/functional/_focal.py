@@ -24,10 +24,15 @@ Numerics (all in float32 for half inputs, returned in the input's dtype):
   and :math:`(1-p)^\gamma = \exp(\gamma \log(1-p))`. Its derivative in :math:`z` is
   :math:`-\gamma (1-p)^\gamma p`, finite for every ``gamma >= 0`` (the infinite derivative of
   :math:`(1-p)^\gamma` in :math:`p` at :math:`p = 1` never appears).
-* softmax: :math:`1 - p_c = \sigma(u_c)` with :math:`u_c = \operatorname{logsumexp}_{j \ne c} z_j - z_c`,
-  so :math:`\log(1-p_c) = \operatorname{logsigmoid}(u_c)`, exact and with bounded gradient even where
-  :math:`p_c` rounds to 1. (For all classes at once, only the arg-max class can have
-  :math:`p_c > 1/2`; the others use :math:`\operatorname{log1p}(-p_c)`, exact there.)
+* softmax: :math:`1 - p_c` is ``1 - softmax`` for every class but the arg-max (where
+  :math:`p_c \le 1/2`, so the subtraction is exact) and, for the one class that can have
+  :math:`p_c > 1/2`, the sum of the other classes' probabilities; there
+  :math:`-\log p_c = -\operatorname{log1p}(-(1 - p_c))`. Both stay exact where :math:`p_c` rounds to 1.
+  The focal terms have hand-written backward passes (``_FocalAtTarget`` for class indices,
+  ``_FocalDense`` for smoothed / probability targets) whose derivative in :math:`\log p`,
+  :math:`-(1-p)^\gamma (1 + \gamma\, p\, (-\log p)/(1-p))`, is finite for every ``gamma >= 0``; they
+  cost a small multiple of one ``cross_entropy`` (no per-class masked log-sum-exp, no autograd graph
+  over ``(N, C)`` intermediates; ``benchmarks/bench_focal_cpu.py``).
 """
 
 from __future__ import annotations
@@ -52,7 +57,6 @@ __all__ = [
     "poly1_focal_loss",
 ]
 
-_NEG_LN2 = -math.log(2.0)
 Alpha = Union[float, Tensor, None]
 
 
@@ -500,31 +504,209 @@ def asymmetric_loss(
 # --------------------------------------------------------------------------------------------
 
 
-def _log1m_softmax_at(x: Tensor, index: Tensor) -> Tensor:
-    """``log(1 - p_c)`` at ``c = index`` (shape of ``x`` with dim 1 of size 1).
+# Both autograd.Functions below work on s_c = log p_c and a_c = 1 - p_c, computed exactly:
+#
+#   * a_c = 1 - p_c is exact (one rounding) wherever p_c <= 1/2, i.e. for every class but the arg-max;
+#     for the one class that may have p_c > 1/2 it is the sum of the other classes' probabilities,
+#     a_c = sum_{j != c} p_j, a sum of positive terms (exact even where p_c rounds to 1);
+#   * -log p_c = -log1p(-a_c) where p_c > 1/2 (exact for a_c -> 0, where log_softmax rounds to 0),
+#     else lse - x_c (>= log 2, so its absolute rounding is a small relative one), with the row's
+#     log-sum-exp taken from the softmax itself: lse = x_k - log p_k for the arg-max k (p_k >= 1/C).
+#
+# The per-class terms are F1_c = (1 - p_c)^g (-log p_c) and F2_c = (1 - p_c)^(g+1), and their
+# derivatives in s_c = log p_c (with dp_c/ds_c = p_c, da_c/ds_c = -p_c) are
+#
+#   dF1/ds = -a^g (1 + g p (-log p) / a),      dF2/ds = -(g + 1) p a^g.
+#
+# (-log p) / a -> 1 as p -> 1, so dF1/ds is bounded for every g >= 0: the a^(g-1) that makes the
+# derivative of (1 - p)^g infinite at p = 1 for g < 1 is always multiplied by -log p ~ a. Where a
+# underflows to 0 (every other class below ~1e-45 of the row's mass in float32) the ratio is taken as
+# its limit 1; every value and gradient it touches there is below the dtype's smallest number anyway.
+#
+# Chain rule through the softmax: a loss l(s) with G_c = dl/ds_c has dl/dx_j = G_j - p_j sum_c G_c
+# (the log_softmax backward). With a single class term (index targets) this is
+# dl/dx_j = G_y (delta_jy - p_j), whose target entry G_y (1 - p_y) uses the exact a_y.
 
-    1 - p_c = sum_{j != c} e^{x_j} / sum_j e^{x_j} = sigmoid(u),  u = logsumexp_{j != c} x_j - x_c,
-    so log(1 - p_c) = logsigmoid(u): exact, and its gradient is bounded even where p_c rounds to 1.
+
+def _pow(a: Tensor, g: float) -> Tensor:
+    """a^g for a >= 0 (1 for g = 0, including a = 0)."""
+    if g == 0:
+        return torch.ones_like(a)
+    if g == 1:
+        return a.clone()
+    return torch.pow(a, g)
+
+
+def _ratio(neg_log_p: Tensor, a: Tensor) -> Tensor:
+    """(-log p) / (1 - p), taking its limit 1 where 1 - p underflows to 0."""
+    return torch.where(a > 0, neg_log_p / torch.where(a > 0, a, torch.ones((), dtype=a.dtype, device=a.device)),
+                       torch.ones((), dtype=a.dtype, device=a.device))
+
+
+class _FocalAtTarget(torch.autograd.Function):
+    """``(F1_y, F2_y)`` at class indices ``y`` (shape of ``x`` with dim 1 of size 1) for logits ``x``.
+
+    Forward: one softmax, two row maxima and one row sum (1 - p_y as the sum of the other classes'
+    probabilities). Backward: one product, G_y (delta_jy - p_j).
     """
-    if x.shape[1] == 1:  # a single class: p = 1, log(1 - p) = -inf, a constant
-        return torch.full(index.shape, -math.inf, dtype=x.dtype, device=x.device)
-    others = x.scatter(1, index, -math.inf)
-    u = torch.logsumexp(others, 1, keepdim=True) - x.gather(1, index)
-    return F.logsigmoid(u)
+
+    @staticmethod
+    def forward(ctx, x: Tensor, y: Tensor, gamma: float):
+        p = torch.softmax(x, 1)
+        # log-sum-exp from the two row maxima: max_j p_j = 1 / sum_j e^(x_j - max x)
+        lse = x.amax(1, keepdim=True) - torch.log(p.amax(1, keepdim=True))
+        p_y = p.gather(1, y)
+        p.scatter_(1, y, 0.0)
+        a = p.sum(1, keepdim=True)  # 1 - p_y = sum_{j != y} p_j
+        # -log p_y: -log1p(-(1 - p_y)) where p_y > 1/2 (exact as p_y -> 1), else lse - x_y (>= log 2)
+        neg_log_p = torch.where(p_y > 0.5, -torch.log1p(-a), lse - x.gather(1, y))
+        ag = _pow(a, gamma)
+        ctx.gamma = gamma
+        ctx.save_for_backward(p, y, p_y, a, neg_log_p, ag)
+        return ag * neg_log_p, ag * a
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g1: Tensor, g2: Tensor):
+        p, y, pt, a, neg_log_p, ag = ctx.saved_tensors
+        gamma = ctx.gamma
+        # G_y = g1 dF1/ds + g2 dF2/ds
+        d1 = 1.0 + gamma * pt * _ratio(neg_log_p, a) if gamma else 1.0
+        G = -ag * (g1 * d1 + g2 * ((gamma + 1.0) * pt))
+        grad = p * (-G)  # -G_y p_j for j != y (p holds 0 at y)
+        grad.scatter_(1, y, G * a)  # G_y (1 - p_y), exact
+        return grad, None, None
 
 
-def _log1m_softmax(x: Tensor, log_p: Tensor) -> Tensor:
-    """``log(1 - p_c)`` for every class c (same shape as ``x``).
+def _contract(t: Tensor, coef: Tensor) -> Tensor:
+    """``sum_c coef_c t_c`` over dim 1 (kept), in place in ``t``; ``coef`` broadcasts to ``t``."""
+    if t.dim() == 2 and coef.dim() == 2 and coef.shape[0] == 1:
+        return (t @ coef.reshape(-1)).unsqueeze(1)  # one pass, no (N, C) temporary
+    return t.mul_(coef).sum(1, keepdim=True)
 
-    Only the arg-max class can have p_c > 1/2; every other class has p_c <= 1/2, where
-    log1p(-p_c) is exact with a gradient bounded by 1. The clamp keeps the arg-max entry (where p may
-    round to 1) out of that formula; it gets logsigmoid(u) from :func:`_log1m_softmax_at`.
+
+def _mul_ag_over_a(t: Tensor, a: Tensor, ag: Optional[Tensor], gamma: float) -> Tensor:
+    """``t * a^(g - 1)`` in place (``a >= 1/2`` off the arg-max column, which the caller overwrites)."""
+    if gamma == 2:
+        return t.mul_(a)
+    if gamma != 1:
+        return t.mul_(ag).div_(a)
+    return t
+
+
+class _FocalDense(torch.autograd.Function):
+    """``sum_c B_c t_c + Bt t_y`` per position (dim 1 kept, size 1), ``t_c = alpha_c F1_c + eps F2_c``.
+
+    ``B`` (target mass times class weight) and ``alpha`` (or None) broadcast to ``x``; ``y`` and ``Bt``
+    (or None) have the per-position shape (a smoothed class index adds its extra mass at ``y``).
+    Gradients flow to ``x``, ``B``, ``alpha`` and ``Bt``. Forward: softmax, arg-max and a few
+    products; backward: a few in-place products, no transcendental function on (N, C) tensors.
+
+    With D1 = -dF1/ds = a^(g-1) (a - g p log p) and D2 = -dF2/ds = (g + 1) p a^g, the gradient in s is
+    G_c = -B_c (alpha_c D1_c + eps D2_c) (+ the term at y); at the arg-max D1 = a^g (1 + g p (-log p) / a).
     """
-    if x.shape[1] == 1:
-        return torch.full_like(log_p, -math.inf)
-    rest = torch.log1p(-torch.exp(log_p.clamp(max=_NEG_LN2)))
-    top = x.detach().argmax(1, keepdim=True)
-    return rest.scatter(1, top, _log1m_softmax_at(x, top))
+
+    @staticmethod
+    def forward(ctx, x: Tensor, gamma: float, eps: float, B: Optional[Tensor], alpha: Optional[Tensor],
+                y: Optional[Tensor], Bt: Optional[Tensor]):
+        p = torch.softmax(x, 1)
+        top = x.argmax(1, keepdim=True)  # the only class that can have p > 1/2
+        p_top = p.gather(1, top)  # >= 1/C
+        # log p = x - lse, lse = x_top - log p_top (as exact as log_softmax; no second exp pass)
+        lp = x - (x.gather(1, top) - torch.log(p_top))
+        p.scatter_(1, top, 0.0)
+        a_top = p.sum(1, keepdim=True)  # 1 - p_top = sum of the other classes' p (exact)
+        p.scatter_(1, top, p_top)
+        a = torch.rsub(p, 1.0)  # 1 - p, exact where p <= 1/2: every class but the arg-max
+        a.scatter_(1, top, a_top)
+        # log p_top = log1p(-a_top) where p_top > 1/2 (exact; the softmax rounds p_top towards 1)
+        lp.scatter_(1, top, torch.where(p_top > 0.5, torch.log1p(-a_top), lp.gather(1, top)))
+        ag = torch.pow(a, gamma) if gamma not in (0, 1, 2) else None  # a^g (kept for the backward)
+        out = torch.zeros_like(p_top)
+        if B is not None:
+            # -t_c = a^g (alpha_c log p_c - eps a_c)
+            h = lp * alpha if alpha is not None else lp.clone()
+            if eps:
+                h.add_(a, alpha=-eps)
+            if gamma == 2:
+                h.mul_(a).mul_(a)
+            elif gamma == 1:
+                h.mul_(a)
+            elif gamma:
+                h.mul_(ag)
+            out = out - _contract(h, B)
+        if y is not None:
+            lp_y, a_y = lp.gather(1, y), a.gather(1, y)
+            t_y = -lp_y if alpha is None else -lp_y * _at(alpha, y)
+            if eps:
+                t_y = t_y + eps * a_y
+            out = out + Bt * _pow(a_y, gamma) * t_y
+        ctx.gamma, ctx.eps = gamma, eps
+        ctx.save_for_backward(p, a, lp, ag, top, p_top, a_top, B, alpha, y, Bt)
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g: Tensor):
+        p, a, lp, ag, top, p_top, a_top, B, alpha, y, Bt = ctx.saved_tensors
+        gamma, eps = ctx.gamma, ctx.eps
+        needs = ctx.needs_input_grad
+        grads = [None] * 7
+        if needs[0]:
+            # T = alpha D1 + eps D2 = a^(g-1) [alpha (a - g p log p) + eps (g + 1) p a]
+            if gamma:
+                T = torch.addcmul(a, p, lp, value=-gamma)
+                if alpha is not None:
+                    T.mul_(alpha)
+                if eps:
+                    T.addcmul_(p, a, value=eps * (gamma + 1.0))
+                _mul_ag_over_a(T, a, ag, gamma)
+                # arg-max column: a^g [alpha (1 + g p (-log p) / a) + eps (g + 1) p], finite as a -> 0
+                lp_top = lp.gather(1, top)
+                d1 = 1.0 + gamma * p_top * _ratio(-lp_top, a_top)
+                t_top = d1 if alpha is None else d1 * _at(alpha, top)
+                if eps:
+                    t_top = t_top + eps * (gamma + 1.0) * p_top
+                T.scatter_(1, top, _pow(a_top, gamma) * t_top)
+            else:
+                T = torch.mul(p, eps) if eps else torch.zeros_like(p)
+                T.add_(alpha if alpha is not None else 1.0)
+            T_y = T.gather(1, y) if y is not None else None
+            if B is not None:
+                T.mul_(B)
+            else:
+                T.zero_()
+            if y is not None:
+                T.scatter_add_(1, y, (Bt * T_y).expand(y.shape).contiguous())
+            T.mul_(-g)  # G = -B T (+ the term at y), times the upstream gradient
+            grads[0] = T.addcmul_(p, T.sum(1, keepdim=True), value=-1.0)  # G - p sum_c G_c
+        if needs[3] or needs[4] or needs[6]:
+            agf = _pow(a, gamma) if ag is None else ag
+            F1 = (-lp).mul_(agf)  # (1 - p)^g (-log p)
+            F2 = a * agf if eps else None  # (1 - p)^(g + 1)
+            if needs[3]:
+                t = F1 * alpha if alpha is not None else F1.clone()
+                if eps:
+                    t.add_(F2, alpha=eps)
+                grads[3] = (g * t).sum_to_size(B.shape)
+            if needs[4]:
+                ga = torch.zeros_like(F1) if B is None else (g * B) * F1
+                if y is not None:
+                    ga.scatter_add_(1, y, (g * Bt * F1.gather(1, y)).expand(y.shape).contiguous())
+                grads[4] = ga.sum_to_size(alpha.shape)
+            if needs[6]:
+                t_y = F1.gather(1, y) if alpha is None else F1.gather(1, y) * _at(alpha, y)
+                if eps:
+                    t_y = t_y + eps * F2.gather(1, y)
+                grads[6] = (g * t_y).sum_to_size(Bt.shape)
+        return tuple(grads)
+
+
+def _at(coef: Tensor, index: Tensor) -> Tensor:
+    """``coef`` (broadcasting to the logits, class dim 1) at class ``index`` (dim 1 of size 1)."""
+    if coef.dim() == 0 or coef.shape[1] == 1:
+        return coef
+    return coef.expand(index.shape[:1] + coef.shape[1:2] + index.shape[2:]).gather(1, index)
 
 
 def _softmax_family(
@@ -541,7 +723,12 @@ def _softmax_family(
     all_ignored: str,
 ) -> Tensor:
     """Per-class term t_c = w_c [alpha_c (1 - p_c)^gamma (-log p_c) + eps (1 - p_c)^(gamma + 1)],
-    loss = sum_c q_c t_c; mean rule of torch's cross_entropy."""
+    loss = sum_c q_c t_c; mean rule of torch's cross_entropy.
+
+    With gamma or eps on, t_c = w_c alpha_c F1_c + eps w_c F2_c is computed by :class:`_FocalAtTarget`
+    (class indices: only t_y) or :class:`_FocalDense` (label smoothing / probabilities: every class),
+    whose analytic backward keeps the cost near that of cross_entropy; otherwise t_c = -w_c alpha_c log p_c.
+    """
     dt = _compute_dtype(logits)
     x = logits.to(dt)
     unbatched = x.dim() == 1
@@ -549,33 +736,74 @@ def _softmax_family(
         x, target = x.unsqueeze(0), target.unsqueeze(0)
     C = x.shape[1]
     cshape = (1, C) + (1,) * (x.dim() - 2)
-    log_p = torch.log_softmax(x, 1)
     w = weight.to(dt) if weight is not None else None
     a = alpha.to(dt) if isinstance(alpha, Tensor) else alpha
     prob_target = target.is_floating_point()
+    focal = bool(gamma) or bool(epsilon)
     zero = torch.zeros((), dtype=dt, device=x.device)
 
-    if not prob_target and not label_smoothing:
-        # class indices, no smoothing: only the target class term is non-zero
+    valid = None
+    if not prob_target:
         valid = (target != ignore_index) if ignore_index is not None else None
         y = (torch.where(valid, target, torch.zeros((), dtype=target.dtype, device=target.device))
              if valid is not None else target).unsqueeze(1).long()
-        log_p_y = log_p.gather(1, y)
-        t = -log_p_y
-        log_q_y = _log1m_softmax_at(x, y) if gamma else None
-        if gamma:
-            t = t * torch.exp(gamma * log_q_y)  # (1 - p)^g = exp(g log(1 - p))
+        w_y = w[y] if w is not None else None  # (N, 1, d1..dk)
+
+    if not prob_target and not label_smoothing:
+        # class indices, no smoothing: only the target class term is non-zero
+        if focal:
+            F1, F2 = _FocalAtTarget.apply(x, y, gamma)  # (1 - p_y)^g (-log p_y), (1 - p_y)^(g + 1)
+            t = F1
+        else:
+            t = -torch.log_softmax(x, 1).gather(1, y)
         if isinstance(a, Tensor):
             t = t * a[y]
         elif a is not None:
             t = t * a
         if epsilon:
-            # (1 - p)^(g+1); for g = 0 use 1 - p = -expm1(log p), exact for small 1 - p too
-            t = t + epsilon * (torch.exp((gamma + 1.0) * log_q_y) if gamma else -torch.expm1(log_p_y))
-        w_y = w[y] if w is not None else None
+            t = t + epsilon * F2  # Poly-1: eps (1 - p_y)^(g + 1), not scaled by alpha
         if w_y is not None:
             t = t * w_y
         loss = t.squeeze(1)
+    elif focal:
+        # sum_c q'_c w_c (alpha_c F1_c + eps F2_c), B = q' w: dense for probabilities; for smoothed
+        # indices q' = (1 - ls) onehot(y) + ls / C, i.e. B = (ls / C) w per class plus (1 - ls) w_y at y
+        alpha_c = a.view(cshape) if isinstance(a, Tensor) else (None if a is None else torch.full((), a, dtype=dt, device=x.device))
+        if prob_target:
+            q = target.to(dt)
+            if label_smoothing:
+                # q' = q (1 - eps) + eps / C (torch's cross_entropy rule)
+                q = q * (1.0 - label_smoothing) + label_smoothing / C
+            B = q * w.view(cshape) if w is not None else q
+            loss = _FocalDense.apply(x, gamma, epsilon, B, alpha_c, None, None)
+        else:
+            k, m = label_smoothing / C, 1.0 - label_smoothing
+            B = k * w.view(cshape) if w is not None else torch.full(cshape, k, dtype=dt, device=x.device)
+            Bt = m * w_y if w_y is not None else torch.full((), m, dtype=dt, device=x.device)
+            loss = _FocalDense.apply(x, gamma, epsilon, B, alpha_c, y, Bt)
+        loss = loss.squeeze(1)
+    else:
+        log_p = torch.log_softmax(x, 1)
+        q = target.to(dt) if prob_target else None
+        if prob_target and label_smoothing:
+            # q' = q (1 - eps) + eps / C (torch's cross_entropy rule)
+            q = q * (1.0 - label_smoothing) + label_smoothing / C
+        t = -log_p
+        if isinstance(a, Tensor):
+            t = t * a.view(cshape)
+        elif a is not None:
+            t = t * a
+        if w is not None:
+            t = t * w.view(cshape)
+        if prob_target:
+            loss = (q * t).sum(1)
+        else:
+            # q' = (1 - eps) onehot(y) + eps / C, so sum_c q'_c t_c = (1 - eps) t_y + (eps / C) sum_c t_c
+            loss = (1.0 - label_smoothing) * t.gather(1, y).squeeze(1) + (label_smoothing / C) * t.sum(1)
+
+    if prob_target:
+        denom = None  # torch: mean over the N * d1..dk positions, weight not in the denominator
+    else:
         if valid is not None:
             loss = torch.where(valid, loss, zero)
         if w_y is not None:
@@ -585,46 +813,6 @@ def _softmax_family(
             denom = valid.sum().to(dt)
         else:
             denom = None
-    else:
-        valid = None
-        if prob_target:
-            q = target.to(dt)
-        else:
-            valid = (target != ignore_index) if ignore_index is not None else None
-            y = (torch.where(valid, target, torch.zeros((), dtype=target.dtype, device=target.device))
-                 if valid is not None else target).long()
-        if prob_target and label_smoothing:
-            # q' = q (1 - eps) + eps / C (torch's cross_entropy rule)
-            q = q * (1.0 - label_smoothing) + label_smoothing / C
-        t = -log_p
-        log_q = _log1m_softmax(x, log_p) if gamma else None
-        if gamma:
-            t = t * torch.exp(gamma * log_q)
-        if isinstance(a, Tensor):
-            t = t * a.view(cshape)
-        elif a is not None:
-            t = t * a
-        if epsilon:
-            t = t + epsilon * (torch.exp((gamma + 1.0) * log_q) if gamma else -torch.expm1(log_p))
-        if w is not None:
-            t = t * w.view(cshape)
-        if prob_target:
-            loss = (q * t).sum(1)
-        else:
-            # q' = (1 - eps) onehot(y) + eps / C, so sum_c q'_c t_c = (1 - eps) t_y + (eps / C) sum_c t_c
-            loss = (1.0 - label_smoothing) * t.gather(1, y.unsqueeze(1)).squeeze(1) + (label_smoothing / C) * t.sum(1)
-        if prob_target:
-            denom = None  # torch: mean over the N * d1..dk positions, weight not in the denominator
-        else:
-            if valid is not None:
-                loss = torch.where(valid, loss, zero)
-            if w is not None:
-                w_y = w[y]
-                denom = (torch.where(valid, w_y, zero) if valid is not None else w_y).sum()
-            elif valid is not None:
-                denom = valid.sum().to(dt)
-            else:
-                denom = None
     if unbatched and reduction == "none":
         loss = loss.squeeze(0)
     return _reduce_masked(loss, valid, denom, reduction, all_ignored).to(logits.dtype)
