@@ -65,11 +65,6 @@ Alpha = Union[float, Tensor, None]
 # --------------------------------------------------------------------------------------------
 
 
-def _compute_dtype(x: Tensor) -> torch.dtype:
-    """float32 for half inputs (like torch's own losses), else the input's dtype."""
-    return torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
-
-
 def _check_number(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a Python number, got {type(value).__name__} ({value!r})")
@@ -82,12 +77,6 @@ def _check_gamma(gamma: object, name: str = "gamma") -> float:
     g = _check_number(gamma, name)
     _checks.check_option(g, name, low=0.0)
     return g
-
-
-def _check_smoothing(label_smoothing: object) -> float:
-    eps = _check_number(label_smoothing, "label_smoothing")
-    _checks.check_option(eps, "label_smoothing", low=0.0, high=1.0, high_open=True)
-    return eps
 
 
 def _check_broadcast(t: Optional[Tensor], shape: torch.Size, name: str, fix: str) -> Optional[Tensor]:
@@ -192,7 +181,7 @@ def _sigmoid_family(
     l_neg = (1 - alpha) * p_m^gamma_neg * (-log(1 - p_m)),   p_m = max(p - clip, 0)
     poly  = epsilon * [y (1 - p)^(gamma_pos + 1) + (1 - y) p^(gamma_neg + 1)]
     """
-    dt = _compute_dtype(logits)
+    dt = _checks.compute_dtype(logits.dtype)
     z = logits.to(dt)
     y = target.to(dt)
     valid = None
@@ -257,7 +246,7 @@ def _validate_sigmoid(logits, target, *, fn, alpha, weight, pos_weight, label_sm
     check_reduction(reduction)
     check_all_ignored(all_ignored)
     _check_ignore_index(ignore_index)
-    eps = _check_smoothing(label_smoothing)
+    eps = _checks.check_label_smoothing(label_smoothing, high_open=True)
     alpha = _check_sigmoid_alpha(alpha, logits.shape)
     fix = "pass one value per element, or a shape that broadcasts (e.g. (C,) for (N, C) logits)"
     _check_broadcast(weight, logits.shape, "weight", fix)
@@ -729,7 +718,7 @@ def _softmax_family(
     (class indices: only t_y) or :class:`_FocalDense` (label smoothing / probabilities: every class),
     whose analytic backward keeps the cost near that of cross_entropy; otherwise t_c = -w_c alpha_c log p_c.
     """
-    dt = _compute_dtype(logits)
+    dt = _checks.compute_dtype(logits.dtype)
     x = logits.to(dt)
     unbatched = x.dim() == 1
     if unbatched:
@@ -829,7 +818,7 @@ def _validate_softmax(logits, target, *, fn, alpha, gamma, weight, ignore_index,
     C = logits.shape[1] if logits.dim() > 1 else logits.shape[0]
     if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
         raise TypeError(f"ignore_index must be an int or None, got {type(ignore_index).__name__} ({ignore_index!r})")
-    eps = _check_smoothing(label_smoothing)
+    eps = _checks.check_label_smoothing(label_smoothing, high_open=True)
     g = _check_gamma(gamma) if gamma is not None else 0.0
     _checks.check_weight(weight, C, "weight")
     if isinstance(alpha, Tensor):

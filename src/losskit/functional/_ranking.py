@@ -22,7 +22,7 @@ from typing import Callable, Optional
 import torch
 from torch import Tensor
 
-from .._checks import check_tensor
+from .._checks import check_tensor, upcast
 from .._reduction import check_reduction, legacy_reduction
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "triplet_margin_with_distance_loss",
 ]
 
-_HALF = (torch.float16, torch.bfloat16)
 # added to squared norms in cosine_embedding_loss: ATen's `static const float EPSILON = 1e-12`, i.e. 1e-12
 # rounded to float32 (it matters for zero vectors, where the gradient scales like 1/sqrt(EPSILON))
 _COS_EPS = 9.999999960041972e-13
@@ -45,9 +44,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss.sum() if reduction == "sum" else loss.mean()
 
 
-def _up(t: Tensor) -> Tensor:
-    """Half-precision tensors are computed in float32 (the result is cast back)."""
-    return t.float() if t.dtype in _HALF else t
+_up = upcast  # half-precision tensors are computed in float32 (the result is cast back)
 
 
 def _out_dtype(*ts: Tensor) -> torch.dtype:

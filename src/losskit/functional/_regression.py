@@ -33,7 +33,7 @@ from typing import Optional, Union
 import torch
 from torch import Tensor
 
-from .._checks import check_nonnegative, check_tensor
+from .._checks import check_nonnegative, check_tensor, compute_dtype
 from .._reduction import check_reduction, legacy_reduction
 
 __all__ = [
@@ -45,7 +45,6 @@ __all__ = [
     "poisson_nll_loss",
 ]
 
-_HALF = (torch.float16, torch.bfloat16)
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
@@ -194,7 +193,7 @@ class _AbsoluteError(torch.autograd.Function):
 def _absolute_error(input: Tensor, target: Tensor, reduction: str, fn: str) -> Tensor:
     dtype = _float_dtype(input, target, fn)
     input, target = _broadcast_pair(input, target)
-    compute = torch.float32 if dtype in _HALF else dtype
+    compute = compute_dtype(dtype)
     return _AbsoluteError.apply(input, target, reduction, compute, dtype)
 
 
@@ -211,7 +210,7 @@ def _fused(input: Tensor, target: Tensor, kind: str, delta: float, reduction: st
     dtype = _float_dtype(input, target, fn)
     input, target = _broadcast_pair(input, target)
     out = input.dtype if kind == "huber" else dtype  # torch's huber keeps input's dtype
-    if dtype in _HALF:  # compute in float32, return the half dtype
+    if dtype in (torch.float16, torch.bfloat16):  # compute in float32, return the half dtype
         input, target = input.float(), target.float()
     red = _REDUCTION_ENUM[reduction]
     if kind == "mse":
@@ -531,7 +530,7 @@ def gaussian_nll_loss(
         if var < 0:
             raise ValueError(f"var must be >= 0, got {var!r}; pass a variance (a squared scale), not a log-variance")
         dtype = _float_dtype(input, target, "gaussian_nll_loss")
-        compute = torch.float32 if dtype in _HALF else dtype
+        compute = compute_dtype(dtype)
         # torch materialises the number as a tensor of input's dtype; rounding it the same way keeps
         # half-precision results identical.
         v = torch.tensor(float(var), dtype=input.dtype if input.is_floating_point() else compute)
@@ -558,7 +557,7 @@ def gaussian_nll_loss(
                      (var.dtype, var.dim() == 0))[0]
     if not dtype.is_floating_point:  # pragma: no cover - var is floating, so this cannot happen
         raise TypeError(f"gaussian_nll_loss needs floating-point tensors, got {input.dtype}")
-    compute = torch.float32 if dtype in _HALF else dtype
+    compute = compute_dtype(dtype)
     # torch's clamp: on a copy, in place and outside autograd, so the gradient passes through it.
     v = var.to(compute, copy=True)
     with torch.no_grad():
@@ -640,7 +639,7 @@ def poisson_nll_loss(
     if input.shape != target.shape:
         _broadcast(input, target, ("input", "target"))
     x, y = input, target
-    if dtype in _HALF:
+    if dtype in (torch.float16, torch.bfloat16):
         x, y = x.float(), y.float()
     if log_input:
         loss = torch.exp(x) - y * x  # -log p = lambda - y log(lambda), lambda = e^x

@@ -17,6 +17,7 @@ from ..functional._focal import (
     poly1_sigmoid_focal_loss,
     sigmoid_focal_loss,
 )
+from .._checks import check_label_smoothing
 from .._reduction import check_all_ignored
 from ..registry import LossSpec, register
 from ._base import WeightedLoss
@@ -46,7 +47,7 @@ class _FocalBase(WeightedLoss):
                  alpha=None, epsilon=None) -> None:
         super().__init__(weight, reduction=reduction)
         self.all_ignored = check_all_ignored(all_ignored)
-        self.label_smoothing = _focal._check_smoothing(label_smoothing)
+        self.label_smoothing = check_label_smoothing(label_smoothing, high_open=True)
         if gamma is not None:
             self.gamma = _focal._check_gamma(gamma)
         if epsilon is not None:
