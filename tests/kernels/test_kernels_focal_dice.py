@@ -228,3 +228,26 @@ def test_dice_dispatch_and_errors():
         dice_loss_triton(x, t[:, :2])
     with pytest.raises(ValueError, match="activation"):
         dice_loss_triton(x, t, activation="relu")
+
+
+def test_focal_and_bce_read_strided_1d_inputs_through_their_stride():
+    """Logits that are one column of a score matrix (a 1-D view with stride C) and a strided target."""
+    g = torch.Generator().manual_seed(7)
+    scores = torch.randn(37, 3, generator=g) * 2
+    targets = (torch.rand(37, 2, generator=g) > 0.5).float()
+
+    def pick(f):
+        return lambda s, t, **kw: f(s[:, 2], t[:, 1], **kw)
+
+    for reduction in ("none", "mean", "sum"):
+        check_against(pick(_focal), pick(focal_ref), scores, targets, ref_dtype=torch.float64, grad=[True, False],
+                      reduction=reduction, alpha=0.25)
+        check_against(pick(binary_cross_entropy_with_logits_triton),
+                      pick(lambda x, t, **kw: F.binary_cross_entropy_with_logits(x.double(), t.double(), **kw)),
+                      scores, targets, ref_dtype=torch.float64, grad=[True, False], reduction=reduction)
+    with _dispatch.impl("triton"):  # the functional's kernel path
+        from losskit.functional import binary_cross_entropy_with_logits
+
+        assert_close(binary_cross_entropy_with_logits(scores[:, 0], targets[:, 1]),
+                     F.binary_cross_entropy_with_logits(scores[:, 0], targets[:, 1]))
+

@@ -209,3 +209,18 @@ def test_triton_path(opts, reduction, monkeypatch):
     with _dispatch.impl("triton"):
         _check(x, w, t, linear_bias=b, reduction=reduction, chunk_size=4, tol=dict(rtol=1e-5, atol=1e-6), **kw)
     assert len(used) >= 3  # three chunks of the ours() call, through the kernel
+
+
+@pytest.mark.interpret
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.skipif(not INTERP, reason="needs TRITON_INTERPRET=1 before triton is imported")
+def test_triton_path_strided_target():
+    """A target that is a strided 1-D view (one column of a label matrix) is read through its stride."""
+    x, w, b, _ = _inputs(dtype=torch.float32, n=9, v=21)
+    labels = torch.randint(0, 21, (9, 2), generator=torch.Generator().manual_seed(4))
+    labels[3, 1] = -100
+    with _dispatch.impl("triton"):  # (check_against clones its arguments: the column is taken inside)
+        check_against(lambda x, w, b, lab: linear_cross_entropy(x, w, lab[:, 1], linear_bias=b, chunk_size=4,
+                                                                label_smoothing=0.1),
+                      lambda x, w, b, lab: unfused(x, w, lab[:, 1], linear_bias=b, label_smoothing=0.1),
+                      x, w, b, labels, grad=[True, True, True, False], tol=dict(rtol=1e-5, atol=1e-6))

@@ -210,6 +210,7 @@ def _fwd_impl(x3: Tensor, t: Tensor, weight: Optional[Tensor], ignore_index: int
               zeta: float, cap: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     n, c, s = x3.shape
     r = n * s
+    t = t.contiguous()  # the kernel reads target r at T + r (a strided 1-D view is a real case: labels[:, k])
     loss = torch.empty(r, device=x3.device, dtype=torch.float32)
     m = torch.empty_like(loss)
     logl = torch.empty_like(loss)
@@ -234,6 +235,7 @@ def _bwd_impl(out: Tensor, g_rows: Tensor, x3: Tensor, t: Tensor, weight: Option
     r = n * s
     if r == 0 or c == 0:
         return
+    t = t.contiguous()
     w, wsum = _wsum(weight, x3)
     br, bc, warps = _blocks(x3, c, r)
     grid = (cdiv(r, br),)

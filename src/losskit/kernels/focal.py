@@ -183,6 +183,7 @@ def _focal_fwd_op(x: Tensor, t: Tensor, w: Optional[Tensor], w_period: int, pw: 
                   al: Optional[Tensor], al_period: int, alpha: Optional[float], gamma: Optional[float],
                   label_smoothing: float, ignore: Optional[float], reduce: bool) -> Tensor:
     """Flat elementwise loss (``x``'s dtype) or, with ``reduce``, fp32 partial sums per block."""
+    x, t = x.contiguous(), t.contiguous()  # read at X + offset: a 1-D view with a stride (scores[:, k]) is copied
     block = _block(x)
     n = x.numel()
     out = x.new_zeros(_n_partials(x), dtype=torch.float32) if reduce else torch.empty_like(x)
@@ -208,6 +209,7 @@ def _focal_bwd_op(g: Tensor, x: Tensor, t: Tensor, w: Optional[Tensor], w_period
                   pw_period: int, al: Optional[Tensor], al_period: int, alpha: Optional[float],
                   gamma: Optional[float], label_smoothing: float, ignore: Optional[float], reduce: bool) -> Tensor:
     """Gradient with respect to the flat logits ``x`` (``x``'s dtype)."""
+    x, t = x.contiguous(), t.contiguous()
     block = _block(x)
     n = x.numel()
     gx = torch.empty_like(x)
