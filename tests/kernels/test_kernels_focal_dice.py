@@ -251,3 +251,28 @@ def test_focal_and_bce_read_strided_1d_inputs_through_their_stride():
         assert_close(binary_cross_entropy_with_logits(scores[:, 0], targets[:, 1]),
                      F.binary_cross_entropy_with_logits(scores[:, 0], targets[:, 1]))
 
+
+@pytest.mark.parametrize("activation,kind", [("sigmoid", "float"), ("softmax", "index")])
+def test_dice_launch_grid_is_one_dimensional(activation, kind, monkeypatch):
+    """CUDA caps grid dims 1 and 2 at 65535; spatial blocks (S / BLOCK_S, e.g. 2**16 for a 256**3 volume
+    with 14 classes) must therefore not sit on grid axis 1."""
+    from losskit.kernels import dice as dice_mod
+
+    grids = []
+    for name in ("_dice_sigmoid_fwd_kernel", "_dice_sigmoid_bwd_kernel", "_dice_softmax_fwd_kernel",
+                 "_dice_softmax_bwd_kernel"):
+        real = getattr(dice_mod, name)
+
+        class Spy:
+            def __init__(self, real):
+                self.real = real
+
+            def __getitem__(self, grid):
+                grids.append(grid)
+                return self.real[grid]
+
+        monkeypatch.setattr(dice_mod, name, Spy(real))
+    x = torch.randn(2, 3, 5, 7) * 2
+    t = (torch.rand(2, 3, 5, 7) > 0.6).float() if kind == "float" else torch.randint(0, 3, (2, 5, 7))
+    check_against(_dice, dice_ref, x, t, ref_dtype=torch.float64, grad=[True, False], activation=activation)
+    assert len(grids) == 2 and all(len(gr) == 1 for gr in grids), grids  # forward + backward

@@ -51,18 +51,18 @@ def _dice_sigmoid_fwd_kernel(
     X, s_xn, s_xc, s_xs, T, s_tn, s_tc, s_ts, PART, C, S, NC, SB,
     WITH_BCE: tl.constexpr, BLOCK_S: tl.constexpr,
 ):
-    nc = tl.program_id(0)
-    sb = tl.program_id(1)
+    k = tl.program_id(0).to(tl.int64)  # one flat grid axis: CUDA caps axes 1 and 2 at 65535 programs
+    nc = k // SB
+    sb = k - nc * SB
     n = nc // C
     c = nc - n * C
     offs = sb * BLOCK_S + tl.arange(0, BLOCK_S)
     mask = offs < S
     o64 = offs.to(tl.int64)
-    x = tl.load(X + n.to(tl.int64) * s_xn + c.to(tl.int64) * s_xc + o64 * s_xs, mask=mask, other=0.0).to(tl.float32)
-    t = tl.load(T + n.to(tl.int64) * s_tn + c.to(tl.int64) * s_tc + o64 * s_ts, mask=mask, other=0.0).to(tl.float32)
+    x = tl.load(X + n * s_xn + c * s_xc + o64 * s_xs, mask=mask, other=0.0).to(tl.float32)
+    t = tl.load(T + n * s_tn + c * s_tc + o64 * s_ts, mask=mask, other=0.0).to(tl.float32)
     ls_pos = tl.minimum(x, 0.0) - tl.log(1.0 + tl.exp(-tl.abs(x)))  # log sigmoid(x), no overflow
     p = tl.where(mask, tl.exp(ls_pos), 0.0)
-    k = nc.to(tl.int64) * SB + sb
     stride_k = NC * SB  # (no .to(): an int argument equal to 1 arrives as a constexpr)
     tl.store(PART + k, tl.sum(p * t, 0))
     tl.store(PART + stride_k + k, tl.sum(p, 0))
@@ -78,16 +78,16 @@ def _dice_sigmoid_bwd_kernel(
     X, s_xn, s_xc, s_xs, T, s_tn, s_tc, s_ts, G, GX, s_gn, s_gc, s_gs, C, S, NC, SB,
     WITH_BCE: tl.constexpr, BLOCK_S: tl.constexpr,
 ):
-    nc = tl.program_id(0)
-    sb = tl.program_id(1)
+    k = tl.program_id(0).to(tl.int64)  # one flat grid axis: CUDA caps axes 1 and 2 at 65535 programs
+    nc = k // SB
+    sb = k - nc * SB
     n = nc // C
     c = nc - n * C
     offs = sb * BLOCK_S + tl.arange(0, BLOCK_S)
     mask = offs < S
     o64 = offs.to(tl.int64)
-    x = tl.load(X + n.to(tl.int64) * s_xn + c.to(tl.int64) * s_xc + o64 * s_xs, mask=mask, other=0.0).to(tl.float32)
-    t = tl.load(T + n.to(tl.int64) * s_tn + c.to(tl.int64) * s_tc + o64 * s_ts, mask=mask, other=0.0).to(tl.float32)
-    k = nc.to(tl.int64) * SB + sb
+    x = tl.load(X + n * s_xn + c * s_xc + o64 * s_xs, mask=mask, other=0.0).to(tl.float32)
+    t = tl.load(T + n * s_tn + c * s_tc + o64 * s_ts, mask=mask, other=0.0).to(tl.float32)
     stride_k = NC * SB  # (no .to(): an int argument equal to 1 arrives as a constexpr)
     g_i = tl.load(G + k)
     g_p = tl.load(G + stride_k + k)
@@ -95,7 +95,7 @@ def _dice_sigmoid_bwd_kernel(
     d = (g_i * t + g_p) * p * (1.0 - p)
     if WITH_BCE:
         d += tl.load(G + 3 * stride_k + k) * (p - t)
-    tl.store(GX + n.to(tl.int64) * s_gn + c.to(tl.int64) * s_gc + o64 * s_gs, d.to(GX.dtype.element_ty), mask=mask)
+    tl.store(GX + n * s_gn + c * s_gc + o64 * s_gs, d.to(GX.dtype.element_ty), mask=mask)
 
 
 @kernel
@@ -103,8 +103,9 @@ def _dice_softmax_fwd_kernel(
     X, s_xn, s_xc, s_xs, T, s_tn, s_tc, s_ts, PART, C, S, NC, SB, ignore_index,
     INDEX: tl.constexpr, HAS_IGNORE: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_S: tl.constexpr,
 ):
-    n = tl.program_id(0)
-    sb = tl.program_id(1)
+    pid = tl.program_id(0).to(tl.int64)  # one flat grid axis: CUDA caps axes 1 and 2 at 65535 programs
+    n64 = pid // SB
+    sb = pid - n64 * SB
     cls = tl.arange(0, BLOCK_C)
     offs = sb * BLOCK_S + tl.arange(0, BLOCK_S)
     cmask = cls < C
@@ -112,7 +113,6 @@ def _dice_softmax_fwd_kernel(
     mask = cmask[:, None] & smask[None, :]
     c64 = cls.to(tl.int64)[:, None]
     o64 = offs.to(tl.int64)[None, :]
-    n64 = n.to(tl.int64)
     x = tl.load(X + n64 * s_xn + c64 * s_xc + o64 * s_xs, mask=mask, other=0.0).to(tl.float32)
     x = tl.where(mask, x, -float("inf"))
     m = tl.max(x, 0)
@@ -143,8 +143,9 @@ def _dice_softmax_bwd_kernel(
     X, s_xn, s_xc, s_xs, T, s_tn, s_tc, s_ts, G, GX, s_gn, s_gc, s_gs, C, S, NC, SB, ignore_index,
     INDEX: tl.constexpr, HAS_IGNORE: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_S: tl.constexpr,
 ):
-    n = tl.program_id(0)
-    sb = tl.program_id(1)
+    pid = tl.program_id(0).to(tl.int64)  # one flat grid axis: CUDA caps axes 1 and 2 at 65535 programs
+    n64 = pid // SB
+    sb = pid - n64 * SB
     cls = tl.arange(0, BLOCK_C)
     offs = sb * BLOCK_S + tl.arange(0, BLOCK_S)
     cmask = cls < C
@@ -152,7 +153,6 @@ def _dice_softmax_bwd_kernel(
     mask = cmask[:, None] & smask[None, :]
     c64 = cls.to(tl.int64)[:, None]
     o64 = offs.to(tl.int64)[None, :]
-    n64 = n.to(tl.int64)
     x = tl.load(X + n64 * s_xn + c64 * s_xc + o64 * s_xs, mask=mask, other=0.0).to(tl.float32)
     x = tl.where(mask, x, -float("inf"))
     m = tl.max(x, 0)
@@ -210,10 +210,10 @@ def _dice_fwd_op(x: Tensor, t: Tensor, mode: int, ignore_index: Optional[int], w
         return part
     ts = _t_strides(t, mode)
     if mode == _SIGMOID:
-        _dice_sigmoid_fwd_kernel[(n * c, sb)](
+        _dice_sigmoid_fwd_kernel[(n * c * sb,)](
             x, *x.stride(), t, *ts, part, c, s, n * c, sb, WITH_BCE=with_bce, BLOCK_S=bs, num_warps=_warps(bc, bs))
     else:
-        _dice_softmax_fwd_kernel[(n, sb)](
+        _dice_softmax_fwd_kernel[(n * sb,)](
             x, *x.stride(), t, *ts, part, c, s, n * c, sb, 0 if ignore_index is None else ignore_index,
             INDEX=mode == _SOFTMAX_INDEX, HAS_IGNORE=ignore_index is not None, BLOCK_C=bc, BLOCK_S=bs,
             num_warps=_warps(bc, bs))
@@ -237,11 +237,11 @@ def _dice_bwd_op(g: Tensor, x: Tensor, t: Tensor, mode: int, ignore_index: Optio
     g = g.contiguous()
     ts = _t_strides(t, mode)
     if mode == _SIGMOID:
-        _dice_sigmoid_bwd_kernel[(n * c, sb)](
+        _dice_sigmoid_bwd_kernel[(n * c * sb,)](
             x, *x.stride(), t, *ts, g, gx, *gx.stride(), c, s, n * c, sb,
             WITH_BCE=with_bce, BLOCK_S=bs, num_warps=_warps(bc, bs))
     else:
-        _dice_softmax_bwd_kernel[(n, sb)](
+        _dice_softmax_bwd_kernel[(n * sb,)](
             x, *x.stride(), t, *ts, g, gx, *gx.stride(), c, s, n * c, sb, 0 if ignore_index is None else ignore_index,
             INDEX=mode == _SOFTMAX_INDEX, HAS_IGNORE=ignore_index is not None, BLOCK_C=bc, BLOCK_S=bs,
             num_warps=_warps(bc, bs))
