@@ -4,6 +4,9 @@ One command on a CUDA machine (peers are used when importable, skipped otherwise
 
     python benchmarks/bench_gpu.py --out benchmarks/results
 
+Peers installed without their dependencies into a folder (``pip install --no-deps --target
+/tmp/peers liger-kernel cut-cross-entropy``) are found with ``--peers /tmp/peers``.
+
 For every case of /work/shared/anchors.md it times forward + backward (``triton.testing.do_bench``
 median, ms), measures the peak CUDA memory above what was allocated before the call ("extra MB"),
 and divides the time by a floor:
@@ -130,6 +133,9 @@ def run_cases(cases: list[Case], timer: Callable[[Callable], float], memory: Cal
             except ImportError as e:
                 results.append(Result(case.label, name, note=f"skipped: {e}"))
                 continue
+            except Exception as e:  # noqa: BLE001 - a peer that fails to import or set up (e.g. OOM) is reported
+                results.append(Result(case.label, name, note=f"failed: {type(e).__name__}: {str(e)[:80]}"))
+                continue
             try:
                 mb = memory(step)
                 ms = timer(step)
@@ -168,6 +174,16 @@ def _grad_step(loss_fn, inputs):
         return torch.autograd.grad(loss, [t for t in inputs if getattr(t, "requires_grad", False)])
 
     return step
+
+
+def _compile(fn):
+    """``torch.compile`` specialised to the case's shapes. The cases re-use one function's code for
+    several shapes, and Dynamo's automatic dynamic shapes would compile the second shape onwards as a
+    dynamic-shape graph (a different, usually slower program than the one a user's fixed-shape
+    training step gets)."""
+    import torch
+
+    return torch.compile(fn, dynamic=False)
 
 
 def _zipf_logits(n, c, dtype, device, gen):
@@ -227,7 +243,7 @@ def build_cases(scale: float = 1.0, which=("ce", "lce", "focal", "dice"), logits
             impls["torch eager (upcast fp32)"] = lambda make=make: _grad_step(
                 lambda a, b: F.cross_entropy(a.float(), b), make())
             impls["torch.compile (upcast fp32)"] = lambda make=make: _grad_step(
-                torch.compile(lambda a, b: F.cross_entropy(a.float(), b)), make())
+                _compile(lambda a, b: F.cross_entropy(a.float(), b)), make())
 
             def liger(make=make):
                 from liger_kernel.transformers import LigerCrossEntropyLoss
@@ -255,7 +271,7 @@ def build_cases(scale: float = 1.0, which=("ce", "lce", "focal", "dice"), logits
         impls = {
             "losskit": lk_lce,
             "torch eager": lambda: _grad_step(lambda x, w, y: F.cross_entropy(x @ w.T, y), make_lce()),
-            "torch.compile": lambda: _grad_step(torch.compile(lambda x, w, y: F.cross_entropy((x @ w.T).float(), y)),
+            "torch.compile": lambda: _grad_step(_compile(lambda x, w, y: F.cross_entropy((x @ w.T).float(), y)),
                                                 make_lce()),
         }
 
@@ -315,7 +331,7 @@ def build_cases(scale: float = 1.0, which=("ce", "lce", "focal", "dice"), logits
             impls = {
                 "losskit": lk_f,
                 "torchvision eager": tv,
-                "torch.compile": lambda make_f=make_f: _grad_step(torch.compile(tv_focal), make_f()),
+                "torch.compile": lambda make_f=make_f: _grad_step(_compile(tv_focal), make_f()),
             }
             cases.append(Case(f"focal_{name}", label, floor_bytes=3 * n * c * es, impls=impls))
 
@@ -345,7 +361,7 @@ def build_cases(scale: float = 1.0, which=("ce", "lce", "focal", "dice"), logits
         impls = {
             "losskit": lk_d,
             "eager": lambda: _grad_step(eager_dice, make_d()),
-            "torch.compile": lambda: _grad_step(torch.compile(eager_dice), make_d()),
+            "torch.compile": lambda: _grad_step(_compile(eager_dice), make_d()),
         }
         cases.append(Case("dice", label, floor_bytes=3 * numel * 2, impls=impls))
     return cases
@@ -402,7 +418,12 @@ def main(argv=None) -> int:
     ap.add_argument("--cases", default="ce,lce,focal,dice", help="comma list of: ce, lce, focal, dice")
     ap.add_argument("--scale", type=float, default=1.0, help="shrink every case's batch dimension")
     ap.add_argument("--logits", choices=("random", "realistic"), default="random")
+    ap.add_argument("--peers", action="append", default=[], metavar="DIR",
+                    help="a folder holding peers installed with pip install --no-deps --target DIR (repeatable)")
     args = ap.parse_args(argv)
+    for d in args.peers:  # appended: a peer folder must not shadow torch or triton
+        if d not in sys.path:
+            sys.path.append(os.path.abspath(d))
 
     import torch
 

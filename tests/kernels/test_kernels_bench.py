@@ -83,3 +83,44 @@ def test_main_without_cuda_exits_cleanly(bench, capsys):
         pytest.skip("a CUDA device is present: this would run the benchmark")
     assert bench.main(["--out", "unused"]) == 2
     assert "needs a CUDA device" in capsys.readouterr().err
+
+
+def test_a_builder_that_fails_is_reported_not_fatal(bench):
+    """A peer whose import or set-up raises something other than ImportError (a Triton API mismatch,
+    an out-of-memory while making its inputs) is one failed row, not the end of the run."""
+
+    def broken():
+        raise RuntimeError("CUDA out of memory")
+
+    cases = [bench.Case("ce", "CE tiny", floor_bytes=4e9, impls={"peer": broken, "fast": lambda: "fast"})]
+    results, _ = bench.run_cases(cases, lambda step: 2.0, lambda step: 1.0, bandwidth=4e12)
+    by = {r.impl: r for r in results}
+    assert by["peer"].ms is None and "out of memory" in by["peer"].note and by["peer"].note.startswith("failed")
+    assert by["fast"].ms == 2.0
+
+
+def test_builders_on_cpu_and_static_compile(bench, monkeypatch):
+    """The case builders run (tiny batch, CPU tensors): the eager steps give finite gradients, and every
+    torch.compile baseline is specialised to its shapes (dynamic=False), so that the second shape of a
+    case family is not compiled as a dynamic-shape graph."""
+    import torch
+
+    compiled = []
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: compiled.append(kw) or fn)
+    cases = bench.build_cases(scale=1e-4, which=("ce", "focal"), device="cpu")
+    assert [c.key for c in cases] == ["ce128256", "ce256000", "ce1000", "focal_bf16", "focal_fp32"]
+    for case in cases:
+        for name, build in case.impls.items():
+            if name.startswith(("torch eager", "torchvision eager", "torch.compile")):
+                grads = build()()
+                assert all(torch.isfinite(g.float()).all() for g in grads), (case.key, name)
+    assert len(compiled) == 5 and all(kw.get("dynamic") is False for kw in compiled)
+
+
+def test_peers_folder_is_appended_to_sys_path(bench, monkeypatch, tmp_path):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    assert bench.main(["--peers", str(tmp_path), "--out", "unused"]) == 2
+    assert sys.path[-1] == str(tmp_path)
