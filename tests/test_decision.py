@@ -224,3 +224,56 @@ def test_temperature_errors():
         fit_temperature(torch.zeros(4, 3), torch.tensor([0, 1, 2, 3]))
     with pytest.raises(ValueError, match="0/1 labels"):
         fit_temperature(torch.zeros(2), torch.tensor([0, 2]))
+
+
+@pytest.mark.parametrize("case", ["binary", "binary_ties", "one_class", "multiclass", "multiclass_ties"])
+def test_fit_temperature_refuses_separated_validation_logits(case):
+    """Every target already has the largest logit: the NLL falls for ever as T -> 0. L-BFGS used to stop
+    along the way and return a small, meaningless T (about 0.06 for the first case)."""
+    z, y = {
+        "binary": (torch.tensor([2.0, 3.0, -1.0, -4.0]), torch.tensor([1, 1, 0, 0])),
+        "binary_ties": (torch.tensor([0.0, 0.0, 1.5]), torch.tensor([1, 0, 1])),
+        "one_class": (torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1, 1, 1])),
+        "multiclass": (torch.tensor([[3.0, 0.0], [0.0, 3.0]]), torch.tensor([0, 1])),
+        "multiclass_ties": (torch.tensor([[3.0, 3.0, 0.0], [1.0, 1.0, 1.0]]), torch.tensor([0, 2])),
+    }[case]
+    with pytest.raises(ValueError, match="T -> 0"):
+        fit_temperature(z, y)
+
+
+@pytest.mark.parametrize("multiclass", [False, True])
+def test_fit_temperature_refuses_logits_that_point_away_from_the_targets(multiclass):
+    """Worse than uniform on average: the NLL falls for ever as T -> infinity (it used to return ~2e7)."""
+    if multiclass:
+        z, y = torch.tensor([[0.0, 2.0], [1.0, 0.0], [3.0, 0.0]]), torch.tensor([0, 1, 0])
+    else:
+        z, y = torch.tensor([-2.0, -3.0, 1.0, 0.5]), torch.tensor([1, 1, 0, 1])
+    with pytest.raises(ValueError, match="T -> infinity"):
+        fit_temperature(z, y)
+
+
+def test_fit_temperature_flat_logits_and_finite_cases_still_fit():
+    assert fit_temperature(torch.zeros(4), torch.tensor([1, 0, 1, 0])) == 1.0  # the NLL does not depend on T
+    assert fit_temperature(torch.zeros(3, 2), torch.tensor([0, 1, 1])) == 1.0
+    # one mistake among confident hits: a finite optimum exists, and it is the grid minimum
+    z, y = torch.tensor([2.0, 3.0, -1.0, -4.0, 0.5]), torch.tensor([1, 1, 0, 0, 0])
+    t = fit_temperature(z, y)
+    grid = np.exp(np.linspace(-3, 3, 2001))
+    nll = [float(torch.nn.functional.binary_cross_entropy_with_logits(z.double() / g_, y.double())) for g_ in grid]
+    assert abs(math.log(t) - math.log(grid[int(np.argmin(nll))])) < 0.01
+
+
+def test_tied_infinite_scores_are_one_threshold():
+    """np.diff of two +inf scores is NaN, which used to split their tie into two candidate thresholds."""
+    res = tune_threshold(np.array([np.inf, np.inf, 0.5, -np.inf]), np.array([1, 0, 1, 0]), from_logits=True)
+    finite_or_score = res.thresholds[:-1]  # the last one is the 'predict nothing' sentinel
+    assert np.count_nonzero(np.isposinf(finite_or_score)) == 1
+    assert res.threshold == 0.5 and res.value == pytest.approx(0.8)
+
+
+def test_calibration_refuses_empty_input():
+    """An empty batch used to report ECE 0.0, i.e. 'perfectly calibrated'."""
+    with pytest.raises(ValueError, match="empty"):
+        expected_calibration_error([], [])
+    with pytest.raises(ValueError, match="empty"):
+        reliability_curve(np.zeros((0, 3)), np.zeros(0, dtype=int))

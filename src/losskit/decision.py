@@ -138,7 +138,8 @@ def _counts(scores: np.ndarray, y: np.ndarray):
     tp = np.cumsum(yy)
     fp = np.cumsum(~yy)
     # keep the last index of each run of equal scores: all tied items cross the threshold together
-    last = np.r_[np.flatnonzero(np.diff(s)), s.size - 1] if s.size else np.zeros(0, dtype=int)
+    # (compared with !=, not np.diff: inf - inf is NaN, which would split a run of infinite logits)
+    last = np.r_[np.flatnonzero(s[1:] != s[:-1]), s.size - 1] if s.size else np.zeros(0, dtype=int)
     thr, tp, fp = s[last], tp[last], fp[last]
     # ascending thresholds, with +inf (nothing predicted positive) appended
     thr = np.r_[thr[::-1], np.inf]
@@ -313,6 +314,8 @@ class ReliabilityCurve:
 def _calibration_inputs(probs, target, from_logits):
     """(confidence, hit) pairs: positive-class probability and label, or top-label confidence and correctness."""
     p = _to_numpy(probs, "probs").astype(np.float64)
+    if p.ndim in (1, 2) and p.shape[0] == 0:
+        raise ValueError("probs is empty: calibration needs at least one sample")
     if np.isnan(p).any():
         raise ValueError(f"probs has {int(np.isnan(p).sum())} NaN value(s)")
     if p.ndim == 1:
@@ -449,6 +452,11 @@ def fit_temperature(logits: ArrayLike, target: ArrayLike, *, max_iter: int = 100
     Returns:
         float: the temperature.
 
+    Raises:
+        ValueError: when no finite ``T`` minimises the NLL: every held-out target already has the
+            largest logit (perfect separation, ``T -> 0``), or the logits favour the wrong classes on
+            average (``T -> inf``). Flat logits (the NLL does not depend on ``T``) give ``1.0``.
+
     Example:
         >>> import torch
         >>> from losskit.decision import fit_temperature, apply_temperature
@@ -485,6 +493,7 @@ def fit_temperature(logits: ArrayLike, target: ArrayLike, *, max_iter: int = 100
         def nll(scaled):
             return torch.nn.functional.cross_entropy(scaled, y)
 
+    _check_finite_temperature(z, y)
     log_t = torch.zeros((), dtype=torch.float64, requires_grad=True)
     opt = torch.optim.LBFGS([log_t], lr=1.0, max_iter=max_iter, line_search_fn="strong_wolfe")
 
@@ -497,9 +506,49 @@ def fit_temperature(logits: ArrayLike, target: ArrayLike, *, max_iter: int = 100
     with torch.enable_grad():
         opt.step(closure)
     t = math.exp(float(log_t.detach()))
-    if not math.isfinite(t):  # separable data: the NLL keeps falling as T -> 0
+    if not math.isfinite(t):
         raise ValueError("temperature did not converge (the held-out logits may separate the classes perfectly)")
     return t
+
+
+def _check_finite_temperature(z: torch.Tensor, y: torch.Tensor) -> None:
+    """Refuse the two cases in which the NLL has no minimiser at a finite ``T > 0``.
+
+    With ``b = 1/T`` the NLL is convex in ``b`` (a mean of ``logsumexp(b z_i) - b z_iy``, or of
+    ``softplus(-b m_i)`` with the margin ``m_i = (2y_i - 1) z_i`` for binary logits), so:
+
+    * ``T -> 0`` (``b -> inf``) when every target already has the largest logit (``m_i >= 0``) and
+      some row is not flat: the NLL falls for ever as the logits are sharpened;
+    * ``T -> inf`` (``b -> 0``) when the slope at ``b = 0`` is >= 0, i.e. the mean of
+      ``z_iy - mean_c z_ic`` (binary: of ``m_i``) is <= 0: the logits point away from the targets on
+      average and the best fit is the uniform prediction.
+
+    L-BFGS would stop somewhere along the way and return a meaningless finite T. Logits that are
+    flat in every row (the NLL does not depend on T) are left to the optimiser, which returns 1.
+    """
+    if z.ndim == 1:
+        margin = (2.0 * y - 1.0) * z
+        flat = bool((z == 0).all())
+        slope0 = float(margin.mean())  # -2 x dNLL/db at b = 0
+    else:
+        zy = z.gather(1, y[:, None]).squeeze(1)
+        top = z.max(1).values
+        margin = zy - top  # 0 where the target is an arg-max, < 0 elsewhere
+        flat = bool((top == z.min(1).values).all())
+        slope0 = float((zy - z.mean(1)).mean())
+    if flat:
+        return
+    if bool((margin >= 0).all()):
+        raise ValueError(
+            "temperature has no finite fit: every held-out target already has the largest logit, so the NLL "
+            "keeps falling as T -> 0 (the validation set is separated perfectly); use more held-out data"
+        )
+    if not slope0 > 0:
+        raise ValueError(
+            "temperature has no finite fit: on average the held-out logits favour the wrong classes, so the NLL "
+            "keeps falling as T -> infinity (predicting uniform probabilities); check that logits and targets "
+            "are aligned"
+        )
 
 
 def apply_temperature(logits: ArrayLike, temperature: float) -> ArrayLike:
