@@ -125,3 +125,34 @@ def test_no_host_sync_and_compile():
         torch.cuda.set_sync_debug_mode("default")
     f = torch.compile(lambda x: cross_entropy_triton(x, t), fullgraph=True)
     assert_close(f(x), F.cross_entropy(x, t), tol=FP32)
+
+
+def test_dice_more_than_65535_spatial_blocks():
+    """128 classes (BLOCK_S 32) over 2.1 M pixels: 65569 spatial blocks, more than CUDA allows on grid
+    axis 1 (where they used to be launched)."""
+    from losskit.kernels.dice import dice_loss_triton
+
+    c, s = 128, 65535 * 32 + 1000
+    x = torch.randn(1, c, s, device="cuda", dtype=torch.bfloat16)
+    t = torch.randint(0, c, (1, s), device="cuda")
+
+    def ref(a, t):
+        p = torch.softmax(a.float(), 1)
+        oh = F.one_hot(t, c).permute(0, 2, 1).float()
+        return (1 - (2 * (p * oh).sum(2) + 1) / (p.sum(2) + oh.sum(2) + 1)).mean()
+
+    o, r, ga, gb = _grad_pair(lambda a, t: dice_loss_triton(a, t, activation="softmax"), ref, x, t)
+    assert_close(o.float(), r, tol=BF16)
+    assert_close(ga.float(), gb.float(), tol=dict(rtol=2e-2, atol=1e-9))
+
+
+def test_strided_targets_and_logits():
+    from losskit.functional import binary_cross_entropy_with_logits, cross_entropy
+
+    x = torch.randn(4096, 1000, device="cuda")
+    labels = torch.randint(0, 1000, (4096, 2), device="cuda")
+    assert_close(cross_entropy(x, labels[:, 1]), F.cross_entropy(x, labels[:, 1]), tol=FP32)
+    scores = torch.randn(100_000, 3, device="cuda")
+    y = (torch.rand(100_000, 2, device="cuda") > 0.5).float()
+    assert_close(binary_cross_entropy_with_logits(scores[:, 2], y[:, 0]),
+                 F.binary_cross_entropy_with_logits(scores[:, 2], y[:, 0]), tol=FP32)
