@@ -277,3 +277,10 @@ def test_calibration_refuses_empty_input():
         expected_calibration_error([], [])
     with pytest.raises(ValueError, match="empty"):
         reliability_curve(np.zeros((0, 3)), np.zeros(0, dtype=int))
+
+
+def test_multilabel_error_names_the_column():
+    s = np.array([[0.2, 0.9], [0.7, 0.1], [0.4, 0.3]])
+    y = np.array([[1, 0], [0, 0], [1, 0]])
+    with pytest.raises(ValueError, match=r"label column 1 of 2: target has no positive"):
+        tune_threshold(s, y)

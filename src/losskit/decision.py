@@ -274,7 +274,12 @@ def tune_threshold(
     if s.ndim == 1:
         t, v, thr, vals = _tune_1d(s, y, metric, cost_fp, cost_fn, min_recall)
         return ThresholdResult(t, v, metric, thr, vals, float(to_prob(np.float64(t))))
-    per = [_tune_1d(s[:, k], y[:, k], metric, cost_fp, cost_fn, min_recall) for k in range(s.shape[1])]
+    per = []
+    for k in range(s.shape[1]):
+        try:
+            per.append(_tune_1d(s[:, k], y[:, k], metric, cost_fp, cost_fn, min_recall))
+        except ValueError as e:  # say which label failed
+            raise ValueError(f"label column {k} of {s.shape[1]}: {e}") from None
     t = np.array([p[0] for p in per])
     return ThresholdResult(
         t, np.array([p[1] for p in per]), metric, [p[2] for p in per], [p[3] for p in per], to_prob(t)
