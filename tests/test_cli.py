@@ -10,7 +10,7 @@ import torch
 
 from losskit.cli import main
 
-TINY = ["--epochs", "2", "--no-progress"]
+TINY = ["--epochs", "2", "--seeds", "1", "--no-progress"]
 
 
 def _compare(tmp_path, *args, out="out"):
@@ -30,7 +30,7 @@ def test_list_runs(capsys):
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    code = main(["compare", "--out", str(out), *TINY, "--dataset", "digits-9,wine", "--losses", "bce,focal,ce"])
+    code = main(["compare", "--out", str(out), *TINY, "--dataset", "digits-8-rare,wine", "--losses", "bce,focal,ce"])
     return code, out
 
 
@@ -42,7 +42,8 @@ def test_compare_end_to_end_writes_tables_and_report(tiny_run, capsys):
     assert "Look at these histograms before choosing a threshold" in html
     assert "sklearn.datasets.load_digits" in html and "CC BY 4.0" in html
     data = json.loads((out / "results.json").read_text())
-    assert [t["dataset"] for t in data["tasks"]] == ["digits-9", "wine"]
+    assert [t["dataset"] for t in data["tasks"]] == ["digits-8-rare", "wine"]
+    assert data["tasks"][0]["split_note"].startswith("training split: 31 of its 104 '8' rows kept")
     assert [r["key"] for r in data["tasks"][0]["runs"]] == ["bce", "focal"]
     assert [r["key"] for r in data["tasks"][1]["runs"]] == ["ce", "focal"]
     assert set(data["tasks"][0]["runs"][0]["metrics"]) >= {"accuracy", "roc_auc", "pr_auc", "ece", "threshold", "f1_tuned"}
@@ -66,6 +67,30 @@ def test_same_seed_same_numbers_other_seed_other_numbers(tmp_path):
     assert a == b
     assert a != c
     assert not (tmp_path / "a" / "report.html").exists()
+
+
+def test_several_seeds_give_mean_sd_and_paired_differences(tmp_path, capsys):
+    assert main(["compare", "--out", str(tmp_path / "s"), "--epochs", "1", "--no-progress", "--no-report",
+                 "--dataset", "wine", "--losses", "ce,focal", "--seed", "2", "--seeds", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "mean and sd over 3 seeds (2-4)" in out and "difference from CE, paired by seed" in out
+    data = json.loads((tmp_path / "s" / "results.json").read_text())
+    assert data["meta"]["seeds"] == [2, 3, 4] and data["tasks"][0]["seeds"] == [2, 3, 4]
+    assert [p["seed"] for p in data["tasks"][0]["runs"][0]["per_seed"]] == [2, 3, 4]
+
+
+def test_default_is_five_seeds_on_the_rare_digit_task():
+    from losskit.cli import DEFAULT_SEEDS
+    from losskit.workbench.data import DEFAULT_DATASETS
+
+    assert DEFAULT_SEEDS == 5 and DEFAULT_DATASETS[0] == "digits-8-rare"
+
+
+def test_quick_is_one_seed(tmp_path, capsys):
+    assert main(["compare", "--out", str(tmp_path / "q"), "--quick", "--epochs", "1", "--no-progress", "--no-report",
+                 "--dataset", "wine", "--losses", "ce"]) == 0
+    data = json.loads((tmp_path / "q" / "results.json").read_text())
+    assert data["meta"]["seeds"] == [0] and "difference from" not in capsys.readouterr().out
 
 
 def test_compare_on_a_csv(tmp_path, capsys):
@@ -138,6 +163,7 @@ def test_bad_input_losses_that_fit_no_task(tmp_path, capsys):
         (["--data", "x.csv"], "--data needs --target"),
         (["--target", "y"], "--target needs --data"),
         (["--epochs", "0"], "--epochs must be >= 1; got 0"),
+        (["--seeds", "0"], "--seeds must be >= 1; got 0"),
         (["--dataset", "mnist"], "unknown dataset 'mnist'"),
     ],
 )

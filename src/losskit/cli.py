@@ -23,6 +23,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+#: seeds per task by default: enough for the paired differences to separate effects from noise
+DEFAULT_SEEDS = 5
+
+
 class _UsageError(Exception):
     """Bad command-line input: printed on stderr, exit code 2."""
 
@@ -61,12 +65,15 @@ def _compare_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate (default 2e-3)")
     p.add_argument("--hidden", type=int, default=64, help="hidden units of the MLP (default 64)")
     p.add_argument("--seed", type=int, default=0, help="seed for the split, the initial weights and the batch order (default 0)")
+    p.add_argument("--seeds", type=int, default=None, metavar="N",
+                   help=f"repeat with seeds --seed ... --seed+N-1 and show mean ± sd and paired differences "
+                        f"(default {DEFAULT_SEEDS}; 1 with --quick)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to train (default cpu)")
     # one thread: the MLP's matrices are tiny, so intra-op threads cost more in synchronisation than they
     # save, and on a busy machine (shared cores) a second thread can make a run 20x slower
     p.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1: fastest for this small model)")
     p.add_argument("--out", metavar="DIR", default="losskit-report", help="report folder (default ./losskit-report)")
-    p.add_argument("--quick", action="store_true", help="a fast smoke run: 8 epochs")
+    p.add_argument("--quick", action="store_true", help="a fast smoke run: 8 epochs, one seed")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--no-report", action="store_true", help="print the tables and write results.json, skip the HTML")
     p.set_defaults(func=_cmd_compare, _known_losses=roster_keys())
@@ -100,7 +107,7 @@ def _check_args(args) -> None:
         raise _UsageError("use either --data (your CSV) or --dataset (bundled data), not both")
     if args.positive is not None and args.data is None:
         raise _UsageError("--positive applies to --data")
-    for name in ("epochs", "batch_size", "hidden", "threads"):
+    for name in ("epochs", "batch_size", "hidden", "threads", "seeds"):
         v = getattr(args, name)
         if v is not None and v < 1:
             raise _UsageError(f"--{name.replace('_', '-')} must be >= 1; got {v}")
@@ -126,7 +133,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from . import __version__
     from .workbench import data as wdata
     from .workbench import report
-    from .workbench.train import TrainConfig, roster, run_task
+    from .workbench.train import TrainConfig, roster, run_seeds
 
     try:
         _check_args(args)
@@ -152,11 +159,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         return _fail(str(e))
 
     epochs = args.epochs if args.epochs is not None else (8 if args.quick else 60)
+    n_seeds = args.seeds if args.seeds is not None else (1 if args.quick else DEFAULT_SEEDS)
+    seeds = [args.seed + i for i in range(n_seeds)]
     cfg = TrainConfig(epochs=epochs, batch_size=args.batch_size, lr=args.lr, hidden=args.hidden, seed=args.seed,
                       device=args.device)
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    total = sum(len(entries) for _, entries in plan) * epochs
+    total = sum(len(entries) for _, entries in plan) * epochs * n_seeds
     progress = None
     if not args.no_progress:
         from tqdm.auto import tqdm
@@ -166,8 +175,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     tasks = []
     try:
         for ds, entries in plan:
-            sp = wdata.split(ds, args.seed)
-            tasks.append(run_task(ds, sp, entries, cfg, progress))
+            tasks.append(run_seeds(ds, entries, cfg, seeds, progress, wdata.split))
     finally:
         if progress is not None:
             progress.close()
@@ -176,6 +184,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     for t in tasks:
         print(report.format_table(t))
         print()
+        deltas = report.format_deltas(t)
+        if deltas:
+            print(deltas)
+            print()
     out_dir = args.out
     os.makedirs(out_dir, exist_ok=True)
     meta = {
@@ -184,6 +196,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         "losskit": __version__,
         "torch": torch.__version__,
         "seed": args.seed,
+        "seeds": seeds,
         "device": args.device,
         "epochs": epochs,
         "train_seconds": train_seconds,
@@ -195,7 +208,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     meta["seconds"] = time.perf_counter() - t0
     json_path = os.path.join(out_dir, "results.json")
     report.write_json(tasks, meta, json_path)
-    print("* = best in column. Threshold and temperature tuned on validation, scored on test.")
+    print(("* = best mean in column; ± = sd over seeds. " if n_seeds > 1 else "* = best in column. ")
+          + "Threshold and temperature tuned on validation, scored on test.")
     print(f"report: {html_path or json_path}  ({meta['seconds']:.1f}s in all)")
     return 0
 

@@ -23,10 +23,52 @@ def test_builtin_datasets(name):
         assert ds.task == "binary" and 0.09 < share < 0.11 and ds.classes[1] == "9"
     if name == "digits":
         assert ds.task == "multiclass" and ds.n_classes == 10
+    if name == "digits-8-rare":
+        assert ds.task == "binary" and ds.classes == ["not 8", "8"] and ds.train_positive_keep == 0.3
+        assert 0.09 < ds.y.mean() < 0.11  # the dataset itself is natural; only the training split is thinned
+    else:
+        assert ds.train_positive_keep is None
+
+
+def test_default_datasets_are_bundled():
+    from losskit.workbench.data import DEFAULT_DATASETS
+
+    assert DEFAULT_DATASETS == ("digits-8-rare", "digits") and all(n in BUILTIN for n in DEFAULT_DATASETS)
+
+
+def test_rare_split_thins_only_the_training_positives():
+    ds = load_builtin("digits-8-rare")
+    plain = load_builtin("digits-8-rare")
+    plain.train_positive_keep = None
+    a, b, full = split(ds, 0), split(ds, 0), split(plain, 0)
+    # validation and test are the plain stratified split (the natural ~10% of 8s), row for row
+    assert np.array_equal(a.y_val, full.y_val) and np.array_equal(a.y_test, full.y_test)
+    assert 0.09 < a.y_test.mean() < 0.11
+    # training: every negative kept, 31 of the 104 positives (30%, rounded) kept
+    assert (a.y_train == 0).sum() == (full.y_train == 0).sum()
+    assert full.y_train.sum() == 104 and a.y_train.sum() == 31
+    assert a.sizes() == {"train": 1004, "validation": 360, "test": 360}
+    assert a.note.startswith("training split: 31 of its 104 '8' rows kept at random (seed 0), 73 dropped")
+    assert "3.1% positives" in a.note and full.note == ""
+    # standardised on the thinned training part; the same seed draws the same rows, another seed others
+    np.testing.assert_allclose(a.X_train.mean(0), 0, atol=1e-9)
+    np.testing.assert_array_equal(a.X_train, b.X_train)
+    assert not np.array_equal(split(ds, 1).y_test, a.y_test)
+
+
+def test_train_positive_keep_is_checked():
+    ds = load_builtin("wine")
+    ds.train_positive_keep = 0.5
+    with pytest.raises(DataError, match="train_positive_keep applies to binary data"):
+        split(ds, 0)
+    ds = load_builtin("breast-cancer")
+    ds.train_positive_keep = 0.0
+    with pytest.raises(DataError, match=r"must be in \(0, 1\]; got 0.0"):
+        split(ds, 0)
 
 
 def test_unknown_builtin_lists_the_known_ones():
-    with pytest.raises(DataError, match="unknown dataset 'mnist'; bundled datasets: digits-9, digits"):
+    with pytest.raises(DataError, match="unknown dataset 'mnist'; bundled datasets: digits-8-rare, digits-9, digits"):
         load_builtin("mnist")
 
 

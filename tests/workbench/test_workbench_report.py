@@ -1,5 +1,6 @@
 """The HTML report: self-contained, and it renders in a real browser (headless Chromium)."""
 
+import math
 import re
 import shutil
 import subprocess
@@ -92,3 +93,52 @@ def test_report_renders_in_headless_chromium(html_path, tmp_path):
     # the embedded figures decoded: some strongly coloured pixels (plot lines and bars)
     sat = img.max(axis=2) - img.min(axis=2)
     assert (sat > 100).mean() > 0.001
+
+
+@pytest.fixture(scope="module")
+def seeded():
+    ds = load_builtin("wine")
+    return wt.run_seeds(ds, wt.roster("multiclass", ["ce", "focal"]), wt.TrainConfig(epochs=1), [0, 1])
+
+
+def test_text_table_with_seeds_shows_mean_and_sd(seeded):
+    lines = report.format_table(seeded).splitlines()
+    assert lines[0].endswith("mean and sd over 2 seeds (0-1))")
+    assert len(lines) == 3 + 2 * 2  # a mean line and an sd line per loss
+    (acc_ce, sd_ce), _ = wt.summary(seeded, "accuracy")
+    assert lines[3].split()[0] == "CE" and lines[3].split()[1].rstrip("*") == f"{acc_ce:.3f}"
+    assert lines[4].startswith(" ") and lines[4].split()[0] == "±" + f"{sd_ce:.3f}"[1:]  # ±.012: sd < 1
+
+
+def test_paired_difference_table(seeded, tasks):
+    text = report.format_deltas(seeded)
+    lines = text.splitlines()
+    assert lines[0].startswith("difference from CE, paired by seed (mean±sd over 2 seeds")
+    assert lines[1].split() == ["loss", "acc", "macro-F1", "PR-AUC", "log-loss", "ECE"]
+    (_, _, _), (mean, sd, same) = wt.paired_differences(seeded, "log_loss")
+    cell = lines[3].split()[4]
+    assert lines[3].startswith("focal") and cell.startswith(f"{mean:+.3f}±") and cell.endswith("•") == same
+    assert report.format_deltas(tasks[0]) == ""  # one seed: no differences to pair
+
+
+def test_seeded_html_and_json(seeded, tmp_path):
+    path = report.write_html([seeded], str(tmp_path / "r.html"), {"command": "c", "date": "d", "seconds": 1.0})
+    html = open(path).read()
+    assert "Differences from CE, paired by seed" in html and html.count('class="sd"') == 2 * 9
+    assert "2 seeds (0-1)" in html and "the figures show seed 0" in html
+    data = report.results_dict([seeded], {})
+    run = data["tasks"][0]["runs"][1]
+    assert data["tasks"][0]["seeds"] == [0, 1] and [p["seed"] for p in run["per_seed"]] == [0, 1]
+    assert run["metrics"] == seeded.runs[1].metrics
+    assert math.isclose(run["mean"]["ece"], np.mean([p["metrics"]["ece"] for p in run["per_seed"]]))
+    assert set(run["paired_difference"]["ece"]) == {"mean", "sd", "same_sign"}
+
+
+def test_rare_task_title_and_data_section(tmp_path):
+    ds = load_builtin("digits-8-rare")
+    task = wt.run_task(ds, split(ds, 0), wt.roster("binary", ["bce"]), wt.TrainConfig(epochs=1))
+    title = report.format_table(task).splitlines()[0]
+    assert title.startswith("digits-8-rare (binary, positive class '8' = 3.1% of training rows, 9.7% of test rows")
+    assert "train/val/test 1004/360/360; seed 0)" in title
+    html = open(report.write_html([task], str(tmp_path / "r.html"), {})).read()
+    assert "31 of its 104 &#x27;8&#x27; rows kept at random" in html and "Why: on the plain digit tasks" in html

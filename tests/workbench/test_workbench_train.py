@@ -136,3 +136,51 @@ def test_multiclass_metrics_against_sklearn():
     assert math.isclose(m["log_loss"], log_loss(y_test, p), rel_tol=1e-9)
     assert math.isclose(m["macro_f1"], f1_score(y_test, p.argmax(1), average="macro"))
     assert "threshold" not in m
+
+
+def test_run_seeds_pairs_losses_within_each_seed(wine):
+    ds, _ = wine
+    cfg = wt.TrainConfig(epochs=2, seed=0)
+    entries = wt.roster("multiclass", ["ce", "focal"])
+    task = wt.run_seeds(ds, entries, cfg, [3, 4])
+    assert task.seeds == [3, 4] and len(task.seed_runs) == 2 and task.seed_runs[0] is task.runs
+    assert task.config.seed == 3  # the figures show the first seed
+    # each seed is exactly run_task on that seed's split and initial weights
+    alone = wt.run_task(ds, split(ds, 4), entries, wt.TrainConfig(epochs=2, seed=4))
+    for got, want in zip(task.seed_runs[1], alone.runs):
+        np.testing.assert_array_equal(got.test_logits, want.test_logits)
+    # summary: mean and sd (ddof=1) over seeds; paired differences: seed by seed, minus the first loss
+    acc = np.array([[runs[i].metrics["log_loss"] for i in range(2)] for runs in task.seed_runs])
+    (m0, s0), (m1, s1) = wt.summary(task, "log_loss")
+    assert math.isclose(m1, acc[:, 1].mean()) and math.isclose(s1, acc[:, 1].std(ddof=1))
+    d = acc[:, 1] - acc[:, 0]
+    base, other = wt.paired_differences(task, "log_loss")
+    assert base[:2] == (0.0, 0.0) and base[2] is False
+    assert math.isclose(other[0], d.mean()) and math.isclose(other[1], d.std(ddof=1))
+    assert other[2] == bool((d > 0).all() or (d < 0).all())
+
+
+def test_one_seed_task_has_no_spread(wine):
+    ds, sp = wine
+    task = wt.run_task(ds, sp, wt.roster("multiclass", ["ce"]), wt.TrainConfig(epochs=1, seed=7))
+    assert task.seeds == [7] and task.seed_runs == [task.runs]
+    (mean, sd), = wt.summary(task, "accuracy")
+    assert mean == task.runs[0].metrics["accuracy"] and math.isnan(sd)
+
+
+def test_training_silences_only_the_sigmoid_twice_heuristic(monkeypatch):
+    import warnings
+
+    ds = load_builtin("breast-cancer")
+    sp = split(ds, 0)
+    make = wt.make_model
+    # a model whose outputs all lie in [0, 1]: the losses' "sigmoid applied twice?" check would fire
+    monkeypatch.setattr(wt, "make_model", lambda *a, **k: torch.nn.Sequential(make(*a, **k), torch.nn.Sigmoid()))
+    entry = wt.roster("binary", ["bce"])[0]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        wt.train_one(wt.resolve(entry, torch.tensor([200, 140])), sp, 2, wt.TrainConfig(epochs=1))
+        # outside training the check still speaks
+        wt.resolve(entry, torch.tensor([200, 140]))(torch.full((8,), 0.5), torch.ones(8))
+    msgs = [str(w.message) for w in seen if "sigmoid applied twice" in str(w.message)]
+    assert len(msgs) == 1

@@ -17,9 +17,10 @@ from typing import Optional
 import numpy as np
 
 from . import plots
-from .train import TaskResult
+from .train import TaskResult, paired_differences, summary
 
-__all__ = ["COLUMNS", "columns", "format_table", "write_html", "write_json", "results_dict"]
+__all__ = ["COLUMNS", "DELTA_KEYS", "columns", "format_table", "format_deltas", "write_html", "write_json",
+           "results_dict"]
 
 # key, header, format, which direction is better, description
 COLUMNS = [
@@ -37,6 +38,9 @@ COLUMNS = [
     ("seconds", "time", "{:.1f}s", None, "training time"),
 ]
 
+#: the columns of the paired-difference table (when they apply to the task)
+DELTA_KEYS = ("accuracy", "macro_f1", "pr_auc", "log_loss", "ece", "f1_05", "f1_tuned")
+
 
 def columns(task: TaskResult) -> list:
     """The columns that apply to the task (threshold columns are binary only)."""
@@ -44,19 +48,37 @@ def columns(task: TaskResult) -> list:
     return [c for c in COLUMNS if c[0] in keys]
 
 
-def _value(run, key):
-    return run.seconds if key == "seconds" else run.metrics.get(key, math.nan)
+def _multi(task: TaskResult) -> bool:
+    return len(task.seeds) > 1
+
+
+def _means(task: TaskResult, key: str) -> list:
+    return [m for m, _ in summary(task, key)]
 
 
 def _fmt(fmt, v):
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v)
 
 
+def _fmt_sd(fmt, v):
+    """``±.043`` for an sd formatted like its column (leading zero dropped to keep columns narrow)."""
+    if v is None or math.isnan(v):
+        return ""
+    text = fmt.format(v)
+    return "±" + (text[1:] if text.startswith("0.") else text)
+
+
+def _fmt_delta(fmt, mean, sd):
+    m = fmt.format(mean)
+    m = m if m.startswith("-") else "+" + m
+    return m if math.isnan(sd) else f"{m}{_fmt_sd(fmt, sd)}"
+
+
 def _best(task: TaskResult, key: str, better: Optional[str]) -> set:
-    """Indices of the runs holding the best value of a column (after rounding to 3 decimals)."""
+    """Indices of the runs holding the best value of a column (mean over seeds, rounded to 3 decimals)."""
     if better is None:
         return set()
-    vals = [round(_value(r, key), 3) for r in task.runs]
+    vals = [round(v, 3) for v in _means(task, key)]
     finite = [v for v in vals if not math.isnan(v)]
     if len(finite) < 2 or len(set(finite)) == 1:  # nothing to single out when every run ties
         return set()
@@ -64,36 +86,77 @@ def _best(task: TaskResult, key: str, better: Optional[str]) -> set:
     return {i for i, v in enumerate(vals) if v == target}
 
 
+def _seeds_text(task: TaskResult) -> str:
+    s = task.seeds
+    if len(s) == 1:
+        return f"seed {s[0]}"
+    span = f"{s[0]}-{s[-1]}" if s == list(range(s[0], s[0] + len(s))) else ", ".join(map(str, s))
+    return f"{len(s)} seeds ({span})"
+
+
 def _title(task: TaskResult) -> str:
     ds = task.dataset
-    counts = np.bincount(task.split.y_train, minlength=ds.n_classes)
+    sp = task.split
     if ds.n_classes == 2:
-        share = (np.bincount(ds.y, minlength=2)[1] / len(ds.y)) * 100
-        kind = f"binary, positive class {ds.classes[1]!r} = {share:.1f}%"
+        tr, te = sp.y_train.mean() * 100, sp.y_test.mean() * 100
+        if abs(tr - te) >= 0.5:
+            kind = f"binary, positive class {ds.classes[1]!r} = {tr:.1f}% of training rows, {te:.1f}% of test rows"
+        else:
+            share = (np.bincount(ds.y, minlength=2)[1] / len(ds.y)) * 100
+            kind = f"binary, positive class {ds.classes[1]!r} = {share:.1f}%"
     else:
         kind = f"{ds.n_classes} classes"
-    del counts
-    sizes = task.split.sizes()
+    sizes = sp.sizes()
+    stats = "mean and sd over " + _seeds_text(task) if _multi(task) else _seeds_text(task)
     return (f"{ds.name} ({kind}; {len(ds.y)} rows x {ds.X.shape[1]} features; "
-            f"train/val/test {sizes['train']}/{sizes['validation']}/{sizes['test']})")
+            f"train/val/test {sizes['train']}/{sizes['validation']}/{sizes['test']}; {stats})")
 
 
-def format_table(task: TaskResult) -> str:
-    """A plain-text table of the test metrics, one row per loss; ``*`` marks the best of a column."""
-    cols = columns(task)
-    best = {c[0]: _best(task, c[0], c[3]) for c in cols}
-    rows = [["loss"] + [c[1] for c in cols]]
-    for i, r in enumerate(task.runs):
-        rows.append([r.display] + [_fmt(c[2], _value(r, c[0])) + ("*" if i in best[c[0]] else " " if c[3] else "")
-                                   for c in cols])
+def _text_grid(rows: list, header_rows: int = 1) -> list:
     widths = [max(len(row[j]) for row in rows) for j in range(len(rows[0]))]
     lines = []
     for k, row in enumerate(rows):
         cells = [row[0].ljust(widths[0])] + [row[j].rjust(widths[j]) for j in range(1, len(row))]
-        lines.append("  ".join(cells))
-        if k == 0:
+        lines.append("  ".join(cells).rstrip())
+        if k == header_rows - 1:
             lines.append("  ".join("-" * w for w in widths))
-    return _title(task) + "\n" + "\n".join(lines)
+    return lines
+
+
+def format_table(task: TaskResult) -> str:
+    """A plain-text table of the test metrics, one row per loss; ``*`` marks the best of a column.
+
+    With several seeds each loss has two lines: the mean over seeds, and under it the sd.
+    """
+    cols = columns(task)
+    stats = {c[0]: summary(task, c[0]) for c in cols}
+    best = {c[0]: _best(task, c[0], c[3]) for c in cols}
+    rows = [["loss"] + [c[1] for c in cols]]
+    for i, r in enumerate(task.runs):
+        mark = ["*" if i in best[c[0]] else " " if c[3] else "" for c in cols]
+        rows.append([r.display] + [_fmt(c[2], stats[c[0]][i][0]) + m for c, m in zip(cols, mark)])
+        if _multi(task):
+            rows.append([""] + [_fmt_sd(c[2], stats[c[0]][i][1]) + (" " if m else "") for c, m in zip(cols, mark)])
+    return _title(task) + "\n" + "\n".join(_text_grid(rows))
+
+
+def format_deltas(task: TaskResult) -> str:
+    """With several seeds: each loss minus the first one (the baseline), paired by seed, mean±sd.
+
+    ``•`` marks a difference with the same sign in every seed. Empty with one seed or one loss.
+    """
+    if not _multi(task) or len(task.runs) < 2:
+        return ""
+    cols = [c for c in columns(task) if c[0] in DELTA_KEYS]
+    base = task.runs[0].display
+    rows = [["loss"] + [c[1] for c in cols]]
+    diffs = {c[0]: paired_differences(task, c[0]) for c in cols}
+    for i, r in enumerate(task.runs[1:], start=1):
+        rows.append([r.display] + [_fmt_delta(c[2], *diffs[c[0]][i][:2]) + ("•" if diffs[c[0]][i][2] else " ")
+                                   for c in cols])
+    head = (f"difference from {base}, paired by seed (mean±sd over {len(task.seeds)} seeds; "
+            f"• = same sign in every seed; higher is better except log-loss and ECE)")
+    return head + "\n" + "\n".join(_text_grid(rows))
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,14 +166,27 @@ def results_dict(tasks: list, meta: dict) -> dict:
     """Everything numeric about a run (what ``results.json`` holds)."""
     out = {"meta": meta, "tasks": []}
     for t in tasks:
+        keys = list(t.runs[0].metrics) if t.runs else []
+        stats = {k: summary(t, k) for k in keys}
+        diffs = {k: paired_differences(t, k) for k in keys}
         out["tasks"].append({
             "dataset": t.dataset.name,
             "classes": [str(c) for c in t.dataset.classes],
             "split": t.split.sizes(),
+            "split_note": t.split.note,
+            "seeds": list(t.seeds),
             "runs": [
+                # metrics/history: the first seed (the one in the figures); per_seed: every seed's metrics;
+                # mean/sd over seeds; paired_difference: minus the first loss, seed by seed (mean, sd)
                 {"key": r.key, "display": r.display, "loss": r.loss, "source": r.source, "options": r.options,
-                 "metrics": r.metrics, "seconds": r.seconds, "history": r.history}
-                for r in t.runs
+                 "metrics": r.metrics, "seconds": r.seconds, "history": r.history,
+                 "per_seed": [{"seed": s, "metrics": runs[i].metrics, "seconds": runs[i].seconds}
+                              for s, runs in zip(t.seeds, t.seed_runs)],
+                 "mean": {k: stats[k][i][0] for k in keys},
+                 "sd": {k: stats[k][i][1] for k in keys},
+                 "paired_difference": {k: {"mean": diffs[k][i][0], "sd": diffs[k][i][1], "same_sign": diffs[k][i][2]}
+                                       for k in keys}}
+                for i, r in enumerate(t.runs)
             ],
         })
     return out
@@ -138,6 +214,10 @@ table.metrics th, table.metrics td { padding: 5px 10px; border-bottom: 1px solid
 table.metrics th { background: #f6f6f9; font-weight: 600; border-bottom: 2px solid #d4d4da; cursor: help; }
 table.metrics td:first-child, table.metrics th:first-child { text-align: left; }
 table.metrics td.best { font-weight: 700; background: #eaf6ec; }
+table.metrics .sd { display: block; color: #8a8a96; font-size: 11.5px; line-height: 1.1; }
+table.metrics td:first-child { white-space: nowrap; }
+table.deltas td.better { background: #eaf6ec; }
+table.deltas td.worse { background: #fbeaea; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 7px; }
 table.losses { border-collapse: collapse; font-size: 13px; margin: 6px 0; }
 table.losses td, table.losses th { padding: 3px 10px 3px 0; text-align: left; vertical-align: top; }
@@ -160,17 +240,51 @@ def _esc(x) -> str:
 
 def _html_table(task: TaskResult) -> str:
     cols = columns(task)
+    stats = {c[0]: summary(task, c[0]) for c in cols}
     best = {c[0]: _best(task, c[0], c[3]) for c in cols}
     head = "".join(f'<th title="{_esc(c[4])}">{_esc(c[1])}</th>' for c in cols)
     body = []
     for i, r in enumerate(task.runs):
         cells = "".join(
-            f'<td class="{"best" if i in best[c[0]] else ""}">{_esc(_fmt(c[2], _value(r, c[0])))}</td>' for c in cols
+            f'<td class="{"best" if i in best[c[0]] else ""}">{_esc(_fmt(c[2], stats[c[0]][i][0]))}'
+            + (f'<span class="sd">{_esc(_fmt_sd(c[2], stats[c[0]][i][1]))}</span>' if _multi(task) else "")
+            + "</td>"
+            for c in cols
         )
         body.append(f'<tr><td><span class="swatch" style="background:{plots.color(i)}"></span>{_esc(r.display)}</td>{cells}</tr>')
     legend = "; ".join(f"<b>{_esc(c[1])}</b>: {_esc(c[4])}" for c in cols)
+    what = (f"Test split, mean over {_esc(_seeds_text(task))} with the standard deviation in grey (each seed draws "
+            "its own split, initial weights and batch order)" if _multi(task) else "Test split")
     return (f'<table class="metrics"><thead><tr><th>loss</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-            f'<p class="legend">Test split. Shaded: best in the column (ties shaded alike; nothing shaded when all tie). {legend}.</p>')
+            f'<p class="legend">{what}. Shaded: best in the column (ties shaded alike; nothing shaded when all tie). '
+            f"{legend}.</p>")
+
+
+def _html_deltas(task: TaskResult) -> str:
+    """The paired differences from the first loss (several seeds only)."""
+    if not _multi(task) or len(task.runs) < 2:
+        return ""
+    cols = [c for c in columns(task) if c[0] in DELTA_KEYS]
+    diffs = {c[0]: paired_differences(task, c[0]) for c in cols}
+    head = "".join(f'<th title="{_esc(c[4])}">{_esc(c[1])}</th>' for c in cols)
+    body = []
+    for i, r in enumerate(task.runs[1:], start=1):
+        cells = []
+        for c in cols:
+            mean, sd, same = diffs[c[0]][i]
+            good = same and ((mean > 0) == (c[3] == "high"))
+            cls = ("better" if good else "worse") if same else ""
+            cells.append(f'<td class="{cls}">{_esc(_fmt_delta(c[2], mean, sd))}</td>')
+        body.append(f'<tr><td><span class="swatch" style="background:{plots.color(i)}"></span>{_esc(r.display)}</td>'
+                    f'{"".join(cells)}</tr>')
+    base = _esc(task.runs[0].display)
+    return (f"<h3>Differences from {base}, paired by seed</h3>"
+            f'<table class="metrics deltas"><thead><tr><th>loss</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+            f'<p class="legend">Each loss minus {base} on the same split, initial weights and batch order, then the '
+            f"mean ± sd of that difference over the {len(task.seeds)} seeds. Pairing removes what the losses share "
+            "within a seed (which samples landed in the test split), so these are much less noisy than the "
+            "spread in the table above. Coloured: the difference has the same sign in every seed (green: better, "
+            "red: worse); uncoloured differences are not distinguishable from seed noise here.</p>")
 
 
 def _losses_table(task: TaskResult) -> str:
@@ -219,9 +333,15 @@ def _task_section(task: TaskResult) -> str:
         f"Classes: {balance}" + (f" (positive class: <code>{_esc(ds.classes[1])}</code>)" if binary else "") + ". "
         + "Split (stratified, seed {seed}): ".format(seed=cfg.seed)
         + ", ".join(f"{k} {v}" for k, v in task.split.sizes().items())
-        + "; features standardised with the training mean and standard deviation.</p>",
+        + (f"; {_esc(task.split.note)}" if task.split.note else "")
+        + "; features standardised with the training mean and standard deviation."
+        + (f" Each of the {len(task.seeds)} seeds draws its own split"
+           + (" and its own dropped rows" if task.split.note else "") + "; the figures show seed "
+           + f"{cfg.seed}." if _multi(task) else "")
+        + "</p>" + (f'<p class="callout">{_esc(ds.extra["why"])}</p>' if ds.extra.get("why") else ""),
         "<h3>Results on the test split</h3>",
         _html_table(task),
+        _html_deltas(task),
         "<h3>The losses</h3>",
         _losses_table(task),
         _explanations(task),
@@ -264,6 +384,11 @@ def write_html(tasks: list, path: str, meta: dict) -> str:
     noise = "one test sample is " + ", ".join(
         f"1/{t.split.sizes()['test']} = {1 / t.split.sizes()['test']:.3f} accuracy in {_esc(t.dataset.name)}" for t in tasks
     ) + "."
+    if tasks and _multi(tasks[0]):
+        seeds_advice = (f"Each number is a mean over {len(tasks[0].seeds)} seeds (grey: its sd); the paired "
+                        "differences under each table say which differences hold seed after seed.")
+    else:
+        seeds_advice = "Rerun with <code>--seeds 5</code> (mean ± sd, paired differences) before concluding."
     nav = " · ".join(f'<a href="#{_esc(t.dataset.name)}">{_esc(t.dataset.name)}</a>' for t in tasks)
     head = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -271,7 +396,7 @@ def write_html(tasks: list, path: str, meta: dict) -> str:
 <h1>losskit compare</h1>
 <p class="sub">The same model trained once per loss; only the loss changes. Tasks: {nav}</p>
 <p class="meta"><code>{cmd}</code><br>
-{_esc(meta.get("date", ""))} · seed {cfg.seed if cfg else ""} · device {_esc(cfg.device if cfg else "")} ·
+{_esc(meta.get("date", ""))} · {_esc(_seeds_text(tasks[0])) if tasks else ""} · device {_esc(cfg.device if cfg else "")} ·
 model: MLP (1 hidden layer of {cfg.hidden if cfg else ""} ReLU units), AdamW lr {cfg.lr if cfg else ""}, weight decay {cfg.weight_decay if cfg else ""},
 batch {cfg.batch_size if cfg else ""}, {cfg.epochs if cfg else ""} epochs, same initial weights and batch order for every loss ·
 losskit {_esc(meta.get("losskit", ""))}, torch {_esc(meta.get("torch", ""))}, Python {_esc(platform.python_version())} ·
@@ -281,8 +406,7 @@ trained and scored in {meta.get("train_seconds", meta.get("seconds", 0)):.1f}s</
 <li>Ranking metrics (ROC-AUC, PR-AUC) say how well a loss orders the samples; log-loss and ECE say whether its
 probabilities can be taken at face value; the threshold columns say where to cut.</li>
 <li>Threshold and temperature are fitted on the validation split and scored on the test split.</li>
-<li>Small test sets make small differences noise: {noise} Rerun with other <code>--seed</code> values before
-concluding.</li>
+<li>Small test sets make small differences noise: {noise} {seeds_advice}</li>
 </ul>
 """
     body = "\n".join(_task_section(t) for t in tasks)

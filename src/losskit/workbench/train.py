@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -33,6 +34,9 @@ __all__ = [
     "train_one",
     "evaluate",
     "run_task",
+    "run_seeds",
+    "summary",
+    "paired_differences",
 ]
 
 CB_BETA = 0.999  # class-balanced "effective number" beta (Cui et al., 2019)
@@ -219,11 +223,21 @@ class RunResult:
 
 @dataclass
 class TaskResult:
+    """Every loss trained on one task. ``runs``, ``split`` and ``config`` are those of the first seed
+    (the figures show it); ``seed_runs[i]`` holds the runs of ``seeds[i]`` (``seed_runs[0] is runs``)."""
+
     dataset: Dataset
     split: Split
     runs: list
     config: TrainConfig
     resolved: list = field(default_factory=list)
+    seeds: list = field(default_factory=list)
+    seed_runs: list = field(default_factory=list)
+
+    def __post_init__(self):
+        if not self.seeds:
+            self.seeds = [self.config.seed]
+            self.seed_runs = [self.runs]
 
 
 def make_model(n_features: int, n_outputs: int, hidden: int, seed: int) -> nn.Module:
@@ -248,23 +262,11 @@ def _val_stats(logits: torch.Tensor, y: torch.Tensor, binary: bool) -> tuple[flo
     return float(nll), float(acc)
 
 
-def train_one(loss: ResolvedLoss, sp: Split, n_classes: int, cfg: TrainConfig, progress=None) -> RunResult:
-    """Train a fresh model (same init for every loss) with ``loss``; return logits and history."""
-    binary = n_classes == 2
-    dev = torch.device(cfg.device)
-    Xtr = torch.as_tensor(sp.X_train, dtype=torch.float32, device=dev)
-    ytr = torch.as_tensor(sp.y_train, device=dev)
-    ytr_in = ytr.float() if binary else ytr
-    Xva = torch.as_tensor(sp.X_val, dtype=torch.float32, device=dev)
-    yva = torch.as_tensor(sp.y_val, device=dev)
-    Xte = torch.as_tensor(sp.X_test, dtype=torch.float32, device=dev)
-
-    model = make_model(Xtr.shape[1], 1 if binary else n_classes, cfg.hidden, cfg.seed).to(dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    gen = torch.Generator().manual_seed(cfg.seed)  # same minibatch order for every loss
-    hist = {"train_loss": [], "val_log_loss": [], "val_accuracy": []}
+def _train_epochs(model, opt, gen, loss, Xtr, ytr_in, Xva, yva, binary, cfg, hist, progress) -> None:
+    """Run the epochs of :func:`train_one`: shuffled minibatches (order from ``gen``), AdamW steps, and
+    the validation log-loss and accuracy after each epoch appended to ``hist``."""
+    dev = Xtr.device
     n = Xtr.shape[0]
-    t0 = time.perf_counter()
     for _ in range(cfg.epochs):
         model.train()
         perm = torch.randperm(n, generator=gen).to(dev)
@@ -284,6 +286,29 @@ def train_one(loss: ResolvedLoss, sp: Split, n_classes: int, cfg: TrainConfig, p
         hist["val_accuracy"].append(acc)
         if progress is not None:
             progress.update(1)
+
+
+def train_one(loss: ResolvedLoss, sp: Split, n_classes: int, cfg: TrainConfig, progress=None) -> RunResult:
+    """Train a fresh model (same init for every loss) with ``loss``; return logits and history."""
+    binary = n_classes == 2
+    dev = torch.device(cfg.device)
+    Xtr = torch.as_tensor(sp.X_train, dtype=torch.float32, device=dev)
+    ytr = torch.as_tensor(sp.y_train, device=dev)
+    ytr_in = ytr.float() if binary else ytr
+    Xva = torch.as_tensor(sp.X_val, dtype=torch.float32, device=dev)
+    yva = torch.as_tensor(sp.y_val, device=dev)
+    Xte = torch.as_tensor(sp.X_test, dtype=torch.float32, device=dev)
+
+    model = make_model(Xtr.shape[1], 1 if binary else n_classes, cfg.hidden, cfg.seed).to(dev)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    gen = torch.Generator().manual_seed(cfg.seed)  # same minibatch order for every loss
+    hist = {"train_loss": [], "val_log_loss": [], "val_accuracy": []}
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        # the model's raw outputs are logits by construction; early in training a whole minibatch can
+        # land in [0, 1], which the losses' "sigmoid applied twice?" check would flag
+        warnings.filterwarnings("ignore", message=r".*was a sigmoid applied twice", category=UserWarning)
+        _train_epochs(model, opt, gen, loss, Xtr, ytr_in, Xva, yva, binary, cfg, hist, progress)
     with torch.no_grad():
         val_logits = _forward(model, Xva, binary).double().cpu().numpy()
         test_logits = _forward(model, Xte, binary).double().cpu().numpy()
@@ -363,3 +388,50 @@ def run_task(ds: Dataset, sp: Split, entries: list[RosterEntry], cfg: TrainConfi
             progress.set_description(f"{ds.name}: {r.entry.display}")
         runs.append(train_one(r, sp, ds.n_classes, cfg, progress))
     return TaskResult(ds, sp, runs, cfg, resolved)
+
+
+def run_seeds(ds: Dataset, entries: list[RosterEntry], cfg: TrainConfig, seeds: list[int], progress=None,
+              split_fn: Optional[Callable] = None) -> TaskResult:
+    """:func:`run_task` once per seed: each seed draws its own split, initial weights and batch order.
+
+    Within a seed every loss still shares the split, the initial weights and the batch order, so the
+    differences between losses can be paired by seed (:func:`paired_differences`).
+    """
+    from dataclasses import replace
+
+    from .data import split as default_split
+
+    split_fn = split_fn or default_split
+    tasks = [run_task(ds, split_fn(ds, s), entries, replace(cfg, seed=s), progress) for s in seeds]
+    first = tasks[0]
+    return TaskResult(ds, first.split, first.runs, first.config, first.resolved, list(seeds),
+                      [t.runs for t in tasks])
+
+
+def _metric(run: RunResult, key: str) -> float:
+    return run.seconds if key == "seconds" else run.metrics.get(key, math.nan)
+
+
+def summary(task: TaskResult, key: str) -> list[tuple[float, float]]:
+    """``(mean, sd)`` over seeds of one metric, per loss (sd is ``nan`` with one seed; ddof=1)."""
+    out = []
+    for i in range(len(task.runs)):
+        v = np.array([_metric(runs[i], key) for runs in task.seed_runs], dtype=float)
+        out.append((float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else math.nan))
+    return out
+
+
+def paired_differences(task: TaskResult, key: str, baseline: int = 0) -> list[tuple[float, float, bool]]:
+    """``(mean, sd, same_sign)`` over seeds of ``metric(loss) - metric(baseline)``, seed by seed, per loss.
+
+    Pairing removes what the losses share within a seed (the split, the initial weights), so a mean
+    difference several times its sd is a consistent effect of the loss, not of the draw.
+    ``same_sign`` is true when every seed's difference is nonzero with the same sign (with 5 seeds,
+    a sign test puts the chance of that under no effect at 2/32).
+    """
+    out = []
+    for i in range(len(task.runs)):
+        d = np.array([_metric(runs[i], key) - _metric(runs[baseline], key) for runs in task.seed_runs], dtype=float)
+        same = len(d) > 1 and bool(np.all(d > 0) or np.all(d < 0))
+        out.append((float(d.mean()), float(d.std(ddof=1)) if len(d) > 1 else math.nan, same))
+    return out
