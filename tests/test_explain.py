@@ -7,7 +7,7 @@ import torch
 
 import losskit
 from helpers import assert_close
-from losskit import explain, registry
+from losskit import catalog, explain
 
 Z = torch.linspace(-8, 8, 161, dtype=torch.float64)
 
@@ -128,24 +128,18 @@ def test_every_drawable_registered_loss_gives_finite_curves():
         assert c.grad[name].abs().sum() > 0, name
 
 
-def test_loss_curves_refuses_bad_input(monkeypatch):
+def test_loss_curves_refuses_bad_input():
     with pytest.raises(ValueError, match="1-D floating-point"):
         explain.loss_curves(["mse_after_sigmoid"], torch.arange(5))
     with pytest.raises(ValueError, match="1-D floating-point"):
         explain.loss_curves(["mse_after_sigmoid"], torch.zeros(2, 3))
     with pytest.raises(KeyError, match="no loss named"):
         explain.loss_curves(["not_a_loss"], Z)
-
-    def made_up_ranking_loss(a, b, target, *, reduction="mean"):
-        """Made up."""
-        return a
-
-    spec = registry.LossSpec(name="made_up_ranking_loss", functional=made_up_ranking_loss, family="ranking",
-                             takes="values")
-    monkeypatch.setitem(registry._REGISTRY, "made_up_ranking_loss", spec)
+    # a catalog loss whose entry has no curve (a ranking loss on pairs of scores)
+    assert catalog.get("margin_ranking_loss").curve is None
     with pytest.raises(ValueError, match="no loss-vs-logit curve"):
-        explain.loss_curves(["made_up_ranking_loss"], Z)
-    assert "made_up_ranking_loss" not in explain.curve_names()
+        explain.loss_curves(["margin_ranking_loss"], Z)
+    assert "margin_ranking_loss" not in explain.curve_names()
 
 
 # ---- plot ---------------------------------------------------------------------------------------

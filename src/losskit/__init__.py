@@ -6,7 +6,7 @@
 tensor(0.2413)
 """
 
-from . import decision, functional, likelihoods, nn, registry
+from . import catalog, decision, functional, likelihoods, nn
 from ._checks import check_level, checks
 from .kernels._dispatch import current_impl, impl
 from .nn import *  # noqa: F401,F403  (the modules, listed in losskit.nn.__all__)
@@ -14,4 +14,4 @@ from .nn import __all__ as _nn_all
 
 __version__ = "0.1.0"
 
-__all__ = ["functional", "likelihoods", "decision", "nn", "registry", "checks", "check_level", "impl", "current_impl", "__version__", *_nn_all]
+__all__ = ["functional", "likelihoods", "decision", "nn", "catalog", "checks", "check_level", "impl", "current_impl", "__version__", *_nn_all]

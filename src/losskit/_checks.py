@@ -1,78 +1,175 @@
-"""Input validation shared by every losskit loss.
+"""Input validation shared by every losskit loss: one normaliser per kind of input, and the
+primitives under them.
+
+A public loss spends about three lines on validation: it calls the normaliser for its kind of
+input, which does the metadata checks, the value checks and the dtype handling once and returns a
+small frozen dataclass the formula reads from:
+
+* :func:`class_inputs` -- logits with a class dimension and class-index or class-probability
+  targets (cross-entropy, NLL, softmax focal, Poly-1, linear + cross-entropy);
+* :func:`binary_inputs` -- one logit (or probability) and one 0/1 or soft target per element
+  (binary cross-entropy, sigmoid focal, asymmetric loss);
+* :func:`pointwise_inputs` -- predictions and targets combined element by element (regression and
+  margin losses): the one place that knows torch's broadcasting and type-promotion rules;
+* :func:`mask_inputs` -- segmentation logits and masks (the overlap losses).
 
 Two kinds of check:
 
 * **Metadata checks** (shape, dtype, option values) read nothing from the device; they always run.
-* **Value checks** (are these probabilities in [0, 1]? are class indices in range? any NaN?) must
-  read tensor values. On CUDA that is a host-device synchronisation, which stalls the stream and
-  breaks CUDA graphs, so by default value checks run on CPU tensors only. The check level:
+* **Value checks** (are these probabilities in [0, 1]? class indices in range? any NaN?) must read
+  tensor values. On CUDA that is a host-device synchronisation, which stalls the stream and breaks
+  CUDA graphs, so by default value checks run on CPU tensors only. The check level:
 
   - ``"auto"`` (default): value checks on CPU tensors; none on accelerators.
-  - ``"full"``: value checks on every device, plus NaN/Inf detection in inputs.
+  - ``"full"``: value checks on every device, plus NaN/Inf detection in every input.
   - ``"off"``: metadata checks only.
 
-  Set it with ``losskit.checks("full")`` (a context manager that also works as a plain call) or the
-  environment variable ``LOSSKIT_CHECKS``. Under ``torch.compile`` value checks are skipped.
+  Set it with ``losskit.checks("full")`` or the environment variable ``LOSSKIT_CHECKS``. Value
+  checks never run under ``torch.compile``, ``torch.func`` transforms (``grad``, ``vmap``) or on
+  meta/fake tensors.
 
 Every error is a ``ValueError`` or ``TypeError`` whose message names the argument, the value seen
-and the fix.
+and the fix; messages are built only when raising.
 """
 
 from __future__ import annotations
 
-import contextlib
+import math
 import numbers
 import os
+import threading
 import warnings
-from typing import Iterator, Optional, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Optional, Sequence
 
 import torch
 from torch import Tensor
 
 __all__ = [
+    "Switch",
     "checks",
     "check_level",
     "values_checkable",
-    "check_tensor",
-    "check_floating",
-    "check_same_shape",
-    "check_probs",
-    "check_class_target",
-    "check_finite",
-    "check_weight",
-    "check_option",
-    "warn_probs_as_logits",
+    "tracing",
+    "tensor",
+    "floating",
+    "number",
+    "choice",
+    "flag",
+    "smoothing",
+    "ignored",
+    "broadcast_shape",
+    "broadcasts_to",
+    "class_weight",
+    "values_in",
+    "finite",
+    "class_indices",
+    "warn_activated",
     "warn_not_log_probs",
-    "check_nonnegative",
-    "check_label_smoothing",
-    "check_broadcasts_to",
     "compute_dtype",
     "upcast",
+    "autocast_dtype",
+    "result_type",
+    "ClassInputs",
+    "class_inputs",
+    "BinaryInputs",
+    "binary_inputs",
+    "PointwiseInputs",
+    "pointwise_inputs",
+    "MaskInputs",
+    "mask_inputs",
 ]
 
-_LEVELS = ("off", "auto", "full")
-_level: str = os.environ.get("LOSSKIT_CHECKS", "auto").lower()
-if _level not in _LEVELS:  # pragma: no cover - depends on the environment
-    warnings.warn(f"LOSSKIT_CHECKS={_level!r} is not one of {_LEVELS}; using 'auto'")
-    _level = "auto"
+
+# ---------------------------------------------------------------------------------------------
+# The switches: checks(...) here, impl(...) in losskit.kernels._dispatch
+# ---------------------------------------------------------------------------------------------
 
 
-class _ChecksContext(contextlib.AbstractContextManager):
-    """Returned by :func:`checks`; restores the previous level when used as a context manager."""
+class _Scope:
+    """Returned by :meth:`Switch.set`. As a plain call the new value is the process default; as a
+    context manager it is the value of this thread only, until the block exits (in any order)."""
 
-    def __init__(self, previous: str) -> None:
-        self._previous = previous
+    __slots__ = ("_switch", "_value", "_previous_default", "_entered")
+
+    def __init__(self, switch: "Switch", value: str) -> None:
+        self._switch, self._value, self._entered = switch, value, False
+        self._previous_default = switch._default
+        switch._default = value
+        switch._refresh()
+
+    def __enter__(self) -> "_Scope":
+        sw = self._switch
+        sw._default = self._previous_default  # a scoped value is this thread's, not the process's
+        sw._stack().append(self)
+        self._entered = True
+        sw._refresh()
+        return self
 
     def __exit__(self, *exc) -> None:
-        global _level
-        _level = self._previous
+        sw = self._switch
+        stack = sw._stack()
+        # remove this scope wherever it sits: blocks left out of order restore correctly
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i] is self:
+                del stack[i]
+                break
+        sw._refresh()
 
 
-def checks(level: str) -> _ChecksContext:
+class Switch:
+    """A named setting with a process default and per-thread scoped overrides.
+
+    ``value`` (read by the losses) is a plain attribute of a ``threading.local``, so
+    ``torch.compile`` guards on it (a change re-traces the compiled function) and threads never see
+    each other's ``with`` blocks. The innermost active block of the current thread wins; blocks may
+    exit in any order.
+    """
+
+    def __init__(self, name: str, choices: Sequence[str], env: str, default: str) -> None:
+        self.name, self.choices = name, tuple(choices)
+        value = os.environ.get(env, default).lower()
+        if value not in self.choices:  # pragma: no cover - depends on the environment
+            warnings.warn(f"{env}={value!r} is not one of {self.choices}; using {default!r}")
+            value = default
+        self._default = value
+        self._local = threading.local()
+
+    def _stack(self) -> list:
+        stack = getattr(self._local, "stack", None)
+        if stack is None:
+            stack = self._local.stack = []
+        return stack
+
+    def _refresh(self) -> None:
+        stack = self._stack()
+        self._local.value = stack[-1]._value if stack else self._default
+        self._local.default = self._default
+
+    @property
+    def value(self) -> str:
+        local = self._local
+        if getattr(local, "default", None) != self._default:  # another thread changed the default
+            self._refresh()
+        return local.value
+
+    def set(self, value: str) -> _Scope:
+        if not isinstance(value, str) or value not in self.choices:
+            raise ValueError(
+                f"{self.name} {value!r} is not valid: use one of {', '.join(map(repr, self.choices))}"
+            )
+        return _Scope(self, value)
+
+
+_CHECKS = Switch("checks level", ("off", "auto", "full"), "LOSSKIT_CHECKS", "auto")
+
+
+def checks(level: str) -> _Scope:
     """Set how much losskit validates: ``"off"``, ``"auto"`` (default) or ``"full"``.
 
-    Works as a plain call (sets the level for the process) or as a context manager (restores the
-    previous level on exit).
+    As a context manager the level holds in the current thread until the block exits (other
+    threads keep theirs); as a plain call it becomes the process default.
 
     >>> import losskit
     >>> with losskit.checks("full"):
@@ -81,16 +178,12 @@ def checks(level: str) -> _ChecksContext:
     >>> losskit.check_level()
     'auto'
     """
-    global _level
-    if level not in _LEVELS:
-        raise ValueError(f"checks level {level!r} is not valid: use one of {', '.join(map(repr, _LEVELS))}")
-    previous, _level = _level, level
-    return _ChecksContext(previous)
+    return _CHECKS.set(level)
 
 
 def check_level() -> str:
-    """The current check level (``"off"``, ``"auto"`` or ``"full"``)."""
-    return _level
+    """The check level in force in this thread (``"off"``, ``"auto"`` or ``"full"``)."""
+    return _CHECKS.value
 
 
 def _compiling() -> bool:
@@ -100,16 +193,829 @@ def _compiling() -> bool:
         return False
 
 
+def _transforming() -> bool:
+    """True inside ``torch.func.grad`` / ``vmap`` / ``jvp`` (functorch's interpreter stack)."""
+    try:
+        return torch._C._functorch.peek_interpreter_stack() is not None
+    except AttributeError:  # pragma: no cover - very old torch
+        return False
+
+
+def tracing() -> bool:
+    """True under ``torch.compile`` tracing or a ``torch.func`` transform: no host reads allowed."""
+    return _compiling() or _transforming()
+
+
 def values_checkable(t: Tensor) -> bool:
-    """True if value checks may read ``t`` now (level, device and tracing state allow it)."""
-    if _level == "off" or _compiling():
+    """True if value checks may read ``t`` now (level, device, tracing and transforms allow it)."""
+    if _compiling():
+        return False
+    level = _CHECKS.value
+    if level == "off" or _transforming():
         return False
     if t.device.type == "meta" or isinstance(t, torch._subclasses.FakeTensor):  # type: ignore[attr-defined]
         return False
-    if _level == "full":
-        return True
-    return t.device.type == "cpu"
+    return level == "full" or t.device.type == "cpu"
 
+
+# ---------------------------------------------------------------------------------------------
+# Primitives: one check each
+# ---------------------------------------------------------------------------------------------
+
+
+def tensor(x: object, name: str) -> Tensor:
+    """``x`` if it is a tensor, else a ``TypeError`` that says how to make one."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}; wrap it with torch.as_tensor(...)")
+    return x
+
+
+def floating(x: object, name: str, *, hint: str = "") -> Tensor:
+    """``x`` if it is a floating-point tensor, else a ``TypeError``."""
+    t = tensor(x, name)
+    if not t.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {t.dtype}; "
+                        f"{hint or f'convert it with {name}.float()'}")
+    return t
+
+
+def _interval(low, high, low_open, high_open) -> str:
+    lo = "-inf" if low is None else f"{low:g}"
+    hi = "inf" if high is None else f"{high:g}"
+    return f"{'(' if low_open else '['}{lo}, {hi}{')' if high_open else ']'}"
+
+
+def number(value: object, name: str, *, low: Optional[float] = None, high: Optional[float] = None,
+           low_open: bool = False, high_open: bool = False, integer: bool = False, hint: str = "",
+           fn: str = "") -> float:
+    """A Python (or NumPy) real number in the interval given, returned as ``float`` (``int`` with
+    ``integer``). Tensors are refused (reading one is a host-device sync on every call), as are
+    ``bool`` and NaN. Under tracing a symbolic float is passed through unchecked."""
+    where = f"{fn}: " if fn else ""
+    if isinstance(value, (bool, Tensor)) or not isinstance(value, numbers.Real):
+        if tracing() and not isinstance(value, (bool, Tensor)) and hasattr(value, "node"):
+            return value  # type: ignore[return-value]  # a SymFloat/SymInt under torch.compile
+        kind = "an int" if integer else "a Python number"
+        raise TypeError(f"{where}{name} must be {kind}, got {type(value).__name__} ({value!r}); "
+                        f"{hint or 'pass a plain float or int'}")
+    if integer:
+        if value != int(value):
+            raise ValueError(f"{where}{name} must be a whole number, got {value!r}")
+        v = int(value)
+    else:
+        v = float(value)
+    ok = not math.isnan(v)
+    if ok and low is not None:
+        ok = v > low if low_open else v >= low
+    if ok and high is not None:
+        ok = v < high if high_open else v <= high
+    if not ok:
+        raise ValueError(f"{where}{name} must be in {_interval(low, high, low_open, high_open)}, got {value!r}"
+                         + (f"; {hint}" if hint else ""))
+    return v
+
+
+def choice(value: object, name: str, choices: Sequence, *, fn: str = "", hint: str = "") -> object:
+    """``value`` if it is one of ``choices``, else a ``ValueError`` listing them."""
+    if isinstance(value, Tensor) or value not in choices:
+        where = f"{fn}: " if fn else ""
+        raise ValueError(f"{where}{name}={value!r} is not valid: use one of {', '.join(map(repr, choices))}"
+                         + (f" ({hint})" if hint else ""))
+    return value
+
+
+def flag(value: object, name: str, *, fn: str = "") -> bool:
+    """A ``bool`` option (``True``/``False``; NumPy bools accepted)."""
+    if not isinstance(value, bool):
+        if type(value).__name__ == "bool_":
+            return bool(value)
+        where = f"{fn}: " if fn else ""
+        raise TypeError(f"{where}{name} must be True or False, got {type(value).__name__} ({value!r})")
+    return value
+
+
+def smoothing(value: object, *, high_open: bool, name: str = "label_smoothing", fn: str = "") -> float:
+    """A smoothing amount in [0, 1] (``[0, 1)`` with ``high_open``); 0 turns smoothing off."""
+    return number(value, name, low=0.0, high=1.0, high_open=high_open, fn=fn,
+                  hint="0 turns smoothing off, typical values are 0.05-0.2")
+
+
+def ignored(value: object, *, fn: str, floats: bool = False) -> Optional[float]:
+    """``None`` (no target ignored) or the ignored target value: an int (a float too with ``floats``,
+    for 0/1-or-soft targets)."""
+    if value is None:
+        return None
+    ok = isinstance(value, numbers.Integral) or (floats and isinstance(value, numbers.Real))
+    if isinstance(value, (bool, Tensor)) or not ok:
+        kind = "a number" if floats else "an int (the padding label, torch's default -100)"
+        raise TypeError(f"{fn}: ignore_index must be {kind} or None, got {type(value).__name__} {value!r}")
+    return value if floats and not isinstance(value, numbers.Integral) else int(value)  # type: ignore[return-value]
+
+
+def broadcast_shape(*shapes: Sequence[int]) -> Optional[tuple]:
+    """The broadcast of ``shapes``, or ``None`` if they do not broadcast (plain Python: a few
+    microseconds, where ``torch.broadcast_shapes`` costs tens)."""
+    ndim = max(len(s) for s in shapes)
+    out = [1] * ndim
+    for shape in shapes:
+        for i, n in enumerate(shape, ndim - len(shape)):
+            if n != 1:
+                if out[i] != 1 and out[i] != n:
+                    return None
+                out[i] = n
+    return tuple(out)
+
+
+def broadcasts_to(t: Optional[Tensor], shape: Sequence[int], name: str, input_name: str, *,
+                  fix: str = "", floating_only: bool = True) -> Optional[Tensor]:
+    """``t`` (or ``None``) if it broadcasts to ``shape`` without enlarging it; else a ``ValueError``
+    printing both shapes."""
+    if t is None:
+        return None
+    floating(t, name) if floating_only else tensor(t, name)
+    if broadcast_shape(t.shape, shape) != tuple(shape):
+        raise ValueError(
+            f"{name} with shape {tuple(t.shape)} does not broadcast to the shape of {input_name} {tuple(shape)}; "
+            + (fix or f"give {name} the shape of {input_name} or one that broadcasts to it")
+        )
+    return t
+
+
+def class_weight(weight: Optional[Tensor], num_classes: int, name: str = "weight", *,
+                 what: str = "class") -> Optional[Tensor]:
+    """An optional 1-D weight with one non-negative entry per class."""
+    if weight is None:
+        return None
+    floating(weight, name)
+    if weight.dim() != 1 or weight.shape[0] != num_classes:
+        raise ValueError(f"{name} must be a 1-D tensor with one entry per {what} ({num_classes} {what}es), "
+                         f"got shape {tuple(weight.shape)}")
+    values_in(weight, name, low=0.0, fix=f"{name} scales each {what}'s term; pass values >= 0")
+    return weight
+
+
+def values_in(t: Tensor, name: str, *, low: Optional[float] = None, high: Optional[float] = None,
+              fix: str = "", skip: Optional[float] = None) -> None:
+    """Value check: every entry of ``t`` in ``[low, high]`` (entries equal to ``skip`` aside).
+
+    Runs when values may be read (see :func:`values_checkable`); NaN is left to :func:`finite`.
+    """
+    if t.numel() == 0 or not values_checkable(t):
+        return
+    d = t.detach()
+    if skip is not None:
+        d = d[d != skip]
+        if d.numel() == 0:
+            return
+    if d.dtype == torch.bool:
+        return
+    lo, hi = torch.aminmax(d)
+    lo_v, hi_v = float(lo), float(hi)
+    if (low is not None and lo_v < low) or (high is not None and hi_v > high):
+        if low is not None and high is None:
+            n_bad = int((d < low).sum())
+            what = f"{n_bad} entr{'y' if n_bad == 1 else 'ies'} below {low:g} (min {lo_v:.4g})"
+        else:
+            what = f"values outside {_interval(low, high, False, False)} (min {lo_v:.4g}, max {hi_v:.4g})"
+        raise ValueError(f"{name} has {what}" + (f"; {fix}" if fix else ""))
+
+
+def finite(t: Tensor, name: str) -> None:
+    """Under ``checks("full")``: a ``ValueError`` if ``t`` holds NaN or Inf (how many, and the first)."""
+    if not t.is_floating_point() or _CHECKS.value != "full" or not values_checkable(t):
+        return
+    bad = ~torch.isfinite(t.detach())
+    n_bad = int(bad.sum())
+    if n_bad:
+        first = tuple(int(i) for i in bad.nonzero()[0])
+        raise ValueError(
+            f"{name} has {n_bad} non-finite value(s) (NaN or Inf), the first at index {first}; find where they "
+            "come from (a division by zero, log(0), an overflowing half-precision op) or mask them out"
+        )
+
+
+def class_indices(target: Tensor, num_classes: int, *, ignore_index: Optional[int] = None,
+                  name: str = "target") -> None:
+    """Value check: class indices in ``[0, C)`` or equal to ``ignore_index``."""
+    if target.numel() == 0 or not values_checkable(target):
+        return
+    lo_t, hi_t = torch.aminmax(target)
+    lo, hi = int(lo_t), int(hi_t)
+    if (lo < 0 or hi >= num_classes) and ignore_index is not None:
+        # a second, masked pass only when the raw range is off (e.g. because -100 is present)
+        kept = target[target != ignore_index]
+        if kept.numel() == 0:
+            return
+        lo_t, hi_t = torch.aminmax(kept)
+        lo, hi = int(lo_t), int(hi_t)
+    if lo < 0 or hi >= num_classes:
+        ign = f" (ignore_index={ignore_index})" if ignore_index is not None else ""
+        raise ValueError(
+            f"{name} has class index {lo if lo < 0 else hi} outside [0, {num_classes - 1}] for input with "
+            f"{num_classes} classes{ign}; check the number of output classes of the model, or set ignore_index to "
+            "the label used for padding"
+        )
+
+
+# activations whose output reaching a loss that applies its own link is almost always a mistake
+_VIEWLIKE = {"ViewBackward0", "ReshapeAliasBackward0", "UnsafeViewBackward0", "SqueezeBackward0",
+             "SqueezeBackward1", "SqueezeBackward2", "UnsqueezeBackward0", "PermuteBackward0",
+             "TransposeBackward0", "TransposeBackward1", "CloneBackward0", "ExpandBackward0",
+             "ToCopyBackward0", "FlattenBackward0", "SliceBackward0", "SelectBackward0"}
+
+
+def _produced_by(t: Tensor, names: frozenset) -> bool:
+    """True if ``t``'s autograd node (through view-like nodes) is one of ``names`` (e.g. a sigmoid)."""
+    node = t.grad_fn
+    for _ in range(6):
+        if node is None:
+            return False
+        kind = type(node).__name__
+        if kind in names:
+            return True
+        if kind not in _VIEWLIKE:
+            return False
+        nxt = [f for f, _ in node.next_functions if f is not None]
+        if len(nxt) != 1:
+            return False
+        node = nxt[0]
+    return False
+
+
+_SIGMOID = frozenset({"SigmoidBackward0"})
+_SOFTMAX = frozenset({"SoftmaxBackward0", "SigmoidBackward0"})
+_LOG_SOFTMAX = frozenset({"LogSoftmaxBackward0"})
+
+
+def _sample_rows(x: Tensor, dim: int, rows: int = 32) -> Tensor:
+    """Up to ``rows`` distributions along ``dim`` (class dim), spread evenly over the others: (k, C)."""
+    m = x.detach().movedim(dim, -1).reshape(-1, x.shape[dim])
+    if m.shape[0] > rows:
+        m = m[torch.linspace(0, m.shape[0] - 1, rows, device=m.device).long()]
+    return m.float()
+
+
+def warn_activated(logits: Tensor, *, fn: str, link: str, dim: int = 1, fix: str = "") -> None:
+    """Warn when logits were already passed through the loss's own link (a sigmoid or softmax applied twice).
+
+    The sign is read from the autograd graph (``logits`` produced by ``sigmoid``/``softmax``, through
+    views): free on every device and silent on healthy logits, whatever their values (a
+    zero-initialised head gives all-zero logits). For softmax links, on tensors whose values may be
+    read, rows that lie in [0, 1] and sum to 1 warn too (probabilities computed without a graph).
+    """
+    if tracing() or not logits.is_floating_point():
+        return
+    hit = _produced_by(logits, _SIGMOID if link == "sigmoid" else _SOFTMAX) if logits.requires_grad else False
+    if not hit and link == "softmax" and logits.dim() > 0 and logits.numel() and values_checkable(logits):
+        d = dim if logits.dim() > 1 else 0
+        if logits.shape[d] > 1:
+            rows = _sample_rows(logits, d)
+            hit = bool(((rows >= 0) & (rows <= 1)).all()) and bool(((rows.sum(1) - 1).abs() < 1e-3).all())
+    if hit:
+        warnings.warn(
+            f"{fn} received {'sigmoid' if link == 'sigmoid' else 'softmax'} outputs: was the {link} applied twice? "
+            f"{fn} applies the {link} itself, so pass raw model outputs (logits)." + (f" {fix}" if fix else ""),
+            UserWarning, stacklevel=4,
+        )
+
+
+def warn_not_log_probs(log_probs: Tensor, dim: int = 1, *, fn: str = "nll_loss") -> None:
+    """Warn when ``log_probs`` do not hold log-probabilities along ``dim`` (exp sums far from 1).
+
+    Reads at most 32 distributions spread over the batch (a model that outputs logits or
+    probabilities does so everywhere; the cost stays a few microseconds); silent when the
+    autograd graph shows a ``log_softmax``.
+    """
+    if log_probs.dim() == 0 or log_probs.numel() == 0 or not log_probs.is_floating_point():
+        return
+    if not values_checkable(log_probs) or _produced_by(log_probs, _LOG_SOFTMAX):
+        return
+    d = dim if log_probs.dim() > 1 else 0
+    sums = _sample_rows(log_probs, d).exp().sum(1)
+    if bool(((sums - 1).abs() > 1e-2).any()):
+        warnings.warn(
+            f"{fn} expects log-probabilities (rows whose exp sums to 1), but input does not look like that; "
+            "apply torch.log_softmax first, or use cross_entropy on raw logits",
+            UserWarning, stacklevel=4,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# dtypes
+# ---------------------------------------------------------------------------------------------
+
+_HALF = (torch.float16, torch.bfloat16)
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype a formula computes in: float32 for float16/bfloat16 (as torch's losses accumulate),
+    else ``dtype``."""
+    return torch.float32 if dtype in _HALF else dtype
+
+
+def upcast(x: Tensor) -> Tensor:
+    """``x`` in :func:`compute_dtype` (float32 for half inputs, unchanged otherwise)."""
+    return x.float() if x.dtype in _HALF else x
+
+
+def autocast_dtype(x: Tensor, dtype: Optional[torch.dtype] = None) -> torch.dtype:
+    """The dtype torch's losses return for ``x`` (or ``dtype``): float32 for a half dtype under
+    ``torch.autocast`` of ``x``'s device (torch's losses are on autocast's float32 list), else unchanged."""
+    dtype = x.dtype if dtype is None else dtype
+    if dtype in _HALF and torch.is_autocast_enabled(x.device.type):
+        return torch.float32
+    return dtype
+
+
+def _category(dtype: torch.dtype) -> int:
+    return 3 if dtype.is_complex else 2 if dtype.is_floating_point else 0 if dtype == torch.bool else 1
+
+
+def result_type(*ts: Tensor) -> torch.dtype:
+    """``torch.result_type`` over tensors, written with ``promote_types`` (which ``torch.compile``
+    traces): a 0-d tensor takes part only when its category (bool < int < float < complex) is
+    higher than the other operands', as in torch."""
+    dims = [t.dtype for t in ts if t.dim() > 0]
+    zero = [t.dtype for t in ts if t.dim() == 0]
+    out = None
+    for d in dims:
+        out = d if out is None else torch.promote_types(out, d)
+    for d in zero:
+        if out is None:
+            out = d
+        elif _category(d) > _category(out):
+            out = torch.promote_types(out, d)
+    if out is None:  # pragma: no cover - called with no tensor
+        raise ValueError("result_type needs at least one tensor")
+    if not any(t.dim() > 0 for t in ts):
+        out = zero[0]
+        for d in zero[1:]:
+            out = torch.promote_types(out, d)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Normaliser: class-index or class-probability targets
+# ---------------------------------------------------------------------------------------------
+
+# passed to torch as ignore_index when nothing is ignored: no label can equal it (a -100 label is then
+# an out-of-range index, refused by the value check, or by torch's kernel where values are not read)
+NO_IGNORE = -(2**63)
+
+
+@dataclass(frozen=True)
+class ClassInputs:
+    """Validated inputs of a loss over classes (dim 1, or dim 0 for an unbatched ``(C,)`` input).
+
+    Attributes:
+        logits: the input as given (logits, or log-probabilities for ``nll_loss``).
+        target: class indices as ``torch.long`` (shape of ``logits`` without dim 1), or class
+            probabilities (the shape of ``logits``).
+        probs: True for class-probability targets.
+        weight: per-class weight ``(C,)`` or ``None``.
+        ignore_index: the ignored label, or ``None``; ``torch_ignore_index`` is what torch gets.
+        label_smoothing: in [0, 1].
+        num_classes: ``C``.
+    """
+
+    logits: Tensor
+    target: Tensor
+    probs: bool
+    weight: Optional[Tensor]
+    ignore_index: Optional[int]
+    label_smoothing: float
+    num_classes: int
+
+    @property
+    def device(self) -> torch.device:
+        return self.logits.device
+
+    @property
+    def torch_ignore_index(self) -> int:
+        return NO_IGNORE if self.ignore_index is None else self.ignore_index
+
+    @property
+    def class_dim(self) -> int:
+        return 1 if self.logits.dim() > 1 else 0
+
+    @cached_property
+    def valid(self) -> Optional[Tensor]:
+        """Counted positions (class indices not equal to ``ignore_index``), or ``None`` for all."""
+        if self.probs or self.ignore_index is None:
+            return None
+        return self.target != self.ignore_index
+
+    @cached_property
+    def safe_target(self) -> Tensor:
+        """Class indices with ignored positions read as class 0 (in range for gathers; masked later)."""
+        if self.valid is None:
+            return self.target
+        return self.target.masked_fill(~self.valid, 0)
+
+    @cached_property
+    def weight_at_target(self) -> Optional[Tensor]:
+        """``weight[y]`` per position (class indices with a weight), or ``None``."""
+        if self.weight is None or self.probs:
+            return None
+        return self.weight[self.safe_target]
+
+
+def _target_form(fn: str, logits: Tensor, target: Tensor, name: str, probs_allowed: bool) -> bool:
+    """True for class probabilities, False for class indices (decided by shape, like torch)."""
+    idx_shape = () if logits.dim() == 1 else (logits.shape[0], *logits.shape[2:])
+
+    def both() -> str:
+        s = (f"class indices are an integer tensor of shape {tuple(idx_shape)} ({name} without its class "
+             f"dimension {0 if logits.dim() == 1 else 1})")
+        if probs_allowed:
+            s += f", class probabilities a floating tensor with the shape of {name} {tuple(logits.shape)}"
+        return s
+
+    if probs_allowed and target.shape == logits.shape:
+        if not target.is_floating_point():
+            raise TypeError(f"{fn}: target has the shape of {name} {tuple(logits.shape)} (the class-probability "
+                            f"form) but dtype {target.dtype}; {both()}. Use target.float() for probabilities, "
+                            "or pass indices")
+        return True
+    if tuple(target.shape) != tuple(idx_shape):
+        raise ValueError(f"{fn}: target has shape {tuple(target.shape)} but {name} has shape "
+                         f"{tuple(logits.shape)}; {both()}")
+    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
+        extra = "" if probs_allowed else "; for class probabilities use cross_entropy with probability targets"
+        raise TypeError(f"{fn}: target has the shape of class indices {tuple(idx_shape)} but dtype {target.dtype}; "
+                        f"{both()}. Use target.long() for indices{extra}")
+    return False
+
+
+def class_inputs(fn: str, logits: object, target: object, *, weight: Optional[Tensor] = None,
+                 ignore_index: object = -100, label_smoothing: object = 0.0, smoothing_high_open: bool = False,
+                 probs_allowed: bool = True, name: str = "logits", link: Optional[str] = "softmax"
+                 ) -> ClassInputs:
+    """Validate the inputs of a loss over classes and return them as :class:`ClassInputs`.
+
+    Metadata: ``logits`` floating with a class dimension (``(C,)``, ``(N, C)`` or
+    ``(N, C, d1..dk)``); ``target`` class indices (any integer dtype, returned as ``long``) or, if
+    ``probs_allowed``, probabilities of ``logits``' shape; ``weight`` ``(C,)``; ``ignore_index`` an
+    int or ``None`` (indices only). Values (see :func:`values_checkable`): indices in range,
+    ``weight >= 0``, finite inputs under ``checks("full")``, and a warning when the logits are
+    already softmax outputs (``link``).
+    """
+    x = floating(logits, name)
+    tensor(target, "target")
+    if x.dim() == 0:
+        raise ValueError(f"{fn}: {name} must have a class dimension — shape (C,), (N, C) or (N, C, d1, ..., dk) — "
+                         "got a 0-dimensional tensor; for one binary score use binary_cross_entropy_with_logits")
+    num_classes = x.shape[1] if x.dim() > 1 else x.shape[0]
+    probs = _target_form(fn, x, target, name, probs_allowed)  # type: ignore[arg-type]
+    eps = smoothing(label_smoothing, high_open=smoothing_high_open, fn=fn)
+    weight = class_weight(weight, num_classes)
+    ii = ignored(ignore_index, fn=fn)
+    t: Tensor = target  # type: ignore[assignment]
+    if probs:
+        if ii is not None and ii != -100:
+            raise ValueError(f"{fn}: ignore_index={ii} applies to class-index targets only, but target holds class "
+                             "probabilities; give ignored items a zero probability row instead")
+        ii = None
+        finite(t, "target")
+    else:
+        if t.dtype != torch.long:
+            t = t.long()
+        class_indices(t, num_classes, ignore_index=ii)  # type: ignore[arg-type]
+    finite(x, name)
+    if link is not None:
+        warn_activated(x, fn=fn, link=link)
+    return ClassInputs(x, t, probs, weight, ii, eps, num_classes)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# Normaliser: binary (one 0/1 or soft target per element)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BinaryInputs:
+    """Validated inputs of a loss on one Bernoulli per element.
+
+    Attributes:
+        logits: the input as given (logits, or probabilities for ``binary_cross_entropy``).
+        target: as given (float, int or bool; same shape as ``logits``).
+        weight, pos_weight, alpha: broadcastable to ``logits`` (a 1-D ``(C,)`` of a non-twin loss on
+            an ``(N, C, d1..dk)`` input is reshaped to apply along the class dimension 1), or ``None``.
+        ignore_index: the ignored target value, or ``None``.
+        label_smoothing: ε in [0, 1): targets become ``y(1 - ε) + ε/2``.
+        out_dtype: the dtype of the result.
+    """
+
+    logits: Tensor
+    target: Tensor
+    weight: Optional[Tensor]
+    pos_weight: Optional[Tensor]
+    alpha: object
+    ignore_index: Optional[float]
+    label_smoothing: float
+    out_dtype: torch.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.logits.device
+
+    @cached_property
+    def valid(self) -> Optional[Tensor]:
+        """Counted elements (target not equal to ``ignore_index``), or ``None`` for all."""
+        if self.ignore_index is None:
+            return None
+        return self.target != self.ignore_index
+
+    def smoothed_target(self, dtype: torch.dtype) -> Tensor:
+        """The target in ``dtype``, ignored elements read as 0, smoothed to ``y(1-ε) + ε/2``."""
+        y = self.target.to(dtype)
+        if self.valid is not None:
+            y = y.masked_fill(~self.valid, 0)
+        if self.label_smoothing:
+            y = y * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing  # y' = y(1-ε) + ε/2
+        return y
+
+
+def _along_class_dim(t: Optional[Tensor], shape: torch.Size, name: str) -> Optional[Tensor]:
+    """A 1-D per-class ``(C,)`` tensor for an ``(N, C, d1..dk)`` input, viewed as ``(C, 1, .., 1)``."""
+    if t is None or t.dim() != 1 or len(shape) < 3:
+        return t
+    if t.shape[0] != shape[1]:
+        if t.shape[0] in (shape[-1], 1):
+            return t if t.shape[0] == 1 else _class_dim_error(t, shape, name)
+        return _class_dim_error(t, shape, name)
+    return t.view(-1, *([1] * (len(shape) - 2)))
+
+
+def _class_dim_error(t: Tensor, shape: torch.Size, name: str):
+    raise ValueError(
+        f"{name} of shape {tuple(t.shape)}: a 1-D {name} applies to the class dimension 1 of input "
+        f"{tuple(shape)}, which has {shape[1]} classes; pass {shape[1]} values, or a tensor of "
+        f"{len(shape)} dimensions that broadcasts to the input (e.g. shape {(1,) * (len(shape) - 1) + (shape[-1],)} "
+        "for the last dimension)"
+    )
+
+
+def binary_inputs(fn: str, logits: object, target: object, *, weight: Optional[Tensor] = None,
+                  pos_weight: Optional[Tensor] = None, alpha: object = None, ignore_index: object = None,
+                  label_smoothing: object = 0.0, twin: bool = False, takes: str = "logits",
+                  alternative: str = "", probs_fn: str = "") -> BinaryInputs:
+    """Validate the inputs of a loss on one Bernoulli per element and return :class:`BinaryInputs`.
+
+    ``twin``: torch's broadcasting of ``weight``/``pos_weight`` (against the trailing dimensions)
+    and torch's result dtype; otherwise a 1-D ``(C,)`` ``weight``/``pos_weight``/``alpha`` applies to
+    the class dimension 1 of an ``(N, C, d1..dk)`` input. ``takes="probs"`` checks ``logits`` (then
+    probabilities) lie in [0, 1]. Targets must lie in [0, 1] (ignored elements aside).
+    """
+    x = floating(logits, "probs" if takes == "probs" else "logits")
+    t = tensor(target, "target")
+    if t.is_complex():
+        raise TypeError(f"{fn}: target must be real (0/1 or probabilities), got dtype {t.dtype}")
+    if t.shape != x.shape:
+        raise ValueError(
+            f"{fn}: {'probs' if takes == 'probs' else 'logits'} and target must have the same shape, got "
+            f"{tuple(x.shape)} and {tuple(t.shape)}; binary targets have one entry per "
+            f"{'probability' if takes == 'probs' else 'logit'} (reshape target, e.g. target.view_as(input))"
+            + (f"; {alternative}" if alternative else "")
+        )
+    eps = smoothing(label_smoothing, high_open=True, fn=fn)
+    ii = ignored(ignore_index, fn=fn, floats=True)
+    fix = "pass one value per element, or a shape that broadcasts (e.g. (C,) for the classes)"
+    if not twin:
+        weight = _along_class_dim(weight, x.shape, "weight")
+        pos_weight = _along_class_dim(pos_weight, x.shape, "pos_weight")
+        if isinstance(alpha, Tensor):
+            alpha = _along_class_dim(alpha, x.shape, "alpha")
+    broadcasts_to(weight, x.shape, "weight", "logits", fix=fix)
+    broadcasts_to(pos_weight, x.shape, "pos_weight", "logits", fix=fix)
+    if weight is not None and not twin:
+        values_in(weight, "weight", low=0.0, fix="weight scales each element's term; pass values >= 0")
+    if pos_weight is not None and not twin:
+        values_in(pos_weight, "pos_weight", low=0.0, fix="pos_weight scales the positive term; pass values >= 0")
+    if alpha is not None:
+        if isinstance(alpha, Tensor):
+            broadcasts_to(alpha, x.shape, "alpha", "logits", fix=fix)
+            values_in(alpha, "alpha", low=0.0, high=1.0, fix="alpha weighs the positive term, 1 - alpha the negative")
+        else:
+            alpha = number(alpha, "alpha", low=0.0, high=1.0, fn=fn)
+    if takes == "probs":
+        values_in(x, "probs", low=0.0, high=1.0,
+                  fix="it looks like logits — use binary_cross_entropy_with_logits, or apply torch.sigmoid first")
+    if t.dtype != torch.bool:
+        values_in(t, "target", low=0.0, high=1.0, skip=ii,
+                  fix="binary targets are 0/1 labels or probabilities in [0, 1]")
+    finite(x, "probs" if takes == "probs" else "logits")
+    if takes == "logits":
+        warn_activated(x, fn=fn, link="sigmoid", fix=f"If these are probabilities, use {probs_fn}." if probs_fn else "")
+    if twin and t.is_floating_point():
+        out = result_type(x, t)
+    else:
+        out = x.dtype
+    return BinaryInputs(x, t, weight, pos_weight, alpha, ii, eps, out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Normaliser: pointwise (regression and margin losses)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PointwiseInputs:
+    """Validated inputs of a loss that combines its tensors element by element.
+
+    Attributes:
+        tensors: the inputs, in the order given, unchanged (not broadcast).
+        shape: their broadcast shape.
+        dtype: torch's result dtype (type promotion of the inputs).
+    """
+
+    tensors: tuple
+    shape: tuple
+    dtype: torch.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.tensors[0].device
+
+    def broadcast(self) -> tuple:
+        """The tensors expanded to the broadcast shape (views, no copy)."""
+        ts = self.tensors
+        if all(tuple(t.shape) == self.shape for t in ts):
+            return ts
+        return tuple(torch.broadcast_tensors(*ts))
+
+
+def pointwise_inputs(fn: str, tensors: dict, *, warn_broadcast: bool = False, same_ndim: bool = False,
+                     require_float: bool = True, float_hint: str = "") -> PointwiseInputs:
+    """Validate tensors combined element by element (``{name: tensor}``, prediction first).
+
+    Checks each is a tensor, that they broadcast (``same_ndim``: and have the same number of
+    dimensions, torch's rule for the pair losses), warns with torch's own text when a target's
+    shape differs from the input's (``warn_broadcast``, torch's rule for the regression losses),
+    and computes torch's result dtype (refused unless floating when ``require_float``).
+    Under ``checks("full")`` every floating input must be finite.
+    """
+    names = list(tensors)
+    ts = tuple(tensor(tensors[n], n) for n in names)
+    shapes = [tuple(t.shape) for t in ts]
+    if same_ndim and len({len(s) for s in shapes}) > 1:
+        desc = ", ".join(f"{n} {s}" for n, s in zip(names, shapes))
+        raise ValueError(f"{fn}: {', '.join(names)} must have the same number of dimensions, got {desc}; "
+                         f"give them matching shapes, e.g. all of shape (N,)")
+    shape = shapes[0] if all(s == shapes[0] for s in shapes) else broadcast_shape(*shapes)
+    if shape is None:
+        desc = ", ".join(f"{n} {s}" for n, s in zip(names, shapes))
+        raise ValueError(f"{fn}: shapes do not broadcast together: {desc}; give {names[1]} the shape of {names[0]}")
+    if warn_broadcast and shapes[1] != shapes[0] and not tracing():
+        # torch's own text, so that filters written for torch keep working
+        warnings.warn(
+            f"Using a target size ({ts[1].size()}) that is different to the input size ({ts[0].size()}). "
+            "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
+            stacklevel=4,
+        )
+    dtype = result_type(*ts)
+    if require_float and not (dtype.is_floating_point or dtype.is_complex):
+        raise TypeError(f"{fn} needs floating-point inputs, got "
+                        + ", ".join(f"{n} {t.dtype}" for n, t in zip(names, ts))
+                        + f"; {float_hint or f'convert the prediction with {names[0]}.float()'}")
+    for n, t in zip(names, ts):
+        finite(t, n)
+    return PointwiseInputs(ts, shape, dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# Normaliser: segmentation masks (overlap losses)
+# ---------------------------------------------------------------------------------------------
+
+_MODES = ("binary", "multiclass", "multilabel")
+_LINK = {"binary": "sigmoid", "multiclass": "softmax over dim 1", "multilabel": "sigmoid"}
+
+
+@dataclass(frozen=True)
+class MaskInputs:
+    """Validated inputs of an overlap loss, as ``(N, C, L)`` views.
+
+    Attributes:
+        input: logits (or probabilities), ``(N, C, L)`` (``C = 1`` in binary mode).
+        target: ``(N, 1, L)`` class indices (multiclass with index targets) or ``(N, C, L)`` masks.
+        index_target: True for class-index targets.
+        mode, from_logits, ignore_index, include_background: as passed.
+        weight: per-class weight ``(C,)`` of every input channel, or ``None``.
+        out_dtype: the result's dtype.
+    """
+
+    input: Tensor
+    target: Tensor
+    index_target: bool
+    mode: str
+    from_logits: bool
+    weight: Optional[Tensor]
+    ignore_index: Optional[float]
+    include_background: bool
+    out_dtype: torch.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.input.device
+
+    @property
+    def num_classes(self) -> int:
+        return self.input.shape[1]
+
+
+def _shape_error(fn: str, mode: str, input: Tensor, target: Tensor, expects: str) -> ValueError:
+    return ValueError(f"{fn}: mode={mode!r} expects {expects}; got input {tuple(input.shape)} and target "
+                      f"{tuple(target.shape)}")
+
+
+def mask_inputs(fn: str, input: object, target: object, *, mode: str, from_logits: bool,
+                weight: Optional[Tensor], ignore_index: object, include_background: bool) -> MaskInputs:
+    """Validate the inputs of an overlap loss and return them as ``(N, C, L)`` :class:`MaskInputs`.
+
+    Modes: ``"binary"`` -- input ``(N, 1, *)`` or ``(N, *)``, a 0/1 target of the same shape (or
+    ``(N, *)`` for ``(N, 1, *)``); ``"multiclass"`` -- input ``(N, C, *)`` with ``C >= 2``, target
+    class indices ``(N, *)`` or one-hot/probabilities ``(N, C, *)``; ``"multilabel"`` -- input and
+    target ``(N, C, *)``. A single-channel input in multiclass mode is refused (its softmax is 1:
+    a constant loss) with the fix ``mode="binary"``.
+    """
+    choice(mode, "mode", _MODES, fn=fn, hint="binary: one sigmoid channel; multiclass: softmax over C channels, "
+           "class-index or one-hot targets; multilabel: a sigmoid per channel")
+    flag(from_logits, "from_logits", fn=fn)
+    flag(include_background, "include_background", fn=fn)
+    x = floating(input, "input", hint="pass the model's float logits (or probabilities with from_logits=False)")
+    t = tensor(target, "target")
+    ii = ignored(ignore_index, fn=fn, floats=True)
+    if mode == "binary" and not include_background:
+        raise ValueError(f"{fn}: include_background=False drops channel 0, but mode='binary' has a single (foreground) "
+                         "channel; keep include_background=True, or use mode='multiclass'/'multilabel' with a "
+                         "background channel")
+    index = False
+    if mode == "binary":
+        ok = x.dim() >= 1 and (t.shape == x.shape or (x.dim() >= 2 and x.shape[1] == 1
+                                                         and t.shape == x.shape[:1] + x.shape[2:]))
+        if not ok:
+            raise _shape_error(fn, mode, x, t, "input (N, 1, *) or (N, *) logits and a 0/1 target of the same shape "
+                                               "(or (N, *) for an (N, 1, *) input)")
+        n = x.shape[0]
+        x3, t3 = x.reshape(n, 1, -1), t.reshape(n, 1, -1)
+    elif mode == "multilabel":
+        if x.dim() < 2 or t.shape != x.shape:
+            raise _shape_error(fn, mode, x, t, "input (N, C, *) logits and a 0/1 target (N, C, *) of the same shape")
+        x3, t3 = x.reshape(x.shape[0], x.shape[1], -1), t.reshape(x.shape[0], x.shape[1], -1)
+    else:
+        if x.dim() < 2:
+            raise _shape_error(fn, mode, x, t, "input (N, C, *) logits and target (N, *) class indices or (N, C, *) "
+                                               "one-hot/probabilities")
+        n, c = x.shape[0], x.shape[1]
+        if c == 1:
+            raise ValueError(
+                f"{fn}: input {tuple(x.shape)} has a single channel, but mode='multiclass' takes a softmax over the "
+                "channels, which is 1 for one channel: the loss would be constant with a zero gradient. For one "
+                "foreground channel with a 0/1 mask use mode='binary' (a sigmoid)"
+            )
+        expects = (f"input (N, C, *) logits and target (N, *) class indices or (N, C, *) one-hot/probabilities; for "
+                   f"this input that is target {(n,) + tuple(x.shape[2:])} or {tuple(x.shape)}")
+        if t.dim() == x.dim():
+            if t.shape != x.shape:
+                raise _shape_error(fn, mode, x, t, expects)
+            if ii is not None:
+                raise ValueError(f"{fn}: ignore_index={ii} needs class-index targets (N, *), but target "
+                                 f"{tuple(t.shape)} is one-hot/probabilities like input; pass class indices with "
+                                 "ignore_index at the ignored pixels, or drop ignore_index")
+            x3, t3 = x.reshape(n, c, -1), t.reshape(n, c, -1)
+        elif t.shape != x.shape[:1] + x.shape[2:]:
+            raise _shape_error(fn, mode, x, t, expects)
+        else:
+            if t.is_floating_point() or t.dtype == torch.bool or t.is_complex():
+                raise TypeError(f"{fn}: target {tuple(t.shape)} has the shape of class indices but dtype {t.dtype}; "
+                                "use target.long(), or pass one-hot masks of the input's shape")
+            index = True
+            class_indices(t, c, ignore_index=None if ii is None else int(ii))
+            x3, t3 = x.reshape(n, c, -1), t.reshape(n, 1, -1)
+    c = x3.shape[1]
+    weight = class_weight(weight, c)
+    if not include_background and c < 2:
+        raise ValueError(f"{fn}: include_background=False drops channel 0, which leaves no class for input "
+                         f"{tuple(x.shape)} with {c} channel; keep include_background=True")
+    if not from_logits:
+        values_in(x, "input", low=0.0, high=1.0,
+                  fix=f"with from_logits=False input must hold probabilities — these look like logits: use "
+                      f"from_logits=True (the default), which applies the {_LINK[mode]}")
+    finite(x, "input")
+    if from_logits:
+        warn_activated(x, fn=fn, link="softmax" if mode == "multiclass" else "sigmoid",
+                       fix="If these are probabilities, pass from_logits=False.")
+    if not index and t.dtype != torch.bool:
+        values_in(t, "target", low=0.0, high=1.0, skip=ii, fix="masks are 0/1 (or soft values in [0, 1])")
+    return MaskInputs(x3, t3, index, mode, from_logits, weight, ii, include_background, x.dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# Transitional: the per-topic checks of the losses not yet moved onto the normalisers above
+# ---------------------------------------------------------------------------------------------
+
+import contextlib  # noqa: E402
+from typing import Iterator  # noqa: E402
 
 def check_tensor(x: object, name: str) -> Tensor:
     """Raise ``TypeError`` unless ``x`` is a tensor."""
@@ -140,7 +1046,7 @@ def check_same_shape(a: Tensor, b: Tensor, names: Sequence[str] = ("input", "tar
 
 def check_finite(x: Tensor, name: str) -> None:
     """In ``"full"`` mode, raise ``ValueError`` if ``x`` has NaN or Inf (says how many)."""
-    if _level != "full" or not x.is_floating_point() or not values_checkable(x):
+    if _CHECKS.value != "full" or not x.is_floating_point() or not values_checkable(x):
         return
     bad = ~torch.isfinite(x)
     n_bad = int(bad.sum())
@@ -256,7 +1162,7 @@ def warn_probs_as_logits(logits: Tensor, target: Tensor, *, fn: str, probs_fn: O
     )
 
 
-def warn_not_log_probs(input: Tensor, dim: int = 1, *, fn: str = "nll_loss") -> None:
+def _legacy_warn_not_log_probs(input: Tensor, dim: int = 1, *, fn: str = "nll_loss") -> None:
     """Warn when ``input`` does not hold log-probabilities along ``dim`` (exp-sum far from 1)."""
     if not values_checkable(input) or input.numel() == 0 or not input.is_floating_point() or input.dim() == 0:
         return
@@ -332,14 +1238,3 @@ def check_broadcasts_to(t: Optional[Tensor], shape: torch.Size, name: str, input
     return t
 
 
-_HALF = (torch.float16, torch.bfloat16)
-
-
-def compute_dtype(dtype: torch.dtype) -> torch.dtype:
-    """The dtype a loss computes in: float32 for float16/bfloat16 (as torch's losses do), else ``dtype``."""
-    return torch.float32 if dtype in _HALF else dtype
-
-
-def upcast(x: Tensor) -> Tensor:
-    """``x`` in :func:`compute_dtype` (float32 for half inputs, unchanged otherwise)."""
-    return x.float() if x.dtype in _HALF else x

@@ -1,6 +1,6 @@
-"""The one reduction helper every losskit loss goes through.
+"""The one reducer every losskit loss (and every fused kernel's result) goes through.
 
-``reduction`` is one of ``"none" | "mean" | "sum"`` (``kl_div`` also takes ``"batchmean"``).
+``reduction`` is ``"none" | "mean" | "sum"`` (``kl_div`` also takes ``"batchmean"``).
 
 Weighted means follow torch exactly: for class-index targets with per-class ``weight`` (and
 ``ignore_index``), ``mean`` is ``sum_i w_{y_i} l_i / sum_i w_{y_i}`` over the items that are not
@@ -12,22 +12,14 @@ instead, without any host-device synchronisation.
 from __future__ import annotations
 
 import warnings
-from typing import Literal, Optional
+from dataclasses import dataclass
+from typing import Literal, Optional, Union
 
 import torch
 from torch import Tensor
 
-from ._checks import _compiling
-
-__all__ = [
-    "Reduction",
-    "AllIgnored",
-    "check_reduction",
-    "reduce",
-    "weighted_mean",
-    "legacy_reduction",
-    "class_weight_sum",
-]
+__all__ = ["Reduction", "AllIgnored", "Sums", "check_reduction", "check_all_ignored", "reduce", "weighted_mean",
+           "legacy_reduction"]
 
 Reduction = Literal["none", "mean", "sum"]
 AllIgnored = Literal["nan", "zero"]
@@ -35,74 +27,97 @@ AllIgnored = Literal["nan", "zero"]
 _REDUCTIONS = ("none", "mean", "sum")
 
 
-def check_reduction(reduction: str, *, allowed: tuple[str, ...] = _REDUCTIONS) -> str:
-    """Return ``reduction`` if it is one of ``allowed``, else raise a ``ValueError`` that lists them."""
+@dataclass(frozen=True)
+class Sums:
+    """What a fused kernel hands back for a scalar reduction: the total and the mean's denominator."""
+
+    total: Tensor
+    count: Tensor
+
+
+def check_reduction(reduction: object, *, allowed: tuple[str, ...] = _REDUCTIONS) -> str:
+    """``reduction`` if it is one of ``allowed``, else a ``ValueError`` that lists them."""
     if not isinstance(reduction, str) or reduction not in allowed:
-        choices = ", ".join(repr(a) for a in allowed)
-        raise ValueError(
-            f"{reduction!r} is not a valid value for reduction: use one of {choices}"
-        )
+        raise ValueError(f"{reduction!r} is not a valid value for reduction: use one of "
+                         f"{', '.join(repr(a) for a in allowed)}")
     return reduction
 
 
-def check_all_ignored(all_ignored: str) -> str:
-    """Validate the ``all_ignored`` option (``"nan"`` like torch, or ``"zero"``)."""
-    if all_ignored not in ("nan", "zero"):
-        raise ValueError(
-            f"all_ignored={all_ignored!r} is not valid: use 'nan' (torch's behaviour) or 'zero' "
-            "(an all-ignored batch gives 0 with a zero gradient)"
-        )
+def check_all_ignored(all_ignored: object) -> str:
+    """The ``all_ignored`` option: ``"nan"`` (torch's 0/0) or ``"zero"``."""
+    if not isinstance(all_ignored, str) or all_ignored not in ("nan", "zero"):
+        raise ValueError(f"all_ignored={all_ignored!r} is not valid: use 'nan' (torch's behaviour) or 'zero' "
+                         "(an all-ignored batch gives 0 with a zero gradient)")
     return all_ignored
 
 
-def reduce(loss: Tensor, reduction: str) -> Tensor:
-    """Apply ``"none"`` / ``"mean"`` / ``"sum"`` to an unreduced loss tensor.
+def weighted_mean(numerator: Tensor, denominator: Tensor, all_ignored: str = "nan") -> Tensor:
+    """``numerator / denominator`` with the all-ignored policy: ``"nan"`` lets 0/0 be NaN (torch);
+    ``"zero"`` clamps the denominator away from 0, so an empty batch (numerator exactly 0) gives 0
+    with a zero gradient. No value is read on the host.
 
-    >>> reduce(torch.tensor([1.0, 2.0, 6.0]), "mean")
-    tensor(3.)
-    """
-    check_reduction(reduction)
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return loss.sum()
-    return loss.mean()
-
-
-def weighted_mean(numerator: Tensor, denominator: Tensor, *, all_ignored: str = "nan") -> Tensor:
-    """``numerator / denominator`` for a weighted mean, with the all-ignored policy applied.
-
-    ``numerator`` is ``sum(w * l)`` and ``denominator`` is ``sum(w)`` over the items that count.
-    With ``all_ignored="nan"`` a zero denominator gives NaN (torch's result); with ``"zero"`` the
-    denominator is clamped away from 0, so an empty batch (numerator exactly 0) gives 0 and its
-    gradient is 0. No value is read on the host.
-
-    >>> weighted_mean(torch.tensor(0.0), torch.tensor(0.0), all_ignored="zero")
+    >>> weighted_mean(torch.tensor(0.0), torch.tensor(0.0), "zero")
     tensor(0.)
     """
-    check_all_ignored(all_ignored)
     if all_ignored == "zero":
         tiny = torch.finfo(denominator.dtype).tiny if denominator.is_floating_point() else 1
         denominator = denominator.clamp_min(tiny)
     return numerator / denominator
 
 
-def legacy_reduction(
-    size_average: Optional[bool], reduce: Optional[bool], reduction: str
-) -> str:
-    """Map torch's deprecated ``size_average`` / ``reduce`` pair onto ``reduction``.
+def reduce(loss: Union[Tensor, Sums], reduction: str, *, valid: Optional[Tensor] = None,
+           weight: Optional[Tensor] = None, all_ignored: str = "nan") -> Tensor:
+    """Reduce ``loss``: ``"none"`` | ``"sum"`` | ``"mean"`` | ``"batchmean"``.
 
-    The losses that are torch twins keep these two positional slots so that a call written for
-    ``torch.nn.functional`` works unchanged; new code should pass ``reduction=`` only.
+    ``valid`` (bool, broadcasting to ``loss``) drops items from the sum and from the mean's
+    denominator (``where``, not a product: NaN in dropped items stays out). ``weight`` is the
+    denominator weight of torch's rule ``mean = Σ w_i ℓ_i / Σ w_i`` (``ℓ_i`` already carries
+    ``w_i``). Without either, ``mean`` is the plain mean. ``batchmean`` is the sum over the first
+    dimension's size. A fused kernel hands over :class:`Sums` instead of items.
+
+    >>> reduce(torch.tensor([1.0, 2.0, 6.0]), "mean")
+    tensor(3.)
+    >>> reduce(torch.tensor([2.0, 0.0, 6.0]), "mean", weight=torch.tensor([2.0, 5.0, 2.0]),
+    ...        valid=torch.tensor([True, False, True]))
+    tensor(2.)
+    """
+    if isinstance(loss, Sums):
+        if reduction == "sum":
+            return loss.total
+        return weighted_mean(loss.total, loss.count, all_ignored)
+    if valid is not None:
+        loss = torch.where(valid, loss, torch.zeros((), dtype=loss.dtype, device=loss.device))
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "batchmean":
+        return loss.sum() / loss.shape[0] if loss.dim() else loss.sum()
+    if valid is None and weight is None:
+        return loss.mean()
+    if weight is None:
+        count = torch.broadcast_to(valid, loss.shape).sum(dtype=_acc(loss))  # type: ignore[arg-type]
+    else:
+        w = weight.expand_as(loss)
+        count = (w if valid is None else torch.where(valid, w, torch.zeros((), dtype=w.dtype, device=w.device))).sum()
+    return weighted_mean(loss.sum(), count, all_ignored)
+
+
+def _acc(loss: Tensor) -> torch.dtype:
+    return loss.dtype if loss.is_floating_point() else torch.float32
+
+
+def legacy_reduction(size_average: Optional[bool], reduce: Optional[bool], reduction: str) -> str:
+    """Map torch's deprecated ``size_average`` / ``reduce`` pair onto ``reduction`` (then checked).
+
+    The torch twins keep these two positional slots so that a call written for
+    ``torch.nn.functional`` works unchanged; new code passes ``reduction=`` only.
     """
     if size_average is None and reduce is None:
         return reduction
-    if not _compiling():  # a warning inside a traced function breaks torch.compile(fullgraph=True)
-        warnings.warn(
-            "size_average and reduce are deprecated (as in torch): use reduction='none'|'mean'|'sum'",
-            UserWarning,
-            stacklevel=3,
-        )
+    if not torch.compiler.is_compiling():  # a warning inside a traced function breaks fullgraph compile
+        warnings.warn("size_average and reduce are deprecated (as in torch): use reduction='none'|'mean'|'sum'",
+                      UserWarning, stacklevel=3)
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     if not reduce:
@@ -110,19 +125,11 @@ def legacy_reduction(
     return "mean" if size_average else "sum"
 
 
+# Transitional: the class-index denominator of the losses not yet moved onto reduce(weight=...)
 def class_weight_sum(target: Tensor, weight: Optional[Tensor], ignore_index: Optional[int], *,
                      dtype: torch.dtype) -> Tensor:
-    """The denominator of torch's weighted mean for class-index targets, on the device (no host sync).
-
-    ``sum_i w_{y_i}`` over the items whose target is not ``ignore_index`` (their count when
-    ``weight`` is None); pass it to :func:`weighted_mean` with ``sum_i w_{y_i} l_i``.
-
-    >>> class_weight_sum(torch.tensor([0, 2, -100, 2]), torch.tensor([1.0, 5.0, 0.5]), -100, dtype=torch.float32)
-    tensor(2.)
-    """
     valid = target != ignore_index if ignore_index is not None else torch.ones_like(target, dtype=torch.bool)
     if weight is None:
         return valid.sum(dtype=dtype)
-    # ignored labels read w_0 (in range whatever ignore_index is) and are then zeroed
     y = torch.where(valid, target, torch.zeros((), dtype=target.dtype, device=target.device))
     return (weight.to(dtype)[y] * valid).sum()

@@ -16,10 +16,10 @@ from typing import Optional, Sequence
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from . import registry
+    from . import catalog
 
-    for spec in registry.specs():
-        print(f"{spec.name:36s} {spec.family:15s} takes {spec.takes:9s} {spec.summary}")
+    for e in catalog.entries():
+        print(f"{e.name:36s} {e.family:15s} takes {e.takes:9s} {e.summary}")
     return 0
 
 
@@ -230,7 +230,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="losskit", description="Losses for PyTorch, derived from likelihoods.")
     sub = parser.add_subparsers(dest="command", required=True)
-    p_list = sub.add_parser("list", help="list the registered losses")
+    p_list = sub.add_parser("list", help="list the losses in the catalog")
     p_list.set_defaults(func=_cmd_list)
     _add_explain(sub)
     _compare_parser(sub)

@@ -3,7 +3,7 @@
 ``losskit explain NAME [--out PNG]`` prints :func:`explain_text` and saves
 :func:`plot_loss_and_gradient`; :func:`loss_curves` computes the curves (the workbench report
 uses it too). The views come from :func:`losskit.likelihoods.for_loss`; the curves call the
-registered functionals.
+catalog's functionals.
 
 >>> from losskit.explain import loss_curves
 >>> c = loss_curves(["binary_cross_entropy_with_logits"], torch.tensor([-2.0, 0.0, 2.0]))
@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
 import torch
-import torch.nn.functional as _F
 from torch import Tensor
 
-from . import registry
+from . import catalog
 from .likelihoods import for_loss
 
 __all__ = ["explain_text", "LossCurves", "loss_curves", "curve_names", "plot_loss_and_gradient", "add_arguments", "run"]
@@ -49,12 +48,9 @@ def explain_text(name: str) -> str:
     v = for_loss(name)
     width = 100
     lines = [v.name, "=" * len(v.name)]
-    try:
-        spec = registry.get(name)
-    except KeyError:
-        spec = None
-    if spec is not None and spec.summary:
-        lines.append(spec.summary)
+    spec = catalog.get(name) if name in catalog.names() else None
+    if spec is not None:
+        lines += textwrap.wrap(spec.summary, width=width)
     rows: list[tuple[str, str]] = [("formula", v.formula)]
     if v.distribution is not None:
         kind = "negative log-likelihood of" if v.is_likelihood else "built on the likelihood"
@@ -74,8 +70,7 @@ def explain_text(name: str) -> str:
     if spec is not None:
         where = f"losskit.functional.{spec.name}" + (f" (twin of torch.nn.functional.{spec.torch_twin})" if spec.torch_twin else "")
         rows.append(("function", where))
-        if spec.module is not None:
-            rows.append(("module", f"losskit.nn.{spec.module.__name__}"))
+        rows.append(("module", f"losskit.nn.{spec.module.__name__}"))
     label_w = max(len(k) for k, _ in rows) + 2
     for key, text in rows:
         wrapped = textwrap.wrap(text, width=width - label_w) or [""]
@@ -92,12 +87,8 @@ def explain_text(name: str) -> str:
 Curve = Callable[[Tensor, int], Tensor]
 
 
-def _fn(name: str) -> Callable:
-    return registry.get(name).functional
-
-
-def _full(z: Tensor, y: int, dtype=None) -> Tensor:
-    return torch.full_like(z, float(y), dtype=dtype or z.dtype)
+def _full(z: Tensor, y: int) -> Tensor:
+    return torch.full_like(z, float(y))
 
 
 def _two_class(z: Tensor) -> Tensor:
@@ -109,68 +100,40 @@ def _classes(z: Tensor, y: int) -> Tensor:
     return torch.full(z.shape, y, dtype=torch.long, device=z.device)
 
 
-def _elementwise(name: str, prep: Callable[[Tensor], Tensor] = lambda z: z, **kw) -> Curve:
-    return lambda z, y: _fn(name)(prep(z), _full(z, y), reduction="none", **kw)
-
-
-def _two_class_curve(name: str, **kw) -> Curve:
-    return lambda z, y: _fn(name)(_two_class(z), _classes(z, y), reduction="none", **kw)
-
-
-def _overlap_curve(name: str) -> Curve:
+#: how each kind of catalog curve reads the logit z (see :class:`losskit.catalog.Entry`)
+_KINDS: dict[str, Callable[[Callable, Tensor, int], Tensor]] = {
+    "logits": lambda f, z, y: f(z, _full(z, y), reduction="none"),
+    "probs": lambda f, z, y: f(torch.sigmoid(z), _full(z, y), reduction="none"),  # the model's sigmoid first
+    "two_class": lambda f, z, y: f(_two_class(z), _classes(z, y), reduction="none"),
+    "two_class_log_probs": lambda f, z, y: f(torch.log_softmax(_two_class(z), -1), _classes(z, y), reduction="none"),
     # an overlap loss is defined per image: each logit is scored as its own one-pixel binary image (N, 1, 1)
-    return lambda z, y: _fn(name)(z.reshape(-1, 1, 1), _full(z, y).reshape(-1, 1, 1), mode="binary",
-                                  per_image=True, reduction="none").reshape(-1)
-
-
-_SPECIAL: dict[str, Curve] = {
-    "mse_after_sigmoid": lambda z, y: (torch.sigmoid(z) - y) ** 2,
-    "multi_margin_loss": _two_class_curve("multi_margin_loss"),
-    "nll_loss": lambda z, y: _fn("nll_loss")(torch.log_softmax(_two_class(z), -1), _classes(z, y), reduction="none"),
-    "kl_div": lambda z, y: _fn("kl_div")(
-        torch.log_softmax(_two_class(z), -1), _F.one_hot(_classes(z, y), 2).to(z.dtype), reduction="none"
-    ).sum(-1),
-    "gaussian_nll_loss": lambda z, y: _fn("gaussian_nll_loss")(z, _full(z, y), torch.ones_like(z), reduction="none"),
-    "soft_margin_loss": lambda z, y: _fn("soft_margin_loss")(z, _full(z, 2 * y - 1), reduction="none"),
-    "multilabel_soft_margin_loss": lambda z, y: _fn("multilabel_soft_margin_loss")(
-        z.unsqueeze(-1), _full(z, y).unsqueeze(-1), reduction="none"),
+    "overlap": lambda f, z, y: f(z.reshape(-1, 1, 1), _full(z, y).reshape(-1, 1, 1), mode="binary",
+                                 per_image=True, reduction="none").reshape(-1),
 }
-_NO_CURVE = {"hinge_embedding_loss", "margin_ranking_loss", "multilabel_margin_loss", "triplet_margin_loss",
-             "cosine_embedding_loss", "linear_cross_entropy"}
+
+
+def _mse_after_sigmoid(z: Tensor, y: int) -> Tensor:
+    return (torch.sigmoid(z) - y) ** 2
 
 
 def _curve(name: str, *, listing: bool = True) -> Curve:
-    if name in _SPECIAL:
-        if name != "mse_after_sigmoid":
-            registry.get(name)  # KeyError listing close names if it is not registered
-        return _SPECIAL[name]
-    spec = registry.get(name)
-    if name in _NO_CURVE or spec.family in ("ranking", "combination") or spec.takes == "log_probs":
+    if name == "mse_after_sigmoid":
+        return _mse_after_sigmoid
+    entry = catalog.get(name)  # KeyError listing close names
+    kind = entry.curve
+    if kind is None:
         raise ValueError(
-            f"{name} has no loss-vs-logit curve for a binary target (it takes {spec.takes} of family "
-            f"{spec.family})" + (f"; plot one of: {', '.join(curve_names())}" if listing else "")
+            f"{name} has no loss-vs-logit curve for a binary target (it takes {entry.takes} of family "
+            f"{entry.family})" + (f"; plot one of: {', '.join(curve_names())}" if listing else "")
         )
-    if spec.family == "overlap":
-        return _overlap_curve(name)
-    dist = for_loss(name).distribution or ""
-    if dist.startswith("Categorical") and spec.takes == "logits":  # cross_entropy, focal_loss, poly1_*
-        return _two_class_curve(name)
-    if spec.takes == "probs":
-        return _elementwise(name, torch.sigmoid)  # the model's sigmoid, then the loss on probabilities
-    return _elementwise(name)  # logits (sigmoid inside the loss) or values (a regression on z itself)
+    draw = _KINDS[kind] if isinstance(kind, str) else kind
+    return lambda z, y: draw(entry.functional, z, y)
 
 
 def curve_names() -> list[str]:
-    """The names :func:`loss_curves` can draw now: registered losses with a binary-logit reading,
+    """The names :func:`loss_curves` can draw now: catalog losses with a binary-logit reading,
     plus ``"mse_after_sigmoid"``."""
-    out = ["mse_after_sigmoid"]
-    for spec in registry.specs():
-        try:
-            _curve(spec.name, listing=False)
-        except ValueError:
-            continue
-        out.append(spec.name)
-    return out
+    return ["mse_after_sigmoid"] + [e.name for e in catalog.entries() if e.curve is not None]
 
 
 @dataclass
@@ -193,7 +156,7 @@ class LossCurves:
 def loss_curves(names: Sequence[str], logits: Optional[Tensor] = None) -> LossCurves:
     """Each loss in ``names`` and its gradient with respect to the logit ``z``, for targets 0 and 1.
 
-    The gradient is taken by autograd through the registered functional. How a loss reads the logit:
+    The gradient is taken by autograd through the catalog's functional. How a loss reads the logit:
 
     * losses on logits (BCE-with-logits, sigmoid focal, asymmetric, Poisson's log-rate) take ``z``;
     * losses on probabilities (``binary_cross_entropy``) take ``σ(z)``, the model's sigmoid;
@@ -211,7 +174,7 @@ def loss_curves(names: Sequence[str], logits: Optional[Tensor] = None) -> LossCu
       constant (excluded: 0, by the losses' default ``empty="exclude"``) and gives no gradient.
 
     Args:
-        names: loss names (registry keys, or ``"mse_after_sigmoid"``).
+        names: loss names (catalog names, or ``"mse_after_sigmoid"``).
         logits: the logits, 1-D; default ``torch.linspace(-8, 8, 401)``.
 
     Returns:

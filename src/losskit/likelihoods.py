@@ -22,7 +22,7 @@ the negative log-likelihood with the terms that do not depend on the model dropp
 fixed-scale regressions, rescaled (``mse_loss`` is :math:`2\\sigma^2` times the Gaussian NLL
 less its constants). ``full=True`` returns the true negative log-likelihood,
 ``-log_prob(output, target)`` reduced; both have the same minimiser. Each class's docstring gives
-the exact relation, and :func:`for_loss` gives the same view for every registered loss, including
+the exact relation, and :func:`for_loss` gives the same view for every catalog loss, including
 the ones that are not likelihoods (focal, poly, dice, margin losses): what they change on top of
 which likelihood. ``docs/derivations.md`` derives each loss from its likelihood.
 
@@ -37,9 +37,7 @@ tensor([0, 1, 1])
 
 from __future__ import annotations
 
-import difflib
 import math
-from dataclasses import dataclass
 from typing import Optional, Union
 
 import torch
@@ -47,7 +45,6 @@ import torch.nn.functional as _F
 from torch import Tensor
 
 from . import functional as _lf
-from . import registry
 from ._checks import check_class_target, check_floating, check_option
 from ._checks import upcast as _upcast  # float32 for half inputs
 from ._reduction import check_reduction, reduce
@@ -59,7 +56,6 @@ __all__ = [
     "Gaussian",
     "Laplace",
     "Poisson",
-    "LossView",
     "for_loss",
     "views",
 ]
@@ -535,254 +531,22 @@ class Poisson(Likelihood):
 
 
 # --------------------------------------------------------------------------------------------------
-# The view of every registered loss
+# The view of every loss (the table lives in losskit.catalog)
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LossView:
-    """How one loss relates to a likelihood.
-
-    Attributes:
-        name: the loss (a :mod:`losskit.registry` key).
-        formula: the per-element (or per-image) loss in plain text.
-        distribution: the distribution whose NLL the loss is (or is built on), e.g. ``"Bernoulli"``;
-            ``None`` for losses with no likelihood behind them (margin losses).
-        link: the map from the model's output to that distribution's parameters.
-        inference: the decision rule used at inference.
-        dropped_constants: what the loss drops or rescales from the true NLL (``"none"`` if exact).
-        is_likelihood: ``True`` if minimising the loss is maximum likelihood (possibly up to a
-            constant and a positive scale); ``False`` for reweighted, regularised or overlap losses.
-        base: for the other losses, the likelihood loss they are built on (e.g. ``"cross_entropy"``).
-        adds: what they add or change on top of ``base``.
-        likelihood: a :class:`Likelihood` object for the distribution, where losskit has one.
-        notes: anything else worth knowing (options that change the picture, calibration).
-        documented: ``False`` for a view made up from the registry entry alone (no derivation known).
-    """
-
-    name: str
-    formula: str
-    distribution: Optional[str]
-    link: Optional[str]
-    inference: str
-    dropped_constants: str
-    is_likelihood: bool
-    base: Optional[str] = None
-    adds: Optional[str] = None
-    likelihood: Optional[Likelihood] = None
-    notes: str = ""
-    documented: bool = True
-
-
-_MARGIN = "not a likelihood: a margin (hinge) penalty, zero once the margin is met; it has no probabilistic reading"
-
-
-def _v(name: str, **kw) -> LossView:
-    return LossView(name=name, **kw)
-
-
-_VIEWS: dict[str, LossView] = {
-    v.name: v
-    for v in [
-        # ---- likelihoods: classification ------------------------------------------------------
-        _v("binary_cross_entropy_with_logits",
-           formula="ℓ = −[y·log σ(z) + (1−y)·log σ(−z)] = softplus(z) − y·z",
-           distribution="Bernoulli", link="sigmoid", inference="σ(z) ≥ 0.5, i.e. z ≥ 0 (tune the threshold for other costs)",
-           dropped_constants="none (exact NLL)", is_likelihood=True, likelihood=Bernoulli(),
-           notes="pos_weight multiplies the y=1 term (a reweighted likelihood); label_smoothing=ε fits the "
-                 "Bernoulli to the soft target y(1−ε)+ε/2; soft targets in [0, 1] are cross-entropies."),
-        _v("binary_cross_entropy",
-           formula="ℓ = −[y·log p + (1−y)·log(1−p)], p = σ(z) applied by the model",
-           distribution="Bernoulli", link="sigmoid (applied by the model: input is p)", inference="p ≥ 0.5",
-           dropped_constants="none (exact NLL); log p is clamped at −100 as in torch", is_likelihood=True,
-           likelihood=Bernoulli(),
-           notes="Prefer binary_cross_entropy_with_logits: log σ(z) computed from the logit is exact, "
-                 "log(σ(z)) after rounding p to 1 is not."),
-        _v("cross_entropy",
-           formula="ℓ = −log softmax(z)_y = logsumexp(z) − z_y",
-           distribution="Categorical", link="softmax", inference="argmax over classes",
-           dropped_constants="none (exact NLL)", is_likelihood=True, likelihood=Categorical(),
-           notes="weight=w makes a weighted likelihood (mean = Σ w_y ℓ / Σ w_y); label_smoothing=ε is "
-                 "CE against the mixed target (1−ε)·onehot(y) + ε/K; probability targets give CE(t, p)."),
-        _v("nll_loss",
-           formula="ℓ = −log p_y, input = log p (log_softmax applied by the model)",
-           distribution="Categorical", link="log_softmax (applied by the model: input is log p)",
-           inference="argmax over classes", dropped_constants="none (exact NLL)", is_likelihood=True,
-           likelihood=Categorical(), notes="nll_loss(log_softmax(z), y) == cross_entropy(z, y)."),
-        _v("kl_div",
-           formula="ℓ = Σ_k t_k·(log t_k − log p_k), input = log p",
-           distribution="Categorical", link="log_softmax (applied by the model: input is log p)",
-           inference="argmax over classes",
-           dropped_constants="the target's entropy H(t): kl_div = CE(t, p) − H(t), and H(t) does not depend on the model",
-           is_likelihood=True, likelihood=Categorical(),
-           notes="Use reduction='batchmean' for the true KL per example (torch's 'mean' divides by every element)."),
-        _v("linear_cross_entropy",
-           formula="ℓ = logsumexp(h·Wᵀ) − (h·Wᵀ)_y, computed without storing the logits",
-           distribution="Categorical", link="softmax of h·Wᵀ (+ b)", inference="argmax over classes",
-           dropped_constants="none (exact NLL)", is_likelihood=True, likelihood=Categorical(),
-           notes="The same likelihood as cross_entropy on the logits h·Wᵀ; only the memory use differs."),
-        _v("soft_margin_loss",
-           formula="ℓ = log(1 + exp(−y·z)), y ∈ {−1, +1}",
-           distribution="Bernoulli", link="sigmoid", inference="sign(z)",
-           dropped_constants="none (exact NLL)", is_likelihood=True, likelihood=Bernoulli(),
-           notes="binary_cross_entropy_with_logits with targets coded ±1 instead of 0/1."),
-        _v("multilabel_soft_margin_loss",
-           formula="ℓ = −(1/C)·Σ_c [y_c·log σ(z_c) + (1−y_c)·log σ(−z_c)]",
-           distribution="Bernoulli (one per label)", link="sigmoid", inference="σ(z_c) ≥ 0.5 per label",
-           dropped_constants="none; the NLL is divided by the number of labels C", is_likelihood=True,
-           likelihood=Bernoulli()),
-        # ---- likelihoods: regression ------------------------------------------------------------
-        _v("mse_loss",
-           formula="ℓ = (x − y)²",
-           distribution="Gaussian (fixed σ)", link="identity", inference="the mean",
-           dropped_constants="NLL = (x−y)²/(2σ²) + log σ + ½·log 2π: mse is 2σ²·(NLL − log σ − ½·log 2π)",
-           is_likelihood=True, likelihood=Gaussian(1.0)),
-        _v("l1_loss",
-           formula="ℓ = |x − y|",
-           distribution="Laplace (fixed b)", link="identity", inference="the median",
-           dropped_constants="NLL = |x−y|/b + log 2b: l1 is b·(NLL − log 2b)",
-           is_likelihood=True, likelihood=Laplace(1.0)),
-        _v("huber_loss",
-           formula="ℓ = ½r² if |r| ≤ δ else δ·(|r| − ½δ), r = x − y",
-           distribution="Huber density ∝ exp(−ℓ): a Gaussian centre with Laplace tails",
-           link="identity", inference="the location (an M-estimate between the mean and the median)",
-           dropped_constants="the log-normaliser log Z(δ), Z = √(2π)·erf(δ/√2) + (2/δ)·exp(−δ²/2)",
-           is_likelihood=True, notes="Quadratic (Gaussian) for residuals up to δ, linear (Laplace) beyond: "
-                                      "robust to outliers; δ → ∞ gives ½·mse, δ → 0 gives δ·l1."),
-        _v("smooth_l1_loss",
-           formula="ℓ = ½r²/β if |r| < β else |r| − ½β, r = x − y  (= huber_loss(δ=β)/β)",
-           distribution="Huber density ∝ exp(−ℓ): a Gaussian centre with Laplace tails",
-           link="identity", inference="the location (an M-estimate between the mean and the median)",
-           dropped_constants="the log-normaliser, and the factor β relative to huber_loss",
-           is_likelihood=True, notes="β → 0 gives l1_loss."),
-        _v("gaussian_nll_loss",
-           formula="ℓ = ½·(log v + (x − y)²/v) [+ ½·log 2π if full=True]",
-           distribution="Gaussian (predicted variance)", link="identity for the mean; v > 0 from the model (softplus/exp)",
-           inference="the mean (the variance gives its uncertainty)",
-           dropped_constants="½·log 2π unless full=True; v is clamped at eps", is_likelihood=True,
-           likelihood=Gaussian(None)),
-        _v("poisson_nll_loss",
-           formula="ℓ = exp(z) − y·z (log_input=True; λ − y·log(λ + eps) with log_input=False)",
-           distribution="Poisson", link="exp (log_input=True)", inference="the rate λ = exp(z) (the mean)",
-           dropped_constants="log y! (full=True adds Stirling's approximation y·log y − y + ½·log(2πy) for y > 1)",
-           is_likelihood=True, likelihood=Poisson()),
-        # ---- built on a likelihood -------------------------------------------------------------
-        _v("sigmoid_focal_loss",
-           formula="ℓ = −α_t·(1 − p_t)^γ·log p_t, p_t = σ(z) if y = 1 else 1 − σ(z)",
-           distribution="Bernoulli", link="sigmoid", inference="σ(z) ≥ threshold (tune it: focal probabilities are not calibrated)",
-           dropped_constants="none", is_likelihood=False, base="binary_cross_entropy_with_logits",
-           adds="reweights each Bernoulli NLL term by (1 − p_t)^γ (down-weights easy, well-classified examples) "
-                "and by α_t (α for positives, 1 − α for negatives); γ = 0 and no α give BCE",
-           likelihood=Bernoulli()),
-        _v("focal_loss",
-           formula="ℓ = −α_y·(1 − p_y)^γ·log p_y, p = softmax(z)",
-           distribution="Categorical", link="softmax", inference="argmax over classes",
-           dropped_constants="none", is_likelihood=False, base="cross_entropy",
-           adds="reweights each Categorical NLL term by (1 − p_y)^γ (down-weights easy examples), and by a "
-                "per-class α_y; γ = 0 gives cross_entropy", likelihood=Categorical()),
-        _v("poly1_cross_entropy",
-           formula="ℓ = −log p_y + ε·(1 − p_y), p = softmax(z)",
-           distribution="Categorical", link="softmax", inference="argmax over classes",
-           dropped_constants="none", is_likelihood=False, base="cross_entropy",
-           adds="ε·(1 − p_y): raises the weight of the first term of −log p_y = Σ_j (1 − p_y)^j / j "
-                "(ε > 0 steeper near p_y = 1, ε = −1 drops it); ε = 0 gives cross_entropy",
-           likelihood=Categorical()),
-        _v("asymmetric_loss",
-           formula="ℓ = −y·(1 − p)^γ₊·log p − (1 − y)·p_m^γ₋·log(1 − p_m), p = σ(z), p_m = max(p − m, 0)",
-           distribution="Bernoulli (one per label)", link="sigmoid", inference="σ(z) ≥ threshold per label (tune it)",
-           dropped_constants="none", is_likelihood=False, base="binary_cross_entropy_with_logits",
-           adds="focal reweighting with separate exponents for positives (γ₊) and negatives (γ₋ > γ₊), and a "
-                "probability shift m that zeroes the loss of easy negatives (p < m); γ₊ = γ₋ = m = 0 gives BCE",
-           likelihood=Bernoulli()),
-        _v("poly1_sigmoid_focal_loss",
-           formula="ℓ = −α_t·(1 − p_t)^γ·log p_t + ε·(1 − p_t)^(γ+1), p_t = σ(z) if y = 1 else 1 − σ(z)",
-           distribution="Bernoulli", link="sigmoid", inference="σ(z) ≥ threshold (tune it: not calibrated)",
-           dropped_constants="none", is_likelihood=False, base="sigmoid_focal_loss",
-           adds="ε·(1 − p_t)^(γ+1) on top of the focal-reweighted Bernoulli NLL: the leading term of the focal "
-                "loss's expansion in (1 − p_t), reweighted; ε = 0 gives sigmoid_focal_loss",
-           likelihood=Bernoulli()),
-        _v("poly1_focal_loss",
-           formula="ℓ = −α_y·(1 − p_y)^γ·log p_y + ε·(1 − p_y)^(γ+1), p = softmax(z)",
-           distribution="Categorical", link="softmax", inference="argmax over classes",
-           dropped_constants="none", is_likelihood=False, base="focal_loss",
-           adds="ε·(1 − p_y)^(γ+1) on top of the focal-reweighted Categorical NLL; ε = 0 gives focal_loss, "
-                "γ = 0 gives poly1_cross_entropy", likelihood=Categorical()),
-        # ---- overlap measures ------------------------------------------------------------------
-        _v("dice_loss",
-           formula="ℓ = 1 − (2·Σ p·y + s) / (Σ p + Σ y + s), sums over the pixels of an image (per class)",
-           distribution=None, link="sigmoid or softmax", inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
-           dropped_constants="n/a", is_likelihood=False, base="cross_entropy (or binary_cross_entropy_with_logits)",
-           adds="a soft F1 (Dice) overlap measure over a whole image, not a likelihood: it does not decompose "
-                "over pixels and is insensitive to class imbalance; usually added to CE/BCE (dice + CE)"),
-        _v("tversky_loss",
-           formula="ℓ = 1 − (TP + s) / (TP + α·FP + β·FN + s), TP = Σ p·y, FP = Σ p·(1−y), FN = Σ (1−p)·y",
-           distribution=None, link="sigmoid or softmax", inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
-           dropped_constants="n/a", is_likelihood=False, base="cross_entropy (or binary_cross_entropy_with_logits)",
-           adds="a soft Tversky index over a whole image, not a likelihood: α and β trade false positives "
-                "against false negatives (α = β = ½ is Dice, α = β = 1 is Jaccard); usually added to CE"),
-        _v("focal_tversky_loss",
-           formula="ℓ = (1 − TI)^γ, TI = (TP + s) / (TP + α·FP + β·FN + s)",
-           distribution=None, link="sigmoid or softmax", inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
-           dropped_constants="n/a", is_likelihood=False, base="tversky_loss",
-           adds="raises the Tversky loss to the power γ (γ < 1 keeps a strong gradient near a perfect overlap, "
-                "γ > 1 down-weights well-segmented classes); not a likelihood; usually added to CE"),
-        _v("jaccard_loss",
-           formula="ℓ = 1 − (Σ p·y + s) / (Σ p + Σ y − Σ p·y + s)",
-           distribution=None, link="sigmoid or softmax", inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
-           dropped_constants="n/a", is_likelihood=False, base="cross_entropy (or binary_cross_entropy_with_logits)",
-           adds="a soft IoU (Jaccard) overlap measure over a whole image, not a likelihood; usually added to CE"),
-        # ---- margin losses ---------------------------------------------------------------------
-        _v("hinge_embedding_loss", formula="ℓ = x if y = 1 else max(0, margin − x)", distribution=None, link=None,
-           inference="threshold on the distance x", dropped_constants="n/a", is_likelihood=False, adds=_MARGIN),
-        _v("margin_ranking_loss", formula="ℓ = max(0, −y·(x₁ − x₂) + margin)", distribution=None, link=None,
-           inference="rank by score", dropped_constants="n/a", is_likelihood=False, adds=_MARGIN),
-        _v("multi_margin_loss", formula="ℓ = Σ_{k≠y} max(0, margin − z_y + z_k)^p / C", distribution=None,
-           link=None, inference="argmax over classes", dropped_constants="n/a", is_likelihood=False,
-           adds=_MARGIN + " (the multi-class SVM hinge; compare cross_entropy, its smooth likelihood counterpart)"),
-        _v("multilabel_margin_loss", formula="ℓ = Σ_{j∈Y, k∉Y} max(0, 1 − (z_j − z_k)) / C", distribution=None,
-           link=None, inference="the top-scoring labels", dropped_constants="n/a", is_likelihood=False, adds=_MARGIN),
-        _v("triplet_margin_loss", formula="ℓ = max(d(a, p) − d(a, n) + margin, 0)", distribution=None, link=None,
-           inference="nearest neighbour in the embedding", dropped_constants="n/a", is_likelihood=False, adds=_MARGIN),
-        _v("triplet_margin_with_distance_loss", formula="ℓ = max(d(a, p) − d(a, n) + margin, 0), d user-given",
-           distribution=None, link=None, inference="nearest neighbour in the embedding", dropped_constants="n/a",
-           is_likelihood=False, adds=_MARGIN),
-        _v("cosine_embedding_loss", formula="ℓ = 1 − cos(x₁, x₂) if y = 1 else max(0, cos(x₁, x₂) − margin)",
-           distribution=None, link=None, inference="threshold on the cosine similarity", dropped_constants="n/a",
-           is_likelihood=False, adds=_MARGIN),
-        # ---- not in the registry: shown next to BCE in plots -----------------------------------
-        _v("mse_after_sigmoid",
-           formula="ℓ = (σ(z) − y)²",
-           distribution="Gaussian on the probability (a mis-specified model for a 0/1 target)", link="sigmoid",
-           inference="σ(z) ≥ 0.5", dropped_constants="as mse_loss", is_likelihood=False,
-           base="binary_cross_entropy_with_logits",
-           adds="replaces the Bernoulli NLL by a squared error on σ(z): the gradient 2(σ−y)·σ(1−σ) vanishes "
-                "when the model is confidently wrong, where BCE's gradient σ − y is largest"),
-    ]
-}
-
-
-def _generic_view(spec: registry.LossSpec) -> LossView:
-    return LossView(
-        name=spec.name, formula=spec.summary or "(see its docstring)", distribution=None, link=None,
-        inference="(not recorded)", dropped_constants="(not recorded)", is_likelihood=False,
-        notes=f"family {spec.family}, takes {spec.takes}; losskit records no derivation for this loss yet",
-        documented=False,
-    )
-
-
-def for_loss(name: str) -> LossView:
+def for_loss(name: str):
     """The likelihood view of the loss ``name``: distribution, link, inference rule, dropped constants,
     and for the losses that are not likelihoods, what they add on top of which one.
 
-    Every loss in :mod:`losskit.registry` has a view (one not yet documented here gets a view built
-    from its registry entry, with ``documented=False``). ``"mse_after_sigmoid"`` is also known: the
+    Every loss in :mod:`losskit.catalog` has a view; ``"mse_after_sigmoid"`` is also known: the
     squared error on ``σ(z)`` that plots show next to BCE.
 
     Args:
-        name: a registry key (e.g. ``"focal_loss"``), or ``"mse_after_sigmoid"``.
+        name: a catalog name (e.g. ``"focal_loss"``), or ``"mse_after_sigmoid"``.
 
     Returns:
-        :class:`LossView`.
+        :class:`losskit.catalog.LossView`.
 
     Raises:
         KeyError: for an unknown name; the message lists close names.
@@ -795,23 +559,18 @@ def for_loss(name: str) -> LossView:
         >>> for_loss("poly1_cross_entropy").base
         'cross_entropy'
     """
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a loss name (a str), got {type(name).__name__}")
-    view = _VIEWS.get(name)
-    if view is not None:
-        return view
-    if name in registry.names():
-        return _generic_view(registry.get(name))
-    known = sorted(set(_VIEWS) | set(registry.names()))
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-    hint = f"did you mean {', '.join(close)}?" if close else f"known losses: {', '.join(known)}"
-    raise KeyError(f"no loss named {name!r}; {hint}")
+    from . import catalog  # the catalog sits above this module (it holds Likelihood objects)
+
+    return catalog.view(name)
 
 
-def views() -> list[LossView]:
-    """The view of every registered loss, sorted by name (a list of :class:`LossView`).
+def views() -> list:
+    """The view of every catalog loss, sorted by name (a list of :class:`losskit.catalog.LossView`).
 
-    >>> all(v.name == n for v, n in zip(views(), registry.names()))
+    >>> from losskit import catalog
+    >>> [v.name for v in views()] == catalog.names()
     True
     """
-    return [for_loss(n) for n in registry.names()]
+    from . import catalog
+
+    return catalog.views()

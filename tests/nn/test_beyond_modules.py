@@ -6,7 +6,7 @@ import torch
 import losskit
 from losskit import functional as LF
 from losskit import nn as LN
-from losskit import registry
+from losskit import catalog
 from helpers import assert_close, assert_refuses
 
 W = torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64)
@@ -65,11 +65,11 @@ def test_module_options_validated_at_construction():
     assert_refuses(lambda: LN.FocalLoss(all_ignored="skip"), match="all_ignored")
 
 
-def test_registered_with_modules():
+def test_catalog_entries_name_the_modules():
     for name, cls in [("sigmoid_focal_loss", LN.SigmoidFocalLoss), ("focal_loss", LN.FocalLoss),
                       ("poly1_cross_entropy", LN.Poly1CrossEntropyLoss), ("poly1_focal_loss", LN.Poly1FocalLoss),
                       ("poly1_sigmoid_focal_loss", LN.Poly1SigmoidFocalLoss), ("asymmetric_loss", LN.AsymmetricLoss)]:
-        spec = registry.get(name)
+        spec = catalog.get(name)
         assert spec.module is cls and spec.functional is getattr(LF, name)
         assert getattr(losskit, cls.__name__) is cls
-    assert registry.get("sigmoid_focal_loss").kernel == "sigmoid_focal_loss"
+    assert catalog.get("sigmoid_focal_loss").kernel == "sigmoid_focal_rows"

@@ -114,12 +114,12 @@ def test_module_refusals():
         assert nn.NLLLoss(size_average=False).reduction == "sum"
 
 
-def test_modules_are_registered():
-    from losskit import registry
+def test_modules_are_in_the_catalog():
+    from losskit import catalog
 
     for name, module in [("cross_entropy", losskit.CrossEntropyLoss), ("kl_div", losskit.KLDivLoss),
                          ("binary_cross_entropy_with_logits", losskit.BCEWithLogitsLoss)]:
-        spec = registry.get(name)
+        spec = catalog.get(name)
         assert spec.module is module and spec.torch_twin == name
-    assert registry.get("kl_div").reductions == ("none", "mean", "sum", "batchmean")
-    assert registry.get("kl_div").family == "divergence" and registry.get("kl_div").takes == "log_probs"
+    assert catalog.get("kl_div").reductions == ("none", "mean", "sum", "batchmean")
+    assert catalog.get("kl_div").family == "divergence" and catalog.get("kl_div").takes == "log_probs"

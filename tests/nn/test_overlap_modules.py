@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import losskit
-from losskit import registry
+from losskit import catalog
 from losskit.functional import dice_loss, focal_tversky_loss, jaccard_loss, tversky_loss
 from losskit.nn import DiceLoss, FocalTverskyLoss, JaccardLoss, TverskyLoss
 
@@ -82,11 +82,11 @@ def test_constructor_validates_tversky_options():
     assert_refuses(lambda: FocalTverskyLoss(gamma=0.0), match=r"gamma must be in \(0, inf\]")
 
 
-def test_registry_entries():
-    assert set(registry.names("overlap")) >= {"dice_loss", "tversky_loss", "focal_tversky_loss", "jaccard_loss"}
+def test_catalog_entries():
+    assert set(catalog.names("overlap")) >= {"dice_loss", "tversky_loss", "focal_tversky_loss", "jaccard_loss"}
     for name, cls in [("dice_loss", DiceLoss), ("tversky_loss", TverskyLoss),
                       ("focal_tversky_loss", FocalTverskyLoss), ("jaccard_loss", JaccardLoss)]:
-        spec = registry.get(name)
+        spec = catalog.get(name)
         assert spec.family == "overlap" and spec.takes == "logits" and spec.torch_twin is None
         assert spec.functional is getattr(losskit.functional, name)
         assert spec.module is getattr(losskit.nn, cls.__name__) is getattr(losskit, cls.__name__)

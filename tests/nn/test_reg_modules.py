@@ -10,7 +10,7 @@ import torch
 import losskit
 from losskit import functional as LF
 from losskit import nn as LN
-from losskit import registry
+from losskit import catalog
 from helpers import assert_close, check_against
 
 CLASSES = ["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "GaussianNLLLoss", "PoissonNLLLoss",
@@ -109,14 +109,14 @@ def test_repr_shows_options():
     assert "swap=True" in repr(LN.TripletMarginLoss(swap=True))
 
 
-def test_registry_entries():
+def test_catalog_entries():
     reg = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "gaussian_nll_loss", "poisson_nll_loss"}
     rank = {"margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss", "triplet_margin_loss",
             "triplet_margin_with_distance_loss"}
-    assert reg <= set(registry.names("regression"))
-    assert rank <= set(registry.names("ranking"))
+    assert reg <= set(catalog.names("regression"))
+    assert rank <= set(catalog.names("ranking"))
     for name in reg | rank:
-        spec = registry.get(name)
+        spec = catalog.get(name)
         assert spec.torch_twin == name and spec.takes == "values"
         assert hasattr(torch.nn.functional, spec.torch_twin)
         assert spec.module.__name__ in CLASSES

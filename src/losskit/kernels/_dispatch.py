@@ -1,29 +1,125 @@
-"""Choose between a fused Triton kernel and the functional's PyTorch path.
+"""The one dispatcher: a functional asks for the kernel of a primitive, or runs its own formula.
 
-A functional loss asks :func:`call_kernel` first; it returns ``None`` whenever no kernel applies
-(CPU tensors, Triton missing, ``impl("torch")`` in force, or an option the kernel lacks), and the
-functional then runs its PyTorch path, which is the reference the kernels are tested against.
-The check for the common case (a CPU tensor) is a single attribute read.
+A functional calls :func:`kernel` with the name of a primitive (``"cross_entropy_rows"``,
+``"sigmoid_focal_rows"``, ``"soft_counts"``, ``"linear_cross_entropy_chunk"``), its normalised
+inputs and the options. The result is the kernel's, or ``None`` when no kernel applies -- the
+PyTorch path (``impl("torch")``), a CPU tensor under ``impl("auto")``, Triton missing, or the
+kernel's ``supports(...)`` declining these inputs -- and the functional then runs its formula, the
+reference every kernel is tested against. A keyword the kernel does not take is a ``TypeError``.
 
-Kernel modules register themselves with :func:`register_kernel`; they are imported lazily, on the
-first CUDA call, so importing losskit never imports Triton.
+Kernel modules register with :func:`register` when imported; they are imported on the first call
+that could use them (a CUDA tensor, or ``impl("triton")``), so importing losskit never imports
+Triton and a CPU call costs one attribute read.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import os
-from typing import Callable, Iterator, Optional
+from dataclasses import dataclass
+from typing import Callable, Optional
 
-from torch import Tensor
+from .._checks import Switch
 
-__all__ = ["impl", "current_impl", "call_kernel", "register_kernel", "triton_available"]
+__all__ = ["impl", "current_impl", "register", "kernel", "registered", "PRIMITIVES"]
 
-_IMPLS = ("auto", "torch", "triton")
-_impl: str = os.environ.get("LOSSKIT_IMPL", "auto")
+_IMPL = Switch("impl", ("auto", "torch", "triton"), "LOSSKIT_IMPL", "auto")
 
-# loss name -> module that registers its kernel when imported
+#: primitive name -> module that registers its kernel
+PRIMITIVES: dict[str, str] = {
+    "cross_entropy_rows": "losskit.kernels.cross_entropy",
+    "linear_cross_entropy_chunk": "losskit.kernels.linear_cross_entropy",
+    "sigmoid_focal_rows": "losskit.kernels.sigmoid_focal",
+    "soft_counts": "losskit.kernels.soft_counts",
+}
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A registered kernel: ``fn(*inputs, **options)``, offered only where ``supports(...)`` is True."""
+
+    name: str
+    fn: Callable
+    supports: Callable[..., bool]
+
+
+_REGISTERED: dict[str, Kernel] = {}
+_FAILED: set = set()
+
+
+def impl(mode: str):
+    """Choose the implementation: ``"auto"`` (the kernel for CUDA tensors, when Triton is installed),
+    ``"torch"`` (always the PyTorch formula) or ``"triton"`` (the kernel wherever it can run,
+    CPU tensors included under ``TRITON_INTERPRET=1``; the formula where it declines the inputs).
+
+    As a context manager the choice holds in the current thread until the block exits; as a plain
+    call it becomes the process default. Also set by the environment variable ``LOSSKIT_IMPL``.
+
+    >>> import losskit
+    >>> with losskit.impl("torch"):
+    ...     losskit.current_impl()
+    'torch'
+    """
+    return _IMPL.set(mode)
+
+
+def current_impl() -> str:
+    """The implementation mode in force in this thread."""
+    return _IMPL.value
+
+
+def register(name: str, *, supports: Callable[..., bool]) -> Callable[[Callable], Callable]:
+    """Decorator: register ``fn`` as the kernel of primitive ``name``, with its ``supports`` test."""
+    if name not in PRIMITIVES:
+        raise ValueError(f"unknown primitive {name!r}; known: {sorted(PRIMITIVES)}")
+
+    def deco(fn: Callable) -> Callable:
+        _REGISTERED[name] = Kernel(name, fn, supports)
+        return fn
+
+    return deco
+
+
+def _load(name: str) -> Optional[Kernel]:
+    k = _REGISTERED.get(name)
+    if k is None and name not in _FAILED:
+        try:
+            importlib.import_module(PRIMITIVES[name])
+        except ImportError:  # Triton missing or broken: the formula serves
+            _FAILED.add(name)
+            return None
+        k = _REGISTERED.get(name)
+        if k is None:
+            _FAILED.add(name)
+    return k
+
+
+def registered(name: str) -> Optional[Kernel]:
+    """The kernel registered for primitive ``name`` (importing its module), or ``None``."""
+    return _load(name)
+
+
+def kernel(name: str, inputs, *args, **options):
+    """The registered kernel's result for primitive ``name``, or ``None``: the caller runs its formula.
+
+    ``inputs`` is the normalised input (a tensor, or a normaliser's dataclass: both have a
+    ``device``); ``args``/``options`` are passed on. An option the kernel does not take raises
+    ``TypeError`` (from its ``supports``).
+    """
+    mode = _IMPL.value
+    if mode == "torch":
+        return None
+    if mode == "auto" and inputs.device.type != "cuda":
+        return None
+    k = _load(name)
+    if k is None or not k.supports(inputs, *args, **options):
+        return None
+    return k.fn(inputs, *args, **options)
+
+
+# ---------------------------------------------------------------------------------------------
+# Transitional: the loss-level entries of the kernels not yet moved onto primitives
+# ---------------------------------------------------------------------------------------------
+
 _KERNEL_MODULES: dict[str, str] = {
     "cross_entropy": "losskit.kernels.cross_entropy",
     "linear_cross_entropy": "losskit.kernels.linear_cross_entropy",
@@ -36,7 +132,6 @@ _triton: Optional[bool] = None
 
 
 def triton_available() -> bool:
-    """True if Triton imports (checked once)."""
     global _triton
     if _triton is None:
         try:
@@ -48,37 +143,7 @@ def triton_available() -> bool:
     return _triton
 
 
-class _ImplContext(contextlib.AbstractContextManager):
-    def __init__(self, previous: str) -> None:
-        self._previous = previous
-
-    def __exit__(self, *exc) -> None:
-        global _impl
-        _impl = self._previous
-
-
-def impl(mode: str) -> _ImplContext:
-    """Choose the implementation: ``"auto"`` (kernel for CUDA tensors when available), ``"torch"``
-    (always the PyTorch path) or ``"triton"`` (kernel wherever it can run, including CPU tensors
-    under ``TRITON_INTERPRET=1``). A plain call sets it; ``with impl(...)`` restores it on exit."""
-    global _impl
-    if mode not in _IMPLS:
-        raise ValueError(f"impl {mode!r} is not valid: use one of {', '.join(map(repr, _IMPLS))}")
-    previous, _impl = _impl, mode
-    return _ImplContext(previous)
-
-
-def current_impl() -> str:
-    """The implementation mode in force."""
-    return _impl
-
-
 def register_kernel(name: str, fn: Callable) -> None:
-    """Register ``fn`` as the kernel entry point for loss ``name``.
-
-    ``fn`` takes the functional's arguments (already validated) and returns the loss, or ``None``
-    when it does not support the options given.
-    """
     _KERNELS[name] = fn
 
 
@@ -93,15 +158,9 @@ def _lookup(name: str) -> Optional[Callable]:
     return fn
 
 
-def call_kernel(name: str, input: Tensor, /, *args, **kwargs):
-    """Run the kernel for ``name`` if one applies; return its result, or ``None`` to fall back."""
-    if _impl == "torch":
-        return None
-    if _impl == "auto" and not input.is_cuda:
-        return None
-    if not triton_available():
+def call_kernel(name: str, input, /, *args, **kwargs):
+    mode = _IMPL.value
+    if mode == "torch" or (mode == "auto" and not input.is_cuda) or not triton_available():
         return None
     fn = _lookup(name)
-    if fn is None:
-        return None
-    return fn(input, *args, **kwargs)
+    return None if fn is None else fn(input, *args, **kwargs)

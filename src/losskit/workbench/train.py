@@ -2,7 +2,7 @@
 
 Every loss in the roster trains the *same* model (a one-hidden-layer MLP, identical initial
 weights, identical minibatch order) with AdamW; only the loss changes. Each roster entry names a
-loss in :mod:`losskit.registry` plus its options; data-dependent options (``pos_weight``,
+loss in :mod:`losskit.catalog` plus its options; data-dependent options (``pos_weight``,
 class-balanced weights) are computed from the training split's class counts.
 """
 
@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import catalog
 from .data import Dataset, Split
 
 __all__ = [
@@ -39,101 +40,14 @@ __all__ = [
     "paired_differences",
 ]
 
-CB_BETA = 0.999  # class-balanced "effective number" beta (Cui et al., 2019)
-FOCAL_GAMMA = 2.0
-SMOOTHING = 0.1
-POLY_EPSILON = 1.0
-
-
-# --------------------------------------------------------------------------------------------
-# the roster
-# --------------------------------------------------------------------------------------------
-def _class_balanced(counts: torch.Tensor) -> torch.Tensor:
-    from ..functional import class_balanced_weights
-
-    return class_balanced_weights(counts, beta=CB_BETA)  # (1-beta)/(1-beta^n_c), summing to the number of classes
-
-
-@dataclass(frozen=True)
-class RosterEntry:
-    """One configured loss of the workbench.
-
-    Attributes:
-        key: the name used with ``--losses``.
-        display: the name shown in tables and plots.
-        task: ``"binary"`` (one logit, float 0/1 target) or ``"multiclass"`` (K logits, class indices).
-        loss: the registry / :mod:`losskit.functional` name.
-        options: ``options(counts) -> kwargs`` for the loss, from the training class counts.
-        sample_weights: ``sample_weights(counts) -> (K,) per-class weights`` that multiply the
-            unreduced loss of each sample (then a plain mean), or ``None``.
-        note: one line for the report.
-        default: run when ``--losses`` is not given.
-    """
-
-    key: str
-    display: str
-    task: str
-    loss: str
-    options: Callable[[torch.Tensor], dict] = lambda counts: {}
-    sample_weights: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
-    note: str = ""
-    default: bool = True
-
-
-def _pos_weight(counts):
-    return {"pos_weight": (counts[0] / counts[1]).to(torch.float32).reshape(1)}
-
-
-def _inverse_frequency(counts):
-    w = counts.sum() / (len(counts) * counts.double())
-    return {"weight": w.to(torch.float32)}
-
-
-ROSTER: tuple[RosterEntry, ...] = (
-    # binary: one logit z per sample, P(y=1) = sigmoid(z)
-    RosterEntry("bce", "BCE", "binary", "binary_cross_entropy_with_logits",
-                note="Bernoulli negative log-likelihood: the baseline"),
-    RosterEntry("weighted-bce", "weighted BCE", "binary", "binary_cross_entropy_with_logits", _pos_weight,
-                note="positives weighted by n_neg/n_pos (pos_weight): balances the classes, shifts probabilities up"),
-    RosterEntry("focal", "focal", "binary", "sigmoid_focal_loss", lambda c: {"gamma": FOCAL_GAMMA},
-                note=f"sigmoid focal loss, gamma={FOCAL_GAMMA:g}, no alpha: down-weights easy examples"),
-    RosterEntry("cb-focal", "class-balanced focal", "binary", "sigmoid_focal_loss", lambda c: {"gamma": FOCAL_GAMMA},
-                sample_weights=_class_balanced,
-                note=f"focal (gamma={FOCAL_GAMMA:g}) x class-balanced weights, beta={CB_BETA} (Cui et al., 2019)"),
-    RosterEntry("poly1", "poly-1", "binary", "poly1_sigmoid_focal_loss",
-                lambda c: {"epsilon": POLY_EPSILON, "gamma": 0.0},
-                note=f"BCE + epsilon*(1 - p_t), epsilon={POLY_EPSILON:g} (Leng et al., 2022; poly-1 focal with gamma=0)"),
-    RosterEntry("smooth-bce", "label-smoothed BCE", "binary", "binary_cross_entropy_with_logits",
-                lambda c: {"label_smoothing": SMOOTHING},
-                note=f"targets pulled to {SMOOTHING / 2:g} / {1 - SMOOTHING / 2:g} (label_smoothing={SMOOTHING:g})"),
-    # multi-class: K logits per sample, P(y=k) = softmax(z)_k
-    RosterEntry("ce", "CE", "multiclass", "cross_entropy",
-                note="categorical negative log-likelihood: the baseline"),
-    RosterEntry("weighted-ce", "weighted CE", "multiclass", "cross_entropy", _inverse_frequency, default=False,
-                note="class weights n / (K n_c) (inverse frequency)"),
-    RosterEntry("focal", "focal", "multiclass", "focal_loss", lambda c: {"gamma": FOCAL_GAMMA},
-                note=f"softmax focal loss, gamma={FOCAL_GAMMA:g}"),
-    RosterEntry("cb-focal", "class-balanced focal", "multiclass", "focal_loss", lambda c: {"gamma": FOCAL_GAMMA},
-                sample_weights=_class_balanced, default=False,
-                note=f"focal (gamma={FOCAL_GAMMA:g}) x class-balanced weights, beta={CB_BETA}"),
-    RosterEntry("poly1", "poly-1", "multiclass", "poly1_cross_entropy", lambda c: {"epsilon": POLY_EPSILON},
-                note=f"CE + epsilon*(1 - p_t), epsilon={POLY_EPSILON:g}"),
-    RosterEntry("smooth-ce", "label-smoothed CE", "multiclass", "cross_entropy",
-                lambda c: {"label_smoothing": SMOOTHING}, note=f"label_smoothing={SMOOTHING:g}"),
-)
-
-
-def roster_keys() -> list[str]:
-    """Every ``--losses`` name, in roster order."""
-    seen: list[str] = []
-    for e in ROSTER:
-        if e.key not in seen:
-            seen.append(e.key)
-    return seen
+# the roster is the catalog's: each catalog entry lists its configured rows (losskit.catalog.Roster)
+RosterEntry = catalog.Roster
+ROSTER: tuple[RosterEntry, ...] = tuple(catalog.roster())
+roster_keys = catalog.roster_keys
 
 
 def roster(task: str, keys: Optional[list[str]] = None) -> list[RosterEntry]:
-    """The entries of ``task``: the defaults, or those named in ``keys`` (in roster order)."""
+    """The rows of ``task``: the defaults, or those named in ``keys`` (in roster order)."""
     return [e for e in ROSTER if e.task == task and (e.default if keys is None else e.key in keys)]
 
 
@@ -181,9 +95,7 @@ def resolve(entry: RosterEntry, counts: torch.Tensor, device: torch.device | str
 
     ``counts`` are the training class counts, from which data-dependent options are computed.
     """
-    from .. import registry
-
-    fn = registry.get(entry.loss).functional
+    fn = catalog.get(entry.loss).functional
     counts = torch.as_tensor(counts)
     opts = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in entry.options(counts).items()}
     cw = entry.sample_weights(counts).to(device) if entry.sample_weights else None

@@ -1,0 +1,540 @@
+"""The catalog: ONE table of every losskit loss and what the rest of losskit knows about it.
+
+Each :class:`Entry` names a loss's function (:mod:`losskit.functional`) and module
+(:mod:`losskit.nn`), its family, what it takes (``logits``, ``probs``, ``log_probs`` or
+``values``), the torch function it twins, the kernel primitive that can serve it, its likelihood
+view (:class:`LossView`, read by :func:`losskit.likelihoods.for_loss` and ``losskit explain``), how
+``losskit explain`` draws it against a binary logit, and its rows in the ``losskit compare`` roster.
+``losskit list``, ``explain``, the likelihood views and the workbench all read this table; the
+guarantees every loss must meet are tested by iterating it.
+
+The table is built when this module is imported, with no other side effect.
+
+>>> from losskit import catalog
+>>> catalog.get("focal_loss").family, catalog.get("focal_loss").view.base
+('classification', 'cross_entropy')
+>>> "dice_loss" in catalog.names("overlap")
+True
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Union
+
+import torch
+
+from . import functional as F
+from . import nn as N
+from .likelihoods import Bernoulli, Categorical, Gaussian, Laplace, Likelihood, Poisson
+
+__all__ = ["LossView", "Roster", "Entry", "ENTRIES", "get", "names", "entries", "roster", "roster_keys", "views",
+           "FAMILIES", "TAKES"]
+
+FAMILIES = ("classification", "regression", "ranking", "overlap", "divergence")
+TAKES = ("logits", "probs", "log_probs", "values")
+
+
+@dataclass(frozen=True)
+class LossView:
+    """How one loss relates to a likelihood.
+
+    Attributes:
+        name: the loss (a catalog name).
+        formula: the per-element (or per-image) loss in plain text.
+        distribution: the distribution whose NLL the loss is (or is built on), e.g. ``"Bernoulli"``;
+            ``None`` for losses with no likelihood behind them (margin and overlap losses).
+        link: the map from the model's output to that distribution's parameters.
+        inference: the decision rule used at inference.
+        dropped_constants: what the loss drops or rescales from the true NLL (``"none"`` if exact).
+        is_likelihood: ``True`` if minimising the loss is maximum likelihood (possibly up to a
+            constant and a positive scale); ``False`` for reweighted, regularised or overlap losses.
+        base: for the other losses, the likelihood loss they are built on (e.g. ``"cross_entropy"``).
+        adds: what they add or change on top of ``base``.
+        likelihood: a :class:`losskit.likelihoods.Likelihood` for the distribution, where losskit has one.
+        notes: anything else worth knowing (options that change the picture, calibration).
+    """
+
+    name: str
+    formula: str
+    distribution: Optional[str]
+    link: Optional[str]
+    inference: str
+    dropped_constants: str
+    is_likelihood: bool
+    base: Optional[str] = None
+    adds: Optional[str] = None
+    likelihood: Optional[Likelihood] = None
+    notes: str = ""
+
+
+# ---------------------------------------------------------------------------------------------
+# The likelihood view of each loss
+# ---------------------------------------------------------------------------------------------
+
+_MARGIN = "not a likelihood: a margin (hinge) penalty, zero once the margin is met; it has no probabilistic reading"
+
+
+def _v(name: str, **kw) -> LossView:
+    return LossView(name=name, **kw)
+
+
+_VIEWS: dict[str, LossView] = {
+    v.name: v
+    for v in [
+        # ---- likelihoods: classification ------------------------------------------------------
+        _v("binary_cross_entropy_with_logits",
+           formula="ℓ = −[y·log σ(z) + (1−y)·log σ(−z)] = softplus(z) − y·z",
+           distribution="Bernoulli", link="sigmoid", inference="σ(z) ≥ 0.5, i.e. z ≥ 0 (tune the threshold for other costs)",
+           dropped_constants="none (exact NLL)", is_likelihood=True, likelihood=Bernoulli(),
+           notes="pos_weight multiplies the y=1 term (a reweighted likelihood); label_smoothing=ε fits the "
+                 "Bernoulli to the soft target y(1−ε)+ε/2; soft targets in [0, 1] are cross-entropies."),
+        _v("binary_cross_entropy",
+           formula="ℓ = −[y·log p + (1−y)·log(1−p)], p = σ(z) applied by the model",
+           distribution="Bernoulli", link="sigmoid (applied by the model: input is p)", inference="p ≥ 0.5",
+           dropped_constants="none (exact NLL); log p is clamped at −100 as in torch", is_likelihood=True,
+           likelihood=Bernoulli(),
+           notes="Prefer binary_cross_entropy_with_logits: log σ(z) computed from the logit is exact, "
+                 "log(σ(z)) after rounding p to 1 is not."),
+        _v("cross_entropy",
+           formula="ℓ = −log softmax(z)_y = logsumexp(z) − z_y",
+           distribution="Categorical", link="softmax", inference="argmax over classes",
+           dropped_constants="none (exact NLL)", is_likelihood=True, likelihood=Categorical(),
+           notes="weight=w makes a weighted likelihood (mean = Σ w_y ℓ / Σ w_y); label_smoothing=ε is "
+                 "CE against the mixed target (1−ε)·onehot(y) + ε/K; probability targets give CE(t, p)."),
+        _v("nll_loss",
+           formula="ℓ = −log p_y, input = log p (log_softmax applied by the model)",
+           distribution="Categorical", link="log_softmax (applied by the model: input is log p)",
+           inference="argmax over classes", dropped_constants="none (exact NLL)", is_likelihood=True,
+           likelihood=Categorical(), notes="nll_loss(log_softmax(z), y) == cross_entropy(z, y)."),
+        _v("kl_div",
+           formula="ℓ = Σ_k t_k·(log t_k − log p_k), input = log p",
+           distribution="Categorical", link="log_softmax (applied by the model: input is log p)",
+           inference="argmax over classes",
+           dropped_constants="the target's entropy H(t): kl_div = CE(t, p) − H(t), and H(t) does not depend on the model",
+           is_likelihood=True, likelihood=Categorical(),
+           notes="Use reduction='batchmean' for the true KL per example (torch's 'mean' divides by every element)."),
+        _v("linear_cross_entropy",
+           formula="ℓ = logsumexp(h·Wᵀ) − (h·Wᵀ)_y, computed without storing the logits",
+           distribution="Categorical", link="softmax of h·Wᵀ (+ b)", inference="argmax over classes",
+           dropped_constants="none (exact NLL)", is_likelihood=True, likelihood=Categorical(),
+           notes="The same likelihood as cross_entropy on the logits h·Wᵀ; only the memory use differs."),
+        _v("soft_margin_loss",
+           formula="ℓ = log(1 + exp(−y·z)), y ∈ {−1, +1}",
+           distribution="Bernoulli", link="sigmoid", inference="sign(z)",
+           dropped_constants="none (exact NLL)", is_likelihood=True, likelihood=Bernoulli(),
+           notes="binary_cross_entropy_with_logits with targets coded ±1 instead of 0/1."),
+        _v("multilabel_soft_margin_loss",
+           formula="ℓ = −(1/C)·Σ_c [y_c·log σ(z_c) + (1−y_c)·log σ(−z_c)]",
+           distribution="Bernoulli (one per label)", link="sigmoid", inference="σ(z_c) ≥ 0.5 per label",
+           dropped_constants="none; the NLL is divided by the number of labels C", is_likelihood=True,
+           likelihood=Bernoulli()),
+        # ---- likelihoods: regression ------------------------------------------------------------
+        _v("mse_loss",
+           formula="ℓ = (x − y)²",
+           distribution="Gaussian (fixed σ)", link="identity", inference="the mean",
+           dropped_constants="NLL = (x−y)²/(2σ²) + log σ + ½·log 2π: mse is 2σ²·(NLL − log σ − ½·log 2π)",
+           is_likelihood=True, likelihood=Gaussian(1.0)),
+        _v("l1_loss",
+           formula="ℓ = |x − y|",
+           distribution="Laplace (fixed b)", link="identity", inference="the median",
+           dropped_constants="NLL = |x−y|/b + log 2b: l1 is b·(NLL − log 2b)",
+           is_likelihood=True, likelihood=Laplace(1.0)),
+        _v("huber_loss",
+           formula="ℓ = ½r² if |r| ≤ δ else δ·(|r| − ½δ), r = x − y",
+           distribution="Huber density ∝ exp(−ℓ): a Gaussian centre with Laplace tails",
+           link="identity", inference="the location (an M-estimate between the mean and the median)",
+           dropped_constants="the log-normaliser log Z(δ), Z = √(2π)·erf(δ/√2) + (2/δ)·exp(−δ²/2)",
+           is_likelihood=True, notes="Quadratic (Gaussian) for residuals up to δ, linear (Laplace) beyond: "
+                                      "robust to outliers; δ → ∞ gives ½·mse, δ → 0 gives δ·l1."),
+        _v("smooth_l1_loss",
+           formula="ℓ = ½r²/β if |r| < β else |r| − ½β, r = x − y  (= huber_loss(δ=β)/β)",
+           distribution="Huber density ∝ exp(−ℓ): a Gaussian centre with Laplace tails",
+           link="identity", inference="the location (an M-estimate between the mean and the median)",
+           dropped_constants="the log-normaliser, and the factor β relative to huber_loss",
+           is_likelihood=True, notes="β → 0 gives l1_loss."),
+        _v("gaussian_nll_loss",
+           formula="ℓ = ½·(log v + (x − y)²/v) [+ ½·log 2π if full=True]",
+           distribution="Gaussian (predicted variance)", link="identity for the mean; v > 0 from the model (softplus/exp)",
+           inference="the mean (the variance gives its uncertainty)",
+           dropped_constants="½·log 2π unless full=True; v is clamped at eps", is_likelihood=True,
+           likelihood=Gaussian(None)),
+        _v("poisson_nll_loss",
+           formula="ℓ = exp(z) − y·z (log_input=True; λ − y·log(λ + eps) with log_input=False)",
+           distribution="Poisson", link="exp (log_input=True)", inference="the rate λ = exp(z) (the mean)",
+           dropped_constants="log y! (full=True adds Stirling's approximation y·log y − y + ½·log(2πy) for y > 1)",
+           is_likelihood=True, likelihood=Poisson()),
+        # ---- built on a likelihood -------------------------------------------------------------
+        _v("sigmoid_focal_loss",
+           formula="ℓ = −α_t·(1 − p_t)^γ·log p_t, p_t = σ(z) if y = 1 else 1 − σ(z)",
+           distribution="Bernoulli", link="sigmoid", inference="σ(z) ≥ threshold (tune it: focal probabilities are not calibrated)",
+           dropped_constants="none", is_likelihood=False, base="binary_cross_entropy_with_logits",
+           adds="reweights each Bernoulli NLL term by (1 − p_t)^γ (down-weights easy, well-classified examples) "
+                "and by α_t (α for positives, 1 − α for negatives); γ = 0 and no α give BCE",
+           likelihood=Bernoulli()),
+        _v("focal_loss",
+           formula="ℓ = −α_y·(1 − p_y)^γ·log p_y, p = softmax(z)",
+           distribution="Categorical", link="softmax", inference="argmax over classes",
+           dropped_constants="none", is_likelihood=False, base="cross_entropy",
+           adds="reweights each Categorical NLL term by (1 − p_y)^γ (down-weights easy examples), and by a "
+                "per-class α_y; γ = 0 gives cross_entropy", likelihood=Categorical()),
+        _v("poly1_cross_entropy",
+           formula="ℓ = −log p_y + ε·(1 − p_y), p = softmax(z)",
+           distribution="Categorical", link="softmax", inference="argmax over classes",
+           dropped_constants="none", is_likelihood=False, base="cross_entropy",
+           adds="ε·(1 − p_y): raises the weight of the first term of −log p_y = Σ_j (1 − p_y)^j / j "
+                "(ε > 0 steeper near p_y = 1, ε = −1 drops it); ε = 0 gives cross_entropy",
+           likelihood=Categorical()),
+        _v("asymmetric_loss",
+           formula="ℓ = −y·(1 − p)^γ₊·log p − (1 − y)·p_m^γ₋·log(1 − p_m), p = σ(z), p_m = max(p − m, 0)",
+           distribution="Bernoulli (one per label)", link="sigmoid", inference="σ(z) ≥ threshold per label (tune it)",
+           dropped_constants="none", is_likelihood=False, base="binary_cross_entropy_with_logits",
+           adds="focal reweighting with separate exponents for positives (γ₊) and negatives (γ₋ > γ₊), and a "
+                "probability shift m that zeroes the loss of easy negatives (p < m); γ₊ = γ₋ = m = 0 gives BCE",
+           likelihood=Bernoulli()),
+        _v("poly1_sigmoid_focal_loss",
+           formula="ℓ = −α_t·(1 − p_t)^γ·log p_t + ε·(1 − p_t)^(γ+1), p_t = σ(z) if y = 1 else 1 − σ(z)",
+           distribution="Bernoulli", link="sigmoid", inference="σ(z) ≥ threshold (tune it: not calibrated)",
+           dropped_constants="none", is_likelihood=False, base="sigmoid_focal_loss",
+           adds="ε·(1 − p_t)^(γ+1) on top of the focal-reweighted Bernoulli NLL: the leading term of the focal "
+                "loss's expansion in (1 − p_t), reweighted; ε = 0 gives sigmoid_focal_loss",
+           likelihood=Bernoulli()),
+        _v("poly1_focal_loss",
+           formula="ℓ = −α_y·(1 − p_y)^γ·log p_y + ε·(1 − p_y)^(γ+1), p = softmax(z)",
+           distribution="Categorical", link="softmax", inference="argmax over classes",
+           dropped_constants="none", is_likelihood=False, base="focal_loss",
+           adds="ε·(1 − p_y)^(γ+1) on top of the focal-reweighted Categorical NLL; ε = 0 gives focal_loss, "
+                "γ = 0 gives poly1_cross_entropy", likelihood=Categorical()),
+        # ---- overlap measures ------------------------------------------------------------------
+        _v("dice_loss",
+           formula="ℓ = 1 − (2·Σ p·y + s) / (Σ p + Σ y + s), sums over the pixels of an image (per class)",
+           distribution=None, link="sigmoid or softmax", inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
+           dropped_constants="n/a", is_likelihood=False, base="cross_entropy (or binary_cross_entropy_with_logits)",
+           adds="a soft F1 (Dice) overlap measure over a whole image, not a likelihood: it does not decompose "
+                "over pixels and is insensitive to class imbalance; usually added to CE/BCE (dice + CE)"),
+        _v("tversky_loss",
+           formula="ℓ = 1 − (TP + s) / (TP + α·FP + β·FN + s), TP = Σ p·y, FP = Σ p·(1−y), FN = Σ (1−p)·y",
+           distribution=None, link="sigmoid or softmax", inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
+           dropped_constants="n/a", is_likelihood=False, base="cross_entropy (or binary_cross_entropy_with_logits)",
+           adds="a soft Tversky index over a whole image, not a likelihood: α and β trade false positives "
+                "against false negatives (α = β = ½ is Dice, α = β = 1 is Jaccard); usually added to CE"),
+        _v("focal_tversky_loss",
+           formula="ℓ = (1 − TI)^γ, TI = (TP + s) / (TP + α·FP + β·FN + s)",
+           distribution=None, link="sigmoid or softmax", inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
+           dropped_constants="n/a", is_likelihood=False, base="tversky_loss",
+           adds="raises the Tversky loss to the power γ (γ < 1 keeps a strong gradient near a perfect overlap, "
+                "γ > 1 down-weights well-segmented classes); not a likelihood; usually added to CE"),
+        _v("jaccard_loss",
+           formula="ℓ = 1 − (Σ p·y + s) / (Σ p + Σ y − Σ p·y + s)",
+           distribution=None, link="sigmoid or softmax", inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
+           dropped_constants="n/a", is_likelihood=False, base="cross_entropy (or binary_cross_entropy_with_logits)",
+           adds="a soft IoU (Jaccard) overlap measure over a whole image, not a likelihood; usually added to CE"),
+        # ---- margin losses ---------------------------------------------------------------------
+        _v("hinge_embedding_loss", formula="ℓ = x if y = 1 else max(0, margin − x)", distribution=None, link=None,
+           inference="threshold on the distance x", dropped_constants="n/a", is_likelihood=False, adds=_MARGIN),
+        _v("margin_ranking_loss", formula="ℓ = max(0, −y·(x₁ − x₂) + margin)", distribution=None, link=None,
+           inference="rank by score", dropped_constants="n/a", is_likelihood=False, adds=_MARGIN),
+        _v("multi_margin_loss", formula="ℓ = Σ_{k≠y} max(0, margin − z_y + z_k)^p / C", distribution=None,
+           link=None, inference="argmax over classes", dropped_constants="n/a", is_likelihood=False,
+           adds=_MARGIN + " (the multi-class SVM hinge; compare cross_entropy, its smooth likelihood counterpart)"),
+        _v("multilabel_margin_loss", formula="ℓ = Σ_{j∈Y, k∉Y} max(0, 1 − (z_j − z_k)) / C", distribution=None,
+           link=None, inference="the top-scoring labels", dropped_constants="n/a", is_likelihood=False, adds=_MARGIN),
+        _v("triplet_margin_loss", formula="ℓ = max(d(a, p) − d(a, n) + margin, 0)", distribution=None, link=None,
+           inference="nearest neighbour in the embedding", dropped_constants="n/a", is_likelihood=False, adds=_MARGIN),
+        _v("triplet_margin_with_distance_loss", formula="ℓ = max(d(a, p) − d(a, n) + margin, 0), d user-given",
+           distribution=None, link=None, inference="nearest neighbour in the embedding", dropped_constants="n/a",
+           is_likelihood=False, adds=_MARGIN),
+        _v("cosine_embedding_loss", formula="ℓ = 1 − cos(x₁, x₂) if y = 1 else max(0, cos(x₁, x₂) − margin)",
+           distribution=None, link=None, inference="threshold on the cosine similarity", dropped_constants="n/a",
+           is_likelihood=False, adds=_MARGIN),
+        # ---- not in the registry: shown next to BCE in plots -----------------------------------
+        _v("mse_after_sigmoid",
+           formula="ℓ = (σ(z) − y)²",
+           distribution="Gaussian on the probability (a mis-specified model for a 0/1 target)", link="sigmoid",
+           inference="σ(z) ≥ 0.5", dropped_constants="as mse_loss", is_likelihood=False,
+           base="binary_cross_entropy_with_logits",
+           adds="replaces the Bernoulli NLL by a squared error on σ(z): the gradient 2(σ−y)·σ(1−σ) vanishes "
+                "when the model is confidently wrong, where BCE's gradient σ − y is largest"),
+    ]
+}
+
+
+
+
+# ---------------------------------------------------------------------------------------------
+# The workbench roster: configured losses that ``losskit compare`` trains, per task
+# ---------------------------------------------------------------------------------------------
+
+CB_BETA = 0.999  # class-balanced "effective number" beta (Cui et al., 2019)
+FOCAL_GAMMA = 2.0
+SMOOTHING = 0.1
+POLY_EPSILON = 1.0
+
+
+def _class_balanced(counts: torch.Tensor) -> torch.Tensor:
+    return F.class_balanced_weights(counts, beta=CB_BETA)  # (1-beta)/(1-beta^n_c), summing to the number of classes
+
+
+def _pos_weight(counts: torch.Tensor) -> dict:
+    return {"pos_weight": (counts[0] / counts[1]).to(torch.float32).reshape(1)}
+
+
+def _inverse_frequency(counts: torch.Tensor) -> dict:
+    return {"weight": (counts.sum() / (len(counts) * counts.double())).to(torch.float32)}
+
+
+def _no_options(counts: torch.Tensor) -> dict:
+    return {}
+
+
+@dataclass(frozen=True)
+class Roster:
+    """One configured loss of the workbench (a row of ``losskit compare``).
+
+    Attributes:
+        task: ``"binary"`` (one logit, float 0/1 target) or ``"multiclass"`` (K logits, class indices).
+        key: the name used with ``--losses``.
+        display: the name shown in tables and plots.
+        options: ``options(counts) -> kwargs`` for the loss, from the training class counts.
+        sample_weights: ``sample_weights(counts) -> (K,)`` per-class weights multiplying each
+            sample's unreduced loss (then a plain mean), or ``None``.
+        note: one line for the report.
+        default: run when ``--losses`` is not given.
+        order: position of the row in its task's table (the baseline first).
+        loss: the catalog name (filled in from the entry that holds the row).
+    """
+
+    task: str
+    key: str
+    display: str
+    options: Callable[[torch.Tensor], dict] = _no_options
+    sample_weights: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
+    note: str = ""
+    default: bool = True
+    order: int = 0
+    loss: str = ""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What losskit knows about one loss.
+
+    Attributes:
+        name: the catalog key, equal to the functional's name.
+        functional: the function in :mod:`losskit.functional`.
+        module: the ``nn.Module`` in :mod:`losskit.nn`.
+        family: one of :data:`FAMILIES`.
+        takes: what the first argument is: one of :data:`TAKES`.
+        summary: one line for listings.
+        view: the likelihood view.
+        curve: how ``losskit explain`` draws the loss against a binary logit ``z``: ``"logits"``
+            (the loss of ``z``), ``"probs"`` (of ``sigmoid(z)``), ``"two_class"`` (class logits
+            ``(0, z)``), ``"two_class_log_probs"`` (``log_softmax`` of them), ``"overlap"``
+            (``z`` as a one-pixel image), a callable ``curve(functional, z, y)``, or ``None``.
+        torch_twin: the ``torch.nn.functional`` name it reproduces exactly, if any.
+        kernel: the kernel primitive (:mod:`losskit.kernels`) that can serve it, if any.
+        reductions: the reductions it accepts.
+        roster: its rows in the ``losskit compare`` roster.
+    """
+
+    name: str
+    functional: Callable
+    module: type
+    family: str
+    takes: str
+    summary: str
+    view: LossView
+    curve: Union[str, Callable, None] = None
+    torch_twin: Optional[str] = None
+    kernel: Optional[str] = None
+    reductions: tuple = ("none", "mean", "sum")
+    roster: tuple = field(default_factory=tuple)
+
+
+def _full(z, y):
+    return torch.full_like(z, float(y))
+
+
+def _entry(name: str, module: type, family: str, takes: str, summary: str, **kw) -> Entry:
+    rows = tuple(Roster(**{**r.__dict__, "loss": name}) for r in kw.pop("roster", ()))
+    return Entry(name, getattr(F, name), module, family, takes, summary, _VIEWS[name], roster=rows, **kw)
+
+
+ENTRIES: tuple[Entry, ...] = (
+    # ---- cross-entropy: Categorical NLL ---------------------------------------------------------
+    _entry("cross_entropy", N.CrossEntropyLoss, "classification", "logits",
+           "softmax cross-entropy (Categorical NLL): weight, ignore_index, label smoothing, probability targets",
+           curve="two_class", torch_twin="cross_entropy", kernel="cross_entropy_rows",
+           roster=(Roster("multiclass", "ce", "CE", note="categorical negative log-likelihood: the baseline", order=0),
+                   Roster("multiclass", "weighted-ce", "weighted CE", _inverse_frequency, default=False,
+                          note="class weights n / (K n_c) (inverse frequency)", order=1),
+                   Roster("multiclass", "smooth-ce", "label-smoothed CE", lambda c: {"label_smoothing": SMOOTHING},
+                          note=f"label_smoothing={SMOOTHING:g}", order=5))),
+    _entry("nll_loss", N.NLLLoss, "classification", "log_probs",
+           "Categorical NLL of class indices given log-probabilities",
+           curve="two_class_log_probs", torch_twin="nll_loss"),
+    _entry("linear_cross_entropy", N.LinearCrossEntropyLoss, "classification", "values",
+           "Categorical NLL of a linear projection, chunked: the (tokens x classes) logits never exist",
+           torch_twin="linear_cross_entropy", kernel="linear_cross_entropy_chunk"),
+    # ---- binary: Bernoulli NLL -----------------------------------------------------------------
+    _entry("binary_cross_entropy_with_logits", N.BCEWithLogitsLoss, "classification", "logits",
+           "sigmoid binary cross-entropy (Bernoulli NLL): pos_weight, label smoothing",
+           curve="logits", torch_twin="binary_cross_entropy_with_logits", kernel="sigmoid_focal_rows",
+           roster=(Roster("binary", "bce", "BCE", note="Bernoulli negative log-likelihood: the baseline", order=0),
+                   Roster("binary", "weighted-bce", "weighted BCE", _pos_weight,
+                          note="positives weighted by n_neg/n_pos (pos_weight): balances the classes, shifts "
+                               "probabilities up", order=1),
+                   Roster("binary", "smooth-bce", "label-smoothed BCE", lambda c: {"label_smoothing": SMOOTHING},
+                          note=f"targets pulled to {SMOOTHING / 2:g} / {1 - SMOOTHING / 2:g} "
+                               f"(label_smoothing={SMOOTHING:g})", order=5))),
+    _entry("binary_cross_entropy", N.BCELoss, "classification", "probs",
+           "binary cross-entropy on probabilities (Bernoulli NLL, no link)",
+           curve="probs", torch_twin="binary_cross_entropy"),
+    # ---- focal and Poly-1: reweighted NLLs ----------------------------------------------------------
+    _entry("sigmoid_focal_loss", N.SigmoidFocalLoss, "classification", "logits",
+           "Bernoulli NLL reweighted by (1-p_t)^gamma and alpha_t (Lin et al. 2017)",
+           curve="logits", kernel="sigmoid_focal_rows",
+           roster=(Roster("binary", "focal", "focal", lambda c: {"gamma": FOCAL_GAMMA},
+                          note=f"sigmoid focal loss, gamma={FOCAL_GAMMA:g}, no alpha: down-weights easy examples", order=2),
+                   Roster("binary", "cb-focal", "class-balanced focal", lambda c: {"gamma": FOCAL_GAMMA},
+                          sample_weights=_class_balanced,
+                          note=f"focal (gamma={FOCAL_GAMMA:g}) x class-balanced weights, beta={CB_BETA} "
+                               "(Cui et al., 2019)", order=3))),
+    _entry("focal_loss", N.FocalLoss, "classification", "logits",
+           "Categorical NLL reweighted by (1-p_c)^gamma and alpha_c (softmax focal loss)",
+           curve="two_class",
+           roster=(Roster("multiclass", "focal", "focal", lambda c: {"gamma": FOCAL_GAMMA},
+                          note=f"softmax focal loss, gamma={FOCAL_GAMMA:g}", order=2),
+                   Roster("multiclass", "cb-focal", "class-balanced focal", lambda c: {"gamma": FOCAL_GAMMA},
+                          sample_weights=_class_balanced, default=False,
+                          note=f"focal (gamma={FOCAL_GAMMA:g}) x class-balanced weights, beta={CB_BETA}", order=3))),
+    _entry("asymmetric_loss", N.AsymmetricLoss, "classification", "logits",
+           "multi-label Bernoulli NLL with asymmetric focusing and negative shifting (ASL)", curve="logits"),
+    _entry("poly1_cross_entropy", N.Poly1CrossEntropyLoss, "classification", "logits",
+           "cross-entropy + epsilon (1-p_t) (PolyLoss, Leng et al. 2022)", curve="two_class",
+           roster=(Roster("multiclass", "poly1", "poly-1", lambda c: {"epsilon": POLY_EPSILON},
+                          note=f"CE + epsilon*(1 - p_t), epsilon={POLY_EPSILON:g}", order=4),)),
+    _entry("poly1_focal_loss", N.Poly1FocalLoss, "classification", "logits",
+           "softmax focal loss + epsilon (1-p_t)^(gamma+1) (PolyLoss)", curve="two_class"),
+    _entry("poly1_sigmoid_focal_loss", N.Poly1SigmoidFocalLoss, "classification", "logits",
+           "sigmoid focal loss + epsilon (1-p_t)^(gamma+1) (PolyLoss, Leng et al. 2022)", curve="logits",
+           roster=(Roster("binary", "poly1", "poly-1", lambda c: {"epsilon": POLY_EPSILON, "gamma": 0.0},
+                          note=f"BCE + epsilon*(1 - p_t), epsilon={POLY_EPSILON:g} (Leng et al., 2022; poly-1 focal "
+                               "with gamma=0)", order=4),)),
+    # ---- segmentation: overlap measures -------------------------------------------------------------
+    _entry("dice_loss", N.DiceLoss, "overlap", "logits",
+           "soft Dice (F1 on soft counts) for binary/multiclass/multilabel segmentation",
+           curve="overlap", kernel="soft_counts"),
+    _entry("jaccard_loss", N.JaccardLoss, "overlap", "logits", "soft Jaccard / IoU (Tanimoto) loss",
+           curve="overlap", kernel="soft_counts"),
+    _entry("tversky_loss", N.TverskyLoss, "overlap", "logits",
+           "Tversky index loss: Dice with separate false-positive / false-negative weights",
+           curve="overlap", kernel="soft_counts"),
+    _entry("focal_tversky_loss", N.FocalTverskyLoss, "overlap", "logits",
+           "focal Tversky loss (1 - TI)^gamma (Abraham & Khan 2019)", curve="overlap", kernel="soft_counts"),
+    # ---- regression: Gaussian, Laplace, Huber, Poisson NLLs -------------------------------------------
+    _entry("mse_loss", N.MSELoss, "regression", "values", "squared error: Gaussian NLL with fixed variance",
+           curve="logits", torch_twin="mse_loss"),
+    _entry("l1_loss", N.L1Loss, "regression", "values",
+           "absolute error: Laplace NLL with fixed scale (median regression)", curve="logits", torch_twin="l1_loss"),
+    _entry("smooth_l1_loss", N.SmoothL1Loss, "regression", "values",
+           "Huber / beta: Gaussian core, Laplace tails, unit tail slope", curve="logits", torch_twin="smooth_l1_loss"),
+    _entry("huber_loss", N.HuberLoss, "regression", "values",
+           "Huber: NLL of Huber's density (Gaussian core, Laplace tails)", curve="logits", torch_twin="huber_loss"),
+    _entry("gaussian_nll_loss", N.GaussianNLLLoss, "regression", "values",
+           "Gaussian NLL with a predicted variance (heteroscedastic)",
+           curve=lambda f, z, y: f(z, _full(z, y), torch.ones_like(z), reduction="none"),
+           torch_twin="gaussian_nll_loss"),
+    _entry("poisson_nll_loss", N.PoissonNLLLoss, "regression", "values",
+           "Poisson NLL; input is the log-rate (log_input=True) or the rate", curve="logits",
+           torch_twin="poisson_nll_loss"),
+    # ---- margin (hinge) and logistic-margin losses --------------------------------------------------
+    _entry("soft_margin_loss", N.SoftMarginLoss, "classification", "logits", "logistic loss on ±1 labels, softplus(-y x)",
+           curve=lambda f, z, y: f(z, _full(z, 2 * y - 1), reduction="none"), torch_twin="soft_margin_loss"),
+    _entry("multilabel_soft_margin_loss", N.MultiLabelSoftMarginLoss, "classification", "logits",
+           "multi-label sigmoid cross-entropy averaged over classes",
+           curve=lambda f, z, y: f(z.unsqueeze(-1), _full(z, y).unsqueeze(-1), reduction="none"),
+           torch_twin="multilabel_soft_margin_loss"),
+    _entry("multi_margin_loss", N.MultiMarginLoss, "classification", "logits",
+           "multi-class hinge loss (margin against every wrong class)", curve="two_class",
+           torch_twin="multi_margin_loss"),
+    _entry("multilabel_margin_loss", N.MultiLabelMarginLoss, "classification", "logits",
+           "multi-label hinge loss on -1-padded label lists", torch_twin="multilabel_margin_loss"),
+    _entry("margin_ranking_loss", N.MarginRankingLoss, "ranking", "values",
+           "pairwise ranking hinge on a score difference (a margin loss, not a likelihood)",
+           torch_twin="margin_ranking_loss"),
+    _entry("hinge_embedding_loss", N.HingeEmbeddingLoss, "ranking", "values",
+           "hinge on distances of similar/dissimilar pairs (margin loss)", torch_twin="hinge_embedding_loss"),
+    _entry("cosine_embedding_loss", N.CosineEmbeddingLoss, "ranking", "values",
+           "cosine-similarity margin loss on embedding pairs", torch_twin="cosine_embedding_loss"),
+    _entry("triplet_margin_loss", N.TripletMarginLoss, "ranking", "values",
+           "triplet margin loss with an L_p distance (metric learning)", torch_twin="triplet_margin_loss"),
+    _entry("triplet_margin_with_distance_loss", N.TripletMarginWithDistanceLoss, "ranking", "values",
+           "triplet margin loss with any distance function", torch_twin="triplet_margin_with_distance_loss"),
+    # ---- divergences ---------------------------------------------------------------------------
+    _entry("kl_div", N.KLDivLoss, "divergence", "log_probs",
+           "KL(target || exp(input)) on log-probabilities (distillation); use reduction='batchmean'",
+           curve=lambda f, z, y: f(torch.log_softmax(torch.stack([torch.zeros_like(z), z], -1), -1),
+                                   torch.nn.functional.one_hot(torch.full(z.shape, y, dtype=torch.long), 2).to(z.dtype),
+                                   reduction="none").sum(-1),
+           torch_twin="kl_div", reductions=("none", "mean", "sum", "batchmean")),
+)
+
+_BY_NAME: dict[str, Entry] = {e.name: e for e in ENTRIES}
+
+#: views known besides the catalog's losses (drawn next to them by ``losskit explain``)
+EXTRA_VIEWS = ("mse_after_sigmoid",)
+
+
+def get(name: str) -> Entry:
+    """The entry of loss ``name``; the ``KeyError`` lists close names."""
+    try:
+        return _BY_NAME[name]
+    except (KeyError, TypeError):
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a loss name (a str), got {type(name).__name__}") from None
+        close = difflib.get_close_matches(name, list(_BY_NAME), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; known losses: {', '.join(sorted(_BY_NAME))}"
+        raise KeyError(f"no loss named {name!r}{hint}") from None
+
+
+def names(family: Optional[str] = None) -> list[str]:
+    """Sorted loss names, optionally of one family."""
+    return sorted(e.name for e in ENTRIES if family is None or e.family == family)
+
+
+def entries() -> list[Entry]:
+    """Every entry, sorted by name."""
+    return [_BY_NAME[n] for n in names()]
+
+
+def view(name: str) -> LossView:
+    """The likelihood view of a catalog loss, or of one of :data:`EXTRA_VIEWS`."""
+    if name in EXTRA_VIEWS:
+        return _VIEWS[name]
+    return get(name).view
+
+
+def views() -> list[LossView]:
+    """The view of every catalog loss, sorted by name."""
+    return [e.view for e in entries()]
+
+
+def roster(task: Optional[str] = None) -> list[Roster]:
+    """The workbench rows of ``task`` (every task if ``None``), in table order."""
+    rows = [r for e in ENTRIES for r in e.roster if task is None or r.task == task]
+    tasks = {t: i for i, t in enumerate(dict.fromkeys(_TASK_ORDER + tuple(r.task for r in rows)))}
+    return sorted(rows, key=lambda r: (tasks[r.task], r.order))
+
+
+_TASK_ORDER = ("binary", "multiclass")
+
+
+def roster_keys() -> list[str]:
+    """Every ``--losses`` name, in roster order."""
+    seen: list[str] = []
+    for r in roster():
+        if r.key not in seen:
+            seen.append(r.key)
+    return seen
