@@ -40,7 +40,6 @@ import os
 import threading
 import warnings
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Optional, Sequence
 
 import torch
@@ -62,6 +61,7 @@ __all__ = [
     "broadcast_shape",
     "broadcasts_to",
     "class_weight",
+    "like_dtype",
     "values_in",
     "finite",
     "class_indices",
@@ -91,40 +91,39 @@ class _Scope:
     """Returned by :meth:`Switch.set`. As a plain call the new value is the process default; as a
     context manager it is the value of this thread only, until the block exits (in any order)."""
 
-    __slots__ = ("_switch", "_value", "_previous_default", "_entered")
+    __slots__ = ("_switch", "_value", "_previous_default")
 
     def __init__(self, switch: "Switch", value: str) -> None:
-        self._switch, self._value, self._entered = switch, value, False
+        self._switch, self._value = switch, value
         self._previous_default = switch._default
         switch._default = value
-        switch._refresh()
 
     def __enter__(self) -> "_Scope":
-        sw = self._switch
-        sw._default = self._previous_default  # a scoped value is this thread's, not the process's
-        sw._stack().append(self)
-        self._entered = True
-        sw._refresh()
+        self._switch._default = self._previous_default  # a scoped value is this thread's, not the process's
+        self._switch._local.stack.append(self)
         return self
 
     def __exit__(self, *exc) -> None:
-        sw = self._switch
-        stack = sw._stack()
+        stack = self._switch._local.stack
         # remove this scope wherever it sits: blocks left out of order restore correctly
         for i in range(len(stack) - 1, -1, -1):
             if stack[i] is self:
                 del stack[i]
                 break
-        sw._refresh()
+
+
+class _ThreadState(threading.local):
+    def __init__(self) -> None:
+        self.stack: list = []
 
 
 class Switch:
     """A named setting with a process default and per-thread scoped overrides.
 
-    ``value`` (read by the losses) is a plain attribute of a ``threading.local``, so
-    ``torch.compile`` guards on it (a change re-traces the compiled function) and threads never see
-    each other's ``with`` blocks. The innermost active block of the current thread wins; blocks may
-    exit in any order.
+    ``value`` (read by the losses) only reads plain attributes of the switch and of a
+    ``threading.local``, so ``torch.compile`` guards on it (a change re-traces the compiled
+    function) and threads never see each other's ``with`` blocks. The innermost active block of
+    the current thread wins; blocks may exit in any order.
     """
 
     def __init__(self, name: str, choices: Sequence[str], env: str, default: str) -> None:
@@ -134,25 +133,12 @@ class Switch:
             warnings.warn(f"{env}={value!r} is not one of {self.choices}; using {default!r}")
             value = default
         self._default = value
-        self._local = threading.local()
-
-    def _stack(self) -> list:
-        stack = getattr(self._local, "stack", None)
-        if stack is None:
-            stack = self._local.stack = []
-        return stack
-
-    def _refresh(self) -> None:
-        stack = self._stack()
-        self._local.value = stack[-1]._value if stack else self._default
-        self._local.default = self._default
+        self._local = _ThreadState()
 
     @property
     def value(self) -> str:
-        local = self._local
-        if getattr(local, "default", None) != self._default:  # another thread changed the default
-            self._refresh()
-        return local.value
+        stack = self._local.stack
+        return stack[-1]._value if stack else self._default
 
     def set(self, value: str) -> _Scope:
         if not isinstance(value, str) or value not in self.choices:
@@ -251,10 +237,10 @@ def number(value: object, name: str, *, low: Optional[float] = None, high: Optio
     """A Python (or NumPy) real number in the interval given, returned as ``float`` (``int`` with
     ``integer``). Tensors are refused (reading one is a host-device sync on every call), as are
     ``bool`` and NaN. Under tracing a symbolic float is passed through unchecked."""
+    if _compiling() and not isinstance(value, Tensor):
+        return value  # type: ignore[return-value]  # checked in eager; under torch.compile it may be symbolic
     where = f"{fn}: " if fn else ""
     if isinstance(value, (bool, Tensor)) or not isinstance(value, numbers.Real):
-        if tracing() and not isinstance(value, (bool, Tensor)) and hasattr(value, "node"):
-            return value  # type: ignore[return-value]  # a SymFloat/SymInt under torch.compile
         kind = "an int" if integer else "a Python number"
         raise TypeError(f"{where}{name} must be {kind}, got {type(value).__name__} ({value!r}); "
                         f"{hint or 'pass a plain float or int'}")
@@ -354,6 +340,21 @@ def class_weight(weight: Optional[Tensor], num_classes: int, name: str = "weight
     return weight
 
 
+def like_dtype(t: Optional[Tensor], dtype: torch.dtype, name: str, input_name: str, *, fn: str = "") -> Optional[Tensor]:
+    """``t`` (an option tensor such as a class weight) in ``dtype``, the dtype the loss computes in.
+
+    A tensor of lower precision than ``dtype`` (a float16 weight for float32 logits) is refused, as
+    torch refuses it, rather than silently widened; a wider one is rounded to ``dtype``.
+    """
+    if t is None or t.dtype == dtype:
+        return t
+    if torch.finfo(t.dtype).bits < torch.finfo(dtype).bits:
+        where = f"{fn}: " if fn else ""
+        raise TypeError(f"{where}{name} has dtype {t.dtype}, of lower precision than {input_name} ({dtype}); "
+                        f"pass {name}.to({dtype}) (torch refuses mixed dtypes here too)")
+    return t.to(dtype)
+
+
 def values_in(t: Tensor, name: str, *, low: Optional[float] = None, high: Optional[float] = None,
               fix: str = "", skip: Optional[float] = None) -> None:
     """Value check: every entry of ``t`` in ``[low, high]`` (entries equal to ``skip`` aside).
@@ -382,7 +383,7 @@ def values_in(t: Tensor, name: str, *, low: Optional[float] = None, high: Option
 
 def finite(t: Tensor, name: str) -> None:
     """Under ``checks("full")``: a ``ValueError`` if ``t`` holds NaN or Inf (how many, and the first)."""
-    if not t.is_floating_point() or _CHECKS.value != "full" or not values_checkable(t):
+    if not t.is_floating_point() or not values_checkable(t) or _CHECKS.value != "full":
         return
     bad = ~torch.isfinite(t.detach())
     n_bad = int(bad.sum())
@@ -576,6 +577,9 @@ class ClassInputs:
         ignore_index: the ignored label, or ``None``; ``torch_ignore_index`` is what torch gets.
         label_smoothing: in [0, 1].
         num_classes: ``C``.
+        valid: counted positions (class indices not equal to ``ignore_index``), or ``None`` for all.
+        weight_at_target: ``weight[y]`` per position (class indices with a weight; ignored positions
+            read class 0's weight, and ``valid`` drops them), or ``None``.
     """
 
     logits: Tensor
@@ -598,26 +602,8 @@ class ClassInputs:
     def class_dim(self) -> int:
         return 1 if self.logits.dim() > 1 else 0
 
-    @cached_property
-    def valid(self) -> Optional[Tensor]:
-        """Counted positions (class indices not equal to ``ignore_index``), or ``None`` for all."""
-        if self.probs or self.ignore_index is None:
-            return None
-        return self.target != self.ignore_index
-
-    @cached_property
-    def safe_target(self) -> Tensor:
-        """Class indices with ignored positions read as class 0 (in range for gathers; masked later)."""
-        if self.valid is None:
-            return self.target
-        return self.target.masked_fill(~self.valid, 0)
-
-    @cached_property
-    def weight_at_target(self) -> Optional[Tensor]:
-        """``weight[y]`` per position (class indices with a weight), or ``None``."""
-        if self.weight is None or self.probs:
-            return None
-        return self.weight[self.safe_target]
+    valid: Optional[Tensor] = None
+    weight_at_target: Optional[Tensor] = None
 
 
 def _target_form(fn: str, logits: Tensor, target: Tensor, name: str, probs_allowed: bool) -> bool:
@@ -649,8 +635,8 @@ def _target_form(fn: str, logits: Tensor, target: Tensor, name: str, probs_allow
 
 def class_inputs(fn: str, logits: object, target: object, *, weight: Optional[Tensor] = None,
                  ignore_index: object = -100, label_smoothing: object = 0.0, smoothing_high_open: bool = False,
-                 probs_allowed: bool = True, name: str = "logits", link: Optional[str] = "softmax"
-                 ) -> ClassInputs:
+                 probs_allowed: bool = True, name: str = "logits", link: Optional[str] = "softmax",
+                 shape_only: bool = False) -> ClassInputs:
     """Validate the inputs of a loss over classes and return them as :class:`ClassInputs`.
 
     Metadata: ``logits`` floating with a class dimension (``(C,)``, ``(N, C)`` or
@@ -658,7 +644,10 @@ def class_inputs(fn: str, logits: object, target: object, *, weight: Optional[Te
     ``probs_allowed``, probabilities of ``logits``' shape; ``weight`` ``(C,)``; ``ignore_index`` an
     int or ``None`` (indices only). Values (see :func:`values_checkable`): indices in range,
     ``weight >= 0``, finite inputs under ``checks("full")``, and a warning when the logits are
-    already softmax outputs (``link``).
+    already softmax outputs (``link``). ``weight`` is returned in the dtype the loss computes in
+    (torch's result dtype for ``logits``); a weight of lower precision than that is refused, as
+    torch refuses it. ``shape_only``: ``logits`` stands for the shape and dtype only (its values
+    are not read).
     """
     x = floating(logits, name)
     tensor(target, "target")
@@ -668,7 +657,7 @@ def class_inputs(fn: str, logits: object, target: object, *, weight: Optional[Te
     num_classes = x.shape[1] if x.dim() > 1 else x.shape[0]
     probs = _target_form(fn, x, target, name, probs_allowed)  # type: ignore[arg-type]
     eps = smoothing(label_smoothing, high_open=smoothing_high_open, fn=fn)
-    weight = class_weight(weight, num_classes)
+    weight = like_dtype(class_weight(weight, num_classes), autocast_dtype(x), "weight", name, fn=fn)
     ii = ignored(ignore_index, fn=fn)
     t: Tensor = target  # type: ignore[assignment]
     if probs:
@@ -681,10 +670,15 @@ def class_inputs(fn: str, logits: object, target: object, *, weight: Optional[Te
         if t.dtype != torch.long:
             t = t.long()
         class_indices(t, num_classes, ignore_index=ii)  # type: ignore[arg-type]
-    finite(x, name)
-    if link is not None:
-        warn_activated(x, fn=fn, link=link)
-    return ClassInputs(x, t, probs, weight, ii, eps, num_classes)  # type: ignore[arg-type]
+    if not shape_only:
+        finite(x, name)
+        if link is not None:
+            warn_activated(x, fn=fn, link=link)
+    valid = None if probs or ii is None else t != ii
+    w_y = None
+    if weight is not None and not probs:
+        w_y = weight[t if valid is None else t.masked_fill(~valid, 0)]  # ignored positions read class 0
+    return ClassInputs(x, t, probs, weight, ii, eps, num_classes, valid, w_y)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -719,7 +713,7 @@ class BinaryInputs:
     def device(self) -> torch.device:
         return self.logits.device
 
-    @cached_property
+    @property
     def valid(self) -> Optional[Tensor]:
         """Counted elements (target not equal to ``ignore_index``), or ``None`` for all."""
         if self.ignore_index is None:

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["Reduction", "AllIgnored", "Sums", "check_reduction", "check_all_ignored", "reduce", "weighted_mean",
-           "legacy_reduction"]
+           "denominator", "legacy_reduction"]
 
 Reduction = Literal["none", "mean", "sum"]
 AllIgnored = Literal["nan", "zero"]
@@ -53,15 +53,15 @@ def check_all_ignored(all_ignored: object) -> str:
 
 def weighted_mean(numerator: Tensor, denominator: Tensor, all_ignored: str = "nan") -> Tensor:
     """``numerator / denominator`` with the all-ignored policy: ``"nan"`` lets 0/0 be NaN (torch);
-    ``"zero"`` clamps the denominator away from 0, so an empty batch (numerator exactly 0) gives 0
-    with a zero gradient. No value is read on the host.
+    ``"zero"`` divides an empty batch (denominator exactly 0, numerator 0) by 1, so it gives 0 with
+    a zero gradient (and the upstream gradient reaches the numerator unscaled, never as inf). No
+    value is read on the host.
 
     >>> weighted_mean(torch.tensor(0.0), torch.tensor(0.0), "zero")
     tensor(0.)
     """
     if all_ignored == "zero":
-        tiny = torch.finfo(denominator.dtype).tiny if denominator.is_floating_point() else 1
-        denominator = denominator.clamp_min(tiny)
+        denominator = torch.where(denominator == 0, torch.ones_like(denominator), denominator)
     return numerator / denominator
 
 
@@ -95,16 +95,30 @@ def reduce(loss: Union[Tensor, Sums], reduction: str, *, valid: Optional[Tensor]
         return loss.sum() / loss.shape[0] if loss.dim() else loss.sum()
     if valid is None and weight is None:
         return loss.mean()
-    if weight is None:
-        count = torch.broadcast_to(valid, loss.shape).sum(dtype=_acc(loss))  # type: ignore[arg-type]
-    else:
-        w = weight.expand_as(loss)
-        count = (w if valid is None else torch.where(valid, w, torch.zeros((), dtype=w.dtype, device=w.device))).sum()
+    count = denominator(loss.shape, valid=valid, weight=weight, dtype=loss.dtype, device=loss.device)
     return weighted_mean(loss.sum(), count, all_ignored)
 
 
-def _acc(loss: Tensor) -> torch.dtype:
-    return loss.dtype if loss.is_floating_point() else torch.float32
+def denominator(shape, *, valid: Optional[Tensor] = None, weight: Optional[Tensor] = None,
+                dtype: torch.dtype = torch.float32, device=None) -> Tensor:
+    """The mean's denominator over items of ``shape``: ``Σ w_i`` over the valid items (torch's
+    weighted mean), their count without ``weight``, or the number of items (a device fill on
+    ``device``: no host-to-device copy, which a CUDA graph could not capture).
+
+    >>> denominator((3,), valid=torch.tensor([True, False, True]))
+    tensor(2.)
+    """
+    if weight is not None:
+        w = weight.expand(shape)
+        if valid is not None:
+            w = torch.where(valid, w, torch.zeros((), dtype=w.dtype, device=w.device))
+        return w.sum()
+    if valid is not None:
+        return torch.broadcast_to(valid, shape).sum(dtype=dtype if dtype.is_floating_point else torch.float32)
+    n = 1
+    for d in shape:
+        n *= d
+    return torch.full((), float(n), dtype=dtype if dtype.is_floating_point else torch.float32, device=device)
 
 
 def legacy_reduction(size_average: Optional[bool], reduce: Optional[bool], reduction: str) -> str:

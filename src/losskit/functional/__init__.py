@@ -1,29 +1,51 @@
 """The losses, one pure function each, with torch-style signatures.
 
 This is losskit's source of truth: every module in :mod:`losskit.nn` and every fused kernel in
-:mod:`losskit.kernels` must give the numbers these functions give. Each topic module lists its
-public names in ``__all__``; they are re-exported here.
+:mod:`losskit.kernels` must give the numbers these functions give. One private module per topic,
+re-exported here name by name.
 """
 
-from . import _classification, _combine, _divergence, _focal, _linear, _overlap, _ranking, _regression, _weights
-from ._classification import *  # noqa: F401,F403  (names listed in _classification.__all__)
-from ._combine import *  # noqa: F401,F403
-from ._divergence import *  # noqa: F401,F403
-from ._focal import *  # noqa: F401,F403
-from ._linear import *  # noqa: F401,F403
-from ._overlap import *  # noqa: F401,F403
-from ._ranking import *  # noqa: F401,F403
-from ._regression import *  # noqa: F401,F403
-from ._weights import *  # noqa: F401,F403
+from ._binary import binary_cross_entropy, binary_cross_entropy_with_logits
+from ._class_weights import class_balanced_weights, class_counts, inverse_frequency_weights
+from ._combine import Activations, combined_loss, combined_loss_components, precomputed
+from ._cross_entropy import cross_entropy, linear_cross_entropy, nll_loss
+from ._divergence import entropy, js_divergence, kl_div, kl_divergence
+from ._focal import asymmetric_loss, focal_loss, sigmoid_focal_loss
+from ._margin import (
+    cosine_embedding_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
+from ._poly import poly1_cross_entropy, poly1_focal_loss, poly1_sigmoid_focal_loss
+from ._regression import gaussian_nll_loss, huber_loss, l1_loss, mse_loss, poisson_nll_loss, smooth_l1_loss
+from ._segmentation import dice_loss, focal_tversky_loss, jaccard_loss, tversky_loss
 
 __all__ = [
-    *_classification.__all__,
-    *_combine.__all__,
-    *_divergence.__all__,
-    *_focal.__all__,
-    *_linear.__all__,
-    *_overlap.__all__,
-    *_ranking.__all__,
-    *_regression.__all__,
-    *_weights.__all__,
+    # cross-entropy (Categorical NLL)
+    "cross_entropy", "nll_loss", "linear_cross_entropy",
+    # binary cross-entropy (Bernoulli NLL)
+    "binary_cross_entropy_with_logits", "binary_cross_entropy",
+    # focal and Poly-1 (reweighted NLLs)
+    "sigmoid_focal_loss", "focal_loss", "asymmetric_loss",
+    "poly1_cross_entropy", "poly1_focal_loss", "poly1_sigmoid_focal_loss",
+    # segmentation (overlap measures)
+    "dice_loss", "jaccard_loss", "tversky_loss", "focal_tversky_loss",
+    # regression (Gaussian, Laplace, Huber, Poisson NLLs)
+    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "gaussian_nll_loss", "poisson_nll_loss",
+    # margin losses
+    "soft_margin_loss", "multilabel_soft_margin_loss", "multi_margin_loss", "multilabel_margin_loss",
+    "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss", "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+    # divergences
+    "kl_div", "entropy", "kl_divergence", "js_divergence",
+    # class weights
+    "class_counts", "class_balanced_weights", "inverse_frequency_weights",
+    # combinations
+    "combined_loss", "combined_loss_components", "precomputed", "Activations",
 ]

@@ -1,8 +1,9 @@
 r"""Fused cross-entropy for class-index targets: one read of the logits forward, one read + one write backward.
 
 The functional reference is :func:`losskit.functional.cross_entropy` (and ``torch.nn.functional.cross_entropy``);
-this module computes the same numbers with two Triton kernels and is chosen by
-:mod:`losskit.kernels._dispatch` for CUDA tensors.
+this module computes the same numbers with two Triton kernels, registered as the
+``"cross_entropy_rows"`` primitive of :mod:`losskit.kernels._dispatch` (and used chunk by chunk by
+:mod:`losskit.kernels.linear_cross_entropy`).
 
 Math (one row :math:`i` with logits :math:`z \in \mathbb{R}^C`, target :math:`y`, class weights
 :math:`w` (ones if absent), smoothing :math:`\varepsilon`, z-loss coefficient :math:`\zeta`)::
@@ -30,11 +31,11 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from .. import _reduction
+from .._reduction import Sums
 from . import _dispatch
-from ._triton_util import HAS_TRITON, as_ncs, can_run, cdiv, check_runnable, interpreting, kernel, next_pow2, tl
+from ._triton import as_ncs, can_run, cdiv, interpreting, kernel, next_pow2, tl
 
-__all__ = ["cross_entropy_triton"]
+__all__ = ["cross_entropy_rows"]
 
 # Largest column block (elements) and row-tile (elements) per program. The interpreter values are
 # tiny so that small test shapes still exercise the multi-block loops; tests may lower them further.
@@ -318,126 +319,30 @@ _ce_fwd_op.register_autograd(_backward, setup_context=_setup_context)
 
 
 # ---------------------------------------------------------------------------------------------
-# Public kernel-level function and dispatcher entry
+# The primitive: cross-entropy rows of normalised class-index inputs
 # ---------------------------------------------------------------------------------------------
 
+_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 
-def cross_entropy_triton(
-    logits: Tensor,
-    target: Tensor,
-    *,
-    weight: Optional[Tensor] = None,
-    ignore_index: int = -100,
-    label_smoothing: float = 0.0,
-    reduction: str = "mean",
-    z_loss: Optional[float] = None,
-    softcap: Optional[float] = None,
-    inplace_grad: bool = False,
-    all_ignored: str = "nan",
-) -> Tensor:
-    r"""Cross-entropy of class-index targets computed by the fused Triton kernels.
 
-    Same value and gradient as ``torch.nn.functional.cross_entropy(logits, target, weight=weight,
-    ignore_index=ignore_index, label_smoothing=label_smoothing, reduction=reduction)`` (float32 math
-    for every input dtype), plus two opt-in terms used for large-vocabulary training:
+def _supports(c, *, z_loss: float, softcap: Optional[float], reduction: str) -> bool:
+    """Class-index targets, float32/bfloat16/float16 logits with at least one class, a weight without a
+    gradient, on a device Triton can run on; every other option of the functional is served."""
+    x = c.logits
+    return (not c.probs and x.dtype in _DTYPES and c.num_classes >= 1 and can_run(x)
+            and (c.weight is None or not c.weight.requires_grad))
 
-    .. math::
-        \ell_i = \mathrm{CE}_i + \zeta\, w_{y_i} \operatorname{lse}(z_i)^2, \qquad
-        z \leftarrow \mathrm{cap}\cdot\tanh(z/\mathrm{cap}) \text{ first, when softcap is set.}
 
-    Args:
-        logits: ``(N, C)``, ``(N, C, d1, ..., dk)`` or ``(C,)``; float32, bfloat16 or float16.
-            Any layout; ``C`` is read with its stride (no copy unless ``d1..dk`` cannot be
-            flattened by a view).
-        target: class indices, ``(N,)`` / ``(N, d1, ..., dk)`` / ``()``; integer dtype.
-        weight: optional per-class weight ``(C,)``.
-        ignore_index: target value that contributes neither loss nor gradient.
-        label_smoothing: :math:`\varepsilon \in [0, 1]`, torch's definition.
-        reduction: ``"none"`` | ``"mean"`` (torch's weighted mean) | ``"sum"``.
-        z_loss: optional :math:`\zeta > 0`; adds :math:`\zeta\,\mathrm{lse}^2` per counted row.
-        softcap: optional cap > 0; logits become ``cap * tanh(logits / cap)``.
-        inplace_grad: write the gradient over ``logits``' storage in the backward (no extra
-            memory). Only for logits that nothing else reads afterwards (autograd raises if a saved
-            copy of them is used later).
-        all_ignored: ``"nan"`` (torch) or ``"zero"`` for a mean over a batch with no counted row.
-
-    Returns:
-        ``(N, d1, ..., dk)`` for ``"none"``, else a scalar; in ``logits``' dtype.
-
-    Example (on a GPU; on the CPU only under ``TRITON_INTERPRET=1``, so it is not a doctest)::
-
-        logits = model(x)                                   # (tokens, vocab), bf16, CUDA
-        loss = cross_entropy_triton(logits, labels, ignore_index=-100, z_loss=1e-4)
-        loss.backward()
-    """
-    _reduction.check_reduction(reduction)
-    _reduction.check_all_ignored(all_ignored)
-    check_runnable(logits, "cross_entropy_triton")
-    if logits.dtype not in (torch.float32, torch.bfloat16, torch.float16):
-        raise TypeError(
-            f"logits must be float32, bfloat16 or float16 for the Triton kernel, got {logits.dtype}; "
-            "use losskit.functional.cross_entropy (its PyTorch path handles float64)"
-        )
-    if target.is_floating_point():
-        raise TypeError(
-            f"target must hold class indices for the Triton kernel, got dtype {target.dtype}; "
-            "probability targets use the PyTorch path of losskit.functional.cross_entropy"
-        )
-    unbatched = logits.dim() == 1
-    x = logits.unsqueeze(0) if unbatched else logits
-    out_shape = (x.shape[0], *x.shape[2:])
-    if tuple(target.shape) != (() if unbatched else tuple(out_shape)):
-        raise ValueError(
-            f"target must have shape {tuple(out_shape)} for logits of shape {tuple(logits.shape)}, "
-            f"got {tuple(target.shape)}"
-        )
-    c = x.shape[1]
-    if weight is not None and (weight.dim() != 1 or weight.shape[0] != c):
-        raise ValueError(f"weight must be 1-D with one entry per class ({c} classes), got shape {tuple(weight.shape)}")
-    if not 0.0 <= float(label_smoothing) <= 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}")
-    if z_loss is not None and not float(z_loss) >= 0.0:
-        raise ValueError(f"z_loss must be a coefficient >= 0 (or None for off), got {z_loss!r}")
-    if softcap is not None and not float(softcap) > 0.0:
-        raise ValueError(f"softcap must be > 0 (or None for off), got {softcap!r}")
-
+@_dispatch.register("cross_entropy_rows", supports=_supports)
+def cross_entropy_rows(c, *, z_loss: float, softcap: Optional[float], reduction: str):
+    """Rows of :func:`losskit.functional.cross_entropy` for ``reduction="none"`` (float32, the target's
+    shape), else :class:`~losskit._reduction.Sums` of the rows and of their weights ``w_y`` (0 where
+    ignored): the numerator and denominator of torch's weighted mean."""
+    x = c.logits.unsqueeze(0) if c.logits.dim() == 1 else c.logits
     x3 = as_ncs(x)
-    t = target.reshape(-1)
-    w = None if weight is None else weight.detach().to(device=x.device, dtype=torch.float32).contiguous()
-    rows, _, _, a = _ce_fwd_op(x3, t, w, int(ignore_index), float(label_smoothing),
-                            float(z_loss or 0.0), float(softcap or 0.0), bool(inplace_grad))
+    w = None if c.weight is None else c.weight.detach().to(device=x.device, dtype=torch.float32).contiguous()
+    rows, _, _, a = _ce_fwd_op(x3, c.target.reshape(-1), w, c.torch_ignore_index, float(c.label_smoothing),
+                               float(z_loss), float(softcap or 0.0), False)
     if reduction == "none":
-        out = rows.view(out_shape)
-        return (out[0] if unbatched else out).to(logits.dtype)
-    if reduction == "sum":
-        return rows.sum().to(logits.dtype)
-    return _reduction.weighted_mean(rows.sum(), a.sum(), all_ignored=all_ignored).to(logits.dtype)
-
-
-def _dispatch_entry(input: Tensor, target: Tensor, *, weight: Optional[Tensor] = None, ignore_index: int = -100,
-                    reduction: str = "mean", label_smoothing: float = 0.0, all_ignored: str = "nan",
-                    **unknown) -> Optional[Tensor]:
-    """Dispatcher entry for :func:`losskit.functional.cross_entropy`, which calls it with exactly these
-    keywords after validating them (legacy ``size_average``/``reduce`` already folded into ``reduction``).
-
-    Served: class-index targets with float32/bfloat16/float16 logits, any ``weight`` (without a
-    gradient), ``ignore_index``, ``label_smoothing``, ``reduction`` and ``all_ignored`` -- the same
-    numbers as the functional's PyTorch path. ``None`` (PyTorch path) for probability targets,
-    float64 logits, a ``weight`` that requires grad, 0-d logits, and any keyword not listed here.
-    """
-    if unknown:
-        return None  # an option this kernel does not implement
-    if target.is_floating_point() or input.dtype not in (torch.float32, torch.bfloat16, torch.float16):
-        return None  # probability targets / float64: PyTorch path
-    if not can_run(input):
-        return None
-    if input.dim() == 0 or (weight is not None and weight.requires_grad) or input.shape[-1 if input.dim() == 1 else 1] < 1:
-        return None
-    return cross_entropy_triton(
-        input, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing,
-        reduction=reduction, all_ignored=all_ignored,
-    )
-
-
-if HAS_TRITON:
-    _dispatch.register_kernel("cross_entropy", _dispatch_entry)
+        return rows.view(c.target.shape)
+    return Sums(rows.sum(), a.sum())

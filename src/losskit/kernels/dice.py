@@ -35,7 +35,7 @@ from torch import Tensor
 
 from .. import _reduction
 from . import _dispatch
-from ._triton_util import HAS_TRITON, as_ncs, can_run, cdiv, check_runnable, interpreting, kernel, next_pow2, tl
+from ._triton import HAS_TRITON, as_ncs, can_run, cdiv, check_runnable, interpreting, kernel, next_pow2, tl
 
 __all__ = ["dice_loss_triton"]
 

@@ -38,7 +38,7 @@ from torch import Tensor
 
 from .. import _reduction
 from . import _dispatch
-from ._triton_util import HAS_TRITON, can_run, cdiv, check_runnable, interpreting, kernel, tl
+from ._triton import HAS_TRITON, can_run, cdiv, check_runnable, interpreting, kernel, tl
 
 __all__ = ["sigmoid_focal_loss_triton", "binary_cross_entropy_with_logits_triton"]
 

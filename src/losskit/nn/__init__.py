@@ -1,28 +1,40 @@
 """``nn.Module`` losses: options in ``__init__``, weights as buffers, ``forward`` is one functional call.
 
-Importing this package also fills :mod:`losskit.registry` (each topic module registers its losses).
+One private module per topic (the same stems as :mod:`losskit.functional`), re-exported here name by name.
 """
 
-from . import classification, combine, divergence, focal, linear, overlap, ranking, regression
 from ._base import Loss, WeightedLoss
-from .classification import *  # noqa: F401,F403  (names listed in classification.__all__)
-from .combine import *  # noqa: F401,F403
-from .divergence import *  # noqa: F401,F403
-from .focal import *  # noqa: F401,F403
-from .linear import *  # noqa: F401,F403
-from .overlap import *  # noqa: F401,F403
-from .ranking import *  # noqa: F401,F403
-from .regression import *  # noqa: F401,F403
+from ._binary import BCELoss, BCEWithLogitsLoss
+from ._combine import CombinedLoss
+from ._cross_entropy import CrossEntropyLoss, LinearCrossEntropyLoss, NLLLoss
+from ._divergence import KLDivLoss
+from ._focal import AsymmetricLoss, FocalLoss, SigmoidFocalLoss
+from ._margin import (
+    CosineEmbeddingLoss,
+    HingeEmbeddingLoss,
+    MarginRankingLoss,
+    MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
+)
+from ._poly import Poly1CrossEntropyLoss, Poly1FocalLoss, Poly1SigmoidFocalLoss
+from ._regression import GaussianNLLLoss, HuberLoss, L1Loss, MSELoss, PoissonNLLLoss, SmoothL1Loss
+from ._segmentation import DiceLoss, FocalTverskyLoss, JaccardLoss, TverskyLoss
 
 __all__ = [
-    "Loss",
-    "WeightedLoss",
-    *classification.__all__,
-    *combine.__all__,
-    *divergence.__all__,
-    *focal.__all__,
-    *linear.__all__,
-    *overlap.__all__,
-    *ranking.__all__,
-    *regression.__all__,
+    "Loss", "WeightedLoss",
+    "CrossEntropyLoss", "NLLLoss", "LinearCrossEntropyLoss",
+    "BCEWithLogitsLoss", "BCELoss",
+    "SigmoidFocalLoss", "FocalLoss", "AsymmetricLoss",
+    "Poly1CrossEntropyLoss", "Poly1FocalLoss", "Poly1SigmoidFocalLoss",
+    "DiceLoss", "JaccardLoss", "TverskyLoss", "FocalTverskyLoss",
+    "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "GaussianNLLLoss", "PoissonNLLLoss",
+    "SoftMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "MultiLabelMarginLoss",
+    "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
+    "KLDivLoss",
+    "CombinedLoss",
 ]

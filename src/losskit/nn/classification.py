@@ -19,67 +19,11 @@ from ._base import Loss, WeightedLoss
 __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
-    "CrossEntropyLoss",
-    "NLLLoss",
     "SoftMarginLoss",
     "MultiLabelSoftMarginLoss",
     "MultiMarginLoss",
     "MultiLabelMarginLoss",
 ]
-
-
-class CrossEntropyLoss(WeightedLoss):
-    """Softmax cross-entropy; see :func:`losskit.functional.cross_entropy`.
-
-    A drop-in for :class:`torch.nn.CrossEntropyLoss` (same arguments, same order) plus
-    ``all_ignored``.
-
-    Example:
-        >>> import torch
-        >>> loss = CrossEntropyLoss(weight=torch.tensor([1.0, 2.0, 1.0]), label_smoothing=0.1)
-        >>> print(round(loss(torch.tensor([[2.0, 0.5, -1.0]]), torch.tensor([1])).item(), 4))
-        1.6833
-    """
-
-    def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None,
-                 ignore_index: Optional[int] = -100, reduce: Optional[bool] = None, reduction: str = "mean",
-                 label_smoothing: float = 0.0, *, all_ignored: str = "nan") -> None:
-        super().__init__(weight, size_average, reduce, reduction)
-        self.ignore_index = ignore_index
-        self.label_smoothing = label_smoothing
-        self.all_ignored = all_ignored
-
-    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
-        return LF.cross_entropy(logits, target, self.weight, None, self.ignore_index, None, self.reduction,
-                                self.label_smoothing, all_ignored=self.all_ignored)
-
-    def extra_repr(self) -> str:
-        return (f"reduction={self.reduction!r}, ignore_index={self.ignore_index}, "
-                f"label_smoothing={self.label_smoothing}, all_ignored={self.all_ignored!r}")
-
-
-class NLLLoss(WeightedLoss):
-    """Negative log-likelihood of class indices; see :func:`losskit.functional.nll_loss`.
-
-    A drop-in for :class:`torch.nn.NLLLoss` plus ``all_ignored``.
-
-    Example:
-        >>> import torch
-        >>> log_probs = torch.log(torch.tensor([[0.7, 0.2, 0.1]]))
-        >>> print(round(NLLLoss()(log_probs, torch.tensor([0])).item(), 4))
-        0.3567
-    """
-
-    def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None,
-                 ignore_index: Optional[int] = -100, reduce: Optional[bool] = None, reduction: str = "mean",
-                 *, all_ignored: str = "nan") -> None:
-        super().__init__(weight, size_average, reduce, reduction)
-        self.ignore_index = ignore_index
-        self.all_ignored = all_ignored
-
-    def forward(self, log_probs: Tensor, target: Tensor) -> Tensor:
-        return LF.nll_loss(log_probs, target, self.weight, None, self.ignore_index, None, self.reduction,
-                           all_ignored=self.all_ignored)
 
 
 class BCEWithLogitsLoss(WeightedLoss):
@@ -254,11 +198,6 @@ def _ex_multilabel_margin(g):
 
 
 for _spec in (
-    LossSpec("cross_entropy", LF.cross_entropy, CrossEntropyLoss, "classification", "logits",
-             "softmax cross-entropy (Categorical NLL): weight, ignore_index, label smoothing, probability targets",
-             _ex_cross_entropy, torch_twin="cross_entropy", kernel="cross_entropy"),
-    LossSpec("nll_loss", LF.nll_loss, NLLLoss, "classification", "log_probs",
-             "Categorical NLL of class indices given log-probabilities", _ex_nll_loss, torch_twin="nll_loss"),
     LossSpec("binary_cross_entropy_with_logits", LF.binary_cross_entropy_with_logits, BCEWithLogitsLoss,
              "classification", "logits", "sigmoid binary cross-entropy (Bernoulli NLL): pos_weight, label smoothing",
              _ex_bce_logits, torch_twin="binary_cross_entropy_with_logits",

@@ -1,24 +1,23 @@
-"""Fused cross-entropy kernel vs torch.nn.functional.cross_entropy (float64) under Triton's CPU interpreter."""
+"""The cross-entropy kernel (primitive ``cross_entropy_rows``) vs torch.nn.functional.cross_entropy in
+float64, through losskit.functional.cross_entropy under impl("triton") and Triton's CPU interpreter."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+import losskit
+import losskit.functional as LF
 from helpers import assert_close, check_against
 
 pytest.importorskip("triton")
 from losskit.kernels import _dispatch  # noqa: E402
-from losskit.kernels._triton_util import interpreter_active  # noqa: E402
+from losskit.kernels._triton import interpreter_active  # noqa: E402
 
 pytestmark = [
     pytest.mark.interpret,
     pytest.mark.filterwarnings("ignore::RuntimeWarning"),  # numpy, on masked lanes of the interpreter
     pytest.mark.skipif(not interpreter_active(), reason="needs TRITON_INTERPRET=1 before triton is imported"),
 ]
-
-if interpreter_active():
-    from losskit.kernels import cross_entropy as ce_mod
-    from losskit.kernels.cross_entropy import cross_entropy_triton
 
 DTYPES = [torch.float32, torch.bfloat16, torch.float16]
 
@@ -47,8 +46,23 @@ def _ref(x, t, *, weight=None, ignore_index=-100, label_smoothing=0.0, reduction
     return rows.sum() / a.sum()
 
 
+SERVED: list = []
+
+
+@pytest.fixture(autouse=True)
+def _count_kernel_calls(monkeypatch):
+    """Record every call the kernel serves, so that a test can tell it was not the PyTorch path."""
+    SERVED.clear()
+    k = _dispatch.registered("cross_entropy_rows")
+    monkeypatch.setitem(_dispatch._REGISTERED, "cross_entropy_rows", _dispatch.Kernel(
+        k.name, lambda *a, **kw: SERVED.append(1) or k.fn(*a, **kw), k.supports))
+
+
 def _ours(x, t, **kw):
-    return cross_entropy_triton(x, t, **kw)
+    with losskit.impl("triton"):
+        out = LF.cross_entropy(x, t, **kw)
+    assert SERVED, "the kernel did not serve this call"
+    return out
 
 
 def _targets(shape, c, ignore_index=-100, gen=None):
@@ -128,70 +142,46 @@ def test_extreme_logits(dtype):
 def test_all_ignored():
     x = torch.randn(4, 9, requires_grad=True)
     t = torch.full((4,), -100)
-    out = cross_entropy_triton(x, t)
+    out = _ours(x, t)
     assert torch.isnan(out)  # torch's answer
     (g,) = torch.autograd.grad(out, x)
     assert torch.equal(g, torch.zeros_like(g))  # torch also gives zeros
-    out = cross_entropy_triton(x, t, all_ignored="zero", weight=torch.rand(9))
+    out = _ours(x, t, all_ignored="zero", weight=torch.rand(9))
     assert out.item() == 0.0
     (g,) = torch.autograd.grad(out, x)
     assert torch.equal(g, torch.zeros_like(g))
 
 
-def test_inplace_grad_overwrites_logits():
-    base = torch.randn(7, 23)
-    x = base.clone().requires_grad_()
-    t = torch.randint(0, 23, (7,))
-    logits = x * 1.0  # a non-leaf activation, as from an output layer
-    loss = cross_entropy_triton(logits, t, inplace_grad=True, label_smoothing=0.1)
-    g_up = torch.tensor(1.7)
-    (g,) = torch.autograd.grad(loss, logits, g_up)
-    ref = base.double().requires_grad_()
-    (gr,) = torch.autograd.grad(F.cross_entropy(ref, t, label_smoothing=0.1), ref, g_up.double())
-    assert_close(g, gr, tol=dict(rtol=1e-5, atol=1e-7))
-    assert g.data_ptr() == logits.data_ptr()  # no second buffer
-    assert_close(logits.detach(), g)
-
-
 def test_out_of_range_target_gives_nan_row_not_a_crash():
-    out = cross_entropy_triton(torch.randn(3, 5), torch.tensor([0, 7, -3]), reduction="none")
+    with losskit.checks("off"):  # (the functional refuses it when values may be read)
+        out = _ours(torch.randn(3, 5), torch.tensor([0, 7, -3]), reduction="none")
     assert torch.isfinite(out[0]) and torch.isnan(out[1]) and torch.isnan(out[2])
 
 
-def test_dispatcher_uses_kernel_and_falls_back(monkeypatch):
-    calls = []
-    real = ce_mod.cross_entropy_triton
-    monkeypatch.setattr(ce_mod, "cross_entropy_triton", lambda *a, **k: calls.append(1) or real(*a, **k))
-    x, t = torch.randn(4, 6), torch.randint(0, 6, (4,))
-    with _dispatch.impl("triton"):
-        out = _dispatch.call_kernel("cross_entropy", x, t, weight=None, ignore_index=-100, reduction="mean",
-                                    label_smoothing=0.0, all_ignored="nan")
-        assert calls and out is not None
-        assert_close(out, F.cross_entropy(x, t))
-        # what the kernel lacks goes back to the PyTorch path
-        assert _dispatch.call_kernel("cross_entropy", x, torch.rand(4, 6)) is None  # probabilities
-        assert _dispatch.call_kernel("cross_entropy", x.double(), t) is None
-        assert _dispatch.call_kernel("cross_entropy", x, t, some_new_option=1.0) is None
-    with _dispatch.impl("auto"):
-        assert _dispatch.call_kernel("cross_entropy", x, t) is None  # CPU tensor: PyTorch path
+def test_ignore_index_none_is_never_matched():
+    x, t = torch.randn(4, 6), torch.tensor([0, 5, 2, 1])
+    assert_close(_ours(x, t, ignore_index=None), F.cross_entropy(x, t))
 
 
-def test_errors_name_the_argument():
+def test_supports_declines_what_the_kernel_lacks():
+    from losskit._checks import class_inputs
+
+    k = _dispatch.registered("cross_entropy_rows")
     x, t = torch.randn(4, 6), torch.randint(0, 6, (4,))
-    with pytest.raises(TypeError, match="float64"):
-        cross_entropy_triton(x.double(), t)
-    with pytest.raises(TypeError, match="class indices"):
-        cross_entropy_triton(x, torch.rand(4, 6))
-    with pytest.raises(ValueError, match=r"target must have shape \(4,\)"):
-        cross_entropy_triton(x, t[:3])
-    with pytest.raises(ValueError, match="weight"):
-        cross_entropy_triton(x, t, weight=torch.ones(5))
-    with pytest.raises(ValueError, match="label_smoothing"):
-        cross_entropy_triton(x, t, label_smoothing=1.5)
-    with pytest.raises(ValueError, match="softcap"):
-        cross_entropy_triton(x, t, softcap=0.0)
-    with pytest.raises(ValueError, match="reduction"):
-        cross_entropy_triton(x, t, reduction="avg")
+    opts = dict(z_loss=0.0, softcap=None, reduction="mean")
+    with losskit.impl("triton"):
+        assert k.supports(class_inputs("f", x, t), **opts)
+        assert not k.supports(class_inputs("f", x, torch.rand(4, 6)), **opts)  # probabilities
+        assert not k.supports(class_inputs("f", x.double(), t), **opts)  # float64
+        assert not k.supports(class_inputs("f", x, t, weight=torch.rand(6, requires_grad=True)), **opts)
+        # the functional still gives torch's numbers on those (its PyTorch path)
+        assert_close(LF.cross_entropy(x.double(), t), F.cross_entropy(x.double(), t))
+        with pytest.raises(TypeError):
+            k.supports(class_inputs("f", x, t), some_new_option=1.0, **opts)
+    with losskit.impl("auto"):  # a CPU tensor: the kernel is not asked
+        SERVED.clear()
+        LF.cross_entropy(x, t)
+        assert not SERVED
 
 
 def test_strided_targets_are_read_through_their_stride():
@@ -207,7 +197,4 @@ def test_strided_targets_are_read_through_their_stride():
     for reduction in ("none", "mean"):
         check_against(pick(_ours), pick(_ref), x, labels, ref_dtype=torch.float64, grad=[True, False],
                       reduction=reduction, label_smoothing=0.1, weight=torch.rand(6, generator=g) + 0.5)
-    with _dispatch.impl("triton"):  # the functional's kernel path
-        from losskit.functional import cross_entropy
-
-        assert_close(cross_entropy(x, labels[:, 1]), F.cross_entropy(x, labels[:, 1]))
+    assert_close(_ours(x, labels[:, 1]), F.cross_entropy(x, labels[:, 1]))

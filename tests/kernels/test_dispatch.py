@@ -17,7 +17,7 @@ from helpers import assert_close, tol_for
 
 pytest.importorskip("triton")
 from losskit.kernels import _dispatch  # noqa: E402
-from losskit.kernels._triton_util import interpreter_active  # noqa: E402
+from losskit.kernels._triton import interpreter_active  # noqa: E402
 
 pytestmark = [
     pytest.mark.interpret,
@@ -27,24 +27,42 @@ pytestmark = [
 
 HOOKED = ("cross_entropy", "binary_cross_entropy_with_logits", "sigmoid_focal_loss", "dice_loss",
           "linear_cross_entropy")
-ENTRIES: dict = {}  # name -> the registered dispatcher entry (unwrapped)
+#: the primitive each hooked loss asks the dispatcher for
+PRIMITIVE = {"cross_entropy": "cross_entropy_rows", "linear_cross_entropy": "linear_cross_entropy_chunk",
+             "binary_cross_entropy_with_logits": "sigmoid_focal_rows", "sigmoid_focal_loss": "sigmoid_focal_rows",
+             "dice_loss": "soft_counts"}
+#: losses whose kernels still register a loss-level entry (transitional)
+LEGACY = ("binary_cross_entropy_with_logits", "sigmoid_focal_loss", "dice_loss")
+ENTRIES: dict = {}  # name -> the registered kernel function (unwrapped)
 
 
 @pytest.fixture
 def spy(monkeypatch):
-    """Wrap every dispatcher entry; record (name, keywords, served) for each call that reaches one."""
+    """Wrap every kernel; record (loss name, options, served) for each call that reaches one."""
     records: list[tuple[str, dict, bool]] = []
     for name in HOOKED:
-        fn = _dispatch._lookup(name)
-        assert fn is not None, f"no kernel registered for {name}"
-        ENTRIES[name] = fn
+        if name in LEGACY:
+            fn = _dispatch._lookup(name)
+            assert fn is not None, f"no kernel registered for {name}"
+            ENTRIES[name] = fn
 
-        def wrapped(*args, _fn=fn, _name=name, **kwargs):
-            out = _fn(*args, **kwargs)
-            records.append((_name, kwargs, out is not None))
-            return out
+            def wrapped(*args, _fn=fn, _name=name, **kwargs):
+                out = _fn(*args, **kwargs)
+                records.append((_name, kwargs, out is not None))
+                return out
 
-        monkeypatch.setitem(_dispatch._KERNELS, name, wrapped)
+            monkeypatch.setitem(_dispatch._KERNELS, name, wrapped)
+            continue
+        k = _dispatch.registered(PRIMITIVE[name])
+        assert k is not None, f"no kernel registered for {PRIMITIVE[name]}"
+        ENTRIES[name] = k.fn
+
+        def supports(*args, _k=k, _name=name, **options):
+            ok = _k.supports(*args, **options)
+            records.append((_name, options, ok))
+            return ok
+
+        monkeypatch.setitem(_dispatch._REGISTERED, k.name, _dispatch.Kernel(k.name, k.fn, supports))
     return records
 
 
@@ -318,8 +336,11 @@ def test_dispatch_matches_pytorch_path(name, opt, make, spy):
     fn, args, kwargs, served = make(opt)
     out_k, grads_k = _run(fn, args, kwargs, "triton", upstream_seed=7)
     calls = [r for r in spy if r[0] == name]
-    assert len(calls) == 1, f"{name} reached its dispatcher entry {len(calls)} times"
-    assert calls[0][2] is served, f"{name} [{opt}]: expected {'served' if served else 'fallback'}"
+    if name == "linear_cross_entropy":  # asked once per chunk
+        assert calls and all(c[2] is served for c in calls), f"{name} [{opt}]: expected {served}"
+    else:
+        assert len(calls) == 1, f"{name} reached its kernel {len(calls)} times"
+        assert calls[0][2] is served, f"{name} [{opt}]: expected {'served' if served else 'fallback'}"
     del spy[:]
     out_t, grads_t = _run(fn, args, kwargs, "torch", upstream_seed=7)
     assert not spy, "impl('torch') must not reach a kernel"
@@ -335,27 +356,33 @@ def test_dispatch_matches_pytorch_path(name, opt, make, spy):
 
 @pytest.mark.parametrize("name", HOOKED)
 def test_entry_accepts_exactly_the_functionals_keywords(name, spy):
-    """The default call of each functional is served, and the keywords it passes are exactly the
-    entry's named keyword parameters (no option lands in the entry's catch-all)."""
+    """The default call of each functional is served, and the options it passes are exactly the
+    kernel's keyword parameters."""
     make = {"cross_entropy": _ce, "binary_cross_entropy_with_logits": _bce, "sigmoid_focal_loss": _focal,
             "dice_loss": _dice, "linear_cross_entropy": _lce}[name]
     fn, args, kwargs, served = make("default")
     assert served and not kwargs
     with _dispatch.impl("triton"):
         fn(*args)
-    (rec,) = [r for r in spy if r[0] == name]
+    rec = [r for r in spy if r[0] == name][0]
     assert rec[2], f"the default call of {name} is not served by its kernel"
     params = inspect.signature(ENTRIES[name]).parameters
     named = {k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
     assert set(rec[1]) == named
 
 
-@pytest.mark.parametrize("name", HOOKED)
+@pytest.mark.parametrize("name", [n for n in HOOKED if n not in LEGACY])
+def test_unknown_option_is_a_type_error(name):
+    x = torch.randn(2, 3, 4)
+    with _dispatch.impl("triton"), pytest.raises(TypeError):
+        _dispatch.kernel(PRIMITIVE[name], x, an_option_from_the_future=1.0)
+
+
+@pytest.mark.parametrize("name", [n for n in HOOKED if n in LEGACY])
 def test_unknown_keyword_falls_back(name):
     x = torch.randn(2, 3, 4)
-    args = (x, torch.randn(5, 4), torch.tensor([0, 1])) if name == "linear_cross_entropy" else (x, torch.rand(2, 3, 4))
     with _dispatch.impl("triton"):
-        assert _dispatch.call_kernel(name, *args, an_option_from_the_future=1.0) is None
+        assert _dispatch.call_kernel(name, x, torch.rand(2, 3, 4), an_option_from_the_future=1.0) is None
 
 
 @pytest.mark.parametrize("name", ["cross_entropy", "binary_cross_entropy_with_logits"])
@@ -369,11 +396,10 @@ def test_weight_with_grad_falls_back_to_torchs_error(name, spy):
     assert [r[2] for r in spy] == [False]
 
 
-def test_registry_names_the_kernels():
-    """``LossSpec.kernel`` is set exactly for the losses a kernel serves."""
-    import losskit.nn  # noqa: F401  (registers every loss)
-    from losskit import registry
+def test_catalog_names_the_kernels():
+    """``Entry.kernel`` names exactly the primitive each served loss asks for, and every primitive serves one."""
+    from losskit import catalog
 
-    with_kernel = {s.name: s.kernel for s in registry.specs() if s.kernel is not None}
-    assert with_kernel == {name: name for name in HOOKED}
-    assert set(HOOKED) == set(_dispatch._KERNEL_MODULES)
+    with_kernel = {e.name: e.kernel for e in catalog.entries() if e.kernel is not None}
+    assert {n: with_kernel.get(n) for n in HOOKED} == PRIMITIVE
+    assert set(with_kernel.values()) == set(_dispatch.PRIMITIVES)

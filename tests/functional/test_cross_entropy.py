@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import losskit
 import losskit.functional as LF
+import reference
 from helpers import TOL, assert_close, assert_refuses, check_against
 
 
@@ -150,22 +151,220 @@ def test_legacy_size_average_reduce_like_torch():
         assert LF.cross_entropy(logits, target, reduce=False).shape == (4,)
 
 
-def test_kernel_hook_is_consulted(monkeypatch):
+def test_kernel_primitive_is_offered_the_normalised_inputs(monkeypatch):
     from losskit.kernels import _dispatch
 
     seen = {}
 
-    def fake(name, input, target, **kw):
-        seen.update(name=name, **kw)
-        return torch.tensor(42.0)
+    def supports(c, **options):
+        seen.update(options, inputs=c)
+        return True
 
-    monkeypatch.setattr(_dispatch, "call_kernel", fake)
-    out = LF.cross_entropy(torch.randn(2, 3), torch.tensor([0, 2]), label_smoothing=0.1, all_ignored="zero")
-    assert out.item() == 42.0
-    assert seen == dict(name="cross_entropy", weight=None, ignore_index=-100, reduction="mean",
-                        label_smoothing=0.1, all_ignored="zero")
-    out = LF.binary_cross_entropy_with_logits(torch.randn(3), torch.ones(3))
-    assert out.item() == 42.0 and seen["name"] == "binary_cross_entropy_with_logits"
+    def rows(c, *, z_loss, softcap, reduction):
+        return torch.full(c.target.shape, 2.0)
+
+    monkeypatch.setitem(_dispatch._REGISTERED, "cross_entropy_rows", _dispatch.Kernel("cross_entropy_rows", rows,
+                                                                                      supports))
+    with losskit.impl("triton"):
+        out = LF.cross_entropy(torch.randn(2, 3), torch.tensor([0, -100]), label_smoothing=0.1, z_loss=1e-3,
+                               all_ignored="zero")
+    assert seen["reduction"] == "mean" and seen["z_loss"] == 1e-3 and seen["softcap"] is None
+    assert seen["inputs"].label_smoothing == 0.1 and seen["inputs"].ignore_index == -100
+    assert out.item() == 2.0  # the kernel's rows, reduced by the functional over the one counted row
+    with losskit.impl("torch"):  # the PyTorch path never asks
+        seen.clear()
+        LF.cross_entropy(torch.randn(2, 3), torch.tensor([0, 1]))
+        assert not seen
+
+
+def test_kernel_with_an_unknown_option_is_a_type_error(monkeypatch):
+    from losskit.kernels import _dispatch
+
+    def rows(c, *, z_loss, softcap):  # does not take ``reduction``
+        return torch.zeros(c.target.shape)
+
+    monkeypatch.setitem(_dispatch._REGISTERED, "cross_entropy_rows",
+                        _dispatch.Kernel("cross_entropy_rows", rows, lambda c, **kw: True))
+    with losskit.impl("triton"), pytest.raises(TypeError, match="reduction"):
+        LF.cross_entropy(torch.randn(2, 3), torch.tensor([0, 1]))
+
+
+# ---------------------------------------------------------------------------------------------
+# z-loss, soft-capping, ignore_index=None, option dtypes
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("z_loss, softcap", [(1e-2, None), (0.0, 3.0), (0.5, 2.0)])
+@pytest.mark.parametrize("kdims", [(), (3,)])
+def test_z_loss_and_softcap_match_the_formula(reduction, z_loss, softcap, kdims):
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(5, 4, *kdims, generator=g, dtype=torch.float64) * 3
+    y = torch.randint(0, 4, (5, *kdims), generator=g)
+    y.view(-1)[1] = -100
+    w = torch.rand(4, generator=g, dtype=torch.float64) + 0.3
+    kw = dict(weight=w, label_smoothing=0.25, reduction=reduction)  # (torch rounds ε to float32: 0.25 is exact)
+    check_against(lambda x: LF.cross_entropy(x, y, z_loss=z_loss, softcap=softcap, **kw),
+                  lambda x: reference.categorical_nll(x, y, z_loss=z_loss, softcap=softcap, **kw), x)
+
+
+def test_z_loss_and_softcap_off_is_cross_entropy_and_refusals():
+    x, y = torch.randn(4, 3, dtype=torch.float64), torch.tensor([0, 2, 1, 1])
+    assert_close(LF.cross_entropy(x, y, z_loss=0.0, softcap=None), F.cross_entropy(x, y))
+    assert_refuses(lambda: LF.cross_entropy(x, y, z_loss=-1.0), match=r"z_loss must be in \[0, inf\]")
+    assert_refuses(lambda: LF.cross_entropy(x, y, softcap=0.0), match=r"softcap must be in \(0, inf\]")
+    assert_refuses(lambda: LF.cross_entropy(x, y, z_loss=torch.tensor(0.1)), match="z_loss must be a Python number")
+
+
+def test_ignore_index_none_ignores_nothing_and_refuses_minus_100():
+    x = torch.randn(4, 3, dtype=torch.float64)
+    y = torch.tensor([0, 2, 1, 1])
+    assert_close(LF.cross_entropy(x, y, ignore_index=None), F.cross_entropy(x, y))
+    with pytest.raises(ValueError, match="class index -100 outside"):
+        LF.cross_entropy(x, torch.tensor([0, -100, 1, 1]), ignore_index=None)
+    with losskit.checks("off"), pytest.raises((IndexError, RuntimeError)):
+        # values unchecked: torch's kernel sees an out-of-range index, never an ignored one
+        LF.cross_entropy(x, torch.tensor([0, -100, 1, 1]), ignore_index=None)
+
+
+def test_small_integer_targets_are_class_indices():
+    x = torch.randn(5, 4, dtype=torch.float64)
+    y = torch.tensor([0, 3, 1, 2, 2])
+    for dt in (torch.uint8, torch.int16, torch.int32):
+        assert_close(LF.cross_entropy(x, y.to(dt)), F.cross_entropy(x, y))
+        assert_close(LF.nll_loss(x.log_softmax(1), y.to(dt)), F.nll_loss(x.log_softmax(1), y))
+
+
+def test_weight_of_lower_precision_than_the_logits_is_refused_like_torch():
+    y = torch.tensor([0, 1, 2, 1])
+    for x, w in ((torch.randn(4, 3, dtype=torch.float64), torch.rand(3).half()),
+                 (torch.randn(4, 3), torch.rand(3, dtype=torch.float16))):
+        assert_refuses(lambda: LF.nll_loss(x.log_softmax(1), y, w), match="lower precision",
+                       torch_call=lambda: F.nll_loss(x.log_softmax(1), y, w))
+    # a wider weight is rounded to the logits' dtype (a float32 weight with bfloat16 logits)
+    xb, w32 = torch.randn(4, 3).bfloat16(), torch.rand(3)
+    assert_close(LF.cross_entropy(xb, y, w32), F.cross_entropy(xb, y, w32.bfloat16()))
+
+
+def test_negative_class_weight_is_refused():
+    assert_refuses(lambda: LF.cross_entropy(torch.randn(2, 3), torch.tensor([0, 1]), torch.tensor([1.0, -1.0, 1.0])),
+                   match=r"weight has 1 entry below 0")
+
+
+def test_softmax_outputs_passed_as_logits_warn():
+    z = torch.randn(6, 4, requires_grad=True)
+    y = torch.tensor([0, 1, 2, 3, 0, 1])
+    with pytest.warns(UserWarning, match="softmax applied twice"):
+        LF.cross_entropy(torch.softmax(z, 1), y)
+    with pytest.warns(UserWarning, match="softmax applied twice"):  # no graph: the rows sum to 1
+        LF.cross_entropy(torch.softmax(z, 1).detach(), y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LF.cross_entropy(z, y)
+        LF.cross_entropy(torch.zeros(6, 4), y)  # a zero-initialised head
+        LF.cross_entropy(torch.rand(6, 4), y)  # values in [0, 1] that are not probabilities
+
+
+# ---------------------------------------------------------------------------------------------
+# linear + cross-entropy: the guarantees of the chunked path
+# ---------------------------------------------------------------------------------------------
+
+
+def _lce_inputs(seed=0, n=7, h=5, c=11, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, h, generator=g, dtype=dtype, requires_grad=True)
+    w = torch.randn(c, h, generator=g, dtype=dtype, requires_grad=True)
+    b = torch.randn(c, generator=g, dtype=dtype, requires_grad=True)
+    y = torch.randint(0, c, (n,), generator=g)
+    y[2] = -100
+    return x, w, b, y
+
+
+def _lce_ref(x, w, y, b=None, **kw):
+    return F.cross_entropy(F.linear(x, w, b), y, **kw)
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_linear_cross_entropy_second_order_gradients(reduction):
+    x, w, b, y = _lce_inputs()
+    torch.autograd.gradgradcheck(
+        lambda x, w, b: LF.linear_cross_entropy(x, w, y, linear_bias=b, reduction=reduction, chunk_size=3,
+                                                label_smoothing=0.1), (x, w, b))
+
+
+def test_linear_cross_entropy_gradient_penalty_matches_the_unfused_one():
+    x, w, b, y = _lce_inputs()
+
+    def penalty(loss_fn):
+        xx, ww = x.detach().clone().requires_grad_(), w.detach().clone().requires_grad_()
+        (gx,) = torch.autograd.grad(loss_fn(xx, ww), xx, create_graph=True)
+        gx.square().sum().backward()
+        return ww.grad
+
+    assert_close(penalty(lambda x, w: LF.linear_cross_entropy(x, w, y, chunk_size=2)),
+                 penalty(lambda x, w: _lce_ref(x, w, y)))
+
+
+def test_linear_cross_entropy_under_torch_func():
+    x, w, b, y = _lce_inputs()
+    y = y.clamp_min(0)
+    gx = torch.func.grad(lambda x: LF.linear_cross_entropy(x, w.detach(), y))(x.detach())
+    assert_close(gx, torch.func.grad(lambda x: _lce_ref(x, w.detach(), y))(x.detach()))
+    per_sample = torch.func.vmap(torch.func.grad(lambda w, xi, yi: LF.linear_cross_entropy(xi, w, yi)),
+                                 in_dims=(None, 0, 0))(w.detach(), x.detach(), y)
+    loop = torch.stack([torch.func.grad(lambda w: _lce_ref(x.detach()[i], w, y[i]))(w.detach()) for i in range(7)])
+    assert_close(per_sample, loop)
+
+
+def test_linear_cross_entropy_probability_targets_with_gradient():
+    x, w, b, _ = _lce_inputs()
+    t = torch.softmax(torch.randn(7, 11, dtype=torch.float64), 1).requires_grad_()
+    check_against(lambda x, w, t: LF.linear_cross_entropy(x, w, t, chunk_size=3), _lce_ref, x, w, t)
+
+
+def test_linear_cross_entropy_small_integer_labels():
+    x, w, b, y = _lce_inputs()
+    y = y.clamp_min(0)
+    for dt in (torch.uint8, torch.int16, torch.int32):
+        assert_close(LF.linear_cross_entropy(x, w, y.to(dt), chunk_size=3), _lce_ref(x, w, y))
+
+
+def test_linear_cross_entropy_autocast_bf16_input_with_float32_weight():
+    x, w, b, y = _lce_inputs(dtype=torch.float32)
+    xb = x.detach().bfloat16().requires_grad_()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ours = LF.linear_cross_entropy(xb, w, y, chunk_size=3)
+        ref = F.linear_cross_entropy(xb, w, y) if hasattr(F, "linear_cross_entropy") else _lce_ref(xb, w, y)
+    assert ours.dtype == ref.dtype
+    assert_close(ours, ref, tol=TOL[torch.bfloat16])
+    with pytest.raises(TypeError, match="same dtype"):  # outside autocast torch refuses it too
+        LF.linear_cross_entropy(xb, w, y)
+
+
+def test_linear_cross_entropy_ignore_index_none_ignores_nothing():
+    x, w, b, y = _lce_inputs()
+    with pytest.raises(ValueError, match="class index -100 outside"):
+        LF.linear_cross_entropy(x, w, y, ignore_index=None)
+    yy = y.clamp_min(0)
+    assert_close(LF.linear_cross_entropy(x, w, yy, ignore_index=None), _lce_ref(x, w, yy))
+
+
+def test_linear_cross_entropy_compiles_once_for_every_batch_size():
+    import torch._dynamo.testing
+
+    _, w, _, _ = _lce_inputs()
+    torch._dynamo.reset()
+    counter = torch._dynamo.testing.CompileCounter()
+    fn = torch.compile(lambda x, y: LF.linear_cross_entropy(x, w, y, chunk_size=4), backend=counter,
+                       dynamic=True, fullgraph=True)
+    for n in (6, 9, 13):  # (not 5: the feature size, which duck sizing would tie the batch to)
+        x = torch.randn(n, 5, dtype=torch.float64, requires_grad=True)
+        y = torch.randint(0, 11, (n,))
+        out = fn(x, y)
+        assert_close(out, _lce_ref(x, w, y))
+        out.backward()
+    assert counter.frame_count == 1
+    torch._dynamo.reset()
 
 
 # ---------------------------------------------------------------------------------------------

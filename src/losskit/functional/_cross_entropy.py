@@ -1,0 +1,492 @@
+r"""Cross-entropy: the negative log-likelihood of a Categorical distribution with the softmax link.
+
+* :func:`cross_entropy` -- from logits, the exact twin of ``torch.nn.functional.cross_entropy``,
+  plus ``all_ignored``, z-loss and logit soft-capping;
+* :func:`nll_loss` -- from log-probabilities, the twin of ``torch.nn.functional.nll_loss``;
+* :func:`linear_cross_entropy` -- from features and the weight of the last linear layer, chunked
+  over the tokens so that the ``(tokens, classes)`` logits never exist at once (the twin of torch
+  2.13's ``torch.nn.functional.linear_cross_entropy``).
+
+On CUDA tensors the rows of :func:`cross_entropy` and the chunk step of
+:func:`linear_cross_entropy` are offered to fused Triton kernels (:mod:`losskit.kernels`); the
+PyTorch path here is the reference they are tested against.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .. import _checks, _reduction
+from .._reduction import Sums, check_all_ignored, check_reduction, denominator, legacy_reduction
+from ..kernels import _dispatch
+from ._primitives import cross_entropy_rows_and_grad
+
+__all__ = ["cross_entropy", "nll_loss", "linear_cross_entropy"]
+
+
+def cross_entropy(
+    logits: Tensor,
+    target: Tensor,
+    weight: Optional[Tensor] = None,
+    size_average: Optional[bool] = None,
+    ignore_index: Optional[int] = -100,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    *,
+    z_loss: float = 0.0,
+    softcap: Optional[float] = None,
+    all_ignored: str = "nan",
+) -> Tensor:
+    r"""Cross-entropy between softmax(logits) and class-index or class-probability targets.
+
+    The exact twin of :func:`torch.nn.functional.cross_entropy` (same arguments in the same order,
+    same numbers and gradients), with clearer errors, ``all_ignored``, and two options for
+    large-vocabulary training (``z_loss``, ``softcap``).
+
+    With :math:`\log p_{n,c} = \operatorname{log\_softmax}(x_n)_c`, weights :math:`w` (ones if not
+    given), :math:`C` classes and smoothing :math:`\varepsilon`, for **class indices** :math:`y_n`:
+
+    .. math::
+        \ell_n = (1-\varepsilon)\, w_{y_n} (-\log p_{n,y_n})
+               + \frac{\varepsilon}{C} \sum_c w_c (-\log p_{n,c})
+               + \zeta\, w_{y_n} \operatorname{lse}(x_n)^2,
+        \qquad \ell_n = 0 \text{ if } y_n = \text{ignore\_index}
+
+    and ``mean`` is the weighted mean :math:`\sum_n \ell_n / \sum_{n:\,y_n \ne \text{ignore}} w_{y_n}`
+    (the smoothing term is weighted and normalised the same way -- torch's semantics since
+    pytorch#73205 / #104776). For **class probabilities** :math:`t_{n,c}` (smoothed to
+    :math:`t(1-\varepsilon) + \varepsilon/C`):
+
+    .. math:: \ell_n = -\sum_c w_c\, t_{n,c} \log p_{n,c} + \zeta \operatorname{lse}(x_n)^2,
+
+    and ``mean`` divides by the number of items (:math:`N d_1 \cdots d_k`), not by the weights.
+    The z-loss :math:`\zeta\,\operatorname{lse}^2` (PaLM) keeps the log-normaliser near 0; with
+    ``softcap`` the logits are first replaced by :math:`\text{cap}\cdot\tanh(x/\text{cap})` (Gemma 2).
+
+    Likelihood: the negative log-likelihood of a Categorical distribution with the softmax link
+    :math:`p = \operatorname{softmax}(x)`; predict with ``logits.argmax(1)`` (the mode), or
+    ``softmax`` for probabilities. Label smoothing is the cross-entropy against the mixture
+    :math:`(1-\varepsilon)\,\text{onehot}(y) + \varepsilon\,\text{Uniform}(C)`.
+
+    Args:
+        logits: unnormalised scores, shape (C,), (N, C) or (N, C, d1, ..., dk). Half-precision
+            logits are handled as torch handles them (float32 accumulation; float32 results under
+            ``torch.autocast``).
+        target: class indices, an integer tensor of shape (), (N) or (N, d1, ..., dk) with values
+            in [0, C) or ``ignore_index``; or class probabilities, a float tensor of ``logits``'
+            shape.
+        weight: optional per-class weight of shape (C,), values >= 0.
+        size_average, reduce: deprecated torch aliases of ``reduction``.
+        ignore_index: target value that contributes neither loss nor gradient (indices only);
+            ``None``: no label is ignored (a -100 is then an out-of-range index).
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+        label_smoothing: :math:`\varepsilon \in [0, 1]`.
+        z_loss: :math:`\zeta \ge 0`, the coefficient of :math:`\operatorname{lse}^2` (0: off; PaLM
+            uses 1e-4), weighted like the row's loss (:math:`w_{y_n}`, 0 where ignored).
+        softcap: ``cap > 0`` to soft-cap the logits at :math:`\pm\text{cap}` (``None``: off; Gemma 2
+            uses 30).
+        all_ignored: what ``mean`` gives when every target is ignored (or all weights of the present
+            classes are 0): ``"nan"`` (torch's 0/0) or ``"zero"`` (0 with zero gradient, no host sync).
+
+    Returns:
+        ``"none"``: shape (), (N) or (N, d1, ..., dk); ``"mean"`` / ``"sum"``: a scalar.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import cross_entropy
+        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0]])
+        >>> print(round(cross_entropy(logits, torch.tensor([0, 2])).item(), 4))
+        0.8964
+        >>> print(round(cross_entropy(logits, torch.tensor([0, -100]), label_smoothing=0.1).item(), 4))
+        0.3913
+        >>> cross_entropy(logits, torch.tensor([-100, -100]), all_ignored="zero")
+        tensor(0.)
+
+    References:
+        PyTorch, ``torch.nn.CrossEntropyLoss``; Szegedy et al., "Rethinking the Inception
+        Architecture for Computer Vision", CVPR 2016 (label smoothing); Chowdhery et al., "PaLM",
+        JMLR 2023 (z-loss); Gemma Team, "Gemma 2", 2024 (logit soft-capping).
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    all_ignored = check_all_ignored(all_ignored)
+    c = _checks.class_inputs("cross_entropy", logits, target, weight=weight, ignore_index=ignore_index,
+                             label_smoothing=label_smoothing)
+    zeta = _checks.number(z_loss, "z_loss", low=0.0, fn="cross_entropy", hint="0 turns it off; PaLM uses 1e-4")
+    cap = None if softcap is None else _checks.number(softcap, "softcap", low=0.0, low_open=True,
+                                                      fn="cross_entropy", hint="None turns it off")
+    rows = _dispatch.kernel("cross_entropy_rows", c, z_loss=zeta, softcap=cap, reduction=reduction)
+    if rows is None:
+        x = c.logits if cap is None else cap * torch.tanh(c.logits / cap)  # soft cap: cap·tanh(x/cap)
+        rows = F.cross_entropy(x, c.target, c.weight, ignore_index=c.torch_ignore_index, reduction="none",
+                               label_smoothing=c.label_smoothing)
+        if zeta:
+            lse = torch.logsumexp(_checks.upcast(x), dim=c.class_dim)
+            a = c.weight_at_target if c.weight_at_target is not None else torch.ones_like(lse)
+            rows = rows + (zeta * a * lse.square()).to(rows.dtype)  # z-loss ζ·w_y·lse², weighted like the row
+    out = _reduction.reduce(rows, reduction, valid=c.valid, weight=c.weight_at_target, all_ignored=all_ignored)
+    return out.to(_checks.autocast_dtype(c.logits))
+
+
+def nll_loss(
+    log_probs: Tensor,
+    target: Tensor,
+    weight: Optional[Tensor] = None,
+    size_average: Optional[bool] = None,
+    ignore_index: Optional[int] = -100,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+    *,
+    all_ignored: str = "nan",
+) -> Tensor:
+    r"""Negative log-likelihood of class indices given log-probabilities.
+
+    The exact twin of :func:`torch.nn.functional.nll_loss`:
+
+    .. math:: \ell_n = -w_{y_n} \log p_{n, y_n}, \qquad \ell_n = 0 \text{ if } y_n = \text{ignore\_index},
+
+    with ``mean`` the weighted mean :math:`\sum_n \ell_n / \sum_{n:\,y_n \ne \text{ignore}} w_{y_n}`.
+    ``cross_entropy(x, y) == nll_loss(log_softmax(x, 1), y)``.
+
+    Likelihood: the Categorical NLL with the probabilities given in log space (no link applied);
+    predict with ``log_probs.argmax(1)``. A warning is raised when ``log_probs`` do not look like
+    log-probabilities (up to 32 distributions spread over the batch, on tensors whose values may be
+    read: see :func:`losskit.checks`; silent when the graph shows a ``log_softmax``).
+
+    Args:
+        log_probs: shape (C,), (N, C) or (N, C, d1, ..., dk).
+        target: integer class indices of shape (), (N) or (N, d1, ..., dk), in [0, C) or
+            ``ignore_index``.
+        weight: optional per-class weight of shape (C,), values >= 0.
+        size_average, reduce: deprecated torch aliases of ``reduction``.
+        ignore_index: target value that contributes neither loss nor gradient; ``None``: none.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+        all_ignored: ``"nan"`` (torch) or ``"zero"``, as in :func:`cross_entropy`.
+
+    Returns:
+        ``"none"``: the target's shape; ``"mean"`` / ``"sum"``: a scalar.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import nll_loss
+        >>> log_probs = torch.log(torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]]))
+        >>> print(round(nll_loss(log_probs, torch.tensor([0, 2])).item(), 4))
+        0.2899
+
+    References:
+        PyTorch, ``torch.nn.NLLLoss``.
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    all_ignored = check_all_ignored(all_ignored)
+    c = _checks.class_inputs("nll_loss", log_probs, target, weight=weight, ignore_index=ignore_index,
+                             probs_allowed=False, name="log_probs", link=None)
+    _checks.warn_not_log_probs(c.logits, fn="nll_loss")
+    rows = F.nll_loss(c.logits, c.target, c.weight, ignore_index=c.torch_ignore_index, reduction="none")
+    out = _reduction.reduce(rows, reduction, valid=c.valid, weight=c.weight_at_target, all_ignored=all_ignored)
+    return out.to(_checks.autocast_dtype(c.logits))
+
+
+# ---------------------------------------------------------------------------------------------
+# linear + cross-entropy, chunked over the tokens
+# ---------------------------------------------------------------------------------------------
+
+# Logits held per chunk (elements) when chunk_size is not given: 2**25 values, 128 MiB in float32.
+_CHUNK_ELEMENTS = 1 << 25
+
+
+def _default_chunk(n: int, classes: int) -> int:
+    """Tokens per chunk: a power of two (>= 16) whose logits fit the budget, at most ``n``."""
+    rows = max(1, _CHUNK_ELEMENTS // max(1, classes))
+    rows = max(16, 1 << (rows.bit_length() - 1))
+    return max(1, min(n, rows))
+
+
+def _chunk_step(logits: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int, eps: float,
+                row_scale: Optional[Tensor]) -> tuple[Tensor, Optional[Tensor]]:
+    out = _dispatch.kernel("linear_cross_entropy_chunk", logits, target, weight, ignore_index, eps, row_scale)
+    return cross_entropy_rows_and_grad(logits, target, weight, ignore_index, eps, row_scale) if out is None else out
+
+
+def _run_chunks(x: Tensor, lw: Tensor, lb: Optional[Tensor], target: Tensor, weight: Optional[Tensor],
+                ignore_index: int, eps: float, chunk: int, row_scale: Optional[Tensor],
+                needs: tuple[bool, bool, bool]):
+    """Loss per row and, with ``row_scale``, the gradients of ``sum_i scale_i loss_i`` (three GEMMs a chunk)."""
+    n = x.shape[0]
+    acc = torch.float64 if x.dtype == torch.float64 else torch.float32
+    rows = torch.empty(n, dtype=acc, device=x.device)
+    grads = row_scale is not None
+    gx = torch.empty_like(x) if grads and needs[0] else None
+    gw = torch.zeros_like(lw) if grads and needs[1] else None
+    gb = torch.zeros(lb.shape, dtype=acc, device=lb.device) if grads and lb is not None and needs[2] else None
+    lwx = lw if lw.dtype == x.dtype else lw.to(x.dtype)  # the GEMM's dtype (autocast's, or the input's)
+    lbx = None if lb is None else (lb if lb.dtype == x.dtype else lb.to(x.dtype))
+    for i in range(0, n, chunk):
+        xc = x[i:i + chunk]
+        logits = F.linear(xc, lwx, lbx)  # GEMM, float32 accumulation, in the input's dtype
+        r, dz = _chunk_step(logits, target[i:i + chunk], weight, ignore_index, eps,
+                            None if row_scale is None else row_scale[i:i + chunk])
+        rows[i:i + chunk] = r
+        if dz is None:
+            continue
+        dzl = dz.to(x.dtype)
+        if gx is not None:
+            torch.mm(dzl, lwx, out=gx[i:i + chunk])  # dL/dx = dL/dz W
+        if gw is not None:
+            gw.addmm_(dzl.t().to(gw.dtype), xc.to(gw.dtype))  # dL/dW += dL/dz^T x  (in W's dtype)
+        if gb is not None:
+            gb += dz.sum(0, dtype=gb.dtype)
+        del logits, dz, dzl
+    return rows, gx, gw, None if gb is None else gb.to(lb.dtype)
+
+
+def _empty(t: Tensor) -> Tensor:
+    return t.new_empty(0)
+
+
+@torch.library.custom_op("losskit::linear_cross_entropy", mutates_args=())
+def _lce_op(x: Tensor, lw: Tensor, lb: Optional[Tensor], target: Tensor, weight: Optional[Tensor],
+            ignore_index: int, label_smoothing: float, per_row: bool, chunk: int, need_x: bool, need_w: bool,
+            need_b: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Rows (``per_row``) or their sum, and the gradients of that sum (computed in the forward: the
+    backward only scales them); empty tensors where a gradient is not wanted."""
+    needs = (need_x, need_w, need_b)
+    if per_row or not any(needs):
+        rows, *_ = _run_chunks(x, lw, lb, target, weight, ignore_index, label_smoothing, chunk, None, needs)
+        out = rows if per_row else rows.sum()
+        return out, _empty(x), _empty(x), _empty(x)
+    ones = torch.ones((), dtype=torch.float64 if x.dtype == torch.float64 else torch.float32, device=x.device)
+    rows, gx, gw, gb = _run_chunks(x, lw, lb, target, weight, ignore_index, label_smoothing, chunk,
+                                   ones.expand(x.shape[0]), needs)
+    return rows.sum(), *(_empty(x) if g is None else g for g in (gx, gw, gb))  # type: ignore[return-value]
+
+
+@_lce_op.register_fake
+def _(x, lw, lb, target, weight, ignore_index, label_smoothing, per_row, chunk, need_x, need_w, need_b):
+    acc = torch.float64 if x.dtype == torch.float64 else torch.float32
+    out = x.new_empty((x.shape[0],) if per_row else (), dtype=acc)
+    grads = not per_row
+    return (out, x.new_empty(x.shape) if grads and need_x else _empty(x),
+            lw.new_empty(lw.shape) if grads and need_w else _empty(x),
+            lb.new_empty(lb.shape) if grads and need_b and lb is not None else _empty(x))
+
+
+@torch.library.custom_op("losskit::linear_cross_entropy_backward", mutates_args=())
+def _lce_backward_op(g_rows: Tensor, x: Tensor, lw: Tensor, lb: Optional[Tensor], target: Tensor,
+                     weight: Optional[Tensor], ignore_index: int, label_smoothing: float, chunk: int, need_x: bool,
+                     need_w: bool, need_b: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """Gradients of ``sum_i g_i loss_i`` (``reduction="none"``): the chunk logits are formed again."""
+    _, gx, gw, gb = _run_chunks(x, lw, lb, target, weight, ignore_index, label_smoothing, chunk,
+                                g_rows.to(torch.float64 if x.dtype == torch.float64 else torch.float32),
+                                (need_x, need_w, need_b))
+    return tuple(_empty(x) if g is None else g for g in (gx, gw, gb))  # type: ignore[return-value]
+
+
+@_lce_backward_op.register_fake
+def _(g_rows, x, lw, lb, target, weight, ignore_index, label_smoothing, chunk, need_x, need_w, need_b):
+    return (x.new_empty(x.shape) if need_x else _empty(x), lw.new_empty(lw.shape) if need_w else _empty(x),
+            lb.new_empty(lb.shape) if need_b and lb is not None else _empty(x))
+
+
+def _lce_setup(ctx, inputs, output):
+    x, lw, lb, target, weight, ignore_index, eps, per_row, chunk, need_x, need_w, need_b = inputs
+    _, gx, gw, gb = output
+    ctx.save_for_backward(x, lw, lb, target, weight, gx, gw, gb)
+    ctx.opts = (ignore_index, eps, per_row, chunk, need_x, need_w, need_b)
+    ctx.consumed = False
+
+
+def _lce_backward(ctx, g_out, _gx, _gw, _gb):
+    ignore_index, eps, per_row, chunk, need_x, need_w, need_b = ctx.opts
+    if ctx.consumed:
+        raise RuntimeError("linear_cross_entropy: its gradients are formed in the forward and serve one backward "
+                           "only; for retain_graph=True compute cross_entropy(F.linear(input, W, b), target)")
+    x, lw, lb, target, weight, gx, gw, gb = ctx.saved_tensors
+    if torch.is_grad_enabled():
+        # create_graph=True: differentiate the unfused computation (it holds the logits) so that
+        # the gradient is itself differentiable
+        return _reference_grads(g_out, x, lw, lb, target, weight, ignore_index, eps, per_row)
+    if per_row:
+        gx, gw, gb = _lce_backward_op(g_out, x, lw, lb, target, weight, ignore_index, eps, chunk, need_x, need_w,
+                                      need_b)
+    else:
+        ctx.consumed = True
+        # an all-ignored mean hands down an infinite scale (d(0/0)/d0); every gradient is 0 then, as in torch
+        scale = torch.where(torch.isfinite(g_out), g_out, torch.zeros_like(g_out))
+        if torch.compiler.is_compiling():
+            gx, gw, gb = (g * scale.to(g.dtype) for g in (gx, gw, gb))
+        else:  # in place: no second gradient-sized buffer
+            gx, gw, gb = (g.mul_(scale.to(g.dtype)) for g in (gx, gw, gb))
+    return (gx if need_x else None, gw if need_w else None, gb if need_b else None) + (None,) * 9
+
+
+def _reference_grads(g_out, x, lw, lb, target, weight, ignore_index, eps, per_row):
+    inputs = [t for t in (x, lw, lb) if t is not None and t.requires_grad]
+    with torch.enable_grad():
+        logits = F.linear(x, lw.to(x.dtype), None if lb is None else lb.to(x.dtype))
+        rows = F.cross_entropy(logits, target, None if weight is None else weight.to(logits.dtype),
+                               ignore_index=ignore_index, reduction="none", label_smoothing=eps)
+        out = rows if per_row else rows.sum()
+        found = iter(torch.autograd.grad(out, inputs, g_out.to(out.dtype), create_graph=True))
+    grads = [next(found) if t is not None and t.requires_grad else None for t in (x, lw, lb)]
+    return tuple(grads) + (None,) * 9
+
+
+_lce_op.register_autograd(_lce_backward, setup_context=_lce_setup)
+
+
+def _gemm_dtype(fn: str, x: Tensor, lw: Tensor) -> torch.dtype:
+    """The dtype of the projection: autocast's where it is on, else the common dtype of input and weight."""
+    if torch.is_autocast_enabled(x.device.type) and x.dtype.is_floating_point:
+        try:
+            return torch.get_autocast_dtype(x.device.type)
+        except AttributeError:  # pragma: no cover - torch < 2.4
+            return x.dtype
+    if x.dtype != lw.dtype:
+        raise TypeError(f"{fn}: input and linear_weight must have the same dtype, got {x.dtype} and {lw.dtype}; "
+                        "cast one of them (e.g. input.to(linear_weight.dtype)), or run under torch.autocast")
+    return x.dtype
+
+
+def linear_cross_entropy(
+    input: Tensor,
+    linear_weight: Tensor,
+    target: Tensor,
+    *,
+    linear_bias: Optional[Tensor] = None,
+    weight: Optional[Tensor] = None,
+    reduction: str = "mean",
+    ignore_index: Optional[int] = -100,
+    label_smoothing: float = 0.0,
+    chunk_size: Optional[int] = None,
+    all_ignored: str = "nan",
+    options=None,
+) -> Tensor:
+    r"""Cross-entropy of ``input @ linear_weight.T + linear_bias`` against ``target``, chunked over tokens.
+
+    .. math::
+        z_i = W x_i + b, \qquad \ell_i = \mathrm{CE}(z_i, y_i)
+
+    with ``CE`` exactly as in :func:`cross_entropy` (class weights, ``ignore_index``, label
+    smoothing, probability targets, the weighted mean). It is the negative log-likelihood of a
+    Categorical distribution whose logits are a linear function of the features (softmax link;
+    predict :math:`\arg\max_c z_{ic}`). Equal to ``torch.nn.functional.linear_cross_entropy`` (torch
+    2.13) and to ``cross_entropy(linear(input, linear_weight, linear_bias), target, ...)``, but the
+    ``(N, C)`` logits never exist at once: the tokens are processed ``chunk_size`` at a time, and for
+    ``mean``/``sum`` the gradients of ``input``, ``linear_weight`` and ``linear_bias`` are formed
+    during the forward (three GEMMs in all; the backward only multiplies by the upstream gradient,
+    in place). ``reduction="none"`` recomputes each chunk's logits in the backward (a fourth GEMM).
+
+    Where the chunked path cannot serve, the unfused computation does (the logits are then
+    formed whole): higher-order gradients (``create_graph=True`` differentiates it again),
+    ``torch.func`` transforms, a ``target`` or ``weight`` that requires grad, and a K-dimensional
+    ``linear_weight`` ``(C, d1, ..., dk, H)``. Under ``torch.compile`` the chunked path is one
+    opaque operator, compiled once for every batch size.
+
+    The logits of a chunk are the GEMM's output in the projection's dtype (``input``'s, or
+    autocast's under ``torch.autocast``, where a bfloat16 input with a float32 weight is accepted as
+    torch accepts it); the softmax is computed in float32. ``linear_weight``'s gradient accumulates
+    across chunks in ``linear_weight``'s dtype.
+
+    Args:
+        input: features ``(N, H)`` or ``(H,)``.
+        linear_weight: ``(C, H)`` (or ``(C, d1, ..., dk, H)``, which is not chunked).
+        target: class indices ``(N,)`` / ``()`` (any integer dtype), or class probabilities
+            ``(N, C)`` / ``(C,)``.
+        linear_bias: optional ``(C,)`` (or ``(C, d1, ..., dk)``).
+        weight: optional per-class weight ``(C,)``.
+        reduction: ``"none"`` | ``"mean"`` (``sum_i w_{y_i} l_i / sum_i w_{y_i}`` over counted rows,
+            as torch) | ``"sum"``.
+        ignore_index: class index that contributes neither loss nor gradient (default -100, as
+            torch's default); ``None``: none ignored, as in :func:`cross_entropy` (torch 2.13 maps
+            an explicit ``None`` to -100).
+        label_smoothing: in [0, 1].
+        chunk_size: tokens per chunk; default: a power of two keeping one chunk of float32 logits
+            near 128 MiB.
+        all_ignored: ``"nan"`` (torch) or ``"zero"``: the ``mean`` of a batch in which every target
+            is ignored.
+        options: accepted for drop-in compatibility with torch; only its ``batch_chunk_size`` is read.
+
+    Returns:
+        ``(N,)`` (``()`` for unbatched input) for ``"none"``, else a scalar; in the projection's dtype.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import linear_cross_entropy
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x = torch.randn(6, 4, generator=g, requires_grad=True)
+        >>> W = torch.randn(10, 4, generator=g, requires_grad=True)
+        >>> y = torch.tensor([1, 0, 9, -100, 3, 3])
+        >>> loss = linear_cross_entropy(x, W, y, chunk_size=4)
+        >>> ref = torch.nn.functional.cross_entropy(x @ W.T, y)
+        >>> print(f"{loss.item():.4f} {ref.item():.4f}")
+        4.7714 4.7714
+        >>> loss.backward()
+        >>> W.grad.shape
+        torch.Size([10, 4])
+
+    References:
+        Wijmans et al., "Cut Your Losses in Large-Vocabulary Language Models", ICLR 2025.
+        Hsu et al., "Liger Kernel: Efficient Triton Kernels for LLM Training", 2024.
+    """
+    fn = "linear_cross_entropy"
+    reduction = check_reduction(reduction)
+    all_ignored = check_all_ignored(all_ignored)
+    x = _checks.floating(input, "input")
+    lw = _checks.floating(linear_weight, "linear_weight")
+    if x.dim() not in (1, 2):
+        raise ValueError(f"{fn}: input must have shape (N, in_features) or (in_features,), got {tuple(x.shape)}; "
+                         "flatten leading dims with input.flatten(0, -2) and target.flatten()")
+    if lw.dim() < 2 or lw.shape[-1] != x.shape[-1]:
+        raise ValueError(f"{fn}: linear_weight must have shape (C, ..., in_features={x.shape[-1]}), "
+                         f"got {tuple(lw.shape)}")
+    if linear_bias is not None:
+        _checks.floating(linear_bias, "linear_bias")
+        if tuple(linear_bias.shape) != tuple(lw.shape[:-1]):
+            raise ValueError(f"{fn}: linear_bias must have shape {tuple(lw.shape[:-1])}, got "
+                             f"{tuple(linear_bias.shape)}")
+    dt = _gemm_dtype(fn, x, lw)
+    if chunk_size is None and options is not None:
+        chunk_size = getattr(options, "batch_chunk_size", None)
+    if chunk_size is not None:
+        chunk_size = _checks.number(chunk_size, "chunk_size", low=1, integer=True, fn=fn,
+                                    hint="tokens per chunk, or None for the default")
+    for t, name in ((x, "input"), (lw, "linear_weight")):
+        _checks.finite(t, name)
+
+    n_shape = () if x.dim() == 1 else (x.shape[0],)
+    unfused = (lw.dim() > 2 or _checks.tracing() and not torch.compiler.is_compiling()
+               or target.requires_grad or (weight is not None and weight.requires_grad))
+    if unfused:
+        # the unfused computation: cross_entropy validates the target and reduces
+        logits = F.linear(x, lw.flatten(0, -2), None if linear_bias is None else linear_bias.flatten())
+        logits = logits.unflatten(-1, tuple(lw.shape[:-1]))
+        return cross_entropy(logits, target, weight, None, ignore_index, None, reduction, label_smoothing,
+                             all_ignored=all_ignored)
+
+    num_classes = lw.shape[0]
+    like = x.new_zeros((), dtype=dt).expand(*n_shape, num_classes)  # stands for the logits' shape and dtype
+    c = _checks.class_inputs(fn, like, target, weight=weight, ignore_index=ignore_index,
+                             label_smoothing=label_smoothing, shape_only=True)
+    xb = x.reshape(-1, x.shape[-1]).to(dt)
+    n = xb.shape[0]
+    t = c.target.reshape(n, num_classes) if c.probs else c.target.reshape(n)
+    w = None if c.weight is None else c.weight.detach()
+    grad_on = torch.is_grad_enabled()
+    needs = (grad_on and x.requires_grad, grad_on and lw.requires_grad,
+             grad_on and linear_bias is not None and linear_bias.requires_grad)
+    chunk = int(chunk_size or _default_chunk(n, num_classes))
+    out_dtype = _checks.autocast_dtype(like)  # torch's: the logits' dtype, float32 under autocast
+    out, *_ = _lce_op(xb, lw, linear_bias, t, w, c.torch_ignore_index, c.label_smoothing, reduction == "none",
+                      chunk, *needs)
+    if reduction == "none":
+        return out.reshape(n_shape).to(out_dtype)
+    if reduction == "sum":
+        return out.to(out_dtype)
+    valid = None if c.valid is None else c.valid.reshape(n)
+    w_y = None if c.weight_at_target is None else c.weight_at_target.reshape(n).to(out.dtype)
+    count = denominator((n,), valid=valid, weight=w_y, dtype=out.dtype, device=out.device)
+    return _reduction.reduce(Sums(out, count), "mean", all_ignored=all_ignored).to(out_dtype)

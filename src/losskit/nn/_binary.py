@@ -1,0 +1,5 @@
+"""(transitional re-export)"""
+
+from .classification import BCELoss, BCEWithLogitsLoss
+
+__all__ = ["BCEWithLogitsLoss", "BCELoss"]

@@ -1,0 +1,5 @@
+"""(transitional re-export)"""
+
+from .combine import CombinedLoss
+
+__all__ = ["CombinedLoss"]

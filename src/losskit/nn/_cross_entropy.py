@@ -1,0 +1,147 @@
+"""Cross-entropy modules: ``CrossEntropyLoss``, ``NLLLoss`` (torch's twins) and ``LinearCrossEntropyLoss``.
+
+Each takes torch's constructor arguments in torch's order (losskit's extensions are keyword-only
+after them), stores weights as buffers, and its ``forward`` is one call into
+:mod:`losskit.functional`; see the functional for the formula.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+from torch import Tensor, nn
+
+from .. import _checks
+from .. import functional as LF
+from .._reduction import check_all_ignored
+from ._base import WeightedLoss
+
+__all__ = ["CrossEntropyLoss", "NLLLoss", "LinearCrossEntropyLoss"]
+
+
+class CrossEntropyLoss(WeightedLoss):
+    """Softmax cross-entropy; see :func:`losskit.functional.cross_entropy`.
+
+    A drop-in for :class:`torch.nn.CrossEntropyLoss` (same arguments, same order) plus
+    ``z_loss``, ``softcap`` and ``all_ignored``.
+
+    Example:
+        >>> import torch
+        >>> loss = CrossEntropyLoss(weight=torch.tensor([1.0, 2.0, 1.0]), label_smoothing=0.1)
+        >>> print(round(loss(torch.tensor([[2.0, 0.5, -1.0]]), torch.tensor([1])).item(), 4))
+        1.6833
+        >>> loss
+        CrossEntropyLoss(weight=<tensor (3,)>, label_smoothing=0.1)
+    """
+
+    def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None,
+                 ignore_index: Optional[int] = -100, reduce: Optional[bool] = None, reduction: str = "mean",
+                 label_smoothing: float = 0.0, *, z_loss: float = 0.0, softcap: Optional[float] = None,
+                 all_ignored: str = "nan") -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index = _checks.ignored(ignore_index, fn="CrossEntropyLoss")
+        self.label_smoothing = _checks.smoothing(label_smoothing, high_open=False, fn="CrossEntropyLoss")
+        self.z_loss = _checks.number(z_loss, "z_loss", low=0.0, fn="CrossEntropyLoss")
+        self.softcap = softcap
+        self.all_ignored = check_all_ignored(all_ignored)
+
+    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        return LF.cross_entropy(logits, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
+                                label_smoothing=self.label_smoothing, z_loss=self.z_loss, softcap=self.softcap,
+                                all_ignored=self.all_ignored)
+
+
+class NLLLoss(WeightedLoss):
+    """Negative log-likelihood of class indices; see :func:`losskit.functional.nll_loss`.
+
+    A drop-in for :class:`torch.nn.NLLLoss` plus ``all_ignored``.
+
+    Example:
+        >>> import torch
+        >>> log_probs = torch.log(torch.tensor([[0.7, 0.2, 0.1]]))
+        >>> print(round(NLLLoss()(log_probs, torch.tensor([0])).item(), 4))
+        0.3567
+    """
+
+    def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None,
+                 ignore_index: Optional[int] = -100, reduce: Optional[bool] = None, reduction: str = "mean",
+                 *, all_ignored: str = "nan") -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index = _checks.ignored(ignore_index, fn="NLLLoss")
+        self.all_ignored = check_all_ignored(all_ignored)
+
+    def forward(self, log_probs: Tensor, target: Tensor) -> Tensor:
+        return LF.nll_loss(log_probs, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
+                           all_ignored=self.all_ignored)
+
+
+
+
+class LinearCrossEntropyLoss(WeightedLoss):
+    """Cross-entropy of a linear projection, chunked so that the logits never exist at once.
+
+    Two ways to build it:
+
+    * like ``torch.nn.LinearCrossEntropyLoss`` (torch 2.13), owning the projection:
+      ``LinearCrossEntropyLoss(in_features, num_classes, bias=False, ...)``, then
+      ``loss(input, target)``; the projection is ``self.linear`` (an ``nn.Linear``);
+    * without ``in_features``: the projection is passed at call time, e.g. a language model's tied
+      output embedding: ``loss(hidden, lm_head.weight, target, linear_bias=None)``.
+
+    Options are those of :func:`losskit.functional.linear_cross_entropy`; ``weight`` is a buffer.
+
+    Shape:
+        - input: ``(N, H)`` or ``(H,)``; target: ``(N,)`` / ``()`` class indices or ``(N, C)`` probabilities.
+        - output: ``(N,)`` for ``reduction="none"``, else a scalar.
+
+    Example:
+        >>> import torch
+        >>> from losskit.nn import LinearCrossEntropyLoss
+        >>> _ = torch.manual_seed(0)
+        >>> crit = LinearCrossEntropyLoss(8, 5, bias=True)
+        >>> x, y = torch.randn(4, 8), torch.tensor([0, 4, 2, 2])
+        >>> torch.allclose(crit(x, y), torch.nn.functional.cross_entropy(crit.linear(x), y))
+        True
+    """
+
+    def __init__(self, in_features: Optional[int] = None, num_classes: Optional[int] = None, *,
+                 out_features: tuple[int, ...] = (), bias: bool = False, device=None, dtype=None,
+                 reduction: str = "mean", weight: Optional[Tensor] = None, ignore_index: Optional[int] = -100,
+                 label_smoothing: float = 0.0, chunk_size: Optional[int] = None, all_ignored: str = "nan") -> None:
+        super().__init__(weight, reduction=reduction)
+        if (in_features is None) != (num_classes is None):
+            raise ValueError("give both in_features and num_classes (to own the projection), or neither "
+                             f"(to pass linear_weight at call time); got in_features={in_features!r}, "
+                             f"num_classes={num_classes!r}")
+        self.out_features = tuple(out_features)
+        self.num_classes = num_classes
+        self.linear: Optional[nn.Linear] = None
+        if in_features is not None:
+            outs = num_classes * math.prod(self.out_features)
+            self.linear = nn.Linear(in_features, outs, bias=bias, device=device, dtype=dtype)
+        self.ignore_index = _checks.ignored(ignore_index, fn="LinearCrossEntropyLoss")
+        self.label_smoothing = _checks.smoothing(label_smoothing, high_open=False, fn="LinearCrossEntropyLoss")
+        self.chunk_size = chunk_size
+        self.all_ignored = check_all_ignored(all_ignored)
+
+    def forward(self, input: Tensor, *args: Tensor, linear_bias: Optional[Tensor] = None) -> Tensor:
+        if self.linear is not None:
+            if len(args) != 1 or linear_bias is not None:
+                raise TypeError("this LinearCrossEntropyLoss owns its projection: call it as loss(input, target)")
+            (target,) = args
+            shape = (self.num_classes, *self.out_features)
+            lw = self.linear.weight.view(*shape, self.linear.in_features)
+            lb = None if self.linear.bias is None else self.linear.bias.view(shape)
+        else:
+            if len(args) == 3 and linear_bias is None:
+                lw, target, linear_bias = args
+            elif len(args) == 2:
+                lw, target = args
+            else:
+                raise TypeError("call as loss(input, linear_weight, target, linear_bias=None) "
+                                "(or build the module with in_features and num_classes)")
+            lb = linear_bias
+        return LF.linear_cross_entropy(input, lw, target, linear_bias=lb, weight=self.weight, reduction=self.reduction,
+                                    ignore_index=self.ignore_index, label_smoothing=self.label_smoothing,
+                                    chunk_size=self.chunk_size, all_ignored=self.all_ignored)

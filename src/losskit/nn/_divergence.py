@@ -1,0 +1,5 @@
+"""(transitional re-export)"""
+
+from .divergence import KLDivLoss
+
+__all__ = ["KLDivLoss"]

@@ -1,0 +1,52 @@
+"""Float64 textbook formulas, written independently of losskit, for the tests to compare against.
+
+Each function is the formula as a paper or torch's documentation states it, with plain autograd
+operations in float64 and no numerical tricks; the tests compare losskit's values and gradients
+with them (and with torch's own functions where torch has the loss).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+
+def reduce(rows: Tensor, reduction: str, denominator: Optional[Tensor] = None) -> Tensor:
+    if reduction == "none":
+        return rows
+    if reduction == "sum":
+        return rows.sum()
+    return rows.sum() / (rows.numel() if denominator is None else denominator)
+
+
+def categorical_nll(logits: Tensor, target: Tensor, *, weight: Optional[Tensor] = None,
+                    ignore_index: Optional[int] = -100, label_smoothing: float = 0.0, z_loss: float = 0.0,
+                    softcap: Optional[float] = None, reduction: str = "mean") -> Tensor:
+    """Cross-entropy of class indices (torch's definition), plus PaLM's z-loss and Gemma 2's soft cap.
+
+    ``ℓ_n = w_y [(1-ε)(-log p_y)] + (ε/C) Σ_c w_c (-log p_c) + ζ w_y lse²`` (0 where ignored),
+    mean ``Σ ℓ / Σ w_y`` over counted rows; logits ``cap·tanh(x/cap)`` first with ``softcap``.
+    Class dimension 1 (0 for a 1-D input).
+    """
+    x = logits.double()
+    if x.dim() == 1:
+        x, target = x.unsqueeze(0), target.unsqueeze(0)
+    if softcap:
+        x = softcap * torch.tanh(x / softcap)
+    c = x.shape[1]
+    x = x.movedim(1, -1).reshape(-1, c)
+    y = target.reshape(-1)
+    w = torch.ones(c, dtype=torch.float64) if weight is None else weight.double()
+    valid = torch.ones_like(y, dtype=torch.bool) if ignore_index is None else y != ignore_index
+    ys = torch.where(valid, y, torch.zeros_like(y))
+    lse = torch.logsumexp(x, 1)
+    neg_logp = lse[:, None] - x
+    w_y = w[ys] * valid
+    rows = (1 - label_smoothing) * w_y * neg_logp.gather(1, ys[:, None]).squeeze(1)
+    rows = rows + valid * (label_smoothing / c) * (neg_logp * w).sum(1)
+    rows = rows + z_loss * w_y * lse ** 2
+    rows = torch.where(valid, rows, torch.zeros_like(rows))
+    out_shape = target.shape if logits.dim() > 1 else ()
+    return reduce(rows.reshape(out_shape), reduction, w_y.sum())
