@@ -344,11 +344,12 @@ def like_dtype(t: Optional[Tensor], dtype: torch.dtype, name: str, input_name: s
     """``t`` (an option tensor such as a class weight) in ``dtype``, the dtype the loss computes in.
 
     A tensor of lower precision than ``dtype`` (a float16 weight for float32 logits) is refused, as
-    torch refuses it, rather than silently widened; a wider one is rounded to ``dtype``.
+    torch refuses it, rather than silently widened -- except under ``torch.autocast``, which casts
+    both to float32 as torch does; a wider one is rounded to ``dtype``.
     """
     if t is None or t.dtype == dtype:
         return t
-    if torch.finfo(t.dtype).bits < torch.finfo(dtype).bits:
+    if torch.finfo(t.dtype).bits < torch.finfo(dtype).bits and not torch.is_autocast_enabled(t.device.type):
         where = f"{fn}: " if fn else ""
         raise TypeError(f"{where}{name} has dtype {t.dtype}, of lower precision than {input_name} ({dtype}); "
                         f"pass {name}.to({dtype}) (torch refuses mixed dtypes here too)")
