@@ -79,17 +79,5 @@ def test_module_matches_functional(spec):
     torch.testing.assert_close(out_m, out_f)
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
-def test_traces_without_graph_breaks(spec):
-    """Every loss runs under torch.compile(fullgraph=True): no host sync, no data-dependent branch."""
-    import torch._dynamo
-
-    args, kwargs = _inputs(spec)
-    compiled = torch.compile(lambda *a: spec.functional(*a, **kwargs), fullgraph=True, backend="eager")
-    try:
-        out = compiled(*args)
-        expected = spec.functional(*[a.detach() if torch.is_tensor(a) else a for a in args], **kwargs)
-        torch.testing.assert_close(out.detach(), expected)
-        out.sum().backward()
-    finally:
-        torch._dynamo.reset()
+# (every loss traces under torch.compile(fullgraph=True, dynamic=True), compiled once for two batch sizes,
+# with its value and backward checked: tests/test_guarantees.py)

@@ -88,23 +88,24 @@ __all__ = [
 
 
 class _Scope:
-    """Returned by :meth:`Switch.set`. As a plain call the new value is the process default; as a
-    context manager it is the value of this thread only, until the block exits (in any order)."""
+    """Returned by :meth:`Switch.set`. As a plain call the new value holds in the current thread from
+    then on (like ``torch.set_grad_enabled``); as a context manager it holds in the current thread
+    until the block exits (blocks may exit in any order)."""
 
-    __slots__ = ("_switch", "_value", "_previous_default")
+    __slots__ = ("_local", "_value", "_previous_base")
 
     def __init__(self, switch: "Switch", value: str) -> None:
-        self._switch, self._value = switch, value
-        self._previous_default = switch._default
-        switch._default = value
+        self._local, self._value = switch._local, value
+        self._previous_base = self._local.base
+        self._local.base = value
 
     def __enter__(self) -> "_Scope":
-        self._switch._default = self._previous_default  # a scoped value is this thread's, not the process's
-        self._switch._local.stack.append(self)
+        self._local.base = self._previous_base  # inside a block the value is the block's
+        self._local.stack.append(self)
         return self
 
     def __exit__(self, *exc) -> None:
-        stack = self._switch._local.stack
+        stack = self._local.stack
         # remove this scope wherever it sits: blocks left out of order restore correctly
         for i in range(len(stack) - 1, -1, -1):
             if stack[i] is self:
@@ -115,15 +116,16 @@ class _Scope:
 class _ThreadState(threading.local):
     def __init__(self) -> None:
         self.stack: list = []
+        self.base: Optional[str] = None
 
 
 class Switch:
-    """A named setting with a process default and per-thread scoped overrides.
+    """A named setting, local to each thread: the innermost active ``with`` block of the thread wins,
+    then the thread's last plain call, then the process default (an environment variable).
 
-    ``value`` (read by the losses) only reads plain attributes of the switch and of a
-    ``threading.local``, so ``torch.compile`` guards on it (a change re-traces the compiled
-    function) and threads never see each other's ``with`` blocks. The innermost active block of
-    the current thread wins; blocks may exit in any order.
+    ``value`` only reads plain attributes of a ``threading.local`` and of the switch, so
+    ``torch.compile`` guards on it (a change re-traces the compiled function), and one thread's
+    setting never reaches another.
     """
 
     def __init__(self, name: str, choices: Sequence[str], env: str, default: str) -> None:
@@ -132,13 +134,15 @@ class Switch:
         if value not in self.choices:  # pragma: no cover - depends on the environment
             warnings.warn(f"{env}={value!r} is not one of {self.choices}; using {default!r}")
             value = default
-        self._default = value
+        self.default = value
         self._local = _ThreadState()
 
     @property
     def value(self) -> str:
-        stack = self._local.stack
-        return stack[-1]._value if stack else self._default
+        local = self._local
+        if local.stack:
+            return local.stack[-1]._value
+        return self.default if local.base is None else local.base
 
     def set(self, value: str) -> _Scope:
         if not isinstance(value, str) or value not in self.choices:
@@ -154,8 +158,9 @@ _CHECKS = Switch("checks level", ("off", "auto", "full"), "LOSSKIT_CHECKS", "aut
 def checks(level: str) -> _Scope:
     """Set how much losskit validates: ``"off"``, ``"auto"`` (default) or ``"full"``.
 
-    As a context manager the level holds in the current thread until the block exits (other
-    threads keep theirs); as a plain call it becomes the process default.
+    As a context manager the level holds in the current thread until the block exits; as a plain
+    call it holds in the current thread from then on (like ``torch.set_grad_enabled``). Other threads
+    keep theirs; the process default is the environment variable ``LOSSKIT_CHECKS``.
 
     >>> import losskit
     >>> with losskit.checks("full"):

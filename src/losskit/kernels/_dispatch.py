@@ -52,7 +52,8 @@ def impl(mode: str):
     CPU tensors included under ``TRITON_INTERPRET=1``; the formula where it declines the inputs).
 
     As a context manager the choice holds in the current thread until the block exits; as a plain
-    call it becomes the process default. Also set by the environment variable ``LOSSKIT_IMPL``.
+    call it holds in the current thread from then on. The process default is the environment
+    variable ``LOSSKIT_IMPL``.
 
     >>> import losskit
     >>> with losskit.impl("torch"):
