@@ -286,7 +286,7 @@ def _lce_ref(x, w, y, b=None, **kw):
 
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
 def test_linear_cross_entropy_second_order_gradients(reduction):
-    x, w, b, y = _lce_inputs()
+    x, w, b, y = _lce_inputs(n=4, h=3, c=5)
     torch.autograd.gradgradcheck(
         lambda x, w, b: LF.linear_cross_entropy(x, w, y, linear_bias=b, reduction=reduction, chunk_size=3,
                                                 label_smoothing=0.1), (x, w, b))
@@ -320,6 +320,18 @@ def test_linear_cross_entropy_probability_targets_with_gradient():
     x, w, b, _ = _lce_inputs()
     t = torch.softmax(torch.randn(7, 11, dtype=torch.float64), 1).requires_grad_()
     check_against(lambda x, w, t: LF.linear_cross_entropy(x, w, t, chunk_size=3), _lce_ref, x, w, t)
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("target_kind", ["indices", "probabilities"])
+def test_linear_cross_entropy_z_loss_and_softcap_match_cross_entropy(reduction, target_kind):
+    x, w, b, y = _lce_inputs()
+    if target_kind == "probabilities":
+        y = torch.softmax(torch.randn(7, 11, dtype=torch.float64), 1)
+    cw = torch.rand(11, dtype=torch.float64) + 0.5
+    kw = dict(weight=cw, label_smoothing=0.25, z_loss=0.05, softcap=4.0, reduction=reduction)
+    check_against(lambda x, w, b: LF.linear_cross_entropy(x, w, y, linear_bias=b, chunk_size=3, **kw),
+                  lambda x, w, b: LF.cross_entropy(F.linear(x, w, b), y, **kw), x, w, b)
 
 
 def test_linear_cross_entropy_small_integer_labels():

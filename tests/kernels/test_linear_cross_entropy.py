@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 import losskit
 from helpers import assert_close, assert_refuses, check_against
-from losskit.functional import linear_cross_entropy
+from losskit.functional import cross_entropy, linear_cross_entropy
 from losskit.kernels import _dispatch
 
 try:
@@ -47,13 +47,17 @@ def _check(x, w, t, ref=unfused, tol=None, **kw):
     def theirs(x, w, t, b=None, **k):
         k.pop("chunk_size", None)
         k.pop("all_ignored", None)
+        if "z_loss" in k or "softcap" in k:  # options torch's functions lack: losskit's unfused cross_entropy
+            ii = k.pop("ignore_index", None)
+            return cross_entropy(F.linear(x, w, b), t, ignore_index=-100 if ii is None else ii, **k)
         return ref(x, w, t, linear_bias=b, **k)
 
     grad = [True, True, False] + ([True] if b is not None else [])
     return check_against(ours, theirs, *args, grad=grad, tol=tol, **kw)
 
 
-OPTS = [{}, {"weight": "w"}, {"label_smoothing": 0.2}, {"weight": "w", "label_smoothing": 0.1, "ignore_index": 3}]
+OPTS = [{}, {"weight": "w"}, {"label_smoothing": 0.2}, {"weight": "w", "label_smoothing": 0.1, "ignore_index": 3},
+        {"weight": "w", "z_loss": 0.01, "softcap": 3.0}]
 
 
 def _kw(opts, v, dtype=torch.float64):
@@ -201,7 +205,7 @@ def test_triton_path(opts, reduction, monkeypatch):
     used = []
     k = _dispatch.registered("linear_cross_entropy_chunk")
     monkeypatch.setitem(_dispatch._REGISTERED, k.name,
-                        _dispatch.Kernel(k.name, lambda *a: used.append(1) or k.fn(*a), k.supports))
+                        _dispatch.Kernel(k.name, lambda *a, **kw: used.append(1) or k.fn(*a, **kw), k.supports))
     x, w, b, t = _inputs(dtype=torch.float32, n=9, v=21)
     kw = _kw(opts, 21, torch.float32)
     t[0] = kw.get("ignore_index", -100)

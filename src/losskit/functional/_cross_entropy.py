@@ -206,13 +206,16 @@ def _default_chunk(n: int, classes: int) -> int:
 
 
 def _chunk_step(logits: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int, eps: float,
-                row_scale: Optional[Tensor]) -> tuple[Tensor, Optional[Tensor]]:
-    out = _dispatch.kernel("linear_cross_entropy_chunk", logits, target, weight, ignore_index, eps, row_scale)
-    return cross_entropy_rows_and_grad(logits, target, weight, ignore_index, eps, row_scale) if out is None else out
+                row_scale: Optional[Tensor], zeta: float, cap: float) -> tuple[Tensor, Optional[Tensor]]:
+    out = _dispatch.kernel("linear_cross_entropy_chunk", logits, target, weight, ignore_index, eps, row_scale,
+                           z_loss=zeta, softcap=cap or None)
+    if out is None:
+        out = cross_entropy_rows_and_grad(logits, target, weight, ignore_index, eps, row_scale, zeta, cap or None)
+    return out
 
 
 def _run_chunks(x: Tensor, lw: Tensor, lb: Optional[Tensor], target: Tensor, weight: Optional[Tensor],
-                ignore_index: int, eps: float, chunk: int, row_scale: Optional[Tensor],
+                ignore_index: int, eps: float, zeta: float, cap: float, chunk: int, row_scale: Optional[Tensor],
                 needs: tuple[bool, bool, bool]):
     """Loss per row and, with ``row_scale``, the gradients of ``sum_i scale_i loss_i`` (three GEMMs a chunk)."""
     n = x.shape[0]
@@ -228,7 +231,7 @@ def _run_chunks(x: Tensor, lw: Tensor, lb: Optional[Tensor], target: Tensor, wei
         xc = x[i:i + chunk]
         logits = F.linear(xc, lwx, lbx)  # GEMM, float32 accumulation, in the input's dtype
         r, dz = _chunk_step(logits, target[i:i + chunk], weight, ignore_index, eps,
-                            None if row_scale is None else row_scale[i:i + chunk])
+                            None if row_scale is None else row_scale[i:i + chunk], zeta, cap)
         rows[i:i + chunk] = r
         if dz is None:
             continue
@@ -249,23 +252,25 @@ def _empty(t: Tensor) -> Tensor:
 
 @torch.library.custom_op("losskit::linear_cross_entropy", mutates_args=())
 def _lce_op(x: Tensor, lw: Tensor, lb: Optional[Tensor], target: Tensor, weight: Optional[Tensor],
-            ignore_index: int, label_smoothing: float, per_row: bool, chunk: int, need_x: bool, need_w: bool,
-            need_b: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+            ignore_index: int, label_smoothing: float, z_loss: float, softcap: float, per_row: bool, chunk: int,
+            need_x: bool, need_w: bool, need_b: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Rows (``per_row``) or their sum, and the gradients of that sum (computed in the forward: the
     backward only scales them); empty tensors where a gradient is not wanted."""
     needs = (need_x, need_w, need_b)
     if per_row or not any(needs):
-        rows, *_ = _run_chunks(x, lw, lb, target, weight, ignore_index, label_smoothing, chunk, None, needs)
+        rows, *_ = _run_chunks(x, lw, lb, target, weight, ignore_index, label_smoothing, z_loss, softcap, chunk,
+                               None, needs)
         out = rows if per_row else rows.sum()
         return out, _empty(x), _empty(x), _empty(x)
     ones = torch.ones((), dtype=torch.float64 if x.dtype == torch.float64 else torch.float32, device=x.device)
-    rows, gx, gw, gb = _run_chunks(x, lw, lb, target, weight, ignore_index, label_smoothing, chunk,
+    rows, gx, gw, gb = _run_chunks(x, lw, lb, target, weight, ignore_index, label_smoothing, z_loss, softcap, chunk,
                                    ones.expand(x.shape[0]), needs)
     return rows.sum(), *(_empty(x) if g is None else g for g in (gx, gw, gb))  # type: ignore[return-value]
 
 
 @_lce_op.register_fake
-def _(x, lw, lb, target, weight, ignore_index, label_smoothing, per_row, chunk, need_x, need_w, need_b):
+def _(x, lw, lb, target, weight, ignore_index, label_smoothing, z_loss, softcap, per_row, chunk, need_x, need_w,
+      need_b):
     acc = torch.float64 if x.dtype == torch.float64 else torch.float32
     out = x.new_empty((x.shape[0],) if per_row else (), dtype=acc)
     grads = not per_row
@@ -276,31 +281,33 @@ def _(x, lw, lb, target, weight, ignore_index, label_smoothing, per_row, chunk, 
 
 @torch.library.custom_op("losskit::linear_cross_entropy_backward", mutates_args=())
 def _lce_backward_op(g_rows: Tensor, x: Tensor, lw: Tensor, lb: Optional[Tensor], target: Tensor,
-                     weight: Optional[Tensor], ignore_index: int, label_smoothing: float, chunk: int, need_x: bool,
-                     need_w: bool, need_b: bool) -> tuple[Tensor, Tensor, Tensor]:
+                     weight: Optional[Tensor], ignore_index: int, label_smoothing: float, z_loss: float,
+                     softcap: float, chunk: int, need_x: bool, need_w: bool, need_b: bool
+                     ) -> tuple[Tensor, Tensor, Tensor]:
     """Gradients of ``sum_i g_i loss_i`` (``reduction="none"``): the chunk logits are formed again."""
-    _, gx, gw, gb = _run_chunks(x, lw, lb, target, weight, ignore_index, label_smoothing, chunk,
+    _, gx, gw, gb = _run_chunks(x, lw, lb, target, weight, ignore_index, label_smoothing, z_loss, softcap, chunk,
                                 g_rows.to(torch.float64 if x.dtype == torch.float64 else torch.float32),
                                 (need_x, need_w, need_b))
     return tuple(_empty(x) if g is None else g for g in (gx, gw, gb))  # type: ignore[return-value]
 
 
 @_lce_backward_op.register_fake
-def _(g_rows, x, lw, lb, target, weight, ignore_index, label_smoothing, chunk, need_x, need_w, need_b):
+def _(g_rows, x, lw, lb, target, weight, ignore_index, label_smoothing, z_loss, softcap, chunk, need_x, need_w,
+      need_b):
     return (x.new_empty(x.shape) if need_x else _empty(x), lw.new_empty(lw.shape) if need_w else _empty(x),
             lb.new_empty(lb.shape) if need_b and lb is not None else _empty(x))
 
 
 def _lce_setup(ctx, inputs, output):
-    x, lw, lb, target, weight, ignore_index, eps, per_row, chunk, need_x, need_w, need_b = inputs
+    x, lw, lb, target, weight, ignore_index, eps, zeta, cap, per_row, chunk, need_x, need_w, need_b = inputs
     _, gx, gw, gb = output
     ctx.save_for_backward(x, lw, lb, target, weight, gx, gw, gb)
-    ctx.opts = (ignore_index, eps, per_row, chunk, need_x, need_w, need_b)
+    ctx.opts = (ignore_index, eps, zeta, cap, per_row, chunk, need_x, need_w, need_b)
     ctx.consumed = False
 
 
 def _lce_backward(ctx, g_out, _gx, _gw, _gb):
-    ignore_index, eps, per_row, chunk, need_x, need_w, need_b = ctx.opts
+    ignore_index, eps, zeta, cap, per_row, chunk, need_x, need_w, need_b = ctx.opts
     if ctx.consumed:
         raise RuntimeError("linear_cross_entropy: its gradients are formed in the forward and serve one backward "
                            "only; for retain_graph=True compute cross_entropy(F.linear(input, W, b), target)")
@@ -308,10 +315,10 @@ def _lce_backward(ctx, g_out, _gx, _gw, _gb):
     if torch.is_grad_enabled():
         # create_graph=True: differentiate the unfused computation (it holds the logits) so that
         # the gradient is itself differentiable
-        return _reference_grads(g_out, x, lw, lb, target, weight, ignore_index, eps, per_row)
+        return _reference_grads(g_out, x, lw, lb, target, weight, ignore_index, eps, zeta, cap, per_row)
     if per_row:
-        gx, gw, gb = _lce_backward_op(g_out, x, lw, lb, target, weight, ignore_index, eps, chunk, need_x, need_w,
-                                      need_b)
+        gx, gw, gb = _lce_backward_op(g_out, x, lw, lb, target, weight, ignore_index, eps, zeta, cap, chunk, need_x,
+                                      need_w, need_b)
     else:
         ctx.consumed = True
         # an all-ignored mean hands down an infinite scale (d(0/0)/d0); every gradient is 0 then, as in torch
@@ -320,19 +327,35 @@ def _lce_backward(ctx, g_out, _gx, _gw, _gb):
             gx, gw, gb = (g * scale.to(g.dtype) for g in (gx, gw, gb))
         else:  # in place: no second gradient-sized buffer
             gx, gw, gb = (g.mul_(scale.to(g.dtype)) for g in (gx, gw, gb))
-    return (gx if need_x else None, gw if need_w else None, gb if need_b else None) + (None,) * 9
+    return (gx if need_x else None, gw if need_w else None, gb if need_b else None) + (None,) * 11
 
 
-def _reference_grads(g_out, x, lw, lb, target, weight, ignore_index, eps, per_row):
+def _reference_grads(g_out, x, lw, lb, target, weight, ignore_index, eps, zeta, cap, per_row):
     inputs = [t for t in (x, lw, lb) if t is not None and t.requires_grad]
     with torch.enable_grad():
         logits = F.linear(x, lw.to(x.dtype), None if lb is None else lb.to(x.dtype))
-        rows = F.cross_entropy(logits, target, None if weight is None else weight.to(logits.dtype),
-                               ignore_index=ignore_index, reduction="none", label_smoothing=eps)
+        rows = _unfused_rows(logits, target, weight, ignore_index, eps, zeta, cap)
         out = rows if per_row else rows.sum()
         found = iter(torch.autograd.grad(out, inputs, g_out.to(out.dtype), create_graph=True))
     grads = [next(found) if t is not None and t.requires_grad else None for t in (x, lw, lb)]
-    return tuple(grads) + (None,) * 9
+    return tuple(grads) + (None,) * 11
+
+
+def _unfused_rows(logits, target, weight, ignore_index, eps, zeta, cap):
+    """Rows of the unfused computation (plain autograd): the same formula as the chunk step."""
+    if cap:
+        logits = cap * torch.tanh(logits / cap)
+    w = None if weight is None else weight.to(logits.dtype)
+    rows = F.cross_entropy(logits, target, w, ignore_index=ignore_index, reduction="none", label_smoothing=eps)
+    if zeta:
+        lse = torch.logsumexp(_checks.upcast(logits), dim=1)
+        if target.is_floating_point():
+            a = torch.ones_like(lse)
+        else:
+            valid = target != ignore_index
+            a = valid.to(lse.dtype) if w is None else torch.where(valid, w[target.masked_fill(~valid, 0)], 0.0)
+        rows = rows + (zeta * a * lse.square()).to(rows.dtype)
+    return rows
 
 
 _lce_op.register_autograd(_lce_backward, setup_context=_lce_setup)
@@ -361,6 +384,8 @@ def linear_cross_entropy(
     reduction: str = "mean",
     ignore_index: Optional[int] = -100,
     label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+    softcap: Optional[float] = None,
     chunk_size: Optional[int] = None,
     all_ignored: str = "nan",
     options=None,
@@ -371,7 +396,7 @@ def linear_cross_entropy(
         z_i = W x_i + b, \qquad \ell_i = \mathrm{CE}(z_i, y_i)
 
     with ``CE`` exactly as in :func:`cross_entropy` (class weights, ``ignore_index``, label
-    smoothing, probability targets, the weighted mean). It is the negative log-likelihood of a
+    smoothing, probability targets, the weighted mean, z-loss and logit soft-capping). It is the negative log-likelihood of a
     Categorical distribution whose logits are a linear function of the features (softmax link;
     predict :math:`\arg\max_c z_{ic}`). Equal to ``torch.nn.functional.linear_cross_entropy`` (torch
     2.13) and to ``cross_entropy(linear(input, linear_weight, linear_bias), target, ...)``, but the
@@ -404,6 +429,8 @@ def linear_cross_entropy(
             torch's default); ``None``: none ignored, as in :func:`cross_entropy` (torch 2.13 maps
             an explicit ``None`` to -100).
         label_smoothing: in [0, 1].
+        z_loss: coefficient of :math:`\operatorname{lse}^2` per row, as in :func:`cross_entropy` (0: off).
+        softcap: soft cap of the logits, as in :func:`cross_entropy` (``None``: off; Gemma 2 uses 30).
         chunk_size: tokens per chunk; default: a power of two keeping one chunk of float32 logits
             near 128 MiB.
         all_ignored: ``"nan"`` (torch) or ``"zero"``: the ``mean`` of a batch in which every target
@@ -449,6 +476,9 @@ def linear_cross_entropy(
             raise ValueError(f"{fn}: linear_bias must have shape {tuple(lw.shape[:-1])}, got "
                              f"{tuple(linear_bias.shape)}")
     dt = _gemm_dtype(fn, x, lw)
+    zeta = _checks.number(z_loss, "z_loss", low=0.0, fn=fn, hint="0 turns it off; PaLM uses 1e-4")
+    cap = None if softcap is None else _checks.number(softcap, "softcap", low=0.0, low_open=True, fn=fn,
+                                                      hint="None turns it off")
     if chunk_size is None and options is not None:
         chunk_size = getattr(options, "batch_chunk_size", None)
     if chunk_size is not None:
@@ -465,7 +495,7 @@ def linear_cross_entropy(
         logits = F.linear(x, lw.flatten(0, -2), None if linear_bias is None else linear_bias.flatten())
         logits = logits.unflatten(-1, tuple(lw.shape[:-1]))
         return cross_entropy(logits, target, weight, None, ignore_index, None, reduction, label_smoothing,
-                             all_ignored=all_ignored)
+                             z_loss=zeta, softcap=cap, all_ignored=all_ignored)
 
     num_classes = lw.shape[0]
     like = x.new_zeros((), dtype=dt).expand(*n_shape, num_classes)  # stands for the logits' shape and dtype
@@ -480,8 +510,8 @@ def linear_cross_entropy(
              grad_on and linear_bias is not None and linear_bias.requires_grad)
     chunk = int(chunk_size or _default_chunk(n, num_classes))
     out_dtype = _checks.autocast_dtype(like)  # torch's: the logits' dtype, float32 under autocast
-    out, *_ = _lce_op(xb, lw, linear_bias, t, w, c.torch_ignore_index, c.label_smoothing, reduction == "none",
-                      chunk, *needs)
+    out, *_ = _lce_op(xb, lw, linear_bias, t, w, c.torch_ignore_index, c.label_smoothing, zeta, cap or 0.0,
+                      reduction == "none", chunk, *needs)
     if reduction == "none":
         return out.reshape(n_shape).to(out_dtype)
     if reduction == "sum":

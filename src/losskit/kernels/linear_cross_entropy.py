@@ -20,20 +20,22 @@ __all__ = ["linear_cross_entropy_chunk"]
 
 
 def _supports(logits: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int, label_smoothing: float,
-              row_scale: Optional[Tensor]) -> bool:
+              row_scale: Optional[Tensor], *, z_loss: float, softcap: Optional[float]) -> bool:
     return not target.is_floating_point() and logits.dtype in _DTYPES and logits.dim() == 2 and can_run(logits)
 
 
 @_dispatch.register("linear_cross_entropy_chunk", supports=_supports)
 def linear_cross_entropy_chunk(logits: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int,
-                               label_smoothing: float, row_scale: Optional[Tensor]) -> tuple[Tensor, Optional[Tensor]]:
+                               label_smoothing: float, row_scale: Optional[Tensor], *, z_loss: float,
+                               softcap: Optional[float]) -> tuple[Tensor, Optional[Tensor]]:
     """(loss per row in float32, the gradient of ``sum_i row_scale_i loss_i`` written over ``logits``)."""
     x3 = logits.unsqueeze(-1)  # (rows, C, 1): a view, C contiguous
     w = None if weight is None else weight.to(device=logits.device, dtype=torch.float32).contiguous()
-    rows, m, logl, _ = torch.ops.losskit.cross_entropy_fwd(x3, target, w, ignore_index, label_smoothing, 0.0, 0.0,
+    zeta, cap = float(z_loss), float(softcap or 0.0)
+    rows, m, logl, _ = torch.ops.losskit.cross_entropy_fwd(x3, target, w, ignore_index, label_smoothing, zeta, cap,
                                                            True)
     if row_scale is None:
         return rows, None
     torch.ops.losskit.cross_entropy_bwd_(row_scale.float(), x3, target, w, m, logl, ignore_index, label_smoothing,
-                                         0.0, 0.0)
+                                         zeta, cap)
     return rows, logits
