@@ -65,6 +65,13 @@ def _(g):
     return (log_probs, target), {"weight": class_weight(g, 4)}
 
 
+@example("generalized_cross_entropy")
+def _(g):
+    target = torch.randint(0, 5, (6, 2), generator=g)
+    target[0, 0] = -100
+    return (randn(g, 6, 5, 2), target), {"q": 0.7, "weight": class_weight(g, 5)}
+
+
 @example("linear_cross_entropy")
 def _(g):
     x, w, b = randn(g, 7, 5), randn(g, 11, 5), randn(g, 11)

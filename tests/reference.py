@@ -50,3 +50,26 @@ def categorical_nll(logits: Tensor, target: Tensor, *, weight: Optional[Tensor] 
     rows = torch.where(valid, rows, torch.zeros_like(rows))
     out_shape = target.shape if logits.dim() > 1 else ()
     return reduce(rows.reshape(out_shape), reduction, w_y.sum())
+
+
+def softmax_cross_entropy_where(logits: Tensor, labels: Tensor, where: Tensor) -> Tensor:
+    """optax's ``softmax_cross_entropy(logits, labels, axis=-1, where=where)`` in float64, transcribed from
+    optax/losses/_classification.py: ``-sum(labels * log_softmax(logits, where=where), where=where)``, the
+    log-softmax taken over the classes where ``where`` is True (classes on the last axis)."""
+    x = logits.double().masked_fill(~where, float("-inf"))
+    log_p = x - torch.logsumexp(x, dim=-1, keepdim=True)
+    return -(torch.where(where, labels.double() * log_p, torch.zeros((), dtype=torch.float64))).sum(-1)
+
+
+def generalized_cross_entropy(logits: Tensor, target: Tensor, *, q: float, weight: Optional[Tensor] = None,
+                              ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """Zhang & Sabuncu (2018), eq. 5: ``(1 - p_y^q) / q`` with p the softmax over dim 1; the weighted mean of
+    torch's cross-entropy (``Σ w_y ℓ / Σ w_y`` over counted items)."""
+    p = torch.softmax(logits.double(), 1)
+    valid = target != ignore_index
+    y = torch.where(valid, target, torch.zeros_like(target))
+    p_y = p.gather(1, y.unsqueeze(1)).squeeze(1)
+    w = torch.ones(p.shape[1], dtype=torch.float64) if weight is None else weight.double()
+    w_y = w[y] * valid
+    rows = w_y * (1 - p_y ** q) / q
+    return reduce(rows, reduction, w_y.sum())

@@ -65,6 +65,8 @@ __all__ = [
     "values_in",
     "finite",
     "class_indices",
+    "sample_weights",
+    "class_mask",
     "warn_activated",
     "warn_not_log_probs",
     "compute_dtype",
@@ -422,6 +424,51 @@ def class_indices(target: Tensor, num_classes: int, *, ignore_index: Optional[in
             f"{num_classes} classes{ign}; check the number of output classes of the model, or set ignore_index to "
             "the label used for padding"
         )
+
+
+def sample_weights(weight: Optional[Tensor], shape: Sequence[int], *, fn: str, name: str = "sample_weight"
+                   ) -> Optional[Tensor]:
+    """Per-item weights (one per position of ``shape``, the loss's unreduced shape, or broadcasting to
+    it), floating and >= 0; ``None`` is off."""
+    if weight is None:
+        return None
+    broadcasts_to(weight, shape, name, "the loss per item",
+                  fix=f"give one weight per item: shape {tuple(shape)} (the target's shape for class indices)")
+    values_in(weight, name, low=0.0, fix=f"{name} scales each item's loss; pass values >= 0")
+    return weight
+
+
+def class_mask(mask: Optional[Tensor], logits: Tensor, *, fn: str, target: Optional[Tensor] = None,
+               ignore_index: Optional[int] = None) -> Optional[Tensor]:
+    """A bool mask of the classes that take part (``(C,)`` for every position, or ``logits``' shape); the
+    softmax runs over the kept classes only. Every position must keep at least one class, and a
+    class-index ``target`` (ignored positions aside) must be a kept class."""
+    if mask is None:
+        return None
+    tensor(mask, "class_mask")
+    if mask.dtype != torch.bool:
+        raise TypeError(f"{fn}: class_mask must be a bool tensor (True for the classes that take part), got dtype "
+                        f"{mask.dtype}; use class_mask.bool()")
+    dim = 1 if logits.dim() > 1 else 0
+    if mask.dim() == 1 and logits.dim() > 1:
+        if mask.shape[0] != logits.shape[1]:
+            raise ValueError(f"{fn}: class_mask of shape {tuple(mask.shape)} needs one entry per class "
+                             f"({logits.shape[1]} classes)")
+        mask = mask.view(1, -1, *([1] * (logits.dim() - 2)))
+    if broadcast_shape(mask.shape, logits.shape) != tuple(logits.shape):
+        raise ValueError(f"{fn}: class_mask of shape {tuple(mask.shape)} does not broadcast to logits "
+                         f"{tuple(logits.shape)}; pass (C,) or the logits' shape")
+    if values_checkable(mask) and not bool(mask.any(dim).all()):
+        raise ValueError(f"{fn}: class_mask leaves a position with no class; keep at least one class everywhere")
+    if target is not None and not target.is_floating_point() and values_checkable(target):
+        valid = target != ignore_index if ignore_index is not None else torch.ones_like(target, dtype=torch.bool)
+        y = target.masked_fill(~valid, 0).unsqueeze(dim)
+        hit = torch.broadcast_to(mask, logits.shape).gather(dim, y).squeeze(dim)
+        if not bool((hit | ~valid).all()):
+            bad = int(target[valid & ~hit].flatten()[0])
+            raise ValueError(f"{fn}: target class {bad} is masked out by class_mask (its loss would be infinite); "
+                             "keep every target class, or ignore those positions")
+    return mask
 
 
 # activations whose output reaching a loss that applies its own link is almost always a mistake

@@ -115,6 +115,13 @@ _VIEWS: dict[str, LossView] = {
            dropped_constants="the target's entropy H(t): kl_div = CE(t, p) − H(t), and H(t) does not depend on the model",
            is_likelihood=True, likelihood=Categorical(),
            notes="Use reduction='batchmean' for the true KL per example (torch's 'mean' divides by every element)."),
+        _v("generalized_cross_entropy",
+           formula="ℓ = (1 − p_y^q)/q, p = softmax(z), q ∈ (0, 1]",
+           distribution="Categorical", link="softmax", inference="argmax over classes",
+           dropped_constants="none", is_likelihood=False, base="cross_entropy",
+           adds="the negative Box-Cox transform (1 − L^q)/q of the likelihood L = p_y: its gradient is p_y^q times "
+                "cross-entropy's, so examples the model finds unlikely (often mislabelled) count less; q → 0 gives "
+                "cross_entropy, q = 1 the bounded mean absolute error 1 − p_y", likelihood=Categorical()),
         _v("linear_cross_entropy",
            formula="ℓ = logsumexp(h·Wᵀ) − (h·Wᵀ)_y, computed without storing the logits",
            distribution="Categorical", link="softmax of h·Wᵀ (+ b)", inference="argmax over classes",
@@ -374,6 +381,9 @@ ENTRIES: tuple[Entry, ...] = (
     _entry("nll_loss", N.NLLLoss, "classification", "log_probs",
            "Categorical NLL of class indices given log-probabilities",
            curve="two_class_log_probs", torch_twin="nll_loss"),
+    _entry("generalized_cross_entropy", N.GeneralizedCrossEntropyLoss, "classification", "logits",
+           "noise-robust generalized cross-entropy (1 - p_y^q)/q: q -> 0 is CE, q = 1 is MAE (Zhang & Sabuncu 2018)",
+           curve="two_class"),
     _entry("linear_cross_entropy", N.LinearCrossEntropyLoss, "classification", "values",
            "Categorical NLL of a linear projection, chunked: the (tokens x classes) logits never exist",
            torch_twin="linear_cross_entropy", kernel="linear_cross_entropy_chunk"),

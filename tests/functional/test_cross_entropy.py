@@ -251,6 +251,99 @@ def test_negative_class_weight_is_refused():
                    match=r"weight has 1 entry below 0")
 
 
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_class_mask_matches_optax_where_on_probability_targets(reduction):
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(6, 5, generator=g, dtype=torch.float64)
+    mask = torch.rand(6, 5, generator=g) > 0.3
+    mask[:, 0] = True
+    t = torch.softmax(torch.randn(6, 5, generator=g, dtype=torch.float64), 1) * mask
+    t = t / t.sum(1, keepdim=True)
+    check_against(lambda x: LF.cross_entropy(x, t, class_mask=mask, reduction=reduction),
+                  lambda x: reference.reduce(reference.softmax_cross_entropy_where(x, t, mask), reduction), x)
+
+
+def test_class_mask_on_class_indices_is_cross_entropy_over_the_kept_classes():
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(5, 6, 3, generator=g, dtype=torch.float64)
+    keep = torch.tensor([True, False, True, True, False, True])
+    y = torch.tensor([0, 2, 3, 5])[torch.randint(0, 4, (5, 3), generator=g)]
+    y[0, 0] = -100
+    w = torch.rand(6, generator=g, dtype=torch.float64) + 0.5
+    kw = dict(weight=w, label_smoothing=0.25, z_loss=0.01)
+    for reduction in ("none", "mean"):
+        # the kept classes alone, as a 4-class problem
+        yk = torch.where(y == -100, y, torch.cumsum(keep.long(), 0)[y.clamp_min(0)] - 1)
+        check_against(lambda x: LF.cross_entropy(x, y, class_mask=keep, reduction=reduction, **kw),
+                      lambda x: reference.categorical_nll(x[:, keep], yk, reduction=reduction,
+                                                          **{**kw, "weight": w[keep]}), x)
+    assert_refuses(lambda: LF.cross_entropy(x, y, class_mask=keep & (torch.arange(6) != 3)),
+                   match="target class 3 is masked out")
+    assert_refuses(lambda: LF.cross_entropy(x, y, class_mask=keep.float()), match="must be a bool tensor")
+    assert_refuses(lambda: LF.cross_entropy(x, y, class_mask=keep[:4]), match="one entry per class")
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("prob", [False, True])
+def test_sample_weight_scales_items_and_the_mean(reduction, prob):
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(6, 4, 2, generator=g, dtype=torch.float64)
+    y = torch.softmax(x.clone() * 0.3, 1) if prob else torch.randint(0, 4, (6, 2), generator=g)
+    if not prob:
+        y[1, 0] = -100
+    s = torch.rand(6, 2, generator=g, dtype=torch.float64)
+    w = torch.rand(4, generator=g, dtype=torch.float64) + 0.5
+
+    def ref(x):
+        rows = F.cross_entropy(x, y, w, reduction="none", label_smoothing=0.1) * s
+        den = s.sum() if prob else (w[y.clamp_min(0)] * s * (y != -100)).sum()
+        return reference.reduce(rows, reduction, den)
+
+    check_against(lambda x: LF.cross_entropy(x, y, w, label_smoothing=0.1, sample_weight=s, reduction=reduction),
+                  ref, x)
+    if not prob:  # nll_loss takes the same weights
+        check_against(lambda x: LF.nll_loss(x.log_softmax(1), y, w, sample_weight=s, reduction=reduction),
+                      lambda x: reference.reduce(F.nll_loss(x.log_softmax(1), y, w, reduction="none") * s, reduction,
+                                                 (w[y.clamp_min(0)] * s * (y != -100)).sum()), x)
+    assert_refuses(lambda: LF.cross_entropy(x, y, sample_weight=-s), match="sample_weight has .* below 0")
+    assert_refuses(lambda: LF.cross_entropy(x, y, sample_weight=s[:, :1].repeat(1, 3)),
+                   match="does not broadcast")
+
+
+def test_linear_cross_entropy_sample_weight_matches_cross_entropy():
+    x, w, b, y = _lce_inputs()
+    s = torch.rand(7, dtype=torch.float64)
+    for reduction in ("none", "mean", "sum"):
+        check_against(lambda x, w: LF.linear_cross_entropy(x, w, y, sample_weight=s, chunk_size=3, reduction=reduction),
+                      lambda x, w: LF.cross_entropy(x @ w.T, y, sample_weight=s, reduction=reduction), x, w)
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("q", [0.1, 0.7, 1.0])
+def test_generalized_cross_entropy_matches_the_paper(q, reduction):
+    g = torch.Generator().manual_seed(6)
+    x = torch.randn(6, 5, 2, generator=g, dtype=torch.float64) * 2
+    y = torch.randint(0, 5, (6, 2), generator=g)
+    y[0, 1] = -100
+    w = torch.rand(5, generator=g, dtype=torch.float64) + 0.5
+    check_against(lambda x: LF.generalized_cross_entropy(x, y, q=q, weight=w, reduction=reduction),
+                  lambda x: reference.generalized_cross_entropy(x, y, q=q, weight=w, reduction=reduction), x)
+
+
+def test_generalized_cross_entropy_limits_and_soft_targets():
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(8, 4, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 4, (8,), generator=g)
+    assert_close(LF.generalized_cross_entropy(x, y, q=1e-7), F.cross_entropy(x, y), tol=dict(rtol=1e-5, atol=1e-6))
+    assert_close(LF.generalized_cross_entropy(x, y, q=1.0), (1 - torch.softmax(x, 1).gather(1, y[:, None])).mean())
+    # label smoothing is the expectation over the smoothed target, as probability targets give
+    t = F.one_hot(y, 4).double() * 0.8 + 0.05
+    assert_close(LF.generalized_cross_entropy(x, y, q=0.5, label_smoothing=0.2),
+                 LF.generalized_cross_entropy(x, t, q=0.5))
+    assert_refuses(lambda: LF.generalized_cross_entropy(x, y, q=0.0), match=r"q must be in \(0, 1\]")
+    assert_refuses(lambda: LF.generalized_cross_entropy(x, y, q=1.5), match=r"q must be in \(0, 1\]")
+
+
 def test_softmax_outputs_passed_as_logits_warn():
     z = torch.randn(6, 4, requires_grad=True)
     y = torch.tensor([0, 1, 2, 3, 0, 1])

@@ -8,7 +8,7 @@ re-exported here name by name.
 from ._binary import binary_cross_entropy, binary_cross_entropy_with_logits
 from ._class_weights import class_balanced_weights, class_counts, inverse_frequency_weights
 from ._combine import Activations, combined_loss, combined_loss_components, precomputed
-from ._cross_entropy import cross_entropy, linear_cross_entropy, nll_loss
+from ._cross_entropy import cross_entropy, generalized_cross_entropy, linear_cross_entropy, nll_loss
 from ._divergence import entropy, js_divergence, kl_div, kl_divergence
 from ._focal import asymmetric_loss, focal_loss, sigmoid_focal_loss
 from ._margin import (
@@ -28,7 +28,7 @@ from ._segmentation import dice_loss, focal_tversky_loss, jaccard_loss, tversky_
 
 __all__ = [
     # cross-entropy (Categorical NLL)
-    "cross_entropy", "nll_loss", "linear_cross_entropy",
+    "cross_entropy", "nll_loss", "linear_cross_entropy", "generalized_cross_entropy",
     # binary cross-entropy (Bernoulli NLL)
     "binary_cross_entropy_with_logits", "binary_cross_entropy",
     # focal and Poly-1 (reweighted NLLs)

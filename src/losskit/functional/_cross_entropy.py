@@ -25,7 +25,7 @@ from .._reduction import Sums, check_all_ignored, check_reduction, denominator, 
 from ..kernels import _dispatch
 from ._primitives import cross_entropy_rows_and_grad
 
-__all__ = ["cross_entropy", "nll_loss", "linear_cross_entropy"]
+__all__ = ["cross_entropy", "nll_loss", "linear_cross_entropy", "generalized_cross_entropy"]
 
 
 def cross_entropy(
@@ -40,6 +40,8 @@ def cross_entropy(
     *,
     z_loss: float = 0.0,
     softcap: Optional[float] = None,
+    class_mask: Optional[Tensor] = None,
+    sample_weight: Optional[Tensor] = None,
     all_ignored: str = "nan",
 ) -> Tensor:
     r"""Cross-entropy between softmax(logits) and class-index or class-probability targets.
@@ -67,6 +69,11 @@ def cross_entropy(
     and ``mean`` divides by the number of items (:math:`N d_1 \cdots d_k`), not by the weights.
     The z-loss :math:`\zeta\,\operatorname{lse}^2` (PaLM) keeps the log-normaliser near 0; with
     ``softcap`` the logits are first replaced by :math:`\text{cap}\cdot\tanh(x/\text{cap})` (Gemma 2).
+    With ``class_mask`` the softmax, the smoothing (:math:`\varepsilon/K` over the :math:`K` kept
+    classes) and the probability-target sum run over the kept classes only (optax's ``where=``).
+    ``sample_weight`` :math:`s_n` multiplies each item's loss and joins the mean's denominator:
+    ``mean`` is :math:`\sum_n s_n \ell_n / \sum_n s_n w_{y_n}` (:math:`\sum_n s_n` for probability
+    targets) -- Keras divides by the number of items instead (``reduction="sum"`` and divide by N).
 
     Likelihood: the negative log-likelihood of a Categorical distribution with the softmax link
     :math:`p = \operatorname{softmax}(x)`; predict with ``logits.argmax(1)`` (the mode), or
@@ -90,6 +97,10 @@ def cross_entropy(
             uses 1e-4), weighted like the row's loss (:math:`w_{y_n}`, 0 where ignored).
         softcap: ``cap > 0`` to soft-cap the logits at :math:`\pm\text{cap}` (``None``: off; Gemma 2
             uses 30).
+        class_mask: bool, ``(C,)`` or ``logits``' shape: the classes that take part (``None``: all).
+            A target class must be kept.
+        sample_weight: per-item weight, the shape of the loss per item ``(N, d1, ..., dk)`` (or
+            broadcasting to it), values >= 0 (``None``: off). ``weight`` stays per class.
         all_ignored: what ``mean`` gives when every target is ignored (or all weights of the present
             classes are 0): ``"nan"`` (torch's 0/0) or ``"zero"`` (0 with zero gradient, no host sync).
 
@@ -119,17 +130,77 @@ def cross_entropy(
     zeta = _checks.number(z_loss, "z_loss", low=0.0, fn="cross_entropy", hint="0 turns it off; PaLM uses 1e-4")
     cap = None if softcap is None else _checks.number(softcap, "softcap", low=0.0, low_open=True,
                                                       fn="cross_entropy", hint="None turns it off")
-    rows = _dispatch.kernel("cross_entropy_rows", c, z_loss=zeta, softcap=cap, reduction=reduction)
+    mask = _checks.class_mask(class_mask, c.logits, fn="cross_entropy", target=c.target, ignore_index=c.ignore_index)
+    s = _checks.sample_weights(sample_weight, c.target.shape if not c.probs else _item_shape(c), fn="cross_entropy")
+    rows = None
+    if mask is None:
+        rows = _dispatch.kernel("cross_entropy_rows", c, z_loss=zeta, softcap=cap,
+                                reduction=reduction if s is None else "none")
     if rows is None:
-        x = c.logits if cap is None else cap * torch.tanh(c.logits / cap)  # soft cap: cap·tanh(x/cap)
-        rows = F.cross_entropy(x, c.target, c.weight, ignore_index=c.torch_ignore_index, reduction="none",
-                               label_smoothing=c.label_smoothing)
-        if zeta:
-            lse = torch.logsumexp(_checks.upcast(x), dim=c.class_dim)
-            a = c.weight_at_target if c.weight_at_target is not None else torch.ones_like(lse)
-            rows = rows + (zeta * a * lse.square()).to(rows.dtype)  # z-loss ζ·w_y·lse², weighted like the row
-    out = _reduction.reduce(rows, reduction, valid=c.valid, weight=c.weight_at_target, all_ignored=all_ignored)
+        rows = _categorical_rows(c, zeta, cap, mask)
+    return _reduce_rows(rows, c, s, reduction, all_ignored)
+
+
+def _item_shape(c) -> tuple:
+    return () if c.logits.dim() == 1 else (c.logits.shape[0], *c.logits.shape[2:])
+
+
+def _reduce_rows(rows, c, s: Optional[Tensor], reduction: str, all_ignored: str) -> Tensor:
+    """The one reduction of the categorical losses: torch's weighted mean, times the sample weights."""
+    w = c.weight_at_target
+    if s is not None:
+        s = s.to(rows.dtype if torch.is_tensor(rows) else torch.float32)
+        rows = rows * s
+        w = s if w is None else w * s
+    out = _reduction.reduce(rows, reduction, valid=c.valid, weight=w, all_ignored=all_ignored)
     return out.to(_checks.autocast_dtype(c.logits))
+
+
+def _categorical_rows(c, zeta: float, cap: Optional[float], mask: Optional[Tensor]) -> Tensor:
+    """Rows of cross-entropy by torch's op, with the soft cap, z-loss and class mask on top."""
+    x = c.logits if cap is None else cap * torch.tanh(c.logits / cap)  # soft cap: cap·tanh(x/cap)
+    if mask is not None:
+        return _masked_rows(c, _checks.upcast(x), mask, zeta)
+    rows = F.cross_entropy(x, c.target, c.weight, ignore_index=c.torch_ignore_index, reduction="none",
+                           label_smoothing=c.label_smoothing)
+    if zeta:
+        lse = torch.logsumexp(_checks.upcast(x), dim=c.class_dim)
+        a = c.weight_at_target if c.weight_at_target is not None else torch.ones_like(lse)
+        rows = rows + (zeta * a * lse.square()).to(rows.dtype)  # z-loss ζ·w_y·lse², weighted like the row
+    return rows
+
+
+def _masked_rows(c, x: Tensor, mask: Tensor, zeta: float) -> Tensor:
+    """Cross-entropy over the kept classes: log-softmax over them, smoothing ε/K over them."""
+    d = c.class_dim
+    neg_inf = torch.full((), float("-inf"), dtype=x.dtype, device=x.device)
+    zero = torch.zeros((), dtype=x.dtype, device=x.device)
+    x = torch.where(mask, x, neg_inf)
+    lse = torch.logsumexp(x, dim=d, keepdim=True)
+    logp = x - lse  # log softmax over the kept classes (-inf elsewhere)
+    w = None if c.weight is None else c.weight.to(x.dtype).view(-1, *([1] * (x.dim() - 1 - d)))
+    kept = torch.broadcast_to(mask, x.shape).sum(d, dtype=x.dtype)  # K per position
+    wlogp = torch.where(mask, logp if w is None else w * logp, zero)  # (where first: no 0·(-inf))
+    eps = c.label_smoothing
+    if c.probs:
+        t = c.target.to(x.dtype)
+        if eps:
+            t = t * (1.0 - eps) + eps / kept.unsqueeze(d)  # t' = t(1-ε) + ε/K
+        rows = -(torch.where(mask, t, zero) * wlogp).sum(d)
+        a = None
+    else:
+        y = (c.target if c.valid is None else c.target.masked_fill(~c.valid, 0)).unsqueeze(d)
+        nll = -logp.gather(d, y).squeeze(d)
+        a = None if c.weight_at_target is None else c.weight_at_target.to(x.dtype)
+        rows = (1.0 - eps) * (nll if a is None else a * nll)
+        if eps:
+            rows = rows + eps * -wlogp.sum(d) / kept  # (ε/K) Σ_kept w_c (-log p_c)
+    if zeta:
+        z = lse.squeeze(d).square() * zeta
+        rows = rows + (z if a is None else a * z)
+    if c.valid is not None:
+        rows = torch.where(c.valid, rows, zero)
+    return rows.to(_checks.autocast_dtype(c.logits, c.logits.dtype))
 
 
 def nll_loss(
@@ -141,6 +212,7 @@ def nll_loss(
     reduce: Optional[bool] = None,
     reduction: str = "mean",
     *,
+    sample_weight: Optional[Tensor] = None,
     all_ignored: str = "nan",
 ) -> Tensor:
     r"""Negative log-likelihood of class indices given log-probabilities.
@@ -165,6 +237,7 @@ def nll_loss(
         size_average, reduce: deprecated torch aliases of ``reduction``.
         ignore_index: target value that contributes neither loss nor gradient; ``None``: none.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+        sample_weight: per-item weight of the target's shape, as in :func:`cross_entropy`.
         all_ignored: ``"nan"`` (torch) or ``"zero"``, as in :func:`cross_entropy`.
 
     Returns:
@@ -185,9 +258,9 @@ def nll_loss(
     c = _checks.class_inputs("nll_loss", log_probs, target, weight=weight, ignore_index=ignore_index,
                              probs_allowed=False, name="log_probs", link=None)
     _checks.warn_not_log_probs(c.logits, fn="nll_loss")
+    s = _checks.sample_weights(sample_weight, c.target.shape, fn="nll_loss")
     rows = F.nll_loss(c.logits, c.target, c.weight, ignore_index=c.torch_ignore_index, reduction="none")
-    out = _reduction.reduce(rows, reduction, valid=c.valid, weight=c.weight_at_target, all_ignored=all_ignored)
-    return out.to(_checks.autocast_dtype(c.logits))
+    return _reduce_rows(rows, c, s, reduction, all_ignored)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,25 +325,28 @@ def _empty(t: Tensor) -> Tensor:
 
 @torch.library.custom_op("losskit::linear_cross_entropy", mutates_args=())
 def _lce_op(x: Tensor, lw: Tensor, lb: Optional[Tensor], target: Tensor, weight: Optional[Tensor],
-            ignore_index: int, label_smoothing: float, z_loss: float, softcap: float, per_row: bool, chunk: int,
-            need_x: bool, need_w: bool, need_b: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Rows (``per_row``) or their sum, and the gradients of that sum (computed in the forward: the
-    backward only scales them); empty tensors where a gradient is not wanted."""
+            row_weight: Optional[Tensor], ignore_index: int, label_smoothing: float, z_loss: float, softcap: float,
+            per_row: bool, chunk: int, need_x: bool, need_w: bool, need_b: bool
+            ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Rows (``per_row``) or their sum weighted by ``row_weight``, and the gradients of that sum (computed
+    in the forward: the backward only scales them); empty tensors where a gradient is not wanted."""
     needs = (need_x, need_w, need_b)
     if per_row or not any(needs):
         rows, *_ = _run_chunks(x, lw, lb, target, weight, ignore_index, label_smoothing, z_loss, softcap, chunk,
                                None, needs)
-        out = rows if per_row else rows.sum()
+        out = rows if per_row else (rows if row_weight is None else rows * row_weight).sum()
         return out, _empty(x), _empty(x), _empty(x)
-    ones = torch.ones((), dtype=torch.float64 if x.dtype == torch.float64 else torch.float32, device=x.device)
+    acc = torch.float64 if x.dtype == torch.float64 else torch.float32
+    scale = torch.ones((), dtype=acc, device=x.device).expand(x.shape[0]) if row_weight is None else row_weight
     rows, gx, gw, gb = _run_chunks(x, lw, lb, target, weight, ignore_index, label_smoothing, z_loss, softcap, chunk,
-                                   ones.expand(x.shape[0]), needs)
-    return rows.sum(), *(_empty(x) if g is None else g for g in (gx, gw, gb))  # type: ignore[return-value]
+                                   scale, needs)
+    total = (rows if row_weight is None else rows * row_weight).sum()
+    return total, *(_empty(x) if g is None else g for g in (gx, gw, gb))  # type: ignore[return-value]
 
 
 @_lce_op.register_fake
-def _(x, lw, lb, target, weight, ignore_index, label_smoothing, z_loss, softcap, per_row, chunk, need_x, need_w,
-      need_b):
+def _(x, lw, lb, target, weight, row_weight, ignore_index, label_smoothing, z_loss, softcap, per_row, chunk, need_x,
+      need_w, need_b):
     acc = torch.float64 if x.dtype == torch.float64 else torch.float32
     out = x.new_empty((x.shape[0],) if per_row else (), dtype=acc)
     grads = not per_row
@@ -299,9 +375,9 @@ def _(g_rows, x, lw, lb, target, weight, ignore_index, label_smoothing, z_loss, 
 
 
 def _lce_setup(ctx, inputs, output):
-    x, lw, lb, target, weight, ignore_index, eps, zeta, cap, per_row, chunk, need_x, need_w, need_b = inputs
+    x, lw, lb, target, weight, row_weight, ignore_index, eps, zeta, cap, per_row, chunk, need_x, need_w, need_b = inputs
     _, gx, gw, gb = output
-    ctx.save_for_backward(x, lw, lb, target, weight, gx, gw, gb)
+    ctx.save_for_backward(x, lw, lb, target, weight, row_weight, gx, gw, gb)
     ctx.opts = (ignore_index, eps, zeta, cap, per_row, chunk, need_x, need_w, need_b)
     ctx.consumed = False
 
@@ -311,11 +387,11 @@ def _lce_backward(ctx, g_out, _gx, _gw, _gb):
     if ctx.consumed:
         raise RuntimeError("linear_cross_entropy: its gradients are formed in the forward and serve one backward "
                            "only; for retain_graph=True compute cross_entropy(F.linear(input, W, b), target)")
-    x, lw, lb, target, weight, gx, gw, gb = ctx.saved_tensors
+    x, lw, lb, target, weight, row_weight, gx, gw, gb = ctx.saved_tensors
     if torch.is_grad_enabled():
         # create_graph=True: differentiate the unfused computation (it holds the logits) so that
         # the gradient is itself differentiable
-        return _reference_grads(g_out, x, lw, lb, target, weight, ignore_index, eps, zeta, cap, per_row)
+        return _reference_grads(g_out, x, lw, lb, target, weight, row_weight, ignore_index, eps, zeta, cap, per_row)
     if per_row:
         gx, gw, gb = _lce_backward_op(g_out, x, lw, lb, target, weight, ignore_index, eps, zeta, cap, chunk, need_x,
                                       need_w, need_b)
@@ -327,18 +403,18 @@ def _lce_backward(ctx, g_out, _gx, _gw, _gb):
             gx, gw, gb = (g * scale.to(g.dtype) for g in (gx, gw, gb))
         else:  # in place: no second gradient-sized buffer
             gx, gw, gb = (g.mul_(scale.to(g.dtype)) for g in (gx, gw, gb))
-    return (gx if need_x else None, gw if need_w else None, gb if need_b else None) + (None,) * 11
+    return (gx if need_x else None, gw if need_w else None, gb if need_b else None) + (None,) * 12
 
 
-def _reference_grads(g_out, x, lw, lb, target, weight, ignore_index, eps, zeta, cap, per_row):
+def _reference_grads(g_out, x, lw, lb, target, weight, row_weight, ignore_index, eps, zeta, cap, per_row):
     inputs = [t for t in (x, lw, lb) if t is not None and t.requires_grad]
     with torch.enable_grad():
         logits = F.linear(x, lw.to(x.dtype), None if lb is None else lb.to(x.dtype))
         rows = _unfused_rows(logits, target, weight, ignore_index, eps, zeta, cap)
-        out = rows if per_row else rows.sum()
+        out = rows if per_row else (rows if row_weight is None else rows * row_weight).sum()
         found = iter(torch.autograd.grad(out, inputs, g_out.to(out.dtype), create_graph=True))
     grads = [next(found) if t is not None and t.requires_grad else None for t in (x, lw, lb)]
-    return tuple(grads) + (None,) * 11
+    return tuple(grads) + (None,) * 12
 
 
 def _unfused_rows(logits, target, weight, ignore_index, eps, zeta, cap):
@@ -386,6 +462,7 @@ def linear_cross_entropy(
     label_smoothing: float = 0.0,
     z_loss: float = 0.0,
     softcap: Optional[float] = None,
+    sample_weight: Optional[Tensor] = None,
     chunk_size: Optional[int] = None,
     all_ignored: str = "nan",
     options=None,
@@ -431,6 +508,7 @@ def linear_cross_entropy(
         label_smoothing: in [0, 1].
         z_loss: coefficient of :math:`\operatorname{lse}^2` per row, as in :func:`cross_entropy` (0: off).
         softcap: soft cap of the logits, as in :func:`cross_entropy` (``None``: off; Gemma 2 uses 30).
+        sample_weight: per-token weight ``(N,)``, values >= 0, as in :func:`cross_entropy` (``None``: off).
         chunk_size: tokens per chunk; default: a power of two keeping one chunk of float32 logits
             near 128 MiB.
         all_ignored: ``"nan"`` (torch) or ``"zero"``: the ``mean`` of a batch in which every target
@@ -489,13 +567,14 @@ def linear_cross_entropy(
 
     n_shape = () if x.dim() == 1 else (x.shape[0],)
     unfused = (lw.dim() > 2 or _checks.tracing() and not torch.compiler.is_compiling()
-               or target.requires_grad or (weight is not None and weight.requires_grad))
+               or target.requires_grad or (weight is not None and weight.requires_grad)
+               or (sample_weight is not None and sample_weight.requires_grad))
     if unfused:
         # the unfused computation: cross_entropy validates the target and reduces
         logits = F.linear(x, lw.flatten(0, -2), None if linear_bias is None else linear_bias.flatten())
         logits = logits.unflatten(-1, tuple(lw.shape[:-1]))
         return cross_entropy(logits, target, weight, None, ignore_index, None, reduction, label_smoothing,
-                             z_loss=zeta, softcap=cap, all_ignored=all_ignored)
+                             z_loss=zeta, softcap=cap, sample_weight=sample_weight, all_ignored=all_ignored)
 
     num_classes = lw.shape[0]
     like = x.new_zeros((), dtype=dt).expand(*n_shape, num_classes)  # stands for the logits' shape and dtype
@@ -503,6 +582,9 @@ def linear_cross_entropy(
                              label_smoothing=label_smoothing, shape_only=True)
     xb = x.reshape(-1, x.shape[-1]).to(dt)
     n = xb.shape[0]
+    sw = _checks.sample_weights(sample_weight, (n,) if x.dim() == 2 else (), fn=fn)
+    sw = None if sw is None else sw.detach().expand(*n_shape).reshape(n).to(torch.float64 if dt == torch.float64
+                                                                              else torch.float32)
     t = c.target.reshape(n, num_classes) if c.probs else c.target.reshape(n)
     w = None if c.weight is None else c.weight.detach()
     grad_on = torch.is_grad_enabled()
@@ -510,13 +592,106 @@ def linear_cross_entropy(
              grad_on and linear_bias is not None and linear_bias.requires_grad)
     chunk = int(chunk_size or _default_chunk(n, num_classes))
     out_dtype = _checks.autocast_dtype(like)  # torch's: the logits' dtype, float32 under autocast
-    out, *_ = _lce_op(xb, lw, linear_bias, t, w, c.torch_ignore_index, c.label_smoothing, zeta, cap or 0.0,
+    out, *_ = _lce_op(xb, lw, linear_bias, t, w, sw, c.torch_ignore_index, c.label_smoothing, zeta, cap or 0.0,
                       reduction == "none", chunk, *needs)
     if reduction == "none":
-        return out.reshape(n_shape).to(out_dtype)
+        return (out if sw is None else out * sw).reshape(n_shape).to(out_dtype)
     if reduction == "sum":
         return out.to(out_dtype)
     valid = None if c.valid is None else c.valid.reshape(n)
     w_y = None if c.weight_at_target is None else c.weight_at_target.reshape(n).to(out.dtype)
+    if sw is not None:
+        w_y = sw if w_y is None else w_y * sw
     count = denominator((n,), valid=valid, weight=w_y, dtype=out.dtype, device=out.device)
     return _reduction.reduce(Sums(out, count), "mean", all_ignored=all_ignored).to(out_dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# generalized cross-entropy (noise-robust)
+# ---------------------------------------------------------------------------------------------
+
+
+def generalized_cross_entropy(
+    logits: Tensor,
+    target: Tensor,
+    *,
+    q: float = 0.7,
+    weight: Optional[Tensor] = None,
+    ignore_index: Optional[int] = -100,
+    label_smoothing: float = 0.0,
+    sample_weight: Optional[Tensor] = None,
+    reduction: str = "mean",
+    all_ignored: str = "nan",
+) -> Tensor:
+    r"""Generalized cross-entropy (Zhang & Sabuncu 2018): the Box-Cox transform of the likelihood, robust to noisy labels.
+
+    .. math:: \ell = \frac{1 - p_y^{\,q}}{q}, \qquad p = \operatorname{softmax}(z),\ q \in (0, 1],
+
+    computed as :math:`-\operatorname{expm1}(q \log p_y)/q` (exact for small :math:`q`). As
+    :math:`q \to 0` it is :func:`cross_entropy` (:math:`-\log p_y`); :math:`q = 1` is the mean absolute
+    error :math:`1 - p_y` between the softmax and the one-hot target, bounded and so robust to
+    mislabelled examples but slow to train; the paper uses :math:`q = 0.7`. For probability targets
+    (or with label smoothing, the target :math:`(1-\varepsilon)\,\text{onehot}(y) + \varepsilon/C`) it
+    is the expectation :math:`\sum_c t_c\, w_c (1 - p_c^{\,q})/q`.
+
+    Likelihood view: not a likelihood for :math:`q > 0`: the negative Box-Cox transform
+    :math:`(1 - L^q)/q` of the Categorical likelihood :math:`L = p_y` (softmax link), which
+    down-weights examples the model finds unlikely (the gradient is :math:`p_y^q` times
+    cross-entropy's). Predict with the arg-max of :math:`z`.
+
+    Args:
+        logits: ``(C,)``, ``(N, C)`` or ``(N, C, d1, ..., dk)``.
+        target: class indices ``(N, d1, ..., dk)`` or class probabilities of ``logits``' shape.
+        q: the exponent in (0, 1] (default 0.7, the paper's).
+        weight: per-class weight ``(C,)``, as in :func:`cross_entropy`.
+        ignore_index: class index that contributes nothing (``None``: none).
+        label_smoothing: :math:`\varepsilon \in [0, 1]`.
+        sample_weight: per-item weight, as in :func:`cross_entropy`.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"`` (the weighted mean of :func:`cross_entropy`).
+        all_ignored: ``"nan"`` | ``"zero"``, as in :func:`cross_entropy`.
+
+    Returns:
+        ``"none"``: ``(N, d1, ..., dk)``; ``"mean"`` / ``"sum"``: a scalar.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import generalized_cross_entropy, cross_entropy
+        >>> logits, y = torch.tensor([[2.0, 0.5, -1.0], [0.0, 1.0, 3.0]]), torch.tensor([0, 1])
+        >>> round(generalized_cross_entropy(logits, y, q=1.0).item(), 4)  # mean of 1 - p_y
+        0.5501
+        >>> torch.allclose(generalized_cross_entropy(logits, y, q=1e-6), cross_entropy(logits, y), atol=1e-5)
+        True
+
+    References:
+        Zhang & Sabuncu, "Generalized Cross Entropy Loss for Training Deep Neural Networks with Noisy
+        Labels", NeurIPS 2018 (arXiv:1805.07836).
+    """
+    fn = "generalized_cross_entropy"
+    reduction = check_reduction(reduction)
+    all_ignored = check_all_ignored(all_ignored)
+    c = _checks.class_inputs(fn, logits, target, weight=weight, ignore_index=ignore_index,
+                             label_smoothing=label_smoothing)
+    q = _checks.number(q, "q", low=0.0, high=1.0, low_open=True, fn=fn, hint="the paper uses 0.7; q -> 0 is CE")
+    s = _checks.sample_weights(sample_weight, c.target.shape if not c.probs else _item_shape(c), fn=fn)
+    d = c.class_dim
+    logp = torch.log_softmax(_checks.upcast(c.logits), dim=d)
+    one_minus = -torch.expm1(q * logp) / q  # (1 - p^q)/q = -expm1(q log p)/q
+    eps = c.label_smoothing
+    if c.probs or eps:
+        if c.probs:
+            t = c.target.to(logp.dtype)
+            t = t * (1.0 - eps) + eps / c.num_classes if eps else t  # t' = t(1-ε) + ε/C
+        else:
+            y = (c.target if c.valid is None else c.target.masked_fill(~c.valid, 0)).unsqueeze(d)
+            t = torch.full_like(logp, eps / c.num_classes).scatter_add_(
+                d, y, torch.full(y.shape, 1.0 - eps, dtype=logp.dtype, device=logp.device))
+        w = None if c.weight is None else c.weight.to(logp.dtype).view(-1, *([1] * (logp.dim() - 1 - d)))
+        rows = (t * (one_minus if w is None else w * one_minus)).sum(d)  # Σ_c t_c w_c (1 - p_c^q)/q
+    else:
+        y = (c.target if c.valid is None else c.target.masked_fill(~c.valid, 0)).unsqueeze(d)
+        rows = one_minus.gather(d, y).squeeze(d)
+        if c.weight_at_target is not None:
+            rows = rows * c.weight_at_target.to(rows.dtype)
+    if c.valid is not None:
+        rows = torch.where(c.valid, rows, torch.zeros((), dtype=rows.dtype, device=rows.device))
+    return _reduce_rows(rows, c, s, reduction, all_ignored)

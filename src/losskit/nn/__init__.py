@@ -6,7 +6,7 @@ One private module per topic (the same stems as :mod:`losskit.functional`), re-e
 from ._base import Loss, WeightedLoss
 from ._binary import BCELoss, BCEWithLogitsLoss
 from ._combine import CombinedLoss
-from ._cross_entropy import CrossEntropyLoss, LinearCrossEntropyLoss, NLLLoss
+from ._cross_entropy import CrossEntropyLoss, GeneralizedCrossEntropyLoss, LinearCrossEntropyLoss, NLLLoss
 from ._divergence import KLDivLoss
 from ._focal import AsymmetricLoss, FocalLoss, SigmoidFocalLoss
 from ._margin import (
@@ -26,7 +26,7 @@ from ._segmentation import DiceLoss, FocalTverskyLoss, JaccardLoss, TverskyLoss
 
 __all__ = [
     "Loss", "WeightedLoss",
-    "CrossEntropyLoss", "NLLLoss", "LinearCrossEntropyLoss",
+    "CrossEntropyLoss", "NLLLoss", "LinearCrossEntropyLoss", "GeneralizedCrossEntropyLoss",
     "BCEWithLogitsLoss", "BCELoss",
     "SigmoidFocalLoss", "FocalLoss", "AsymmetricLoss",
     "Poly1CrossEntropyLoss", "Poly1FocalLoss", "Poly1SigmoidFocalLoss",

@@ -17,7 +17,7 @@ from .. import functional as LF
 from .._reduction import check_all_ignored
 from ._base import WeightedLoss
 
-__all__ = ["CrossEntropyLoss", "NLLLoss", "LinearCrossEntropyLoss"]
+__all__ = ["CrossEntropyLoss", "NLLLoss", "LinearCrossEntropyLoss", "GeneralizedCrossEntropyLoss"]
 
 
 class CrossEntropyLoss(WeightedLoss):
@@ -43,13 +43,14 @@ class CrossEntropyLoss(WeightedLoss):
         self.ignore_index = _checks.ignored(ignore_index, fn="CrossEntropyLoss")
         self.label_smoothing = _checks.smoothing(label_smoothing, high_open=False, fn="CrossEntropyLoss")
         self.z_loss = _checks.number(z_loss, "z_loss", low=0.0, fn="CrossEntropyLoss")
-        self.softcap = softcap
+        self.softcap = None if softcap is None else _checks.number(softcap, "softcap", low=0.0, low_open=True,
+                                                                   fn="CrossEntropyLoss")
         self.all_ignored = check_all_ignored(all_ignored)
 
-    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+    def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Optional[Tensor] = None) -> Tensor:
         return LF.cross_entropy(logits, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
                                 label_smoothing=self.label_smoothing, z_loss=self.z_loss, softcap=self.softcap,
-                                all_ignored=self.all_ignored)
+                                sample_weight=sample_weight, all_ignored=self.all_ignored)
 
 
 class NLLLoss(WeightedLoss):
@@ -71,11 +72,35 @@ class NLLLoss(WeightedLoss):
         self.ignore_index = _checks.ignored(ignore_index, fn="NLLLoss")
         self.all_ignored = check_all_ignored(all_ignored)
 
-    def forward(self, log_probs: Tensor, target: Tensor) -> Tensor:
+    def forward(self, log_probs: Tensor, target: Tensor, *, sample_weight: Optional[Tensor] = None) -> Tensor:
         return LF.nll_loss(log_probs, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
-                           all_ignored=self.all_ignored)
+                           sample_weight=sample_weight, all_ignored=self.all_ignored)
 
 
+
+
+class GeneralizedCrossEntropyLoss(WeightedLoss):
+    """Noise-robust generalized cross-entropy; see :func:`losskit.functional.generalized_cross_entropy`.
+
+    Example:
+        >>> import torch
+        >>> loss = GeneralizedCrossEntropyLoss(q=0.7)
+        >>> print(round(loss(torch.tensor([[2.0, 0.5, -1.0]]), torch.tensor([0])).item(), 4))
+        0.222
+    """
+
+    def __init__(self, *, q: float = 0.7, weight: Optional[Tensor] = None, ignore_index: Optional[int] = -100,
+                 label_smoothing: float = 0.0, reduction: str = "mean", all_ignored: str = "nan") -> None:
+        super().__init__(weight, reduction=reduction)
+        self.q = _checks.number(q, "q", low=0.0, high=1.0, low_open=True, fn="GeneralizedCrossEntropyLoss")
+        self.ignore_index = _checks.ignored(ignore_index, fn="GeneralizedCrossEntropyLoss")
+        self.label_smoothing = _checks.smoothing(label_smoothing, high_open=False, fn="GeneralizedCrossEntropyLoss")
+        self.all_ignored = check_all_ignored(all_ignored)
+
+    def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Optional[Tensor] = None) -> Tensor:
+        return LF.generalized_cross_entropy(logits, target, q=self.q, weight=self.weight, ignore_index=self.ignore_index,
+                                            label_smoothing=self.label_smoothing, sample_weight=sample_weight,
+                                            reduction=self.reduction, all_ignored=self.all_ignored)
 
 
 class LinearCrossEntropyLoss(WeightedLoss):
