@@ -11,6 +11,7 @@ from ._combine import Activations, combined_loss, combined_loss_components, prec
 from ._cross_entropy import cross_entropy, generalized_cross_entropy, linear_cross_entropy, nll_loss
 from ._divergence import entropy, js_divergence, kl_div, kl_divergence
 from ._focal import asymmetric_loss, focal_loss, sigmoid_focal_loss
+from ._labels import smooth_labels
 from ._margin import (
     cosine_embedding_loss,
     hinge_embedding_loss,
@@ -44,8 +45,8 @@ __all__ = [
     "triplet_margin_with_distance_loss",
     # divergences
     "kl_div", "entropy", "kl_divergence", "js_divergence",
-    # class weights
-    "class_counts", "class_balanced_weights", "inverse_frequency_weights",
+    # class weights and targets
+    "class_counts", "class_balanced_weights", "inverse_frequency_weights", "smooth_labels",
     # combinations
     "combined_loss", "combined_loss_components", "precomputed", "Activations",
 ]
