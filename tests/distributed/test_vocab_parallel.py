@@ -177,3 +177,58 @@ def test_vocab_parallel_linear_cross_entropy_equals_the_gathered_loss(ranks, wor
     for sizes in SIZES[world]:
         values = ranks(world).run(case_linear_cross_entropy, LINEAR_CASES[case], sizes)
         assert len(set(values)) == 1 or all(v != v for v in values), f"ranks disagree on the loss: {values}"
+
+
+def case_refusals():
+    r = dist.get_rank()
+    x = torch.randn(4, 3 + r)  # shards of 3 and 4 classes: C = 7
+    y = torch.tensor([0, 6, -100, 2])
+    ce = vocab_parallel_cross_entropy
+    refusals = [
+        (lambda: ce(torch.tensor(1.0), y, group=None), ValueError, r"logits_shard must have a class dimension"),
+        (lambda: ce(x.long(), y, group=None), TypeError, r"logits_shard must be a floating-point tensor"),
+        (lambda: ce(x, y, group="world"), TypeError, r"group must be a torch.distributed.ProcessGroup"),
+        (lambda: ce(x, y, group=None, weight=torch.ones(7)), ValueError,
+         r"weight must be this rank's slice of the class weights, one entry per class of logits_shard"),
+        (lambda: ce(x, y, group=None, weight=-torch.ones(3 + r)), ValueError, r"weight has 3|4 entr"),
+        (lambda: ce(x, y, group=None, weight=torch.ones(3 + r, requires_grad=True)), ValueError,
+         r"weight requires grad.*pass weight.detach\(\)"),
+        (lambda: ce(x, torch.tensor([0, 7, 1, 2]), group=None), ValueError,
+         r"target has class index 7 outside \[0, 6\] for input with 7 classes"),
+        (lambda: ce(x, y[:3], group=None), ValueError, r"target has shape \(3,\) but logits_shard has shape"),
+        (lambda: ce(x, y.float(), group=None), TypeError, r"target has the shape of class indices"),
+        (lambda: ce(x, y, group=None, z_loss=-1.0), ValueError, r"z_loss must be in \[0, inf\]"),
+        (lambda: ce(x, y, group=None, softcap=0.0), ValueError, r"softcap must be in \(0, inf\]"),
+        (lambda: ce(x, y, group=None, label_smoothing=1.5), ValueError, r"label_smoothing must be in \[0, 1\]"),
+        (lambda: ce(x, y, group=None, reduction="avg"), ValueError, r"'avg' is not a valid value for reduction"),
+        (lambda: ce(x, y, group=None, all_ignored="skip"), ValueError, r"all_ignored='skip' is not valid"),
+        (lambda: ce(x, torch.softmax(x, 1), group=None, ignore_index=0), ValueError,
+         r"ignore_index=0 applies to class-index targets only"),
+        # the ranks pass different tokens: every rank sees it in the gathered layout and refuses
+        (lambda: ce(x[: 4 - r], y[: 4 - r], group=None), ValueError,
+         r"the ranks of the group hold different numbers of positions \(\[4, 3\] in rank order\)"),
+    ]
+    lce = vocab_parallel_linear_cross_entropy
+    h, W = torch.randn(4, 5), torch.randn(3 + r, 5)
+    refusals += [
+        (lambda: lce(torch.randn(2, 4, 5), W, y, group=None), ValueError, r"input must have shape \(N, H\) or \(H,\)"),
+        (lambda: lce(h, torch.randn(3 + r, 6), y, group=None), ValueError, r"weight_shard must have shape \(C_r, H=5\)"),
+        (lambda: lce(h, W, y, group=None, bias_shard=torch.zeros(7)), ValueError,
+         r"bias_shard must have shape \((3|4),\)"),
+        (lambda: lce(h, W.double(), y, group=None), TypeError, r"input and weight_shard must have the same dtype"),
+        (lambda: lce(h, W, y, group=None, chunk_size=0), ValueError, r"chunk_size must be in \[1, inf\]"),
+        (lambda: lce(h, W, torch.tensor([0, 9, 1, 2]), group=None), ValueError, r"target has class index 9"),
+    ]
+    for call, exc, match in refusals:
+        with pytest.raises(exc, match=match):
+            call()
+    # the fused gradients serve one backward
+    hg = h.clone().requires_grad_()
+    loss = lce(hg, W, y, group=None)
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match=r"serve one backward only"):
+        loss.backward()
+
+
+def test_bad_arguments_are_refused_on_every_rank(ranks):
+    ranks(2).run(case_refusals)

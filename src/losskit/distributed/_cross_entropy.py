@@ -331,7 +331,8 @@ class _VocabParallelLinearCE(torch.autograd.Function):
         needs = ctx.needs_input_grad[:4]
         grads = _buffers(x, lw, lb, target, needs) if not per_row and any(needs) else [None] * 4
         rows, lse, aux = _linear_pass(x, lw, lb, target, s, chunk, grads, None, None)
-        ctx.save_for_backward(x, lw, lb, target, lse, aux, *grads)
+        ctx.save_for_backward(x, lw, lb, target, lse, aux)
+        ctx.grads = grads  # scaled in place by the backward (not saved: no version check on them)
         ctx.shard, ctx.per_row, ctx.chunk, ctx.consumed = s, per_row, chunk, False
         ctx.mark_non_differentiable(aux)
         out = rows if per_row else _reduction.reduce(rows, "sum", valid=None if s.probs else target != s.ignore_index)
@@ -340,7 +341,8 @@ class _VocabParallelLinearCE(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, g_out, _g_aux):
-        x, lw, lb, target, lse, aux, *grads = ctx.saved_tensors
+        x, lw, lb, target, lse, aux = ctx.saved_tensors
+        grads = ctx.grads
         if ctx.per_row:
             grads = _buffers(x, lw, lb, target, ctx.needs_input_grad[:4])
             _linear_pass(x, lw, lb, target, ctx.shard, ctx.chunk, grads, g_out, (lse, aux))
@@ -352,6 +354,7 @@ class _VocabParallelLinearCE(torch.autograd.Function):
             # an all-ignored mean hands down an infinite scale (d(0/0)/d0); every gradient is 0 then, as in torch
             scale = torch.where(torch.isfinite(g_out), g_out, torch.zeros_like(g_out))
             grads = [None if b is None else b.mul_(scale.to(b.dtype)) for b in grads]  # in place: no second buffer
+            ctx.grads = None
         gx, gw, gb, gt = grads
         return gx, gw, None if gb is None else gb.to(lb.dtype), gt, None, None, None
 

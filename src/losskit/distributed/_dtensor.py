@@ -50,12 +50,18 @@ class _Layout:
         """This rank's piece of ``t`` under ``placements``: a DTensor is redistributed; a plain tensor
         must be the whole value ``shape`` (the same on every rank) and is cut locally."""
         if isinstance(t, DTensor):
-            return t.redistribute(self.mesh, placements).to_local()
+            return self.local(t.redistribute(self.mesh, placements))
         if tuple(t.shape) != tuple(shape):
             raise ValueError(f"{fn}: {name} is a plain tensor of shape {tuple(t.shape)} beside DTensor inputs; pass "
                              f"the whole {name} (shape {tuple(shape)}, the same on every rank) or a DTensor")
         whole = DTensor.from_local(t, self.mesh, [Replicate()] * self.mesh.ndim, run_check=False)
         return whole.redistribute(self.mesh, placements).to_local()  # Replicate -> Shard: a local cut
+
+    def local(self, t: DTensor) -> Tensor:
+        """``t.to_local()``; where ``t`` is replicated over a mesh dimension that shards the positions,
+        its local gradient is this rank's part of a sum (``Partial``), not the whole."""
+        grads = [Partial() if pos.is_shard() and p.is_replicate() else p for pos, p in zip(self.positions, t.placements)]
+        return t.to_local(grad_placements=grads)
 
     def classes_only(self) -> list:
         """Placements of a per-class vector (weight, bias): sharded like the classes, replicated elsewhere."""
@@ -113,7 +119,7 @@ def cross_entropy(logits: DTensor, target, weight, ignore_index, reduction: str,
     shape = tuple(logits.shape[:cd] + logits.shape[cd + 1:])
     t = lay.pieces(target, lay.logits if probs else lay.positions, logits.shape if probs else shape, "target", fn)
     w = None if weight is None else lay.pieces(weight, lay.classes_only(), (logits.shape[cd],), "weight", fn)
-    parts = cross_entropy_parts(logits.to_local(), t, lay.group, w, ignore_index, label_smoothing, z_loss, softcap)
+    parts = cross_entropy_parts(lay.local(logits), t, lay.group, w, ignore_index, label_smoothing, z_loss, softcap)
     return _finish(fn, lay, parts, reduction, all_ignored, shape, summed=False)
 
 
@@ -142,11 +148,11 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias, weight, r
     logits_pl = tuple(Shard(cd) if w.is_shard(0) else p for w, p in zip(weight_pl, input_pl))
     lay = _layout(fn, logits_pl, mesh, cd, "linear_weight")
     classes, shape = linear_weight.shape[0], tuple(input.shape[:-1])
-    x = input.to_local() if isinstance(input, DTensor) else input
+    x = lay.local(input) if isinstance(input, DTensor) else input
     probs = isinstance(target, Tensor) and target.is_floating_point() and tuple(target.shape) == (*shape, classes)
     t = lay.pieces(target, lay.logits if probs else lay.positions, (*shape, classes) if probs else shape, "target", fn)
     w, b = (None if v is None else lay.pieces(v, lay.classes_only(), (classes,), name, fn)
             for v, name in ((weight, "weight"), (linear_bias, "linear_bias")))
-    parts = linear_cross_entropy_parts(x, linear_weight.to_local(), t, lay.group, b, w, ignore_index, label_smoothing,
+    parts = linear_cross_entropy_parts(x, lay.local(linear_weight), t, lay.group, b, w, ignore_index, label_smoothing,
                                        0.0, chunk_size, reduction == "none")
     return _finish(fn, lay, parts, reduction, all_ignored, shape, summed=reduction != "none")

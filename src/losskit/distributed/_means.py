@@ -92,8 +92,8 @@ def global_mean(loss_sum: Tensor, count: Union[Tensor, float], group=None, *, al
         count: this rank's denominator: the number of counted targets (or the sum of their class
             weights, torch's weighted mean), a 0-d tensor or a number >= 0; see :func:`target_count`.
         group: the process group (``None``: the default group).
-        all_ignored: when the global count is 0: ``"nan"`` (0/0, as torch) or ``"zero"`` (0 with a
-            zero gradient).
+        all_ignored: when the global count is 0: ``"nan"`` (0/0, as torch) or ``"zero"`` (the sum
+            divided by 1, as losskit's losses do: 0 for a sum of ignored targets, whose gradient is 0).
 
     Returns:
         A scalar in ``loss_sum``'s dtype (computed in float32 for half precision), the same on every rank.
@@ -170,6 +170,8 @@ def target_count(target: Union[Tensor, Sequence[Tensor]], *, ignore_index: Optio
                             "probability targets the mean divides by the number of positions")
     if weight is not None:
         _checks.floating(weight, "weight")
+        for t in ts:
+            _checks.class_indices(t, weight.shape[0], ignore_index=ii)
     total = torch.zeros((), dtype=torch.float64, device=ts[0].device)
     for t in ts:
         valid = None if ii is None else t != ii
