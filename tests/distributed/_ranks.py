@@ -31,15 +31,17 @@ def _free_port() -> int:
 
 
 class Pools:
-    """One live pool per world size, started on first use and again after a failure shut one down."""
+    """One live pool per world size, started on first use (those in ``start`` at once, side by side)
+    and again after a failure shut one down."""
 
-    def __init__(self) -> None:
-        self._pools: dict = {}
+    def __init__(self, start: tuple = ()) -> None:
+        self._pools: dict = {world: Ranks(world) for world in start}
 
     def __call__(self, world: int) -> "Ranks":
         pool = self._pools.get(world)
         if pool is None or not pool.alive:
             pool = self._pools[world] = Ranks(world)
+        pool.wait_ready()
         return pool
 
     def close(self) -> None:
@@ -47,12 +49,14 @@ class Pools:
             pool.close()
 
 
-def _worker(rank: int, world: int, port: int, tasks, results) -> None:
+def _worker(rank: int, world: int, port: int, tasks, results, backend: str) -> None:
     torch.set_num_threads(1)
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     import torch.distributed as dist
 
-    dist.init_process_group("gloo", rank=rank, world_size=world, timeout=timedelta(seconds=GROUP_TIMEOUT_S))
+    if backend == "nccl":
+        torch.cuda.set_device(rank)  # one GPU per rank
+    dist.init_process_group(backend, rank=rank, world_size=world, timeout=timedelta(seconds=GROUP_TIMEOUT_S))
     results.put((rank, "ready", None))
     while True:
         task = tasks.get()
@@ -68,20 +72,27 @@ def _worker(rank: int, world: int, port: int, tasks, results) -> None:
 
 
 class Ranks:
-    """``world`` processes in one gloo group; ``run`` executes a case on all of them."""
+    """``world`` processes in one group (gloo, or NCCL with one GPU per rank); ``run`` executes a
+    case on all of them."""
 
-    def __init__(self, world: int) -> None:
+    def __init__(self, world: int, backend: str = "gloo") -> None:
         self.world = world
         ctx = mp.get_context("spawn")
         self._tasks = [ctx.Queue() for _ in range(world)]
         self._results = ctx.Queue()
         port = _free_port()
-        self._procs = [ctx.Process(target=_worker, args=(r, world, port, self._tasks[r], self._results), daemon=True)
+        self._procs = [ctx.Process(target=_worker, args=(r, world, port, self._tasks[r], self._results, backend),
+                                  daemon=True)
                        for r in range(world)]
         for p in self._procs:
             p.start()
-        self._closed = False
-        self._collect(START_TIMEOUT_S, "start")
+        self._closed, self._ready = False, False
+
+    def wait_ready(self) -> None:
+        """Block until every rank has joined the group (the processes start in the constructor)."""
+        if not self._ready:
+            self._collect(START_TIMEOUT_S, "start")
+            self._ready = True
 
     @property
     def alive(self) -> bool:

@@ -12,7 +12,7 @@ if not dist.is_available():  # pragma: no cover - torch builds without torch.dis
 
 @pytest.fixture(scope="session")
 def ranks():
-    """``ranks(world)``: the session's pool of ``world`` ranks (started on first use)."""
-    pools = Pools()
+    """``ranks(world)``: the session's pool of ``world`` ranks (2 and 3 start together, on first use)."""
+    pools = Pools(start=(2, 3))
     yield pools
     pools.close()

@@ -8,6 +8,8 @@ their own slice, and compare the sharded loss and the gradient of their slice wi
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 import torch.distributed as dist
@@ -48,6 +50,23 @@ def _inputs(p: dict, classes: int):
     return logits, target, weight, up
 
 
+def _on(device: str, *ts):
+    return [None if t is None else t.to(device) for t in ts]
+
+
+@contextlib.contextmanager
+def no_host_sync(device: str):
+    """On CUDA, any host-device synchronisation inside the block raises (torch's sync debug mode)."""
+    if device != "cuda":
+        yield
+        return
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        yield
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+
+
 def _options(p: dict) -> dict:
     keys = ("ignore_index", "label_smoothing", "z_loss", "reduction", "all_ignored")
     return {k: p[k] for k in keys if k in p}
@@ -60,7 +79,8 @@ def _cast(t, dtype):
 def case_cross_entropy(p: dict, sizes: tuple) -> float:
     dtype = getattr(torch, p.get("dtype", "float32"))
     lo, hi = _bounds(sizes)
-    logits, target, weight, up = _inputs(p, sum(sizes))
+    dev = p.get("device", "cpu")
+    logits, target, weight, up = _on(dev, *_inputs(p, sum(sizes)))
     target = target.to(dtype) if p.get("probs") else target
     cd = 1 if logits.dim() > 1 else 0
     opts = _options(p)
@@ -74,9 +94,10 @@ def case_cross_entropy(p: dict, sizes: tuple) -> float:
     x = logits.narrow(cd, lo, hi - lo).to(dtype, copy=True).requires_grad_()
     t = target.narrow(cd, lo, hi - lo).clone().requires_grad_() if p.get("probs") else target
     w = None if weight is None else weight[lo:hi].to(dtype)
-    out = vocab_parallel_cross_entropy(x, t, group=None, weight=w, softcap=softcap, **opts)
+    with no_host_sync(dev):
+        out = vocab_parallel_cross_entropy(x, t, group=None, weight=w, softcap=softcap, **opts)
+        out.backward(up.to(out.dtype))
     assert out.dtype == ref.dtype and out.shape == ref.shape
-    out.backward(up.to(out.dtype))
     tol = TOL[dtype]
     assert_close(out.detach(), ref.detach(), tol=tol, msg="loss differs from the single-process loss")
     assert_close(x.grad, ref_x.grad.narrow(cd, lo, hi - lo), tol=tol, msg="gradient of the shard differs")
@@ -126,6 +147,8 @@ def case_linear_cross_entropy(p: dict, sizes: tuple) -> float:
     x = torch.randn((n, hidden) if n else (hidden,), generator=g, dtype=torch.float64)
     W = torch.randn(classes, hidden, generator=g, dtype=torch.float64)
     b = torch.randn(classes, generator=g, dtype=torch.float64) if p.get("bias", True) else None
+    dev = p.get("device", "cpu")
+    target, weight, up, x, W, b = _on(dev, target, weight, up, x, W, b)
     target = target.to(dtype) if p.get("probs") else target
     opts = _options(p)
 
@@ -140,10 +163,11 @@ def case_linear_cross_entropy(p: dict, sizes: tuple) -> float:
     cd = 1 if n else 0
     t = target.narrow(cd, lo, hi - lo).clone().requires_grad_() if p.get("probs") else target
     w = None if weight is None else weight[lo:hi].to(dtype)
-    out = vocab_parallel_linear_cross_entropy(xs, Ws, t, group=None, bias_shard=bs, weight=w,
-                                              chunk_size=p.get("chunk_size", 4), **opts)
+    with no_host_sync(dev):
+        out = vocab_parallel_linear_cross_entropy(xs, Ws, t, group=None, bias_shard=bs, weight=w,
+                                                  chunk_size=p.get("chunk_size", 4), **opts)
+        out.backward(up.to(out.dtype))
     assert out.dtype == ref.dtype and out.shape == ref.shape
-    out.backward(up.to(out.dtype))
     tol = TOL[dtype]
     assert_close(out.detach(), ref.detach(), tol=tol, msg="loss differs from the single-process loss")
     assert_close(xs.grad, ref_in[0].grad, tol=tol, msg="input gradient differs (it must be summed over the group)")
