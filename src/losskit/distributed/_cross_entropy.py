@@ -95,6 +95,15 @@ def _smoothed(t: Tensor, s: _Shard, dtype: torch.dtype, z: Tensor) -> Tensor:
     return wt if s.weight is None else wt * _along_classes(s.weight, z)
 
 
+def _logsumexp(z: Tensor) -> Tensor:
+    """``logsumexp(z, 1)`` with one temporary the size of ``z`` (torch's makes two): m + log sum exp(z - m)."""
+    if not z.shape[1]:  # an empty shard: exp sums to 0
+        return torch.full((z.shape[0], *z.shape[2:]), -torch.inf, dtype=z.dtype, device=z.device)
+    m = z.amax(1, keepdim=True)
+    m = torch.where(torch.isinf(m), torch.zeros((), dtype=m.dtype, device=m.device), m)  # rows of +-inf, as torch
+    return (z - m).exp_().sum(1).log_().add_(m.squeeze(1))
+
+
 def _local_stats(z: Tensor, t: Tensor, s: _Shard) -> Tensor:
     """``(k, R, ...)``: what a block of this shard's logits ``z`` contributes to each position.
 
@@ -102,7 +111,7 @@ def _local_stats(z: Tensor, t: Tensor, s: _Shard) -> Tensor:
     target's weight (with weights), ``sum_c w_c z_c`` (with smoothing). Probabilities: ``lse``,
     ``sum_c w_c t'_c``, ``sum_c w_c t'_c z_c``.
     """
-    parts = [torch.logsumexp(z, 1)]
+    parts = [_logsumexp(z)]
     if s.probs:
         wt = _smoothed(t, s, z.dtype, z)
         return torch.stack(parts + [wt.sum(1), (wt * z).sum(1)])
@@ -151,10 +160,10 @@ def _block_grad(z: Tensor, t: Tensor, lse: Tensor, aux: Tensor, g: Tensor, s: _S
     2\zeta\,\mathrm{lse}) - w_c t'_c` and :math:`\partial\ell/\partial t_c = (1-\varepsilon) w_c (\mathrm{lse} - z_c)`.
     Positions that are not counted get exactly 0, whatever ``g`` holds there.
     """
-    p = torch.exp(z - lse.unsqueeze(1))
+    p = (z - lse.unsqueeze(1)).exp_()  # softmax of the whole row, from the group's lse
     if s.probs:
         coef = aux + 2.0 * s.zeta * lse if s.zeta else aux
-        dz = (p * coef.unsqueeze(1)).sub_(_smoothed(t, s, z.dtype, z)).mul_(g.unsqueeze(1))
+        dz = p.mul_(coef.unsqueeze(1)).sub_(_smoothed(t, s, z.dtype, z)).mul_(g.unsqueeze(1))
         if not target_grad:
             return dz, None
         dt = (lse.unsqueeze(1) - z).mul_(g.unsqueeze(1) * (1.0 - s.eps))
@@ -215,6 +224,7 @@ class _VocabParallelCE(torch.autograd.Function):
                 grad[i:j] = dz
             if grad_t is not None:
                 grad_t[i:j] = dt
+            del dz, dt  # one block's buffers at a time
         return grad, grad_t, None
 
 
@@ -308,7 +318,8 @@ def _linear_pass(x: Tensor, lw: Tensor, lb: Optional[Tensor], target: Tensor, s:
                 gb += dz.sum(0)
             if gt is not None:
                 gt[i:j] = dt
-        del z
+            del dz, dzl, dt
+        del z  # before the next chunk's logits: one chunk's buffers at a time
     if gx is not None:
         _comm.all_reduce(gx, s.group)  # dL/dx = sum over the shards
     return rows, lse, aux
