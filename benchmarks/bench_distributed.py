@@ -127,26 +127,24 @@ def _rank(rank: int, world: int, port: int, cfg: dict, results) -> None:
     y[torch.rand(n, generator=g) < 0.1] = -100
     sizes = [v // world + (r < v % world) for r in range(world)]
     lo = sum(sizes[:rank])
-    shard = [t.to(dev) for t in (W[lo:lo + sizes[rank]], b[lo:lo + sizes[rank]])]
-    x, y, W, b = x.to(dev), y.to(dev), W.to(dev), b.to(dev)
+    shard = [t[lo:lo + sizes[rank]].clone().to(dev) for t in (W, b)]  # this rank's rows only
+    x, y = x.to(dev), y.to(dev)
+    del W, b
 
-    def leaves(*ts):
-        return [t.detach().clone().requires_grad_() for t in ts]
-
-    cases = {"vocab_parallel_linear_cross_entropy": lambda: vocab_parallel_linear_cross_entropy(
+    cases = {"vocab_parallel_linear_cross_entropy": lambda xs, ws, bs: vocab_parallel_linear_cross_entropy(
         xs, ws, y, group=None, bias_shard=bs, chunk_size=chunk)}
     if world == 1:
-        cases["unfused cross_entropy(linear(x, W))"] = lambda: cross_entropy(F.linear(xs, ws, bs), y)
-        cases["linear_cross_entropy (one process)"] = lambda: linear_cross_entropy(
+        cases["unfused cross_entropy(linear(x, W))"] = lambda xs, ws, bs: cross_entropy(F.linear(xs, ws, bs), y)
+        cases["linear_cross_entropy (one process)"] = lambda xs, ws, bs: linear_cross_entropy(
             xs, ws, y, linear_bias=bs, chunk_size=chunk)
     out = []
     for name, loss in cases.items():
         measured = {}
         for kind in ("warm-up", "allocator", "rss"):
-            xs, ws, bs = leaves(x, *shard)  # noqa: F841  (read by the lambdas)
+            leaves = [t.detach().clone().requires_grad_() for t in (x, *shard)]  # allocated before the call
 
-            def step():
-                loss().backward()
+            def step(ts=leaves):
+                loss(*ts).backward()
 
             dist.barrier()
             t0 = time.perf_counter()
@@ -156,8 +154,8 @@ def _rank(rank: int, world: int, port: int, cfg: dict, results) -> None:
                 measured[kind] = _cuda_peak(step) if kind == "allocator" else None
             else:
                 measured[kind] = _allocator_peak(step) if kind == "allocator" else _rss_peak(step)
-            measured.setdefault("ms", (time.perf_counter() - t0) * 1e3)
-            del xs, ws, bs
+            measured.setdefault("ms", (time.perf_counter() - t0) * 1e3)  # the warm-up call's
+            del step, leaves  # free this run's gradients before the next
         out.append(dict(name=name, rank=rank, classes=sizes[rank], peak=measured["allocator"],
                         rss=measured["rss"], ms=measured["ms"]))
     results.put(out)

@@ -67,6 +67,11 @@ def no_host_sync(device: str):
         torch.cuda.set_sync_debug_mode("default")
 
 
+def _autocast(p: dict):
+    """Under ``p["autocast"]``: torch.autocast to bfloat16 on the CPU (the reference runs under it too)."""
+    return torch.autocast("cpu", dtype=torch.bfloat16) if p.get("autocast") else contextlib.nullcontext()
+
+
 def _options(p: dict) -> dict:
     keys = ("ignore_index", "label_smoothing", "z_loss", "reduction", "all_ignored")
     return {k: p[k] for k in keys if k in p}
@@ -74,6 +79,13 @@ def _options(p: dict) -> dict:
 
 def _cast(t, dtype):
     return None if t is None else t.to(dtype)
+
+
+def _on_every_layout(pool, case, p: dict) -> None:
+    """``case`` on every rank, for each class layout of the pool's world size; the ranks agree on the loss."""
+    for sizes in SIZES[pool.world]:
+        values = pool.run(case, p, sizes)
+        assert len(set(values)) == 1 or all(v != v for v in values), f"ranks disagree on the loss: {values}"
 
 
 def case_cross_entropy(p: dict, sizes: tuple) -> float:
@@ -88,17 +100,18 @@ def case_cross_entropy(p: dict, sizes: tuple) -> float:
 
     ref_x = logits.to(dtype, copy=True).requires_grad_()
     ref_t = target.clone().requires_grad_() if p.get("probs") else target
-    ref = LF.cross_entropy(ref_x, ref_t, _cast(weight, dtype), softcap=softcap, **opts)
+    with _autocast(p):
+        ref = LF.cross_entropy(ref_x, ref_t, _cast(weight, dtype), softcap=softcap, **opts)
     ref.backward(up.to(ref.dtype))
 
     x = logits.narrow(cd, lo, hi - lo).to(dtype, copy=True).requires_grad_()
     t = target.narrow(cd, lo, hi - lo).clone().requires_grad_() if p.get("probs") else target
     w = None if weight is None else weight[lo:hi].to(dtype)
-    with no_host_sync(dev):
+    with no_host_sync(dev), _autocast(p):
         out = vocab_parallel_cross_entropy(x, t, group=None, weight=w, softcap=softcap, **opts)
         out.backward(up.to(out.dtype))
     assert out.dtype == ref.dtype and out.shape == ref.shape
-    tol = TOL[dtype]
+    tol = TOL[torch.bfloat16 if p.get("autocast") else dtype]
     assert_close(out.detach(), ref.detach(), tol=tol, msg="loss differs from the single-process loss")
     assert_close(x.grad, ref_x.grad.narrow(cd, lo, hi - lo), tol=tol, msg="gradient of the shard differs")
     if p.get("probs"):
@@ -124,6 +137,8 @@ CE_CASES = {
     "bf16 weights, smoothing, z-loss": dict(dtype="bfloat16", weighted=True, label_smoothing=0.1, z_loss=1e-2,
                                              ignored=0.3),
     "bf16 probabilities, none": dict(dtype="bfloat16", probs=True, reduction="none", weighted=True),
+    "bf16 logits under autocast (float32 result)": dict(dtype="bfloat16", autocast=True, weighted=True,
+                                                        label_smoothing=0.1),
     "float64 every option": dict(dtype="float64", weighted=True, label_smoothing=0.1, z_loss=1e-2, softcap=5.0,
                                  ignored=0.3),
 }
@@ -132,9 +147,7 @@ CE_CASES = {
 @pytest.mark.parametrize("world", [2, 3])
 @pytest.mark.parametrize("case", list(CE_CASES))
 def test_vocab_parallel_cross_entropy_equals_the_gathered_loss(ranks, world, case):
-    for sizes in SIZES[world]:
-        values = ranks(world).run(case_cross_entropy, CE_CASES[case], sizes)
-        assert len(set(values)) == 1 or all(v != v for v in values), f"ranks disagree on the loss: {values}"
+    _on_every_layout(ranks(world), case_cross_entropy, CE_CASES[case])
 
 
 def case_linear_cross_entropy(p: dict, sizes: tuple) -> float:
@@ -154,7 +167,8 @@ def case_linear_cross_entropy(p: dict, sizes: tuple) -> float:
 
     ref_in = [t.to(dtype, copy=True).requires_grad_() if t is not None else None for t in (x, W, b)]
     ref_t = target.clone().requires_grad_() if p.get("probs") else target
-    ref = LF.cross_entropy(F.linear(*ref_in), ref_t, _cast(weight, dtype), **opts)
+    with _autocast(p):
+        ref = LF.cross_entropy(F.linear(*ref_in), ref_t, _cast(weight, dtype), **opts)
     ref.backward(up.to(ref.dtype))
 
     xs = x.to(dtype, copy=True).requires_grad_()
@@ -163,12 +177,12 @@ def case_linear_cross_entropy(p: dict, sizes: tuple) -> float:
     cd = 1 if n else 0
     t = target.narrow(cd, lo, hi - lo).clone().requires_grad_() if p.get("probs") else target
     w = None if weight is None else weight[lo:hi].to(dtype)
-    with no_host_sync(dev):
+    with no_host_sync(dev), _autocast(p):
         out = vocab_parallel_linear_cross_entropy(xs, Ws, t, group=None, bias_shard=bs, weight=w,
                                                   chunk_size=p.get("chunk_size", 4), **opts)
         out.backward(up.to(out.dtype))
     assert out.dtype == ref.dtype and out.shape == ref.shape
-    tol = TOL[dtype]
+    tol = TOL[torch.bfloat16 if p.get("autocast") else dtype]
     assert_close(out.detach(), ref.detach(), tol=tol, msg="loss differs from the single-process loss")
     assert_close(xs.grad, ref_in[0].grad, tol=tol, msg="input gradient differs (it must be summed over the group)")
     assert_close(Ws.grad, ref_in[1].grad[lo:hi], tol=tol, msg="gradient of the weight shard differs")
@@ -192,15 +206,14 @@ LINEAR_CASES = {
     "one chunk": dict(chunk_size=100, weighted=True, label_smoothing=0.1, z_loss=1e-3),
     "bf16 weights, smoothing": dict(dtype="bfloat16", weighted=True, label_smoothing=0.1, ignored=0.3),
     "bf16 none": dict(dtype="bfloat16", reduction="none", z_loss=1e-2),
+    "float32 under bf16 autocast": dict(autocast=True, weighted=True, label_smoothing=0.1, ignored=0.3),
 }
 
 
 @pytest.mark.parametrize("world", [2, 3])
 @pytest.mark.parametrize("case", list(LINEAR_CASES))
 def test_vocab_parallel_linear_cross_entropy_equals_the_gathered_loss(ranks, world, case):
-    for sizes in SIZES[world]:
-        values = ranks(world).run(case_linear_cross_entropy, LINEAR_CASES[case], sizes)
-        assert len(set(values)) == 1 or all(v != v for v in values), f"ranks disagree on the loss: {values}"
+    _on_every_layout(ranks(world), case_linear_cross_entropy, LINEAR_CASES[case])
 
 
 def case_refusals():

@@ -505,16 +505,6 @@ def cross_entropy_parts(logits_shard, target, group, weight, ignore_index, label
     return Parts(rows, c.valid, w_y, tuple(rows.shape), _checks.autocast_dtype(logits_shard))
 
 
-def _projection_dtype(fn: str, x: Tensor, lw: Tensor) -> torch.dtype:
-    """Autocast's dtype where it is on, else the common dtype of ``input`` and ``weight_shard``."""
-    if torch.is_autocast_enabled(x.device.type):
-        return torch.get_autocast_dtype(x.device.type)
-    if x.dtype != lw.dtype:
-        raise TypeError(f"{fn}: input and weight_shard must have the same dtype, got {x.dtype} and {lw.dtype}; "
-                        "cast one of them, or run under torch.autocast")
-    return x.dtype
-
-
 def vocab_parallel_linear_cross_entropy(
     input: Tensor,
     weight_shard: Tensor,
@@ -617,18 +607,20 @@ def linear_cross_entropy_parts(input, weight_shard, target, group, bias_shard, w
         if tuple(bias_shard.shape) != (lw.shape[0],):
             raise ValueError(f"{fn}: bias_shard must have shape ({lw.shape[0]},) like weight_shard's rows, got "
                              f"{tuple(bias_shard.shape)}")
-    dt = _projection_dtype(fn, x, lw)
-    if chunk_size is not None:
-        chunk_size = _checks.number(chunk_size, "chunk_size", low=1, integer=True, fn=fn,
-                                    hint="tokens per chunk, or None for the default")
-    for t, name in ((x, "input"), (lw, "weight_shard")):
-        _checks.finite(t, name)
+    autocast = torch.is_autocast_enabled(x.device.type)
+    if x.dtype != lw.dtype and not autocast:
+        raise TypeError(f"{fn}: input and weight_shard must have the same dtype, got {x.dtype} and {lw.dtype}; "
+                        "cast one of them, or run under torch.autocast")
+    dt = torch.get_autocast_dtype(x.device.type) if autocast else x.dtype  # the projection's dtype
+    chunk = _rows_per_block(lw.shape[0]) if chunk_size is None else _checks.number(
+        chunk_size, "chunk_size", low=1, integer=True, fn=fn, hint="tokens per chunk, or None for the default")
+    _checks.finite(x, "input")
+    _checks.finite(lw, "weight_shard")
     n_shape = () if x.dim() == 1 else (x.shape[0],)
     like = x.new_zeros((), dtype=dt).expand(*n_shape, lw.shape[0])  # stands for this rank's logits
     c, s = _prepare(fn, group, like, target, weight, ignore_index, label_smoothing, z_loss, "logits")
     xb, n = x.reshape(-1, x.shape[-1]).to(dt), math.prod(n_shape)
     t = c.target.reshape(n, lw.shape[0]) if c.probs else c.target.reshape(n)
-    chunk = int(chunk_size or _rows_per_block(lw.shape[0]))
     with torch.autocast(x.device.type, enabled=False):  # every dtype is settled above
         out, aux = _VocabParallelLinearCE.apply(xb, lw.to(dt), None if bias_shard is None else bias_shard.to(dt), t,
                                                 s, per_row, chunk)
