@@ -14,6 +14,7 @@ PyTorch path here is the reference they are tested against.
 
 from __future__ import annotations
 
+import sys
 from typing import Optional
 
 import torch
@@ -26,6 +27,14 @@ from ..kernels import _dispatch
 from ._primitives import cross_entropy_rows_and_grad
 
 __all__ = ["cross_entropy", "nll_loss", "linear_cross_entropy", "generalized_cross_entropy"]
+
+
+def _dtensor(*ts) -> bool:
+    """True if one of ``ts`` is a DTensor (possible only once torch.distributed.tensor is loaded; eager only)."""
+    if torch.compiler.is_compiling():
+        return False
+    mod = sys.modules.get("torch.distributed.tensor")
+    return mod is not None and any(isinstance(t, mod.DTensor) for t in ts)
 
 
 def cross_entropy(
@@ -124,6 +133,10 @@ def cross_entropy(
         JMLR 2023 (z-loss); Gemma Team, "Gemma 2", 2024 (logit soft-capping).
     """
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    if _dtensor(logits):  # sharded on the class dimension: the vocabulary-parallel path, no gather
+        from ..distributed import _dtensor as dt
+        return dt.cross_entropy(logits, target, weight, ignore_index, reduction, label_smoothing, z_loss=z_loss,
+                                softcap=softcap, all_ignored=all_ignored)
     all_ignored = check_all_ignored(all_ignored)
     c = _checks.class_inputs("cross_entropy", logits, target, weight=weight, ignore_index=ignore_index,
                              label_smoothing=label_smoothing)
@@ -539,6 +552,12 @@ def linear_cross_entropy(
     """
     fn = "linear_cross_entropy"
     reduction = check_reduction(reduction)
+    if _dtensor(input, linear_weight):  # a head sharded on its rows (the classes): the vocabulary-parallel path
+        from ..distributed import _dtensor as dt
+        return dt.linear_cross_entropy(input, linear_weight, target, linear_bias=linear_bias, weight=weight,
+                                       reduction=reduction, ignore_index=ignore_index, label_smoothing=label_smoothing,
+                                       chunk_size=chunk_size or getattr(options, "batch_chunk_size", None),
+                                       all_ignored=all_ignored)
     all_ignored = check_all_ignored(all_ignored)
     x = _checks.floating(input, "input")
     lw = _checks.floating(linear_weight, "linear_weight")
