@@ -31,10 +31,19 @@ def color(i: int) -> str:
     return _PALETTE[i % len(_PALETTE)]
 
 
+def _tidy(fig: Figure, *, top: float = 0.45, bottom: float = 0.6, left: float = 0.75, right: float = 0.25,
+          wspace: float = 0.35, hspace: float = 0.75) -> Figure:
+    """Fixed margins in inches (matplotlib's constrained layout costs as much as drawing the figure twice)."""
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h, wspace=wspace,
+                        hspace=hspace)
+    return fig
+
+
 def _grid(n: int, width: float = 11.0, row_height: float = 2.9, cols: int = 0):
     cols = cols or (n if n <= 4 else 3)
     rows = math.ceil(n / cols)
-    fig = Figure(figsize=(width, row_height * rows + 0.5), layout="constrained")
+    fig = Figure(figsize=(width, row_height * rows + 0.5), layout=None)
     axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
@@ -52,7 +61,7 @@ def training_curves(task: TaskResult) -> Figure:
     from .tasks import get
 
     kind = get(task.kind)
-    fig = Figure(figsize=(11, 3.4), layout="constrained")
+    fig = Figure(figsize=(11, 3.4), layout=None)
     axes = fig.subplots(1, 2)
     for i, run in enumerate(task.runs):
         ep = np.arange(1, len(run.history["train_loss"]) + 1)
@@ -88,7 +97,7 @@ def roc_pr_curves(task: TaskResult) -> Figure:
     """ROC and precision-recall curves of every loss (scikit-learn's displays)."""
     from sklearn.metrics import PrecisionRecallDisplay, RocCurveDisplay
 
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    fig = Figure(figsize=(11, 4.2), layout=None)
     ax_roc, ax_pr = fig.subplots(1, 2)
     for i, run in enumerate(task.runs):
         y, p = _scores(task, run)
@@ -167,7 +176,7 @@ def probability_histograms(task: TaskResult) -> Figure:
                    Line2D([], [], color="0.35", ls=":", lw=1.2, label="0.5")]
     else:
         handles = [Patch(color=c_a, alpha=0.7, label="correct"), Patch(color=c_b, alpha=0.85, label="wrong")]
-    fig.legend(handles=handles, loc="outside upper center", ncols=len(handles), frameon=False, fontsize=9)
+    fig.legend(handles=handles, loc="upper center", ncols=len(handles), frameon=False, fontsize=9)
     return fig
 
 
@@ -216,7 +225,7 @@ def reliability_diagrams(task: TaskResult) -> Figure:
                       label="after temperature scaling (T fitted on validation)"),
                Line2D([], [], color="0.5", ls="--", lw=1, label="perfect calibration"),
                Line2D([], [], color="0.85", lw=1, label="bin edges")]
-    fig.legend(handles=handles, loc="outside upper center", ncols=2, frameon=False, fontsize=9)
+    fig.legend(handles=handles, loc="upper center", ncols=2, frameon=False, fontsize=9)
     return fig
 
 
@@ -284,7 +293,7 @@ def loss_and_gradient(task: TaskResult) -> Figure:
     two = task.kind in ("binary", "multilabel")
     z = torch.linspace(-6, 6, 241, dtype=torch.float32) if task.kind != "regression" else torch.linspace(-4, 4, 241)
     curves = _curves(task, z)
-    fig = Figure(figsize=(11 if two else 9, 6.2), layout="constrained")
+    fig = Figure(figsize=(11 if two else 9, 6.2), layout=None)
     axes = fig.subplots(2, 2 if two else 1, squeeze=False, sharex=True)
     classes = task.info["classes"]
     for c, t in enumerate((1, 0) if two else (0,)):
@@ -339,7 +348,7 @@ def segmentation_examples(task: TaskResult, n: int = 4) -> Figure:
     # the images with the most foreground classes first: they show the most
     order = np.argsort([-len(np.unique(m)) for m in y], kind="stable")[:n]
     cols = 2 + len(task.runs)
-    fig = Figure(figsize=(1.5 * cols + 1.2, 1.55 * len(order) + 0.6), layout="constrained")
+    fig = Figure(figsize=(1.5 * cols + 1.2, 1.55 * len(order) + 0.6), layout=None)
     axes = fig.subplots(len(order), cols, squeeze=False)
     cmap = ListedColormap(["#f4f4f6"] + [_PALETTE[j % len(_PALETTE)] for j in range(k - 1)])
     # the input images are those of the first seed's split (the figures' seed when it finished)
@@ -358,7 +367,7 @@ def segmentation_examples(task: TaskResult, n: int = 4) -> Figure:
     from matplotlib.patches import Patch
 
     fig.legend(handles=[Patch(color=cmap(c), label=str(task.info["classes"][c])) for c in range(k)],
-               loc="outside lower center", ncols=min(k, 8), frameon=False, fontsize=8)
+               loc="lower center", ncols=min(k, 8), frameon=False, fontsize=8)
     return fig
 
 
@@ -403,9 +412,18 @@ def figures(task: TaskResult) -> list:
     return out
 
 
+#: margins (inches) of the figures whose legend sits above or below the panels
+_MARGINS = {"probability_histograms": {"top": 0.85}, "reliability_diagrams": {"top": 1.05, "hspace": 0.6},
+            "segmentation_examples": {"bottom": 0.45, "left": 0.1, "right": 0.1, "top": 0.3, "wspace": 0.1,
+                                      "hspace": 0.15},
+            "confusion_matrices": {"left": 0.9, "bottom": 0.75, "wspace": 0.45, "hspace": 0.55},
+            "loss_and_gradient": {"hspace": 0.25}, "regression_fit": {"hspace": 0.5}}
+
+
 def render(task: TaskResult, index: int) -> str:
     """Figure ``index`` of :func:`figures`, drawn and encoded as a base64 PNG."""
-    return to_base64_png(figures(task)[index][2](task))
+    draw = figures(task)[index][2]
+    return to_base64_png(_tidy(draw(task), **_MARGINS.get(draw.__name__, {})))
 
 
 def to_base64_png(fig: Figure, dpi: int = 96) -> str:

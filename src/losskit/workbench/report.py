@@ -359,22 +359,25 @@ def _deltas(task: TaskResult) -> Optional[dict]:
     return {"columns": cols, "rows": rows, "base": task.runs[0].display}
 
 
+_COUNTS = ("support", "pixels", "positives")
+
+
 def _per_class(task: TaskResult) -> Optional[dict]:
-    """Per-class (per-label) metrics, mean over seeds, one column group per loss."""
+    """Per-class (per-label) metrics, mean over seeds: the class's test count once, two metrics per loss."""
     if not task.runs or not task.runs[0].per_class:
         return None
     names = [n for n, _ in task.runs[0].per_class]
-    keys = list(task.runs[0].per_class[0][1])
-    rows = []
-    for ci, name in enumerate(names):
-        cells = []
-        for i in range(len(task.runs)):
-            for k in keys:
-                v = np.nanmean([runs[i].per_class[ci][1][k] for runs in task.seed_runs]) if task.seed_runs else math.nan
-                counts = k in ("support", "pixels", "positives")
-                cells.append(f"{v:.0f}" if counts and math.isfinite(v) else _fmt("{:.3f}", float(v)))
-        rows.append({"name": name, "cells": cells})
-    return {"keys": keys, "losses": [r.display for r in task.runs], "rows": rows}
+    all_keys = list(task.runs[0].per_class[0][1])
+    count = next(k for k in all_keys if k in _COUNTS)
+    keys = [k for k in all_keys if k not in _COUNTS][-2:]  # recall and F1; F1 and PR-AUC; IoU and Dice
+
+    def mean(i, ci, k):
+        return float(np.nanmean([runs[i].per_class[ci][1][k] for runs in task.seed_runs]))
+
+    rows = [{"name": name, "count": f"{mean(0, ci, count):.0f}",
+             "cells": [_fmt("{:.3f}", mean(i, ci, k)) for i in range(len(task.runs)) for k in keys]}
+            for ci, name in enumerate(names)]
+    return {"keys": keys, "count": count, "losses": [r.display for r in task.runs], "rows": rows}
 
 
 def _color(i: int) -> str:

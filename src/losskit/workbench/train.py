@@ -233,12 +233,32 @@ class TaskResult:
 # --------------------------------------------------------------------------------------------
 # one group: every loss of a task, one seed
 # --------------------------------------------------------------------------------------------
+def _is_mlp(m: nn.Module) -> bool:
+    return (isinstance(m, nn.Sequential) and len(m) == 3 and isinstance(m[0], nn.Linear)
+            and isinstance(m[1], nn.ReLU) and isinstance(m[2], nn.Linear))
+
+
 class _Stack:
-    """R models run as one: ``forward(x)`` returns ``(R, B, ...)``; with ``vmap=False`` R must be 1."""
+    """R models run as one: ``forward(x)`` returns ``(R, B, ...)``.
+
+    ``vmap=True``: the models' parameters stacked and run with :func:`torch.func.vmap`; R copies of
+    the built-in MLP (Linear, ReLU, Linear) instead run as two batched matrix products (the same
+    arithmetic without vmap's per-call cost, which dominates for such a small model). ``vmap=False``:
+    one model, R = 1.
+    """
 
     def __init__(self, models: list, vmap: bool):
-        self.vmap = vmap
-        if vmap:
+        self.vmap, self.mlp = vmap, vmap and all(_is_mlp(m) for m in models)
+        if self.mlp:
+            def stack(get):
+                return torch.stack([get(m).detach() for m in models]).requires_grad_(True)
+
+            # x (B, in) @ W^T: the weights as (R, in, out), the biases as (R, 1, out)
+            self.params = {"w1": stack(lambda m: m[0].weight.t()), "b1": stack(lambda m: m[0].bias[None]),
+                           "w2": stack(lambda m: m[2].weight.t()), "b2": stack(lambda m: m[2].bias[None])}
+            self.buffers = {}
+            self.base = models[0]
+        elif vmap:
             from torch.func import functional_call, stack_module_state
 
             self.params, self.buffers = stack_module_state(models)
@@ -253,6 +273,10 @@ class _Stack:
             self.base = self.model
 
     def forward(self, x):
+        if self.mlp:
+            p = self.params
+            h = torch.relu(torch.baddbmm(p["b1"], x.expand(p["w1"].shape[0], *x.shape), p["w1"]))
+            return torch.baddbmm(p["b2"], h, p["w2"])
         return self._fwd(self.params, self.buffers, x) if self.vmap else self.model(x).unsqueeze(0)
 
     def parameters(self) -> list:
@@ -296,19 +320,26 @@ def _outputs(net: _Stack, part, kind) -> tuple:
 
 
 def _fit(net: _Stack, losses: list, prob, kind, cfg: TrainConfig, seed: int, on_epoch) -> list:
-    """Train the stacked models; return, per model, (history, best_epoch, epochs_run, diverged)."""
+    """Train the stacked models; return, per model, (history, best_epoch, epochs_run, diverged).
+
+    Each model stops on its own after ``patience`` epochs without a better validation score: its loss
+    leaves the objective (its weights may still drift with the optimiser's momentum, unused: the best
+    epoch's weights are kept aside and restored at the end). The group ends when every model stopped.
+    """
     R = len(losses)
     opt = _optimizer(net.parameters(), cfg)
     gen = torch.Generator().manual_seed(seed)  # the same minibatch order for every loss
     sign = 1.0 if kind.select_better == "low" else -1.0
     best = [math.inf] * R
     best_state: list = [None] * R
-    best_epoch, stale, diverged = [0] * R, [0] * R, [None] * R
+    best_epoch, stale, diverged, ran = [0] * R, [0] * R, [None] * R, [0] * R
     hist = [{"train_loss": [], "val": []} for _ in range(R)]
-    epoch = 0
     for epoch in range(1, cfg.epochs + 1):
+        active = [r for r in range(R) if stale[r] < cfg.patience]
+        if not active:
+            break
         net.train(True)
-        total = torch.zeros(R, dtype=torch.float64)
+        total = torch.zeros(len(active), dtype=torch.float64)
         n = 0
         # the losses' value checks read every training batch in the first epoch; the data do not change
         # after it, so later epochs skip them (they cost as much as the small model's step)
@@ -316,7 +347,7 @@ def _fit(net: _Stack, losses: list, prob, kind, cfg: TrainConfig, seed: int, on_
             for x, y in prob.train.batches(cfg.batch(kind.name), gen):
                 out = net.forward(x)
                 t = kind.target(y)
-                obj = torch.stack([losses[r](out[r], t) for r in range(R)])
+                obj = torch.stack([losses[r](out[r], t) for r in active])
                 opt.zero_grad(set_to_none=True)
                 obj.sum().backward()
                 opt.step()
@@ -324,11 +355,12 @@ def _fit(net: _Stack, losses: list, prob, kind, cfg: TrainConfig, seed: int, on_
                 n += len(y)
         net.train(False)
         val_out, val_y = _outputs(net, prob.val, kind)
-        for r in range(R):
+        for j, r in enumerate(active):
             score = kind.val_score(val_out[r], val_y)
-            hist[r]["train_loss"].append(float(total[r]) / max(n, 1))
+            ran[r] = epoch
+            hist[r]["train_loss"].append(float(total[j]) / max(n, 1))
             hist[r]["val"].append(score)
-            if not math.isfinite(float(total[r])) and diverged[r] is None:
+            if not math.isfinite(float(total[j])) and diverged[r] is None:
                 diverged[r] = epoch
             if math.isfinite(score) and sign * score < best[r]:
                 best[r], best_epoch[r], stale[r] = sign * score, epoch, 0
@@ -336,12 +368,10 @@ def _fit(net: _Stack, losses: list, prob, kind, cfg: TrainConfig, seed: int, on_
             else:
                 stale[r] += 1
         if on_epoch is not None:
-            on_epoch(R)
-        if all(s >= cfg.patience for s in stale):
-            break
+            on_epoch(len(active))
     # a run with no finite validation score keeps its last weights
     net.load([s if s is not None else net.snapshot(r) for r, s in enumerate(best_state)])
-    return [(hist[r], best_epoch[r] or epoch, epoch, diverged[r]) for r in range(R)]
+    return [(hist[r], best_epoch[r] or ran[r], ran[r], diverged[r]) for r in range(R)]
 
 
 def _can_stack(models: list, prob, losses, kind) -> str:
