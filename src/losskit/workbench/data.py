@@ -189,7 +189,7 @@ def _wine() -> Dataset:
 
     d = load_wine()
     src = "Wine recognition (Forina et al., 1988): 178 wines, 13 chemical features, via sklearn.datasets.load_wine"
-    return Dataset("wine", d.data.astype(np.float64), d.target.astype(np.int64), list(d.target_names),
+    return Dataset("wine", d.data.astype(np.float64), d.target.astype(np.int64), [str(n) for n in d.target_names],
                    list(d.feature_names), src, _UCI, "3-class wine cultivars (small: metrics are noisy)")
 
 
@@ -565,7 +565,7 @@ def _feature_columns(X, decimal, path):
             notes.append(f"dropped text column {c!r}: {n} distinct values in {len(text)} rows (an identifier or free "
                          "text, not a category)")
             continue
-        X = X.assign(**{c: col.astype("string").astype(object)})
+        X = X.assign(**{c: col.astype(str).where(col.notna(), np.nan).astype(object)})  # text, NaN for missing
         keep.append(c)
     return X[keep], notes
 
