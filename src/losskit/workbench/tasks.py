@@ -110,8 +110,8 @@ class Kind:
         """The model output as the losses take it."""
         return out
 
-    def stored(self, out: torch.Tensor) -> np.ndarray:
-        """What is kept of the validation/test outputs for scoring and figures."""
+    def stored(self, out: torch.Tensor, row=None) -> np.ndarray:
+        """What is kept of the validation/test outputs of ``row`` for scoring and figures."""
         return self.loss_input(out).detach().double().cpu().numpy()
 
     # -- scoring --------------------------------------------------------------------------------
@@ -365,9 +365,11 @@ class Regression(Kind):
     def loss_input(self, out):
         return out[:, 0] if out.dim() == 2 else out
 
-    def stored(self, out):
+    def stored(self, out, row=None):
+        # the variance column only for a row that trains it (a point loss leaves the second output untrained)
         mean = self.loss_input(out).detach().double()
-        var = TF.softplus(out[:, 1].detach().double()) if out.dim() == 2 and out.shape[1] == 2 else torch.full_like(mean, math.nan)
+        trained = row is not None and row.variance and out.dim() == 2 and out.shape[1] == 2
+        var = TF.softplus(out[:, 1].detach().double()) if trained else torch.full_like(mean, math.nan)
         return torch.stack([mean, var], 1).cpu().numpy()
 
     def val_score(self, out, y):
@@ -417,7 +419,7 @@ class Segmentation(Kind):
             return None
         return f"expected (N, {n_classes}, H, W) logits, got {tuple(out.shape)}"
 
-    def stored(self, out):
+    def stored(self, out, row=None):
         return out.detach().float().cpu().numpy()
 
     def val_score(self, out, y):

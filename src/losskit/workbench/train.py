@@ -425,7 +425,7 @@ def train_group(plan, seed: int, cfg: TrainConfig, on_epoch=None, task_index: in
     runs = []
     for row, loss, (hist, best, ran, div), (v, t) in zip(plan.rows, losses, fits, outs):
         runs.append(RunResult(row.key, row.display, row.loss, loss.source, loss.options_text(), row.note, seed, hist,
-                              best, ran, kind.stored(v), kind.stored(t), seconds / len(plan.rows), div))
+                              best, ran, kind.stored(v, row), kind.stored(t, row), seconds / len(plan.rows), div))
     return Group(task_index, seed, runs, y_val.cpu().numpy(), y_test.cpu().numpy(), seconds, stacked, note,
                  prob.sizes(), prob.note, tuple(prob.y_scale), list(prob.classes))
 
