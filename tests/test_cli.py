@@ -66,7 +66,7 @@ def test_compare_end_to_end_writes_tables_and_report(tiny_run):
     code, out = tiny_run
     assert code == 0
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 12  # 6 figures x 2 tasks
+    assert html.count("data:image/png;base64,") == 11  # 6 figures for the binary task, 5 for the multi-class one
     assert "A loss that pushes probabilities up or down" in html
     assert "sklearn.datasets.load_digits" in html and "CC BY 4.0" in html
     data = json.loads((out / "results.json").read_text())

@@ -95,7 +95,7 @@ def _compare_parser(sub) -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, default=None, help=f"at most this many epochs per run (default {d.epochs}; 8 with --quick)")
     t.add_argument("--patience", type=int, default=d.patience,
                    help=f"stop a run after this many epochs without a better validation score (default {d.patience})")
-    t.add_argument("--batch-size", type=int, default=d.batch_size, help="minibatch size (default 128 rows, 16 images)")
+    t.add_argument("--batch-size", type=int, default=d.batch_size, help="minibatch size (default 256 rows, 16 images)")
     t.add_argument("--lr", type=float, default=d.lr, help=f"AdamW learning rate (default {d.lr:g})")
     t.add_argument("--hidden", type=int, default=d.hidden, help=f"hidden units of the built-in MLP (default {d.hidden})")
     t.add_argument("--seed", type=int, default=d.seed, help="first seed: the split, the initial weights and the batch order")

@@ -44,8 +44,8 @@ def test_report_is_self_contained_and_from_the_template(result, html_path):
     assert "<link" not in text and "<script" not in text and "url(" not in text
     assert text.count('<table class="metrics">') >= 4  # results and per-class, per task
     assert "losskit compare --test" in text and "Conclusion." in text and "What the numbers do not show." in text
-    # every figure of each task is there: six each (curves, ROC/PR, confusion, probabilities, reliability, gradient)
-    assert len(srcs) == sum(len(plots.figures(t)) for t in result.tasks) == 12
+    # every figure of each task is there: curves, ROC/PR, confusion, reliability, gradient (+ probabilities: binary)
+    assert len(srcs) == sum(len(plots.figures(t)) for t in result.tasks) == 11
     from importlib.resources import files
 
     assert files("losskit.workbench").joinpath("templates/report.html").is_file()  # package data

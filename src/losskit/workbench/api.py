@@ -249,7 +249,7 @@ def compare(model: Union[nn.Module, Callable[[], nn.Module]], train, val, test=N
             multi-class, other numbers regression; the report says which and why) or a kind.
         losses: roster keys with options and sweeps (``"bce,focal:gamma=0.5|1|2"``; see
             :func:`losskit.catalog.select`), or ``None`` for the task's defaults.
-        epochs, seeds, device: override :class:`~losskit.workbench.train.TrainConfig` (defaults 60
+        epochs, seeds, device: override :class:`~losskit.workbench.train.TrainConfig` (defaults 40
             epochs with patience 10, 5 seeds, CPU).
         progress: a tqdm bar on a terminal (one line per finished run otherwise); ``False``: silent.
         classes: class (or label) names, for the tables.

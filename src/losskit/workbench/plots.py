@@ -388,7 +388,7 @@ def figures(task: TaskResult) -> list:
     if task.kind == "segmentation":
         out.append(("Example predictions", f"Test images with the most classes: input, true mask, and the arg-max "
                     f"mask of each loss. Seed {seed}.", segmentation_examples))
-    if task.kind in ("binary", "multiclass"):
+    if task.kind == "binary":
         out.append(("Predicted probabilities",
                     ("Test-set P(positive) for each true class (log counts); red: the F1-optimal threshold tuned on "
                      "validation, dotted: 0.5. A loss that pushes probabilities up or down moves where the classes "
@@ -426,7 +426,7 @@ def render(task: TaskResult, index: int) -> str:
     return to_base64_png(_tidy(draw(task), **_MARGINS.get(draw.__name__, {})))
 
 
-def to_base64_png(fig: Figure, dpi: int = 96) -> str:
+def to_base64_png(fig: Figure, dpi: int = 84) -> str:
     """The figure as a base64 PNG string (for ``<img src="data:image/png;base64,...">``)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
