@@ -193,7 +193,8 @@ def findings(task: TaskResult) -> list:
             continue
         diffs = paired_differences(task, c.key)
         for i in range(1, len(task.runs)):
-            if significant(diffs[i]):
+            # a difference that holds but rounds to zero in its column's format is not worth a sentence
+            if significant(diffs[i]) and _fmt(c.fmt, abs(diffs[i][0])) != _fmt(c.fmt, 0.0):
                 out.append((i, c, diffs[i], _good(diffs[i], c.better)))
     return out
 

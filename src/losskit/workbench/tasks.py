@@ -53,6 +53,24 @@ def _col(key, header, fmt, better, description) -> Column:
 _EPOCH = _col("epoch", "epoch", "{:.0f}", None, "the epoch kept: best validation score (early stopping)")
 _TIME = _col("seconds", "time", "{:.1f}s", None, "training time")
 _ECE = f"expected calibration error, {ECE_BINS} equal-mass bins (those of the reliability diagram)"
+_LOG_LOSS = _col("log_loss", "log-loss", "{:.3f}", "low", "negative log-likelihood of the test labels (the comparable loss)")
+_T = _col("temperature", "T", "{:.2f}", None, "temperature fitted on validation logits (>1: over-confident)")
+_ECE_T = _col("ece_t", "ECE@T", "{:.3f}", "low", "ECE after dividing the logits by T")
+
+
+def _table(text: str) -> tuple:
+    """Columns from a ``key | header | format | better | description`` table (``-``: no better
+    direction; ``ECE_TEXT`` stands for the ECE's description), then the epoch and time columns."""
+    rows = [[c.strip() for c in line.split("|")] for line in text.strip().splitlines()]
+    return tuple(_col(k, h, f, None if b == "-" else b, d.replace("ECE_TEXT", _ECE)) for k, h, f, b, d in rows) + (
+        _EPOCH, _TIME)
+
+
+def _classification_columns(acc: str, f1: str, roc: str, pr: str, ece: str) -> tuple:
+    """The columns binary and multi-class tasks share, with their own descriptions."""
+    return (_col("accuracy", "acc", "{:.3f}", "high", acc), _col("macro_f1", "macro-F1", "{:.3f}", "high", f1),
+            _col("roc_auc", "ROC-AUC", "{:.3f}", "high", roc), _col("pr_auc", "PR-AUC", "{:.3f}", "high", pr),
+            _LOG_LOSS, _col("ece", "ECE", "{:.3f}", "low", ece), _T, _ECE_T)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -137,15 +155,10 @@ class Kind:
 # ---------------------------------------------------------------------------------------------
 class Binary(Kind):
     name = "binary"
-    columns = (
-        _col("accuracy", "acc", "{:.3f}", "high", "accuracy at probability 0.5"),
-        _col("macro_f1", "macro-F1", "{:.3f}", "high", "F1 averaged over both classes, same decisions as acc"),
-        _col("roc_auc", "ROC-AUC", "{:.3f}", "high", "area under the ROC curve"),
-        _col("pr_auc", "PR-AUC", "{:.3f}", "high", "average precision (area under the precision-recall curve)"),
-        _col("log_loss", "log-loss", "{:.3f}", "low", "negative log-likelihood of the test labels (the comparable loss)"),
-        _col("ece", "ECE", "{:.3f}", "low", _ECE),
-        _col("temperature", "T", "{:.2f}", None, "temperature fitted on validation logits (>1: over-confident)"),
-        _col("ece_t", "ECE@T", "{:.3f}", "low", "ECE after dividing the logits by T"),
+    columns = _classification_columns(
+        "accuracy at probability 0.5", "F1 averaged over both classes, same decisions as acc", "area under the ROC curve",
+        "average precision (area under the precision-recall curve)", _ECE,
+    ) + (
         _col("threshold", "thr*", "{:.2f}", None, "F1-optimal probability threshold, tuned on validation"),
         _col("f1_05", "F1@0.5", "{:.3f}", "high", "F1 of the positive class at threshold 0.5"),
         _col("f1_tuned", "F1@thr*", "{:.3f}", "high", "F1 of the positive class at the tuned threshold"),
@@ -211,15 +224,10 @@ def _class_report(y, pred, names) -> list:
 
 class Multiclass(Kind):
     name = "multiclass"
-    columns = (
-        _col("accuracy", "acc", "{:.3f}", "high", "accuracy of the arg-max class"),
-        _col("macro_f1", "macro-F1", "{:.3f}", "high", "F1 averaged over classes, same decisions as acc"),
-        _col("roc_auc", "ROC-AUC", "{:.3f}", "high", "one-vs-rest macro ROC-AUC"),
-        _col("pr_auc", "PR-AUC", "{:.3f}", "high", "one-vs-rest macro average precision"),
-        _col("log_loss", "log-loss", "{:.3f}", "low", "negative log-likelihood of the test labels (the comparable loss)"),
-        _col("ece", "ECE", "{:.3f}", "low", "top-label " + _ECE),
-        _col("temperature", "T", "{:.2f}", None, "temperature fitted on validation logits (>1: over-confident)"),
-        _col("ece_t", "ECE@T", "{:.3f}", "low", "ECE after dividing the logits by T"),
+    columns = _classification_columns(
+        "accuracy of the arg-max class", "F1 averaged over classes, same decisions as acc", "one-vs-rest macro ROC-AUC",
+        "one-vs-rest macro average precision", "top-label " + _ECE,
+    ) + (
         _EPOCH, _TIME,
     )
     select, select_text, headline = "log_loss", "validation log-loss", "accuracy"
@@ -262,18 +270,16 @@ class Multiclass(Kind):
 
 class Multilabel(Kind):
     name = "multilabel"
-    columns = (
-        _col("exact", "exact", "{:.3f}", "high", "share of samples with every label right at probability 0.5"),
-        _col("micro_f1", "micro-F1", "{:.3f}", "high", "F1 over every (sample, label) decision at 0.5"),
-        _col("macro_f1", "macro-F1", "{:.3f}", "high", "F1 per label at 0.5, averaged over labels"),
-        _col("roc_auc", "ROC-AUC", "{:.3f}", "high", "ROC-AUC per label, averaged"),
-        _col("pr_auc", "PR-AUC", "{:.3f}", "high", "average precision per label, averaged"),
-        _col("log_loss", "log-loss", "{:.3f}", "low", "Bernoulli negative log-likelihood per label, averaged"),
-        _col("ece", "ECE", "{:.3f}", "low", _ECE + ", over every (sample, label) probability"),
-        _col("macro_f1_tuned", "macro-F1@thr*", "{:.3f}", "high",
-             "macro-F1 with each label's F1-optimal threshold tuned on validation"),
-        _EPOCH, _TIME,
-    )
+    columns = _table("""
+        exact          | exact         | {:.3f} | high | share of samples with every label right at probability 0.5
+        micro_f1       | micro-F1      | {:.3f} | high | F1 over every (sample, label) decision at 0.5
+        macro_f1       | macro-F1      | {:.3f} | high | F1 per label at 0.5, averaged over labels
+        roc_auc        | ROC-AUC       | {:.3f} | high | ROC-AUC per label, averaged
+        pr_auc         | PR-AUC        | {:.3f} | high | average precision per label, averaged
+        log_loss       | log-loss      | {:.3f} | low  | Bernoulli negative log-likelihood per label, averaged
+        ece            | ECE           | {:.3f} | low  | ECE_TEXT, over every (sample, label) probability
+        macro_f1_tuned | macro-F1@thr* | {:.3f} | high | macro-F1 with each label's F1-optimal threshold tuned on validation
+        """)
     select, select_text, headline = "log_loss", "validation log-loss (mean over labels)", "macro_f1"
     delta_keys = ("exact", "micro_f1", "macro_f1", "pr_auc", "log_loss", "ece", "macro_f1_tuned")
 
@@ -335,16 +341,13 @@ class Multilabel(Kind):
 
 class Regression(Kind):
     name = "regression"
-    columns = (
-        _col("rmse", "RMSE", "{:.4g}", "low", "root mean squared error, in the target's units"),
-        _col("mae", "MAE", "{:.4g}", "low", "mean absolute error, in the target's units"),
-        _col("r2", "R²", "{:.3f}", "high", "coefficient of determination (1 - MSE / variance of the test target)"),
-        _col("nll", "NLL", "{:.3f}", "low", "Gaussian negative log-likelihood per sample (target units): the "
-             "predicted variance, or for point losses one variance fitted on validation residuals"),
-        _col("coverage", "cover90", "{:.3f}", None, "share of test targets inside the central 90% interval "
-             "of that Gaussian (0.9 is right)"),
-        _EPOCH, _TIME,
-    )
+    columns = _table("""
+        rmse     | RMSE    | {:.4g} | low  | root mean squared error, in the target's units
+        mae      | MAE     | {:.4g} | low  | mean absolute error, in the target's units
+        r2       | R²      | {:.3f} | high | coefficient of determination (1 - MSE / variance of the test target)
+        nll      | NLL     | {:.3f} | low  | Gaussian negative log-likelihood per sample (target units): the predicted variance, or for point losses one variance fitted on validation residuals
+        coverage | cover90 | {:.3f} | -    | share of test targets inside the central 90% interval of that Gaussian (0.9 is right)
+        """)
     select, select_text, headline = "rmse", "validation RMSE", "rmse"
     delta_keys = ("rmse", "mae", "r2", "nll")
 
@@ -402,15 +405,14 @@ class Regression(Kind):
 
 class Segmentation(Kind):
     name = "segmentation"
-    columns = (
-        _col("miou", "mIoU", "{:.3f}", "high", "intersection over union per class (pixels over the test split), averaged"),
-        _col("mdice", "mDice", "{:.3f}", "high", "Dice (F1) per class over the test pixels, averaged"),
-        _col("fg_iou", "fg-IoU", "{:.3f}", "high", "mean IoU of the classes other than the first (background)"),
-        _col("pixel_acc", "pixel acc", "{:.3f}", "high", "share of test pixels whose arg-max class is right"),
-        _col("log_loss", "log-loss", "{:.3f}", "low", "per-pixel categorical negative log-likelihood"),
-        _col("ece", "ECE", "{:.3f}", "low", "per-pixel top-label " + _ECE),
-        _EPOCH, _TIME,
-    )
+    columns = _table("""
+        miou      | mIoU      | {:.3f} | high | intersection over union per class (pixels over the test split), averaged
+        mdice     | mDice     | {:.3f} | high | Dice (F1) per class over the test pixels, averaged
+        fg_iou    | fg-IoU    | {:.3f} | high | mean IoU of the classes other than the first (background)
+        pixel_acc | pixel acc | {:.3f} | high | share of test pixels whose arg-max class is right
+        log_loss  | log-loss  | {:.3f} | low  | per-pixel categorical negative log-likelihood
+        ece       | ECE       | {:.3f} | low  | per-pixel top-label ECE_TEXT
+        """)
     select, select_text, select_better, headline = "miou", "validation mean IoU", "high", "miou"
     delta_keys = ("miou", "mdice", "fg_iou", "pixel_acc", "log_loss", "ece")
 
