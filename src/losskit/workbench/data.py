@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 __all__ = ["DataError", "Dataset", "Split", "Problem", "ArrayPart", "LoaderPart", "BUILTIN", "DEFAULT_DATASETS",
-           "TASK_DATASETS", "load_builtin", "load_table", "load_csv", "split", "problem", "user_problem"]
+           "TASK_DATASETS", "load_builtin", "load_table", "split", "problem", "user_problem"]
 
 #: minimum rows per class: a stratified train/validation/test split needs a few of each
 MIN_PER_CLASS = 5
@@ -568,11 +568,6 @@ def _feature_columns(X, decimal, path):
         X = X.assign(**{c: col.astype(str).where(col.notna(), np.nan).astype(object)})  # text, NaN for missing
         keep.append(c)
     return X[keep], notes
-
-
-def load_csv(path: str, target: str, *, positive: Optional[str] = None) -> Dataset:
-    """:func:`load_table` with its defaults (kept for existing callers)."""
-    return load_table(path, target, positive=positive)
 
 
 # --------------------------------------------------------------------------------------------

@@ -332,8 +332,11 @@ def regression_fit(task: TaskResult) -> Figure:
         PredictionErrorDisplay.from_predictions(y, mu, kind="actual_vs_predicted", ax=ax,
                                                 scatter_kwargs={"color": color(i), "alpha": 0.6, "s": 12})
         if not np.isnan(run.test_out[:, 1]).any():
+            lim = ax.get_xlim(), ax.get_ylim()
             sd = np.sqrt(run.test_out[:, 1]) * scale
             ax.errorbar(mu, y, xerr=1.645 * sd, fmt="none", ecolor=color(i), alpha=0.18, lw=0.8)
+            ax.set_xlim(*lim[0])  # the intervals may reach far: keep the axes of the points
+            ax.set_ylim(*lim[1])
         ax.set_title(f"{run.display}: RMSE {run.metrics['rmse']:.4g}", fontsize=10, color=color(i))
     return fig
 

@@ -236,10 +236,11 @@ def conclusion(task: TaskResult) -> dict:
                      "for the baseline); a loss tuned on its own could rank differently, and another model or dataset "
                      "can reverse any of these findings.")
     kind = _tasks.get(task.kind)
+    calibration = ("" if task.kind == "regression" else "; losses that are not likelihoods (focal, smoothing, "
+                   "overlap) are not calibrated, so compare them on ranking and decision metrics, and on ECE only "
+                   "after temperature scaling")
     not_shown.append(f"Each run is scored at the epoch with the best {kind.select_text} (patience "
-                     f"{task.config.patience}); losses that are not likelihoods (focal, smoothing, overlap) are not "
-                     "calibrated, so compare them on ranking and decision metrics, and on ECE only after temperature "
-                     "scaling.")
+                     f"{task.config.patience}){calibration}.")
     if task.kind == "regression":
         not_shown.append("The NLL of a point-prediction loss (MSE, L1, Huber) uses one variance fitted on the "
                          "validation residuals; only Gaussian NLL predicts a variance per sample.")
