@@ -241,6 +241,11 @@ def conclusion(task: TaskResult) -> dict:
                    "after temperature scaling")
     not_shown.append(f"Each run is scored at the epoch with the best {kind.select_text} (patience "
                      f"{task.config.patience}){calibration}.")
+    budget = [r.display for i, r in enumerate(task.runs)
+              if np.mean([runs[i].best_epoch for runs in task.seed_runs]) >= task.config.epochs - 1]
+    if budget:
+        not_shown.append(f"{', '.join(budget)} kept (nearly) the last epoch: still improving when the budget of "
+                         f"{task.config.epochs} epochs ran out; more epochs (--epochs) could change the ranking.")
     if task.kind == "regression":
         not_shown.append("The NLL of a point-prediction loss (MSE, L1, Huber) uses one variance fitted on the "
                          "validation residuals; only Gaussian NLL predicts a variance per sample.")
