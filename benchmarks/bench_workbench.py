@@ -13,6 +13,7 @@ every figure down (the CPU seconds are the load-independent part).
 
     python benchmarks/bench_workbench.py                 # writes benchmarks/results/workbench-<tag>-<date>.json|md
     python benchmarks/bench_workbench.py --skip-default  # the table benchmark only
+    python benchmarks/bench_workbench.py --keep DIR      # keep the default run's report in DIR
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-default", action="store_true")
     ap.add_argument("--tag", default=f"cpu-{os.cpu_count()}core")
+    ap.add_argument("--keep", metavar="DIR", help="write the default run's report to DIR (kept) instead of a temporary folder")
     args = ap.parse_args()
     import pandas
     import torch
@@ -107,7 +109,9 @@ def main() -> None:
     res = {"date": _dt.date.today().isoformat(), "machine": platform.machine(), "cpus": os.cpu_count(),
            "python": platform.python_version(), "torch": torch.__version__, "pandas": pandas.__version__,
            "load_average_start": os.getloadavg()[0], "table": bench_table(args.rows, args.repeats)}
-    if not args.skip_default:
+    if not args.skip_default and args.keep:
+        res["default_run"] = bench_default(Path(args.keep))
+    elif not args.skip_default:
         with tempfile.TemporaryDirectory() as tmp:
             res["default_run"] = bench_default(Path(tmp) / "report")
     out_dir = ROOT / "benchmarks" / "results"
