@@ -150,6 +150,32 @@ def test_reliability_curve_matches_sklearn_calibration_curve(data, n_bins):
     assert math.isclose(expected_calibration_error(s, y, n_bins=n_bins), expected, rel_tol=1e-9, abs_tol=1e-12)
 
 
+@given(scored_labels(), st.integers(1, 20))
+def test_quantile_reliability_curve_matches_sklearn_calibration_curve(data, n_bins):
+    s, y = data
+    curve = reliability_curve(torch.from_numpy(s), torch.from_numpy(y), n_bins=n_bins, strategy="quantile")
+    prob_true, prob_pred = calibration_curve(y, s, n_bins=n_bins, strategy="quantile")
+    keep = curve.counts > 0
+    np.testing.assert_allclose(curve.accuracy[keep], prob_true, rtol=1e-12)
+    np.testing.assert_allclose(curve.confidence[keep], prob_pred, rtol=1e-12)
+    edges = np.percentile(s, np.linspace(0, 100, n_bins + 1))
+    np.testing.assert_allclose(curve.edges, edges)
+    counts = np.bincount(np.searchsorted(edges[1:-1], s), minlength=n_bins)
+    np.testing.assert_array_equal(curve.counts, counts)
+    expected = np.sum(counts[keep] / y.size * np.abs(prob_true - prob_pred))
+    got = expected_calibration_error(s, y, n_bins=n_bins, strategy="quantile")
+    assert math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_quantile_bins_hold_equal_mass():
+    rng = np.random.default_rng(0)
+    s = rng.beta(0.3, 3.0, 1000)  # most scores near 0: uniform bins would leave the upper bins nearly empty
+    y = (rng.random(1000) < s).astype(int)
+    curve = reliability_curve(s, y, n_bins=10, strategy="quantile")
+    assert curve.counts.tolist() == [100] * 10
+    assert (reliability_curve(s, y, n_bins=10).counts < 20).sum() >= 5
+
+
 @given(st.integers(2, 6), st.integers(1, 40), st.integers(0, 2**31 - 1))
 def test_multiclass_ece_is_top_label_calibration(k, n, seed):
     rng = np.random.default_rng(seed)
@@ -179,6 +205,8 @@ def test_calibration_errors():
         expected_calibration_error(np.array([[0.5, 0.5]]), [3])
     with pytest.raises(ValueError, match="n_bins"):
         reliability_curve([0.5], [1], n_bins=0)
+    with pytest.raises(ValueError, match="strategy must be 'uniform' or 'quantile'; got 'equal'"):
+        expected_calibration_error([0.5], [1], strategy="equal")
 
 
 @given(scored_labels(min_size=10))

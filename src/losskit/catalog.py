@@ -19,7 +19,9 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import itertools
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
@@ -29,7 +31,8 @@ from . import functional as F
 from . import nn as N
 from .likelihoods import Bernoulli, Categorical, Gaussian, Laplace, Likelihood, Poisson
 
-__all__ = ["LossView", "Roster", "Entry", "ENTRIES", "get", "names", "entries", "roster", "roster_keys", "views",
+__all__ = ["LossView", "Roster", "Term", "Entry", "ENTRIES", "get", "names", "entries", "roster", "roster_keys", "views",
+           "select", "parse_losses", "RosterError", "TASKS",
            "FAMILIES", "TAKES"]
 
 FAMILIES = ("classification", "regression", "ranking", "overlap", "divergence")
@@ -277,6 +280,11 @@ CB_BETA = 0.999  # class-balanced "effective number" beta (Cui et al., 2019)
 FOCAL_GAMMA = 2.0
 SMOOTHING = 0.1
 POLY_EPSILON = 1.0
+HUBER_DELTA = 1.0  # on the standardised target: quadratic within one training standard deviation
+TVERSKY_ALPHA, TVERSKY_BETA = 0.3, 0.7  # false negatives cost more than false positives (Salehi et al., 2017)
+
+#: the task kinds of ``losskit compare``, in report order
+TASKS = ("binary", "multiclass", "multilabel", "regression", "segmentation")
 
 
 def _class_balanced(counts: torch.Tensor) -> torch.Tensor:
@@ -285,6 +293,12 @@ def _class_balanced(counts: torch.Tensor) -> torch.Tensor:
 
 def _pos_weight(counts: torch.Tensor) -> dict:
     return {"pos_weight": (counts[0] / counts[1]).to(torch.float32).reshape(1)}
+
+
+def _label_pos_weight(counts: torch.Tensor) -> dict:
+    # multi-label counts are (2, L): negatives and positives of each label; a label with no positive gets weight 1
+    pos = counts[1].double()
+    return {"pos_weight": torch.where(pos > 0, counts[0] / pos.clamp_min(1), 1.0).to(torch.float32)}
 
 
 def _inverse_frequency(counts: torch.Tensor) -> dict:
@@ -296,20 +310,39 @@ def _no_options(counts: torch.Tensor) -> dict:
 
 
 @dataclass(frozen=True)
+class Term:
+    """A further loss added to a roster row's own loss: ``weight * loss(input, target, **options(counts))``."""
+
+    loss: str
+    weight: float = 1.0
+    options: Callable[[torch.Tensor], dict] = _no_options
+
+
+@dataclass(frozen=True)
 class Roster:
     """One configured loss of the workbench (a row of ``losskit compare``).
 
     Attributes:
-        task: ``"binary"`` (one logit, float 0/1 target) or ``"multiclass"`` (K logits, class indices).
+        task: one of :data:`TASKS`: ``"binary"`` (one logit, float 0/1 target), ``"multiclass"``
+            (K logits, class indices), ``"multilabel"`` (L logits, float 0/1 targets ``(N, L)``),
+            ``"regression"`` (one output, a float target), ``"segmentation"`` (``(N, K, H, W)``
+            logits, ``(N, H, W)`` class-index masks).
         key: the name used with ``--losses``.
         display: the name shown in tables and plots.
-        options: ``options(counts) -> kwargs`` for the loss, from the training class counts.
+        options: ``options(counts) -> kwargs`` for the loss, from the training counts (class counts;
+            ``(2, L)`` negatives/positives per label for multi-label; ``(K,)`` pixel counts for
+            segmentation; the number of rows for regression).
         sample_weights: ``sample_weights(counts) -> (K,)`` per-class weights multiplying each
             sample's unreduced loss (then a plain mean), or ``None``.
         note: one line for the report.
         default: run when ``--losses`` is not given.
         order: position of the row in its task's table (the baseline first).
         loss: the catalog name (filled in from the entry that holds the row).
+        also: further losses added to this one (a combination such as CE + Dice), each a :class:`Term`.
+        variance: regression only: the model has a second output, and ``softplus`` of it is the
+            predicted variance passed to the loss (``gaussian_nll_loss(mean, target, var)``).
+        overrides: ``(name, value)`` options set with ``--losses`` (``focal:gamma=1``), applied over
+            ``options(counts)``.
     """
 
     task: str
@@ -321,6 +354,13 @@ class Roster:
     default: bool = True
     order: int = 0
     loss: str = ""
+    also: tuple = ()
+    variance: bool = False
+    overrides: tuple = ()
+
+    def kwargs(self, counts: torch.Tensor) -> dict:
+        """The loss's keyword options for these training counts, ``--losses`` overrides applied."""
+        return {**self.options(counts), **dict(self.overrides)}
 
 
 @dataclass(frozen=True)
@@ -377,7 +417,11 @@ ENTRIES: tuple[Entry, ...] = (
                    Roster("multiclass", "weighted-ce", "weighted CE", _inverse_frequency, default=False,
                           note="class weights n / (K n_c) (inverse frequency)", order=1),
                    Roster("multiclass", "smooth-ce", "label-smoothed CE", lambda c: {"label_smoothing": SMOOTHING},
-                          note=f"label_smoothing={SMOOTHING:g}", order=5))),
+                          note=f"label_smoothing={SMOOTHING:g}", order=5),
+                   Roster("segmentation", "ce", "CE", note="per-pixel categorical negative log-likelihood: the baseline",
+                          order=0),
+                   Roster("segmentation", "weighted-ce", "weighted CE", _inverse_frequency, default=False,
+                          note="per-pixel CE with class weights n / (K n_c) from the training pixel counts", order=1))),
     _entry("nll_loss", N.NLLLoss, "classification", "log_probs",
            "Categorical NLL of class indices given log-probabilities",
            curve="two_class_log_probs", torch_twin="nll_loss"),
@@ -397,7 +441,11 @@ ENTRIES: tuple[Entry, ...] = (
                                "probabilities up", order=1),
                    Roster("binary", "smooth-bce", "label-smoothed BCE", lambda c: {"label_smoothing": SMOOTHING},
                           note=f"targets pulled to {SMOOTHING / 2:g} / {1 - SMOOTHING / 2:g} "
-                               f"(label_smoothing={SMOOTHING:g})", order=5))),
+                               f"(label_smoothing={SMOOTHING:g})", order=5),
+                   Roster("multilabel", "bce", "BCE", note="one Bernoulli negative log-likelihood per label: the baseline",
+                          order=0),
+                   Roster("multilabel", "weighted-bce", "weighted BCE", _label_pos_weight, default=False,
+                          note="each label's positives weighted by its n_neg/n_pos (pos_weight per label)", order=1))),
     _entry("binary_cross_entropy", N.BCELoss, "classification", "probs",
            "binary cross-entropy on probabilities (Bernoulli NLL, no link)",
            curve="probs", torch_twin="binary_cross_entropy"),
@@ -410,7 +458,9 @@ ENTRIES: tuple[Entry, ...] = (
                    Roster("binary", "cb-focal", "class-balanced focal", lambda c: {"gamma": FOCAL_GAMMA},
                           sample_weights=_class_balanced,
                           note=f"focal (gamma={FOCAL_GAMMA:g}) x class-balanced weights, beta={CB_BETA} "
-                               "(Cui et al., 2019)", order=3))),
+                               "(Cui et al., 2019)", order=3),
+                   Roster("multilabel", "focal", "focal", lambda c: {"gamma": FOCAL_GAMMA},
+                          note=f"sigmoid focal loss per label, gamma={FOCAL_GAMMA:g}, no alpha", order=3))),
     _entry("focal_loss", N.FocalLoss, "classification", "logits",
            "Categorical NLL reweighted by (1-p_c)^gamma and alpha_c (softmax focal loss)",
            curve="two_class",
@@ -418,9 +468,14 @@ ENTRIES: tuple[Entry, ...] = (
                           note=f"softmax focal loss, gamma={FOCAL_GAMMA:g}", order=2),
                    Roster("multiclass", "cb-focal", "class-balanced focal", lambda c: {"gamma": FOCAL_GAMMA},
                           sample_weights=_class_balanced, default=False,
-                          note=f"focal (gamma={FOCAL_GAMMA:g}) x class-balanced weights, beta={CB_BETA}", order=3))),
+                          note=f"focal (gamma={FOCAL_GAMMA:g}) x class-balanced weights, beta={CB_BETA}", order=3),
+                   Roster("segmentation", "focal", "focal", lambda c: {"gamma": FOCAL_GAMMA},
+                          note=f"per-pixel softmax focal loss, gamma={FOCAL_GAMMA:g}: easy (background) pixels go quiet",
+                          order=4))),
     _entry("asymmetric_loss", N.AsymmetricLoss, "classification", "logits",
-           "multi-label Bernoulli NLL with asymmetric focusing and negative shifting (ASL)", curve="logits"),
+           "multi-label Bernoulli NLL with asymmetric focusing and negative shifting (ASL)", curve="logits",
+           roster=(Roster("multilabel", "asymmetric", "asymmetric", note="ASL (Ridnik et al., 2021) with its defaults: "
+                          "gamma_pos=0, gamma_neg=4, clip=0.05: easy negatives go quiet", order=2),)),
     _entry("poly1_cross_entropy", N.Poly1CrossEntropyLoss, "classification", "logits",
            "cross-entropy + epsilon (1-p_t) (PolyLoss, Leng et al. 2022)", curve="two_class",
            roster=(Roster("multiclass", "poly1", "poly-1", lambda c: {"epsilon": POLY_EPSILON},
@@ -435,27 +490,45 @@ ENTRIES: tuple[Entry, ...] = (
     # ---- segmentation: overlap measures -------------------------------------------------------------
     _entry("dice_loss", N.DiceLoss, "overlap", "logits",
            "soft Dice (F1 on soft counts) for binary/multiclass/multilabel segmentation",
-           curve="overlap", kernel="soft_counts"),
+           curve="overlap", kernel="soft_counts",
+           roster=(Roster("segmentation", "dice", "Dice", note="soft Dice over the batch, every class (background "
+                          "included) weighted alike: not a likelihood", order=2),
+                   Roster("segmentation", "ce+dice", "CE + Dice", also=(Term("cross_entropy"),),
+                          note="cross-entropy plus soft Dice, weights 1 and 1: per-pixel likelihood and overlap", order=3))),
     _entry("jaccard_loss", N.JaccardLoss, "overlap", "logits", "soft Jaccard / IoU (Tanimoto) loss",
            curve="overlap", kernel="soft_counts"),
     _entry("tversky_loss", N.TverskyLoss, "overlap", "logits",
            "Tversky index loss: Dice with separate false-positive / false-negative weights",
-           curve="overlap", kernel="soft_counts"),
+           curve="overlap", kernel="soft_counts",
+           roster=(Roster("segmentation", "tversky", "Tversky",
+                          lambda c: {"alpha": TVERSKY_ALPHA, "beta": TVERSKY_BETA},
+                          note=f"Tversky loss, alpha={TVERSKY_ALPHA:g} (false positives), beta={TVERSKY_BETA:g} "
+                               "(false negatives): leans toward recall", order=5),)),
     _entry("focal_tversky_loss", N.FocalTverskyLoss, "overlap", "logits",
            "focal Tversky loss (1 - TI)^gamma (Abraham & Khan 2019)", curve="overlap", kernel="soft_counts"),
     # ---- regression: Gaussian, Laplace, Huber, Poisson NLLs -------------------------------------------
     _entry("mse_loss", N.MSELoss, "regression", "values", "squared error: Gaussian NLL with fixed variance",
-           curve="logits", torch_twin="mse_loss"),
+           curve="logits", torch_twin="mse_loss",
+           roster=(Roster("regression", "mse", "MSE", note="Gaussian negative log-likelihood with a fixed variance "
+                          "(the mean): the baseline", order=0),)),
     _entry("l1_loss", N.L1Loss, "regression", "values",
-           "absolute error: Laplace NLL with fixed scale (median regression)", curve="logits", torch_twin="l1_loss"),
+           "absolute error: Laplace NLL with fixed scale (median regression)", curve="logits", torch_twin="l1_loss",
+           roster=(Roster("regression", "l1", "L1", note="Laplace negative log-likelihood with a fixed scale "
+                          "(the median): robust to outliers", order=1),)),
     _entry("smooth_l1_loss", N.SmoothL1Loss, "regression", "values",
            "Huber / beta: Gaussian core, Laplace tails, unit tail slope", curve="logits", torch_twin="smooth_l1_loss"),
     _entry("huber_loss", N.HuberLoss, "regression", "values",
-           "Huber: NLL of Huber's density (Gaussian core, Laplace tails)", curve="logits", torch_twin="huber_loss"),
+           "Huber: NLL of Huber's density (Gaussian core, Laplace tails)", curve="logits", torch_twin="huber_loss",
+           roster=(Roster("regression", "huber", "Huber", lambda c: {"delta": HUBER_DELTA},
+                          note=f"quadratic within delta={HUBER_DELTA:g} training standard deviations, linear "
+                               "beyond", order=2),)),
     _entry("gaussian_nll_loss", N.GaussianNLLLoss, "regression", "values",
            "Gaussian NLL with a predicted variance (heteroscedastic)",
            curve=lambda f, z, y: f(z, _full(z, y), torch.ones_like(z), reduction="none"),
-           torch_twin="gaussian_nll_loss"),
+           torch_twin="gaussian_nll_loss",
+           roster=(Roster("regression", "gaussian-nll", "Gaussian NLL", variance=True,
+                          note="Gaussian negative log-likelihood with a predicted variance (the model's second "
+                               "output, through softplus): learns its own uncertainty", order=3),)),
     _entry("poisson_nll_loss", N.PoissonNLLLoss, "regression", "values",
            "Poisson NLL; input is the log-rate (log_input=True) or the rate", curve="logits",
            torch_twin="poisson_nll_loss"),
@@ -534,17 +607,112 @@ def views() -> list[LossView]:
 def roster(task: Optional[str] = None) -> list[Roster]:
     """The workbench rows of ``task`` (every task if ``None``), in table order."""
     rows = [r for e in ENTRIES for r in e.roster if task is None or r.task == task]
-    tasks = {t: i for i, t in enumerate(dict.fromkeys(_TASK_ORDER + tuple(r.task for r in rows)))}
+    tasks = {t: i for i, t in enumerate(dict.fromkeys(TASKS + tuple(r.task for r in rows)))}
     return sorted(rows, key=lambda r: (tasks[r.task], r.order))
 
 
-_TASK_ORDER = ("binary", "multiclass")
+def roster_keys(task: Optional[str] = None) -> list[str]:
+    """Every ``--losses`` name (of ``task``, or of every task), in roster order."""
+    return list(dict.fromkeys(r.key for r in roster(task)))
 
 
-def roster_keys() -> list[str]:
-    """Every ``--losses`` name, in roster order."""
-    seen: list[str] = []
-    for r in roster():
-        if r.key not in seen:
-            seen.append(r.key)
-    return seen
+class RosterError(ValueError):
+    """A ``--losses`` specification that names no roster row, or an option its loss does not take."""
+
+
+def _value(text: str):
+    """``"0.5"`` -> 0.5, ``"2"`` -> 2, ``"true"`` -> True, ``"none"`` -> None; anything else stays text."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low == "none":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(low)
+        except ValueError:
+            pass
+    return text.strip()
+
+
+def parse_losses(spec) -> list[tuple[str, tuple]]:
+    """Parse a ``--losses`` specification into ``(key, ((option, (value, ...)), ...))`` items.
+
+    ``spec`` is a string or a list of strings. Items are separated by commas; an item is a roster
+    key, optionally followed by ``:option=value`` settings, further settings after commas, and a
+    sweep writes several values with ``|`` (one row per value; several sweeps give every combination).
+
+    >>> from losskit import catalog
+    >>> catalog.parse_losses("bce,focal:gamma=0.5|1|2,alpha=0.25")
+    [('bce', ()), ('focal', (('gamma', (0.5, 1, 2)), ('alpha', (0.25,))))]
+    """
+    tokens = [t.strip() for part in ([spec] if isinstance(spec, str) else list(spec)) for t in str(part).split(",")]
+    tokens = [t for t in tokens if t]
+    if not tokens:
+        raise RosterError(f"--losses is empty; known losses: {', '.join(roster_keys())}")
+    known = roster_keys()
+    items: list = []
+    for tok in tokens:
+        key, _, setting = tok.partition(":") if "=" not in tok.partition(":")[0] else ("", "", tok)
+        if key:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, 1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise RosterError(f"unknown loss name {key!r}{hint} in --losses; known losses: {', '.join(known)}")
+            items.append([key, []])
+        elif not items:
+            raise RosterError(f"--losses {tok!r}: an option needs a loss before it, e.g. focal:{tok}")
+        for one in filter(None, setting.split(":")):
+            name, eq, values = one.partition("=")
+            if not eq or not name.strip() or not values.strip():
+                raise RosterError(f"--losses {tok!r}: write options as name=value (a sweep: name=v1|v2|v3)")
+            items[-1][1].append((name.strip(), tuple(_value(v) for v in values.split("|"))))
+    return [(k, tuple(o)) for k, o in items]
+
+
+def _takes(row: Roster) -> list[str]:
+    """The keyword options of a row's loss (what ``--losses key:name=value`` may set)."""
+    import inspect
+
+    params = list(inspect.signature(get(row.loss).functional).parameters.values())
+    skip = {"reduction", "reduce", "size_average"}
+    return [p.name for p in params[2:] if p.default is not inspect.Parameter.empty and p.name not in skip]
+
+
+def _configured(row: Roster, settings: tuple) -> Roster:
+    takes = _takes(row)
+    for name, _ in settings:
+        if name not in takes:
+            raise RosterError(f"--losses {row.key}:{name}=...: {row.loss} ({row.task}) has no option {name!r}; "
+                              f"its options are: {', '.join(takes)}")
+    text = ",".join(f"{n}={v}" for n, v in settings)
+    shown = ", ".join(f"{n}={v}" for n, v in settings)
+    return dataclasses.replace(row, key=f"{row.key}:{text}", display=f"{row.display} ({shown})",
+                               overrides=row.overrides + settings,
+                               note=(row.note + "; " if row.note else "") + f"set with --losses: {shown}")
+
+
+def select(task: str, spec=None) -> list[Roster]:
+    """The rows of ``task`` that ``spec`` names (its default rows when ``spec`` is ``None``), in roster
+    order; an item with a sweep gives one row per value (see :func:`parse_losses`).
+
+    >>> from losskit import catalog
+    >>> [r.key for r in catalog.select("binary", "focal:gamma=0.5|1,bce")]
+    ['bce', 'focal:gamma=0.5', 'focal:gamma=1']
+    >>> [r.key for r in catalog.select("regression")]
+    ['mse', 'l1', 'huber', 'gaussian-nll']
+    """
+    rows = roster(task)
+    if spec is None:
+        return [r for r in rows if r.default]
+    items = parse_losses(spec)
+    out: dict = {}
+    for r in rows:
+        for key, settings in items:
+            if key != r.key:
+                continue
+            sweeps = [[(name, v) for v in values] for name, values in settings]
+            for combo in itertools.product(*sweeps):
+                row = _configured(r, tuple(combo)) if combo else r
+                out.setdefault(row.key, row)
+    return list(out.values())

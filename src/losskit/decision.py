@@ -347,12 +347,15 @@ def _calibration_inputs(probs, target, from_logits):
 
 
 def reliability_curve(
-    probs: ArrayLike, target: ArrayLike, n_bins: int = 15, *, from_logits: bool = False
+    probs: ArrayLike, target: ArrayLike, n_bins: int = 15, *, from_logits: bool = False, strategy: str = "uniform"
 ) -> ReliabilityCurve:
     r"""Bin predictions by confidence and compare mean confidence with observed frequency.
 
-    Uniform bins on [0, 1], closed on the right (``(a, b]``; the first also holds 0), as in
-    :func:`sklearn.calibration.calibration_curve` with ``strategy="uniform"``:
+    Bins closed on the right (``(a, b]``; the first also holds its lower edge), as in
+    :func:`sklearn.calibration.calibration_curve`: ``strategy="uniform"`` cuts [0, 1] into equal
+    widths, ``strategy="quantile"`` at the quantiles of the confidences (equal-mass bins: every bin
+    holds about ``N / n_bins`` samples, so no point rests on a handful of samples; tied
+    confidences can leave a bin empty):
 
     .. math:: \mathrm{acc}_b = \frac{1}{n_b} \sum_{i \in B_b} h_i, \qquad
         \mathrm{conf}_b = \frac{1}{n_b} \sum_{i \in B_b} c_i
@@ -367,15 +370,19 @@ def reliability_curve(
         target: ``(N,)`` 0/1 labels (binary) or class indices (multi-class).
         n_bins: number of bins.
         from_logits: apply sigmoid (1-D) or softmax (2-D) first.
+        strategy: ``"uniform"`` (equal widths on [0, 1]) or ``"quantile"`` (equal mass).
 
     Returns:
-        :class:`ReliabilityCurve` (``centers``, ``accuracy``, ``confidence``, ``counts``, ``ece``).
+        :class:`ReliabilityCurve` (``edges``, ``centers``, ``accuracy``, ``confidence``, ``counts``,
+        ``ece``).
 
     Example:
         >>> from losskit.decision import reliability_curve
         >>> curve = reliability_curve([0.1, 0.2, 0.7, 0.9], [0, 1, 1, 1], n_bins=2)
         >>> curve.counts.tolist(), curve.accuracy.tolist(), curve.confidence.round(2).tolist()
         ([2, 2], [0.5, 1.0], [0.15, 0.8])
+        >>> reliability_curve([0.1, 0.2, 0.3, 0.9], [0, 0, 1, 1], n_bins=2, strategy="quantile").edges.tolist()
+        [0.1, 0.25, 0.9]
 
     References:
         DeGroot & Fienberg, "The Comparison and Evaluation of Forecasters", The Statistician 32
@@ -385,8 +392,13 @@ def reliability_curve(
     if int(n_bins) != n_bins or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}")
     n_bins = int(n_bins)
+    if strategy not in ("uniform", "quantile"):
+        raise ValueError(f"strategy must be 'uniform' or 'quantile'; got {strategy!r}")
     conf, hit = _calibration_inputs(probs, target, from_logits)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    if strategy == "quantile":
+        edges = np.percentile(conf, np.linspace(0.0, 100.0, n_bins + 1))  # sklearn's equal-mass edges
+    else:
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
     ids = np.searchsorted(edges[1:-1], conf)  # side="left": bins are (a, b]
     counts = np.bincount(ids, minlength=n_bins)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -396,9 +408,9 @@ def reliability_curve(
 
 
 def expected_calibration_error(
-    probs: ArrayLike, target: ArrayLike, n_bins: int = 15, *, from_logits: bool = False
+    probs: ArrayLike, target: ArrayLike, n_bins: int = 15, *, from_logits: bool = False, strategy: str = "uniform"
 ) -> float:
-    r"""Expected calibration error with uniform bins.
+    r"""Expected calibration error with uniform (or equal-mass) bins.
 
     .. math::
         \mathrm{ECE} = \sum_b \frac{n_b}{N} \,\bigl|\mathrm{acc}_b - \mathrm{conf}_b\bigr|
@@ -414,8 +426,10 @@ def expected_calibration_error(
     Args:
         probs: ``(N,)`` or ``(N, C)`` probabilities (logits with ``from_logits=True``).
         target: ``(N,)`` 0/1 labels or class indices.
-        n_bins: number of uniform bins on [0, 1].
+        n_bins: number of bins.
         from_logits: apply sigmoid (1-D) or softmax (2-D) first.
+        strategy: ``"uniform"`` (equal widths on [0, 1]) or ``"quantile"`` (equal-mass bins, the
+            bins of :func:`reliability_curve` with the same argument).
 
     Returns:
         float in [0, 1].
@@ -433,7 +447,7 @@ def expected_calibration_error(
         Naeini, Cooper & Hauskrecht, "Obtaining Well Calibrated Probabilities Using Bayesian
         Binning", AAAI 2015; Guo et al., "On Calibration of Modern Neural Networks", ICML 2017.
     """
-    return reliability_curve(probs, target, n_bins, from_logits=from_logits).ece
+    return reliability_curve(probs, target, n_bins, from_logits=from_logits, strategy=strategy).ece
 
 
 def fit_temperature(logits: ArrayLike, target: ArrayLike, *, max_iter: int = 100) -> float:

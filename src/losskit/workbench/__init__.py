@@ -1,1 +1,10 @@
-"""The workbench: train the same model once per loss and compare (``losskit compare``)."""
+"""The workbench: compare losses on real data or on your own model and data.
+
+``losskit compare`` (the command line) and :func:`compare` (Python) plan a comparison, train the
+same model once per loss (:mod:`.train`) and write a report (:mod:`.report`).
+"""
+
+from .api import PlanError, Result, compare
+from .train import TrainConfig
+
+__all__ = ["compare", "Result", "TrainConfig", "PlanError"]

@@ -1,59 +1,38 @@
-"""Tables for the terminal and the self-contained HTML report of ``losskit compare``.
+"""What a comparison writes: tables for the terminal, ``results.json``, ``results.csv`` and ``report.html``.
 
-The HTML file has no external assets: the figures are PNGs embedded as base64 and the style sheet
-is inline, so it can be mailed or attached as one file.
+The HTML report is rendered from a jinja2 template (``templates/report.html``, package data); it is
+self-contained (figures embedded as PNG, inline style sheet), so it can be mailed as one file.
+
+The report concludes only what the paired, multi-seed numbers support: a loss is marked best in a
+column only when its difference from the baseline (the task's first loss) keeps its sign in every
+seed or its 95% interval excludes 0, and the generated conclusion says what the numbers do and do
+not show (test-split size, shared hyper-parameters, the flags expected from noise alone).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import html
+import csv
 import json
 import math
 import os
-import platform
 from typing import Optional
 
 import numpy as np
 
-from . import plots
-from .train import TaskResult, paired_differences, summary
+from . import tasks as _tasks
+from .train import MIN_SEEDS, TaskResult, paired_differences, significant, summary
 
-__all__ = ["COLUMNS", "DELTA_KEYS", "columns", "format_table", "format_deltas", "write_html", "write_json",
-           "results_dict"]
-
-# key, header, format, which direction is better, description
-COLUMNS = [
-    ("accuracy", "acc", "{:.3f}", "high", "accuracy at probability 0.5 (binary) or arg-max (multi-class)"),
-    ("macro_f1", "macro-F1", "{:.3f}", "high", "F1 averaged over classes, same decisions as acc"),
-    ("roc_auc", "ROC-AUC", "{:.3f}", "high", "area under the ROC curve (one-vs-rest macro for multi-class)"),
-    ("pr_auc", "PR-AUC", "{:.3f}", "high", "average precision (one-vs-rest macro for multi-class)"),
-    ("log_loss", "log-loss", "{:.3f}", "low", "negative log-likelihood of the test labels (the comparable loss)"),
-    ("ece", "ECE", "{:.3f}", "low", "expected calibration error, 15 uniform bins"),
-    ("temperature", "T", "{:.2f}", None, "temperature fitted on validation logits (>1: over-confident)"),
-    ("ece_t", "ECE@T", "{:.3f}", "low", "ECE after dividing the logits by T"),
-    ("threshold", "thr*", "{:.2f}", None, "F1-optimal probability threshold, tuned on validation"),
-    ("f1_05", "F1@0.5", "{:.3f}", "high", "F1 of the positive class at threshold 0.5"),
-    ("f1_tuned", "F1@thr*", "{:.3f}", "high", "F1 of the positive class at the tuned threshold"),
-    ("seconds", "time", "{:.1f}s", None, "training time"),
-]
-
-#: the columns of the paired-difference table (when they apply to the task)
-DELTA_KEYS = ("accuracy", "macro_f1", "pr_auc", "log_loss", "ece", "f1_05", "f1_tuned")
+__all__ = ["columns", "best", "format_table", "format_deltas", "conclusion", "results_dict", "write_json",
+           "write_csv", "write_html", "write", "text", "check_writable"]
 
 
 def columns(task: TaskResult) -> list:
-    """The columns that apply to the task (threshold columns are binary only)."""
-    keys = set(task.runs[0].metrics) | {"seconds"} if task.runs else set()
-    return [c for c in COLUMNS if c[0] in keys]
+    """The metric columns of the task's kind."""
+    return list(_tasks.get(task.kind).columns)
 
 
 def _multi(task: TaskResult) -> bool:
     return len(task.seeds) > 1
-
-
-def _means(task: TaskResult, key: str) -> list:
-    return [m for m, _ in summary(task, key)]
 
 
 def _fmt(fmt, v):
@@ -74,42 +53,69 @@ def _fmt_delta(fmt, mean, sd):
     return m if math.isnan(sd) else f"{m}{_fmt_sd(fmt, sd)}"
 
 
-def _best(task: TaskResult, key: str, better: Optional[str]) -> set:
-    """Indices of the runs holding the best value of a column (mean over seeds, rounded to 3 decimals)."""
-    if better is None:
+def _good(diff, better: str) -> bool:
+    return (diff[0] > 0) == (better == "high")
+
+
+def best(task: TaskResult, key: str, better: Optional[str]) -> set:
+    """Rows marked best in a column: the best mean over seeds, and only where the paired difference
+    from the baseline holds (same sign in every seed, or a 95% interval that excludes 0): a loss other
+    than the baseline must beat it so; the baseline is marked when every other loss is worse so.
+    Nothing with one seed, nothing when the best means tie."""
+    if better is None or len(task.seeds) < MIN_SEEDS or len(task.runs) < 2:
         return set()
-    vals = [round(v, 3) for v in _means(task, key)]
+    means = [m for m, _ in summary(task, key)]
+    vals = [round(v, 4) for v in means]
     finite = [v for v in vals if not math.isnan(v)]
-    if len(finite) < 2 or len(set(finite)) == 1:  # nothing to single out when every run ties
+    if len(finite) < 2:
         return set()
     target = max(finite) if better == "high" else min(finite)
-    return {i for i, v in enumerate(vals) if v == target}
+    top = [i for i, v in enumerate(vals) if v == target]
+    if len(top) != 1:
+        return set()
+    i = top[0]
+    diffs = paired_differences(task, key)
+    if i == 0:
+        ok = all(significant(diffs[j]) and not _good(diffs[j], better) for j in range(1, len(diffs)))
+    else:
+        ok = significant(diffs[i]) and _good(diffs[i], better)
+    return {i} if ok else set()
 
 
 def _seeds_text(task: TaskResult) -> str:
     s = task.seeds
+    if not s:
+        return "no finished seed"
     if len(s) == 1:
         return f"seed {s[0]}"
     span = f"{s[0]}-{s[-1]}" if s == list(range(s[0], s[0] + len(s))) else ", ".join(map(str, s))
     return f"{len(s)} seeds ({span})"
 
 
-def _title(task: TaskResult) -> str:
-    ds = task.dataset
-    sp = task.split
-    if ds.n_classes == 2:
-        tr, te = sp.y_train.mean() * 100, sp.y_test.mean() * 100
+def _kind_text(task: TaskResult) -> str:
+    g, classes = task.groups[0], task.info["classes"]
+    if task.kind == "binary":
+        tr, te = task.problem.y_train.mean() * 100, g.y_test.mean() * 100
         if abs(tr - te) >= 0.5:
-            kind = f"binary, positive class {ds.classes[1]!r} = {tr:.1f}% of training rows, {te:.1f}% of test rows"
-        else:
-            share = (np.bincount(ds.y, minlength=2)[1] / len(ds.y)) * 100
-            kind = f"binary, positive class {ds.classes[1]!r} = {share:.1f}%"
-    else:
-        kind = f"{ds.n_classes} classes"
-    sizes = sp.sizes()
+            return f"binary, positive class {classes[1]!r} = {tr:.1f}% of training rows, {te:.1f}% of test rows"
+        return f"binary, positive class {classes[1]!r} = {te:.1f}%"
+    if task.kind == "multiclass":
+        return f"{len(classes)} classes"
+    if task.kind == "multilabel":
+        return f"{len(classes)} labels"
+    if task.kind == "segmentation":
+        return f"segmentation, {len(classes)} classes"
+    return "regression"
+
+
+def title(task: TaskResult) -> str:
+    if not task.groups:
+        return f"{task.name} ({task.kind}; no seed finished)"
+    sizes = task.groups[0].sizes
     stats = "mean and sd over " + _seeds_text(task) if _multi(task) else _seeds_text(task)
-    return (f"{ds.name} ({kind}; {len(ds.y)} rows x {ds.X.shape[1]} features; "
-            f"train/val/test {sizes['train']}/{sizes['validation']}/{sizes['test']}; {stats})")
+    partial = f"; partial: {len(task.seeds)} of {len(task.planned_seeds)} seeds finished" if task.partial else ""
+    return (f"{task.name} ({_kind_text(task)}; train/val/test {sizes['train']}/{sizes['validation']}/{sizes['test']}; "
+            f"{stats}{partial})")
 
 
 def _text_grid(rows: list, header_rows: int = 1) -> list:
@@ -124,298 +130,389 @@ def _text_grid(rows: list, header_rows: int = 1) -> list:
 
 
 def format_table(task: TaskResult) -> str:
-    """A plain-text table of the test metrics, one row per loss; ``*`` marks the best of a column.
+    """A plain-text table of the test metrics, one row per loss; ``*`` marks a best that holds.
 
     With several seeds each loss has two lines: the mean over seeds, and under it the sd.
     """
+    if not task.runs:
+        return title(task)
     cols = columns(task)
-    stats = {c[0]: summary(task, c[0]) for c in cols}
-    best = {c[0]: _best(task, c[0], c[3]) for c in cols}
-    rows = [["loss"] + [c[1] for c in cols]]
+    stats = {c.key: summary(task, c.key) for c in cols}
+    marks = {c.key: best(task, c.key, c.better) for c in cols}
+    rows = [["loss"] + [c.header for c in cols]]
     for i, r in enumerate(task.runs):
-        mark = ["*" if i in best[c[0]] else " " if c[3] else "" for c in cols]
-        rows.append([r.display] + [_fmt(c[2], stats[c[0]][i][0]) + m for c, m in zip(cols, mark)])
+        mark = ["*" if i in marks[c.key] else " " if c.better else "" for c in cols]
+        rows.append([r.display] + [_fmt(c.fmt, stats[c.key][i][0]) + m for c, m in zip(cols, mark)])
         if _multi(task):
-            rows.append([""] + [_fmt_sd(c[2], stats[c[0]][i][1]) + (" " if m else "") for c, m in zip(cols, mark)])
-    return _title(task) + "\n" + "\n".join(_text_grid(rows))
+            rows.append([""] + [_fmt_sd(c.fmt, stats[c.key][i][1]) + (" " if m else "") for c, m in zip(cols, mark)])
+    return title(task) + "\n" + "\n".join(_text_grid(rows))
+
+
+def _delta_cols(task: TaskResult) -> list:
+    keys = _tasks.get(task.kind).delta_keys
+    return [c for c in columns(task) if c.key in keys]
 
 
 def format_deltas(task: TaskResult) -> str:
     """With several seeds: each loss minus the first one (the baseline), paired by seed, mean±sd.
 
-    ``•`` marks a difference with the same sign in every seed. Empty with one seed or one loss.
+    ``•`` marks a difference that holds (same sign in every seed, or a 95% interval that excludes 0).
+    Empty with one seed or one loss.
     """
     if not _multi(task) or len(task.runs) < 2:
         return ""
-    cols = [c for c in columns(task) if c[0] in DELTA_KEYS]
+    cols = _delta_cols(task)
     base = task.runs[0].display
-    rows = [["loss"] + [c[1] for c in cols]]
-    diffs = {c[0]: paired_differences(task, c[0]) for c in cols}
+    rows = [["loss"] + [c.header for c in cols]]
+    diffs = {c.key: paired_differences(task, c.key) for c in cols}
     for i, r in enumerate(task.runs[1:], start=1):
-        rows.append([r.display] + [_fmt_delta(c[2], *diffs[c[0]][i][:2]) + ("•" if diffs[c[0]][i][2] else " ")
+        rows.append([r.display] + [_fmt_delta(c.fmt, *diffs[c.key][i][:2]) + ("•" if significant(diffs[c.key][i]) else " ")
                                    for c in cols])
-    head = (f"difference from {base}, paired by seed (mean±sd over {len(task.seeds)} seeds; "
-            f"• = same sign in every seed; higher is better except log-loss and ECE)")
+    head = (f"difference from {base}, paired by seed (mean±sd over {len(task.seeds)} seeds; • = same sign in every "
+            "seed or 95% interval excluding 0)")
     return head + "\n" + "\n".join(_text_grid(rows))
 
 
 # --------------------------------------------------------------------------------------------
-# JSON
+# the conclusion
 # --------------------------------------------------------------------------------------------
-def results_dict(tasks: list, meta: dict) -> dict:
-    """Everything numeric about a run (what ``results.json`` holds)."""
-    out = {"meta": meta, "tasks": []}
-    for t in tasks:
-        keys = list(t.runs[0].metrics) if t.runs else []
-        stats = {k: summary(t, k) for k in keys}
-        diffs = {k: paired_differences(t, k) for k in keys}
+def noise(task: TaskResult) -> str:
+    if not task.groups:
+        return ""
+    g = task.groups[0]
+    return _tasks.get(task.kind).noise(g.y_test, g)
+
+
+def findings(task: TaskResult) -> list:
+    """``(loss index, column, (mean, sd, same_sign, low, high), better?)`` for every difference that holds."""
+    out = []
+    if len(task.seeds) < MIN_SEEDS:
+        return out
+    for c in _delta_cols(task):
+        if c.better is None:
+            continue
+        diffs = paired_differences(task, c.key)
+        for i in range(1, len(task.runs)):
+            # a difference that holds but rounds to zero in its column's format is not worth a sentence
+            if significant(diffs[i]) and _fmt(c.fmt, abs(diffs[i][0])) != _fmt(c.fmt, 0.0):
+                out.append((i, c, diffs[i], _good(diffs[i], c.better)))
+    return out
+
+
+def conclusion(task: TaskResult) -> dict:
+    """``{"shows": [...], "does_not": [...]}``: sentences the report states about this task."""
+    if not task.runs:
+        return {"shows": [], "does_not": ["No seed finished: there is nothing to conclude."]}
+    base = task.runs[0].display
+    n = len(task.seeds)
+    shows, not_shown = [], []
+    if n < MIN_SEEDS:
+        shows.append(f"{'One seed' if n == 1 else f'{n} seeds'} only: every difference between the losses below could "
+                     f"be the draw of the seed (which samples landed in the test split, the initial weights). Nothing "
+                     f"is concluded; rerun with --seeds 5 (seeds=5) for paired differences that can hold.")
+    else:
+        found = findings(task)
+        by_loss: dict = {}
+        for i, c, d, good in found:
+            by_loss.setdefault(i, []).append((c, d, good))
+        for i, items in by_loss.items():
+            parts = []
+            for c, d, good in items:
+                how = f"in all {n} seeds" if d[2] else f"95% interval {_fmt(c.fmt, d[3])} to {_fmt(c.fmt, d[4])}"
+                parts.append(f"{'better' if good else 'worse'} {c.header} ({_fmt_delta(c.fmt, d[0], math.nan)}, {how})")
+            shows.append(f"{task.runs[i].display} against {base}: " + "; ".join(parts) + ".")
+        if not found:
+            shows.append(f"No loss differs from {base} consistently on any metric: over {n} seeds every difference "
+                         f"changes sign or its interval includes 0. On this data and model the choice among these "
+                         f"losses does not show in the test metrics.")
+        cols = [c for c in _delta_cols(task) if c.better is not None]
+        comparisons = len(cols) * (len(task.runs) - 1)
+        luck = comparisons * 2 / 2**n
+        not_shown.append(f"Differences not named above change sign from seed to seed: they are noise at this size. "
+                         f"Of the {comparisons} paired comparisons, about {luck:.1f} would keep their sign in all {n} "
+                         f"seeds by chance alone (a sign test), so a single flag on its own is weak evidence.")
+    not_shown.append("The test split is small: " + noise(task) + ".")
+    not_shown.append("Every loss was trained with the same model, learning rate, batch size and epoch budget (chosen "
+                     "for the baseline); a loss tuned on its own could rank differently, and another model or dataset "
+                     "can reverse any of these findings.")
+    kind = _tasks.get(task.kind)
+    calibration = ("" if task.kind == "regression" else "; losses that are not likelihoods (focal, smoothing, "
+                   "overlap) are not calibrated, so compare them on ranking and decision metrics, and on ECE only "
+                   "after temperature scaling")
+    not_shown.append(f"Each run is scored at the epoch with the best {kind.select_text} (patience "
+                     f"{task.config.patience}){calibration}.")
+    budget = [r.display for i, r in enumerate(task.runs)
+              if np.mean([runs[i].best_epoch for runs in task.seed_runs]) >= task.config.epochs - 1]
+    if budget:
+        not_shown.append(f"{', '.join(budget)} kept (nearly) the last epoch: still improving when the budget of "
+                         f"{task.config.epochs} epochs ran out; more epochs (--epochs) could change the ranking.")
+    if task.kind == "regression":
+        not_shown.append("The NLL of a point-prediction loss (MSE, L1, Huber) uses one variance fitted on the "
+                         "validation residuals; only Gaussian NLL predicts a variance per sample.")
+    if getattr(task.problem, "test_is_val", False):
+        not_shown.append("No test split was given: these numbers are on the validation split that also chose the "
+                         "epoch, threshold and temperature, so they are optimistic.")
+    return {"shows": shows, "does_not": not_shown}
+
+
+# --------------------------------------------------------------------------------------------
+# JSON and CSV
+# --------------------------------------------------------------------------------------------
+def _clean(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, (np.floating, np.integer)):
+        return _clean(x.item())
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    return x
+
+
+def results_dict(result) -> dict:
+    """Everything numeric about a comparison (what ``results.json`` holds); ``None`` stands for NaN."""
+    out = {"meta": dict(result.meta), "partial": result.partial, "tasks": []}
+    for t in result.tasks:
+        keys = [c.key for c in columns(t)]
+        stats = {k: summary(t, k) for k in keys} if t.runs else {}
+        diffs = {k: paired_differences(t, k) for k in keys} if t.runs else {}
+        marks = {c.key: best(t, c.key, c.better) for c in columns(t)} if t.runs else {}
         out["tasks"].append({
-            "dataset": t.dataset.name,
-            "classes": [str(c) for c in t.dataset.classes],
-            "split": t.split.sizes(),
-            "split_note": t.split.note,
-            "seeds": list(t.seeds),
+            "task": t.name, "kind": t.kind, "classes": [str(c) for c in t.info["classes"]],
+            "seeds": list(t.seeds), "planned_seeds": list(t.planned_seeds), "partial": t.partial,
+            "model": t.model, "data_steps": list(t.problem.steps),
+            "splits": [{"seed": g.seed, "sizes": g.sizes, "note": g.split_note, "stacked": g.stacked,
+                        "train_note": g.note, "seconds": g.seconds} for g in t.groups],
+            "conclusion": conclusion(t),
             "runs": [
-                # metrics/history: the first seed (the one in the figures); per_seed: every seed's metrics;
-                # mean/sd over seeds; paired_difference: minus the first loss, seed by seed (mean, sd)
                 {"key": r.key, "display": r.display, "loss": r.loss, "source": r.source, "options": r.options,
-                 "metrics": r.metrics, "seconds": r.seconds, "history": r.history,
-                 "per_seed": [{"seed": s, "metrics": runs[i].metrics, "seconds": runs[i].seconds}
+                 "note": r.note,
+                 "per_seed": [{"seed": s, "metrics": runs[i].metrics, "best_epoch": runs[i].best_epoch,
+                               "epochs_run": runs[i].epochs_run, "seconds": runs[i].seconds,
+                               "diverged_epoch": runs[i].diverged, "history": runs[i].history,
+                               "per_class": [{"name": n, **v} for n, v in runs[i].per_class]}
                               for s, runs in zip(t.seeds, t.seed_runs)],
-                 "mean": {k: stats[k][i][0] for k in keys},
-                 "sd": {k: stats[k][i][1] for k in keys},
-                 "paired_difference": {k: {"mean": diffs[k][i][0], "sd": diffs[k][i][1], "same_sign": diffs[k][i][2]}
+                 "mean": {k: stats[k][i][0] for k in keys}, "sd": {k: stats[k][i][1] for k in keys},
+                 "best": [k for k in keys if i in marks[k]],
+                 "paired_difference": {k: {"mean": diffs[k][i][0], "sd": diffs[k][i][1], "same_sign": diffs[k][i][2],
+                                           "ci95": [diffs[k][i][3], diffs[k][i][4]], "holds": significant(diffs[k][i])}
                                        for k in keys}}
                 for i, r in enumerate(t.runs)
             ],
         })
-    return out
+    return _clean(out)
 
 
-def write_json(tasks: list, meta: dict, path: str) -> None:
-    with open(path, "w") as f:
-        json.dump(results_dict(tasks, meta), f, indent=1, default=float)
+def write_json(result, path: str) -> str:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(results_dict(result), f, indent=1)
+    return path
+
+
+def write_csv(result, path: str) -> str:
+    """One row per task x loss x seed x metric."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["task", "kind", "loss", "display", "seed", "metric", "value"])
+        for t in result.tasks:
+            for s, runs in zip(t.seeds, t.seed_runs):
+                for r in runs:
+                    for k, v in list(r.metrics.items()) + [("seconds", r.seconds)]:
+                        w.writerow([t.name, t.kind, r.key, r.display, s, k, "" if not math.isfinite(v) else repr(float(v))])
+    return path
 
 
 # --------------------------------------------------------------------------------------------
 # HTML
 # --------------------------------------------------------------------------------------------
-_CSS = """
-body { font: 15px/1.5 -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Helvetica, Arial, sans-serif;
-       color: #1d1d1f; max-width: 1120px; margin: 0 auto; padding: 24px 28px 60px; background: #fff; }
-h1 { font-size: 28px; margin: 0 0 4px; }
-h2 { font-size: 22px; margin: 44px 0 6px; padding-top: 14px; border-top: 2px solid #e4e4e8; }
-h3 { font-size: 16px; margin: 26px 0 6px; }
-.sub { color: #5a5a66; margin: 0 0 14px; }
-.meta { color: #5a5a66; font-size: 13px; }
-code { background: #f2f2f5; padding: 1px 5px; border-radius: 4px; font-size: 13px; }
-table.metrics { border-collapse: collapse; margin: 10px 0 6px; font-variant-numeric: tabular-nums; font-size: 14px; }
-table.metrics th, table.metrics td { padding: 5px 10px; border-bottom: 1px solid #e6e6ea; text-align: right; }
-table.metrics th { background: #f6f6f9; font-weight: 600; border-bottom: 2px solid #d4d4da; cursor: help; }
-table.metrics td:first-child, table.metrics th:first-child { text-align: left; }
-table.metrics td.best { font-weight: 700; background: #eaf6ec; }
-table.metrics .sd { display: block; color: #8a8a96; font-size: 11.5px; line-height: 1.1; }
-table.metrics td:first-child { white-space: nowrap; }
-table.deltas td.better { background: #eaf6ec; }
-table.deltas td.worse { background: #fbeaea; }
-.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 7px; }
-table.losses { border-collapse: collapse; font-size: 13px; margin: 6px 0; }
-table.losses td, table.losses th { padding: 3px 10px 3px 0; text-align: left; vertical-align: top; }
-table.losses th { color: #5a5a66; font-weight: 600; }
-.legend { font-size: 13px; color: #5a5a66; margin: 4px 0 0; }
-figure { margin: 12px 0 8px; }
-figure img { max-width: 100%; height: auto; border: 1px solid #ececf0; border-radius: 6px; }
-figcaption { font-size: 13.5px; color: #3c3c46; margin-top: 4px; }
-.callout { background: #fff8e6; border-left: 4px solid #f0b429; padding: 8px 12px; margin: 10px 0; font-size: 14px; }
-.prov { font-size: 13.5px; color: #3c3c46; }
-ul.read li { margin: 2px 0; }
-details { font-size: 13px; margin: 2px 0; }
-details pre { background: #f6f6f9; padding: 8px 10px; border-radius: 6px; overflow-x: auto; font-size: 12px; }
-"""
+def _explanation(name: str) -> str:
+    from ..explain import explain_text
 
-
-def _esc(x) -> str:
-    return html.escape(str(x))
-
-
-def _html_table(task: TaskResult) -> str:
-    cols = columns(task)
-    stats = {c[0]: summary(task, c[0]) for c in cols}
-    best = {c[0]: _best(task, c[0], c[3]) for c in cols}
-    head = "".join(f'<th title="{_esc(c[4])}">{_esc(c[1])}</th>' for c in cols)
-    body = []
-    for i, r in enumerate(task.runs):
-        cells = "".join(
-            f'<td class="{"best" if i in best[c[0]] else ""}">{_esc(_fmt(c[2], stats[c[0]][i][0]))}'
-            + (f'<span class="sd">{_esc(_fmt_sd(c[2], stats[c[0]][i][1]))}</span>' if _multi(task) else "")
-            + "</td>"
-            for c in cols
-        )
-        body.append(f'<tr><td><span class="swatch" style="background:{plots.color(i)}"></span>{_esc(r.display)}</td>{cells}</tr>')
-    legend = "; ".join(f"<b>{_esc(c[1])}</b>: {_esc(c[4])}" for c in cols)
-    what = (f"Test split, mean over {_esc(_seeds_text(task))} with the standard deviation in grey (each seed draws "
-            "its own split, initial weights and batch order)" if _multi(task) else "Test split")
-    return (f'<table class="metrics"><thead><tr><th>loss</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-            f'<p class="legend">{what}. Shaded: best in the column (ties shaded alike; nothing shaded when all tie). '
-            f"{legend}.</p>")
-
-
-def _html_deltas(task: TaskResult) -> str:
-    """The paired differences from the first loss (several seeds only)."""
-    if not _multi(task) or len(task.runs) < 2:
+    try:
+        return explain_text(name)
+    except (KeyError, ValueError):
         return ""
-    cols = [c for c in columns(task) if c[0] in DELTA_KEYS]
-    diffs = {c[0]: paired_differences(task, c[0]) for c in cols}
-    head = "".join(f'<th title="{_esc(c[4])}">{_esc(c[1])}</th>' for c in cols)
-    body = []
+
+
+def _table(task: TaskResult) -> dict:
+    cols = columns(task)
+    stats = {c.key: summary(task, c.key) for c in cols}
+    marks = {c.key: best(task, c.key, c.better) for c in cols}
+    rows = []
+    for i, r in enumerate(task.runs):
+        rows.append({"display": r.display, "color": _color(i),
+                     "cells": [{"text": _fmt(c.fmt, stats[c.key][i][0]),
+                                "sd": _fmt_sd(c.fmt, stats[c.key][i][1]) if _multi(task) else "",
+                                "best": i in marks[c.key]} for c in cols]})
+    return {"columns": cols, "rows": rows}
+
+
+def _deltas(task: TaskResult) -> Optional[dict]:
+    if not _multi(task) or len(task.runs) < 2:
+        return None
+    cols = _delta_cols(task)
+    diffs = {c.key: paired_differences(task, c.key) for c in cols}
+    rows = []
     for i, r in enumerate(task.runs[1:], start=1):
         cells = []
         for c in cols:
-            mean, sd, same = diffs[c[0]][i]
-            good = same and ((mean > 0) == (c[3] == "high"))
-            cls = ("better" if good else "worse") if same else ""
-            cells.append(f'<td class="{cls}">{_esc(_fmt_delta(c[2], mean, sd))}</td>')
-        body.append(f'<tr><td><span class="swatch" style="background:{plots.color(i)}"></span>{_esc(r.display)}</td>'
-                    f'{"".join(cells)}</tr>')
-    base = _esc(task.runs[0].display)
-    return (f"<h3>Differences from {base}, paired by seed</h3>"
-            f'<table class="metrics deltas"><thead><tr><th>loss</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-            f'<p class="legend">Each loss minus {base} on the same split, initial weights and batch order, then the '
-            f"mean ± sd of that difference over the {len(task.seeds)} seeds. Pairing removes what the losses share "
-            "within a seed (which samples landed in the test split), so these are much less noisy than the "
-            "spread in the table above. Coloured: the difference has the same sign in every seed (green: better, "
-            "red: worse); uncoloured differences are not distinguishable from seed noise here.</p>")
+            d = diffs[c.key][i]
+            holds = significant(d) and c.better is not None
+            cells.append({"text": _fmt_delta(c.fmt, d[0], d[1]),
+                          "ci": "" if math.isnan(d[3]) else f"{_fmt(c.fmt, d[3])} to {_fmt(c.fmt, d[4])}",
+                          "cls": ("better" if _good(d, c.better) else "worse") if holds else ""})
+        rows.append({"display": r.display, "color": _color(i), "cells": cells})
+    return {"columns": cols, "rows": rows, "base": task.runs[0].display}
 
 
-def _losses_table(task: TaskResult) -> str:
-    rows = "".join(
-        f"<tr><td><span class=\"swatch\" style=\"background:{plots.color(i)}\"></span>{_esc(r.display)} "
-        f"<code>{_esc(r.key)}</code></td><td>{_esc(r.note)}</td><td><code>{_esc(r.options or '—')}</code></td>"
-        f"<td>{_esc(r.source)}</td></tr>"
-        for i, r in enumerate(task.runs)
-    )
-    return ('<table class="losses"><thead><tr><th>loss (--losses name)</th><th>what it does</th>'
-            f"<th>options used</th><th>implementation</th></tr></thead><tbody>{rows}</tbody></table>")
+_COUNTS = ("support", "pixels", "positives")
 
 
-def _explanations(task: TaskResult) -> str:
-    """Formula and likelihood of each loss used, from :mod:`losskit.explain` when it is installed."""
-    try:
-        from ..explain import explain_text
-    except ImportError:
-        return ""
-    blocks = []
-    for name in dict.fromkeys(r.loss for r in task.runs):
+def _per_class(task: TaskResult) -> Optional[dict]:
+    """Per-class (per-label) metrics, mean over seeds: the class's test count once, two metrics per loss."""
+    if not task.runs or not task.runs[0].per_class:
+        return None
+    names = [n for n, _ in task.runs[0].per_class]
+    all_keys = list(task.runs[0].per_class[0][1])
+    count = next(k for k in all_keys if k in _COUNTS)
+    keys = [k for k in all_keys if k not in _COUNTS][-2:]  # recall and F1; F1 and PR-AUC; IoU and Dice
+
+    def mean(i, ci, k):
+        return float(np.nanmean([runs[i].per_class[ci][1][k] for runs in task.seed_runs]))
+
+    rows = [{"name": name, "count": f"{mean(0, ci, count):.0f}",
+             "cells": [_fmt("{:.3f}", mean(i, ci, k)) for i in range(len(task.runs)) for k in keys]}
+            for ci, name in enumerate(names)]
+    return {"keys": keys, "count": count, "losses": [r.display for r in task.runs], "rows": rows}
+
+
+def _color(i: int) -> str:
+    from .plots import color
+
+    return color(i)
+
+
+_RENDER: list = []  # the tasks whose figures the forked renderers draw (inherited, not pickled)
+
+
+def _one_thread():
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _render_one(job):
+    from . import plots
+
+    ti, k = job
+    return plots.render(_RENDER[ti], k)
+
+
+def _figures(tasks: list, workers: int) -> list:
+    """Every task's figures as ``[{"title", "caption", "png"}]`` per task; drawn in ``workers`` forked
+    processes when there are several (matplotlib drawing is the slowest part of writing a report)."""
+    import multiprocessing as mp
+
+    from . import plots
+
+    specs = [plots.figures(t) if t.runs else [] for t in tasks]
+    jobs = [(ti, k) for ti, sp in enumerate(specs) for k in range(len(sp))]
+    if workers > 1 and len(jobs) > 1 and "fork" in mp.get_all_start_methods():
+        _RENDER[:] = tasks
         try:
-            text = explain_text(name)
-        except (KeyError, ValueError):
-            continue
-        blocks.append(f"<details><summary><code>{_esc(name)}</code>: formula and likelihood</summary>"
-                      f"<pre>{_esc(text)}</pre></details>")
-    return "\n".join(blocks)
-
-
-def _figure(fig, caption: str, alt: str) -> str:
-    data = plots.to_base64_png(fig)
-    return (f'<figure><img alt="{_esc(alt)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{caption}</figcaption></figure>")
-
-
-def _task_section(task: TaskResult) -> str:
-    ds, cfg = task.dataset, task.config
-    binary = ds.n_classes == 2
-    counts = np.bincount(ds.y, minlength=ds.n_classes)
-    balance = ", ".join(f"{_esc(c)}: {int(n)}" for c, n in zip(ds.classes, counts))
-    lic = f" License: {_esc(ds.license)}." if ds.license else ""
-    parts = [
-        f'<h2 id="{_esc(ds.name)}">{_esc(ds.name)}</h2><p class="sub">{_esc(ds.description)}</p>',
-        f'<p class="prov"><b>Data.</b> {_esc(ds.source)}.{lic} {len(ds.y)} rows, {ds.X.shape[1]} numeric features. '
-        f"Classes: {balance}" + (f" (positive class: <code>{_esc(ds.classes[1])}</code>)" if binary else "") + ". "
-        + "Split (stratified, seed {seed}): ".format(seed=cfg.seed)
-        + ", ".join(f"{k} {v}" for k, v in task.split.sizes().items())
-        + (f"; {_esc(task.split.note)}" if task.split.note else "")
-        + "; features standardised with the training mean and standard deviation."
-        + (f" Each of the {len(task.seeds)} seeds draws its own split"
-           + (" and its own dropped rows" if task.split.note else "") + "; the figures show seed "
-           + f"{cfg.seed}." if _multi(task) else "")
-        + "</p>" + (f'<p class="callout">{_esc(ds.extra["why"])}</p>' if ds.extra.get("why") else ""),
-        "<h3>Results on the test split</h3>",
-        _html_table(task),
-        _html_deltas(task),
-        "<h3>The losses</h3>",
-        _losses_table(task),
-        _explanations(task),
-        "<h3>Training curves</h3>",
-        _figure(plots.training_curves(task),
-                "Each loss optimises its own objective, so the left panel's scales differ by design. The middle "
-                "panel puts every run on one scale: the validation negative log-likelihood.",
-                "training curves"),
-        "<h3>Predicted probabilities</h3>",
-        '<div class="callout">Look at these histograms before choosing a threshold: a loss that pushes '
-        "probabilities up or down (weights, smoothing, focal) moves where the classes separate, and 0.5 "
-        "is then the wrong cut.</div>" if binary else
-        '<div class="callout">Confidence of the predicted class: wrong answers at high confidence are what '
-        "calibration and label smoothing are about.</div>",
-        _figure(plots.probability_histograms(task),
-                ("Test-set P(positive) for each true class (log counts). Red line: the F1-optimal threshold tuned "
-                 "on validation; dotted: 0.5.") if binary else
-                "Test-set top-label confidence for correct (green) and wrong (red) predictions (log counts).",
-                "probability histograms"),
-        "<h3>Reliability diagrams</h3>",
-        _figure(plots.reliability_diagrams(task),
-                "Observed frequency against predicted probability in 10 bins (diagonal: perfectly calibrated; grey "
-                "bars: share of test samples per bin). Dotted: after temperature scaling fitted on validation. "
-                "Few samples sit in the middle bins, so their points are noisy.",
-                "reliability diagrams"),
-        "<h3>Loss and gradient against the logit</h3>",
-        _figure(plots.loss_and_gradient(task),
-                "The losses exactly as trained here (options and class weights included). The gradient is the push "
-                "each sample gives its logit: focal losses stop pushing early (easy samples go quiet), label "
-                "smoothing pushes back past a finite logit, weights scale one class's push.",
-                "loss and gradient against the logit"),
-    ]
-    return "\n".join(parts)
-
-
-def write_html(tasks: list, path: str, meta: dict) -> str:
-    """Write the self-contained report to ``path`` and return the path."""
-    cfg = tasks[0].config if tasks else None
-    cmd = _esc(meta.get("command", "losskit compare"))
-    noise = "one test sample is " + ", ".join(
-        f"1/{t.split.sizes()['test']} = {1 / t.split.sizes()['test']:.3f} accuracy in {_esc(t.dataset.name)}" for t in tasks
-    ) + "."
-    if tasks and _multi(tasks[0]):
-        seeds_advice = (f"Each number is a mean over {len(tasks[0].seeds)} seeds (grey: its sd); the paired "
-                        "differences under each table say which differences hold seed after seed.")
+            # one torch thread in each child: an OpenMP pool inherited through fork would hang its first parallel op
+            with mp.get_context("fork").Pool(min(workers, len(jobs)), initializer=_one_thread) as pool:
+                pngs = pool.map(_render_one, jobs, chunksize=1)
+        finally:
+            _RENDER.clear()
     else:
-        seeds_advice = "Rerun with <code>--seeds 5</code> (mean ± sd, paired differences) before concluding."
-    nav = " · ".join(f'<a href="#{_esc(t.dataset.name)}">{_esc(t.dataset.name)}</a>' for t in tasks)
-    head = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>losskit compare — {", ".join(_esc(t.dataset.name) for t in tasks)}</title><style>{_CSS}</style></head><body>
-<h1>losskit compare</h1>
-<p class="sub">The same model trained once per loss; only the loss changes. Tasks: {nav}</p>
-<p class="meta"><code>{cmd}</code><br>
-{_esc(meta.get("date", ""))} · {_esc(_seeds_text(tasks[0])) if tasks else ""} · device {_esc(cfg.device if cfg else "")} ·
-model: MLP (1 hidden layer of {cfg.hidden if cfg else ""} ReLU units), AdamW lr {cfg.lr if cfg else ""}, weight decay {cfg.weight_decay if cfg else ""},
-batch {cfg.batch_size if cfg else ""}, {cfg.epochs if cfg else ""} epochs, same initial weights and batch order for every loss ·
-losskit {_esc(meta.get("losskit", ""))}, torch {_esc(meta.get("torch", ""))}, Python {_esc(platform.python_version())} ·
-trained and scored in {meta.get("train_seconds", meta.get("seconds", 0)):.1f}s</p>
-<h3>How to read this</h3>
-<ul class="read">
-<li>Ranking metrics (ROC-AUC, PR-AUC) say how well a loss orders the samples; log-loss and ECE say whether its
-probabilities can be taken at face value; the threshold columns say where to cut.</li>
-<li>Threshold and temperature are fitted on the validation split and scored on the test split.</li>
-<li>Small test sets make small differences noise: {noise} {seeds_advice}</li>
-</ul>
-"""
-    body = "\n".join(_task_section(t) for t in tasks)
-    tail = "<p class=\"meta\" style=\"margin-top:40px\">Generated by losskit. Self-contained: no external assets.</p></body></html>\n"
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        pngs = [plots.render(tasks[ti], k) for ti, k in jobs]
+    out = [[] for _ in tasks]
+    for (ti, k), png in zip(jobs, pngs):
+        title_, caption, _ = specs[ti][k]
+        out[ti].append({"title": title_, "caption": caption, "png": png})
+    return out
+
+
+def _settings(result) -> str:
+    cfg = result.config
+    batches = ", ".join(sorted({f"{cfg.batch(t.kind)} ({t.kind})" for t in result.tasks}))
+    return (f"AdamW, learning rate {cfg.lr:g}, weight decay {cfg.weight_decay:g}, batch {batches}, at most "
+            f"{cfg.epochs} epochs, patience {cfg.patience}; the same initial weights and batch order for every loss "
+            "of a seed")
+
+
+def write_html(result, path: str) -> str:
+    """Render the report from the package's jinja2 template and write it to ``path``."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("losskit.workbench", "templates"),
+                             autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    from .train import _workers
+
+    import dataclasses
+
+    figs = _figures(result.tasks, _workers(dataclasses.replace(result.config, device="cpu"), 10**6))
+    sections = []
+    for t, f in zip(result.tasks, figs):
+        sections.append({
+            "task": t, "title": title(t), "kind": t.kind, "info": t.info, "problem": t.problem,
+            "table": _table(t) if t.runs else None, "deltas": _deltas(t) if t.runs else None,
+            "per_class": _per_class(t), "conclusion": conclusion(t), "noise": noise(t),
+            "losses": [{"display": r.display, "key": r.key, "note": r.note, "options": r.options, "source": r.source,
+                        "color": _color(i)} for i, r in enumerate(t.runs)],
+            "explanations": [(n, _explanation(n)) for n in dict.fromkeys(r.loss for r in t.runs)],
+            "figures": f,
+            "splits": t.groups, "seeds_text": _seeds_text(t), "multi": _multi(t),
+            "select_text": _tasks.get(t.kind).select_text,
+        })
+    html = env.get_template("report.html").render(result=result, meta=result.meta, sections=sections,
+                                                  settings=_settings(result))
     with open(path, "w", encoding="utf-8") as f:
-        f.write(head + body + tail)
+        f.write(html)
     return path
 
 
-def now() -> str:
-    return _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+def check_writable(out_dir: str) -> None:
+    """Create ``out_dir`` and prove it writable (a probe file), before anything trains.
+
+    Raises:
+        OSError: with a message that names the folder and what failed.
+    """
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise OSError(f"--out {out_dir}: exists and is not a directory")
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        probe = os.path.join(out_dir, ".losskit-write-test")
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as e:
+        raise OSError(f"--out {out_dir}: cannot write there ({e.strerror or e}); choose another folder") from None
+
+
+def write(result, out_dir: str, *, html: bool = True) -> dict:
+    """Write ``results.json`` and ``results.csv`` (first: they are fast) and then ``report.html``."""
+    check_writable(out_dir)
+    paths = {"json": write_json(result, os.path.join(out_dir, "results.json")),
+             "csv": write_csv(result, os.path.join(out_dir, "results.csv"))}
+    if html:
+        paths["html"] = write_html(result, os.path.join(out_dir, "report.html"))
+    return paths
+
+
+def text(result) -> str:
+    """The terminal summary: per task its table, paired differences and conclusion."""
+    out = []
+    for t in result.tasks:
+        out.append(format_table(t))
+        d = format_deltas(t)
+        if d:
+            out += ["", d]
+        c = conclusion(t)
+        out += ["", "What this shows: " + " ".join(c["shows"]), ""]
+    if result.partial:
+        out.append(f"PARTIAL: interrupted after {result.meta.get('finished_groups', 0)} of "
+                   f"{result.meta.get('planned_groups', 0)} (task, seed) groups; the tables hold what finished.")
+    return "\n".join(out).rstrip() + "\n"
