@@ -590,3 +590,109 @@ def test_multilabel_margin_rows_under_vmap_and_grad():
     # an unbatched target under vmap
     got = torch.func.vmap(lambda x: multilabel_margin_rows(x, ys[0]), in_dims=0)(xs)
     assert_close(got, torch.stack([F.multilabel_margin_loss(x, ys[0], reduction="none") for x in xs]))
+
+
+# ============================================================================================
+# SVM hinges beyond torch: hinge_loss, squared_hinge_loss, categorical_hinge_loss (issue 10)
+# ============================================================================================
+
+import reference as R  # noqa: E402
+
+
+@given(n=st.integers(1, 5), c=st.integers(1, 4), squared=st.booleans(), coding=st.sampled_from(["pm1", "01"]),
+       seed=st.integers(0, 2**16))
+def test_binary_hinges_match_keras(n, c, squared, coding, seed):
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, c, generator=g, dtype=torch.float64) * 2
+    t = torch.randint(0, 2, (n, c), generator=g).double()
+    y = t if coding == "01" else 2 * t - 1
+    fn = LF.squared_hinge_loss if squared else LF.hinge_loss
+    # Keras: the mean over the last axis per row; losskit "none" keeps the elements
+    check_against(lambda z, y: fn(z, y, labels=coding, reduction="none").mean(-1),
+                  lambda z, y: R.keras_hinge(y, z, squared=squared), z, y, grad=[True, False])
+    check_against(lambda z, y: fn(z, y, labels=coding), lambda z, y: R.keras_hinge(y, z, squared=squared).mean(),
+                  z, y, grad=[True, False])
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_hinge_matches_optax(reduction):
+    g = torch.Generator().manual_seed(1)
+    z = torch.randn(7, 3, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 2, (7, 3), generator=g).double() * 2 - 1
+    check_against(lambda z, y: LF.hinge_loss(z, y, reduction=reduction),
+                  lambda z, y: R.reduce(R.optax_hinge(z, y), reduction), z, y, grad=[True, False])
+
+
+def test_binary_hinge_label_coding_is_explicit():
+    z = torch.tensor([0.6, -0.7, -0.5])
+    ones = torch.ones(3)
+    # an all-ones batch is ±1 and 0/1 at once: Keras converts it, losskit reads the option
+    assert_close(LF.hinge_loss(z, ones), LF.hinge_loss(z, ones, labels="01"))
+    assert_refuses(lambda: LF.hinge_loss(z, torch.tensor([0.0, 1.0, 1.0])),
+                   match=r"labels='pm1' takes targets in \{-1, 1\}, but target holds 0.0; pass labels='01'")
+    assert_refuses(lambda: LF.squared_hinge_loss(z, torch.tensor([-1, 1, 1]), labels="01"),
+                   match=r"labels='01' takes targets in \{0, 1\}, but target holds -1; pass labels='pm1'")
+    assert_refuses(lambda: LF.hinge_loss(z, ones, labels="binary"), match=r"labels='binary' is not valid")
+    assert_refuses(lambda: LF.hinge_loss(z, ones[:2]), match=r"same shape, got \(3,\) and \(2,\)")
+    assert_refuses(lambda: LF.hinge_loss(z.long(), ones.long()), match="floating-point")
+    # integer and bool 0/1 targets
+    assert_close(LF.hinge_loss(z, torch.tensor([False, True, True]), labels="01"),
+                 LF.hinge_loss(z, torch.tensor([-1.0, 1.0, 1.0])))
+
+
+def test_binary_hinge_margin_and_corner_gradient():
+    z = torch.tensor([1.0, 0.5, -2.0], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([1.0, 1.0, -1.0], dtype=torch.float64)
+    out = LF.hinge_loss(z, y, margin=1.0, reduction="none")
+    assert_close(out, torch.tensor([0.0, 0.5, 0.0], dtype=torch.float64))
+    (g,) = torch.autograd.grad(out.sum(), z)
+    assert_close(g, torch.tensor([0.0, -1.0, 0.0], dtype=torch.float64))  # 0 at the corner y z = m
+    assert_close(LF.squared_hinge_loss(z, y, margin=2.0, reduction="none"),
+                 torch.tensor([1.0, 2.25, 0.0], dtype=torch.float64))
+
+
+@given(n=st.integers(1, 6), c=st.integers(2, 5), seed=st.integers(0, 2**16))
+def test_categorical_hinge_matches_optax(n, c, seed):
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, c, generator=g, dtype=torch.float64) * 2
+    y = torch.randint(0, c, (n,), generator=g)
+    check_against(lambda z, y: LF.categorical_hinge_loss(z, y, reduction="none"), R.optax_multiclass_hinge,
+                  z, y, grad=[True, False])
+
+
+@given(n=st.integers(1, 6), c=st.integers(2, 5), seed=st.integers(0, 2**16))
+def test_categorical_hinge_matches_keras_on_one_hot_targets(n, c, seed):
+    """Equal wherever some wrong class scores >= 0 (Keras reads the true class as a 0 score there)."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, c, generator=g, dtype=torch.float64) * 2
+    y = torch.randint(0, c, (n,), generator=g)
+    one_hot = torch.nn.functional.one_hot(y, c).double()
+    z = torch.where(one_hot.bool(), z, z.abs())  # wrong classes >= 0
+    check_against(lambda z, t: LF.categorical_hinge_loss(z, t, reduction="none"),
+                  lambda z, t: R.keras_categorical_hinge(t, z), z, one_hot, grad=[True, False])
+    assert_close(LF.categorical_hinge_loss(z, one_hot), LF.categorical_hinge_loss(z, y))
+
+
+def test_categorical_hinge_is_shift_invariant_where_keras_is_not():
+    z = torch.tensor([[-1.0, -3.0, -2.5]], dtype=torch.float64)
+    t = torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64)
+    ours = LF.categorical_hinge_loss(z, t, reduction="none")
+    assert_close(ours, torch.tensor([0.0], dtype=torch.float64))  # 1 + (-2.5) - (-1) = -0.5 -> 0
+    assert_close(ours, LF.categorical_hinge_loss(z + 10, t, reduction="none"))
+    assert_close(R.keras_categorical_hinge(t, z), torch.tensor([2.0], dtype=torch.float64))  # max(0·z_y, ...) = 0
+
+
+def test_categorical_hinge_shapes_and_refusals():
+    g = torch.Generator().manual_seed(2)
+    z = torch.randn(3, 4, 5, generator=g, dtype=torch.float64)  # classes along dim 1
+    y = torch.randint(0, 4, (3, 5), generator=g)
+    rows = LF.categorical_hinge_loss(z, y, reduction="none")
+    assert rows.shape == (3, 5)
+    assert_close(rows, R.optax_multiclass_hinge(z.movedim(1, -1), y))
+    assert LF.categorical_hinge_loss(z[:, :, 0][0], y[0, 0]).shape == ()  # (C,) with a 0-dim target
+    assert LF.categorical_hinge_loss(z[:, :1, 0], y[:, 0] * 0).item() == 0.0  # one class: no wrong class
+    assert_refuses(lambda: LF.categorical_hinge_loss(z[:, :, 0], torch.full((3, 4), 0.25, dtype=torch.float64)),
+                   match="must be one-hot")
+    assert_refuses(lambda: LF.categorical_hinge_loss(z[:, :, 0], torch.tensor([0, 4, 1])),
+                   match=r"class index 4 outside \[0, 3\]")
+    assert_refuses(lambda: LF.categorical_hinge_loss(z[:, :, 0], y[:, 0], reduction="avg"), match="reduction")

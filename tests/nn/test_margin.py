@@ -157,3 +157,24 @@ def test_catalog_entries():
         assert spec.module.__name__ in CLASSES
     for name in rank:
         assert catalog.get(name).takes == "values"
+
+
+def test_svm_hinge_modules_are_the_functionals():
+    g = torch.Generator().manual_seed(4)
+    z = torch.randn(5, 3, generator=g, dtype=torch.float64)
+    t = torch.randint(0, 2, (5, 3), generator=g)
+    assert torch.equal(LN.HingeLoss(labels="01", margin=0.5, reduction="sum")(z, t),
+                       LF.hinge_loss(z, t, labels="01", margin=0.5, reduction="sum"))
+    assert torch.equal(LN.SquaredHingeLoss(reduction="none")(z, 2 * t - 1),
+                       LF.squared_hinge_loss(z, 2 * t - 1, reduction="none"))
+    y = torch.randint(0, 3, (5,), generator=g)
+    assert torch.equal(LN.CategoricalHingeLoss(margin=2.0)(z, y), LF.categorical_hinge_loss(z, y, margin=2.0))
+    assert repr(LN.CategoricalHingeLoss(margin=2.0)) == "CategoricalHingeLoss(margin=2.0)"
+    assert repr(LN.SquaredHingeLoss(labels="01")) == "SquaredHingeLoss(labels='01')"
+    with pytest.raises(ValueError, match="labels='x' is not valid"):
+        LN.HingeLoss(labels="x")
+    for name, cls in [("hinge_loss", LN.HingeLoss), ("squared_hinge_loss", LN.SquaredHingeLoss),
+                      ("categorical_hinge_loss", LN.CategoricalHingeLoss)]:
+        spec = catalog.get(name)
+        assert spec.module is cls and spec.functional is getattr(LF, name) and spec.torch_twin is None
+        assert getattr(losskit, cls.__name__) is cls

@@ -4,7 +4,8 @@ Two groups:
 
 * **classification margins** -- :func:`soft_margin_loss` (logistic loss on ±1 labels),
   :func:`multilabel_soft_margin_loss`, :func:`multi_margin_loss` (the multi-class SVM hinge) and
-  :func:`multilabel_margin_loss`;
+  :func:`multilabel_margin_loss`; and, beyond torch, the binary SVM hinges :func:`hinge_loss` and
+  :func:`squared_hinge_loss` and the Crammer-Singer :func:`categorical_hinge_loss` (Keras' and optax's);
 * **ranking and metric-learning margins** -- :func:`margin_ranking_loss`,
   :func:`hinge_embedding_loss`, :func:`cosine_embedding_loss`, :func:`triplet_margin_loss` and
   :func:`triplet_margin_with_distance_loss`.
@@ -46,6 +47,9 @@ __all__ = [
     "cosine_embedding_loss",
     "triplet_margin_loss",
     "triplet_margin_with_distance_loss",
+    "hinge_loss",
+    "squared_hinge_loss",
+    "categorical_hinge_loss",
 ]
 
 _up = _checks.upcast  # half precision is computed in float32 (torch's losses accumulate in float32)
@@ -680,3 +684,183 @@ def triplet_margin_with_distance_loss(
     loss = _reduction.reduce(torch.clamp_min(margin + d_pos - d_neg, 0), reduction)
     # torch's result here is not autocast's float32: it keeps the input's dtype
     return loss if distance_function is not None or loss.dtype == dtype else loss.to(dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# SVM hinges beyond torch (Keras, optax)
+# --------------------------------------------------------------------------------------------
+
+_LABELS = ("pm1", "01")
+
+
+def _binary_hinge(fn: str, logits: object, target: object, labels: object, margin: object, squared: bool,
+                  reduction: str) -> Tensor:
+    reduction = check_reduction(reduction)
+    labels = _checks.choice(labels, "labels", _LABELS, fn=fn,
+                            hint="'pm1': targets are -1/+1; '01': targets are 0/1, read as 2y - 1 (Keras' conversion)")
+    margin = _checks.number(margin, "margin", fn=fn)
+    x = _checks.floating(logits, "logits", hint="pass the model's float scores")
+    t = _checks.tensor(target, "target")
+    if t.shape != x.shape:
+        raise ValueError(f"{fn}: logits and target must have the same shape, got {tuple(x.shape)} and "
+                         f"{tuple(t.shape)}; give one label per score")
+    _checks.pointwise_inputs(fn, {"logits": x, "target": t})
+    if _checks.values_checkable(t) and t.numel():
+        lo, hi = (-1, 1) if labels == "pm1" else (0, 1)
+        bad = (t != lo) & (t != hi)
+        if bool(bad.any()):
+            other = "'01'" if labels == "pm1" else "'pm1'"
+            raise ValueError(f"{fn}: labels={labels!r} takes targets in {{{lo}, {hi}}}, but target holds "
+                             f"{t[bad].flatten()[0].item()!r}; pass labels={other} if your labels are coded that way")
+    y = _up(t) if t.is_floating_point() else t.to(_checks.compute_dtype(x.dtype))
+    if labels == "01":
+        y = 2 * y - 1  # {0, 1} -> {-1, +1}
+    h = torch.relu(margin - y * _up(x))  # max(0, m - y z); no gradient at the corner
+    if squared:
+        h = h * h
+    return _out(_reduction.reduce(h, reduction), x, x.dtype)
+
+
+def hinge_loss(logits: Tensor, target: Tensor, *, labels: str = "pm1", margin: float = 1.0,
+               reduction: str = "mean") -> Tensor:
+    r"""Binary SVM hinge loss on scores and ±1 (or 0/1) labels.
+
+    .. math:: \ell = \max(0,\; m - y z), \qquad y \in \{-1, +1\}
+
+    (``labels="01"`` reads a 0/1 target as :math:`y = 2t - 1`). The gradient at the corner
+    :math:`y z = m` is 0.
+
+    Likelihood: none. A margin loss, the convex upper bound of the 0-1 loss that linear SVMs
+    minimise; its logistic counterpart is :func:`soft_margin_loss`. Predict :math:`\operatorname{sign}(z)`.
+
+    How 0/1 and ±1 labels are told apart: by the explicit ``labels`` option, never by looking at
+    the values. Keras converts a target to ±1 when every value is 0 or 1, which silently changes
+    the loss of a batch whose labels happen to be all 1 (or all 0 and 1 in a ±1 problem); losskit
+    refuses a target outside the chosen coding (on tensors whose values may be read, see
+    :func:`losskit.checks`) and says which option to pass.
+
+    Args:
+        logits: raw scores, any shape.
+        target: labels of ``logits``' shape: -1/+1 (``labels="pm1"``, default, optax's coding) or 0/1
+            (``labels="01"``); floating, integer or bool.
+        labels: ``"pm1"`` or ``"01"``.
+        margin: :math:`m`, default 1.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+
+    Returns:
+        ``"none"``: ``logits``' shape; ``"sum"``: the sum; ``"mean"``: the mean over every element
+        (Keras' ``hinge`` first averages the last axis, then the batch: the same number when the
+        rows have equal length; optax returns the elements).
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import hinge_loss
+        >>> z = torch.tensor([0.6, -0.7, -0.5])
+        >>> hinge_loss(z, torch.tensor([-1.0, 1.0, 1.0]))
+        tensor(1.6000)
+        >>> hinge_loss(z, torch.tensor([0, 1, 1]), labels="01")
+        tensor(1.6000)
+
+    References:
+        Cortes & Vapnik, "Support-vector networks", Machine Learning 20 (1995); Keras
+        ``keras.losses.Hinge``; optax ``optax.losses.hinge_loss``.
+    """
+    return _binary_hinge("hinge_loss", logits, target, labels, margin, False, reduction)
+
+
+def squared_hinge_loss(logits: Tensor, target: Tensor, *, labels: str = "pm1", margin: float = 1.0,
+                       reduction: str = "mean") -> Tensor:
+    r"""Squared binary hinge loss (the L2-SVM loss): differentiable everywhere, quadratic inside the margin.
+
+    .. math:: \ell = \max(0,\; m - y z)^2, \qquad y \in \{-1, +1\}
+
+    (``labels="01"`` reads a 0/1 target as :math:`y = 2t - 1`; see :func:`hinge_loss` for why the
+    coding is an explicit option).
+
+    Likelihood: none (a margin loss). Predict :math:`\operatorname{sign}(z)`.
+
+    Args:
+        logits: raw scores, any shape.
+        target: labels of ``logits``' shape: -1/+1 (``labels="pm1"``, default) or 0/1 (``labels="01"``).
+        labels: ``"pm1"`` or ``"01"``.
+        margin: :math:`m`, default 1.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+
+    Returns:
+        ``"none"``: ``logits``' shape; ``"sum"``: the sum; ``"mean"``: the mean over every element
+        (Keras' ``squared_hinge`` averages the last axis, then the batch).
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import squared_hinge_loss
+        >>> squared_hinge_loss(torch.tensor([0.5, 2.0]), torch.tensor([1.0, -1.0]), reduction="none")
+        tensor([0.2500, 9.0000])
+
+    References:
+        Keras ``keras.losses.SquaredHinge``; Lee & Lin, "A Study on L2-Loss (Squared Hinge-Loss)
+        Multiclass SVM", Neural Computation 25 (2013).
+    """
+    return _binary_hinge("squared_hinge_loss", logits, target, labels, margin, True, reduction)
+
+
+def categorical_hinge_loss(logits: Tensor, target: Tensor, *, margin: float = 1.0,
+                           reduction: str = "mean") -> Tensor:
+    r"""Crammer-Singer multi-class hinge: the true class must beat the best wrong class by ``margin``.
+
+    .. math:: \ell_n = \max\big(0,\; m + \max_{j \ne y_n} z_{n,j} - z_{n,y_n}\big)
+
+    Only the most offending wrong class counts (:func:`multi_margin_loss`, torch's Weston-Watkins
+    hinge, sums over every wrong class instead).
+
+    Likelihood: none (a margin loss); :func:`cross_entropy` is its smooth likelihood counterpart
+    (:math:`\operatorname{logsumexp}` for the max). Predict ``logits.argmax(1)``.
+
+    Peers: optax's ``multiclass_hinge_loss`` is this formula with :math:`m = 1`. Keras'
+    ``categorical_hinge`` computes :math:`\max_j (1 - t_j) z_j` for the wrong classes, which reads the
+    true class as a score of 0: it differs from this one when every wrong class scores below 0 (it
+    is then not invariant to adding a constant to all scores).
+
+    Args:
+        logits: scores, shape (C,), (N, C) or (N, C, d1, ..., dk) (classes along dim 1).
+        target: class indices of shape (), (N) or (N, d1, ..., dk), or one-hot rows of ``logits``'
+            shape (Keras' form; the hot class is taken).
+        margin: :math:`m`, default 1.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+
+    Returns:
+        ``"none"``: the target's (class-index) shape; ``"sum"``: the sum; ``"mean"``: the plain mean
+        over the items.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import categorical_hinge_loss
+        >>> z = torch.tensor([[0.6, 0.4, -0.2], [0.4, 0.6, 0.1]])
+        >>> categorical_hinge_loss(z, torch.tensor([1, 1]), reduction="none")
+        tensor([1.2000, 0.8000])
+
+    References:
+        Crammer & Singer, "On the Algorithmic Implementation of Multiclass Kernel-based Vector
+        Machines", JMLR 2 (2001); Keras ``keras.losses.CategoricalHinge``; optax
+        ``optax.losses.multiclass_hinge_loss``.
+    """
+    fn = "categorical_hinge_loss"
+    reduction = check_reduction(reduction)
+    margin = _checks.number(margin, "margin", fn=fn)
+    c = _checks.class_inputs(fn, logits, target, ignore_index=None, name="logits", link=None)
+    d = c.class_dim
+    if c.probs:
+        _checks.values_in(c.target, "target", low=0.0, high=1.0, fix="one-hot targets hold one 1 per row, else 0")
+        if _checks.values_checkable(c.target) and c.target.numel():
+            if not bool((c.target.sum(d) == 1).all()) or not bool(((c.target == 0) | (c.target == 1)).all()):
+                raise ValueError(f"{fn}: a target of logits' shape must be one-hot (a single 1 per row); for soft "
+                                 "targets use cross_entropy, or pass class indices")
+        y = c.target.argmax(d)
+    else:
+        y = c.target
+    z = _up(c.logits)
+    idx = y.unsqueeze(d)
+    z_y = z.gather(d, idx).squeeze(d)
+    is_y = torch.zeros_like(z, dtype=torch.bool).scatter(d, idx, True)
+    best_wrong = torch.where(is_y, float("-inf"), z).amax(d)  # max_{j != y} z_j (-inf for a single class)
+    rows = torch.relu(margin + best_wrong - z_y)
+    return _out(_reduction.reduce(rows, reduction), c.logits, c.logits.dtype)

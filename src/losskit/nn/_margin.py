@@ -25,6 +25,9 @@ __all__ = [
     "CosineEmbeddingLoss",
     "TripletMarginLoss",
     "TripletMarginWithDistanceLoss",
+    "HingeLoss",
+    "SquaredHingeLoss",
+    "CategoricalHingeLoss",
 ]
 
 
@@ -221,3 +224,55 @@ class TripletMarginWithDistanceLoss(Loss):
         return LF.triplet_margin_with_distance_loss(anchor, positive, negative,
                                                     distance_function=self.distance_function, margin=self.margin,
                                                     swap=self.swap, reduction=self.reduction)
+
+
+class HingeLoss(Loss):
+    """Binary SVM hinge; see :func:`losskit.functional.hinge_loss`.
+
+    Example:
+        >>> import torch
+        >>> loss = HingeLoss(labels="01")
+        >>> loss(torch.tensor([0.6, -0.7, -0.5]), torch.tensor([0, 1, 1]))
+        tensor(1.6000)
+        >>> loss
+        HingeLoss(labels='01')
+    """
+
+    _fn = staticmethod(LF.hinge_loss)
+
+    def __init__(self, *, labels: str = "pm1", margin: float = 1.0, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+        name = type(self).__name__
+        self.labels = _checks.choice(labels, "labels", ("pm1", "01"), fn=name)
+        self.margin = _checks.number(margin, "margin", fn=name)
+
+    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        return self._fn(logits, target, labels=self.labels, margin=self.margin, reduction=self.reduction)
+
+
+class SquaredHingeLoss(HingeLoss):
+    """Squared binary hinge (L2-SVM); see :func:`losskit.functional.squared_hinge_loss`.
+
+    Example:
+        >>> SquaredHingeLoss(margin=0.5)
+        SquaredHingeLoss(margin=0.5)
+    """
+
+    _fn = staticmethod(LF.squared_hinge_loss)
+
+
+class CategoricalHingeLoss(Loss):
+    """Crammer-Singer multi-class hinge; see :func:`losskit.functional.categorical_hinge_loss`.
+
+    Example:
+        >>> import torch
+        >>> CategoricalHingeLoss()(torch.tensor([[0.6, 0.4, -0.2]]), torch.tensor([1]))
+        tensor(1.2000)
+    """
+
+    def __init__(self, *, margin: float = 1.0, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+        self.margin = _checks.number(margin, "margin", fn="CategoricalHingeLoss")
+
+    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        return LF.categorical_hinge_loss(logits, target, margin=self.margin, reduction=self.reduction)
