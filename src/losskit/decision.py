@@ -310,7 +310,7 @@ class ReliabilityCurve:
 
     @property
     def ece(self) -> float:
-        """Expected calibration error: ``sum_b (n_b / N) |accuracy_b - confidence_b|``."""
+        """The expected calibration error, ``sum_b (n_b / N) |accuracy_b - confidence_b|``."""
         n = self.counts.sum()
         keep = self.counts > 0
         return float(np.sum(self.counts[keep] / n * np.abs(self.accuracy[keep] - self.confidence[keep])))

@@ -4,18 +4,17 @@ A model's raw output is mapped by a **link** to the parameters of a distribution
 training with the loss is maximum likelihood under that distribution; at inference the **decision
 rule** reads a point prediction off the same distribution.
 
-============  =====================  ==========  ==========================  =====================
-likelihood     output                link        ``nll(full=False)`` is      ``predict``
-============  =====================  ==========  ==========================  =====================
-Bernoulli      logit ``z``           sigmoid     binary_cross_entropy_       ``σ(z) >= 0.5``
-                                                 with_logits
-Categorical    logits ``(N, C, …)``  softmax     cross_entropy               argmax
-Gaussian       mean (σ fixed)        identity    mse_loss                    the mean
-Gaussian       ``(mean, var)``       identity    gaussian_nll_loss           the mean
-Laplace        location (b fixed)    identity    l1_loss                     the median
-Laplace        ``(loc, scale)``      identity    (no torch loss)             the median
-Poisson        log-rate              exp         poisson_nll_loss            the rate (the mean)
-============  =====================  ==========  ==========================  =====================
+===========  ====================  ========  ====================================  ===================
+likelihood   output                link      ``nll(full=False)`` is                ``predict``
+===========  ====================  ========  ====================================  ===================
+Bernoulli    logit ``z``           sigmoid   ``binary_cross_entropy_with_logits``  ``σ(z) >= 0.5``
+Categorical  logits ``(N, C, …)``  softmax   ``cross_entropy``                     argmax
+Gaussian     mean (σ fixed)        identity  ``mse_loss``                          the mean
+Gaussian     ``(mean, var)``       identity  ``gaussian_nll_loss``                 the mean
+Laplace      location (b fixed)    identity  ``l1_loss``                           the median
+Laplace      ``(loc, scale)``      identity  (no torch loss)                       the median
+Poisson      log-rate              exp       ``poisson_nll_loss``                  the rate (the mean)
+===========  ====================  ========  ====================================  ===================
 
 ``nll(output, target, full=False)`` returns exactly the matching :mod:`losskit.functional` loss:
 the negative log-likelihood with the terms that do not depend on the model dropped and, for the

@@ -58,7 +58,7 @@ class TrainConfig:
     seeds: int = 5
     seed: int = 0
     device: str = "cpu"
-    #: processes that train groups in parallel (0: one per CPU core)
+    #: the number of processes that train groups in parallel; 0 means one per CPU core
     workers: int = 0
     #: torch threads per process
     threads: int = 1
