@@ -112,8 +112,11 @@ def write_api(out: Path) -> list[str]:
     import losskit.functional as F
     import losskit.nn as N
 
-    functional = {s: [n for n in names if n in F.__all__] for s, names in _imports(ROOT / "src/losskit/functional").items()}
-    modules = {s: [n for n in names if n in N.__all__] for s, names in _imports(ROOT / "src/losskit/nn").items()}
+    def public(package: Path, names: list[str]) -> dict[str, list[str]]:  # in the order of __all__
+        return {s: sorted((n for n in got if n in names), key=names.index) for s, got in _imports(package).items()}
+
+    functional = public(ROOT / "src/losskit/functional", list(F.__all__))
+    modules = public(ROOT / "src/losskit/nn", list(N.__all__))
     stems = [s for s in ORDER if functional.get(s) or modules.get(s)]
     stems += sorted(s for s in {*functional, *modules} - set(stems) if functional.get(s) or modules.get(s))
     out.mkdir(parents=True, exist_ok=True)
@@ -139,8 +142,16 @@ def write_api(out: Path) -> list[str]:
         if not path.exists() or path.read_text(encoding="utf-8") != body:
             path.write_text(body, encoding="utf-8")
         pages.append(name)
+    toc = ["Losses", "======", "",
+           "One page per topic, named as the code's stems (``losskit.functional._focal`` and ``losskit.nn._focal``",
+           "are on :doc:`focal`). Every function is also a module: :func:`losskit.functional.focal_loss` and",
+           ":class:`losskit.nn.FocalLoss` (also ``losskit.FocalLoss``) give the same numbers.", "",
+           ".. toctree::", "   :maxdepth: 1", "", *(f"   {p}" for p in pages), ""]
+    index = out / "index.rst"
+    if not index.exists() or index.read_text(encoding="utf-8") != "\n".join(toc):
+        index.write_text("\n".join(toc), encoding="utf-8")
     for stale in out.glob("*.rst"):
-        if stale.stem not in pages:
+        if stale.stem not in pages and stale.stem != "index":
             stale.unlink()
     return pages
 
