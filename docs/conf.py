@@ -42,10 +42,16 @@ myst_heading_anchors = 3
 # Every cross-reference must resolve; only names of other libraries (no intersphinx offline) are let through.
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:.*", r"(torch|numpy|np|pandas|pd|sklearn|jinja2|matplotlib|triton|transformers|typing|collections|enum|dataclasses|contextlib|os|pathlib|argparse|abc)(\..*)?"),
+    (
+        r"py:.*",
+        r"(torch|numpy|np|pandas|pd|sklearn|jinja2|matplotlib|triton|transformers|typing|collections|enum|dataclasses|contextlib|os|pathlib|argparse|abc)(\..*)?",
+    ),
     # private modules and classes (``losskit.functional._overlap``) are not part of the API: not documented
     (r"py:(mod|class|func|data)", r"losskit(\.\w+)*\._\w+(\..*)?"),
-    (r"py:.*", r"(Tensor|ndarray|DataFrame|Module|Path|Callable|Iterable|Iterator|Sequence|Mapping|Any|Optional|Union|Literal|Self|TypeVar|ProcessGroup|DTensor|DataLoader|Dataset|optional|callable|array-like|dict|list|tuple|str|int|float|bool|None|object|type)"),
+    (
+        r"py:.*",
+        r"(Tensor|ndarray|DataFrame|Module|Path|Callable|Iterable|Iterator|Sequence|Mapping|Any|Optional|Union|Literal|Self|TypeVar|ProcessGroup|DTensor|DataLoader|Dataset|optional|callable|array-like|dict|list|tuple|str|int|float|bool|None|object|type)",
+    ),
 ]
 
 autodoc_default_options = {"members": True, "member-order": "bysource"}
@@ -59,15 +65,21 @@ napoleon_use_rtype = False
 html_theme = "alabaster"
 html_title = f"losskit {release}"
 html_static_path: list[str] = []
-html_theme_options = {"description": "Losses for PyTorch, derived from their likelihoods", "fixed_sidebar": True,
-                      "page_width": "1180px", "sidebar_width": "240px"}
+html_theme_options = {
+    "description": "Losses for PyTorch, derived from their likelihoods",
+    "fixed_sidebar": True,
+    "page_width": "1180px",
+    "sidebar_width": "240px",
+}
 
 # MathJax 3 from the build directory: copied beside the pages, loaded by a relative path.
 # One self-contained file (every TeX extension, SVG output, no font files to fetch).
 _mathjax = Path(os.environ.get("LOSSKIT_MATHJAX", ROOT / "build" / "mathjax" / "static"))
 if not (_mathjax / "mathjax" / "tex-svg-full.js").is_file():
-    raise RuntimeError(f"MathJax not found in {_mathjax}: build the docs with scripts/build_docs.sh "
-                       "(it installs MathJax 3 from npm into build/mathjax; no CDN is used)")
+    raise RuntimeError(
+        f"MathJax not found in {_mathjax}: build the docs with scripts/build_docs.sh "
+        "(it installs MathJax 3 from npm into build/mathjax; no CDN is used)"
+    )
 html_static_path.append(str(_mathjax))  # -> _static/mathjax/tex-svg-full.js
 mathjax_path = "mathjax/tex-svg-full.js"
 mathjax3_config = {"tex": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]]}}
@@ -75,7 +87,10 @@ mathjax3_config = {"tex": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[
 # --- The API reference, generated from what the packages import ------------------------------------
 
 TOPICS = {  # stem -> (title, one line); a stem missing here gets a title made from its name
-    "cross_entropy": ("Cross-entropy", "Categorical negative log-likelihood: cross_entropy, nll_loss, the chunked linear_cross_entropy."),
+    "cross_entropy": (
+        "Cross-entropy",
+        "Categorical negative log-likelihood: cross_entropy, nll_loss, the chunked linear_cross_entropy.",
+    ),
     "binary": ("Binary cross-entropy", "Bernoulli negative log-likelihood, from logits or from probabilities."),
     "focal": ("Focal and asymmetric losses", "The Bernoulli and Categorical NLLs reweighted by (1 - p_t)^gamma."),
     "poly": ("Poly-1", "Cross-entropy and focal losses plus the first polynomial term epsilon (1 - p_t)."),
@@ -88,8 +103,20 @@ TOPICS = {  # stem -> (title, one line); a stem missing here gets a title made f
     "combine": ("Combinations", "Weighted sums of losses that share one activation."),
     "base": ("Module base classes", "What every losskit module shares."),
 }
-ORDER = ["cross_entropy", "binary", "focal", "poly", "segmentation", "regression", "margin",
-         "divergence", "class_weights", "labels", "combine", "base"]
+ORDER = [
+    "cross_entropy",
+    "binary",
+    "focal",
+    "poly",
+    "segmentation",
+    "regression",
+    "margin",
+    "divergence",
+    "class_weights",
+    "labels",
+    "combine",
+    "base",
+]
 
 
 def _imports(package: Path) -> dict[str, list[str]]:
@@ -134,7 +161,13 @@ def write_api(out: Path) -> list[str]:
                 kind = "autoclass" if isinstance(obj, type) else "autofunction"
                 text += [f".. {kind}:: {n}", ""]
         if modules.get(stem):
-            text += ["Modules (``losskit.nn``, also at ``losskit.*``)", "-" * 47, "", ".. currentmodule:: losskit.nn", ""]
+            text += [
+                "Modules (``losskit.nn``, also at ``losskit.*``)",
+                "-" * 47,
+                "",
+                ".. currentmodule:: losskit.nn",
+                "",
+            ]
             for n in modules[stem]:
                 text += [f".. autoclass:: {n}", "   :members: forward" if stem != "base" else "   :members:", ""]
         path = out / f"{name}.rst"
@@ -142,11 +175,20 @@ def write_api(out: Path) -> list[str]:
         if not path.exists() or path.read_text(encoding="utf-8") != body:
             path.write_text(body, encoding="utf-8")
         pages.append(name)
-    toc = ["Losses", "======", "",
-           "One page per topic, named as the code's stems (``losskit.functional._focal`` and ``losskit.nn._focal``",
-           "are on :doc:`focal`). Every function is also a module: :func:`losskit.functional.focal_loss` and",
-           ":class:`losskit.nn.FocalLoss` (also ``losskit.FocalLoss``) give the same numbers.", "",
-           ".. toctree::", "   :maxdepth: 1", "", *(f"   {p}" for p in pages), ""]
+    toc = [
+        "Losses",
+        "======",
+        "",
+        "One page per topic, named as the code's stems (``losskit.functional._focal`` and ``losskit.nn._focal``",
+        "are on :doc:`focal`). Every function is also a module: :func:`losskit.functional.focal_loss` and",
+        ":class:`losskit.nn.FocalLoss` (also ``losskit.FocalLoss``) give the same numbers.",
+        "",
+        ".. toctree::",
+        "   :maxdepth: 1",
+        "",
+        *(f"   {p}" for p in pages),
+        "",
+    ]
     index = out / "index.rst"
     if not index.exists() or index.read_text(encoding="utf-8") != "\n".join(toc):
         index.write_text("\n".join(toc), encoding="utf-8")
@@ -158,10 +200,23 @@ def write_api(out: Path) -> list[str]:
 
 def write_benchmarks(out: Path) -> None:
     """``out/benchmarks.md``: every committed result table of ``benchmarks/results/``, newest first."""
-    parts = ["# Benchmark results", "",
-             "Every table committed in `benchmarks/results/` (written by `benchmarks/bench_*.py`), newest first.", ""]
-    for md in sorted((ROOT / "benchmarks" / "results").glob("*.md"), key=lambda p: (p.stem.rsplit("-", 3)[-3:], p.stem), reverse=True):
-        parts += [f"## `{md.name}`", "", "```{include} ../benchmarks/results/" + md.name, ":heading-offset: 2", "```", ""]
+    parts = [
+        "# Benchmark results",
+        "",
+        "Every table committed in `benchmarks/results/` (written by `benchmarks/bench_*.py`), newest first.",
+        "",
+    ]
+    for md in sorted(
+        (ROOT / "benchmarks" / "results").glob("*.md"), key=lambda p: (p.stem.rsplit("-", 3)[-3:], p.stem), reverse=True
+    ):
+        parts += [
+            f"## `{md.name}`",
+            "",
+            "```{include} ../benchmarks/results/" + md.name,
+            ":heading-offset: 2",
+            "```",
+            "",
+        ]
     body = "\n".join(parts)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "benchmarks.md"
@@ -182,7 +237,9 @@ def _public_name(app, env, node, contnode):
             domain = env.get_domain("py")
             new = node.deepcopy()
             new["reftarget"] = f"{space}.{name}"
-            found = domain.resolve_xref(env, node.get("refdoc", ""), app.builder, node["reftype"], f"{space}.{name}", new, contnode)
+            found = domain.resolve_xref(
+                env, node.get("refdoc", ""), app.builder, node["reftype"], f"{space}.{name}", new, contnode
+            )
             if found is not None:
                 return found
     return None

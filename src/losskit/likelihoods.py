@@ -37,7 +37,6 @@ tensor([0, 1, 1])
 from __future__ import annotations
 
 import math
-from typing import Optional, Union
 
 import torch
 import torch.nn.functional as _F
@@ -60,7 +59,7 @@ __all__ = [
 ]
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
-Output = Union[Tensor, tuple]
+Output = Tensor | tuple
 
 
 def _loss(name: str):
@@ -86,7 +85,7 @@ class Likelihood:
 
     link_name: str = "identity"
     inference: str = ""
-    loss: Optional[str] = None
+    loss: str | None = None
 
     def link(self, output: Output) -> Output:  # pragma: no cover - abstract
         """Map a model's output to the distribution's natural parameters."""
@@ -224,7 +223,9 @@ class Categorical(Likelihood):
     @staticmethod
     def _class_dim(output: Tensor) -> int:
         if output.dim() == 0:
-            raise ValueError("output must have a class dimension, got a 0-d tensor; pass logits of shape (N, C) or (C,)")
+            raise ValueError(
+                "output must have a class dimension, got a 0-d tensor; pass logits of shape (N, C) or (C,)"
+            )
         return 1 if output.dim() >= 2 else 0
 
     def link(self, output: Tensor) -> Tensor:
@@ -315,7 +316,7 @@ class Gaussian(Likelihood):
     link_name = "identity"
     inference = "the mean μ"
 
-    def __init__(self, scale: Optional[float] = 1.0, *, eps: float = 1e-6) -> None:
+    def __init__(self, scale: float | None = 1.0, *, eps: float = 1e-6) -> None:
         if scale is not None:
             check_option(scale, "scale", low=0.0, low_open=True)
         self.scale = scale
@@ -329,8 +330,10 @@ class Gaussian(Likelihood):
         """(loc, variance), the variance broadcastable to loc."""
         if self.scale is not None:
             if isinstance(output, (tuple, list)):
-                raise TypeError("output must be a tensor (the mean) when the scale is fixed; "
-                                "use Gaussian(scale=None) to pass (mean, var)")
+                raise TypeError(
+                    "output must be a tensor (the mean) when the scale is fixed; "
+                    "use Gaussian(scale=None) to pass (mean, var)"
+                )
             loc = check_floating(output, "output")
             return loc, torch.full((), self.scale**2, dtype=loc.dtype, device=loc.device)
         loc, var = _pair(output, "var")
@@ -413,7 +416,7 @@ class Laplace(Likelihood):
     link_name = "identity"
     inference = "the median μ"
 
-    def __init__(self, scale: Optional[float] = 1.0, *, eps: float = 1e-6) -> None:
+    def __init__(self, scale: float | None = 1.0, *, eps: float = 1e-6) -> None:
         if scale is not None:
             check_option(scale, "scale", low=0.0, low_open=True)
         self.scale = scale
@@ -426,8 +429,10 @@ class Laplace(Likelihood):
     def _params(self, output: Output) -> tuple[Tensor, Tensor]:
         if self.scale is not None:
             if isinstance(output, (tuple, list)):
-                raise TypeError("output must be a tensor (the location) when the scale is fixed; "
-                                "use Laplace(scale=None) to pass (loc, scale)")
+                raise TypeError(
+                    "output must be a tensor (the location) when the scale is fixed; "
+                    "use Laplace(scale=None) to pass (loc, scale)"
+                )
             loc = check_floating(output, "output")
             return loc, torch.full((), self.scale, dtype=loc.dtype, device=loc.device)
         loc, b = _pair(output, "scale")

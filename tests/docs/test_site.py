@@ -21,8 +21,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="session")
@@ -39,8 +47,14 @@ def site(tmp_path_factory) -> Path:
         pytest.skip("MathJax is not in build/mathjax and npm is not installed to fetch it")
     out = tmp_path_factory.mktemp("site") / "html"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    run = subprocess.run(["bash", str(ROOT / "scripts/build_docs.sh"), str(out)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        ["bash", str(ROOT / "scripts/build_docs.sh"), str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, f"the docs build failed (warnings are errors):\n{run.stdout}\n{run.stderr}"
     return out
 
@@ -60,9 +74,21 @@ def test_every_public_function_and_module_has_an_entry(site):
 
 
 def test_every_guide_page_is_built(site):
-    for page in ("index", "install", "derivations", "migrating", "workbench", "gpu", "distributed",
-                 "benchmarks", "changelog", "reference/decision", "reference/distributed",
-                 "reference/workbench", "reference/compat"):
+    for page in (
+        "index",
+        "install",
+        "derivations",
+        "migrating",
+        "workbench",
+        "gpu",
+        "distributed",
+        "benchmarks",
+        "changelog",
+        "reference/decision",
+        "reference/distributed",
+        "reference/workbench",
+        "reference/compat",
+    ):
         assert (site / f"{page}.html").is_file(), f"{page}.html was not built"
     workbench = (site / "workbench.html").read_text(encoding="utf-8")
     assert re.search(r'<img[^>]+src="_images/report[^"]*\.png"', workbench), "the workbench guide shows no report"
@@ -92,15 +118,25 @@ def test_a_loss_page_renders_its_formulas_and_example_in_chromium(site, tmp_path
     if chromium is None:
         pytest.skip("chromium is not installed")
     page = site / "api" / "focal.html"
-    run = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-                          "--virtual-time-budget=15000", "--dump-dom", page.as_uri()],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [
+            chromium,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     dom = run.stdout
     assert "<html" in dom, f"chromium printed no page: {run.stderr[-2000:]}"
     # MathJax replaced the TeX with its output elements (SVG), and none of them is an error box.
     rendered = dom.count("<mjx-container")
     assert rendered >= 10, f"{rendered} formulas rendered on the focal page"
-    assert 'data-mjx-error' not in dom and "<mjx-merror" not in dom
+    assert "data-mjx-error" not in dom and "<mjx-merror" not in dom
     assert "\\(" not in re.sub(r"<(script|pre|code)[\s\S]*?</\1>", "", dom), "TeX left unrendered"
     # The runnable example is shown, with its input and its printed result.
     text = html.unescape(re.sub(r"<[^>]+>", "", dom))

@@ -21,8 +21,8 @@ import signal
 import time
 import traceback
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -32,8 +32,21 @@ from .. import catalog
 from .. import checks as value_checks
 from . import tasks as _tasks
 
-__all__ = ["TrainConfig", "ResolvedLoss", "resolve", "RunResult", "Group", "TaskResult", "train_group",
-           "run_groups", "Interrupted", "RunError", "summary", "paired_differences", "roster"]
+__all__ = [
+    "TrainConfig",
+    "ResolvedLoss",
+    "resolve",
+    "RunResult",
+    "Group",
+    "TaskResult",
+    "train_group",
+    "run_groups",
+    "Interrupted",
+    "RunError",
+    "summary",
+    "paired_differences",
+    "roster",
+]
 
 
 def roster(task: str, keys=None) -> list:
@@ -49,7 +62,7 @@ class TrainConfig:
     #: stop a run after this many epochs without a better validation score (the best epoch is kept)
     patience: int = 10
     #: minibatch size; ``None``: 256 rows for tables, 16 images for segmentation
-    batch_size: Optional[int] = None
+    batch_size: int | None = None
     lr: float = 6e-3
     weight_decay: float = 1e-4
     #: hidden units of the built-in MLP (the built-in segmentation CNN has 12 and 24 channels)
@@ -88,14 +101,16 @@ class ResolvedLoss:
     row: catalog.Roster
     fn: Callable
     options: dict
-    class_weights: Optional[torch.Tensor]
+    class_weights: torch.Tensor | None
     source: str
     kind: str
     terms: tuple = ()
 
     def _opts(self, options, like):
-        return {k: v.to(like.dtype) if isinstance(v, torch.Tensor) and v.is_floating_point() else v
-                for k, v in options.items()}
+        return {
+            k: v.to(like.dtype) if isinstance(v, torch.Tensor) and v.is_floating_point() else v
+            for k, v in options.items()
+        }
 
     def _loss(self, out, target, reduction):
         kind = _tasks.get(self.kind)
@@ -137,7 +152,9 @@ class ResolvedLoss:
         if self.class_weights is not None:
             parts.append("class weights " + ", ".join(f"{x:.3g}" for x in self.class_weights.tolist()))
         for w, fn, opts in self.terms:
-            parts.append(f"+ {w:g} x {fn.__name__}" + (f"({', '.join(f'{k}={v}' for k, v in opts.items())})" if opts else ""))
+            parts.append(
+                f"+ {w:g} x {fn.__name__}" + (f"({', '.join(f'{k}={v}' for k, v in opts.items())})" if opts else "")
+            )
         return "; ".join(parts)
 
 
@@ -172,7 +189,7 @@ class RunResult:
     val_out: np.ndarray
     test_out: np.ndarray
     seconds: float
-    diverged: Optional[int] = None
+    diverged: int | None = None
     metrics: dict = field(default_factory=dict)
     per_class: list = field(default_factory=list)
 
@@ -234,8 +251,13 @@ class TaskResult:
 # one group: every loss of a task, one seed
 # --------------------------------------------------------------------------------------------
 def _is_mlp(m: nn.Module) -> bool:
-    return (isinstance(m, nn.Sequential) and len(m) == 3 and isinstance(m[0], nn.Linear)
-            and isinstance(m[1], nn.ReLU) and isinstance(m[2], nn.Linear))
+    return (
+        isinstance(m, nn.Sequential)
+        and len(m) == 3
+        and isinstance(m[0], nn.Linear)
+        and isinstance(m[1], nn.ReLU)
+        and isinstance(m[2], nn.Linear)
+    )
 
 
 class _Stack:
@@ -250,12 +272,17 @@ class _Stack:
     def __init__(self, models: list, vmap: bool):
         self.vmap, self.mlp = vmap, vmap and all(_is_mlp(m) for m in models)
         if self.mlp:
+
             def stack(get):
                 return torch.stack([get(m).detach() for m in models]).requires_grad_(True)
 
             # x (B, in) @ W^T: the weights as (R, in, out), the biases as (R, 1, out)
-            self.params = {"w1": stack(lambda m: m[0].weight.t()), "b1": stack(lambda m: m[0].bias[None]),
-                           "w2": stack(lambda m: m[2].weight.t()), "b2": stack(lambda m: m[2].bias[None])}
+            self.params = {
+                "w1": stack(lambda m: m[0].weight.t()),
+                "b1": stack(lambda m: m[0].bias[None]),
+                "w2": stack(lambda m: m[2].weight.t()),
+                "b2": stack(lambda m: m[2].bias[None]),
+            }
             self.buffers = {}
             self.base = models[0]
         elif vmap:
@@ -414,7 +441,7 @@ def train_group(plan, seed: int, cfg: TrainConfig, on_epoch=None, task_index: in
             y_val, y_test = results[0][1], results[1][1]
         else:
             fits, outs = [], []
-            for m, loss in zip(models, losses):
+            for m, loss in zip(models, losses, strict=True):
                 net = _Stack([m], vmap=False)
                 fits += _fit(net, [loss], prob, kind, cfg, seed, on_epoch)
                 (v, y_val), (t, y_test) = (_outputs(net, part, kind) for part in (prob.val, prob.test))
@@ -423,11 +450,39 @@ def train_group(plan, seed: int, cfg: TrainConfig, on_epoch=None, task_index: in
         torch.cuda.synchronize(dev)
     seconds = time.perf_counter() - t0
     runs = []
-    for row, loss, (hist, best, ran, div), (v, t) in zip(plan.rows, losses, fits, outs):
-        runs.append(RunResult(row.key, row.display, row.loss, loss.source, loss.options_text(), row.note, seed, hist,
-                              best, ran, kind.stored(v, row), kind.stored(t, row), seconds / len(plan.rows), div))
-    return Group(task_index, seed, runs, y_val.cpu().numpy(), y_test.cpu().numpy(), seconds, stacked, note,
-                 prob.sizes(), prob.note, tuple(prob.y_scale), list(prob.classes))
+    for row, loss, (hist, best, ran, div), (v, t) in zip(plan.rows, losses, fits, outs, strict=True):
+        runs.append(
+            RunResult(
+                row.key,
+                row.display,
+                row.loss,
+                loss.source,
+                loss.options_text(),
+                row.note,
+                seed,
+                hist,
+                best,
+                ran,
+                kind.stored(v, row),
+                kind.stored(t, row),
+                seconds / len(plan.rows),
+                div,
+            )
+        )
+    return Group(
+        task_index,
+        seed,
+        runs,
+        y_val.cpu().numpy(),
+        y_test.cpu().numpy(),
+        seconds,
+        stacked,
+        note,
+        prob.sizes(),
+        prob.note,
+        tuple(prob.y_scale),
+        list(prob.classes),
+    )
 
 
 def score_group(group: Group, kind_name: str) -> None:
@@ -436,7 +491,9 @@ def score_group(group: Group, kind_name: str) -> None:
     for r in group.runs:
         if r.metrics:
             continue
-        r.metrics = {k: float(v) for k, v in kind.evaluate(r.val_out, group.y_val, r.test_out, group.y_test, group).items()}
+        r.metrics = {
+            k: float(v) for k, v in kind.evaluate(r.val_out, group.y_val, r.test_out, group.y_test, group).items()
+        }
         r.metrics["epoch"] = float(r.best_epoch)
         r.per_class = kind.per_class(r.test_out, group.y_test, group)
 
@@ -481,7 +538,7 @@ def _child(plans, jobs, cfg, todo, done):
             done.put(("error", j, f"{plans[ti].name}, seed {seed}: {type(e).__name__}: {e}\n{traceback.format_exc()}"))
 
 
-def run_groups(plans: list, cfg: TrainConfig, on_event: Optional[Callable] = None) -> list:
+def run_groups(plans: list, cfg: TrainConfig, on_event: Callable | None = None) -> list:
     """Train every (plan, seed) group, in parallel processes when there are several CPU cores.
 
     ``on_event(kind, job, payload)`` is called in this process: ``("start", None, n_workers)``,
@@ -594,5 +651,5 @@ MIN_SEEDS = 3
 def significant(diff: tuple) -> bool:
     """A paired difference that holds: at least :data:`MIN_SEEDS` seeds, and the same sign in every
     seed or a 95% interval that excludes 0."""
-    mean, sd, same, lo, hi, n = diff
+    _mean, _sd, same, lo, hi, n = diff
     return bool(n >= MIN_SEEDS and (same or (math.isfinite(lo) and (lo > 0 or hi < 0))))
