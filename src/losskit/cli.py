@@ -199,7 +199,7 @@ def _datasets(args) -> list:
             if getattr(args, flag) is not None:
                 raise _UsageError(f"--{flag.replace('_', '-')} needs --data FILE")
         if args.dataset is not None:
-            names = _names(args.dataset)
+            names = _names(args.dataset) or []
         elif args.task != "auto":
             names = [wdata.TASK_DATASETS[args.task]]
         else:
@@ -219,7 +219,8 @@ def _datasets(args) -> list:
             "--task segmentation takes images, not a table: use the Python API "
             "(losskit.workbench.compare) with (N, C, H, W) images and (N, H, W) masks"
         )
-    header = {"auto": "auto", "yes": True, "no": False}[args.header]
+    headers: dict[str, str | bool] = {"auto": "auto", "yes": True, "no": False}
+    header = headers[args.header]
     return [
         wdata.load_table(
             args.data,

@@ -37,6 +37,7 @@ tensor([0, 1, 1])
 from __future__ import annotations
 
 import math
+from typing import Generic, TypeVar
 
 import torch
 import torch.nn.functional as _F
@@ -60,6 +61,8 @@ __all__ = [
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 Output = Tensor | tuple
+#: what a likelihood's methods take: a Tensor of logits or means, or a (mean, variance)-like tuple
+OutputT = TypeVar("OutputT", bound=Output)
 
 
 def _loss(name: str):
@@ -75,7 +78,7 @@ def _clamp_min_keep_grad(x: Tensor, eps: float) -> Tensor:
     return x + (x.clamp_min(eps) - x).detach()
 
 
-class Likelihood:
+class Likelihood(Generic[OutputT]):
     """Base class: a distribution over the target, parameterised by a model's output through a link.
 
     Subclasses define :meth:`link`, :meth:`log_prob`, :meth:`distribution`, :meth:`mean`,
@@ -87,31 +90,31 @@ class Likelihood:
     inference: str = ""
     loss: str | None = None
 
-    def link(self, output: Output) -> Output:  # pragma: no cover - abstract
+    def link(self, output: OutputT) -> Tensor | tuple:  # pragma: no cover - abstract
         """Map a model's output to the distribution's natural parameters."""
         raise NotImplementedError
 
-    def log_prob(self, output: Output, target: Tensor) -> Tensor:  # pragma: no cover - abstract
+    def log_prob(self, output: OutputT, target: Tensor) -> Tensor:  # pragma: no cover - abstract
         """Element-wise log-likelihood ``log p(target | output)``."""
         raise NotImplementedError
 
-    def distribution(self, output: Output) -> torch.distributions.Distribution:  # pragma: no cover
+    def distribution(self, output: OutputT) -> torch.distributions.Distribution:  # pragma: no cover
         """The :mod:`torch.distributions` object for ``output``."""
         raise NotImplementedError
 
-    def mean(self, output: Output) -> Tensor:  # pragma: no cover - abstract
+    def mean(self, output: OutputT) -> Tensor:  # pragma: no cover - abstract
         """The distribution's mean."""
         raise NotImplementedError
 
-    def predict(self, output: Output) -> Tensor:  # pragma: no cover - abstract
+    def predict(self, output: OutputT) -> Tensor:  # pragma: no cover - abstract
         """The point prediction (decision) used at inference."""
         raise NotImplementedError
 
-    def nll(self, output: Output, target: Tensor, *, reduction: str = "mean", full: bool = False) -> Tensor:
+    def nll(self, output: OutputT, target: Tensor, *, reduction: str = "mean", full: bool = False) -> Tensor:
         """The negative log-likelihood: the matching loss (``full=False``) or the true NLL (``full=True``)."""
         raise NotImplementedError  # pragma: no cover - abstract
 
-    def _full_nll(self, output: Output, target: Tensor, reduction: str) -> Tensor:
+    def _full_nll(self, output: OutputT, target: Tensor, reduction: str) -> Tensor:
         check_reduction(reduction)
         lp = self.log_prob(output, target)
         ref = output[0] if isinstance(output, tuple) else output
@@ -121,7 +124,7 @@ class Likelihood:
         return f"{type(self).__name__}()"
 
 
-class Bernoulli(Likelihood):
+class Bernoulli(Likelihood[Tensor]):
     r"""Bernoulli likelihood with a sigmoid link: the model outputs the logit :math:`z`.
 
     .. math::
@@ -191,7 +194,7 @@ class Bernoulli(Likelihood):
         return _loss("binary_cross_entropy_with_logits")(output, target, reduction=reduction)
 
 
-class Categorical(Likelihood):
+class Categorical(Likelihood[Tensor]):
     r"""Categorical likelihood with a softmax link over the class dimension.
 
     The class dimension is 1 for inputs of shape ``(N, C, d1, ..., dk)`` and 0 for an unbatched
@@ -274,7 +277,7 @@ def _pair(output: Output, what: str) -> tuple[Tensor, Tensor]:
     return loc, par
 
 
-class Gaussian(Likelihood):
+class Gaussian(Likelihood[Output]):
     r"""Gaussian likelihood with an identity link, with a fixed standard deviation or a predicted variance.
 
     **Fixed** ``scale=σ`` (default 1): the output is the mean :math:`\mu`.
@@ -377,7 +380,7 @@ class Gaussian(Likelihood):
         return _loss("mse_loss")(output, target, reduction=reduction)
 
 
-class Laplace(Likelihood):
+class Laplace(Likelihood[Output]):
     r"""Laplace likelihood with an identity link, with a fixed scale ``b`` or a predicted one.
 
     **Fixed** ``scale=b`` (default 1): the output is the location :math:`\mu`.
@@ -475,7 +478,7 @@ class Laplace(Likelihood):
         return reduce((y - mu).abs() / bb + torch.log(bb), reduction).to(loc.dtype)
 
 
-class Poisson(Likelihood):
+class Poisson(Likelihood[Tensor]):
     r"""Poisson likelihood with a log link: the model outputs the log-rate :math:`z = \log\lambda`.
 
     .. math::

@@ -31,17 +31,19 @@ _ORIGINAL = "_losskit_original_forward"
 
 def _parts(model: nn.Module) -> tuple[nn.Module, nn.Linear]:
     base = getattr(model, "model", None)
-    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    get_head = getattr(model, "get_output_embeddings", None)
+    head = get_head() if callable(get_head) else None
     if not isinstance(base, nn.Module) or not isinstance(head, nn.Linear):
         raise TypeError(
             f"use_linear_cross_entropy: {type(model).__name__} is not a causal language model with a base model "
             "(model.model) and a linear output layer (model.get_output_embeddings()); pass a *ForCausalLM model, "
             "e.g. LlamaForCausalLM"
         )
-    if getattr(model.config, "logit_scale", None) not in (None, 1, 1.0):
+    scale = getattr(getattr(model, "config", None), "logit_scale", None)
+    if scale not in (None, 1, 1.0):
         raise ValueError(
             f"use_linear_cross_entropy: {type(model).__name__} scales its logits (config.logit_scale="
-            f"{model.config.logit_scale}), which linear_cross_entropy does not; train it unpatched"
+            f"{scale}), which linear_cross_entropy does not; train it unpatched"
         )
     return base, head
 
@@ -124,7 +126,7 @@ def use_linear_cross_entropy(model: nn.Module, *, chunk_size: int | None = None)
     forward.__signature__ = signature  # type: ignore[attr-defined]  # Trainer inspects it for **kwargs
     forward.__doc__ = original.__doc__
     object.__setattr__(model, _ORIGINAL, original)
-    model.forward = forward  # type: ignore[method-assign]
+    object.__setattr__(model, "forward", forward)  # an instance attribute, as nn.Module's own setattr would store it
     return model
 
 

@@ -230,7 +230,7 @@ class _VocabParallelCE(torch.autograd.Function):
             dz, dt = _block_grad(logits[i:j].to(acc), target[i:j], lse[i:j], aux[i:j], g_rows[i:j], s, need_t)
             if grad is not None:
                 grad[i:j] = dz
-            if grad_t is not None:
+            if grad_t is not None and dt is not None:  # dt is computed exactly when need_t
                 grad_t[i:j] = dt
             del dz, dt  # one block's buffers at a time
         return grad, grad_t, None
@@ -259,7 +259,7 @@ def _prepare(
     fn: str,
     group,
     like: Tensor,
-    target: object,
+    target: Tensor,
     weight: Tensor | None,
     ignore_index: object,
     label_smoothing: object,
@@ -276,7 +276,7 @@ def _prepare(
     _checks.tensor(target, "target")
     cd = 1 if like.dim() > 1 else 0
     local = like.shape[cd]
-    probs = tuple(target.shape) == tuple(like.shape)  # type: ignore[union-attr]  # sliced like the logits
+    probs = tuple(target.shape) == tuple(like.shape)  # sliced like the logits
     w = _shard_weight(fn, weight, local, like, name)
     zeta = _checks.number(z_loss, "z_loss", low=0.0, fn=fn, hint="0 turns it off; PaLM uses 1e-4")
 
@@ -350,6 +350,7 @@ def _linear_pass(
         z = F.linear(x[i:j], lw, lb).to(acc)  # the chunk's logits: (chunk, C_r), never (N, C_r)
         if saved is None:
             st = _combine(_comm.all_gather(_local_stats(z, t, s), s.group))
+            assert rows is not None and aux is not None and lse is not None  # allocated above when saved is None
             rows[i:j], aux[i:j] = _rows(st, t, s)
             lse[i:j] = st[0]
         if any(b is not None for b in grads):

@@ -16,6 +16,7 @@ dimension), ``"sum"`` with ``Partial`` over the mesh dimensions that shard the p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
@@ -26,6 +27,9 @@ from .._reduction import check_all_ignored
 from ._cross_entropy import cross_entropy_parts, linear_cross_entropy_parts
 from ._means import mean_over_groups
 
+if TYPE_CHECKING:
+    from torch.distributed.device_mesh import DeviceMesh
+
 __all__ = ["cross_entropy", "linear_cross_entropy"]
 
 
@@ -33,7 +37,7 @@ __all__ = ["cross_entropy", "linear_cross_entropy"]
 class _Layout:
     """The mesh of the logits, the mesh dimension that shards the classes, and the positions' placements."""
 
-    mesh: object
+    mesh: DeviceMesh
     tp: int
     logits: tuple  # placements of the logits
     positions: tuple  # placements of the loss per position (the class dimension removed)

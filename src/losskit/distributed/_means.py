@@ -178,7 +178,7 @@ def target_count(
     if weight is not None:
         _checks.floating(weight, "weight")
         for t in ts:
-            _checks.class_indices(t, weight.shape[0], ignore_index=ii)
+            _checks.class_indices(t, weight.shape[0], ignore_index=None if ii is None else int(ii))
     total = torch.zeros((), dtype=torch.float64, device=ts[0].device)
     for t in ts:
         valid = None if ii is None else t != ii

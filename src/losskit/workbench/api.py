@@ -13,6 +13,7 @@ import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,7 +43,7 @@ class TaskPlan:
     model: _models.Model
     make_problem: Callable
     info: dict
-    first: object = None  # the first seed's Problem, made by check()
+    first: Any = None  # the first seed's Problem, made by check()
     step_seconds: float = math.nan
 
 
@@ -157,7 +158,7 @@ def check(plan: TaskPlan, cfg: TrainConfig) -> TaskPlan:
             t0 = time.perf_counter()
             for net, ls, opt in zip(nets, groups, opts, strict=True):
                 o = net.forward(x)
-                sum(l(o[r], t) for r, l in enumerate(ls)).backward()
+                torch.stack([l(o[r], t) for r, l in enumerate(ls)]).sum().backward()
                 opt.step()
                 opt.zero_grad()
             elapsed.append(time.perf_counter() - t0)
@@ -325,10 +326,10 @@ def compare(
         >>> [r.key for r in result.tasks[0].runs], result.tasks[0].kind
         (['bce', 'focal'], 'binary')
     """
-    cfg = replace(
-        config or TrainConfig(),
-        **{k: v for k, v in (("epochs", epochs), ("seeds", seeds), ("device", device)) if v is not None},
-    )
+    given: dict[str, Any] = {
+        k: v for k, v in (("epochs", epochs), ("seeds", seeds), ("device", device)) if v is not None
+    }
+    cfg = replace(config or TrainConfig(), **given)
     if options:
         unknown = [k for k in options if k not in TrainConfig.__dataclass_fields__]
         if unknown:

@@ -36,8 +36,9 @@ import lzma
 import os
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -87,7 +88,7 @@ class Dataset:
     """
 
     name: str
-    X: object
+    X: Any  # (N, F) float array of a table, (N, 1, H, W) images
     y: np.ndarray
     classes: list
     feature_names: list
@@ -387,7 +388,7 @@ def load_builtin(name: str) -> Dataset:
 # --------------------------------------------------------------------------------------------
 # the user's table
 # --------------------------------------------------------------------------------------------
-_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_OPENERS: dict[str, Callable[..., Any]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
 
 def _head(path: str, n: int = 65536) -> bytes:
@@ -935,9 +936,9 @@ class Problem:
     name: str
     kind: str
     classes: list
-    train: object
-    val: object
-    test: object
+    train: Any  # ArrayPart, or the user's data (tensors, arrays or a DataLoader)
+    val: Any
+    test: Any
     y_train: np.ndarray
     y_val: np.ndarray
     y_test: np.ndarray
@@ -980,7 +981,9 @@ def problem(ds: Dataset, seed: int) -> Problem:
         ds.name,
         ds.kind,
         list(ds.classes),
-        *parts,
+        parts[0],
+        parts[1],
+        parts[2],
         sp.y_train,
         sp.y_val,
         sp.y_test,

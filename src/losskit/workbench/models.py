@@ -109,7 +109,7 @@ def _n_params(m: nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
 
 
-def describe_builtin(kind: str, n_in: int, n_out: int, hidden: int | None) -> str:
+def describe_builtin(kind: str, n_in: int, n_out: int, hidden: int) -> str:
     if kind == "segmentation":
         return (
             f"built-in CNN: a 3x3 convolution ({hidden} channels), a strided 3x3 and a 3x3 convolution at half "

@@ -205,7 +205,7 @@ def noise(task: TaskResult) -> str:
 
 def findings(task: TaskResult) -> list:
     """``(loss index, column, (mean, sd, same_sign, low, high), better?)`` for every difference that holds."""
-    out = []
+    out: list = []
     if len(task.seeds) < MIN_SEEDS:
         return out
     for c in _delta_cols(task):
@@ -530,7 +530,7 @@ def _figures(tasks: list, workers: int) -> list:
             _RENDER.clear()
     else:
         pngs = [plots.render(tasks[ti], k) for ti, k in jobs]
-    out = [[] for _ in tasks]
+    out: list[list] = [[] for _ in tasks]
     for (ti, k), png in zip(jobs, pngs, strict=True):
         title_, caption, _ = specs[ti][k]
         out[ti].append({"title": title_, "caption": caption, "png": png})

@@ -23,6 +23,7 @@ import traceback
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -225,7 +226,7 @@ class TaskResult:
     kind: str
     rows: list
     config: TrainConfig
-    problem: object
+    problem: Any  # the seed's data.Problem
     info: dict
     resolved: list
     seeds: list = field(default_factory=list)
@@ -283,7 +284,7 @@ class _Stack:
                 "w2": stack(lambda m: m[2].weight.t()),
                 "b2": stack(lambda m: m[2].bias[None]),
             }
-            self.buffers = {}
+            self.buffers: dict[str, torch.Tensor] = {}
             self.base = models[0]
         elif vmap:
             from torch.func import functional_call, stack_module_state
@@ -359,8 +360,9 @@ def _fit(net: _Stack, losses: list, prob, kind, cfg: TrainConfig, seed: int, on_
     sign = 1.0 if kind.select_better == "low" else -1.0
     best = [math.inf] * R
     best_state: list = [None] * R
-    best_epoch, stale, diverged, ran = [0] * R, [0] * R, [None] * R, [0] * R
-    hist = [{"train_loss": [], "val": []} for _ in range(R)]
+    best_epoch, stale, ran = [0] * R, [0] * R, [0] * R
+    diverged: list[int | None] = [None] * R
+    hist: list[dict[str, list[float]]] = [{"train_loss": [], "val": []} for _ in range(R)]
     for epoch in range(1, cfg.epochs + 1):
         active = [r for r in range(R) if stale[r] < cfg.patience]
         if not active:
