@@ -49,8 +49,8 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 _ROOT = Path(__file__).resolve().parents[1]
 if str(_ROOT / "src") not in sys.path:  # benchmark this checkout's losskit, not an installed one
@@ -144,8 +144,11 @@ def _ctc(g, tiny):
     t, n, c, s = (12, 2, 5, 4) if tiny else (200, 64, 30, 40)
     lp = torch.log_softmax(torch.randn(t, n, c, generator=g), 2).requires_grad_()
     targets = torch.randint(1, c, (n, s), generator=g)
-    return (lp, targets, torch.full((n,), t, dtype=torch.long), torch.full((n,), s, dtype=torch.long)), {}, \
-        f"T{t} N{n} C{c} S{s}"
+    return (
+        (lp, targets, torch.full((n,), t, dtype=torch.long), torch.full((n,), s, dtype=torch.long)),
+        {},
+        f"T{t} N{n} C{c} S{s}",
+    )
 
 
 def _regression(g, tiny):
@@ -338,7 +341,7 @@ def _tune_malloc() -> bool:
         return False
 
 
-def _loadavg() -> Optional[float]:
+def _loadavg() -> float | None:
     try:
         return round(os.getloadavg()[0], 2)
     except (OSError, AttributeError):
@@ -371,10 +374,16 @@ def time_pair(ours: Callable, ref: Callable, args: tuple, kwargs: dict, *, repea
             t_ref.append(_step(ref, args, kwargs, diff))
             t_ours.append(_step(ours, args, kwargs, diff))
     m_ours, m_ref = statistics.median(t_ours), statistics.median(t_ref)
-    return {"ours_ms": m_ours * 1e3, "torch_ms": m_ref * 1e3, "ratio": m_ours / m_ref,
-            "ours_min_ms": min(t_ours) * 1e3, "torch_min_ms": min(t_ref) * 1e3,
-            "ratio_of_mins": min(t_ours) / min(t_ref),
-            "paired_ratio": statistics.median(o / r for o, r in zip(t_ours, t_ref)), "repeats": repeats}
+    return {
+        "ours_ms": m_ours * 1e3,
+        "torch_ms": m_ref * 1e3,
+        "ratio": m_ours / m_ref,
+        "ours_min_ms": min(t_ours) * 1e3,
+        "torch_min_ms": min(t_ref) * 1e3,
+        "ratio_of_mins": min(t_ours) / min(t_ref),
+        "paired_ratio": statistics.median(o / r for o, r in zip(t_ours, t_ref, strict=True)),
+        "repeats": repeats,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -392,8 +401,14 @@ def describe_device() -> dict:
                 break
     except (OSError, subprocess.SubprocessError):
         pass
-    return {"cpu": model, "cores": os.cpu_count(), "threads": torch.get_num_threads(),
-            "torch": torch.__version__, "losskit": losskit.__version__, "python": platform.python_version()}
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "losskit": losskit.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def _markdown(meta: dict, rows: list[dict], skipped: dict, memory: list[dict], peers: list[dict]) -> str:
@@ -443,7 +458,7 @@ def _markdown(meta: dict, rows: list[dict], skipped: dict, memory: list[dict], p
     return "\n".join(lines) + "\n"
 
 
-def main(argv: Optional[list[str]] = None) -> dict:
+def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="fewer repeats (a short run)")
     p.add_argument("--tiny", action="store_true", help="tiny inputs (a smoke test, timings meaningless)")
@@ -466,8 +481,10 @@ def main(argv: Optional[list[str]] = None) -> dict:
     tuned = False if a.no_malloc_tune else _tune_malloc()
     load_before = _loadavg()
     if load_before is not None and load_before > (os.cpu_count() or 1) * 0.5:
-        print(f"warning: load average {load_before:.1f} on {os.cpu_count()} cores: other processes compete for the "
-              "CPU, and timings with several threads get noisy")
+        print(
+            f"warning: load average {load_before:.1f} on {os.cpu_count()} cores: other processes compete for the "
+            "CPU, and timings with several threads get noisy"
+        )
 
     wanted = set(filter(None, a.only.split(",")))
     specs = {e.torch_twin: e for e in catalog.entries() if e.torch_twin}
