@@ -20,10 +20,9 @@ import warnings
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from .. import _checks
+from .. import _checks, _reduction
 from .._reduction import check_reduction, legacy_reduction
 
 __all__ = ["entropy", "kl_divergence", "js_divergence", "kl_div"]
@@ -44,33 +43,27 @@ def _check_dim(dim: int, ndim: int, shape: tuple, fn: str) -> int:
 
 
 def _prep(x: Tensor, name: str, log_input: bool) -> Tensor:
-    _checks.check_floating(x, name)
+    x = _checks.floating(x, name)
     if x.dim() == 0:
         raise ValueError(f"{name} must have a dimension holding the distribution, got a 0-dimensional tensor")
     if log_input:
-        _check_log_finite(x, name)
+        _checks.finite(x, name, neginf_ok=True)  # -inf is an impossible outcome; NaN and +inf are errors
     else:
-        _checks.check_probs(x, name)
+        _checks.finite(x, name)
+        _checks.values_in(x, name, low=0.0, high=1.0, fix="pass probabilities in [0, 1] (or log-probabilities "
+                                                             "with log_input=True)")
     return _checks.upcast(x)
 
 
-def _check_log_finite(x: Tensor, name: str) -> None:
-    """Full-check mode: NaN or +inf in log-probabilities is an error (-inf, an impossible outcome, is fine)."""
-    if _checks.check_level() == "full":
-        # -inf -> 0 (allowed); NaN and +inf must stay (nan_to_num would turn +inf into the largest float)
-        _checks.check_finite(x.nan_to_num(nan=math.nan, posinf=math.inf, neginf=0.0), name)
-
-
 def _pair(p: Tensor, q: Tensor, dim: int, fn: str) -> None:
-    _checks.check_tensor(p, "p")
-    _checks.check_tensor(q, "q")
-    try:
-        shape = torch.broadcast_shapes(p.shape, q.shape)
-    except RuntimeError:
+    _checks.tensor(p, "p")
+    _checks.tensor(q, "q")
+    shape = _checks.broadcast_shape(p.shape, q.shape)
+    if shape is None:
         raise ValueError(
             f"{fn}: p with shape {tuple(p.shape)} and q with shape {tuple(q.shape)} do not broadcast; give them "
             f"the same shape, or shapes that broadcast (e.g. q of shape (C,) for one reference distribution)"
-        ) from None
+        )
     if p.dim() == 0 or q.dim() == 0:
         return  # _prep refuses a 0-d p or q with its own message
     # dim indexes the broadcast shape (aligned on the right, like broadcasting); a tensor with fewer
@@ -297,28 +290,19 @@ def kl_div(
     """
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction),
                                 allowed=("none", "batchmean", "sum", "mean"))
-    _checks.check_floating(input, "input")
-    _checks.check_floating(target, "target")
-    _checks.check_broadcasts_to(target, input.shape, "kl_div: target", "input",
-                                fix="give target input's shape (or one that broadcasts to it)")
-    if reduction == "mean" and not _checks._compiling():  # (a warning would break a fullgraph compile)
+    log_target = _checks.flag(log_target, "log_target", fn="kl_div")
+    _checks.floating(input, "input")
+    _checks.broadcasts_to(target, input.shape, "kl_div: target", "input",
+                          fix="give target input's shape (or one that broadcasts to it)")
+    b = _checks.pointwise_inputs("kl_div", {"input": input, "target": target},
+                                 neginf_ok=("input", "target") if log_target else ("input",))
+    if reduction == "mean" and not _checks.tracing():  # (a warning would break a fullgraph compile)
         warnings.warn(
             "kl_div: reduction='mean' divides the total loss by both the batch size and the support size; "
             "reduction='batchmean' divides only by the batch size and is the KL divergence per sample",
             UserWarning,
             stacklevel=2,
         )
-    _check_log_finite(input, "input")
-    out_dtype = torch.promote_types(input.dtype, target.dtype)
-    dtype = _checks.compute_dtype(out_dtype)
-    x = input if input.dtype == dtype else input.to(dtype)
-    t = target if target.dtype == dtype else target.to(dtype)
-    if reduction == "none":
-        out = F.kl_div(x, t, reduction="none", log_target=log_target)
-    else:
-        out = F.kl_div(x, t, reduction="sum", log_target=log_target)
-        if reduction == "mean":
-            out = out / input.numel()
-        elif reduction == "batchmean" and input.dim() != 0:
-            out = out / input.shape[0]
-    return out if out.dtype == out_dtype else out.to(out_dtype)
+    # t (log t - x), or e^t (t - x) with log targets: torch's operator (on autocast's float32 list)
+    rows = torch.kl_div(b.tensors[0], b.tensors[1], 0, log_target=log_target)
+    return _reduction.reduce(rows, reduction)  # batchmean: sum / input.shape[0]; mean: sum / numel

@@ -1,5 +1,45 @@
-"""(transitional re-export)"""
+"""Module twin of ``torch.nn.KLDivLoss``; see :func:`losskit.functional.kl_div`.
 
-from .divergence import KLDivLoss
+The information measures (:func:`losskit.functional.entropy`, ``kl_divergence``,
+``js_divergence``) are plain functions, not losses, and have no module.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from torch import Tensor
+
+from .. import _checks
+from .. import functional as LF
+from ._base import Loss
 
 __all__ = ["KLDivLoss"]
+
+
+class KLDivLoss(Loss):
+    """Kullback-Leibler divergence loss on log-probabilities; see :func:`losskit.functional.kl_div`.
+
+    A drop-in for :class:`torch.nn.KLDivLoss` (same arguments, same order). Use
+    ``reduction="batchmean"`` for the mean KL per sample.
+
+    Example:
+        >>> import torch
+        >>> loss = KLDivLoss(reduction="batchmean")
+        >>> log_q = torch.log(torch.tensor([[0.25, 0.25, 0.5]]))
+        >>> print(round(loss(log_q, torch.tensor([[0.5, 0.5, 0.0]])).item(), 4))
+        0.6931
+    """
+
+    _reductions = ("none", "batchmean", "sum", "mean")
+
+    def __init__(self, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
+                 reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.log_target = _checks.flag(log_target, "log_target", fn="KLDivLoss")
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return LF.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, log_target={self.log_target}"
