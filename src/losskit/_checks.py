@@ -273,7 +273,10 @@ def positive(value: object, name: str, *, zero_ok: bool = False, fn: str = "", h
     """A Python (or NumPy) real number ``> 0`` (``>= 0`` with ``zero_ok``), returned as ``float``: a
     scale such as Huber's ``delta``. Tensors, ``bool`` and NaN are refused; under ``torch.compile`` a
     symbolic float is passed through unchecked (checked in eager; no ``math.isnan`` on a traced value)."""
-    if _compiling() and not isinstance(value, Tensor):
+    if type(value) is float or type(value) is int:  # the common case, checked without the ABC machinery
+        if value > 0 or (zero_ok and value == 0):
+            return float(value)
+    elif _compiling() and not isinstance(value, Tensor):
         return value  # type: ignore[return-value]
     where = f"{fn}: " if fn else ""
     need = ">= 0" if zero_ok else "> 0"
@@ -412,7 +415,7 @@ def finite(t: Tensor, name: str, *, neginf_ok: bool = False) -> None:
 
     ``neginf_ok``: ``-inf`` is allowed (log-probabilities of impossible outcomes); NaN and ``+inf`` are not.
     """
-    if not t.is_floating_point() or not values_checkable(t) or _CHECKS.value != "full":
+    if _CHECKS.value != "full" or not t.is_floating_point() or not values_checkable(t):
         return
     d = t.detach()
     bad = ~(torch.isfinite(d) | (d == -math.inf)) if neginf_ok else ~torch.isfinite(d)
@@ -928,18 +931,23 @@ def pointwise_inputs(fn: str, tensors: dict, *, warn_broadcast: bool = False, sa
     ``neginf_ok`` may hold ``-inf``: log-probabilities of impossible outcomes).
     """
     names = list(tensors)
-    ts = tuple(tensor(tensors[n], n) for n in names)
-    shapes = [tuple(t.shape) for t in ts]
+    ts = tuple(tensors.values())
+    for n, t in zip(names, ts):
+        if not isinstance(t, Tensor):
+            tensor(t, n)
+    shapes = [t.shape for t in ts]
     if same_ndim and len({len(s) for s in shapes}) > 1:
         desc = ", ".join(f"{n} {s}" for n, s in zip(names, shapes))
         raise ValueError(f"{fn}: {', '.join(names)} must have the same number of dimensions, got {desc}; "
                          f"give them matching shapes, e.g. all of shape (N,)")
-    shape = shapes[0] if all(s == shapes[0] for s in shapes) else broadcast_shape(*shapes)
+    same = all(s == shapes[0] for s in shapes[1:])
+    shape = tuple(shapes[0]) if same else broadcast_shape(*shapes)
     if shape is None:
         if len(names) == 2:
-            raise ValueError(f"{fn}: {names[0]} of shape {shapes[0]} and {names[1]} of shape {shapes[1]} cannot be "
+            raise ValueError(f"{fn}: {names[0]} of shape {tuple(shapes[0])} and {names[1]} of shape "
+                             f"{tuple(shapes[1])} cannot be "
                              f"broadcast together (the shapes do not broadcast); give {names[1]} the shape of {names[0]}")
-        desc = ", ".join(f"{n} {s}" for n, s in zip(names, shapes))
+        desc = ", ".join(f"{n} {tuple(s)}" for n, s in zip(names, shapes))
         raise ValueError(f"{fn}: shapes do not broadcast together: {desc}; give {names[1]} the shape of {names[0]}")
     if warn_broadcast and shapes[1] != shapes[0] and not tracing():
         # torch's own text, so that filters written for torch keep working
@@ -948,13 +956,15 @@ def pointwise_inputs(fn: str, tensors: dict, *, warn_broadcast: bool = False, sa
             "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
             stacklevel=stacklevel,
         )
-    dtype = result_type(*ts)
+    d0 = ts[0].dtype
+    dtype = d0 if all(t.dtype == d0 for t in ts[1:]) else result_type(*ts)
     if require_float and not (dtype.is_floating_point or (allow_complex and dtype.is_complex)):
         raise TypeError(f"{fn} needs floating-point inputs, got "
                         + ", ".join(f"{n} {t.dtype}" for n, t in zip(names, ts))
                         + f"; {float_hint or f'convert the prediction with {names[0]}.float()'}")
-    for n, t in zip(names, ts):
-        finite(t, n, neginf_ok=n in neginf_ok)
+    if _CHECKS.value == "full":
+        for n, t in zip(names, ts):
+            finite(t, n, neginf_ok=n in neginf_ok)
     return PointwiseInputs(ts, shape, dtype)
 
 

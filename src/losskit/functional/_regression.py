@@ -18,7 +18,7 @@ loss                       likelihood of the target given the output   predict w
 How they are computed: inputs go through :func:`losskit._checks.pointwise_inputs` (torch's
 broadcasting, its warning and its type promotion; under ``losskit.checks("full")`` NaN/Inf in any
 input is an error), then torch's own elementwise operator (``aten::mse_loss``, ``l1_loss``,
-``huber_loss``, ``smooth_l1_loss``, ``poisson_nll_loss``) or, where torch's loss is a Python
+``huber_loss``, ``smooth_l1_loss``, ``poisson_nll_loss``, called as ``torch.nn.functional`` calls them) or, where torch's loss is a Python
 composite (``gaussian_nll_loss``), the same formula. Calling torch's operator means torch's
 numbers, torch's autocast rule (these operators are on autocast's float32 list: half inputs are
 computed and returned in float32 under ``torch.autocast``) and, outside autocast, no float32 copy
@@ -132,7 +132,7 @@ def mse_loss(
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     x, y = b.broadcast()
     if weight is None:  # torch's fused operator, reduction included (one pass forward, one backward)
-        return torch.ops.aten.mse_loss(x, y, _ENUM[reduction])
+        return torch._C._nn.mse_loss(x, y, _ENUM[reduction])
     w = _element_weight(weight, b.tensors[0], "mse_loss")
     return _reduction.reduce(torch.pow(x - y, 2) * w, reduction, weight=w)  # mean = sum(w (x-y)^2) / sum(w), torch's rule
 
@@ -191,7 +191,7 @@ def l1_loss(
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     x, y = b.broadcast()
     if weight is None:
-        return _reduction.reduce(torch.ops.aten.l1_loss(x, y, 0), reduction)  # |x - y|: torch's operator (autocast-aware)
+        return _reduction.reduce(torch._C._nn.l1_loss(x, y, 0), reduction)  # |x - y|: torch's operator (autocast-aware)
     w = _element_weight(weight, b.tensors[0], "l1_loss")
     return _reduction.reduce(torch.abs(x - y) * w, reduction, weight=w)  # mean = sum(w |x-y|) / sum(w), torch's rule
 
@@ -255,9 +255,9 @@ def huber_loss(
                              hint="delta is the residual size where the loss turns from quadratic to linear")
     x, y = b.broadcast()
     if weight is None:  # torch's fused operator, reduction included
-        return torch.ops.aten.huber_loss(x, y, _ENUM[reduction], delta)
+        return torch._C._nn.huber_loss(x, y, _ENUM[reduction], delta)
     w = _element_weight(weight, b.tensors[0], "huber_loss")
-    return _reduction.reduce(torch.ops.aten.huber_loss(x, y, 0, delta) * w, reduction)  # mean = sum(w l) / N, torch's rule
+    return _reduction.reduce(torch._C._nn.huber_loss(x, y, 0, delta) * w, reduction)  # mean = sum(w l) / N, torch's rule
 
 
 def smooth_l1_loss(
@@ -313,8 +313,8 @@ def smooth_l1_loss(
                             hint="beta is the width of the quadratic zone (0 gives l1_loss)")
     x, y = b.broadcast()
     if beta == 0.0:  # torch's rule: beta = 0 is exactly l1_loss
-        return _reduction.reduce(torch.ops.aten.l1_loss(x, y, 0), reduction)
-    return torch.ops.aten.smooth_l1_loss(x, y, _ENUM[reduction], beta)  # torch's fused operator
+        return _reduction.reduce(torch._C._nn.l1_loss(x, y, 0), reduction)
+    return torch._C._nn.smooth_l1_loss(x, y, _ENUM[reduction], beta)  # torch's fused operator
 
 
 # --------------------------------------------------------------------------------------------
@@ -394,8 +394,8 @@ def gaussian_nll_loss(
     else:
         var = _checks.floating(_checks.tensor(var, "var"), "var", hint="use var.float()")
         var = _variance_shape(var, x, fn)
-        _nonnegative(var, fn)
         _checks.finite(var, "var")
+        _nonnegative(var, fn)
         # torch's clamp: on a copy, in place and outside autograd, so the gradient passes through it
         v = var.clone()
         with torch.no_grad():
