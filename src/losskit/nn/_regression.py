@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Optional, Union
 
-import torch
+import torch  # noqa: F401  (the doctests use it)
 from torch import Tensor
 
 from .. import _checks

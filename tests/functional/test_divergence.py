@@ -1,4 +1,5 @@
-"""entropy / kl_divergence / js_divergence against torch.distributions and float64 formulas; kl_div vs torch."""
+"""entropy / kl_divergence / js_divergence against torch.distributions and float64 formulas; kl_div vs torch
+(values, gradients, half precision, autocast, full checks, refusals)."""
 
 import math
 import warnings
@@ -217,3 +218,60 @@ def test_kl_div_refusals():
                    torch_call=lambda: F.kl_div(x, t[:, :2]))
     # stricter than torch: a target that would grow the output is a shape bug, not a broadcast
     assert_refuses(lambda: LF.kl_div(x[:1], t, reduction="batchmean"), match=r"target with shape \(4, 3\)")
+
+
+# --------------------------------------------------------------------------------------------
+# dim handling and full checks of the measures
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fn", [LF.kl_divergence, LF.js_divergence])
+def test_divergence_positive_dim_with_broadcast_reference(fn):
+    # q of shape (C,) broadcast against p (N, C): dim=1 (positive) used to raise IndexError
+    g = torch.Generator().manual_seed(0)
+    p = torch.softmax(torch.randn(4, 5, generator=g, dtype=torch.float64), 1)
+    q = torch.softmax(torch.randn(5, generator=g, dtype=torch.float64), 0)
+    assert_close(fn(p, q, dim=1), fn(p, q.expand(4, 5), dim=-1))
+    with pytest.raises(ValueError, match=r"dim=5 is out of range for shape \(4, 5\)"):
+        fn(p, q, dim=5)
+    with pytest.raises(ValueError, match="p has 4 outcomes along dim=0 but q has 1"):
+        fn(p, q, dim=0)  # q has no dim 0 of its own: one outcome there
+
+
+def test_entropy_dim_out_of_range_names_the_argument():
+    with pytest.raises(ValueError, match=r"entropy: dim=2 is out of range"):
+        LF.entropy(torch.full((3, 4), 0.25), dim=2)
+
+
+def test_full_checks_refuse_plus_inf_log_probabilities():
+    # +inf in log-probabilities was turned into the largest float by nan_to_num and passed the check
+    logp = torch.tensor([0.0, math.inf, -math.inf])
+    with losskit.checks("full"):
+        with pytest.raises(ValueError, match="non-finite"):
+            LF.entropy(logp, log_input=True)
+        with pytest.raises(ValueError, match="non-finite"):
+            LF.kl_div(logp, torch.tensor([0.2, 0.3, 0.5]))
+        LF.entropy(torch.tensor([0.0, -math.inf]), log_input=True)  # -inf (impossible outcome) is fine
+
+
+@pytest.mark.parametrize("log_target", [False, True])
+@pytest.mark.parametrize("reduction", ["none", "batchmean", "sum"])
+def test_kl_div_under_autocast_computes_in_float32_like_torch(log_target, reduction):
+    g = torch.Generator().manual_seed(0)
+    log_q = torch.log_softmax(torch.randn(6, 5, generator=g), 1).bfloat16()
+    p = torch.softmax(torch.randn(6, 5, generator=g), 1)
+    t = (p.log() if log_target else p).bfloat16()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ours = LF.kl_div(log_q, t, reduction=reduction, log_target=log_target)
+        theirs = F.kl_div(log_q, t, reduction=reduction, log_target=log_target)
+    assert ours.dtype == theirs.dtype == torch.float32
+    assert_close(ours, theirs, tol=dict(rtol=1e-6, atol=1e-7))
+
+
+def test_kl_div_keeps_half_inputs_half_outside_autocast():
+    """No float32 copy of bfloat16 inputs (torch's kernel accumulates in float32): torch's dtype and numbers."""
+    log_q = torch.log_softmax(torch.randn(6, 5), 1).bfloat16()
+    p = torch.softmax(torch.randn(6, 5), 1).bfloat16()
+    ours, theirs = LF.kl_div(log_q, p, reduction="batchmean"), F.kl_div(log_q, p, reduction="batchmean")
+    assert ours.dtype == theirs.dtype == torch.bfloat16
+    assert torch.equal(ours, theirs)
