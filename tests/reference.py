@@ -73,3 +73,28 @@ def generalized_cross_entropy(logits: Tensor, target: Tensor, *, q: float, weigh
     w_y = w[y] * valid
     rows = w_y * (1 - p_y ** q) / q
     return reduce(rows, reduction, w_y.sum())
+
+
+def log_cosh(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """``log(cosh(x - y))`` as written (float64; cosh overflows past |r| ~ 710, keep residuals below that)."""
+    return reduce(torch.log(torch.cosh(input.double() - target.double())), reduction)
+
+
+def log_cosh_optax(input: Tensor, target: Tensor) -> Tensor:
+    """optax's ``log_cosh(predictions, targets)`` in float64, transcribed from optax/losses/_regression.py:
+    ``logaddexp(e, -e) - log 2`` with ``e = predictions - targets`` (unreduced)."""
+    e = input.double() - target.double()
+    return torch.logaddexp(e, -e) - torch.log(torch.tensor(2.0, dtype=torch.float64))
+
+
+def generalized_kl(input: Tensor, target: Tensor, *, log_input: bool = False, reduction: str = "batchmean") -> Tensor:
+    """The I-divergence ``Σ t log(t/x) - t + x`` (0 log 0 = 0), x = exp(input) with ``log_input``; optax's
+    ``convex_kl_divergence(log_predictions, targets)`` (optax/losses/_classification.py) is the
+    ``log_input=True`` form summed over the last axis."""
+    x = input.double().exp() if log_input else input.double()
+    t = target.double().expand(x.shape)
+    log_ratio = torch.where(t > 0, torch.log(torch.where(t > 0, t, 1.0)) - torch.log(x), torch.zeros_like(x))
+    rows = t * log_ratio - t + x
+    if reduction == "batchmean":
+        return rows.sum() / rows.shape[0]
+    return reduce(rows, reduction)

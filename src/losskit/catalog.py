@@ -170,6 +170,20 @@ _VIEWS: dict[str, LossView] = {
            inference="the mean (the variance gives its uncertainty)",
            dropped_constants="½·log 2π unless full=True; v is clamped at eps", is_likelihood=True,
            likelihood=Gaussian(None)),
+        _v("log_cosh_loss",
+           formula="ℓ = log cosh(x − y) = r + softplus(−2r) − log 2, r = x − y",
+           distribution="hyperbolic secant, density sech(r)/π", link="identity",
+           inference="the location (an M-estimate between the mean and the median)",
+           dropped_constants="log π", is_likelihood=True,
+           notes="≈ r²/2 near 0 and |r| − log 2 far out; gradient tanh(r), smooth everywhere (Huber without δ)."),
+        _v("generalized_kl_divergence",
+           formula="ℓ = t·log(t/x) − t + x (log_input: t·(log t − z) − t + exp(z))",
+           distribution="Poisson (rate x, counts t)", link="identity (exp with log_input=True)",
+           inference="the measure x (the Poisson mean)",
+           dropped_constants="t·log t − t − log t! (a constant of the target): ℓ = Poisson NLL + that constant",
+           is_likelihood=True, likelihood=Poisson(),
+           notes="Equals KL(t ‖ x) when both sum to 1; for unnormalised measures adds Σx − Σt. "
+                 "Use reduction='batchmean' for the divergence per sample."),
         _v("poisson_nll_loss",
            formula="ℓ = exp(z) − y·z (log_input=True; λ − y·log(λ + eps) with log_input=False)",
            distribution="Poisson", link="exp (log_input=True)", inference="the rate λ = exp(z) (the mean)",
@@ -532,6 +546,9 @@ ENTRIES: tuple[Entry, ...] = (
     _entry("poisson_nll_loss", N.PoissonNLLLoss, "regression", "values",
            "Poisson NLL; input is the log-rate (log_input=True) or the rate", curve="logits",
            torch_twin="poisson_nll_loss"),
+    _entry("log_cosh_loss", N.LogCoshLoss, "regression", "values",
+           "log-cosh: hyperbolic-secant NLL, quadratic core and linear tails, smooth (Huber without delta)",
+           curve="logits"),
     # ---- margin (hinge) and logistic-margin losses --------------------------------------------------
     _entry("soft_margin_loss", N.SoftMarginLoss, "classification", "logits", "logistic loss on ±1 labels, softplus(-y x)",
            curve=lambda f, z, y: f(z, _full(z, 2 * y - 1), reduction="none"), torch_twin="soft_margin_loss"),
@@ -562,6 +579,9 @@ ENTRIES: tuple[Entry, ...] = (
                                    torch.nn.functional.one_hot(torch.full(z.shape, y, dtype=torch.long), 2).to(z.dtype),
                                    reduction="none").sum(-1),
            torch_twin="kl_div", reductions=("none", "mean", "sum", "batchmean")),
+    _entry("generalized_kl_divergence", N.GeneralizedKLDivLoss, "divergence", "values",
+           "generalized KL (I-divergence) between non-negative measures: t·log(t/x) − t + x",
+           reductions=("none", "mean", "sum", "batchmean")),
 )
 
 _BY_NAME: dict[str, Entry] = {e.name: e for e in ENTRIES}

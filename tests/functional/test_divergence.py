@@ -275,3 +275,57 @@ def test_kl_div_keeps_half_inputs_half_outside_autocast():
     ours, theirs = LF.kl_div(log_q, p, reduction="batchmean"), F.kl_div(log_q, p, reduction="batchmean")
     assert ours.dtype == theirs.dtype == torch.bfloat16
     assert torch.equal(ours, theirs)
+
+
+# --------------------------------------------------------------------------------------------
+# generalized KL divergence (I-divergence) between non-negative measures
+# --------------------------------------------------------------------------------------------
+
+import reference  # noqa: E402
+
+
+@given(n=st.integers(1, 5), c=st.integers(1, 5), log_input=st.booleans(),
+       reduction=st.sampled_from(["none", "batchmean", "sum", "mean"]), zeros=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_generalized_kl_matches_the_formula(n, c, log_input, reduction, zeros, seed):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, c, generator=g, dtype=torch.float64) * 3 + 0.05
+    t = torch.rand(n, c, generator=g, dtype=torch.float64) * 3
+    if zeros:
+        t[:, 0] = 0.0  # 0 log 0 = 0: the term is x, its gradient 1
+    inp = x.log() if log_input else x
+    # (d/dt = log(t/x) is -inf at t = 0: the target's gradient is compared where it exists)
+    check_against(LF.generalized_kl_divergence, reference.generalized_kl, inp, t, grad=[True, not zeros],
+                  log_input=log_input, reduction=reduction)
+
+
+def test_generalized_kl_is_kl_for_distributions_and_poisson_nll_up_to_a_constant():
+    g = torch.Generator().manual_seed(1)
+    p = _dist(g, (4, 6))
+    q = _dist(g, (4, 6))
+    assert_close(LF.generalized_kl_divergence(q, p, reduction="none").sum(-1), LF.kl_divergence(p, q))
+    z = torch.randn(4, 6, dtype=torch.float64, requires_grad=True)
+    counts = torch.poisson(torch.full((4, 6), 3.0, dtype=torch.float64))
+    ours = LF.generalized_kl_divergence(z, counts, log_input=True, reduction="sum")
+    poisson = F.poisson_nll_loss(z, counts, log_input=True, reduction="sum")
+    assert_close(ours - poisson, (torch.xlogy(counts, counts) - counts).sum())  # t log t - t: no z in it
+    (g1,) = torch.autograd.grad(ours, z)
+    (g2,) = torch.autograd.grad(F.poisson_nll_loss(z, counts, reduction="sum"), z)
+    assert_close(g1, g2)
+
+
+def test_generalized_kl_refusals_half_and_module():
+    x = torch.rand(4, 3) + 0.1
+    assert_refuses(lambda: LF.generalized_kl_divergence(-x, x), match="input has 12 entries below 0")
+    assert_refuses(lambda: LF.generalized_kl_divergence(x, -x), match="target has 12 entries below 0")
+    assert_refuses(lambda: LF.generalized_kl_divergence(x, x[:, :2]), match=r"target with shape \(4, 2\)")
+    assert_refuses(lambda: LF.generalized_kl_divergence(x, x, reduction="avg"), match="reduction")
+    LF.generalized_kl_divergence(-x, x, log_input=True)  # log-measures may be negative
+    with losskit.checks("full"):
+        assert_refuses(lambda: LF.generalized_kl_divergence(x, torch.full_like(x, math.inf)), match="non-finite")
+    h = LF.generalized_kl_divergence(x.bfloat16(), x.flip(0).bfloat16())
+    assert h.dtype == torch.bfloat16
+    assert_close(h, reference.generalized_kl(x.bfloat16(), x.flip(0).bfloat16()).to(torch.bfloat16))
+    m = losskit.nn.GeneralizedKLDivLoss(log_input=True)
+    assert m.reduction == "batchmean" and "log_input=True" in repr(m)
+    assert_close(m(x.log(), x.flip(0)), LF.generalized_kl_divergence(x.log(), x.flip(0), log_input=True))

@@ -589,3 +589,58 @@ def test_autocast_computes_in_float32_like_torch(name, opts, reduction):
     exact = getattr(TF, name)(x.double(), y.double(), reduction=reduction, **opts)
     assert_close(ours, theirs, tol=dict(rtol=1e-6, atol=1e-6))
     assert_close(ours, exact, tol=dict(rtol=1e-5, atol=1e-5))
+
+
+# --------------------------------------------------------------------------------------------
+# log-cosh (hyperbolic secant NLL)
+# --------------------------------------------------------------------------------------------
+
+import reference  # noqa: E402
+
+
+@given(shape=st.lists(st.integers(1, 5), min_size=0, max_size=3).map(tuple), reduction=st.sampled_from(REDUCTIONS),
+       scale=st.sampled_from([0.1, 1.0, 30.0]), seed=st.integers(0, 2**16))
+def test_log_cosh_matches_the_textbook_formula(shape, reduction, scale, seed):
+    x, y = _pair(shape, torch.float64, seed, scale=scale)
+    check_against(LF.log_cosh_loss, reference.log_cosh, x, y, grad=[True, True], reduction=reduction)
+
+
+def test_log_cosh_matches_optax_where_cosh_overflows():
+    """Residuals up to 1e4 (cosh overflows float64 past ~710): optax's logaddexp form, values and gradients."""
+    x = torch.tensor([-1e4, -800.0, -30.0, -1e-3, 0.0, 1e-3, 30.0, 800.0, 1e4], dtype=torch.float64)
+    y = torch.zeros_like(x)
+    check_against(LF.log_cosh_loss, lambda a, b, reduction: reference.log_cosh_optax(a, b), x, y,
+                  grad=[True, True], reduction="none")
+    out = LF.log_cosh_loss(x.float(), y.float(), reduction="none")
+    assert torch.isfinite(out).all()
+    assert_close(out, reference.log_cosh_optax(x, y).float())
+
+
+def test_log_cosh_gradient_is_tanh_and_curvature_is_sech_squared():
+    r = torch.linspace(-6, 6, 25, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(LF.log_cosh_loss(r, torch.zeros_like(r), reduction="sum"), r, create_graph=True)
+    assert_close(g, torch.tanh(r))
+    (h,) = torch.autograd.grad(g.sum(), r)
+    assert_close(h, 1 - torch.tanh(r.detach()) ** 2)
+    assert torch.autograd.gradgradcheck(lambda a: LF.log_cosh_loss(a, torch.zeros_like(a)), (r,))
+
+
+def test_log_cosh_half_and_autocast():
+    x, y = _pair((6, 7), torch.bfloat16, 4)
+    out = LF.log_cosh_loss(x, y)
+    assert out.dtype == torch.bfloat16
+    assert_close(out, reference.log_cosh(x, y), tol=dict(rtol=1e-2, atol=1e-2))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = LF.log_cosh_loss(x, y)
+    assert out.dtype == torch.float32
+    assert_close(out, reference.log_cosh(x, y), tol=dict(rtol=1e-6, atol=1e-6))
+
+
+def test_log_cosh_refusals_and_module():
+    assert_refuses(lambda: LF.log_cosh_loss(X, X, reduction="avg"), match="reduction")
+    assert_refuses(lambda: LF.log_cosh_loss(X, torch.randn(5, 3)), match=r"cannot be broadcast")
+    assert_refuses(lambda: LF.log_cosh_loss(X.long(), X.long()), match="floating-point")
+    with losskit.checks("full"):
+        assert_refuses(lambda: LF.log_cosh_loss(X, torch.full((4, 3), math.nan)), match="target has 12 non-finite")
+    assert_close(losskit.nn.LogCoshLoss(reduction="sum")(X, X + 1), LF.log_cosh_loss(X, X + 1, reduction="sum"))
+    assert losskit.catalog.get("log_cosh_loss").view.is_likelihood

@@ -25,7 +25,7 @@ from torch import Tensor
 from .. import _checks, _reduction
 from .._reduction import check_reduction, legacy_reduction
 
-__all__ = ["entropy", "kl_divergence", "js_divergence", "kl_div"]
+__all__ = ["entropy", "kl_divergence", "js_divergence", "kl_div", "generalized_kl_divergence"]
 
 _LOG2 = math.log(2.0)
 
@@ -306,3 +306,69 @@ def kl_div(
     # t (log t - x), or e^t (t - x) with log targets: torch's operator (on autocast's float32 list)
     rows = torch.kl_div(b.tensors[0], b.tensors[1], 0, log_target=log_target)
     return _reduction.reduce(rows, reduction)  # batchmean: sum / input.shape[0]; mean: sum / numel
+
+
+def generalized_kl_divergence(input: Tensor, target: Tensor, *, log_input: bool = False,
+                              reduction: str = "batchmean") -> Tensor:
+    r"""Generalized KL divergence (I-divergence) between non-negative measures that need not sum to 1.
+
+    .. math::
+        \ell_i = t_i \log\frac{t_i}{x_i} - t_i + x_i, \qquad 0 \log 0 = 0
+
+    (with ``log_input=True``, ``input`` holds :math:`z = \log x`:
+    :math:`\ell_i = t_i(\log t_i - z_i) - t_i + e^{z_i}`). Every term is :math:`\ge 0`, with
+    equality only at :math:`x_i = t_i`; summed over a distribution's entries it is
+    :math:`\mathrm{KL}(t \| x)` when both sum to 1, and otherwise adds the mass difference
+    :math:`\sum x - \sum t`. It is jointly convex in :math:`(t, x)`. The divergence behind
+    non-negative matrix factorisation (Lee & Seung's KL objective).
+
+    **Likelihood.** The Poisson NLL with rate :math:`x_i` (identity link; the log link with
+    ``log_input=True``) of counts :math:`t_i`: :math:`-\log p(t_i) = x_i - t_i \log x_i + \log t_i!`,
+    so :math:`\ell_i = -\log p(t_i) + (t_i\log t_i - t_i - \log t_i!)`, a constant of the target
+    (compare :func:`losskit.functional.poisson_nll_loss`). Predict :math:`x` (the mean).
+
+    Args:
+        input: predicted measure :math:`x \ge 0` (or :math:`\log x` with ``log_input``), e.g. ``(N, C)``.
+        target: target measure :math:`t \ge 0`, broadcastable to ``input``.
+        log_input: ``input`` holds :math:`\log x` (any real number; exact and stable for large rates).
+        reduction: ``"none"`` | ``"batchmean"`` (the sum divided by ``input.shape[0]``: the divergence
+            per sample, summing each sample's entries; the default) | ``"sum"`` | ``"mean"`` (the sum
+            divided by the number of terms).
+
+    Returns:
+        ``"none"``: the terms, in ``input``'s shape; otherwise a scalar (see ``reduction``).
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import generalized_kl_divergence
+        >>> generalized_kl_divergence(torch.tensor([[1.0, 2.0]]), torch.tensor([[1.0, 1.0]]))
+        tensor(0.3069)
+
+    References:
+        Csiszár, "Why least squares and maximum entropy?", Ann. Statist. 19 (1991) (the
+        I-divergence); Lee & Seung, "Algorithms for non-negative matrix factorization", NIPS 2000.
+
+    Peers: optax ``convex_kl_divergence(log_predictions, targets)`` is this with ``log_input=True``,
+    summed over the last axis and not reduced over the batch (``reduction="none"`` then ``.sum(-1)``).
+    """
+    fn = "generalized_kl_divergence"
+    reduction = check_reduction(reduction, allowed=("none", "batchmean", "sum", "mean"))
+    log_input = _checks.flag(log_input, "log_input", fn=fn)
+    _checks.floating(input, "input")
+    _checks.broadcasts_to(target, input.shape, f"{fn}: target", "input",
+                          fix="give target input's shape (or one that broadcasts to it)")
+    b = _checks.pointwise_inputs(fn, {"input": input, "target": target},
+                                 neginf_ok=("input",) if log_input else ())
+    if not log_input:
+        _checks.values_in(input, "input", low=0.0, fix="input is a non-negative measure; pass log_input=True for "
+                                                        "log-measures (e.g. a model's raw output)")
+    _checks.values_in(target, "target", low=0.0, fix="the target is a non-negative measure (counts, intensities)")
+    x, t = b.tensors
+    out = _checks.autocast_dtype(x, b.dtype)
+    if _checks.compute_dtype(b.dtype) != b.dtype:  # half: the logs and exp in float32
+        x, t = x.float(), t.float()
+    if log_input:
+        rows = torch.xlogy(t, t) - t * x - t + torch.exp(x)  # t log t - t z - t + e^z
+    else:
+        rows = torch.xlogy(t, t) - torch.xlogy(t, x) - t + x  # t log(t/x) - t + x, 0 log 0 = 0
+    return _reduction.reduce(rows.expand(input.shape), reduction).to(out)

@@ -14,7 +14,7 @@ from .. import _checks
 from .. import functional as LF
 from ._base import Loss
 
-__all__ = ["KLDivLoss"]
+__all__ = ["KLDivLoss", "GeneralizedKLDivLoss"]
 
 
 class KLDivLoss(Loss):
@@ -43,3 +43,23 @@ class KLDivLoss(Loss):
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}, log_target={self.log_target}"
+
+
+class GeneralizedKLDivLoss(Loss):
+    """Generalized KL divergence between non-negative measures; see
+    :func:`losskit.functional.generalized_kl_divergence`.
+
+    Example:
+        >>> import torch
+        >>> GeneralizedKLDivLoss()(torch.tensor([[1.0, 2.0]]), torch.tensor([[1.0, 1.0]]))
+        tensor(0.3069)
+    """
+
+    _reductions = ("none", "batchmean", "sum", "mean")
+
+    def __init__(self, reduction: str = "batchmean", *, log_input: bool = False) -> None:
+        super().__init__(reduction=reduction)
+        self.log_input = _checks.flag(log_input, "log_input", fn="GeneralizedKLDivLoss")
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return LF.generalized_kl_divergence(input, target, log_input=self.log_input, reduction=self.reduction)

@@ -15,7 +15,7 @@ from .. import _checks
 from .. import functional as F
 from ._base import Loss
 
-__all__ = ["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "GaussianNLLLoss", "PoissonNLLLoss"]
+__all__ = ["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "GaussianNLLLoss", "PoissonNLLLoss", "LogCoshLoss"]
 
 
 class MSELoss(Loss):
@@ -124,3 +124,17 @@ class PoissonNLLLoss(Loss):
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}, log_input={self.log_input}, full={self.full}, eps={self.eps}"
+
+
+class LogCoshLoss(Loss):
+    """Log-cosh loss (hyperbolic secant NLL); see :func:`losskit.functional.log_cosh_loss`.
+
+    >>> LogCoshLoss()(torch.tensor([0.0, 0.0]), torch.tensor([0.0, 100.0]))
+    tensor(49.6534)
+    """
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.log_cosh_loss(input, target, reduction=self.reduction)
