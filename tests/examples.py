@@ -231,3 +231,10 @@ def _(g):
     x = (torch.rand(5, 4, generator=g, dtype=torch.float64) * 2 + 0.1).requires_grad_()
     t = torch.rand(5, 4, generator=g, dtype=torch.float64) * 3
     return (x, t), {"reduction": "batchmean"}
+
+
+@example("jsd_cross_entropy")
+def _(g):
+    # (S, M, C) layout: the guarantees resize dim 0, i.e. the number of splits
+    return (randn(g, 3, 4, 5), torch.randint(0, 5, (4,), generator=g)), {"num_splits": None, "alpha": 12.0,
+                                                                         "label_smoothing": 0.1}

@@ -98,3 +98,20 @@ def generalized_kl(input: Tensor, target: Tensor, *, log_input: bool = False, re
     if reduction == "batchmean":
         return rows.sum() / rows.shape[0]
     return reduce(rows, reduction)
+
+
+def jsd_cross_entropy_timm(logits: Tensor, target: Tensor, *, num_splits: int = 3, alpha: float = 12.0,
+                           smoothing: float = 0.1) -> Tensor:
+    """timm's ``JsdCrossEntropy.__call__`` in float64, transcribed from timm/loss/jsd.py: CE (timm's
+    LabelSmoothingCrossEntropy: (1-s)·NLL + s·mean_c(-log p_c)) on the first split + alpha · the mean over
+    splits of ``kl_div(log clamp(mean softmax, 1e-7, 1), p_split, 'batchmean')``."""
+    x = logits.double()
+    m = x.shape[0] // num_splits
+    splits = torch.split(x, m)
+    logp0 = torch.log_softmax(splits[0], dim=-1)
+    nll = -logp0.gather(-1, target[:m].unsqueeze(1)).squeeze(1)
+    loss = ((1 - smoothing) * nll + smoothing * (-logp0.mean(-1))).mean()
+    probs = [torch.softmax(z, dim=1) for z in splits]
+    logp_mixture = torch.clamp(torch.stack(probs).mean(0), 1e-7, 1).log()
+    kl = [(p * (torch.log(p) - logp_mixture)).sum() / m for p in probs]
+    return loss + alpha * sum(kl) / len(probs)

@@ -329,3 +329,56 @@ def test_generalized_kl_refusals_half_and_module():
     m = losskit.nn.GeneralizedKLDivLoss(log_input=True)
     assert m.reduction == "batchmean" and "log_input=True" in repr(m)
     assert_close(m(x.log(), x.flip(0)), LF.generalized_kl_divergence(x.log(), x.flip(0), log_input=True))
+
+
+# --------------------------------------------------------------------------------------------
+# Jensen-Shannon consistency (AugMix / timm's JsdCrossEntropy)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("num_splits", [1, 2, 3, 5])
+@pytest.mark.parametrize("alpha,smoothing", [(12.0, 0.1), (1.0, 0.0), (0.0, 0.3)])
+def test_jsd_cross_entropy_matches_timm(num_splits, alpha, smoothing):
+    g = torch.Generator().manual_seed(num_splits)
+    m, c = 4, 6
+    logits = torch.randn(num_splits * m, c, generator=g, dtype=torch.float64)
+    target = torch.randint(0, c, (num_splits * m,), generator=g)  # timm passes the whole batch's targets
+    check_against(lambda z, t: LF.jsd_cross_entropy(z, t, num_splits=num_splits, alpha=alpha,
+                                                     label_smoothing=smoothing),
+                  lambda z, t: reference.jsd_cross_entropy_timm(z, t, num_splits=num_splits, alpha=alpha,
+                                                                smoothing=smoothing),
+                  logits, target, grad=[True, False])
+
+
+def test_jsd_cross_entropy_layouts_reductions_and_limits():
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(3, 4, 5, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 5, (4,), generator=g)
+    flat = LF.jsd_cross_entropy(z.reshape(12, 5), y)
+    assert_close(LF.jsd_cross_entropy(z, y, num_splits=None), flat)
+    rows = LF.jsd_cross_entropy(z, y, num_splits=None, reduction="none")
+    assert rows.shape == (4,)
+    assert_close(rows.mean(), flat)
+    assert_close(LF.jsd_cross_entropy(z, y, num_splits=3, reduction="sum"), rows.sum())
+    same = z[:1].expand(3, 4, 5)  # views that agree: the consistency term is 0
+    assert_close(LF.jsd_cross_entropy(same, y, num_splits=None),
+                 F.cross_entropy(z[0], y, label_smoothing=0.1))
+    two = LF.jsd_cross_entropy(z[:2], y, num_splits=None, alpha=1.0, label_smoothing=0.0, reduction="none")
+    js = LF.js_divergence(torch.softmax(z[0], -1), torch.softmax(z[1], -1))
+    assert_close(two, F.cross_entropy(z[0], y, reduction="none") + js)  # S = 2: the JS divergence itself
+    assert torch.autograd.gradgradcheck(lambda a: LF.jsd_cross_entropy(a, y, num_splits=None),
+                                        (z.clone().requires_grad_(),))
+
+
+def test_jsd_cross_entropy_refusals_and_module():
+    z, y = torch.randn(9, 4), torch.randint(0, 4, (3,))
+    assert_refuses(lambda: LF.jsd_cross_entropy(z[:8], y), match=r"logits has 8 rows, which is not num_splits=3")
+    assert_refuses(lambda: LF.jsd_cross_entropy(z.view(3, 3, 4), y, num_splits=2), match=r"hold 3 splits")
+    assert_refuses(lambda: LF.jsd_cross_entropy(z[0], y), match=r"logits must be \(S\*M, C\)")
+    assert_refuses(lambda: LF.jsd_cross_entropy(z, y, alpha=-1.0), match=r"alpha must be in \[0, inf\]")
+    assert_refuses(lambda: LF.jsd_cross_entropy(z, y, num_splits=0), match=r"num_splits must be in \[1, inf\]")
+    assert_refuses(lambda: LF.jsd_cross_entropy(z, y + 4), match="target has class index")
+    m = losskit.nn.JsdCrossEntropyLoss()
+    assert (m.num_splits, m.alpha, m.label_smoothing) == (3, 12.0, 0.1)  # timm's defaults
+    assert_close(m(z, y), LF.jsd_cross_entropy(z, y))
+    assert_refuses(lambda: losskit.nn.JsdCrossEntropyLoss(label_smoothing=2.0), match="label_smoothing")

@@ -9,7 +9,7 @@ from ._binary import binary_cross_entropy, binary_cross_entropy_with_logits
 from ._class_weights import class_balanced_weights, class_counts, inverse_frequency_weights
 from ._combine import Activations, combined_loss, combined_loss_components, precomputed
 from ._cross_entropy import cross_entropy, generalized_cross_entropy, linear_cross_entropy, nll_loss
-from ._divergence import entropy, generalized_kl_divergence, js_divergence, kl_div, kl_divergence
+from ._divergence import entropy, generalized_kl_divergence, js_divergence, jsd_cross_entropy, kl_div, kl_divergence
 from ._focal import asymmetric_loss, focal_loss, sigmoid_focal_loss
 from ._labels import smooth_labels
 from ._margin import (
@@ -52,7 +52,7 @@ __all__ = [
     "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss", "triplet_margin_loss",
     "triplet_margin_with_distance_loss",
     # divergences
-    "kl_div", "generalized_kl_divergence", "entropy", "kl_divergence", "js_divergence",
+    "kl_div", "generalized_kl_divergence", "jsd_cross_entropy", "entropy", "kl_divergence", "js_divergence",
     # class weights and targets
     "class_counts", "class_balanced_weights", "inverse_frequency_weights", "smooth_labels",
     # combinations

@@ -24,8 +24,9 @@ from torch import Tensor
 
 from .. import _checks, _reduction
 from .._reduction import check_reduction, legacy_reduction
+from ._cross_entropy import cross_entropy
 
-__all__ = ["entropy", "kl_divergence", "js_divergence", "kl_div", "generalized_kl_divergence"]
+__all__ = ["entropy", "kl_divergence", "js_divergence", "kl_div", "generalized_kl_divergence", "jsd_cross_entropy"]
 
 _LOG2 = math.log(2.0)
 
@@ -372,3 +373,82 @@ def generalized_kl_divergence(input: Tensor, target: Tensor, *, log_input: bool 
     else:
         rows = torch.xlogy(t, t) - torch.xlogy(t, x) - t + x  # t log(t/x) - t + x, 0 log 0 = 0
     return _reduction.reduce(rows.expand(input.shape), reduction).to(out)
+
+
+def jsd_cross_entropy(logits: Tensor, target: Tensor, *, num_splits: Optional[int] = 3, alpha: float = 12.0,
+                      label_smoothing: float = 0.1, reduction: str = "mean") -> Tensor:
+    r"""Cross-entropy on the clean split plus a Jensen-Shannon consistency term over augmented splits
+    (AugMix; timm's ``JsdCrossEntropy``).
+
+    .. math::
+        \ell_n = \mathrm{CE}_\varepsilon(z^{(0)}_n, y_n)
+                 + \alpha \cdot \frac1S \sum_{s=0}^{S-1} \mathrm{KL}\big(p^{(s)}_n \,\big\|\, M_n\big),
+        \qquad p^{(s)}_n = \operatorname{softmax}(z^{(s)}_n), \quad M_n = \frac1S \sum_s p^{(s)}_n
+
+    for each of the ``M`` images: split 0 holds the clean images, splits ``1..S-1`` augmented views
+    of the same images in the same order. The second term is the generalised Jensen-Shannon
+    divergence of the ``S`` predictions (for ``S = 2`` it is :func:`js_divergence`); :math:`\log M_n`
+    is computed as :math:`\operatorname{logsumexp}_s \log p^{(s)}_n - \log S` (exact, where timm
+    clamps :math:`M` at 1e-7). ``CE_ε`` is :func:`cross_entropy` with ``label_smoothing=ε``.
+
+    **Likelihood view.** The Categorical NLL of the clean images (smoothed targets), plus a penalty
+    that is 0 exactly when every augmented view gives the clean view's distribution: a reweighting
+    toward augmentation-invariant predictions, not a likelihood of the augmented images.
+
+    Args:
+        logits: ``(S·M, C)`` -- timm's layout, the splits stacked along dim 0 (``torch.cat([clean,
+            aug1, aug2])``) -- or ``(S, M, C)``.
+        target: class indices ``(M,)`` of the clean split, or ``(S·M,)`` (timm passes the whole batch's
+            targets and reads the first ``M``).
+        num_splits: :math:`S` for ``(S·M, C)`` logits (timm's default 3); for ``(S, M, C)`` logits
+            ``None`` or ``S``.
+        alpha: weight :math:`\alpha \ge 0` of the consistency term (timm's default 12).
+        label_smoothing: :math:`\varepsilon` of the clean split's cross-entropy (timm's default 0.1).
+        reduction: ``"none"`` (``(M,)``: one term per image) | ``"mean"`` (their mean over the ``M``
+            images: timm's value) | ``"sum"``.
+
+    Returns:
+        ``"none"``: ``(M,)``; ``"mean"``/``"sum"``: a scalar.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import jsd_cross_entropy
+        >>> clean = torch.tensor([[2.0, 0.0, -1.0]])
+        >>> logits = torch.cat([clean, clean, clean])          # augmentations that change nothing
+        >>> print(round(jsd_cross_entropy(logits, torch.tensor([0])).item(), 4))   # = smoothed CE
+        0.3365
+
+    References:
+        Hendrycks et al., "AugMix: A Simple Data Processing Method to Improve Robustness and
+        Uncertainty", ICLR 2020; timm ``timm/loss/jsd.py`` (``JsdCrossEntropy``, same defaults).
+    """
+    fn = "jsd_cross_entropy"
+    reduction = check_reduction(reduction)
+    alpha = _checks.number(alpha, "alpha", low=0.0, fn=fn, hint="12 is timm's default; 0 gives cross_entropy")
+    x = _checks.floating(logits, "logits")
+    _checks.tensor(target, "target")
+    if x.dim() == 3:
+        if num_splits is not None and num_splits != x.shape[0]:
+            raise ValueError(f"{fn}: logits of shape {tuple(x.shape)} hold {x.shape[0]} splits (dim 0) but "
+                             f"num_splits={num_splits}; pass num_splits=None or {x.shape[0]}")
+        s, m = x.shape[0], x.shape[1]
+    elif x.dim() == 2:
+        s = _checks.number(num_splits, "num_splits", low=1, integer=True, fn=fn,
+                           hint="the number of splits stacked along dim 0 (clean + augmented), timm's default 3")
+        if x.shape[0] % s:
+            raise ValueError(f"{fn}: logits has {x.shape[0]} rows, which is not num_splits={s} splits of equal size; "
+                             "stack [clean; aug1; ...] along dim 0, each split holding the same images")
+        m = x.shape[0] // s
+    else:
+        raise ValueError(f"{fn}: logits must be (S*M, C) (splits stacked along dim 0) or (S, M, C), got shape "
+                         f"{tuple(x.shape)}")
+    z = x.reshape(s, m, x.shape[-1])
+    if target.dim() == 1 and target.shape[0] == s * m and s > 1:
+        target = target[:m]  # timm's convention: the whole batch's targets, the clean split first
+    ce = cross_entropy(z[0], target, ignore_index=None, label_smoothing=label_smoothing, reduction="none")
+    logp = torch.log_softmax(z if _checks.compute_dtype(z.dtype) == z.dtype else z.float(), dim=-1)
+    # log of the mean of the S softmaxes; log S as a tensor op (math.log would specialise a symbolic S)
+    log_mix = torch.logsumexp(logp, dim=0) - logp.new_ones(()).mul(s).log()
+    js = (logp.exp() * (logp - log_mix)).sum(-1).mean(0)  # (1/S) sum_s KL(p_s || M)
+    rows = ce + alpha * js.to(ce.dtype)
+    return _reduction.reduce(rows, reduction)

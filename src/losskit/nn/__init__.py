@@ -7,7 +7,7 @@ from ._base import Loss, WeightedLoss
 from ._binary import BCELoss, BCEWithLogitsLoss
 from ._combine import CombinedLoss
 from ._cross_entropy import CrossEntropyLoss, GeneralizedCrossEntropyLoss, LinearCrossEntropyLoss, NLLLoss
-from ._divergence import GeneralizedKLDivLoss, KLDivLoss
+from ._divergence import GeneralizedKLDivLoss, JsdCrossEntropyLoss, KLDivLoss
 from ._focal import AsymmetricLoss, FocalLoss, SigmoidFocalLoss
 from ._margin import (
     CosineEmbeddingLoss,
@@ -35,6 +35,6 @@ __all__ = [
     "SoftMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "MultiLabelMarginLoss",
     "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
     "TripletMarginWithDistanceLoss",
-    "KLDivLoss", "GeneralizedKLDivLoss",
+    "KLDivLoss", "GeneralizedKLDivLoss", "JsdCrossEntropyLoss",
     "CombinedLoss",
 ]

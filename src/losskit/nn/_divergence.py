@@ -14,7 +14,7 @@ from .. import _checks
 from .. import functional as LF
 from ._base import Loss
 
-__all__ = ["KLDivLoss", "GeneralizedKLDivLoss"]
+__all__ = ["KLDivLoss", "GeneralizedKLDivLoss", "JsdCrossEntropyLoss"]
 
 
 class KLDivLoss(Loss):
@@ -63,3 +63,28 @@ class GeneralizedKLDivLoss(Loss):
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return LF.generalized_kl_divergence(input, target, log_input=self.log_input, reduction=self.reduction)
+
+
+class JsdCrossEntropyLoss(Loss):
+    """Cross-entropy on the clean split + alpha * Jensen-Shannon consistency over the splits (AugMix; timm's
+    ``JsdCrossEntropy``, same defaults); see :func:`losskit.functional.jsd_cross_entropy`.
+
+    Example:
+        >>> import torch
+        >>> loss = JsdCrossEntropyLoss(num_splits=2, alpha=1.0, label_smoothing=0.0)
+        >>> print(round(loss(torch.tensor([[2.0, 0.0], [0.0, 2.0]]), torch.tensor([0])).item(), 4))
+        0.5605
+    """
+
+    def __init__(self, num_splits: Optional[int] = 3, alpha: float = 12.0, label_smoothing: float = 0.1,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+        fn = "JsdCrossEntropyLoss"
+        self.num_splits = None if num_splits is None else _checks.number(num_splits, "num_splits", low=1,
+                                                                          integer=True, fn=fn)
+        self.alpha = _checks.number(alpha, "alpha", low=0.0, fn=fn)
+        self.label_smoothing = _checks.smoothing(label_smoothing, high_open=False, fn=fn)
+
+    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        return LF.jsd_cross_entropy(logits, target, num_splits=self.num_splits, alpha=self.alpha,
+                                    label_smoothing=self.label_smoothing, reduction=self.reduction)
