@@ -1,6 +1,6 @@
 """CPU benchmark: forward + backward time of every losskit torch twin against torch's own function.
 
-For each registered loss whose registry entry names a ``torch_twin``, both functions run on the
+For each catalog loss that names a ``torch_twin``, both functions run on the
 same inputs at a realistic size (the ``SIZES`` table below); each repeat times one forward and one
 backward of each, interleaved (ours then torch, torch then ours, alternately) so that drift in the
 machine's speed cancels. The table reports the medians and their ratio (ours / torch: lower is
@@ -48,7 +48,7 @@ import torch  # noqa: E402
 import torch.nn.functional as TF  # noqa: E402
 
 import losskit  # noqa: E402
-from losskit import registry  # noqa: E402
+from losskit import catalog  # noqa: E402
 
 Builder = Callable[[torch.Generator, bool], tuple[tuple, dict, str]]
 
@@ -335,7 +335,7 @@ def main(argv: Optional[list[str]] = None) -> dict:
               "CPU, and timings with several threads get noisy")
 
     wanted = set(filter(None, a.only.split(",")))
-    specs = {s.torch_twin: s for s in registry.specs() if s.torch_twin}
+    specs = {e.torch_twin: e for e in catalog.entries() if e.torch_twin}
     skipped = {
         "not registered in losskit yet": sorted(n for n in SIZES if n not in specs and (not wanted or n in wanted)),
         "registered but no size entry": sorted(n for n in specs if n not in SIZES and (not wanted or n in wanted)),
