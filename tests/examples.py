@@ -159,6 +159,9 @@ def _(g):
     return (x, y, var), {"full": True}
 
 
+EXAMPLES["log_cosh_loss"] = lambda g: ((randn(g, 8, 5), 3 * torch.randn(8, 5, generator=g, dtype=torch.float64)), {})
+
+
 @example("poisson_nll_loss")
 def _(g):
     x = randn(g, 8, 5, scale=0.5)
@@ -236,3 +239,17 @@ def _(g):
     log_q = torch.log_softmax(torch.randn(5, 4, generator=g, dtype=torch.float64), 1).requires_grad_()
     p = torch.softmax(torch.randn(5, 4, generator=g, dtype=torch.float64), 1)
     return (log_q, p), {"reduction": "batchmean"}
+
+
+@example("generalized_kl_divergence")
+def _(g):
+    x = (torch.rand(5, 4, generator=g, dtype=torch.float64) * 2 + 0.1).requires_grad_()
+    t = torch.rand(5, 4, generator=g, dtype=torch.float64) * 3
+    return (x, t), {"reduction": "batchmean"}
+
+
+@example("jsd_cross_entropy")
+def _(g):
+    # (S, M, C) layout: the guarantees resize dim 0, i.e. the number of splits
+    return (randn(g, 3, 4, 5), torch.randint(0, 5, (4,), generator=g)), {"num_splits": None, "alpha": 12.0,
+                                                                         "label_smoothing": 0.1}

@@ -110,3 +110,43 @@ def optax_multiclass_hinge(scores: Tensor, labels: Tensor) -> Tensor:
     z = scores.double()
     one_hot = torch.nn.functional.one_hot(labels, z.shape[-1]).double()
     return (z + 1.0 - one_hot).amax(-1) - (z * one_hot).sum(-1)
+def log_cosh(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """``log(cosh(x - y))`` as written (float64; cosh overflows past |r| ~ 710, keep residuals below that)."""
+    return reduce(torch.log(torch.cosh(input.double() - target.double())), reduction)
+
+
+def log_cosh_optax(input: Tensor, target: Tensor) -> Tensor:
+    """optax's ``log_cosh(predictions, targets)`` in float64, transcribed from optax/losses/_regression.py:
+    ``logaddexp(e, -e) - log 2`` with ``e = predictions - targets`` (unreduced)."""
+    e = input.double() - target.double()
+    return torch.logaddexp(e, -e) - torch.log(torch.tensor(2.0, dtype=torch.float64))
+
+
+def generalized_kl(input: Tensor, target: Tensor, *, log_input: bool = False, reduction: str = "batchmean") -> Tensor:
+    """The I-divergence ``Σ t log(t/x) - t + x`` (0 log 0 = 0), x = exp(input) with ``log_input``; optax's
+    ``convex_kl_divergence(log_predictions, targets)`` (optax/losses/_classification.py) is the
+    ``log_input=True`` form summed over the last axis."""
+    x = input.double().exp() if log_input else input.double()
+    t = target.double().expand(x.shape)
+    log_ratio = torch.where(t > 0, torch.log(torch.where(t > 0, t, 1.0)) - torch.log(x), torch.zeros_like(x))
+    rows = t * log_ratio - t + x
+    if reduction == "batchmean":
+        return rows.sum() / rows.shape[0]
+    return reduce(rows, reduction)
+
+
+def jsd_cross_entropy_timm(logits: Tensor, target: Tensor, *, num_splits: int = 3, alpha: float = 12.0,
+                           smoothing: float = 0.1) -> Tensor:
+    """timm's ``JsdCrossEntropy.__call__`` in float64, transcribed from timm/loss/jsd.py: CE (timm's
+    LabelSmoothingCrossEntropy: (1-s)·NLL + s·mean_c(-log p_c)) on the first split + alpha · the mean over
+    splits of ``kl_div(log clamp(mean softmax, 1e-7, 1), p_split, 'batchmean')``."""
+    x = logits.double()
+    m = x.shape[0] // num_splits
+    splits = torch.split(x, m)
+    logp0 = torch.log_softmax(splits[0], dim=-1)
+    nll = -logp0.gather(-1, target[:m].unsqueeze(1)).squeeze(1)
+    loss = ((1 - smoothing) * nll + smoothing * (-logp0.mean(-1))).mean()
+    probs = [torch.softmax(z, dim=1) for z in splits]
+    logp_mixture = torch.clamp(torch.stack(probs).mean(0), 1e-7, 1).log()
+    kl = [(p * (torch.log(p) - logp_mixture)).sum() / m for p in probs]
+    return loss + alpha * sum(kl) / len(probs)

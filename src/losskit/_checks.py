@@ -54,6 +54,7 @@ __all__ = [
     "tensor",
     "floating",
     "number",
+    "positive",
     "choice",
     "flag",
     "smoothing",
@@ -268,6 +269,26 @@ def number(value: object, name: str, *, low: Optional[float] = None, high: Optio
     return v
 
 
+def positive(value: object, name: str, *, zero_ok: bool = False, fn: str = "", hint: str = "") -> float:
+    """A Python (or NumPy) real number ``> 0`` (``>= 0`` with ``zero_ok``), returned as ``float``: a
+    scale such as Huber's ``delta``. Tensors, ``bool`` and NaN are refused; under ``torch.compile`` a
+    symbolic float is passed through unchecked (checked in eager; no ``math.isnan`` on a traced value)."""
+    if type(value) is float or type(value) is int:  # the common case, checked without the ABC machinery
+        if value > 0 or (zero_ok and value == 0):
+            return float(value)
+    elif _compiling() and not isinstance(value, Tensor):
+        return value  # type: ignore[return-value]
+    where = f"{fn}: " if fn else ""
+    need = ">= 0" if zero_ok else "> 0"
+    if isinstance(value, (bool, Tensor)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}{name} must be a Python number {need}, got {type(value).__name__} ({value!r})"
+                        + (f"; {hint}" if hint else ""))
+    v = float(value)
+    if not (v >= 0.0 if zero_ok else v > 0.0):  # NaN fails both comparisons
+        raise ValueError(f"{where}{name} must be {need}, got {v!r}" + (f"; {hint}" if hint else ""))
+    return v
+
+
 def choice(value: object, name: str, choices: Sequence, *, fn: str = "", hint: str = "") -> object:
     """``value`` if it is one of ``choices``, else a ``ValueError`` listing them."""
     if isinstance(value, Tensor) or value not in choices:
@@ -389,11 +410,15 @@ def values_in(t: Tensor, name: str, *, low: Optional[float] = None, high: Option
         raise ValueError(f"{name} has {what}" + (f"; {fix}" if fix else ""))
 
 
-def finite(t: Tensor, name: str) -> None:
-    """Under ``checks("full")``: a ``ValueError`` if ``t`` holds NaN or Inf (how many, and the first)."""
-    if not t.is_floating_point() or not values_checkable(t) or _CHECKS.value != "full":
+def finite(t: Tensor, name: str, *, neginf_ok: bool = False) -> None:
+    """Under ``checks("full")``: a ``ValueError`` if ``t`` holds NaN or Inf (how many, and the first).
+
+    ``neginf_ok``: ``-inf`` is allowed (log-probabilities of impossible outcomes); NaN and ``+inf`` are not.
+    """
+    if _CHECKS.value != "full" or not t.is_floating_point() or not values_checkable(t):
         return
-    bad = ~torch.isfinite(t.detach())
+    d = t.detach()
+    bad = ~(torch.isfinite(d) | (d == -math.inf)) if neginf_ok else ~torch.isfinite(d)
     n_bad = int(bad.sum())
     if n_bad:
         first = tuple(int(i) for i in bad.nonzero()[0])
@@ -895,40 +920,53 @@ class PointwiseInputs:
 
 
 def pointwise_inputs(fn: str, tensors: dict, *, warn_broadcast: bool = False, same_ndim: bool = False,
-                     require_float: bool = True, float_hint: str = "") -> PointwiseInputs:
+                     require_float: bool = True, float_hint: str = "", allow_complex: bool = True,
+                     neginf_ok: Sequence[str] = (), stacklevel: int = 4) -> PointwiseInputs:
     """Validate tensors combined element by element (``{name: tensor}``, prediction first).
 
     Checks each is a tensor, that they broadcast (``same_ndim``: and have the same number of
     dimensions, torch's rule for the pair losses), warns with torch's own text when a target's
-    shape differs from the input's (``warn_broadcast``, torch's rule for the regression losses),
-    and computes torch's result dtype (refused unless floating when ``require_float``).
-    Under ``checks("full")`` every floating input must be finite.
+    shape differs from the input's (``warn_broadcast``, torch's rule for the regression losses;
+    ``stacklevel`` counted from here, 3 for a public loss that calls this directly), and computes
+    torch's result dtype (refused unless floating -- or complex, with ``allow_complex`` -- when
+    ``require_float``). Under ``checks("full")`` every floating input must be finite (the names in
+    ``neginf_ok`` may hold ``-inf``: log-probabilities of impossible outcomes).
     """
     names = list(tensors)
-    ts = tuple(tensor(tensors[n], n) for n in names)
-    shapes = [tuple(t.shape) for t in ts]
+    ts = tuple(tensors.values())
+    for n, t in zip(names, ts):
+        if not isinstance(t, Tensor):
+            tensor(t, n)
+    shapes = [t.shape for t in ts]
     if same_ndim and len({len(s) for s in shapes}) > 1:
         desc = ", ".join(f"{n} {s}" for n, s in zip(names, shapes))
         raise ValueError(f"{fn}: {', '.join(names)} must have the same number of dimensions, got {desc}; "
                          f"give them matching shapes, e.g. all of shape (N,)")
-    shape = shapes[0] if all(s == shapes[0] for s in shapes) else broadcast_shape(*shapes)
+    same = all(s == shapes[0] for s in shapes[1:])
+    shape = tuple(shapes[0]) if same else broadcast_shape(*shapes)
     if shape is None:
-        desc = ", ".join(f"{n} {s}" for n, s in zip(names, shapes))
+        if len(names) == 2:
+            raise ValueError(f"{fn}: {names[0]} of shape {tuple(shapes[0])} and {names[1]} of shape "
+                             f"{tuple(shapes[1])} cannot be "
+                             f"broadcast together (the shapes do not broadcast); give {names[1]} the shape of {names[0]}")
+        desc = ", ".join(f"{n} {tuple(s)}" for n, s in zip(names, shapes))
         raise ValueError(f"{fn}: shapes do not broadcast together: {desc}; give {names[1]} the shape of {names[0]}")
     if warn_broadcast and shapes[1] != shapes[0] and not tracing():
         # torch's own text, so that filters written for torch keep working
         warnings.warn(
             f"Using a target size ({ts[1].size()}) that is different to the input size ({ts[0].size()}). "
             "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
-    dtype = result_type(*ts)
-    if require_float and not (dtype.is_floating_point or dtype.is_complex):
+    d0 = ts[0].dtype
+    dtype = d0 if all(t.dtype == d0 for t in ts[1:]) else result_type(*ts)
+    if require_float and not (dtype.is_floating_point or (allow_complex and dtype.is_complex)):
         raise TypeError(f"{fn} needs floating-point inputs, got "
                         + ", ".join(f"{n} {t.dtype}" for n, t in zip(names, ts))
                         + f"; {float_hint or f'convert the prediction with {names[0]}.float()'}")
-    for n, t in zip(names, ts):
-        finite(t, n)
+    if _CHECKS.value == "full":
+        for n, t in zip(names, ts):
+            finite(t, n, neginf_ok=n in neginf_ok)
     return PointwiseInputs(ts, shape, dtype)
 
 
@@ -1234,19 +1272,6 @@ def _no_warnings() -> Iterator[None]:  # used internally when one loss calls ano
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
-
-
-def check_nonnegative(x: Tensor, name: str, *, fix: str = "") -> None:
-    """Raise ``ValueError`` if ``x`` has negative entries (when values may be read; NaN passes)."""
-    if not values_checkable(x) or x.numel() == 0:
-        return
-    lo = float(x.detach().min())
-    if lo < 0.0:
-        n_neg = int((x.detach() < 0).sum())
-        raise ValueError(
-            f"{name} has {n_neg} negative entr{'y' if n_neg == 1 else 'ies'} (min {lo:.4g}); "
-            f"{fix or f'pass {name} >= 0'}"
-        )
 
 
 def check_label_smoothing(value: object, *, high_open: bool, name: str = "label_smoothing") -> float:

@@ -20,13 +20,13 @@ import warnings
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from .. import _checks
+from .. import _checks, _reduction
 from .._reduction import check_reduction, legacy_reduction
+from ._cross_entropy import cross_entropy
 
-__all__ = ["entropy", "kl_divergence", "js_divergence", "kl_div"]
+__all__ = ["entropy", "kl_divergence", "js_divergence", "kl_div", "generalized_kl_divergence", "jsd_cross_entropy"]
 
 _LOG2 = math.log(2.0)
 
@@ -44,33 +44,27 @@ def _check_dim(dim: int, ndim: int, shape: tuple, fn: str) -> int:
 
 
 def _prep(x: Tensor, name: str, log_input: bool) -> Tensor:
-    _checks.check_floating(x, name)
+    x = _checks.floating(x, name)
     if x.dim() == 0:
         raise ValueError(f"{name} must have a dimension holding the distribution, got a 0-dimensional tensor")
     if log_input:
-        _check_log_finite(x, name)
+        _checks.finite(x, name, neginf_ok=True)  # -inf is an impossible outcome; NaN and +inf are errors
     else:
-        _checks.check_probs(x, name)
+        _checks.finite(x, name)
+        _checks.values_in(x, name, low=0.0, high=1.0, fix="pass probabilities in [0, 1] (or log-probabilities "
+                                                             "with log_input=True)")
     return _checks.upcast(x)
 
 
-def _check_log_finite(x: Tensor, name: str) -> None:
-    """Full-check mode: NaN or +inf in log-probabilities is an error (-inf, an impossible outcome, is fine)."""
-    if _checks.check_level() == "full":
-        # -inf -> 0 (allowed); NaN and +inf must stay (nan_to_num would turn +inf into the largest float)
-        _checks.check_finite(x.nan_to_num(nan=math.nan, posinf=math.inf, neginf=0.0), name)
-
-
 def _pair(p: Tensor, q: Tensor, dim: int, fn: str) -> None:
-    _checks.check_tensor(p, "p")
-    _checks.check_tensor(q, "q")
-    try:
-        shape = torch.broadcast_shapes(p.shape, q.shape)
-    except RuntimeError:
+    _checks.tensor(p, "p")
+    _checks.tensor(q, "q")
+    shape = _checks.broadcast_shape(p.shape, q.shape)
+    if shape is None:
         raise ValueError(
             f"{fn}: p with shape {tuple(p.shape)} and q with shape {tuple(q.shape)} do not broadcast; give them "
             f"the same shape, or shapes that broadcast (e.g. q of shape (C,) for one reference distribution)"
-        ) from None
+        )
     if p.dim() == 0 or q.dim() == 0:
         return  # _prep refuses a 0-d p or q with its own message
     # dim indexes the broadcast shape (aligned on the right, like broadcasting); a tensor with fewer
@@ -297,28 +291,164 @@ def kl_div(
     """
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction),
                                 allowed=("none", "batchmean", "sum", "mean"))
-    _checks.check_floating(input, "input")
-    _checks.check_floating(target, "target")
-    _checks.check_broadcasts_to(target, input.shape, "kl_div: target", "input",
-                                fix="give target input's shape (or one that broadcasts to it)")
-    if reduction == "mean" and not _checks._compiling():  # (a warning would break a fullgraph compile)
+    log_target = _checks.flag(log_target, "log_target", fn="kl_div")
+    _checks.floating(input, "input")
+    _checks.broadcasts_to(target, input.shape, "kl_div: target", "input",
+                          fix="give target input's shape (or one that broadcasts to it)")
+    b = _checks.pointwise_inputs("kl_div", {"input": input, "target": target},
+                                 neginf_ok=("input", "target") if log_target else ("input",))
+    if reduction == "mean" and not _checks.tracing():  # (a warning would break a fullgraph compile)
         warnings.warn(
             "kl_div: reduction='mean' divides the total loss by both the batch size and the support size; "
             "reduction='batchmean' divides only by the batch size and is the KL divergence per sample",
             UserWarning,
             stacklevel=2,
         )
-    _check_log_finite(input, "input")
-    out_dtype = torch.promote_types(input.dtype, target.dtype)
-    dtype = _checks.compute_dtype(out_dtype)
-    x = input if input.dtype == dtype else input.to(dtype)
-    t = target if target.dtype == dtype else target.to(dtype)
-    if reduction == "none":
-        out = F.kl_div(x, t, reduction="none", log_target=log_target)
+    # t (log t - x), or e^t (t - x) with log targets: torch's operator (on autocast's float32 list)
+    rows = torch.kl_div(b.tensors[0], b.tensors[1], 0, log_target=log_target)
+    return _reduction.reduce(rows, reduction)  # batchmean: sum / input.shape[0]; mean: sum / numel
+
+
+def generalized_kl_divergence(input: Tensor, target: Tensor, *, log_input: bool = False,
+                              reduction: str = "batchmean") -> Tensor:
+    r"""Generalized KL divergence (I-divergence) between non-negative measures that need not sum to 1.
+
+    .. math::
+        \ell_i = t_i \log\frac{t_i}{x_i} - t_i + x_i, \qquad 0 \log 0 = 0
+
+    (with ``log_input=True``, ``input`` holds :math:`z = \log x`:
+    :math:`\ell_i = t_i(\log t_i - z_i) - t_i + e^{z_i}`). Every term is :math:`\ge 0`, with
+    equality only at :math:`x_i = t_i`; summed over a distribution's entries it is
+    :math:`\mathrm{KL}(t \| x)` when both sum to 1, and otherwise adds the mass difference
+    :math:`\sum x - \sum t`. It is jointly convex in :math:`(t, x)`. The divergence behind
+    non-negative matrix factorisation (Lee & Seung's KL objective).
+
+    **Likelihood.** The Poisson NLL with rate :math:`x_i` (identity link; the log link with
+    ``log_input=True``) of counts :math:`t_i`: :math:`-\log p(t_i) = x_i - t_i \log x_i + \log t_i!`,
+    so :math:`\ell_i = -\log p(t_i) + (t_i\log t_i - t_i - \log t_i!)`, a constant of the target
+    (compare :func:`losskit.functional.poisson_nll_loss`). Predict :math:`x` (the mean).
+
+    Args:
+        input: predicted measure :math:`x \ge 0` (or :math:`\log x` with ``log_input``), e.g. ``(N, C)``.
+        target: target measure :math:`t \ge 0`, broadcastable to ``input``.
+        log_input: ``input`` holds :math:`\log x` (any real number; exact and stable for large rates).
+        reduction: ``"none"`` | ``"batchmean"`` (the sum divided by ``input.shape[0]``: the divergence
+            per sample, summing each sample's entries; the default) | ``"sum"`` | ``"mean"`` (the sum
+            divided by the number of terms).
+
+    Returns:
+        ``"none"``: the terms, in ``input``'s shape; otherwise a scalar (see ``reduction``).
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import generalized_kl_divergence
+        >>> generalized_kl_divergence(torch.tensor([[1.0, 2.0]]), torch.tensor([[1.0, 1.0]]))
+        tensor(0.3069)
+
+    References:
+        Csiszár, "Why least squares and maximum entropy?", Ann. Statist. 19 (1991) (the
+        I-divergence); Lee & Seung, "Algorithms for non-negative matrix factorization", NIPS 2000.
+
+    Peers: optax ``convex_kl_divergence(log_predictions, targets)`` is this with ``log_input=True``,
+    summed over the last axis and not reduced over the batch (``reduction="none"`` then ``.sum(-1)``).
+    """
+    fn = "generalized_kl_divergence"
+    reduction = check_reduction(reduction, allowed=("none", "batchmean", "sum", "mean"))
+    log_input = _checks.flag(log_input, "log_input", fn=fn)
+    _checks.floating(input, "input")
+    _checks.broadcasts_to(target, input.shape, f"{fn}: target", "input",
+                          fix="give target input's shape (or one that broadcasts to it)")
+    b = _checks.pointwise_inputs(fn, {"input": input, "target": target},
+                                 neginf_ok=("input",) if log_input else ())
+    if not log_input:
+        _checks.values_in(input, "input", low=0.0, fix="input is a non-negative measure; pass log_input=True for "
+                                                        "log-measures (e.g. a model's raw output)")
+    _checks.values_in(target, "target", low=0.0, fix="the target is a non-negative measure (counts, intensities)")
+    x, t = b.tensors
+    out = _checks.autocast_dtype(x, b.dtype)
+    if _checks.compute_dtype(b.dtype) != b.dtype:  # half: the logs and exp in float32
+        x, t = x.float(), t.float()
+    if log_input:
+        rows = torch.xlogy(t, t) - t * x - t + torch.exp(x)  # t log t - t z - t + e^z
     else:
-        out = F.kl_div(x, t, reduction="sum", log_target=log_target)
-        if reduction == "mean":
-            out = out / input.numel()
-        elif reduction == "batchmean" and input.dim() != 0:
-            out = out / input.shape[0]
-    return out if out.dtype == out_dtype else out.to(out_dtype)
+        rows = torch.xlogy(t, t) - torch.xlogy(t, x) - t + x  # t log(t/x) - t + x, 0 log 0 = 0
+    return _reduction.reduce(rows.expand(input.shape), reduction).to(out)
+
+
+def jsd_cross_entropy(logits: Tensor, target: Tensor, *, num_splits: Optional[int] = 3, alpha: float = 12.0,
+                      label_smoothing: float = 0.1, reduction: str = "mean") -> Tensor:
+    r"""Cross-entropy on the clean split plus a Jensen-Shannon consistency term over augmented splits
+    (AugMix; timm's ``JsdCrossEntropy``).
+
+    .. math::
+        \ell_n = \mathrm{CE}_\varepsilon(z^{(0)}_n, y_n)
+                 + \alpha \cdot \frac1S \sum_{s=0}^{S-1} \mathrm{KL}\big(p^{(s)}_n \,\big\|\, M_n\big),
+        \qquad p^{(s)}_n = \operatorname{softmax}(z^{(s)}_n), \quad M_n = \frac1S \sum_s p^{(s)}_n
+
+    for each of the ``M`` images: split 0 holds the clean images, splits ``1..S-1`` augmented views
+    of the same images in the same order. The second term is the generalised Jensen-Shannon
+    divergence of the ``S`` predictions (for ``S = 2`` it is :func:`js_divergence`); :math:`\log M_n`
+    is computed as :math:`\operatorname{logsumexp}_s \log p^{(s)}_n - \log S` (exact, where timm
+    clamps :math:`M` at 1e-7). ``CE_ε`` is :func:`cross_entropy` with ``label_smoothing=ε``.
+
+    **Likelihood view.** The Categorical NLL of the clean images (smoothed targets), plus a penalty
+    that is 0 exactly when every augmented view gives the clean view's distribution: a reweighting
+    toward augmentation-invariant predictions, not a likelihood of the augmented images.
+
+    Args:
+        logits: ``(S·M, C)`` -- timm's layout, the splits stacked along dim 0 (``torch.cat([clean,
+            aug1, aug2])``) -- or ``(S, M, C)``.
+        target: class indices ``(M,)`` of the clean split, or ``(S·M,)`` (timm passes the whole batch's
+            targets and reads the first ``M``).
+        num_splits: :math:`S` for ``(S·M, C)`` logits (timm's default 3); for ``(S, M, C)`` logits
+            ``None`` or ``S``.
+        alpha: weight :math:`\alpha \ge 0` of the consistency term (timm's default 12).
+        label_smoothing: :math:`\varepsilon` of the clean split's cross-entropy (timm's default 0.1).
+        reduction: ``"none"`` (``(M,)``: one term per image) | ``"mean"`` (their mean over the ``M``
+            images: timm's value) | ``"sum"``.
+
+    Returns:
+        ``"none"``: ``(M,)``; ``"mean"``/``"sum"``: a scalar.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import jsd_cross_entropy
+        >>> clean = torch.tensor([[2.0, 0.0, -1.0]])
+        >>> logits = torch.cat([clean, clean, clean])          # augmentations that change nothing
+        >>> print(round(jsd_cross_entropy(logits, torch.tensor([0])).item(), 4))   # = smoothed CE
+        0.3365
+
+    References:
+        Hendrycks et al., "AugMix: A Simple Data Processing Method to Improve Robustness and
+        Uncertainty", ICLR 2020; timm ``timm/loss/jsd.py`` (``JsdCrossEntropy``, same defaults).
+    """
+    fn = "jsd_cross_entropy"
+    reduction = check_reduction(reduction)
+    alpha = _checks.number(alpha, "alpha", low=0.0, fn=fn, hint="12 is timm's default; 0 gives cross_entropy")
+    x = _checks.floating(logits, "logits")
+    _checks.tensor(target, "target")
+    if x.dim() == 3:
+        if num_splits is not None and num_splits != x.shape[0]:
+            raise ValueError(f"{fn}: logits of shape {tuple(x.shape)} hold {x.shape[0]} splits (dim 0) but "
+                             f"num_splits={num_splits}; pass num_splits=None or {x.shape[0]}")
+        s, m = x.shape[0], x.shape[1]
+    elif x.dim() == 2:
+        s = _checks.number(num_splits, "num_splits", low=1, integer=True, fn=fn,
+                           hint="the number of splits stacked along dim 0 (clean + augmented), timm's default 3")
+        if x.shape[0] % s:
+            raise ValueError(f"{fn}: logits has {x.shape[0]} rows, which is not num_splits={s} splits of equal size; "
+                             "stack [clean; aug1; ...] along dim 0, each split holding the same images")
+        m = x.shape[0] // s
+    else:
+        raise ValueError(f"{fn}: logits must be (S*M, C) (splits stacked along dim 0) or (S, M, C), got shape "
+                         f"{tuple(x.shape)}")
+    z = x.reshape(s, m, x.shape[-1])
+    if target.dim() == 1 and target.shape[0] == s * m and s > 1:
+        target = target[:m]  # timm's convention: the whole batch's targets, the clean split first
+    ce = cross_entropy(z[0], target, ignore_index=None, label_smoothing=label_smoothing, reduction="none")
+    logp = torch.log_softmax(z if _checks.compute_dtype(z.dtype) == z.dtype else z.float(), dim=-1)
+    # log of the mean of the S softmaxes; log S as a tensor op (math.log would specialise a symbolic S)
+    log_mix = torch.logsumexp(logp, dim=0) - logp.new_ones(()).mul(s).log()
+    js = (logp.exp() * (logp - log_mix)).sum(-1).mean(0)  # (1/S) sum_s KL(p_s || M)
+    rows = ce + alpha * js.to(ce.dtype)
+    return _reduction.reduce(rows, reduction)

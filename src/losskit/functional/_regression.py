@@ -1,8 +1,8 @@
 r"""Regression losses: negative log-likelihoods of Gaussian, Laplace, Huber and Poisson models.
 
 Every function here is an exact twin of the ``torch.nn.functional`` loss of the same name (same
-positional signature, values, gradients, broadcasting and refusals), written with torch tensor
-operations. Which likelihood each loss is the NLL of, and which constants it drops:
+positional signature, values, gradients, broadcasting, dtypes -- under ``torch.autocast`` too -- and
+refusals). Which likelihood each loss is the NLL of, and which constants it drops:
 
 =========================  ==========================================  ==============================
 loss                       likelihood of the target given the output   predict with
@@ -15,25 +15,34 @@ loss                       likelihood of the target given the output   predict w
 ``poisson_nll_loss``       Poisson, log link (``log_input=True``)      rate = exp(input)
 =========================  ==========================================  ==============================
 
-Speed: where torch has a fused ATen operator (``mse_loss``, ``huber_loss``, ``smooth_l1_loss``)
-losskit calls the same operator after its own (metadata-only) checks: a composite of separate
-torch ops cannot match a one-pass kernel (see :func:`_fused`). Where torch's loss is itself a
-composite (``l1_loss``), losskit's is faster: :class:`_AbsoluteError` keeps ``sign(d)`` from the
-forward so that the backward is one multiply. Under ``create_graph=True`` its backward is rebuilt
-from the inputs with differentiable operations, so double backward works as in torch.
+How they are computed: inputs go through :func:`losskit._checks.pointwise_inputs` (torch's
+broadcasting, its warning and its type promotion; under ``losskit.checks("full")`` NaN/Inf in any
+input is an error), then torch's own elementwise operator (``aten::mse_loss``, ``l1_loss``,
+``huber_loss``, ``smooth_l1_loss``, ``poisson_nll_loss``, called as ``torch.nn.functional`` calls them) or, where torch's loss is a Python
+composite (``gaussian_nll_loss``), the same formula. Calling torch's operator means torch's
+numbers, torch's autocast rule (these operators are on autocast's float32 list: half inputs are
+computed and returned in float32 under ``torch.autocast``) and, outside autocast, no float32 copy
+of half inputs (torch's kernels accumulate in float32 already). Everything is plain autograd, so
+double backward, ``torch.func`` and ``torch.compile`` work as for torch's losses.
+
+Reductions go through :func:`losskit._reduction.reduce`, except the unweighted ``"mean"``/``"sum"``
+of ``mse_loss``, ``huber_loss`` and ``smooth_l1_loss``: torch's operators for these reduce inside
+the kernel, and their backward is one pass; unreduced terms followed by a mean would add a pass
+(the mean's backward materialises ``grad / N`` over every element: about 1.4x torch's
+forward + backward time at a million elements), so the reduction is handed to the operator, as
+torch does.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from typing import Optional, Union
 
 import torch
 from torch import Tensor
 
-from .._checks import check_nonnegative, check_tensor, compute_dtype
+from .. import _checks, _reduction
 from .._reduction import check_reduction, legacy_reduction
 
 __all__ = [
@@ -43,198 +52,27 @@ __all__ = [
     "huber_loss",
     "gaussian_nll_loss",
     "poisson_nll_loss",
+    "log_cosh_loss",
 ]
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+_ENUM = {"none": 0, "mean": 1, "sum": 2}  # torch's reduction enum for its loss operators
 
 
-# --------------------------------------------------------------------------------------------
-# shared helpers (metadata only: nothing here reads tensor values)
-# --------------------------------------------------------------------------------------------
+def _pair(fn: str, input: object, target: object, *, complex_ok: bool = False) -> _checks.PointwiseInputs:
+    """input and target of a twin that warns like torch when their shapes differ (warning at the caller)."""
+    return _checks.pointwise_inputs(fn, {"input": input, "target": target}, warn_broadcast=True,
+                                    allow_complex=complex_ok, stacklevel=4)
 
 
-def _broadcast_pair(input: Tensor, target: Tensor, stacklevel: int = 4) -> tuple[Tensor, Tensor]:
-    """torch's rule for the pointwise regression losses: warn when the shapes differ, then broadcast.
-
-    ``stacklevel`` points the warning at the user's call (4: user -> loss -> helper -> here).
-    """
-    if target.shape == input.shape:
-        return input, target
-    # torch's own warning text, so that filters written for torch keep working.
-    warnings.warn(
-        f"Using a target size ({target.size()}) that is different to the input size ({input.size()}). "
-        "This will likely lead to incorrect results due to broadcasting. "
-        "Please ensure they have the same size.",
-        stacklevel=stacklevel,
-    )
-    return _broadcast(input, target, ("input", "target"))
-
-
-def _broadcastable(a: tuple, b: tuple) -> bool:
-    """Whether two shapes broadcast (plain Python; ``torch.broadcast_shapes`` is much slower)."""
-    for m, n in zip(reversed(a), reversed(b)):
-        if m != n and m != 1 and n != 1:
-            return False
-    return True
-
-
-def _broadcast(a: Tensor, b: Tensor, names: tuple[str, str]) -> tuple[Tensor, Tensor]:
-    if not _broadcastable(a.shape, b.shape):
-        raise ValueError(
-            f"{names[0]} of shape {tuple(a.shape)} and {names[1]} of shape {tuple(b.shape)} cannot be "
-            f"broadcast together; give {names[1]} the shape of {names[0]}"
-        )
-    x, y = torch.broadcast_tensors(a, b)
-    return x, y
-
-
-def _category(dtype: torch.dtype) -> int:
-    return 3 if dtype.is_complex else 2 if dtype.is_floating_point else 0 if dtype == torch.bool else 1
-
-
-def _result_type(a: Tensor, b: Tensor) -> torch.dtype:
-    """``torch.result_type(a, b)`` written with ``promote_types`` (which torch.compile can trace)."""
-    return _promote((a.dtype, a.dim() == 0), (b.dtype, b.dim() == 0))[0]
-
-
-def _promote(a: tuple[torch.dtype, bool], b: tuple[torch.dtype, bool]) -> tuple[torch.dtype, bool]:
-    """Promote two ``(dtype, is_0d)`` operands: a 0-d tensor only takes part when its category
-    (bool < int < float < complex) is higher than the other operand's, as in torch."""
-    if a[1] == b[1]:
-        return torch.promote_types(a[0], b[0]), a[1]
-    big, small = (a, b) if b[1] else (b, a)
-    if _category(small[0]) > _category(big[0]):
-        return torch.promote_types(big[0], small[0]), False
-    return big[0], False
-
-
-def _float_dtype(input: Tensor, target: Tensor, fn: str) -> torch.dtype:
-    """The dtype torch computes in (type promotion of input and target); refuse non-float results."""
-    dtype = _result_type(input, target)
-    if not dtype.is_floating_point:
-        raise TypeError(
-            f"{fn} needs floating-point input or target, got input {input.dtype} and target "
-            f"{target.dtype}; convert the prediction with input.float()"
-        )
-    return dtype
-
-
-def _weighted(loss: Tensor, weight: Tensor, input: Tensor, reduction: str, *, mean_by_weight: bool) -> Tensor:
-    """torch 2.13's per-element ``weight`` for mse/l1/huber (mse and l1 divide by sum(weight), huber by N)."""
-    check_tensor(weight, "weight")
-    if weight.shape != input.shape:
-        raise ValueError(
-            f"weight must have the shape of input {tuple(input.shape)}, got {tuple(weight.shape)}; "
-            "pass one weight per element of input"
-        )
-    weighted = loss * weight
-    if reduction == "none":
-        return weighted
-    if reduction == "sum":
-        return weighted.sum()
-    return weighted.sum() / weight.sum() if mean_by_weight else weighted.mean()
-
-
-class _AbsoluteError(torch.autograd.Function):
-    r"""``l = |x - y|`` with a one-pass backward.
-
-    ``dl/dx = sign(x - y)`` (0 where ``x == y``, as in torch) and ``dl/dy = -dl/dx``. The forward
-    keeps ``sign(d)``; the backward is one multiply ``sign(d) * (g * k)`` per input, where torch's
-    composite ``l1_loss`` takes ``sgn``, a multiply and a negation. Sums use torch's own reductions
-    (pairwise summation), so values match torch to float rounding even for millions of elements.
-    """
-
-    @staticmethod
-    def forward(ctx, input: Tensor, target: Tensor, reduction: str, compute: torch.dtype,
-                out_dtype: torch.dtype) -> Tensor:
-        x = input if input.dtype == compute else input.to(compute)
-        y = target if target.dtype == compute else target.to(compute)
-        d = x - y
-        n = d.numel()
-        sign = torch.sign(d)
-        loss = d.abs_()
-        k = 1.0
-        if reduction == "sum":
-            loss = loss.sum()
-        elif reduction == "mean":
-            loss = loss.mean()
-            k = 1.0 / n if n else math.nan  # an empty mean is NaN, as in torch
-        ctx.save_for_backward(input, target, sign)
-        ctx.k, ctx.compute, ctx.reduction = k, compute, reduction
-        return loss if loss.dtype == out_dtype else loss.to(out_dtype)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        input, target, sign = ctx.saved_tensors
-        k, compute = ctx.k, ctx.compute
-        need_x, need_y = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        if grad.dtype != compute:
-            grad = grad.to(compute)
-        if torch.is_grad_enabled():
-            # create_graph=True: rebuild the gradient from the inputs so that it is differentiable.
-            gx = torch.sign(input.to(compute) - target.to(compute)) * (grad * k)
-            gy = -gx if need_y else None
-        elif ctx.reduction == "none":
-            gx = torch.mul(sign, grad)
-            if k != 1.0:
-                gx.mul_(k)
-            gy = gx.neg() if need_y else None
-        else:
-            kg = grad * k  # a 0-dim tensor: the whole backward is one multiply per input
-            gx = sign * kg if need_x else None
-            gy = sign * kg.neg() if need_y else None
-        if gx is not None and gx.dtype != input.dtype:
-            gx = gx.to(input.dtype)
-        if gy is not None and gy.dtype != target.dtype:
-            gy = gy.to(target.dtype)
-        return (gx if need_x else None), gy, None, None, None
-
-
-def _absolute_error(input: Tensor, target: Tensor, reduction: str, fn: str) -> Tensor:
-    dtype = _float_dtype(input, target, fn)
-    input, target = _broadcast_pair(input, target)
-    compute = compute_dtype(dtype)
-    return _AbsoluteError.apply(input, target, reduction, compute, dtype)
-
-
-_REDUCTION_ENUM = {"none": 0, "mean": 1, "sum": 2}
-
-
-def _fused(input: Tensor, target: Tensor, kind: str, delta: float, reduction: str, fn: str) -> Tensor:
-    """mse / Huber / smooth-L1 through ATen's fused elementwise operators (one pass forward, one backward).
-
-    These are the operators torch's own functionals call, so values and gradients are torch's,
-    bit for bit. Written with separate torch ops the same losses take two (mse) to five (Huber)
-    passes over memory against torch's one, 1.1x to 1.5x torch's time at a million elements.
-    """
-    dtype = _float_dtype(input, target, fn)
-    input, target = _broadcast_pair(input, target)
-    out = input.dtype if kind == "huber" else dtype  # torch's huber keeps input's dtype
-    if dtype in (torch.float16, torch.bfloat16):  # compute in float32, return the half dtype
-        input, target = input.float(), target.float()
-    red = _REDUCTION_ENUM[reduction]
-    if kind == "mse":
-        loss = torch.ops.aten.mse_loss(input, target, red)
-    elif kind == "huber":
-        loss = torch.ops.aten.huber_loss(input, target, red, delta)
-    else:
-        loss = torch.ops.aten.smooth_l1_loss(input, target, red, delta)
-    return loss if loss.dtype == out else loss.to(out)
-
-
-def _check_twin_args(input: object, target: object) -> None:
-    check_tensor(input, "input")
-    check_tensor(target, "target")
-
-
-def _check_positive(value: float, name: str, *, allow_zero: bool, fn: str, hint: str) -> float:
-    need = ">= 0" if allow_zero else "> 0"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{fn}: {name} must be a number {need}, got {type(value).__name__}; {hint}")
-    value = float(value)
-    if (value < 0 if allow_zero else value <= 0) or math.isnan(value):
-        raise ValueError(f"{fn}: {name} must be {need}, got {value!r}; {hint}")
-    return value
+def _element_weight(weight: object, input: Tensor, fn: str) -> Tensor:
+    """torch 2.13's per-element ``weight``: a tensor of ``input``'s exact shape."""
+    w = _checks.tensor(weight, "weight")
+    if w.shape != input.shape:
+        raise ValueError(f"{fn}: weight must have the shape of input {tuple(input.shape)}, got {tuple(w.shape)}; "
+                         "pass one weight per element of input")
+    _checks.finite(w, "weight")
+    return w
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,7 +113,12 @@ def mse_loss(
             :math:`\sum_i w_i \ell_i / \sum_i w_i` (torch's rule).
 
     Returns:
-        ``"none"``: the broadcast shape of ``input`` and ``target``; ``"mean"``/``"sum"``: a scalar.
+        ``"none"``: the terms, in the broadcast shape of ``input`` and ``target``; ``"sum"``: their
+        sum; ``"mean"``: their sum divided by the number of terms (by :math:`\sum_i w_i` with
+        ``weight``). Under ``torch.autocast`` half inputs give float32, as in torch.
+
+    Peers: Keras ``MeanSquaredError`` and optax ``squared_error`` average over the last axis first
+    (same mean for equal-sized rows); optax's ``l2_loss`` is half of it.
 
     Example:
         >>> import torch
@@ -286,13 +129,13 @@ def mse_loss(
     References:
         Gauss, *Theoria motus corporum coelestium* (1809), least squares as maximum likelihood.
     """
-    _check_twin_args(input, target)
+    b = _pair("mse_loss", input, target)
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
-    if weight is not None:
-        _float_dtype(input, target, "mse_loss")
-        x, y = _broadcast_pair(input, target, stacklevel=3)
-        return _weighted((x - y).square(), weight, input, reduction, mean_by_weight=True)
-    return _fused(input, target, "mse", 0.0, reduction, "mse_loss")
+    x, y = b.broadcast()
+    if weight is None:  # torch's fused operator, reduction included (one pass forward, one backward)
+        return torch._C._nn.mse_loss(x, y, _ENUM[reduction])
+    w = _element_weight(weight, b.tensors[0], "mse_loss")
+    return _reduction.reduce(torch.pow(x - y, 2) * w, reduction, weight=w)  # mean = sum(w (x-y)^2) / sum(w), torch's rule
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,7 +175,9 @@ def l1_loss(
             :math:`\sum_i w_i` (torch's rule).
 
     Returns:
-        ``"none"``: the broadcast shape; ``"mean"``/``"sum"``: a scalar.
+        ``"none"``: the terms, in the broadcast shape; ``"sum"``: their sum; ``"mean"``: their sum
+        divided by the number of terms (by :math:`\sum_i w_i` with ``weight``). Float32 for half
+        inputs under ``torch.autocast``, as in torch.
 
     Example:
         >>> import torch
@@ -343,17 +188,13 @@ def l1_loss(
     References:
         Laplace, *Mémoire sur la probabilité des causes par les événements* (1774).
     """
-    _check_twin_args(input, target)
+    b = _pair("l1_loss", input, target, complex_ok=True)
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
-    if weight is not None or input.is_complex() or target.is_complex():
-        if not (input.is_complex() or target.is_complex()):
-            _float_dtype(input, target, "l1_loss")
-        x, y = _broadcast_pair(input, target, stacklevel=3)
-        loss = (x - y).abs()
-        if weight is not None:
-            return _weighted(loss, weight, input, reduction, mean_by_weight=True)
-        return loss if reduction == "none" else (loss.sum() if reduction == "sum" else loss.mean())
-    return _absolute_error(input, target, reduction, "l1_loss")
+    x, y = b.broadcast()
+    if weight is None:
+        return _reduction.reduce(torch._C._nn.l1_loss(x, y, 0), reduction)  # |x - y|: torch's operator (autocast-aware)
+    w = _element_weight(weight, b.tensors[0], "l1_loss")
+    return _reduction.reduce(torch.abs(x - y) * w, reduction, weight=w)  # mean = sum(w |x-y|) / sum(w), torch's rule
 
 
 # --------------------------------------------------------------------------------------------
@@ -393,7 +234,12 @@ def huber_loss(
         weight: optional per-element weights, the shape of ``input``.
 
     Returns:
-        ``"none"``: the broadcast shape; ``"mean"``/``"sum"``: a scalar.
+        ``"none"``: the terms, in the broadcast shape; ``"sum"``: their sum; ``"mean"``: their sum
+        divided by the number of terms -- with ``weight`` too (:math:`\sum_i w_i\ell_i / N`,
+        torch's rule for this loss). Float32 for half inputs under ``torch.autocast``, as in torch.
+
+    Peers: Keras ``Huber`` and optax ``huber_loss`` default to ``delta=1.0`` as well (Keras
+    averages over the last axis first).
 
     Example:
         >>> import torch
@@ -404,14 +250,15 @@ def huber_loss(
     References:
         Huber, "Robust Estimation of a Location Parameter", Ann. Math. Statist. 35 (1964).
     """
-    _check_twin_args(input, target)
+    b = _pair("huber_loss", input, target)
     reduction = check_reduction(reduction)
-    delta = _check_positive(delta, "delta", allow_zero=False, fn="huber_loss",
-                            hint="delta is the residual size where the loss turns from quadratic to linear")
-    if weight is not None:
-        loss = _fused(input, target, "huber", delta, "none", "huber_loss")
-        return _weighted(loss, weight, input, reduction, mean_by_weight=False)
-    return _fused(input, target, "huber", delta, reduction, "huber_loss")
+    delta = _checks.positive(delta, "delta", fn="huber_loss",
+                             hint="delta is the residual size where the loss turns from quadratic to linear")
+    x, y = b.broadcast()
+    if weight is None:  # torch's fused operator, reduction included
+        return torch._C._nn.huber_loss(x, y, _ENUM[reduction], delta)
+    w = _element_weight(weight, b.tensors[0], "huber_loss")
+    return _reduction.reduce(torch._C._nn.huber_loss(x, y, 0, delta) * w, reduction)  # mean = sum(w l) / N, torch's rule
 
 
 def smooth_l1_loss(
@@ -445,7 +292,12 @@ def smooth_l1_loss(
         beta: the width of the quadratic core; must be >= 0 (0 gives L1).
 
     Returns:
-        ``"none"``: the broadcast shape; ``"mean"``/``"sum"``: a scalar.
+        ``"none"``: the terms, in the broadcast shape; ``"sum"``: their sum; ``"mean"``: their sum
+        divided by the number of terms. Float32 for half inputs under ``torch.autocast``, as in
+        torch.
+
+    Peers: detectron2/fvcore ``smooth_l1_loss`` use the same definition (``beta`` there too);
+    older torchvision code wrote it with ``beta=1/9``.
 
     Example:
         >>> import torch
@@ -456,13 +308,14 @@ def smooth_l1_loss(
     References:
         Girshick, "Fast R-CNN", ICCV 2015 (smooth L1 for box regression); Huber (1964).
     """
-    _check_twin_args(input, target)
+    b = _pair("smooth_l1_loss", input, target)
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
-    beta = _check_positive(beta, "beta", allow_zero=True, fn="smooth_l1_loss",
-                           hint="beta is the width of the quadratic zone (0 gives l1_loss)")
+    beta = _checks.positive(beta, "beta", zero_ok=True, fn="smooth_l1_loss",
+                            hint="beta is the width of the quadratic zone (0 gives l1_loss)")
+    x, y = b.broadcast()
     if beta == 0.0:  # torch's rule: beta = 0 is exactly l1_loss
-        return _absolute_error(input, target, reduction, "smooth_l1_loss")
-    return _fused(input, target, "smooth_l1", beta, reduction, "smooth_l1_loss")
+        return _reduction.reduce(torch._C._nn.l1_loss(x, y, 0), reduction)
+    return torch._C._nn.smooth_l1_loss(x, y, _ENUM[reduction], beta)  # torch's fused operator
 
 
 # --------------------------------------------------------------------------------------------
@@ -510,8 +363,9 @@ def gaussian_nll_loss(
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
 
     Returns:
-        ``"none"``: the broadcast shape of ``input``, ``target`` and ``var``; ``"mean"``/``"sum"``:
-        a scalar.
+        ``"none"``: the terms, in the broadcast shape of ``input``, ``target`` and ``var``;
+        ``"sum"``: their sum; ``"mean"``: their sum divided by the number of terms. Computed in the
+        inputs' dtype, as torch does (this loss is not on autocast's float32 list).
 
     Example:
         >>> import torch
@@ -524,56 +378,60 @@ def gaussian_nll_loss(
         Nix & Weigend, "Estimating the mean and variance of the target probability distribution",
         ICNN 1994.
     """
-    _check_twin_args(input, target)
+    fn = "gaussian_nll_loss"
+    b = _checks.pointwise_inputs(fn, {"input": input, "target": target}, stacklevel=3)
     reduction = check_reduction(reduction)
+    full = _checks.flag(full, "full", fn=fn)
+    eps = _checks.number(eps, "eps", fn=fn)
+    x, y = b.tensors
     if isinstance(var, numbers.Real) and not isinstance(var, bool):
-        if var < 0:
-            raise ValueError(f"var must be >= 0, got {var!r}; pass a variance (a squared scale), not a log-variance")
-        dtype = _float_dtype(input, target, "gaussian_nll_loss")
-        compute = compute_dtype(dtype)
-        # torch materialises the number as a tensor of input's dtype; rounding it the same way keeps
-        # half-precision results identical.
-        v = torch.tensor(float(var), dtype=input.dtype if input.is_floating_point() else compute)
-        v = max(float(v), eps)
-        d = input.to(compute) - target.to(compute)
-        loss = d.square().mul_(0.5 / v).add_(0.5 * math.log(v) + (_HALF_LOG_2PI if full else 0.0))
-        return _reduce(loss, reduction).to(dtype)
-    check_tensor(var, "var")
-    if not var.is_floating_point():
-        raise TypeError(f"var must be a floating-point tensor, got dtype {var.dtype}; use var.float()")
-    if var.shape != input.shape:
-        if input.shape[:-1] == var.shape:
-            var = var.unsqueeze(-1)  # one variance per row: (N, ..., 1) broadcasts over the last dim
-        elif input.dim() == var.dim() and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1:
-            pass  # exactly one mismatched dimension, of size 1: broadcasts
-        else:
-            raise ValueError(
-                f"var has shape {tuple(var.shape)}, which does not fit input of shape {tuple(input.shape)}; "
-                f"pass one variance per element {tuple(input.shape)}, one per row {tuple(input.shape[:-1])} "
-                f"or {tuple(input.shape[:-1]) + (1,)}, a shape with one dimension of size 1, or a float"
-            )
-    check_nonnegative(var, "var", fix="pass variances >= 0, e.g. softplus(raw) or exp(log_var)")
-    dtype = _promote(_promote((input.dtype, input.dim() == 0), (target.dtype, target.dim() == 0)),
-                     (var.dtype, var.dim() == 0))[0]
-    if not dtype.is_floating_point:  # pragma: no cover - var is floating, so this cannot happen
-        raise TypeError(f"gaussian_nll_loss needs floating-point tensors, got {input.dtype}")
-    compute = compute_dtype(dtype)
-    # torch's clamp: on a copy, in place and outside autograd, so the gradient passes through it.
-    v = var.to(compute, copy=True)
-    with torch.no_grad():
-        v.clamp_(min=eps)
-    d = input.to(compute) - target.to(compute)
-    # 0.5 * (log v + d^2 / v) as one addcdiv: log v + 1 * (d^2 / v)
-    loss = torch.addcdiv(torch.log(v), d.square(), v).mul_(0.5)
+        if not var >= 0:
+            raise ValueError(f"{fn}: var must be >= 0, got {var!r}; pass a variance (a squared scale), "
+                             "not a log-variance")
+        # torch materialises the number in input's dtype (var * ones_like(input)); a 0-d tensor of that
+        # dtype rounds it the same way and promotes the same way
+        v = torch.full((), float(var), dtype=x.dtype if x.is_floating_point() else b.dtype, device=x.device)
+        v = torch.clamp(v, min=eps)
+    else:
+        var = _checks.floating(_checks.tensor(var, "var"), "var", hint="use var.float()")
+        var = _variance_shape(var, x, fn)
+        _checks.finite(var, "var")
+        _nonnegative(var, fn)
+        # torch's clamp: on a copy, in place and outside autograd, so the gradient passes through it
+        v = var.clone()
+        with torch.no_grad():
+            v.clamp_(min=eps)
+    loss = 0.5 * (torch.log(v) + (x - y) ** 2 / v)  # -log N(y; x, v) without (full: with) 0.5 log 2 pi
     if full:
-        loss = loss.add_(_HALF_LOG_2PI)
-    return _reduce(loss, reduction).to(dtype)
+        loss = loss + _HALF_LOG_2PI
+    return _reduction.reduce(loss, reduction)
 
 
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "none":
-        return loss
-    return loss.sum() if reduction == "sum" else loss.mean()
+def _variance_shape(var: Tensor, input: Tensor, fn: str) -> Tensor:
+    """torch 2.13's shapes for ``var``: input's; ``input.shape[:-1]`` (one per row); or input's number of
+    dimensions with exactly one mismatched dimension, of size 1."""
+    if var.shape == input.shape:
+        return var
+    if input.shape[:-1] == var.shape:
+        return var.unsqueeze(-1)  # one variance per row: (N, ..., 1) broadcasts over the last dim
+    if input.dim() == var.dim() and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1:
+        return var  # exactly one mismatched dimension, of size 1: broadcasts
+    raise ValueError(
+        f"{fn}: var has shape {tuple(var.shape)}, which does not fit input of shape {tuple(input.shape)}; "
+        f"pass one variance per element {tuple(input.shape)}, one per row {tuple(input.shape[:-1])} "
+        f"or {tuple(input.shape[:-1]) + (1,)}, a shape with one dimension of size 1, or a float"
+    )
+
+
+def _nonnegative(var: Tensor, fn: str) -> None:
+    """Value check (see :func:`losskit._checks.values_checkable`): no negative variance (NaN passes)."""
+    if var.numel() == 0 or not _checks.values_checkable(var):
+        return
+    lo = float(var.detach().min())
+    if lo < 0.0:
+        n = int((var.detach() < 0).sum())
+        raise ValueError(f"{fn}: var has {n} negative entr{'y' if n == 1 else 'ies'} (min {lo:.4g}); pass "
+                         "variances >= 0, e.g. softplus(raw) or exp(log_var)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -621,7 +479,9 @@ def poisson_nll_loss(
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
 
     Returns:
-        ``"none"``: the broadcast shape; ``"mean"``/``"sum"``: a scalar.
+        ``"none"``: the terms, in the broadcast shape; ``"sum"``: their sum; ``"mean"``: their sum
+        divided by the number of terms. Under ``torch.autocast`` half inputs are computed
+        (``exp`` included) and returned in float32, as in torch.
 
     Example:
         >>> import torch
@@ -633,20 +493,68 @@ def poisson_nll_loss(
     References:
         McCullagh & Nelder, *Generalized Linear Models*, 2nd ed. (1989), ch. 6.
     """
-    _check_twin_args(input, target)
+    fn = "poisson_nll_loss"
+    b = _checks.pointwise_inputs(fn, {"input": input, "target": target}, stacklevel=3)
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
-    dtype = _float_dtype(input, target, "poisson_nll_loss")
-    if input.shape != target.shape:
-        _broadcast(input, target, ("input", "target"))
-    x, y = input, target
-    if dtype in (torch.float16, torch.bfloat16):
-        x, y = x.float(), y.float()
-    if log_input:
-        loss = torch.exp(x) - y * x  # -log p = lambda - y log(lambda), lambda = e^x
-    else:
-        loss = x - y * torch.log(x + eps)
-    if full:
-        # Stirling: log y! ~ y log y - y + 0.5 log(2 pi y), used only where y > 1
-        stirling = y * torch.log(y) - y + 0.5 * torch.log(2 * math.pi * y)
-        loss = loss + stirling.masked_fill(y <= 1, 0)
-    return _reduce(loss, reduction).to(dtype)
+    log_input = _checks.flag(log_input, "log_input", fn=fn)
+    full = _checks.flag(full, "full", fn=fn)
+    eps = _checks.number(eps, "eps", fn=fn)
+    x, y = b.tensors
+    # exp(x) - y x (log link) or x - y log(x + eps), + Stirling's log y! for y > 1 if full: torch's operator
+    rows = torch.poisson_nll_loss(x, y, log_input, full, eps, 0)
+    return _reduction.reduce(rows, reduction)
+
+
+# --------------------------------------------------------------------------------------------
+# Hyperbolic secant -> log-cosh
+# --------------------------------------------------------------------------------------------
+
+
+def log_cosh_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
+    r"""Log-cosh loss: quadratic for small residuals, linear (slope 1) for large ones, smooth everywhere.
+
+    .. math::
+        \ell_i = \log\cosh(x_i - y_i) = r_i + \operatorname{softplus}(-2 r_i) - \log 2, \qquad r_i = x_i - y_i
+
+    (the right-hand form never overflows: :math:`\cosh r` does beyond :math:`|r| \approx 89` in
+    float32). :math:`\ell \approx r^2/2` near 0 and :math:`|r| - \log 2` far out; the gradient is
+    :math:`\tanh(r)` and the second derivative :math:`1 - \tanh^2 r > 0`, so unlike
+    :func:`huber_loss` it is twice differentiable with no ``delta`` to choose.
+
+    **Likelihood.** The hyperbolic secant distribution, :math:`p(r) = \operatorname{sech}(r)/\pi`:
+    :math:`-\log p(y_i \mid x_i) = \log\cosh(y_i - x_i) + \log\pi`. Dropping :math:`\log\pi` leaves
+    :math:`\ell_i`. Identity link; the minimiser is an M-estimate of location between the mean
+    and the median (like Huber's), with Laplace-like tails.
+
+    Args:
+        input: predictions, any shape.
+        target: observed values, broadcastable with ``input`` (no warning: this is not a torch twin).
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+
+    Returns:
+        ``"none"``: the terms, in the broadcast shape; ``"sum"``: their sum; ``"mean"``: their sum
+        divided by the number of terms. Half inputs are computed in float32 and returned in their
+        dtype (float32 under ``torch.autocast``, as torch's losses).
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import log_cosh_loss
+        >>> log_cosh_loss(torch.tensor([0.0, 0.0, 0.0]), torch.tensor([0.0, 1.0, 100.0]), reduction="none")
+        tensor([ 0.0000,  0.4338, 99.3069])
+
+    References:
+        Chen, Fang, Sun, "Log-cosh loss" in *Statistical Properties of the log-cosh Loss Function
+        Used in Machine Learning* (arXiv:2208.04564, 2022); Keras ``LogCosh``, optax ``log_cosh``.
+
+    Peers: Keras ``LogCosh`` averages over the last axis first (the same mean for equal-sized rows);
+    optax ``log_cosh`` returns the unreduced terms (``reduction="none"``).
+    """
+    fn = "log_cosh_loss"
+    b = _checks.pointwise_inputs(fn, {"input": input, "target": target}, allow_complex=False, stacklevel=3)
+    reduction = check_reduction(reduction)
+    x, y = b.tensors
+    out = _checks.autocast_dtype(x, b.dtype)
+    r = x - y if _checks.compute_dtype(b.dtype) == b.dtype else x.float() - y.float()
+    # log cosh r = r + log(1 + e^{-2r}) - log 2; softplus is linear past its threshold, so no overflow
+    rows = r + torch.nn.functional.softplus(-2.0 * r) - math.log(2.0)
+    return _reduction.reduce(rows, reduction).to(out)

@@ -7,7 +7,7 @@ from ._base import Loss, WeightedLoss
 from ._binary import BCELoss, BCEWithLogitsLoss
 from ._combine import CombinedLoss
 from ._cross_entropy import CrossEntropyLoss, GeneralizedCrossEntropyLoss, LinearCrossEntropyLoss, NLLLoss
-from ._divergence import KLDivLoss
+from ._divergence import GeneralizedKLDivLoss, JsdCrossEntropyLoss, KLDivLoss
 from ._focal import AsymmetricLoss, FocalLoss, SigmoidFocalLoss
 from ._margin import (
     CategoricalHingeLoss,
@@ -24,7 +24,7 @@ from ._margin import (
     TripletMarginWithDistanceLoss,
 )
 from ._poly import Poly1CrossEntropyLoss, Poly1FocalLoss, Poly1SigmoidFocalLoss
-from ._regression import GaussianNLLLoss, HuberLoss, L1Loss, MSELoss, PoissonNLLLoss, SmoothL1Loss
+from ._regression import GaussianNLLLoss, HuberLoss, L1Loss, LogCoshLoss, MSELoss, PoissonNLLLoss, SmoothL1Loss
 from ._segmentation import DiceLoss, FocalTverskyLoss, JaccardLoss, TverskyLoss
 
 __all__ = [
@@ -34,10 +34,10 @@ __all__ = [
     "SigmoidFocalLoss", "FocalLoss", "AsymmetricLoss",
     "Poly1CrossEntropyLoss", "Poly1FocalLoss", "Poly1SigmoidFocalLoss",
     "DiceLoss", "JaccardLoss", "TverskyLoss", "FocalTverskyLoss",
-    "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "GaussianNLLLoss", "PoissonNLLLoss",
+    "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "GaussianNLLLoss", "PoissonNLLLoss", "LogCoshLoss",
     "SoftMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "MultiLabelMarginLoss",
     "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
     "TripletMarginWithDistanceLoss", "HingeLoss", "SquaredHingeLoss", "CategoricalHingeLoss",
-    "KLDivLoss",
+    "KLDivLoss", "GeneralizedKLDivLoss", "JsdCrossEntropyLoss",
     "CombinedLoss",
 ]

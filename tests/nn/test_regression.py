@@ -1,5 +1,5 @@
-"""The regression modules: torch's constructor signatures, Module == functional,
-Module == torch's Module, and the registry entries."""
+"""The regression modules: torch's constructor and forward signatures, Module == torch's Module ==
+functional, options validated at construction, and their catalog entries."""
 
 import inspect
 import warnings
@@ -28,16 +28,14 @@ def test_constructor_and_forward_signatures_match_torch(cls):
 def _data(seed=0):
     g = torch.Generator().manual_seed(seed)
     r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)  # noqa: E731
-    signs = (torch.randint(0, 2, (6,), generator=g) * 2 - 1).double()
-    return r, signs
+    return r
 
 
-# (class, positional constructor args (torch's order), forward inputs builder)
+# (class, positional constructor args (torch's order), forward inputs)
 def _cases():
-    r, s = _data()
+    r = _data()
     x, y = r(6, 4), r(6, 4)
     counts = torch.poisson(torch.full((6, 4), 2.0, dtype=torch.float64))
-    var = r(6, 1).abs() + 0.1
     return [
         ("MSELoss", (None, None, "sum"), (x, y)),
         ("L1Loss", (None, None, "none"), (x, y)),
@@ -58,7 +56,7 @@ def test_module_equals_torch_module_and_functional(cls, ctor, inputs):
 
 @pytest.mark.parametrize("full", [False, True])
 def test_gaussian_nll_module(full):
-    r, _ = _data(1)
+    r = _data(1)
     x, y, var = r(6, 4), r(6, 4), r(6, 1).abs() + 0.1
     ours = LN.GaussianNLLLoss(full=full, eps=1e-3, reduction="sum")
     ref = torch.nn.GaussianNLLLoss(full=full, eps=1e-3, reduction="sum")
@@ -79,6 +77,17 @@ def test_module_refusals():
         LN.L1Loss(reduction="avg")
     with pytest.raises(ValueError, match="delta must be > 0"):
         LN.HuberLoss(delta=0.0)(torch.randn(3), torch.randn(3))
+
+
+def test_options_are_validated_at_construction():
+    with pytest.raises(ValueError, match=r"HuberLoss: delta must be > 0, got -1.0"):
+        LN.HuberLoss(delta=-1.0)
+    with pytest.raises(ValueError, match=r"SmoothL1Loss: beta must be >= 0, got -0.5"):
+        LN.SmoothL1Loss(beta=-0.5)
+    with pytest.raises(TypeError, match=r"PoissonNLLLoss: full must be True or False"):
+        LN.PoissonNLLLoss(full="yes")
+    with pytest.raises(TypeError, match=r"GaussianNLLLoss: eps must be a Python number"):
+        LN.GaussianNLLLoss(eps=torch.tensor(1e-6))
 
 
 def test_repr_shows_options():
