@@ -73,7 +73,7 @@ def focal_loss(pred: Tensor, target: Tensor, alpha: Optional[float], gamma: floa
         >>> import torch
         >>> x, y = torch.tensor([[[2.0], [0.5], [-1.0]]]), torch.tensor([[0]])
         >>> focal_loss(x, y, alpha=0.5, reduction="mean")
-        tensor(0.0024)
+        tensor(0.0018)
     """
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(f"focal_loss: reduction={reduction!r} is not valid: use 'none', 'mean' or 'sum' (kornia's)")
