@@ -207,7 +207,9 @@ def _smp_focal_with_logits(output: Tensor, target: Tensor, gamma: float, alpha: 
         loss = loss * (alpha * target + (1 - alpha) * (1 - target))
     if reduction == "mean":
         return loss.mean()
-    if reduction in ("sum", "batchwise_mean"):
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "batchwise_mean":
         return loss.sum(0)
     return loss
 

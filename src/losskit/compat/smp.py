@@ -21,7 +21,7 @@ smp's conventions next to losskit's (``docs/migrating.md`` has the full table):
 * ``FocalLoss`` is the sigmoid focal loss per element in every mode; in ``"multiclass"`` mode it is
   one-vs-rest per class and smp *adds* the per-class means, so ``"mean"`` is ``C`` times losskit's
   mean over elements; ignored positions are dropped (as losskit does), ``"none"`` returns the
-  kept positions flattened (the class sum per pixel in multiclass mode).
+  kept positions flattened (the class sum per pixel in multiclass mode, ``(N, *)`` without ``ignore_index``).
 
 Options losskit does not have yet raise ``NotImplementedError`` naming the option (``log_loss``,
 ``FocalLoss(normalized=True)``, ``reduced_threshold``, ``LovaszLoss``); when the installed
@@ -159,8 +159,10 @@ class FocalLoss(nn.Module):
 
     Computed by :func:`losskit.functional.sigmoid_focal_loss` (see it). ``reduction``: ``"mean"``
     over the kept elements (multiclass: the sum over classes of each class's mean over kept pixels,
-    i.e. ``C`` × losskit's mean), ``"sum"``, ``"batchwise_mean"`` (smp's sum over dim 0 of the
-    flattened loss, i.e. the sum) or ``"none"`` (the kept positions, flattened). With
+    i.e. ``C`` × losskit's mean), ``"sum"``, ``"batchwise_mean"`` (smp's sum over dim 0: of the
+    flattened loss -- the sum -- in binary / multilabel mode or with ``ignore_index``, else of each
+    class's ``(N, *)`` loss, added over classes) or ``"none"`` (binary / multilabel: the kept positions, flattened; multiclass: the class sum
+    per pixel, ``(N, *)``, or flattened over the kept pixels with ``ignore_index``). With
     ``from_logits=False`` the probabilities are clamped to ``[eps, 1 - eps]`` and turned into logits
     as smp does (``log(p / (1 - p))``; ``log p`` in multiclass mode).
 
@@ -207,9 +209,12 @@ class FocalLoss(nn.Module):
                                         ignore_index=None if valid is None else -1.0, reduction=red)
             if red == "mean":
                 return c * out  # smp adds the C per-class means over kept pixels
+            if self.reduction == "batchwise_mean" and valid is None:
+                # smp: each class's (N, *) loss summed over dim 0, added over classes
+                return LF.sigmoid_focal_loss(y_pred, t, alpha=self.alpha, gamma=self.gamma, reduction="none").sum((0, 1))
             if red == "none":
-                out = out.sum(1).reshape(-1)
-                return out if valid is None else out[valid.reshape(-1)]
+                out = out.sum(1)  # smp adds the per-class (N, *) losses (the kept pixels, flattened, with ignore_index)
+                return out if valid is None else out[valid]
             return out
         out = LF.sigmoid_focal_loss(y_pred, y_true.to(y_pred.dtype).reshape(y_pred.shape), alpha=self.alpha,
                                     gamma=self.gamma, ignore_index=ig, reduction=red)
