@@ -260,6 +260,8 @@ class FocalLoss(nn.Module):
     A float ``alpha`` with ``use_softmax=True`` weighs class 0 by ``1 - alpha`` and the others by
     ``alpha``; with ``include_background=False`` the softmax runs over the kept channels only.
     MONAI computes in float32 (a half input gives a float32 loss); losskit keeps the input's dtype.
+    Soft targets: the softmax form agrees; the sigmoid form is losskit's expectation over
+    ``y ~ Bernoulli(t)``, MONAI's is ``BCE · (1 - p_t)^γ`` on the soft ``p_t`` (equal for 0/1 targets).
 
     Example:
         >>> import torch
