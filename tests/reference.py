@@ -132,17 +132,25 @@ def timm_binary_cross_entropy(x: Tensor, target: Tensor, smoothing: float = 0.1,
 
 def timm_asymmetric_loss_multilabel(x: Tensor, y: Tensor, gamma_neg: float = 4, gamma_pos: float = 1,
                                     clip: Optional[float] = 0.05, eps: float = 1e-8, reduction: str = "batchmean",
-                                    weight: Optional[Tensor] = None) -> Tensor:
-    """timm/loss/asymmetric_loss.py ``AsymmetricLossMultiLabel``: p_- = min(1 - p + m, 1), logs of
-    probabilities clamped at eps, weight (1 - p_t)^(γ+ y + γ- (1 - y))."""
+                                    weight: Optional[Tensor] = None, disable_torch_grad_focal_loss: bool = False,
+                                    smoothing: float = 0.0, pos_weight=None) -> Tensor:
+    """timm/loss/asymmetric_loss.py ``AsymmetricLossMultiLabel``: targets smoothed towards 1/2,
+    p_- = min(1 - p + m, 1), logs of probabilities clamped at eps, pos_weight on the positive term,
+    weight (1 - p_t)^(γ+ y + γ- (1 - y)) (detached with disable_torch_grad_focal_loss)."""
+    if smoothing:
+        y = y * (1 - smoothing) + 0.5 * smoothing
     p = torch.sigmoid(x)
     p_neg = 1 - p
     if clip is not None and clip > 0:
         p_neg = (p_neg + clip).clamp(max=1)
-    loss = y * torch.log(p.clamp(min=eps)) + (1 - y) * torch.log(p_neg.clamp(min=eps))
+    los_pos = y * torch.log(p.clamp(min=eps))
+    if pos_weight is not None:
+        los_pos = los_pos * pos_weight
+    loss = los_pos + (1 - y) * torch.log(p_neg.clamp(min=eps))
     if gamma_neg > 0 or gamma_pos > 0:
         pt = p * y + p_neg * (1 - y)
-        loss = loss * torch.pow(1 - pt, gamma_pos * y + gamma_neg * (1 - y))
+        w = torch.pow(1 - pt, gamma_pos * y + gamma_neg * (1 - y))
+        loss = loss * (w.detach() if disable_torch_grad_focal_loss else w)
     loss = -loss
     if weight is not None:
         loss = loss * weight
@@ -283,3 +291,25 @@ def optax_dice_loss(predictions: Tensor, targets: Tensor, *, class_weights: Opti
     if ignore_background and probs.shape[-1] > 1:
         loss = loss[..., 1:]
     return {"mean": loss.mean(-1), "sum": loss.sum(-1), "none": loss}[reduction]
+
+
+def smp_soft_cross_entropy_loss(y_pred: Tensor, y_true: Tensor, *, smooth_factor: Optional[float] = None,
+                                ignore_index: Optional[int] = -100, reduction: str = "mean", dim: int = 1) -> Tensor:
+    """segmentation_models_pytorch/losses/soft_ce.py ``SoftCrossEntropyLoss`` (label_smoothed_nll_loss in
+    _functional.py): (1 - s) nll + s/C Σ_c -log p_c, ignored positions zeroed but kept in the mean."""
+    logp = torch.log_softmax(y_pred, dim=dim)
+    target = y_true.unsqueeze(dim)
+    pad = None
+    if ignore_index is not None:
+        pad = target == ignore_index
+        target = target.masked_fill(pad, 0)
+    nll = -logp.gather(dim, target)
+    smooth = -logp.sum(dim, keepdim=True)
+    if pad is not None:
+        nll, smooth = nll.masked_fill(pad, 0.0), smooth.masked_fill(pad, 0.0)
+    if reduction == "sum":
+        nll, smooth = nll.sum(), smooth.sum()
+    elif reduction == "mean":
+        nll, smooth = nll.mean(), smooth.mean()
+    s = smooth_factor or 0.0
+    return (1 - s) * nll + s / logp.shape[dim] * smooth
