@@ -312,3 +312,12 @@ def test_multilabel_error_names_the_column():
     y = np.array([[1, 0], [0, 0], [1, 0]])
     with pytest.raises(ValueError, match=r"label column 1 of 2: target has no positive"):
         tune_threshold(s, y)
+
+
+def test_fit_temperature_refuses_fractional_class_targets():
+    # (N, C) logits with non-integer targets were silently truncated to class indices
+    from losskit.decision import fit_temperature
+    z = torch.randn(20, 3, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="class indices in"):
+        fit_temperature(z, torch.full((20,), 1.5))
+    fit_temperature(z, torch.arange(20) % 3)

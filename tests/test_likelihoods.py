@@ -423,3 +423,12 @@ if given is not None:
         assert_close(L.Bernoulli().log_prob(z, y), torch.distributions.Bernoulli(logits=z).log_prob(y))
         k = torch.randint(0, 9, tuple(shape), generator=g).double()
         assert_close(L.Poisson().log_prob(z, k), torch.distributions.Poisson(z.exp()).log_prob(k))
+
+
+def test_categorical_log_prob_refuses_out_of_range_index_by_name():
+    # a -100 padding label used to fail inside torch.gather
+    from losskit.likelihoods import Categorical
+    z = torch.randn(2, 3)
+    with pytest.raises(ValueError, match="class index -100 outside"):
+        Categorical().log_prob(z, torch.tensor([0, -100]))
+    assert_close(Categorical().log_prob(z, torch.tensor([0.0, 2.0])), Categorical().log_prob(z, torch.tensor([0, 2])))

@@ -590,3 +590,44 @@ def test_nll_loss_warns_on_non_log_probs():
 )
 def test_nll_loss_refuses_what_torch_refuses(args, match):
     assert_refuses(lambda: LF.nll_loss(*args), match=match, torch_call=lambda: F.nll_loss(*args))
+
+
+def test_legacy_size_average_traces_under_fullgraph_compile():
+    # the deprecation warning of size_average/reduce used to break torch.compile(fullgraph=True)
+    fn = lambda x, y: LF.cross_entropy(x, y, None, False)  # noqa: E731  (size_average=False: "sum")
+    torch._dynamo.reset()
+    compiled = torch.compile(fn, fullgraph=True, backend="eager")
+    x, y = torch.randn(4, 3), torch.tensor([0, 1, 2, 1])
+    assert_close(compiled(x, y), F.cross_entropy(x, y, reduction="sum"))
+    with pytest.warns(UserWarning, match="size_average and reduce are deprecated"):
+        fn(x, y)  # eager still warns
+
+
+@pytest.mark.parametrize("fn, inp", [
+    (LF.cross_entropy, lambda x: x),
+    (LF.nll_loss, lambda x: torch.log_softmax(x, 1)),
+])
+def test_ignore_index_none_means_no_ignored_label(fn, inp):
+    # ignore_index=None used to crash inside torch ("must be int, not NoneType")
+    x, y = torch.randn(4, 3, dtype=torch.float64), torch.tensor([0, 2, 1, 1])
+    assert_close(fn(inp(x), y, ignore_index=None), fn(inp(x), y))
+    with pytest.raises(ValueError, match="class index -100 outside"):
+        fn(inp(x), torch.tensor([0, -100, 1, 1]), ignore_index=None)
+    with pytest.raises(TypeError, match="ignore_index must be an int"):
+        fn(inp(x), y, ignore_index=1.5)
+
+
+def test_linear_cross_entropy_k_dim_honours_all_ignored():
+    # the (C, d1, H) weight path called torch's cross_entropy and silently dropped all_ignored
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(5, 4, generator=g, requires_grad=True)
+    w = torch.randn(3, 2, 4, generator=g)
+    y = torch.full((5, 2), -100)
+    out = LF.linear_cross_entropy(x, w, y, all_ignored="zero")
+    assert out.item() == 0.0
+    out.backward()
+    assert torch.equal(x.grad, torch.zeros_like(x))
+    assert LF.linear_cross_entropy(x, w, y).isnan()  # torch's 0/0 by default
+    y[0, 0] = 7
+    with pytest.raises(ValueError, match="class index 7 outside"):
+        LF.linear_cross_entropy(x, w, y)
