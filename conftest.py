@@ -10,6 +10,11 @@ import socket
 
 import pytest
 
+# The Sphinx configuration and the pages it generates are not test modules (the site has its own test,
+# tests/docs/test_site.py); docs/*.md pages still run as doctests.
+collect_ignore = ["docs/conf.py"]
+collect_ignore_glob = ["docs/_generated/*", "docs/api/*"]
+
 
 def _loopback() -> str:
     names = [name for _, name in socket.if_nameindex()]

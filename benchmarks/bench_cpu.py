@@ -1,10 +1,22 @@
-"""CPU benchmark: forward + backward time of every losskit torch twin against torch's own function.
+"""CPU benchmark: forward + backward time and peak memory of every losskit torch twin against
+torch's own function, and of the segmentation and focal losses against their peers.
 
-For each registered loss whose registry entry names a ``torch_twin``, both functions run on the
-same inputs at a realistic size (the ``SIZES`` table below); each repeat times one forward and one
-backward of each, interleaved (ours then torch, torch then ours, alternately) so that drift in the
-machine's speed cancels. The table reports the medians and their ratio (ours / torch: lower is
-better; the target is <= 1.1).
+For each catalog loss that names a ``torch_twin``, both functions run on the same inputs at a
+realistic size (the ``SIZES`` table below); each repeat times one forward and one backward of each,
+interleaved (ours then torch, torch then ours, alternately) so that drift in the machine's speed
+cancels. The table reports the medians and their ratio (ours / torch: lower is better; the target
+is <= 1.1).
+
+Peak memory (``--memory-dtypes``, default float32 and bfloat16): the largest amount PyTorch's CPU
+allocator holds during one forward + backward above what it held before, read from the
+``[memory]`` events of ``torch.profiler`` (every allocation and free, in order); the inputs are
+cast to the dtype first. The target is ours <= 1.1x torch's in every dtype.
+
+Peers (``PEERS`` below, same inputs and options on both sides): ``dice_loss`` against MONAI's
+``DiceLoss``, ``CombinedLoss(ce + dice)`` against MONAI's ``DiceCELoss``, ``sigmoid_focal_loss``
+against torchvision's ``sigmoid_focal_loss`` (its formula written out in torch ops, as
+``torchvision/ops/focal_loss.py`` computes it: torchvision does not install beside the CPU build
+of torch used here). A peer that is not installed is skipped and the run says so.
 
     python benchmarks/bench_cpu.py            # full run, writes benchmarks/results/cpu-<tag>-<date>.json|md
     python benchmarks/bench_cpu.py --quick    # fewer repeats
@@ -37,8 +49,8 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 _ROOT = Path(__file__).resolve().parents[1]
 if str(_ROOT / "src") not in sys.path:  # benchmark this checkout's losskit, not an installed one
@@ -48,7 +60,7 @@ import torch  # noqa: E402
 import torch.nn.functional as TF  # noqa: E402
 
 import losskit  # noqa: E402
-from losskit import registry  # noqa: E402
+from losskit import catalog  # noqa: E402
 
 Builder = Callable[[torch.Generator, bool], tuple[tuple, dict, str]]
 
@@ -132,8 +144,11 @@ def _ctc(g, tiny):
     t, n, c, s = (12, 2, 5, 4) if tiny else (200, 64, 30, 40)
     lp = torch.log_softmax(torch.randn(t, n, c, generator=g), 2).requires_grad_()
     targets = torch.randint(1, c, (n, s), generator=g)
-    return (lp, targets, torch.full((n,), t, dtype=torch.long), torch.full((n,), s, dtype=torch.long)), {}, \
-        f"T{t} N{n} C{c} S{s}"
+    return (
+        (lp, targets, torch.full((n,), t, dtype=torch.long), torch.full((n,), s, dtype=torch.long)),
+        {},
+        f"T{t} N{n} C{c} S{s}",
+    )
 
 
 def _regression(g, tiny):
@@ -208,6 +223,108 @@ SIZES: dict[str, Builder] = {
 
 
 # --------------------------------------------------------------------------------------------
+# peers: name -> (builder, ours, theirs); a builder returns (args, size label) or raises ImportError
+# --------------------------------------------------------------------------------------------
+
+
+def _segmentation(g, tiny):
+    n, c, h, w = (2, 3, 8, 8) if tiny else (8, 4, 128, 128)
+    return (_randn(g, n, c, h, w, grad=True), torch.randint(0, c, (n, h, w), generator=g)), f"{n}x{c}x{h}x{w}"
+
+
+def _monai_dice():
+    from monai.losses import DiceLoss
+
+    # the same numbers on both sides: softmax, one-hot labels, batch ratio per class, smooth 1e-5
+    theirs = DiceLoss(softmax=True, to_onehot_y=True, batch=True, smooth_nr=1e-5, smooth_dr=1e-5)
+    return (lambda x, y: losskit.functional.dice_loss(x, y, smooth=1e-5, empty="include"),
+            lambda x, y: theirs(x, y[:, None]))
+
+
+def _monai_dice_ce():
+    from monai.losses import DiceCELoss
+
+    theirs = DiceCELoss(softmax=True, to_onehot_y=True, batch=True, smooth_nr=1e-5, smooth_dr=1e-5)
+    ours = losskit.nn.CombinedLoss({"ce": losskit.nn.CrossEntropyLoss(),
+                                    "dice": losskit.nn.DiceLoss(smooth=1e-5, empty="include")})
+    return ours, lambda x, y: theirs(x, y[:, None])
+
+
+def _binary_table(g, tiny):
+    n, c = _nc(tiny, c=80)
+    y = torch.randint(0, 2, (n, c), generator=g).float()
+    return (_randn(g, n, c, grad=True), y), f"{n}x{c}"
+
+
+def _torchvision_focal():
+    def theirs(inputs, targets, alpha=0.25, gamma=2.0):
+        # torchvision/ops/focal_loss.py (sigmoid_focal_loss), reduction="mean"
+        p = torch.sigmoid(inputs)
+        ce_loss = TF.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+        p_t = p * targets + (1 - p) * (1 - targets)
+        loss = ce_loss * ((1 - p_t) ** gamma)
+        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
+        return (alpha_t * loss).mean()
+
+    return lambda x, y: losskit.functional.sigmoid_focal_loss(x, y, alpha=0.25, gamma=2.0), theirs
+
+
+PEERS: dict[str, tuple] = {
+    "dice_loss vs MONAI DiceLoss": (_segmentation, _monai_dice),
+    "CombinedLoss(ce+dice) vs MONAI DiceCELoss": (_segmentation, _monai_dice_ce),
+    "sigmoid_focal_loss vs torchvision": (_binary_table, _torchvision_focal),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# peak memory
+# --------------------------------------------------------------------------------------------
+
+
+def _cast(args: tuple, dtype: torch.dtype) -> tuple:
+    """The floating inputs in ``dtype`` (leaves that required grad still do); integer targets as they are."""
+    out = []
+    for a in args:
+        if isinstance(a, torch.Tensor) and a.is_floating_point():
+            a = a.detach().to(dtype).requires_grad_(a.requires_grad)
+        out.append(a)
+    return tuple(out)
+
+
+def peak_bytes(fn: Callable, args: tuple, kwargs: dict) -> int:
+    """Peak bytes the CPU allocator holds during one forward + backward of ``fn`` above the level before it."""
+    from torch.profiler import ProfilerActivity, profile
+
+    diff = [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad]
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        _step(fn, args, kwargs, diff)
+    events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
+                    if e.name() == "[memory]" and "CPU" in str(e.device_type()))
+    level = peak = 0
+    for _, nbytes in events:
+        level += nbytes
+        peak = max(peak, level)
+    for t in diff:
+        t.grad = None
+    return peak
+
+
+def memory_pair(ours: Callable, ref: Callable, args: tuple, kwargs: dict, dtype: torch.dtype) -> dict:
+    """Peak MiB of ``ours`` and ``ref`` on the inputs cast to ``dtype`` (None where one refuses the dtype)."""
+    args = _cast(args, dtype)
+    row: dict = {}
+    for side, fn in (("ours", ours), ("torch", ref)):
+        try:
+            _step(fn, args, kwargs, [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad])
+            row[f"{side}_mib"] = peak_bytes(fn, args, kwargs) / 2**20
+        except (RuntimeError, ValueError, TypeError, NotImplementedError) as e:
+            row[f"{side}_mib"], row[f"{side}_error"] = None, f"{type(e).__name__}: {str(e).splitlines()[0][:120]}"
+    if row["ours_mib"] is not None and row["torch_mib"]:
+        row["ratio"] = row["ours_mib"] / row["torch_mib"]
+    return row
+
+
+# --------------------------------------------------------------------------------------------
 # timing
 # --------------------------------------------------------------------------------------------
 
@@ -224,7 +341,7 @@ def _tune_malloc() -> bool:
         return False
 
 
-def _loadavg() -> Optional[float]:
+def _loadavg() -> float | None:
     try:
         return round(os.getloadavg()[0], 2)
     except (OSError, AttributeError):
@@ -257,10 +374,16 @@ def time_pair(ours: Callable, ref: Callable, args: tuple, kwargs: dict, *, repea
             t_ref.append(_step(ref, args, kwargs, diff))
             t_ours.append(_step(ours, args, kwargs, diff))
     m_ours, m_ref = statistics.median(t_ours), statistics.median(t_ref)
-    return {"ours_ms": m_ours * 1e3, "torch_ms": m_ref * 1e3, "ratio": m_ours / m_ref,
-            "ours_min_ms": min(t_ours) * 1e3, "torch_min_ms": min(t_ref) * 1e3,
-            "ratio_of_mins": min(t_ours) / min(t_ref),
-            "paired_ratio": statistics.median(o / r for o, r in zip(t_ours, t_ref)), "repeats": repeats}
+    return {
+        "ours_ms": m_ours * 1e3,
+        "torch_ms": m_ref * 1e3,
+        "ratio": m_ours / m_ref,
+        "ours_min_ms": min(t_ours) * 1e3,
+        "torch_min_ms": min(t_ref) * 1e3,
+        "ratio_of_mins": min(t_ours) / min(t_ref),
+        "paired_ratio": statistics.median(o / r for o, r in zip(t_ours, t_ref, strict=True)),
+        "repeats": repeats,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,11 +401,17 @@ def describe_device() -> dict:
                 break
     except (OSError, subprocess.SubprocessError):
         pass
-    return {"cpu": model, "cores": os.cpu_count(), "threads": torch.get_num_threads(),
-            "torch": torch.__version__, "losskit": losskit.__version__, "python": platform.python_version()}
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "losskit": losskit.__version__,
+        "python": platform.python_version(),
+    }
 
 
-def _markdown(meta: dict, rows: list[dict], skipped: dict) -> str:
+def _markdown(meta: dict, rows: list[dict], skipped: dict, memory: list[dict], peers: list[dict]) -> str:
     d = meta["device"]
     lines = [
         f"# losskit vs torch on CPU: forward + backward ({meta['date']})",
@@ -304,13 +433,32 @@ def _markdown(meta: dict, rows: list[dict], skipped: dict) -> str:
         flag = " **slow**" if r["ratio"] > 1.1 else ""
         lines.append(f"| {r['name']} | {r['size']} | {r['ours_ms']:.3f} | {r['torch_ms']:.3f} | {r['ratio']:.2f}{flag} "
                      f"| {r['paired_ratio']:.2f} | {r['ratio_of_mins']:.2f} |")
+    if peers:
+        lines += ["", "## Against the peers (forward + backward, the same inputs and options)", "",
+                  "| comparison | size | losskit ms | peer ms | ratio | paired ratio | ratio of mins |",
+                  "|---|---|---:|---:|---:|---:|---:|"]
+        for r in peers:
+            flag = " **slow**" if r["ratio"] > 1.1 else ""
+            lines.append(f"| {r['name']} | {r['size']} | {r['ours_ms']:.3f} | {r['torch_ms']:.3f} | {r['ratio']:.2f}{flag} "
+                         f"| {r['paired_ratio']:.2f} | {r['ratio_of_mins']:.2f} |")
+    if memory:
+        lines += ["", "## Peak memory of one forward + backward (CPU allocator, torch.profiler memory events)", "",
+                  "| loss | size | dtype | losskit MiB | torch MiB | ratio |", "|---|---|---|---:|---:|---:|"]
+        for m in memory:
+            ours = "-" if m["ours_mib"] is None else f"{m['ours_mib']:.2f}"
+            ref = "-" if m["torch_mib"] is None else f"{m['torch_mib']:.2f}"
+            ratio = m.get("ratio")
+            cell = "-" if ratio is None else f"{ratio:.2f}" + (" **over**" if ratio > 1.1 else "")
+            note = m.get("torch_error") or m.get("ours_error")
+            lines.append(f"| {m['name']} | {m['size']} | {m['dtype']} | {ours} | {ref} | {cell}"
+                         + (f" ({note})" if note and ratio is None else "") + " |")
     for why, names in skipped.items():
         if names:
             lines += ["", f"Skipped ({why}): {', '.join(names)}"]
     return "\n".join(lines) + "\n"
 
 
-def main(argv: Optional[list[str]] = None) -> dict:
+def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="fewer repeats (a short run)")
     p.add_argument("--tiny", action="store_true", help="tiny inputs (a smoke test, timings meaningless)")
@@ -320,6 +468,8 @@ def main(argv: Optional[list[str]] = None) -> dict:
     p.add_argument("--only", default="", help="comma-separated twin names")
     p.add_argument("--checks", default="auto", choices=["off", "auto", "full"], help="losskit check level")
     p.add_argument("--no-malloc-tune", action="store_true")
+    p.add_argument("--memory-dtypes", default="float32,bfloat16",
+                   help="dtypes whose peak memory is measured (comma-separated; '' for none)")
     p.add_argument("--out", default=str(_ROOT / "benchmarks" / "results"), help="results folder")
     p.add_argument("--tag", default=None, help="file-name tag (default: '2core' on 2 cores, else the hostname)")
     p.add_argument("--no-write", action="store_true")
@@ -331,17 +481,20 @@ def main(argv: Optional[list[str]] = None) -> dict:
     tuned = False if a.no_malloc_tune else _tune_malloc()
     load_before = _loadavg()
     if load_before is not None and load_before > (os.cpu_count() or 1) * 0.5:
-        print(f"warning: load average {load_before:.1f} on {os.cpu_count()} cores: other processes compete for the "
-              "CPU, and timings with several threads get noisy")
+        print(
+            f"warning: load average {load_before:.1f} on {os.cpu_count()} cores: other processes compete for the "
+            "CPU, and timings with several threads get noisy"
+        )
 
     wanted = set(filter(None, a.only.split(",")))
-    specs = {s.torch_twin: s for s in registry.specs() if s.torch_twin}
+    specs = {e.torch_twin: e for e in catalog.entries() if e.torch_twin}
     skipped = {
-        "not registered in losskit yet": sorted(n for n in SIZES if n not in specs and (not wanted or n in wanted)),
-        "registered but no size entry": sorted(n for n in specs if n not in SIZES and (not wanted or n in wanted)),
+        "not in the catalog": sorted(n for n in SIZES if n not in specs and (not wanted or n in wanted)),
+        "in the catalog but no size entry": sorted(n for n in specs if n not in SIZES and (not wanted or n in wanted)),
         "not in this torch": sorted(n for n in specs if not hasattr(TF, n)),
     }
-    rows = []
+    mem_dtypes = [getattr(torch, d) for d in filter(None, a.memory_dtypes.split(","))]
+    rows, memory = [], []
     print(f"{'loss':36s} {'size':>14s} {'losskit ms':>11s} {'torch ms':>9s} {'ratio':>6s} {'paired':>6s} {'mins':>6s}")
     for twin, build in SIZES.items():
         if twin not in specs or (wanted and twin not in wanted) or not hasattr(TF, twin):
@@ -351,11 +504,33 @@ def main(argv: Optional[list[str]] = None) -> dict:
         with warnings.catch_warnings(), losskit.checks(a.checks):
             warnings.simplefilter("ignore")
             res = time_pair(spec.functional, getattr(TF, twin), args, kwargs, repeats=repeats, warmup=warmup)
+            for dt in mem_dtypes:
+                memory.append({"name": spec.name, "size": size, "dtype": str(dt).replace("torch.", ""),
+                               **memory_pair(spec.functional, getattr(TF, twin), args, kwargs, dt)})
         row = {"name": spec.name, "torch_twin": twin, "size": size, **res}
         rows.append(row)
         flag = "  <-- slower than 1.1x" if res["ratio"] > 1.1 else ""
         print(f"{spec.name:36s} {size:>14s} {res['ours_ms']:11.3f} {res['torch_ms']:9.3f} {res['ratio']:6.2f} "
               f"{res['paired_ratio']:6.2f} {res['ratio_of_mins']:6.2f}{flag}")
+    peers = []
+    for label, (build, make) in PEERS.items():
+        if wanted and label not in wanted and not (wanted & {"peers"}):
+            continue
+        try:
+            ours, theirs = make()
+        except ImportError as e:
+            skipped.setdefault("peer not installed", []).append(f"{label} ({e.name})")
+            continue
+        args, size = build(torch.Generator().manual_seed(0), a.tiny)
+        with warnings.catch_warnings(), losskit.checks(a.checks):
+            warnings.simplefilter("ignore")
+            res = time_pair(ours, theirs, args, {}, repeats=repeats, warmup=warmup)
+        peers.append({"name": label, "size": size, **res})
+        print(f"{label:36s} {size:>14s} {res['ours_ms']:11.3f} {res['torch_ms']:9.3f} {res['ratio']:6.2f} "
+              f"{res['paired_ratio']:6.2f} {res['ratio_of_mins']:6.2f}")
+    for m in memory:
+        if m.get("ratio") is not None and m["ratio"] > 1.1:
+            print(f"memory: {m['name']} {m['dtype']}: {m['ours_mib']:.1f} MiB vs torch {m['torch_mib']:.1f} MiB")
     for why, names in skipped.items():
         if names:
             print(f"skipped ({why}): {', '.join(names)}")
@@ -364,14 +539,14 @@ def main(argv: Optional[list[str]] = None) -> dict:
     meta = {"date": date, "device": describe_device(), "repeats": repeats, "warmup": warmup, "checks": a.checks,
             "malloc_tuned": tuned, "tiny": a.tiny, "dtype": "float32",
             "loadavg_1min": {"before": load_before, "after": _loadavg()}}
-    result = {"meta": meta, "results": rows, "skipped": skipped}
+    result = {"meta": meta, "results": rows, "memory": memory, "peers": peers, "skipped": skipped}
     if not a.no_write:
         tag = a.tag or ("2core" if os.cpu_count() == 2 else socket.gethostname())
         out = Path(a.out)
         out.mkdir(parents=True, exist_ok=True)
         stem = out / f"cpu-{tag}-{date}"
         stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-        stem.with_suffix(".md").write_text(_markdown(meta, rows, skipped))
+        stem.with_suffix(".md").write_text(_markdown(meta, rows, skipped, memory, peers))
         print(f"wrote {stem}.json and {stem}.md")
         result["paths"] = [str(stem) + ".json", str(stem) + ".md"]
     return result

@@ -75,8 +75,11 @@ def _allocator_peak(fn) -> int:
 
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
-    events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
-                    if e.name() == "[memory]" and "CPU" in str(e.device_type()))
+    events = sorted(
+        (e.start_ns(), e.nbytes())
+        for e in prof.profiler.kineto_results.events()
+        if e.name() == "[memory]" and "CPU" in str(e.device_type())
+    )
     level = peak = 0
     for _, nbytes in events:
         level += nbytes
@@ -120,30 +123,34 @@ def _rank(rank: int, world: int, port: int, cfg: dict, results) -> None:
     dev = torch.device("cuda", rank) if cuda else torch.device("cpu")
     n, h, v, chunk = cfg["tokens"], cfg["hidden"], cfg["classes"], cfg["chunk"]
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(n, h, generator=g).div_(h ** 0.5)
+    x = torch.randn(n, h, generator=g).div_(h**0.5)
     W = torch.randn(v, h, generator=g)
     b = torch.randn(v, generator=g)
     y = torch.randint(0, v, (n,), generator=g)
     y[torch.rand(n, generator=g) < 0.1] = -100
     sizes = [v // world + (r < v % world) for r in range(world)]
     lo = sum(sizes[:rank])
-    shard = [t[lo:lo + sizes[rank]].clone().to(dev) for t in (W, b)]  # this rank's rows only
+    shard = [t[lo : lo + sizes[rank]].clone().to(dev) for t in (W, b)]  # this rank's rows only
     x, y = x.to(dev), y.to(dev)
     del W, b
 
-    cases = {"vocab_parallel_linear_cross_entropy": lambda xs, ws, bs: vocab_parallel_linear_cross_entropy(
-        xs, ws, y, group=None, bias_shard=bs, chunk_size=chunk)}
+    cases = {
+        "vocab_parallel_linear_cross_entropy": lambda xs, ws, bs: vocab_parallel_linear_cross_entropy(
+            xs, ws, y, group=None, bias_shard=bs, chunk_size=chunk
+        )
+    }
     if world == 1:
         cases["unfused cross_entropy(linear(x, W))"] = lambda xs, ws, bs: cross_entropy(F.linear(xs, ws, bs), y)
         cases["linear_cross_entropy (one process)"] = lambda xs, ws, bs: linear_cross_entropy(
-            xs, ws, y, linear_bias=bs, chunk_size=chunk)
+            xs, ws, y, linear_bias=bs, chunk_size=chunk
+        )
     out = []
     for name, loss in cases.items():
         measured = {}
         for kind in ("warm-up", "allocator", "rss"):
             leaves = [t.detach().clone().requires_grad_() for t in (x, *shard)]  # allocated before the call
 
-            def step(ts=leaves):
+            def step(ts=leaves, loss=loss):
                 loss(*ts).backward()
 
             dist.barrier()
@@ -156,8 +163,16 @@ def _rank(rank: int, world: int, port: int, cfg: dict, results) -> None:
                 measured[kind] = _allocator_peak(step) if kind == "allocator" else _rss_peak(step)
             measured.setdefault("ms", (time.perf_counter() - t0) * 1e3)  # the warm-up call's
             del step, leaves  # free this run's gradients before the next
-        out.append(dict(name=name, rank=rank, classes=sizes[rank], peak=measured["allocator"],
-                        rss=measured["rss"], ms=measured["ms"]))
+        out.append(
+            dict(
+                name=name,
+                rank=rank,
+                classes=sizes[rank],
+                peak=measured["allocator"],
+                rss=measured["rss"],
+                ms=measured["ms"],
+            )
+        )
     results.put(out)
     dist.barrier()
     dist.destroy_process_group()
@@ -171,8 +186,10 @@ def _run_worlds(worlds: list, cfg: dict, timeout: float) -> dict:
     rows: dict = {w: [] for w in worlds}
     for batch in batches:
         queues = {w: ctx.Queue() for w in batch}
-        procs = {w: [ctx.Process(target=_rank, args=(r, w, port, cfg, queues[w])) for r in range(w)]
-                 for w, port in zip(batch, [_free_port() for _ in batch])}
+        procs = {
+            w: [ctx.Process(target=_rank, args=(r, w, port, cfg, queues[w])) for r in range(w)]
+            for w, port in zip(batch, [_free_port() for _ in batch], strict=True)
+        }
         for p in (p for ps in procs.values() for p in ps):
             p.start()
         waited = 0.0
@@ -186,8 +203,10 @@ def _run_worlds(worlds: list, cfg: dict, timeout: float) -> dict:
                     except queue.Empty:
                         waited += 5
                         if waited > timeout or any(p.exitcode not in (None, 0) for p in procs[w]):
-                            raise RuntimeError(f"world {w}: a rank failed or timed out (exit codes "
-                                               f"{[p.exitcode for p in procs[w]]}); see its traceback above") from None
+                            raise RuntimeError(
+                                f"world {w}: a rank failed or timed out (exit codes "
+                                f"{[p.exitcode for p in procs[w]]}); see its traceback above"
+                            ) from None
                 print(f"world {w}: done", flush=True)
         finally:
             for p in (p for ps in procs.values() for p in ps):
@@ -202,9 +221,16 @@ def _summarise(rows: list, world: int) -> list:
     for name in dict.fromkeys(r["name"] for r in rows):
         mine = [r for r in rows if r["name"] == name]
         rss = [r["rss"] for r in mine if r["rss"] is not None]
-        out.append(dict(name=name, world=world, classes_per_rank=max(r["classes"] for r in mine),
-                        peak_mib=max(r["peak"] for r in mine) / MiB, rss_mib=max(rss) / MiB if rss else None,
-                        ms=max(r["ms"] for r in mine)))
+        out.append(
+            dict(
+                name=name,
+                world=world,
+                classes_per_rank=max(r["classes"] for r in mine),
+                peak_mib=max(r["peak"] for r in mine) / MiB,
+                rss_mib=max(rss) / MiB if rss else None,
+                ms=max(r["ms"] for r in mine),
+            )
+        )
     return out
 
 
@@ -229,12 +255,17 @@ def _table(results: list, cfg: dict, meta: dict) -> str:
     for r in results:
         rss = "-" if r["rss_mib"] is None else f"{r['rss_mib']:.1f}"
         ideal = f"{1 / r['world']:.3f}" if r["name"].startswith("vocab_parallel") else "-"
-        lines.append(f"| {r['name']} | {r['world']} | {r['classes_per_rank']} | {r['peak_mib']:.1f} | "
-                     f"{r['peak_mib'] / base:.3f} | {ideal} | {rss} |")
+        lines.append(
+            f"| {r['name']} | {r['world']} | {r['classes_per_rank']} | {r['peak_mib']:.1f} | "
+            f"{r['peak_mib'] / base:.3f} | {ideal} | {rss} |"
+        )
     fixed = cfg["tokens"] * cfg["hidden"] * 4 / MiB
-    lines += ["", f"The input's gradient ({cfg['tokens']} x {cfg['hidden']} float32 = {fixed:.1f} MiB) is the part "
-              "of the peak that does not shrink with the world size; the rest (the shard's weight and bias "
-              "gradients, one chunk of logits and its temporaries) is proportional to V / world size."]
+    lines += [
+        "",
+        f"The input's gradient ({cfg['tokens']} x {cfg['hidden']} float32 = {fixed:.1f} MiB) is the part "
+        "of the peak that does not shrink with the world size; the rest (the shard's weight and bias "
+        "gradients, one chunk of logits and its temporaries) is proportional to V / world size.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -258,9 +289,13 @@ def main(argv=None) -> dict:
     results = [r for world in args.worlds for r in _summarise(rows[world], world)]
     date = _dt.date.today().isoformat()
     cuda = args.device == "cuda"
-    meta = dict(date=date, torch=torch.__version__, python=platform.python_version(),
-                backend="nccl" if cuda else "gloo (127.0.0.1)",
-                device=torch.cuda.get_device_name(0) if cuda else f"CPU, {os.cpu_count()} cores")
+    meta = dict(
+        date=date,
+        torch=torch.__version__,
+        python=platform.python_version(),
+        backend="nccl" if cuda else "gloo (127.0.0.1)",
+        device=torch.cuda.get_device_name(0) if cuda else f"CPU, {os.cpu_count()} cores",
+    )
     table = _table(results, cfg, meta)
     print(table)
     tag = args.tag or ("cuda" if cuda else f"cpu-{os.cpu_count()}core")

@@ -21,7 +21,7 @@ import datetime as _dt
 import platform
 import statistics
 import time
-from typing import Callable, Dict, List, Tuple
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -30,16 +30,20 @@ import losskit
 from losskit.functional import focal_loss, poly1_cross_entropy, poly1_focal_loss
 
 # name -> (target kind, loss(logits, target) -> scalar)
-CASES: Dict[str, Tuple[str, Callable]] = {
+CASES: dict[str, tuple[str, Callable]] = {
     "focal_loss g=2": ("index", lambda z, t: focal_loss(z, t, gamma=2.0)),
     "focal_loss g=0.5 alpha(C,)": ("index", None),  # filled in main(): needs C
     "poly1_cross_entropy e=1": ("index", lambda z, t: poly1_cross_entropy(z, t, epsilon=1.0)),
     "poly1_focal_loss g=2 e=1": ("index", lambda z, t: poly1_focal_loss(z, t, gamma=2.0, epsilon=1.0)),
     "focal_loss g=2 ls=0.1": ("smooth", lambda z, t: focal_loss(z, t, gamma=2.0, label_smoothing=0.1)),
-    "poly1_cross_entropy e=1 ls=0.1": ("smooth", lambda z, t: poly1_cross_entropy(z, t, epsilon=1.0,
-                                                                                 label_smoothing=0.1)),
-    "poly1_focal_loss g=2 e=1 ls=0.1": ("smooth", lambda z, t: poly1_focal_loss(z, t, gamma=2.0, epsilon=1.0,
-                                                                               label_smoothing=0.1)),
+    "poly1_cross_entropy e=1 ls=0.1": (
+        "smooth",
+        lambda z, t: poly1_cross_entropy(z, t, epsilon=1.0, label_smoothing=0.1),
+    ),
+    "poly1_focal_loss g=2 e=1 ls=0.1": (
+        "smooth",
+        lambda z, t: poly1_focal_loss(z, t, gamma=2.0, epsilon=1.0, label_smoothing=0.1),
+    ),
     "focal_loss g=2 probs": ("probs", lambda z, t: focal_loss(z, t, gamma=2.0)),
     "poly1_focal_loss g=2 e=1 probs": ("probs", lambda z, t: poly1_focal_loss(z, t, gamma=2.0, epsilon=1.0)),
 }
@@ -58,7 +62,7 @@ def _step(fn: Callable, z: torch.Tensor, t: torch.Tensor) -> float:
     return time.perf_counter() - t0
 
 
-def run(n: int, c: int, repeats: int, warmup: int, seed: int = 0) -> List[dict]:
+def run(n: int, c: int, repeats: int, warmup: int, seed: int = 0) -> list[dict]:
     g = torch.Generator().manual_seed(seed)
     z = (3.0 * torch.randn(n, c, generator=g)).requires_grad_(True)
     idx = torch.randint(0, c, (n,), generator=g)
@@ -77,16 +81,22 @@ def run(n: int, c: int, repeats: int, warmup: int, seed: int = 0) -> List[dict]:
             ours.append(_step(fn, z, t))
             ref.append(_step(ce, z, t))
         m_ours, m_ref = statistics.median(ours) * 1e3, statistics.median(ref) * 1e3
-        rows.append(dict(case=name, target=kind, ms=m_ours, ce_ms=m_ref, ratio=m_ours / m_ref,
-                         min_ratio=min(ours) / min(ref)))
+        rows.append(
+            dict(case=name, target=kind, ms=m_ours, ce_ms=m_ref, ratio=m_ours / m_ref, min_ratio=min(ours) / min(ref))
+        )
     return rows
 
 
-def table(rows: List[dict]) -> str:
-    out = ["| case | target | loss ms | F.cross_entropy ms | ratio | ratio of minima |", "|---|---|---:|---:|---:|---:|"]
+def table(rows: list[dict]) -> str:
+    out = [
+        "| case | target | loss ms | F.cross_entropy ms | ratio | ratio of minima |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for r in rows:
-        out.append(f"| {r['case']} | {r['target']} | {r['ms']:.2f} | {r['ce_ms']:.2f} | {r['ratio']:.2f}x "
-                   f"| {r['min_ratio']:.2f}x |")
+        out.append(
+            f"| {r['case']} | {r['target']} | {r['ms']:.2f} | {r['ce_ms']:.2f} | {r['ratio']:.2f}x "
+            f"| {r['min_ratio']:.2f}x |"
+        )
     return "\n".join(out)
 
 
@@ -101,9 +111,11 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     rows = run(args.n, args.c, args.repeats, args.warmup)
-    header = (f"losskit {getattr(losskit, '__version__', '?')} from {losskit.__file__}; torch {torch.__version__}; "
-              f"{platform.processor() or platform.machine()}; {args.threads} threads; logits {args.n}x{args.c} fp32, "
-              f"forward+backward, median of {args.repeats} interleaved repeats; {_dt.date.today()}")
+    header = (
+        f"losskit {getattr(losskit, '__version__', '?')} from {losskit.__file__}; torch {torch.__version__}; "
+        f"{platform.processor() or platform.machine()}; {args.threads} threads; logits {args.n}x{args.c} fp32, "
+        f"forward+backward, median of {args.repeats} interleaved repeats; {_dt.date.today()}"
+    )
     text = header + "\n\n" + table(rows)
     print(text)
     if args.md:

@@ -34,7 +34,7 @@ import json
 import math
 import os
 import sys
-from typing import Callable, Optional
+from collections.abc import Callable
 
 # ---------------------------------------------------------------------------------------------
 # Pure logic (no GPU): floors, ratios, table
@@ -45,9 +45,9 @@ from typing import Callable, Optional
 class Result:
     case: str
     impl: str
-    ms: Optional[float] = None
-    extra_mb: Optional[float] = None
-    x_floor: Optional[float] = None
+    ms: float | None = None
+    extra_mb: float | None = None
+    x_floor: float | None = None
     note: str = ""
 
 
@@ -75,14 +75,14 @@ def copy_bandwidth(copy_ms: float, nbytes: float) -> float:
     return 2.0 * nbytes / (copy_ms * 1e-3)
 
 
-def x_floor(ms: Optional[float], floor_ms: float) -> Optional[float]:
+def x_floor(ms: float | None, floor_ms: float) -> float | None:
     """How many times the floor a time is (``None`` when not measured)."""
     if ms is None or floor_ms <= 0:
         return None
     return ms / floor_ms
 
 
-def case_floor_ms(case: Case, bandwidth: float, gemm_ms: Optional[float]) -> float:
+def case_floor_ms(case: Case, bandwidth: float, gemm_ms: float | None) -> float:
     if case.gemm_shape:
         if gemm_ms is None:
             raise ValueError(f"case {case.key} needs the measured GEMM time")
@@ -115,8 +115,13 @@ def format_markdown(results: list[Result], floors: dict[str, float], meta: dict)
     return "\n".join(lines) + "\n"
 
 
-def run_cases(cases: list[Case], timer: Callable[[Callable], float], memory: Callable[[Callable], float],
-              bandwidth: float, gemm_ms: Optional[dict] = None) -> tuple[list[Result], dict[str, float]]:
+def run_cases(
+    cases: list[Case],
+    timer: Callable[[Callable], float],
+    memory: Callable[[Callable], float],
+    bandwidth: float,
+    gemm_ms: dict | None = None,
+) -> tuple[list[Result], dict[str, float]]:
     """Time every implementation of every case with ``timer(step) -> ms`` and ``memory(step) -> MB``.
 
     An implementation whose builder raises ``ImportError`` (peer not installed) is listed as skipped;
@@ -133,13 +138,13 @@ def run_cases(cases: list[Case], timer: Callable[[Callable], float], memory: Cal
             except ImportError as e:
                 results.append(Result(case.label, name, note=f"skipped: {e}"))
                 continue
-            except Exception as e:  # noqa: BLE001 - a peer that fails to import or set up (e.g. OOM) is reported
+            except Exception as e:
                 results.append(Result(case.label, name, note=f"failed: {type(e).__name__}: {str(e)[:80]}"))
                 continue
             try:
                 mb = memory(step)
                 ms = timer(step)
-            except Exception as e:  # noqa: BLE001 - report and continue
+            except Exception as e:
                 results.append(Result(case.label, name, note=f"failed: {type(e).__name__}: {str(e)[:80]}"))
                 continue
             results.append(Result(case.label, name, ms=ms, extra_mb=mb, x_floor=x_floor(ms, floor)))
@@ -197,8 +202,9 @@ def _zipf_logits(n, c, dtype, device, gen):
     return z.to(dtype)
 
 
-def build_cases(scale: float = 1.0, which=("ce", "lce", "focal", "dice"), logits: str = "random",
-                device: str = "cuda") -> list[Case]:
+def build_cases(
+    scale: float = 1.0, which=("ce", "lce", "focal", "dice"), logits: str = "random", device: str = "cuda"
+) -> list[Case]:
     import torch
     import torch.nn.functional as F
 
@@ -216,8 +222,11 @@ def build_cases(scale: float = 1.0, which=("ce", "lce", "focal", "dice"), logits
             nbytes = n * c * 2 * 2 + n * 8  # read logits, write grad (bf16), read targets (int64)
 
             def make(n=n, c=c):
-                x = (_zipf_logits(n, c, bf16, device, gen) if logits == "realistic"
-                     else torch.randn(n, c, device=device, dtype=bf16, generator=gen))
+                x = (
+                    _zipf_logits(n, c, bf16, device, gen)
+                    if logits == "realistic"
+                    else torch.randn(n, c, device=device, dtype=bf16, generator=gen)
+                )
                 y = torch.randint(0, c, (n,), device=device, generator=gen)
                 return x.requires_grad_(), y
 
@@ -241,9 +250,11 @@ def build_cases(scale: float = 1.0, which=("ce", "lce", "focal", "dice"), logits
             impls["losskit (inplace_grad)"] = lambda lk=lk: lk(inplace=True)
             impls["torch eager (bf16 in)"] = lambda make=make: _grad_step(F.cross_entropy, make())
             impls["torch eager (upcast fp32)"] = lambda make=make: _grad_step(
-                lambda a, b: F.cross_entropy(a.float(), b), make())
+                lambda a, b: F.cross_entropy(a.float(), b), make()
+            )
             impls["torch.compile (upcast fp32)"] = lambda make=make: _grad_step(
-                _compile(lambda a, b: F.cross_entropy(a.float(), b)), make())
+                _compile(lambda a, b: F.cross_entropy(a.float(), b)), make()
+            )
 
             def liger(make=make):
                 from liger_kernel.transformers import LigerCrossEntropyLoss
@@ -271,8 +282,9 @@ def build_cases(scale: float = 1.0, which=("ce", "lce", "focal", "dice"), logits
         impls = {
             "losskit": lk_lce,
             "torch eager": lambda: _grad_step(lambda x, w, y: F.cross_entropy(x @ w.T, y), make_lce()),
-            "torch.compile": lambda: _grad_step(_compile(lambda x, w, y: F.cross_entropy((x @ w.T).float(), y)),
-                                                make_lce()),
+            "torch.compile": lambda: _grad_step(
+                _compile(lambda x, w, y: F.cross_entropy((x @ w.T).float(), y)), make_lce()
+            ),
         }
 
         def torch_chunked():
@@ -407,7 +419,7 @@ def _measure_gemm(timer, cases) -> dict:
             n, h, v = case.gemm_shape
             x = torch.randn(n, h, device="cuda", dtype=torch.bfloat16)
             w = torch.randn(v, h, device="cuda", dtype=torch.bfloat16)
-            out[case.key] = timer(lambda: x @ w.T)
+            out[case.key] = timer(lambda x=x, w=w: x @ w.T)
             del x, w
     return out
 
@@ -418,8 +430,13 @@ def main(argv=None) -> int:
     ap.add_argument("--cases", default="ce,lce,focal,dice", help="comma list of: ce, lce, focal, dice")
     ap.add_argument("--scale", type=float, default=1.0, help="shrink every case's batch dimension")
     ap.add_argument("--logits", choices=("random", "realistic"), default="random")
-    ap.add_argument("--peers", action="append", default=[], metavar="DIR",
-                    help="a folder holding peers installed with pip install --no-deps --target DIR (repeatable)")
+    ap.add_argument(
+        "--peers",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder holding peers installed with pip install --no-deps --target DIR (repeatable)",
+    )
     args = ap.parse_args(argv)
     for d in args.peers:  # appended: a peer folder must not shadow torch or triton
         if d not in sys.path:

@@ -66,10 +66,19 @@ def bench_table(rows: int, repeats: int) -> dict:
             t0 = time.perf_counter()
             sp = split(ds, 0)
             preps.append(time.perf_counter() - t0)
-        return {"rows": rows, "columns": 20, "file_mb": size / 2**20, "write_seconds": write_s,
-                "read_seconds": statistics.median(reads), "read_all": reads,
-                "prepare_seconds": statistics.median(preps), "prepare_all": preps,
-                "model_inputs": int(sp.X_train.shape[1]), "kind": ds.kind, "peak_rss_mb": _rss_mb()}
+        return {
+            "rows": rows,
+            "columns": 20,
+            "file_mb": size / 2**20,
+            "write_seconds": write_s,
+            "read_seconds": statistics.median(reads),
+            "read_all": reads,
+            "prepare_seconds": statistics.median(preps),
+            "prepare_all": preps,
+            "model_inputs": int(sp.X_train.shape[1]),
+            "kind": ds.kind,
+            "peak_rss_mb": _rss_mb(),
+        }
 
 
 def _rss_mb() -> float:
@@ -82,17 +91,23 @@ def bench_default(out: Path) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "losskit", "compare", "--out", str(out)], capture_output=True,
-                          text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "losskit", "compare", "--out", str(out)], capture_output=True, text=True, env=env
+    )
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"losskit compare failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
     meta = json.loads((out / "results.json").read_text())["meta"]
-    return {"command": "losskit compare", "wall_seconds": wall,
-            "cpu_seconds": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-            "train_seconds": meta["train_seconds"], "estimate_seconds": meta.get("estimate_seconds"),
-            "load_average_before": load, "load_average_after": os.getloadavg()[0]}
+    return {
+        "command": "losskit compare",
+        "wall_seconds": wall,
+        "cpu_seconds": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        "train_seconds": meta["train_seconds"],
+        "estimate_seconds": meta.get("estimate_seconds"),
+        "load_average_before": load,
+        "load_average_after": os.getloadavg()[0],
+    }
 
 
 def main() -> None:
@@ -101,14 +116,23 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-default", action="store_true")
     ap.add_argument("--tag", default=f"cpu-{os.cpu_count()}core")
-    ap.add_argument("--keep", metavar="DIR", help="write the default run's report to DIR (kept) instead of a temporary folder")
+    ap.add_argument(
+        "--keep", metavar="DIR", help="write the default run's report to DIR (kept) instead of a temporary folder"
+    )
     args = ap.parse_args()
     import pandas
     import torch
 
-    res = {"date": _dt.date.today().isoformat(), "machine": platform.machine(), "cpus": os.cpu_count(),
-           "python": platform.python_version(), "torch": torch.__version__, "pandas": pandas.__version__,
-           "load_average_start": os.getloadavg()[0], "table": bench_table(args.rows, args.repeats)}
+    res = {
+        "date": _dt.date.today().isoformat(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "pandas": pandas.__version__,
+        "load_average_start": os.getloadavg()[0],
+        "table": bench_table(args.rows, args.repeats),
+    }
     if not args.skip_default and args.keep:
         res["default_run"] = bench_default(Path(args.keep))
     elif not args.skip_default:
@@ -119,20 +143,28 @@ def main() -> None:
     stem = out_dir / f"workbench-{args.tag}-{res['date']}"
     stem.with_suffix(".json").write_text(json.dumps(res, indent=1))
     t = res["table"]
-    lines = [f"# Workbench benchmark ({res['date']}, {res['cpus']} CPUs, torch {res['torch']}, pandas {res['pandas']})", "",
-             f"Load average at the start: {res['load_average_start']:.2f} (other processes on the same cores).", "",
-             "| what | seconds |", "|---|---|",
-             f"| read a {t['rows']:,}-row x {t['columns']}-column CSV ({t['file_mb']:.0f} MB) with `load_table` "
-             f"(median of {len(t['read_all'])}) | {t['read_seconds']:.2f} |",
-             f"| prepare it for one seed (`split`: impute, one-hot, standardise; {t['model_inputs']} inputs) | "
-             f"{t['prepare_seconds']:.2f} |"]
+    lines = [
+        f"# Workbench benchmark ({res['date']}, {res['cpus']} CPUs, torch {res['torch']}, pandas {res['pandas']})",
+        "",
+        f"Load average at the start: {res['load_average_start']:.2f} (other processes on the same cores).",
+        "",
+        "| what | seconds |",
+        "|---|---|",
+        f"| read a {t['rows']:,}-row x {t['columns']}-column CSV ({t['file_mb']:.0f} MB) with `load_table` "
+        f"(median of {len(t['read_all'])}) | {t['read_seconds']:.2f} |",
+        f"| prepare it for one seed (`split`: impute, one-hot, standardise; {t['model_inputs']} inputs) | "
+        f"{t['prepare_seconds']:.2f} |",
+    ]
     if "default_run" in res:
         d = res["default_run"]
-        lines += [f"| `losskit compare` (default run), wall | {d['wall_seconds']:.1f} |",
-                  f"| `losskit compare` (default run), CPU (all processes) | {d['cpu_seconds']:.1f} |",
-                  f"| of which training (wall) | {d['train_seconds']:.1f} |",
-                  "", f"Load average before / after the default run: {d['load_average_before']:.2f} / "
-                  f"{d['load_average_after']:.2f}."]
+        lines += [
+            f"| `losskit compare` (default run), wall | {d['wall_seconds']:.1f} |",
+            f"| `losskit compare` (default run), CPU (all processes) | {d['cpu_seconds']:.1f} |",
+            f"| of which training (wall) | {d['train_seconds']:.1f} |",
+            "",
+            f"Load average before / after the default run: {d['load_average_before']:.2f} / "
+            f"{d['load_average_after']:.2f}.",
+        ]
     stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -213,6 +213,21 @@ EXAMPLES["triplet_margin_with_distance_loss"] = lambda g: ((randn(g, 8, 6), rand
                                                            {"margin": 2.0})
 
 
+@example("hinge_loss")
+def _(g):
+    return (randn(g, 6, 3), binary(g, 6, 3)), {"labels": "01"}
+
+
+@example("squared_hinge_loss")
+def _(g):
+    return (randn(g, 6, 3), binary(g, 6, 3) * 2 - 1), {"margin": 0.8}
+
+
+@example("categorical_hinge_loss")
+def _(g):
+    return (randn(g, 6, 4, 2), torch.randint(0, 4, (6, 2), generator=g)), {"margin": 1.5}
+
+
 # ---- divergences -------------------------------------------------------------------------------------
 
 

@@ -313,3 +313,40 @@ def smp_soft_cross_entropy_loss(y_pred: Tensor, y_true: Tensor, *, smooth_factor
         nll, smooth = nll.mean(), smooth.mean()
     s = smooth_factor or 0.0
     return (1 - s) * nll + s / logp.shape[dim] * smooth
+
+
+# ---- SVM hinges (Keras 3 keras/src/losses/losses.py; optax optax/losses/_classification.py) ----------
+
+
+def keras_hinge(y_true: Tensor, y_pred: Tensor, *, squared: bool = False) -> Tensor:
+    """Keras 3 ``hinge`` / ``squared_hinge`` (keras/src/losses/losses.py): ``y_true`` converted to ±1 by
+    ``convert_binary_labels_to_hinge`` when every value is 0 or 1, then
+    ``mean(maximum(1 - y_true * y_pred, 0) [** 2], axis=-1)`` (one value per row)."""
+    y, z = y_true.double(), y_pred.double()
+    if bool(((y == 0) | (y == 1)).all()):
+        y = 2.0 * y - 1.0
+    h = torch.clamp(1.0 - y * z, min=0.0)
+    return (h * h if squared else h).mean(-1)
+
+
+def optax_hinge(predictor_outputs: Tensor, targets: Tensor) -> Tensor:
+    """optax ``hinge_loss`` (optax/losses/_classification.py): ``maximum(0, 1 - outputs * targets)``,
+    targets in {-1, 1}, elementwise."""
+    return torch.clamp(1.0 - predictor_outputs.double() * targets.double(), min=0.0)
+
+
+def keras_categorical_hinge(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    """Keras 3 ``categorical_hinge`` (keras/src/losses/losses.py): ``pos = sum(y_true * y_pred, -1)``,
+    ``neg = max((1 - y_true) * y_pred, -1)``, ``maximum(neg - pos + 1, 0)``; one-hot ``y_true``."""
+    y, z = y_true.double(), y_pred.double()
+    pos = (y * z).sum(-1)
+    neg = ((1.0 - y) * z).amax(-1)
+    return torch.clamp(neg - pos + 1.0, min=0.0)
+
+
+def optax_multiclass_hinge(scores: Tensor, labels: Tensor) -> Tensor:
+    """optax ``multiclass_hinge_loss`` (optax/losses/_classification.py):
+    ``max(scores + 1 - one_hot(labels), -1) - dot(scores, one_hot(labels))``; classes on the last axis."""
+    z = scores.double()
+    one_hot = torch.nn.functional.one_hot(labels, z.shape[-1]).double()
+    return (z + 1.0 - one_hot).amax(-1) - (z * one_hot).sum(-1)

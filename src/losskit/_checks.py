@@ -503,10 +503,12 @@ _LOG_SOFTMAX = frozenset({"LogSoftmaxBackward0"})
 
 def _sample_rows(x: Tensor, dim: int, rows: int = 32) -> Tensor:
     """Up to ``rows`` distributions along ``dim`` (class dim), spread evenly over the others: (k, C)."""
-    m = x.detach().movedim(dim, -1).reshape(-1, x.shape[dim])
-    if m.shape[0] > rows:
-        m = m[torch.linspace(0, m.shape[0] - 1, rows, device=m.device).long()]
-    return m.float()
+    m = x.detach().movedim(dim, -1)  # a view: the rows are picked before anything is copied
+    n = m.numel() // m.shape[-1]
+    if m.dim() == 1:
+        return m[None].float()
+    pick = torch.linspace(0, n - 1, min(rows, n), device=m.device).long()
+    return m[torch.unravel_index(pick, m.shape[:-1])].float()
 
 
 def warn_activated(logits: Tensor, *, fn: str, link: str, dim: int = 1, fix: str = "") -> None:

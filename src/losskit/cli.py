@@ -15,7 +15,7 @@ import argparse
 import os
 import shlex
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -72,38 +72,78 @@ def _compare_parser(sub) -> argparse.ArgumentParser:
         ),
     )
     g = p.add_argument_group("data")
-    g.add_argument("--data", metavar="FILE", help="your table: CSV/TSV (.gz/.bz2/.xz/.zip too); delimiter, header "
-                   "and types are detected")
-    g.add_argument("--target", metavar="COLUMN[,COLUMN...]", help="the label column of --data; several make a "
-                   "multi-label task")
-    g.add_argument("--task", default="auto", choices=["auto", *catalog.TASKS],
-                   help="the task kind (default auto: detected from the target; without --data: the bundled dataset "
-                        "of that kind)")
-    g.add_argument("--positive", metavar="LABEL", help="the positive label of a binary --target (default: the larger/later one)")
+    g.add_argument(
+        "--data",
+        metavar="FILE",
+        help="your table: CSV/TSV (.gz/.bz2/.xz/.zip too); delimiter, header and types are detected",
+    )
+    g.add_argument(
+        "--target", metavar="COLUMN[,COLUMN...]", help="the label column of --data; several make a multi-label task"
+    )
+    g.add_argument(
+        "--task",
+        default="auto",
+        choices=["auto", *catalog.TASKS],
+        help="the task kind (default auto: detected from the target; without --data: the bundled dataset of that kind)",
+    )
+    g.add_argument(
+        "--positive", metavar="LABEL", help="the positive label of a binary --target (default: the larger/later one)"
+    )
     g.add_argument("--features", metavar="A,B,...", help="use only these feature columns of --data")
     g.add_argument("--drop", metavar="A,B,...", help="leave these columns of --data out")
     g.add_argument("--max-rows", type=int, metavar="N", help="subsample --data to N rows (stratified by class)")
     g.add_argument("--decimal", metavar="MARK", help="decimal mark of --data, e.g. ',' for 1,5")
-    g.add_argument("--header", default="auto", choices=["auto", "yes", "no"],
-                   help="does --data have a header row (default auto: a first row of numbers only is data)")
-    g.add_argument("--dataset", metavar="NAMES", default=None,
-                   help=f"bundled dataset(s), comma-separated: {', '.join(BUILTIN)} (default: {','.join(DEFAULT_DATASETS)})")
+    g.add_argument(
+        "--header",
+        default="auto",
+        choices=["auto", "yes", "no"],
+        help="does --data have a header row (default auto: a first row of numbers only is data)",
+    )
+    g.add_argument(
+        "--dataset",
+        metavar="NAMES",
+        default=None,
+        help=f"bundled dataset(s), comma-separated: {', '.join(BUILTIN)} (default: {','.join(DEFAULT_DATASETS)})",
+    )
     t = p.add_argument_group("losses and training")
-    t.add_argument("--losses", metavar="SPEC", default=None,
-                   help="comma-separated losses, with options and sweeps: 'bce,focal:gamma=0.5|1|2' (default: the "
-                        f"task's defaults) — {losses_help}")
-    t.add_argument("--epochs", type=int, default=None, help=f"at most this many epochs per run (default {d.epochs}; 8 with --quick)")
-    t.add_argument("--patience", type=int, default=d.patience,
-                   help=f"stop a run after this many epochs without a better validation score (default {d.patience})")
+    t.add_argument(
+        "--losses",
+        metavar="SPEC",
+        default=None,
+        help="comma-separated losses, with options and sweeps: 'bce,focal:gamma=0.5|1|2' (default: the "
+        f"task's defaults) — {losses_help}",
+    )
+    t.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help=f"at most this many epochs per run (default {d.epochs}; 8 with --quick)",
+    )
+    t.add_argument(
+        "--patience",
+        type=int,
+        default=d.patience,
+        help=f"stop a run after this many epochs without a better validation score (default {d.patience})",
+    )
     t.add_argument("--batch-size", type=int, default=d.batch_size, help="minibatch size (default 256 rows, 16 images)")
     t.add_argument("--lr", type=float, default=d.lr, help=f"AdamW learning rate (default {d.lr:g})")
-    t.add_argument("--hidden", type=int, default=d.hidden, help=f"hidden units of the built-in MLP (default {d.hidden})")
-    t.add_argument("--seed", type=int, default=d.seed, help="first seed: the split, the initial weights and the batch order")
-    t.add_argument("--seeds", type=int, default=None, metavar="N",
-                   help=f"seeds --seed ... --seed+N-1: mean ± sd and paired differences (default {d.seeds}; 1 with --quick)")
+    t.add_argument(
+        "--hidden", type=int, default=d.hidden, help=f"hidden units of the built-in MLP (default {d.hidden})"
+    )
+    t.add_argument(
+        "--seed", type=int, default=d.seed, help="first seed: the split, the initial weights and the batch order"
+    )
+    t.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"seeds --seed ... --seed+N-1: mean ± sd and paired differences (default {d.seeds}; 1 with --quick)",
+    )
     t.add_argument("--device", default=d.device, choices=["cpu", "cuda"], help="where to train (default cpu)")
-    t.add_argument("--workers", type=int, default=d.workers,
-                   help="processes training in parallel (default 0: one per CPU core)")
+    t.add_argument(
+        "--workers", type=int, default=d.workers, help="processes training in parallel (default 0: one per CPU core)"
+    )
     # one thread per process: the models are small, so intra-op threads cost more in synchronisation than they save
     t.add_argument("--threads", type=int, default=d.threads, help=f"torch threads per process (default {d.threads})")
     o = p.add_argument_group("output")
@@ -115,7 +155,7 @@ def _compare_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
-def _names(text: Optional[str]) -> Optional[list]:
+def _names(text: str | None) -> list | None:
     return None if text is None else [n.strip() for n in text.split(",") if n.strip()]
 
 
@@ -137,10 +177,18 @@ def _config(args):
         why = "this torch build has no CUDA support" if torch.version.cuda is None else "no CUDA device is visible"
         raise _UsageError(f"--device cuda: CUDA is not available ({why}; torch {torch.__version__}); use --device cpu")
     d = TrainConfig()
-    return TrainConfig(epochs=args.epochs or (8 if args.quick else d.epochs), patience=args.patience,
-                       batch_size=args.batch_size, lr=args.lr, hidden=args.hidden,
-                       seeds=args.seeds or (1 if args.quick else d.seeds), seed=args.seed, device=args.device,
-                       workers=args.workers, threads=args.threads)
+    return TrainConfig(
+        epochs=args.epochs or (8 if args.quick else d.epochs),
+        patience=args.patience,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        hidden=args.hidden,
+        seeds=args.seeds or (1 if args.quick else d.seeds),
+        seed=args.seed,
+        device=args.device,
+        workers=args.workers,
+        threads=args.threads,
+    )
 
 
 def _datasets(args) -> list:
@@ -151,7 +199,7 @@ def _datasets(args) -> list:
             if getattr(args, flag) is not None:
                 raise _UsageError(f"--{flag.replace('_', '-')} needs --data FILE")
         if args.dataset is not None:
-            names = _names(args.dataset)
+            names = _names(args.dataset) or []
         elif args.task != "auto":
             names = [wdata.TASK_DATASETS[args.task]]
         else:
@@ -167,12 +215,26 @@ def _datasets(args) -> list:
     if args.dataset is not None:
         raise _UsageError("use either --data (your table) or --dataset (bundled data), not both")
     if args.task == "segmentation":
-        raise _UsageError("--task segmentation takes images, not a table: use the Python API "
-                          "(losskit.workbench.compare) with (N, C, H, W) images and (N, H, W) masks")
-    header = {"auto": "auto", "yes": True, "no": False}[args.header]
-    return [wdata.load_table(args.data, args.target, task=args.task, features=_names(args.features),
-                             drop=_names(args.drop), max_rows=args.max_rows, positive=args.positive,
-                             decimal=args.decimal, header=header, seed=args.seed)]
+        raise _UsageError(
+            "--task segmentation takes images, not a table: use the Python API "
+            "(losskit.workbench.compare) with (N, C, H, W) images and (N, H, W) masks"
+        )
+    headers: dict[str, str | bool] = {"auto": "auto", "yes": True, "no": False}
+    header = headers[args.header]
+    return [
+        wdata.load_table(
+            args.data,
+            args.target,
+            task=args.task,
+            features=_names(args.features),
+            drop=_names(args.drop),
+            max_rows=args.max_rows,
+            positive=args.positive,
+            decimal=args.decimal,
+            header=header,
+            seed=args.seed,
+        )
+    ]
 
 
 def plan(args, cfg) -> list:
@@ -196,8 +258,10 @@ def plan(args, cfg) -> list:
         from . import catalog
 
         valid = {ds.kind: [r.key for r in catalog.select(ds.kind)] for ds in datasets}
-        raise _UsageError("none of --losses apply to the data; "
-                          + "; ".join(f"{task} tasks take {', '.join(k)}" for task, k in valid.items()))
+        raise _UsageError(
+            "none of --losses apply to the data; "
+            + "; ".join(f"{task} tasks take {', '.join(k)}" for task, k in valid.items())
+        )
     check_writable(args.out)  # before anything trains: a run is never lost to an unwritable folder
     return [api.check(p, cfg) for p in plans]
 
@@ -211,10 +275,12 @@ def train(plans: list, cfg, args):
     n_runs = sum(len(p.rows) for p in plans) * cfg.seeds
     workers = _workers(cfg, len(plans) * cfg.seeds)
     secs = api.estimate(plans, cfg, workers)
-    hint = ("; to shorten it: --max-rows N, --epochs E or --seeds S" if secs > 600 else "")
+    hint = "; to shorten it: --max-rows N, --epochs E or --seeds S" if secs > 600 else ""
     if not args.no_progress:
-        _err(f"losskit compare: {len(plans)} task(s), {n_runs} runs ({cfg.seeds} seed(s)) on {workers} process(es); "
-             f"at most about {_duration(secs)} (early stopping usually ends sooner){hint}")
+        _err(
+            f"losskit compare: {len(plans)} task(s), {n_runs} runs ({cfg.seeds} seed(s)) on {workers} process(es); "
+            f"at most about {_duration(secs)} (early stopping usually ends sooner){hint}"
+        )
     bar = Progress(plans, cfg, enabled=not args.no_progress)
     meta = {"command": "losskit " + " ".join(shlex.quote(a) for a in args._argv), "estimate_seconds": secs}
     try:
@@ -235,11 +301,15 @@ def write(result, args) -> int:
     """Write the files (results first), then print the tables; 130 if the run was interrupted."""
     paths = result.write(args.out, html=not args.no_report)
     _out(result.table())
-    _out(f"report: {paths.get('html', paths['json'])}  (results.json, results.csv beside it; "
-         f"{result.meta['train_seconds']:.1f}s of training)")
+    _out(
+        f"report: {paths.get('html', paths['json'])}  (results.json, results.csv beside it; "
+        f"{result.meta['train_seconds']:.1f}s of training)"
+    )
     if result.partial:
-        _err(f"losskit compare: interrupted; {result.meta['finished_groups']} of {result.meta['planned_groups']} "
-             f"(task, seed) groups finished; their results are in {args.out}/ (marked partial)")
+        _err(
+            f"losskit compare: interrupted; {result.meta['finished_groups']} of {result.meta['planned_groups']} "
+            f"(task, seed) groups finished; their results are in {args.out}/ (marked partial)"
+        )
         return 130
     return 0
 
@@ -273,7 +343,7 @@ def _add_explain(sub) -> None:
     p.set_defaults(func=explain.run)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     from . import __version__
 
     argv = list(sys.argv[1:] if argv is None else argv)

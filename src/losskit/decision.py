@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,7 +42,7 @@ __all__ = [
     "apply_temperature",
 ]
 
-ArrayLike = Union[torch.Tensor, np.ndarray, Any]
+ArrayLike = torch.Tensor | np.ndarray | Any
 _METRICS = ("f1", "youden", "cost", "precision_at_recall")
 
 
@@ -119,12 +119,12 @@ class ThresholdResult:
         probability: ``threshold`` as a probability (the sigmoid of it when ``from_logits``).
     """
 
-    threshold: Union[float, np.ndarray]
-    value: Union[float, np.ndarray]
+    threshold: float | np.ndarray
+    value: float | np.ndarray
     metric: str
-    thresholds: Union[np.ndarray, list] = field(repr=False)
-    values: Union[np.ndarray, list] = field(repr=False)
-    probability: Union[float, np.ndarray] = field(repr=False, default=float("nan"))
+    thresholds: np.ndarray | list = field(repr=False)
+    values: np.ndarray | list = field(repr=False)
+    probability: float | np.ndarray = field(repr=False, default=float("nan"))
 
     def predict(self, scores: ArrayLike) -> np.ndarray:
         """Boolean decisions ``scores >= threshold`` (scores on the scale the threshold was tuned on)."""
@@ -190,7 +190,7 @@ def tune_threshold(
     from_logits: bool = False,
     cost_fp: float = 1.0,
     cost_fn: float = 1.0,
-    min_recall: Optional[float] = None,
+    min_recall: float | None = None,
 ) -> ThresholdResult:
     r"""The decision threshold that optimises a metric on held-out scores.
 
@@ -258,9 +258,7 @@ def tune_threshold(
         raise ValueError(f"metric={metric!r} is not supported; use one of {', '.join(map(repr, _METRICS))}")
     if metric == "precision_at_recall":
         if min_recall is None or not (0.0 <= float(min_recall) <= 1.0):
-            raise ValueError(
-                f"metric='precision_at_recall' needs min_recall in [0, 1]; got min_recall={min_recall!r}"
-            )
+            raise ValueError(f"metric='precision_at_recall' needs min_recall in [0, 1]; got min_recall={min_recall!r}")
         min_recall = float(min_recall)
     if metric == "cost" and (cost_fp < 0 or cost_fn < 0 or cost_fp + cost_fn == 0):
         raise ValueError(f"costs must be >= 0 and not both 0; got cost_fp={cost_fp}, cost_fn={cost_fn}")
@@ -310,7 +308,7 @@ class ReliabilityCurve:
 
     @property
     def ece(self) -> float:
-        """Expected calibration error: ``sum_b (n_b / N) |accuracy_b - confidence_b|``."""
+        """The expected calibration error, ``sum_b (n_b / N) |accuracy_b - confidence_b|``."""
         n = self.counts.sum()
         keep = self.counts > 0
         return float(np.sum(self.counts[keep] / n * np.abs(self.accuracy[keep] - self.confidence[keep])))
@@ -502,11 +500,15 @@ def fit_temperature(logits: ArrayLike, target: ArrayLike, *, max_iter: int = 100
             return torch.nn.functional.binary_cross_entropy_with_logits(scaled, y)
 
     else:
-        if t_np.shape != (z.shape[0],) or (t_np.size and (
-                t_np.min() < 0 or t_np.max() >= z.shape[1] or not np.all(np.equal(np.mod(t_np, 1), 0)))):
-            raise ValueError(f"target must have shape ({z.shape[0]},) with class indices in [0, {z.shape[1] - 1}]"
-                             f"; got shape {t_np.shape}, values in [{t_np.min()}, {t_np.max()}]"
-                             if t_np.size else f"target must have shape ({z.shape[0]},); got {t_np.shape}")
+        if t_np.shape != (z.shape[0],) or (
+            t_np.size and (t_np.min() < 0 or t_np.max() >= z.shape[1] or not np.all(np.equal(np.mod(t_np, 1), 0)))
+        ):
+            raise ValueError(
+                f"target must have shape ({z.shape[0]},) with class indices in [0, {z.shape[1] - 1}]"
+                f"; got shape {t_np.shape}, values in [{t_np.min()}, {t_np.max()}]"
+                if t_np.size
+                else f"target must have shape ({z.shape[0]},); got {t_np.shape}"
+            )
         y = torch.as_tensor(t_np.astype(np.int64))
 
         def nll(scaled):

@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence
 
 import torch
 from torch import Tensor
@@ -57,9 +57,11 @@ def explain_text(name: str) -> str:
         rows.append(("likelihood", f"{kind}: {v.distribution}"))
     else:
         rows.append(("likelihood", "none (not a likelihood)"))
-    rows += [("link", v.link or "none (scores are not mapped to a distribution)"),
-             ("inference", v.inference),
-             ("dropped", v.dropped_constants)]
+    rows += [
+        ("link", v.link or "none (scores are not mapped to a distribution)"),
+        ("inference", v.inference),
+        ("dropped", v.dropped_constants),
+    ]
     if v.base:
         # overlap measures are not built on a likelihood; they are added to one
         rows.append(("built on" if v.distribution is not None else "paired with", v.base))
@@ -68,7 +70,9 @@ def explain_text(name: str) -> str:
     if v.notes:
         rows.append(("notes", v.notes))
     if spec is not None:
-        where = f"losskit.functional.{spec.name}" + (f" (twin of torch.nn.functional.{spec.torch_twin})" if spec.torch_twin else "")
+        where = f"losskit.functional.{spec.name}" + (
+            f" (twin of torch.nn.functional.{spec.torch_twin})" if spec.torch_twin else ""
+        )
         rows.append(("function", where))
         rows.append(("module", f"losskit.nn.{spec.module.__name__}"))
     label_w = max(len(k) for k, _ in rows) + 2
@@ -107,8 +111,9 @@ _KINDS: dict[str, Callable[[Callable, Tensor, int], Tensor]] = {
     "two_class": lambda f, z, y: f(_two_class(z), _classes(z, y), reduction="none"),
     "two_class_log_probs": lambda f, z, y: f(torch.log_softmax(_two_class(z), -1), _classes(z, y), reduction="none"),
     # an overlap loss is defined per image: each logit is scored as its own one-pixel binary image (N, 1, 1)
-    "overlap": lambda f, z, y: f(z.reshape(-1, 1, 1), _full(z, y).reshape(-1, 1, 1), mode="binary",
-                                 per_image=True, reduction="none").reshape(-1),
+    "overlap": lambda f, z, y: f(
+        z.reshape(-1, 1, 1), _full(z, y).reshape(-1, 1, 1), mode="binary", per_image=True, reduction="none"
+    ).reshape(-1),
 }
 
 
@@ -153,7 +158,7 @@ class LossCurves:
     names: list[str] = field(default_factory=list)
 
 
-def loss_curves(names: Sequence[str], logits: Optional[Tensor] = None) -> LossCurves:
+def loss_curves(names: Sequence[str], logits: Tensor | None = None) -> LossCurves:
     """Each loss in ``names`` and its gradient with respect to the logit ``z``, for targets 0 and 1.
 
     The gradient is taken by autograd through the catalog's functional. How a loss reads the logit:
@@ -243,8 +248,9 @@ def plot_loss_and_gradient(names: Sequence[str], path=None, ax=None):
         try:
             ax_loss, ax_grad = ax
         except (TypeError, ValueError):
-            raise TypeError("ax must be a pair of matplotlib Axes (ax_loss, ax_grad), e.g. from "
-                            "fig.subplots(1, 2)") from None
+            raise TypeError(
+                "ax must be a pair of matplotlib Axes (ax_loss, ax_grad), e.g. from fig.subplots(1, 2)"
+            ) from None
         fig = ax_loss.figure
     from matplotlib.lines import Line2D
 
@@ -276,8 +282,10 @@ def plot_loss_and_gradient(names: Sequence[str], path=None, ax=None):
         a.axvline(0.0, color="0.55", lw=0.8, zorder=1)
         a.grid(True, alpha=0.3)
         a.set_xlim(z.min(), z.max())
-    handles += [Line2D([], [], color="0.25", lw=1.6, ls="-", label="target y = 1"),
-                Line2D([], [], color="0.25", lw=1.6, ls="--", label="target y = 0")]
+    handles += [
+        Line2D([], [], color="0.25", lw=1.6, ls="-", label="target y = 1"),
+        Line2D([], [], color="0.25", lw=1.6, ls="--", label="target y = 0"),
+    ]
     if ax is None:
         fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4), fontsize=9, frameon=False)
     else:
@@ -295,11 +303,17 @@ def plot_loss_and_gradient(names: Sequence[str], path=None, ax=None):
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``explain`` subcommand's arguments to ``parser``."""
     parser.add_argument("name", help="the loss to explain (see `losskit list`)")
-    parser.add_argument("--out", metavar="PNG", default=None,
-                        help="save the loss and gradient against the logit to this image")
-    parser.add_argument("--compare", nargs="*", metavar="NAME", default=None,
-                        help="other losses to plot next to it (default: the likelihood loss it is built on, "
-                             "or binary_cross_entropy_with_logits)")
+    parser.add_argument(
+        "--out", metavar="PNG", default=None, help="save the loss and gradient against the logit to this image"
+    )
+    parser.add_argument(
+        "--compare",
+        nargs="*",
+        metavar="NAME",
+        default=None,
+        help="other losses to plot next to it (default: the likelihood loss it is built on, "
+        "or binary_cross_entropy_with_logits)",
+    )
     return parser
 
 

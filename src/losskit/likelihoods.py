@@ -4,18 +4,17 @@ A model's raw output is mapped by a **link** to the parameters of a distribution
 training with the loss is maximum likelihood under that distribution; at inference the **decision
 rule** reads a point prediction off the same distribution.
 
-============  =====================  ==========  ==========================  =====================
-likelihood     output                link        ``nll(full=False)`` is      ``predict``
-============  =====================  ==========  ==========================  =====================
-Bernoulli      logit ``z``           sigmoid     binary_cross_entropy_       ``σ(z) >= 0.5``
-                                                 with_logits
-Categorical    logits ``(N, C, …)``  softmax     cross_entropy               argmax
-Gaussian       mean (σ fixed)        identity    mse_loss                    the mean
-Gaussian       ``(mean, var)``       identity    gaussian_nll_loss           the mean
-Laplace        location (b fixed)    identity    l1_loss                     the median
-Laplace        ``(loc, scale)``      identity    (no torch loss)             the median
-Poisson        log-rate              exp         poisson_nll_loss            the rate (the mean)
-============  =====================  ==========  ==========================  =====================
+===========  ====================  ========  ====================================  ===================
+likelihood   output                link      ``nll(full=False)`` is                ``predict``
+===========  ====================  ========  ====================================  ===================
+Bernoulli    logit ``z``           sigmoid   ``binary_cross_entropy_with_logits``  ``σ(z) >= 0.5``
+Categorical  logits ``(N, C, …)``  softmax   ``cross_entropy``                     argmax
+Gaussian     mean (σ fixed)        identity  ``mse_loss``                          the mean
+Gaussian     ``(mean, var)``       identity  ``gaussian_nll_loss``                 the mean
+Laplace      location (b fixed)    identity  ``l1_loss``                           the median
+Laplace      ``(loc, scale)``      identity  (no torch loss)                       the median
+Poisson      log-rate              exp       ``poisson_nll_loss``                  the rate (the mean)
+===========  ====================  ========  ====================================  ===================
 
 ``nll(output, target, full=False)`` returns exactly the matching :mod:`losskit.functional` loss:
 the negative log-likelihood with the terms that do not depend on the model dropped and, for the
@@ -38,7 +37,7 @@ tensor([0, 1, 1])
 from __future__ import annotations
 
 import math
-from typing import Optional, Union
+from typing import Generic, TypeVar
 
 import torch
 import torch.nn.functional as _F
@@ -61,7 +60,9 @@ __all__ = [
 ]
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
-Output = Union[Tensor, tuple]
+Output = Tensor | tuple
+#: what a likelihood's methods take: a Tensor of logits or means, or a (mean, variance)-like tuple
+OutputT = TypeVar("OutputT", bound=Output)
 
 
 def _loss(name: str):
@@ -77,7 +78,7 @@ def _clamp_min_keep_grad(x: Tensor, eps: float) -> Tensor:
     return x + (x.clamp_min(eps) - x).detach()
 
 
-class Likelihood:
+class Likelihood(Generic[OutputT]):
     """Base class: a distribution over the target, parameterised by a model's output through a link.
 
     Subclasses define :meth:`link`, :meth:`log_prob`, :meth:`distribution`, :meth:`mean`,
@@ -87,33 +88,33 @@ class Likelihood:
 
     link_name: str = "identity"
     inference: str = ""
-    loss: Optional[str] = None
+    loss: str | None = None
 
-    def link(self, output: Output) -> Output:  # pragma: no cover - abstract
+    def link(self, output: OutputT) -> Tensor | tuple:  # pragma: no cover - abstract
         """Map a model's output to the distribution's natural parameters."""
         raise NotImplementedError
 
-    def log_prob(self, output: Output, target: Tensor) -> Tensor:  # pragma: no cover - abstract
+    def log_prob(self, output: OutputT, target: Tensor) -> Tensor:  # pragma: no cover - abstract
         """Element-wise log-likelihood ``log p(target | output)``."""
         raise NotImplementedError
 
-    def distribution(self, output: Output) -> torch.distributions.Distribution:  # pragma: no cover
+    def distribution(self, output: OutputT) -> torch.distributions.Distribution:  # pragma: no cover
         """The :mod:`torch.distributions` object for ``output``."""
         raise NotImplementedError
 
-    def mean(self, output: Output) -> Tensor:  # pragma: no cover - abstract
+    def mean(self, output: OutputT) -> Tensor:  # pragma: no cover - abstract
         """The distribution's mean."""
         raise NotImplementedError
 
-    def predict(self, output: Output) -> Tensor:  # pragma: no cover - abstract
+    def predict(self, output: OutputT) -> Tensor:  # pragma: no cover - abstract
         """The point prediction (decision) used at inference."""
         raise NotImplementedError
 
-    def nll(self, output: Output, target: Tensor, *, reduction: str = "mean", full: bool = False) -> Tensor:
+    def nll(self, output: OutputT, target: Tensor, *, reduction: str = "mean", full: bool = False) -> Tensor:
         """The negative log-likelihood: the matching loss (``full=False``) or the true NLL (``full=True``)."""
         raise NotImplementedError  # pragma: no cover - abstract
 
-    def _full_nll(self, output: Output, target: Tensor, reduction: str) -> Tensor:
+    def _full_nll(self, output: OutputT, target: Tensor, reduction: str) -> Tensor:
         check_reduction(reduction)
         lp = self.log_prob(output, target)
         ref = output[0] if isinstance(output, tuple) else output
@@ -123,7 +124,7 @@ class Likelihood:
         return f"{type(self).__name__}()"
 
 
-class Bernoulli(Likelihood):
+class Bernoulli(Likelihood[Tensor]):
     r"""Bernoulli likelihood with a sigmoid link: the model outputs the logit :math:`z`.
 
     .. math::
@@ -193,7 +194,7 @@ class Bernoulli(Likelihood):
         return _loss("binary_cross_entropy_with_logits")(output, target, reduction=reduction)
 
 
-class Categorical(Likelihood):
+class Categorical(Likelihood[Tensor]):
     r"""Categorical likelihood with a softmax link over the class dimension.
 
     The class dimension is 1 for inputs of shape ``(N, C, d1, ..., dk)`` and 0 for an unbatched
@@ -225,7 +226,9 @@ class Categorical(Likelihood):
     @staticmethod
     def _class_dim(output: Tensor) -> int:
         if output.dim() == 0:
-            raise ValueError("output must have a class dimension, got a 0-d tensor; pass logits of shape (N, C) or (C,)")
+            raise ValueError(
+                "output must have a class dimension, got a 0-d tensor; pass logits of shape (N, C) or (C,)"
+            )
         return 1 if output.dim() >= 2 else 0
 
     def link(self, output: Tensor) -> Tensor:
@@ -274,7 +277,7 @@ def _pair(output: Output, what: str) -> tuple[Tensor, Tensor]:
     return loc, par
 
 
-class Gaussian(Likelihood):
+class Gaussian(Likelihood[Output]):
     r"""Gaussian likelihood with an identity link, with a fixed standard deviation or a predicted variance.
 
     **Fixed** ``scale=σ`` (default 1): the output is the mean :math:`\mu`.
@@ -316,7 +319,7 @@ class Gaussian(Likelihood):
     link_name = "identity"
     inference = "the mean μ"
 
-    def __init__(self, scale: Optional[float] = 1.0, *, eps: float = 1e-6) -> None:
+    def __init__(self, scale: float | None = 1.0, *, eps: float = 1e-6) -> None:
         if scale is not None:
             check_option(scale, "scale", low=0.0, low_open=True)
         self.scale = scale
@@ -330,8 +333,10 @@ class Gaussian(Likelihood):
         """(loc, variance), the variance broadcastable to loc."""
         if self.scale is not None:
             if isinstance(output, (tuple, list)):
-                raise TypeError("output must be a tensor (the mean) when the scale is fixed; "
-                                "use Gaussian(scale=None) to pass (mean, var)")
+                raise TypeError(
+                    "output must be a tensor (the mean) when the scale is fixed; "
+                    "use Gaussian(scale=None) to pass (mean, var)"
+                )
             loc = check_floating(output, "output")
             return loc, torch.full((), self.scale**2, dtype=loc.dtype, device=loc.device)
         loc, var = _pair(output, "var")
@@ -375,7 +380,7 @@ class Gaussian(Likelihood):
         return _loss("mse_loss")(output, target, reduction=reduction)
 
 
-class Laplace(Likelihood):
+class Laplace(Likelihood[Output]):
     r"""Laplace likelihood with an identity link, with a fixed scale ``b`` or a predicted one.
 
     **Fixed** ``scale=b`` (default 1): the output is the location :math:`\mu`.
@@ -414,7 +419,7 @@ class Laplace(Likelihood):
     link_name = "identity"
     inference = "the median μ"
 
-    def __init__(self, scale: Optional[float] = 1.0, *, eps: float = 1e-6) -> None:
+    def __init__(self, scale: float | None = 1.0, *, eps: float = 1e-6) -> None:
         if scale is not None:
             check_option(scale, "scale", low=0.0, low_open=True)
         self.scale = scale
@@ -427,8 +432,10 @@ class Laplace(Likelihood):
     def _params(self, output: Output) -> tuple[Tensor, Tensor]:
         if self.scale is not None:
             if isinstance(output, (tuple, list)):
-                raise TypeError("output must be a tensor (the location) when the scale is fixed; "
-                                "use Laplace(scale=None) to pass (loc, scale)")
+                raise TypeError(
+                    "output must be a tensor (the location) when the scale is fixed; "
+                    "use Laplace(scale=None) to pass (loc, scale)"
+                )
             loc = check_floating(output, "output")
             return loc, torch.full((), self.scale, dtype=loc.dtype, device=loc.device)
         loc, b = _pair(output, "scale")
@@ -471,7 +478,7 @@ class Laplace(Likelihood):
         return reduce((y - mu).abs() / bb + torch.log(bb), reduction).to(loc.dtype)
 
 
-class Poisson(Likelihood):
+class Poisson(Likelihood[Tensor]):
     r"""Poisson likelihood with a log link: the model outputs the log-rate :math:`z = \log\lambda`.
 
     .. math::

@@ -8,8 +8,8 @@ read the rest.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 import torch
 
@@ -39,14 +39,14 @@ class LossSpec:
 
     name: str
     functional: Callable
-    module: Optional[type] = None
+    module: type | None = None
     family: str = "classification"
     takes: str = "logits"
     summary: str = ""
-    example: Optional[Example] = None
+    example: Example | None = None
     reductions: tuple[str, ...] = ("none", "mean", "sum")
-    torch_twin: Optional[str] = None
-    kernel: Optional[str] = None
+    torch_twin: str | None = None
+    kernel: str | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -75,7 +75,7 @@ def get(name: str) -> LossSpec:
         raise KeyError(f"no loss named {name!r}{hint}") from None
 
 
-def names(family: Optional[str] = None) -> list[str]:
+def names(family: str | None = None) -> list[str]:
     """Sorted registered names, optionally of one family."""
     return sorted(n for n, s in _REGISTRY.items() if family is None or s.family == family)
 

@@ -36,6 +36,11 @@ def test_bench_cpu_runs_and_writes_table(tmp_path, capsys):
     assert data["meta"]["device"]["torch"] == torch.__version__ and data["results"]
     md = (tmp_path / files[1]).read_text()
     assert "| loss | size | losskit ms | torch ms | ratio |" in md and "paired ratio" in md and "mse_loss" in md
+    # peak memory per twin and dtype, and the peers' rows (MONAI is installed with the test extra)
+    assert {(m["name"], m["dtype"]) for m in data["memory"]} >= {("mse_loss", "float32"), ("mse_loss", "bfloat16")}
+    assert all(m["ours_mib"] is None or m["ours_mib"] >= 0 for m in data["memory"])
+    assert {"dice_loss vs MONAI DiceLoss", "sigmoid_focal_loss vs torchvision"} <= {r["name"] for r in data["peers"]}
+    assert "## Peak memory" in md and "## Against the peers" in md
     # every twin the bench knows is either measured or reported as skipped
     reported = names | {n for ns in data["skipped"].values() for n in ns}
     assert set(bench.SIZES) <= reported | {r["torch_twin"] for r in result["results"]}

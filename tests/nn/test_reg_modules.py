@@ -1,4 +1,4 @@
-"""The regression and ranking modules: torch's constructor signatures, Module == functional,
+"""The regression modules: torch's constructor signatures, Module == functional,
 Module == torch's Module, and the registry entries."""
 
 import inspect
@@ -13,9 +13,7 @@ from losskit import nn as LN
 from losskit import catalog
 from helpers import assert_close, check_against
 
-CLASSES = ["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "GaussianNLLLoss", "PoissonNLLLoss",
-           "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
-           "TripletMarginWithDistanceLoss"]
+CLASSES = ["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "GaussianNLLLoss", "PoissonNLLLoss"]
 
 
 @pytest.mark.parametrize("cls", CLASSES)
@@ -40,7 +38,6 @@ def _cases():
     x, y = r(6, 4), r(6, 4)
     counts = torch.poisson(torch.full((6, 4), 2.0, dtype=torch.float64))
     var = r(6, 1).abs() + 0.1
-    a, p, n = r(6, 5), r(6, 5), r(6, 5)
     return [
         ("MSELoss", (None, None, "sum"), (x, y)),
         ("L1Loss", (None, None, "none"), (x, y)),
@@ -49,10 +46,6 @@ def _cases():
         ("HuberLoss", ("sum", 0.6), (x, y)),
         ("PoissonNLLLoss", (True, True, None, 1e-8, None, "none"), (x, counts)),
         ("PoissonNLLLoss", (False, False, None, 1e-4, None, "sum"), (x.exp(), counts)),
-        ("MarginRankingLoss", (0.3, None, None, "sum"), (x[:, 0], y[:, 0], s)),
-        ("HingeEmbeddingLoss", (0.7, None, None, "none"), (x.abs(), torch.ones(6, 4))),
-        ("CosineEmbeddingLoss", (0.2, None, None, "mean"), (a, p, s)),
-        ("TripletMarginLoss", (0.5, 1.0, 1e-6, True, None, None, "none"), (a, p, n)),
     ]
 
 
@@ -73,15 +66,6 @@ def test_gaussian_nll_module(full):
     assert_close(ours(x, y, var), LF.gaussian_nll_loss(x, y, var, full=full, eps=1e-3, reduction="sum"))
 
 
-def test_triplet_with_distance_module():
-    r, _ = _data(2)
-    a, p, n = r(6, 5), r(6, 5), r(6, 5)
-    dist = lambda u, v: 1 - torch.cosine_similarity(u, v)  # noqa: E731
-    ours = LN.TripletMarginWithDistanceLoss(distance_function=dist, margin=0.5, swap=True, reduction="none")
-    ref = torch.nn.TripletMarginWithDistanceLoss(distance_function=dist, margin=0.5, swap=True, reduction="none")
-    check_against(ours, ref, a, p, n)
-
-
 def test_legacy_constructor_arguments():
     with pytest.warns(UserWarning, match="deprecated"):
         m = LN.MSELoss(size_average=False)
@@ -93,12 +77,6 @@ def test_legacy_constructor_arguments():
 def test_module_refusals():
     with pytest.raises(ValueError, match="reduction"):
         LN.L1Loss(reduction="avg")
-    with pytest.raises(ValueError, match="margin must be greater than 0"):
-        LN.TripletMarginLoss(margin=0)
-    with pytest.raises(ValueError, match="margin must be greater than 0"):
-        LN.TripletMarginWithDistanceLoss(margin=-1)
-    with pytest.raises(TypeError, match="distance_function must be callable"):
-        LN.TripletMarginWithDistanceLoss(distance_function="cosine")
     with pytest.raises(ValueError, match="delta must be > 0"):
         LN.HuberLoss(delta=0.0)(torch.randn(3), torch.randn(3))
 
@@ -106,16 +84,12 @@ def test_module_refusals():
 def test_repr_shows_options():
     assert "delta=0.5" in repr(LN.HuberLoss(delta=0.5))
     assert "beta=0.2" in repr(LN.SmoothL1Loss(beta=0.2))
-    assert "swap=True" in repr(LN.TripletMarginLoss(swap=True))
 
 
 def test_catalog_entries():
     reg = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "gaussian_nll_loss", "poisson_nll_loss"}
-    rank = {"margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss", "triplet_margin_loss",
-            "triplet_margin_with_distance_loss"}
     assert reg <= set(catalog.names("regression"))
-    assert rank <= set(catalog.names("ranking"))
-    for name in reg | rank:
+    for name in reg:
         spec = catalog.get(name)
         assert spec.torch_twin == name and spec.takes == "values"
         assert hasattr(torch.nn.functional, spec.torch_twin)

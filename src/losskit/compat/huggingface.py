@@ -17,7 +17,7 @@ Calls without ``labels`` (generation, evaluation of logits) run the model's own 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Optional
+from typing import Any
 
 import torch
 from torch import nn
@@ -31,20 +31,24 @@ _ORIGINAL = "_losskit_original_forward"
 
 def _parts(model: nn.Module) -> tuple[nn.Module, nn.Linear]:
     base = getattr(model, "model", None)
-    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    get_head = getattr(model, "get_output_embeddings", None)
+    head = get_head() if callable(get_head) else None
     if not isinstance(base, nn.Module) or not isinstance(head, nn.Linear):
         raise TypeError(
             f"use_linear_cross_entropy: {type(model).__name__} is not a causal language model with a base model "
             "(model.model) and a linear output layer (model.get_output_embeddings()); pass a *ForCausalLM model, "
             "e.g. LlamaForCausalLM"
         )
-    if getattr(model.config, "logit_scale", None) not in (None, 1, 1.0):
-        raise ValueError(f"use_linear_cross_entropy: {type(model).__name__} scales its logits (config.logit_scale="
-                         f"{model.config.logit_scale}), which linear_cross_entropy does not; train it unpatched")
+    scale = getattr(getattr(model, "config", None), "logit_scale", None)
+    if scale not in (None, 1, 1.0):
+        raise ValueError(
+            f"use_linear_cross_entropy: {type(model).__name__} scales its logits (config.logit_scale="
+            f"{scale}), which linear_cross_entropy does not; train it unpatched"
+        )
     return base, head
 
 
-def use_linear_cross_entropy(model: nn.Module, *, chunk_size: Optional[int] = None) -> nn.Module:
+def use_linear_cross_entropy(model: nn.Module, *, chunk_size: int | None = None) -> nn.Module:
     r"""Make ``model`` (a Hugging Face ``*ForCausalLM``) compute its loss with :func:`linear_cross_entropy`.
 
     .. math:: \ell = \frac{1}{n}\sum_{t:\, y_{t+1} \ne -100} -\log \operatorname{softmax}(W h_t + b)_{y_{t+1}},
@@ -101,9 +105,16 @@ def use_linear_cross_entropy(model: nn.Module, *, chunk_size: Optional[int] = No
         hidden = outputs[0]
         # position t predicts token t + 1: shift the labels left, the last position has none (-100)
         target = nn.functional.pad(labels, (0, 1), value=-100)[..., 1:].reshape(-1).to(hidden.device)
-        loss = linear_cross_entropy(hidden.reshape(-1, hidden.shape[-1]), head.weight, target,
-                                    linear_bias=head.bias, ignore_index=-100, softcap=cap, chunk_size=chunk_size,
-                                    reduction="mean" if num_items is None else "sum")
+        loss = linear_cross_entropy(
+            hidden.reshape(-1, hidden.shape[-1]),
+            head.weight,
+            target,
+            linear_bias=head.bias,
+            ignore_index=-100,
+            softcap=cap,
+            chunk_size=chunk_size,
+            reduction="mean" if num_items is None else "sum",
+        )
         if num_items is not None:
             loss = loss / (num_items.to(loss.device) if torch.is_tensor(num_items) else num_items)
         from transformers.modeling_outputs import CausalLMOutputWithPast
@@ -115,7 +126,7 @@ def use_linear_cross_entropy(model: nn.Module, *, chunk_size: Optional[int] = No
     forward.__signature__ = signature  # type: ignore[attr-defined]  # Trainer inspects it for **kwargs
     forward.__doc__ = original.__doc__
     object.__setattr__(model, _ORIGINAL, original)
-    model.forward = forward  # type: ignore[method-assign]
+    object.__setattr__(model, "forward", forward)  # an instance attribute, as nn.Module's own setattr would store it
     return model
 
 

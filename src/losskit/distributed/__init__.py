@@ -29,8 +29,15 @@ from ._decision import expected_calibration_error, fit_temperature, gather, reli
 from ._means import global_mean, target_count
 
 __all__ = [
-    "vocab_parallel_cross_entropy", "vocab_parallel_linear_cross_entropy",
-    "global_mean", "target_count",
-    "class_counts", "class_balanced_weights",
-    "gather", "expected_calibration_error", "reliability_curve", "tune_threshold", "fit_temperature",
+    "vocab_parallel_cross_entropy",
+    "vocab_parallel_linear_cross_entropy",
+    "global_mean",
+    "target_count",
+    "class_counts",
+    "class_balanced_weights",
+    "gather",
+    "expected_calibration_error",
+    "reliability_curve",
+    "tune_threshold",
+    "fit_temperature",
 ]

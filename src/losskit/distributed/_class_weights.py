@@ -6,8 +6,6 @@ the counts over the group, so every rank derives the same weights from the whole
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import Tensor
 
@@ -17,7 +15,7 @@ from . import _comm
 __all__ = ["class_counts", "class_balanced_weights"]
 
 
-def class_counts(labels: Tensor, num_classes: int, *, ignore_index: Optional[int] = None, group=None) -> Tensor:
+def class_counts(labels: Tensor, num_classes: int, *, ignore_index: int | None = None, group=None) -> Tensor:
     r"""How many times each class occurs in the labels of every rank of ``group``.
 
     .. math:: n_c = \sum_r \sum_i [y_{r,i} = c]
@@ -51,8 +49,9 @@ def class_counts(labels: Tensor, num_classes: int, *, ignore_index: Optional[int
     return _comm.all_reduce(LF.class_counts(labels, num_classes, ignore_index=ignore_index), group)
 
 
-def class_balanced_weights(counts, *, group=None, beta: float = 0.999, normalize: Optional[str] = "num_classes",
-                           absent: str = "max") -> Tensor:
+def class_balanced_weights(
+    counts, *, group=None, beta: float = 0.999, normalize: str | None = "num_classes", absent: str = "max"
+) -> Tensor:
     r"""Class-balanced weights (Cui et al. 2019) from class counts summed over the ranks of ``group``.
 
     .. math:: w_c = \frac{1 - \beta}{1 - \beta^{n_c}}, \qquad n_c = \sum_r n_{r,c}

@@ -7,8 +7,6 @@ helpers only, a gather of tensors whose first dimension differs between ranks.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import Tensor
 
@@ -20,17 +18,21 @@ except ImportError:  # pragma: no cover - depends on the torch build
 __all__ = ["check_group", "rank", "world_size", "all_gather", "all_reduce", "gather_rows"]
 
 
-def check_group(group: object, fn: str) -> Optional[object]:
+def check_group(group: object, fn: str) -> object | None:
     """``group`` (a ``ProcessGroup``, or ``None`` for the default group) once torch.distributed is up."""
     if dist is None or not dist.is_available():
         raise RuntimeError(f"{fn}: this torch build has no torch.distributed; install a build that has it")
     if not dist.is_initialized():
-        raise RuntimeError(f"{fn}: torch.distributed is not initialised; call "
-                           "torch.distributed.init_process_group(backend) first ('gloo' on CPU, 'nccl' on GPUs)")
+        raise RuntimeError(
+            f"{fn}: torch.distributed is not initialised; call "
+            "torch.distributed.init_process_group(backend) first ('gloo' on CPU, 'nccl' on GPUs)"
+        )
     if group is not None and not isinstance(group, dist.ProcessGroup):
-        raise TypeError(f"{fn}: group must be a torch.distributed.ProcessGroup or None (the default group), got "
-                        f"{type(group).__name__}; make one with torch.distributed.new_group(ranks) or "
-                        "device_mesh.get_group(dim)")
+        raise TypeError(
+            f"{fn}: group must be a torch.distributed.ProcessGroup or None (the default group), got "
+            f"{type(group).__name__}; make one with torch.distributed.new_group(ranks) or "
+            "device_mesh.get_group(dim)"
+        )
     return group
 
 

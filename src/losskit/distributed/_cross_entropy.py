@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -50,7 +49,7 @@ class _Shard:
     offset: Tensor  # 0-d long: global index of this shard's first class
     classes: Tensor  # 0-d: C, the number of classes over the group
     weight_sum: Tensor  # 0-d: sum of the class weights over the group (C without weights)
-    weight: Optional[Tensor]  # (C_r,) this shard's class weights in the compute dtype
+    weight: Tensor | None  # (C_r,) this shard's class weights in the compute dtype
     group: object
     ignore_index: int
     eps: float  # label smoothing
@@ -58,19 +57,27 @@ class _Shard:
     probs: bool  # class-probability targets (sliced like the logits)
 
 
-def _layout(fn: str, group, local_classes: int, positions: int, weight: Optional[Tensor], device,
-            acc: torch.dtype) -> tuple[Tensor, Tensor, Tensor]:
+def _layout(
+    fn: str, group, local_classes: int, positions: int, weight: Tensor | None, device, acc: torch.dtype
+) -> tuple[Tensor, Tensor, Tensor]:
     """One all-gather of (classes, weight sum, positions) per rank: this shard's offset, the group's
     totals (classes, weight sum) and the gathered ``(world, 3)`` table."""
     f64 = torch.float64
     size = torch.full((), float(local_classes), dtype=f64, device=device)
-    mine = torch.stack([size, size if weight is None else weight.sum(dtype=f64),
-                        torch.full((), float(positions), dtype=f64, device=device)])
+    mine = torch.stack(
+        [
+            size,
+            size if weight is None else weight.sum(dtype=f64),
+            torch.full((), float(positions), dtype=f64, device=device),
+        ]
+    )
     every = _comm.all_gather(mine, group)
     if _checks.values_checkable(every) and bool((every[:, 2] != every[0, 2]).any()):
-        raise ValueError(f"{fn}: the ranks of the group hold different numbers of positions "
-                         f"({every[:, 2].long().tolist()} in rank order); every rank must pass the logits of the "
-                         "same tokens (its own slice of the classes) and the same target")
+        raise ValueError(
+            f"{fn}: the ranks of the group hold different numbers of positions "
+            f"({every[:, 2].long().tolist()} in rank order); every rank must pass the logits of the "
+            "same tokens (its own slice of the classes) and the same target"
+        )
     offset = every[: _comm.rank(group), 0].sum().long()  # the classes of the ranks before this one
     return offset, every[:, :2].sum(0).to(acc), every
 
@@ -114,7 +121,7 @@ def _local_stats(z: Tensor, t: Tensor, s: _Shard) -> Tensor:
     parts = [_logsumexp(z)]
     if s.probs:
         wt = _smoothed(t, s, z.dtype, z)
-        return torch.stack(parts + [wt.sum(1), (wt * z).sum(1)])
+        return torch.stack([*parts, wt.sum(1), (wt * z).sum(1)])
     own, li = _owned(t, s, z.shape[1])
     zero = torch.zeros((), dtype=z.dtype, device=z.device)
     if z.shape[1]:
@@ -151,8 +158,9 @@ def _rows(st: Tensor, t: Tensor, s: _Shard) -> tuple[Tensor, Tensor]:
     return rows, a
 
 
-def _block_grad(z: Tensor, t: Tensor, lse: Tensor, aux: Tensor, g: Tensor, s: _Shard,
-                target_grad: bool) -> tuple[Tensor, Optional[Tensor]]:
+def _block_grad(
+    z: Tensor, t: Tensor, lse: Tensor, aux: Tensor, g: Tensor, s: _Shard, target_grad: bool
+) -> tuple[Tensor, Tensor | None]:
     r"""Gradient of :math:`\sum_i g_i \ell_i` w.r.t. a block of this shard's logits (and probability targets).
 
     Class indices: :math:`\partial\ell/\partial z_c = p_c\,(a(1-\varepsilon) + v\varepsilon W/C + 2\zeta a\,\mathrm{lse})
@@ -222,29 +230,42 @@ class _VocabParallelCE(torch.autograd.Function):
             dz, dt = _block_grad(logits[i:j].to(acc), target[i:j], lse[i:j], aux[i:j], g_rows[i:j], s, need_t)
             if grad is not None:
                 grad[i:j] = dz
-            if grad_t is not None:
+            if grad_t is not None and dt is not None:  # dt is computed exactly when need_t
                 grad_t[i:j] = dt
             del dz, dt  # one block's buffers at a time
         return grad, grad_t, None
 
 
-def _shard_weight(fn: str, weight: Optional[Tensor], local_classes: int, like: Tensor, name: str) -> Optional[Tensor]:
+def _shard_weight(fn: str, weight: Tensor | None, local_classes: int, like: Tensor, name: str) -> Tensor | None:
     """This shard's class weights ``(C_r,)``, >= 0, in the dtype the loss computes in; no gradient."""
     if weight is None:
         return None
     _checks.floating(weight, "weight")
     if weight.dim() != 1 or weight.shape[0] != local_classes:
-        raise ValueError(f"{fn}: weight must be this rank's slice of the class weights, one entry per class of "
-                         f"{name} ({local_classes},), got shape {tuple(weight.shape)}")
+        raise ValueError(
+            f"{fn}: weight must be this rank's slice of the class weights, one entry per class of "
+            f"{name} ({local_classes},), got shape {tuple(weight.shape)}"
+        )
     _checks.values_in(weight, "weight", low=0.0, fix="weight scales each class's term; pass values >= 0")
     if weight.requires_grad and torch.is_grad_enabled():
-        raise ValueError(f"{fn}: weight requires grad, but class weights get no gradient (as in torch's "
-                         "cross_entropy); pass weight.detach()")
+        raise ValueError(
+            f"{fn}: weight requires grad, but class weights get no gradient (as in torch's "
+            "cross_entropy); pass weight.detach()"
+        )
     return _checks.like_dtype(weight, _checks.autocast_dtype(like), "weight", name, fn=fn)
 
 
-def _prepare(fn: str, group, like: Tensor, target: object, weight: Optional[Tensor], ignore_index: object,
-             label_smoothing: object, z_loss: object, name: str) -> tuple[_checks.ClassInputs, _Shard]:
+def _prepare(
+    fn: str,
+    group,
+    like: Tensor,
+    target: Tensor,
+    weight: Tensor | None,
+    ignore_index: object,
+    label_smoothing: object,
+    z_loss: object,
+    name: str,
+) -> tuple[_checks.ClassInputs, _Shard]:
     """Checks, then the layout collective, then the checks that need the group's class count.
 
     ``like`` stands for this rank's logits ``(N, C_r, ...)`` (shape and dtype). Metadata is checked
@@ -255,14 +276,21 @@ def _prepare(fn: str, group, like: Tensor, target: object, weight: Optional[Tens
     _checks.tensor(target, "target")
     cd = 1 if like.dim() > 1 else 0
     local = like.shape[cd]
-    probs = tuple(target.shape) == tuple(like.shape)  # type: ignore[union-attr]  # sliced like the logits
+    probs = tuple(target.shape) == tuple(like.shape)  # sliced like the logits
     w = _shard_weight(fn, weight, local, like, name)
     zeta = _checks.number(z_loss, "z_loss", low=0.0, fn=fn, hint="0 turns it off; PaLM uses 1e-4")
 
     def inputs(classes: int) -> _checks.ClassInputs:
-        shape = (*like.shape[:cd], classes, *like.shape[cd + 1:])
-        return _checks.class_inputs(fn, like.new_zeros(()).expand(shape), target, ignore_index=ignore_index,
-                                    label_smoothing=label_smoothing, name=name, shape_only=True)
+        shape = (*like.shape[:cd], classes, *like.shape[cd + 1 :])
+        return _checks.class_inputs(
+            fn,
+            like.new_zeros(()).expand(shape),
+            target,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+            name=name,
+            shape_only=True,
+        )
 
     if probs:
         c = inputs(local)
@@ -270,20 +298,38 @@ def _prepare(fn: str, group, like: Tensor, target: object, weight: Optional[Tens
         with _checks.checks("off"):
             c = inputs(local)
     acc = _acc_dtype(_checks.autocast_dtype(like))
-    positions = math.prod(like.shape[:cd] + like.shape[cd + 1:])
+    positions = math.prod(like.shape[:cd] + like.shape[cd + 1 :])
     offset, totals, every = _layout(fn, group, local, positions, w, like.device, acc)
     if not probs and _checks.values_checkable(c.target):
         c = inputs(int(every[:, 0].sum()))  # indices against the group's class count (read on the host)
-    return c, _Shard(offset, totals[0], totals[1], None if w is None else w.to(acc), group, c.torch_ignore_index,
-                     c.label_smoothing, zeta, probs)
+    return c, _Shard(
+        offset,
+        totals[0],
+        totals[1],
+        None if w is None else w.to(acc),
+        group,
+        c.torch_ignore_index,
+        c.label_smoothing,
+        zeta,
+        probs,
+    )
 
 
 def _unit(n: int, like: Tensor) -> Tensor:
     return torch.ones((), dtype=like.dtype, device=like.device).expand(n)
 
 
-def _linear_pass(x: Tensor, lw: Tensor, lb: Optional[Tensor], target: Tensor, s: _Shard, chunk: int,
-                 grads: list, g: Optional[Tensor], saved: Optional[tuple[Tensor, Tensor]]):
+def _linear_pass(
+    x: Tensor,
+    lw: Tensor,
+    lb: Tensor | None,
+    target: Tensor,
+    s: _Shard,
+    chunk: int,
+    grads: list,
+    g: Tensor | None,
+    saved: tuple[Tensor, Tensor] | None,
+):
     """One pass over chunks of ``chunk`` tokens of the projection ``z = x W_r^T + b_r`` (one GEMM each).
 
     Without ``saved`` (the forward): the loss per token, one all-gather per chunk. Where ``grads``
@@ -304,11 +350,11 @@ def _linear_pass(x: Tensor, lw: Tensor, lb: Optional[Tensor], target: Tensor, s:
         z = F.linear(x[i:j], lw, lb).to(acc)  # the chunk's logits: (chunk, C_r), never (N, C_r)
         if saved is None:
             st = _combine(_comm.all_gather(_local_stats(z, t, s), s.group))
+            assert rows is not None and aux is not None and lse is not None  # allocated above when saved is None
             rows[i:j], aux[i:j] = _rows(st, t, s)
             lse[i:j] = st[0]
         if any(b is not None for b in grads):
-            dz, dt = _block_grad(z, t, lse[i:j], aux[i:j], _unit(j - i, z) if g is None else g[i:j], s,
-                                 gt is not None)
+            dz, dt = _block_grad(z, t, lse[i:j], aux[i:j], _unit(j - i, z) if g is None else g[i:j], s, gt is not None)
             dzl = dz.to(x.dtype)
             if gx is not None:
                 torch.mm(dzl, lw, out=gx[i:j])  # this shard's part of dL/dx = dL/dz W
@@ -325,11 +371,14 @@ def _linear_pass(x: Tensor, lw: Tensor, lb: Optional[Tensor], target: Tensor, s:
     return rows, lse, aux
 
 
-def _buffers(x: Tensor, lw: Tensor, lb: Optional[Tensor], target: Tensor, needs) -> list:
+def _buffers(x: Tensor, lw: Tensor, lb: Tensor | None, target: Tensor, needs) -> list:
     acc = _acc_dtype(x.dtype)
-    return [torch.empty_like(x) if needs[0] else None, torch.zeros_like(lw) if needs[1] else None,
-            torch.zeros(lb.shape, dtype=acc, device=lb.device) if lb is not None and needs[2] else None,
-            torch.empty_like(target) if needs[3] else None]
+    return [
+        torch.empty_like(x) if needs[0] else None,
+        torch.zeros_like(lw) if needs[1] else None,
+        torch.zeros(lb.shape, dtype=acc, device=lb.device) if lb is not None and needs[2] else None,
+        torch.empty_like(target) if needs[3] else None,
+    ]
 
 
 class _VocabParallelLinearCE(torch.autograd.Function):
@@ -359,8 +408,10 @@ class _VocabParallelLinearCE(torch.autograd.Function):
             _linear_pass(x, lw, lb, target, ctx.shard, ctx.chunk, grads, g_out, (lse, aux))
         else:
             if ctx.consumed:
-                raise RuntimeError("vocab_parallel_linear_cross_entropy: its gradients are formed in the forward and "
-                                   "serve one backward only; call it again for a second backward")
+                raise RuntimeError(
+                    "vocab_parallel_linear_cross_entropy: its gradients are formed in the forward and "
+                    "serve one backward only; call it again for a second backward"
+                )
             ctx.consumed = True
             # an all-ignored mean hands down an infinite scale (d(0/0)/d0); every gradient is 0 then, as in torch
             scale = torch.where(torch.isfinite(g_out), g_out, torch.zeros_like(g_out))
@@ -375,11 +426,11 @@ def vocab_parallel_cross_entropy(
     target: Tensor,
     *,
     group,
-    weight: Optional[Tensor] = None,
-    ignore_index: Optional[int] = -100,
+    weight: Tensor | None = None,
+    ignore_index: int | None = -100,
     label_smoothing: float = 0.0,
     z_loss: float = 0.0,
-    softcap: Optional[float] = None,
+    softcap: float | None = None,
     reduction: str = "mean",
     all_ignored: str = "nan",
 ) -> Tensor:
@@ -473,27 +524,32 @@ class Parts:
     form's ``sum``, the sum), the counted positions and the weighted mean's denominator weights."""
 
     out: Tensor
-    valid: Optional[Tensor]
-    weight: Optional[Tensor]
+    valid: Tensor | None
+    weight: Tensor | None
     shape: tuple  # the positions' shape
     dtype: torch.dtype  # the result's
 
     def count(self) -> Tensor:
         """The mean's denominator over this rank's positions."""
-        return denominator(self.shape, valid=self.valid, weight=self.weight, dtype=self.out.dtype,
-                           device=self.out.device)
+        return denominator(
+            self.shape, valid=self.valid, weight=self.weight, dtype=self.out.dtype, device=self.out.device
+        )
 
 
-def cross_entropy_parts(logits_shard, target, group, weight, ignore_index, label_smoothing, z_loss,
-                        softcap) -> Parts:
+def cross_entropy_parts(logits_shard, target, group, weight, ignore_index, label_smoothing, z_loss, softcap) -> Parts:
     """:func:`vocab_parallel_cross_entropy` before its reduction."""
     fn = "vocab_parallel_cross_entropy"
     x = _checks.floating(logits_shard, "logits_shard")
     if x.dim() == 0:
-        raise ValueError(f"{fn}: logits_shard must have a class dimension — (N, C_r), (N, C_r, d1, ..., dk) or "
-                         "(C_r,) — got a 0-dimensional tensor")
-    cap = None if softcap is None else _checks.number(softcap, "softcap", low=0.0, low_open=True, fn=fn,
-                                                      hint="None turns it off")
+        raise ValueError(
+            f"{fn}: logits_shard must have a class dimension — (N, C_r), (N, C_r, d1, ..., dk) or "
+            "(C_r,) — got a 0-dimensional tensor"
+        )
+    cap = (
+        None
+        if softcap is None
+        else _checks.number(softcap, "softcap", low=0.0, low_open=True, fn=fn, hint="None turns it off")
+    )
     c, s = _prepare(fn, group, x, target, weight, ignore_index, label_smoothing, z_loss, "logits_shard")
     _checks.finite(x, "logits_shard")
     if cap is not None:
@@ -511,14 +567,14 @@ def vocab_parallel_linear_cross_entropy(
     target: Tensor,
     *,
     group,
-    bias_shard: Optional[Tensor] = None,
-    weight: Optional[Tensor] = None,
-    ignore_index: Optional[int] = -100,
+    bias_shard: Tensor | None = None,
+    weight: Tensor | None = None,
+    ignore_index: int | None = -100,
     label_smoothing: float = 0.0,
     z_loss: float = 0.0,
     reduction: str = "mean",
     all_ignored: str = "nan",
-    chunk_size: Optional[int] = None,
+    chunk_size: int | None = None,
 ) -> Tensor:
     r"""Cross-entropy of ``input @ W.T + b`` where the rows of the output layer ``W`` are sharded across ``group``.
 
@@ -582,8 +638,19 @@ def vocab_parallel_linear_cross_entropy(
     """
     reduction = check_reduction(reduction)
     all_ignored = check_all_ignored(all_ignored)
-    p = linear_cross_entropy_parts(input, weight_shard, target, group, bias_shard, weight, ignore_index,
-                                   label_smoothing, z_loss, chunk_size, reduction == "none")
+    p = linear_cross_entropy_parts(
+        input,
+        weight_shard,
+        target,
+        group,
+        bias_shard,
+        weight,
+        ignore_index,
+        label_smoothing,
+        z_loss,
+        chunk_size,
+        reduction == "none",
+    )
     if reduction == "none":
         return _reduction.reduce(p.out, "none", valid=p.valid).reshape(p.shape).to(p.dtype)
     if reduction == "sum":
@@ -591,29 +658,51 @@ def vocab_parallel_linear_cross_entropy(
     return _reduction.reduce(Sums(p.out, p.count()), "mean", all_ignored=all_ignored).to(p.dtype)
 
 
-def linear_cross_entropy_parts(input, weight_shard, target, group, bias_shard, weight, ignore_index, label_smoothing,
-                               z_loss, chunk_size, per_row: bool) -> Parts:
+def linear_cross_entropy_parts(
+    input,
+    weight_shard,
+    target,
+    group,
+    bias_shard,
+    weight,
+    ignore_index,
+    label_smoothing,
+    z_loss,
+    chunk_size,
+    per_row: bool,
+) -> Parts:
     """:func:`vocab_parallel_linear_cross_entropy` before its reduction (``out``: rows, or their sum)."""
     fn = "vocab_parallel_linear_cross_entropy"
     x = _checks.floating(input, "input")
     lw = _checks.floating(weight_shard, "weight_shard")
     if x.dim() not in (1, 2):
-        raise ValueError(f"{fn}: input must have shape (N, H) or (H,), got {tuple(x.shape)}; flatten leading dims "
-                         "with input.flatten(0, -2) and target.flatten()")
+        raise ValueError(
+            f"{fn}: input must have shape (N, H) or (H,), got {tuple(x.shape)}; flatten leading dims "
+            "with input.flatten(0, -2) and target.flatten()"
+        )
     if lw.dim() != 2 or lw.shape[1] != x.shape[-1]:
         raise ValueError(f"{fn}: weight_shard must have shape (C_r, H={x.shape[-1]}), got {tuple(lw.shape)}")
     if bias_shard is not None:
         _checks.floating(bias_shard, "bias_shard")
         if tuple(bias_shard.shape) != (lw.shape[0],):
-            raise ValueError(f"{fn}: bias_shard must have shape ({lw.shape[0]},) like weight_shard's rows, got "
-                             f"{tuple(bias_shard.shape)}")
+            raise ValueError(
+                f"{fn}: bias_shard must have shape ({lw.shape[0]},) like weight_shard's rows, got "
+                f"{tuple(bias_shard.shape)}"
+            )
     autocast = torch.is_autocast_enabled(x.device.type)
     if x.dtype != lw.dtype and not autocast:
-        raise TypeError(f"{fn}: input and weight_shard must have the same dtype, got {x.dtype} and {lw.dtype}; "
-                        "cast one of them, or run under torch.autocast")
+        raise TypeError(
+            f"{fn}: input and weight_shard must have the same dtype, got {x.dtype} and {lw.dtype}; "
+            "cast one of them, or run under torch.autocast"
+        )
     dt = torch.get_autocast_dtype(x.device.type) if autocast else x.dtype  # the projection's dtype
-    chunk = _rows_per_block(lw.shape[0]) if chunk_size is None else _checks.number(
-        chunk_size, "chunk_size", low=1, integer=True, fn=fn, hint="tokens per chunk, or None for the default")
+    chunk = (
+        _rows_per_block(lw.shape[0])
+        if chunk_size is None
+        else _checks.number(
+            chunk_size, "chunk_size", low=1, integer=True, fn=fn, hint="tokens per chunk, or None for the default"
+        )
+    )
     _checks.finite(x, "input")
     _checks.finite(lw, "weight_shard")
     n_shape = () if x.dim() == 1 else (x.shape[0],)
@@ -622,8 +711,9 @@ def linear_cross_entropy_parts(input, weight_shard, target, group, bias_shard, w
     xb, n = x.reshape(-1, x.shape[-1]).to(dt), math.prod(n_shape)
     t = c.target.reshape(n, lw.shape[0]) if c.probs else c.target.reshape(n)
     with torch.autocast(x.device.type, enabled=False):  # every dtype is settled above
-        out, aux = _VocabParallelLinearCE.apply(xb, lw.to(dt), None if bias_shard is None else bias_shard.to(dt), t,
-                                                s, per_row, chunk)
+        out, aux = _VocabParallelLinearCE.apply(
+            xb, lw.to(dt), None if bias_shard is None else bias_shard.to(dt), t, s, per_row, chunk
+        )
     valid = None if c.valid is None else c.valid.reshape(n)
     w_y = aux if s.weight is not None and not s.probs else None
     return Parts(out, valid, w_y, n_shape if per_row else (n,), _checks.autocast_dtype(like))

@@ -37,15 +37,18 @@ def gather(tensor: Tensor, group=None) -> Tensor:
 
 def _rows_of(t: object) -> Tensor:
     if not isinstance(t, Tensor):
-        raise TypeError(f"gather: the predictions and targets must be torch tensors (on a device the group's backend "
-                        f"serves), got {type(t).__name__}; wrap them with torch.as_tensor(...)")
+        raise TypeError(
+            f"gather: the predictions and targets must be torch tensors (on a device the group's backend "
+            f"serves), got {type(t).__name__}; wrap them with torch.as_tensor(...)"
+        )
     if t.dim() == 0:
         raise ValueError("gather: a 0-dimensional tensor has no rows to concatenate; pass shape (N, ...)")
     return t
 
 
-def expected_calibration_error(probs: Tensor, target: Tensor, n_bins: int = 15, *, from_logits: bool = False,
-                               group=None) -> float:
+def expected_calibration_error(
+    probs: Tensor, target: Tensor, n_bins: int = 15, *, from_logits: bool = False, group=None
+) -> float:
     r""":func:`losskit.decision.expected_calibration_error` over the predictions of every rank of ``group``.
 
     .. math:: \mathrm{ECE} = \sum_b \frac{n_b}{N} \bigl|\mathrm{acc}_b - \mathrm{conf}_b\bigr|
@@ -74,12 +77,14 @@ def expected_calibration_error(probs: Tensor, target: Tensor, n_bins: int = 15, 
     References:
         Naeini, Cooper & Hauskrecht, AAAI 2015; Guo et al., ICML 2017.
     """
-    return decision.expected_calibration_error(gather(probs, group), gather(target, group), n_bins,
-                                               from_logits=from_logits)
+    return decision.expected_calibration_error(
+        gather(probs, group), gather(target, group), n_bins, from_logits=from_logits
+    )
 
 
-def reliability_curve(probs: Tensor, target: Tensor, n_bins: int = 15, *, from_logits: bool = False,
-                      group=None) -> decision.ReliabilityCurve:
+def reliability_curve(
+    probs: Tensor, target: Tensor, n_bins: int = 15, *, from_logits: bool = False, group=None
+) -> decision.ReliabilityCurve:
     """:func:`losskit.decision.reliability_curve` over the predictions of every rank of ``group``
     (the same curve on every rank)."""
     return decision.reliability_curve(gather(probs, group), gather(target, group), n_bins, from_logits=from_logits)

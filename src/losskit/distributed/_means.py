@@ -31,7 +31,7 @@ value is the exact loss on every rank, for logging.
 from __future__ import annotations
 
 import numbers
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -45,8 +45,10 @@ __all__ = ["global_mean", "target_count"]
 def _count(fn: str, count: object, like: Tensor) -> Tensor:
     if isinstance(count, Tensor):
         if count.dim() != 0 or count.is_complex() or count.dtype == torch.bool:
-            raise ValueError(f"{fn}: count must be a 0-dimensional real tensor or a number (this rank's number of "
-                             f"counted targets), got shape {tuple(count.shape)} and dtype {count.dtype}")
+            raise ValueError(
+                f"{fn}: count must be a 0-dimensional real tensor or a number (this rank's number of "
+                f"counted targets), got shape {tuple(count.shape)} and dtype {count.dtype}"
+            )
         _checks.values_in(count, "count", low=0.0, fix="count is a number of targets (or a sum of weights)")
         return count.detach().to(device=like.device, dtype=torch.float64)
     if isinstance(count, bool) or not isinstance(count, numbers.Real):
@@ -59,8 +61,10 @@ def mean_over_groups(loss_sum: Tensor, count: object, groups: Sequence, all_igno
     """:func:`global_mean` over the product of ``groups`` (summed over each in turn)."""
     s = _checks.floating(loss_sum, "loss_sum")
     if s.dim() != 0:
-        raise ValueError(f"{fn}: loss_sum must be a scalar (this rank's summed loss, e.g. reduction='sum'), got "
-                         f"shape {tuple(s.shape)}")
+        raise ValueError(
+            f"{fn}: loss_sum must be a scalar (this rank's summed loss, e.g. reduction='sum'), got "
+            f"shape {tuple(s.shape)}"
+        )
     mine = _checks.upcast(s.detach()).to(torch.float64)
     both = torch.stack([mine, _count(fn, count, s)])
     for g in groups:  # one all-reduce of (sum, count) per group
@@ -70,7 +74,7 @@ def mean_over_groups(loss_sum: Tensor, count: object, groups: Sequence, all_igno
     return _reduction.weighted_mean(_checks.upcast(s) + others, both[1].to(dt), all_ignored).to(s.dtype)
 
 
-def global_mean(loss_sum: Tensor, count: Union[Tensor, float], group=None, *, all_ignored: str = "nan") -> Tensor:
+def global_mean(loss_sum: Tensor, count: Tensor | float, group=None, *, all_ignored: str = "nan") -> Tensor:
     r"""The mean over every rank of ``group``: the sum of ``loss_sum`` over the group divided by the sum of ``count``.
 
     .. math:: \bar\ell = \frac{\sum_r s_r}{\sum_r n_r}, \qquad
@@ -120,8 +124,9 @@ def global_mean(loss_sum: Tensor, count: Union[Tensor, float], group=None, *, al
     return mean_over_groups(loss_sum, count, [_comm.check_group(group, fn)], all_ignored, fn)
 
 
-def target_count(target: Union[Tensor, Sequence[Tensor]], *, ignore_index: Optional[int] = -100,
-                 weight: Optional[Tensor] = None, group=None) -> Tensor:
+def target_count(
+    target: Tensor | Sequence[Tensor], *, ignore_index: int | None = -100, weight: Tensor | None = None, group=None
+) -> Tensor:
     r"""The mean's denominator of class-index targets over the micro-batches of a step and the ranks of ``group``.
 
     .. math:: n = \sum_{r} \sum_{m} \sum_{i} [y_{r,m,i} \ne \text{ignore\_index}]\; w_{y_{r,m,i}}
@@ -166,18 +171,21 @@ def target_count(target: Union[Tensor, Sequence[Tensor]], *, ignore_index: Optio
     for t in ts:
         _checks.tensor(t, "target")
         if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
-            raise TypeError(f"{fn}: target must hold class indices (an integer tensor), got dtype {t.dtype}; for "
-                            "probability targets the mean divides by the number of positions")
+            raise TypeError(
+                f"{fn}: target must hold class indices (an integer tensor), got dtype {t.dtype}; for "
+                "probability targets the mean divides by the number of positions"
+            )
     if weight is not None:
         _checks.floating(weight, "weight")
         for t in ts:
-            _checks.class_indices(t, weight.shape[0], ignore_index=ii)
+            _checks.class_indices(t, weight.shape[0], ignore_index=None if ii is None else int(ii))
     total = torch.zeros((), dtype=torch.float64, device=ts[0].device)
     for t in ts:
         valid = None if ii is None else t != ii
         w_y = None
         if weight is not None:
             w_y = weight[t if valid is None else t.masked_fill(~valid, 0)]  # ignored positions read class 0
-        total = total + _reduction.denominator(t.shape, valid=valid, weight=w_y, dtype=torch.float64,
-                                               device=t.device).to(torch.float64)
+        total = total + _reduction.denominator(
+            t.shape, valid=valid, weight=w_y, dtype=torch.float64, device=t.device
+        ).to(torch.float64)
     return _comm.all_reduce(total, group)

@@ -13,13 +13,16 @@ from ._divergence import entropy, js_divergence, kl_div, kl_divergence
 from ._focal import asymmetric_loss, focal_loss, sigmoid_focal_loss
 from ._labels import smooth_labels
 from ._margin import (
+    categorical_hinge_loss,
     cosine_embedding_loss,
     hinge_embedding_loss,
+    hinge_loss,
     margin_ranking_loss,
     multi_margin_loss,
     multilabel_margin_loss,
     multilabel_soft_margin_loss,
     soft_margin_loss,
+    squared_hinge_loss,
     triplet_margin_loss,
     triplet_margin_with_distance_loss,
 )
@@ -42,7 +45,7 @@ __all__ = [
     # margin losses
     "soft_margin_loss", "multilabel_soft_margin_loss", "multi_margin_loss", "multilabel_margin_loss",
     "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss", "triplet_margin_loss",
-    "triplet_margin_with_distance_loss",
+    "triplet_margin_with_distance_loss", "hinge_loss", "squared_hinge_loss", "categorical_hinge_loss",
     # divergences
     "kl_div", "entropy", "kl_divergence", "js_divergence",
     # class weights and targets

@@ -154,6 +154,18 @@ def _check_parts(losses: Mapping[str, Callable], weights: Optional[Mapping[str, 
     return weights
 
 
+def _label_map(input: Tensor, target: object) -> object:
+    """A MONAI-style class-index label map ``(N, 1, *)`` for logits ``(N, C, *)`` (``C > 1``) as ``(N, *)``, the
+    class-index form every losskit part takes; anything else unchanged. Unambiguous: an integer target with
+    one channel cannot be one-hot or multi-label masks (those have C channels)."""
+    if (isinstance(target, Tensor) and not (target.is_floating_point() or target.is_complex()
+                                            or target.dtype == torch.bool)
+            and input.dim() >= 2 and target.dim() == input.dim() and input.shape[1] > 1 and target.shape[1] == 1
+            and target.shape[0] == input.shape[0] and target.shape[2:] == input.shape[2:]):
+        return target.squeeze(1)
+    return target
+
+
 def combined_loss_components(
     input: Tensor,
     target: Tensor,
@@ -171,13 +183,17 @@ def combined_loss_components(
     :func:`precomputed`). Parts reduce themselves (their own ``reduction``); they should return
     tensors of one shape (normally scalars).
 
+    An integer label map of shape ``(N, 1, *)`` for logits ``(N, C, *)`` with ``C > 1`` (MONAI's
+    layout, e.g. ``DiceCELoss(to_onehot_y=True)``) is passed to the parts as ``(N, *)`` class indices,
+    the form cross-entropy and the multiclass overlap losses take.
+
     Likelihood view: a sum of negative log-likelihoods (and/or overlap measures) is the NLL of
     the product of the corresponding likelihoods raised to the powers :math:`\lambda_k` — a
     tempered product of experts over the same prediction.
 
     Args:
         input: logits, e.g. ``(N, C, d1..dk)``.
-        target: passed unchanged to every part.
+        target: passed to every part (an ``(N, 1, *)`` integer label map as ``(N, *)``, see above).
         losses: mapping ``name -> part``.
         weights: mapping ``name -> lambda`` (floats or scalar tensors); missing names weigh 1.
 
@@ -198,8 +214,9 @@ def combined_loss_components(
         Computation 14 (2002); Taghanaki et al., "Combo loss: Handling input and output imbalance in
         multi-organ segmentation", CMIG 75 (2019) (cross-entropy + Dice).
     """
-    _checks.check_tensor(input, "input")
+    _checks.tensor(input, "input")
     weights = _check_parts(losses, weights)
+    target = _label_map(input, target)
     acts = Activations(input)
     total: Optional[Tensor] = None
     parts: dict[str, Tensor] = {}
@@ -212,8 +229,7 @@ def combined_loss_components(
         w = weights.get(name, 1.0)
         term = value if (not isinstance(w, Tensor) and w == 1.0) else value * w
         total = term if total is None else total + term
-    assert total is not None  # losses is non-empty (checked)
-    return total, parts
+    return total, parts  # type: ignore[return-value]  # losses is non-empty (checked)
 
 
 def combined_loss(
@@ -234,7 +250,7 @@ def combined_loss(
 
     Args:
         input: logits, e.g. ``(N, C, d1..dk)``.
-        target: passed unchanged to every part.
+        target: passed to every part (an ``(N, 1, *)`` integer label map as ``(N, *)`` class indices).
         losses: mapping ``name -> part`` (callables; :func:`precomputed` parts share activations).
         weights: mapping ``name -> lambda``; missing names weigh 1.
 

@@ -150,6 +150,12 @@ def cross_entropy(
         rows = _dispatch.kernel("cross_entropy_rows", c, z_loss=zeta, softcap=cap,
                                 reduction=reduction if s is None else "none")
     if rows is None:
+        if mask is None and s is None and not zeta and cap is None and reduction != "none" and all_ignored == "nan":
+            # exactly torch's call: its fused reduction (Σ w_y·ℓ / Σ w_y, 0/0 = nan) is the one reduce()
+            # would compute, without the (N, *) rows, the mask and the where
+            out = F.cross_entropy(c.logits, c.target, c.weight, ignore_index=c.torch_ignore_index,
+                                  reduction=reduction, label_smoothing=c.label_smoothing)
+            return out.to(_checks.autocast_dtype(c.logits))
         rows = _categorical_rows(c, zeta, cap, mask)
     return _reduce_rows(rows, c, s, reduction, all_ignored)
 

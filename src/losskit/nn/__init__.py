@@ -10,13 +10,16 @@ from ._cross_entropy import CrossEntropyLoss, GeneralizedCrossEntropyLoss, Linea
 from ._divergence import KLDivLoss
 from ._focal import AsymmetricLoss, FocalLoss, SigmoidFocalLoss
 from ._margin import (
+    CategoricalHingeLoss,
     CosineEmbeddingLoss,
     HingeEmbeddingLoss,
+    HingeLoss,
     MarginRankingLoss,
     MultiLabelMarginLoss,
     MultiLabelSoftMarginLoss,
     MultiMarginLoss,
     SoftMarginLoss,
+    SquaredHingeLoss,
     TripletMarginLoss,
     TripletMarginWithDistanceLoss,
 )
@@ -34,7 +37,7 @@ __all__ = [
     "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "GaussianNLLLoss", "PoissonNLLLoss",
     "SoftMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "MultiLabelMarginLoss",
     "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
-    "TripletMarginWithDistanceLoss",
+    "TripletMarginWithDistanceLoss", "HingeLoss", "SquaredHingeLoss", "CategoricalHingeLoss",
     "KLDivLoss",
     "CombinedLoss",
 ]

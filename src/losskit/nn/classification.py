@@ -19,10 +19,6 @@ from ._base import Loss, WeightedLoss
 __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
-    "SoftMarginLoss",
-    "MultiLabelSoftMarginLoss",
-    "MultiMarginLoss",
-    "MultiLabelMarginLoss",
 ]
 
 
@@ -77,72 +73,6 @@ class BCELoss(WeightedLoss):
                                        label_smoothing=self.label_smoothing)
 
 
-class SoftMarginLoss(Loss):
-    """Logistic loss on ±1 labels; see :func:`losskit.functional.soft_margin_loss`.
-
-    Example:
-        >>> import torch
-        >>> print(round(SoftMarginLoss()(torch.tensor([2.0]), torch.tensor([1.0])).item(), 4))
-        0.1269
-    """
-
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.soft_margin_loss(input, target, reduction=self.reduction)
-
-
-class MultiLabelSoftMarginLoss(WeightedLoss):
-    """Per-class logistic loss averaged over classes; see
-    :func:`losskit.functional.multilabel_soft_margin_loss`.
-
-    Example:
-        >>> import torch
-        >>> loss = MultiLabelSoftMarginLoss()
-        >>> print(round(loss(torch.tensor([[2.0, -1.0]]), torch.tensor([[1.0, 0.0]])).item(), 4))
-        0.2201
-    """
-
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.multilabel_soft_margin_loss(input, target, self.weight, reduction=self.reduction)
-
-
-class MultiMarginLoss(WeightedLoss):
-    """Multi-class hinge loss; see :func:`losskit.functional.multi_margin_loss`.
-
-    Example:
-        >>> import torch
-        >>> x = torch.tensor([[0.1, 0.2, 0.4, 0.8]])
-        >>> print(round(MultiMarginLoss()(x, torch.tensor([3])).item(), 4))
-        0.325
-    """
-
-    def __init__(self, p: int = 1, margin: float = 1.0, weight: Optional[Tensor] = None,
-                 size_average: Optional[bool] = None, reduce: Optional[bool] = None,
-                 reduction: str = "mean") -> None:
-        super().__init__(weight, size_average, reduce, reduction)
-        if p not in (1, 2) or isinstance(p, bool):
-            raise ValueError(f"MultiMarginLoss: p must be 1 or 2 (as in torch), got {p!r}")
-        self.p = p
-        self.margin = margin
-
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.multi_margin_loss(input, target, self.p, self.margin, self.weight, reduction=self.reduction)
-
-
-class MultiLabelMarginLoss(Loss):
-    """Multi-label hinge loss on -1-padded label lists; see
-    :func:`losskit.functional.multilabel_margin_loss`.
-
-    Example:
-        >>> import torch
-        >>> x = torch.tensor([[0.1, 0.2, 0.4, 0.8]])
-        >>> print(round(MultiLabelMarginLoss()(x, torch.tensor([[3, 0, -1, 1]])).item(), 4))
-        0.85
-    """
-
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.multilabel_margin_loss(input, target, reduction=self.reduction)
-
-
 # --------------------------------------------------------------------------------------------
 # registry
 # --------------------------------------------------------------------------------------------
@@ -179,24 +109,6 @@ def _ex_bce(g):
     return (probs, torch.randint(0, 2, (6, 3), generator=g).double()), {"weight": _class_weight(g, 3)}
 
 
-def _ex_soft_margin(g):
-    return (_randn(g, 6, 3), torch.randint(0, 2, (6, 3), generator=g).double() * 2 - 1), {}
-
-
-def _ex_multilabel_soft_margin(g):
-    return (_randn(g, 6, 4), torch.randint(0, 2, (6, 4), generator=g).double()), {"weight": _class_weight(g, 4)}
-
-
-def _ex_multi_margin(g):
-    return (_randn(g, 6, 4), torch.randint(0, 4, (6,), generator=g)), {"p": 2, "margin": 1.5,
-                                                                       "weight": _class_weight(g, 4)}
-
-
-def _ex_multilabel_margin(g):
-    target = torch.tensor([[3, 0, -1, 1], [1, -1, 0, 0], [0, 1, 2, -1], [2, -1, -1, -1]])
-    return (_randn(g, 4, 4), target), {}
-
-
 for _spec in (
     LossSpec("binary_cross_entropy_with_logits", LF.binary_cross_entropy_with_logits, BCEWithLogitsLoss,
              "classification", "logits", "sigmoid binary cross-entropy (Bernoulli NLL): pos_weight, label smoothing",
@@ -205,17 +117,6 @@ for _spec in (
     LossSpec("binary_cross_entropy", LF.binary_cross_entropy, BCELoss, "classification", "probs",
              "binary cross-entropy on probabilities (Bernoulli NLL, no link)", _ex_bce,
              torch_twin="binary_cross_entropy"),
-    LossSpec("soft_margin_loss", LF.soft_margin_loss, SoftMarginLoss, "classification", "logits",
-             "logistic loss on ±1 labels, softplus(-y x)", _ex_soft_margin, torch_twin="soft_margin_loss"),
-    LossSpec("multilabel_soft_margin_loss", LF.multilabel_soft_margin_loss, MultiLabelSoftMarginLoss,
-             "classification", "logits", "multi-label sigmoid cross-entropy averaged over classes",
-             _ex_multilabel_soft_margin, torch_twin="multilabel_soft_margin_loss"),
-    LossSpec("multi_margin_loss", LF.multi_margin_loss, MultiMarginLoss, "classification", "logits",
-             "multi-class hinge loss (margin against every wrong class)", _ex_multi_margin,
-             torch_twin="multi_margin_loss"),
-    LossSpec("multilabel_margin_loss", LF.multilabel_margin_loss, MultiLabelMarginLoss, "classification",
-             "logits", "multi-label hinge loss on -1-padded label lists", _ex_multilabel_margin,
-             torch_twin="multilabel_margin_loss"),
 ):
     register(_spec)
 del _spec

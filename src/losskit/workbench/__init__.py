@@ -1,7 +1,7 @@
 """The workbench: compare losses on real data or on your own model and data.
 
 ``losskit compare`` (the command line) and :func:`compare` (Python) plan a comparison, train the
-same model once per loss (:mod:`.train`) and write a report (:mod:`.report`).
+same model once per loss (``losskit.workbench.train``) and write a report (``losskit.workbench.report``).
 """
 
 from .api import PlanError, Result, compare

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable, Optional, Union
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,7 +43,7 @@ class TaskPlan:
     model: _models.Model
     make_problem: Callable
     info: dict
-    first: object = None  # the first seed's Problem, made by check()
+    first: Any = None  # the first seed's Problem, made by check()
     step_seconds: float = math.nan
 
 
@@ -55,8 +55,15 @@ def _rows(kind: str, losses) -> list:
 
 
 def _info(ds) -> dict:
-    return {"name": ds.name, "classes": list(ds.classes), "source": ds.source, "license": ds.license,
-            "description": ds.description, "why": ds.extra.get("why", ""), "kind": ds.kind}
+    return {
+        "name": ds.name,
+        "classes": list(ds.classes),
+        "source": ds.source,
+        "license": ds.license,
+        "description": ds.description,
+        "why": ds.extra.get("why", ""),
+        "kind": ds.kind,
+    }
 
 
 def plan_dataset(ds: _data.Dataset, cfg: TrainConfig, losses=None) -> TaskPlan:
@@ -66,19 +73,20 @@ def plan_dataset(ds: _data.Dataset, cfg: TrainConfig, losses=None) -> TaskPlan:
     n_out = kind.outputs(ds.n_classes, rows)
     if ds.kind == "segmentation":
         in_ch, width = ds.X.shape[1], 12
-        factory = lambda: _models.segmentation_cnn(in_ch, n_out, width)  # noqa: E731
+        factory = lambda: _models.segmentation_cnn(in_ch, n_out, width)
         text = _models.describe_builtin("segmentation", in_ch, n_out, width)
     else:
         probe = _data.problem(ds, cfg.seed)
         n_in = probe.in_shape[0]
-        factory = lambda: _models.mlp(n_in, n_out, cfg.hidden)  # noqa: E731
+        factory = lambda: _models.mlp(n_in, n_out, cfg.hidden)
         text = _models.describe_builtin(ds.kind, n_in, n_out, cfg.hidden)
     model = _models.Model(factory, text, builtin=True)
     return TaskPlan(ds.name, ds.kind, rows, model, lambda seed: _data.problem(ds, seed), _info(ds))
 
 
-def plan_user(model, train, val, test=None, *, task="auto", losses=None, classes=None, name="your data",
-              device="cpu") -> TaskPlan:
+def plan_user(
+    model, train, val, test=None, *, task="auto", losses=None, classes=None, name="your data", device="cpu"
+) -> TaskPlan:
     """A plan for the user's model and data (the split is theirs, the same for every seed)."""
     try:
         spec = _models.Model.of(model)
@@ -86,8 +94,15 @@ def plan_user(model, train, val, test=None, *, task="auto", losses=None, classes
     except TypeError as e:
         raise PlanError(str(e)) from None
     rows = _rows(prob.kind, losses)
-    info = {"name": name, "classes": list(prob.classes), "source": "your data (Python API)", "license": "",
-            "description": why, "why": "", "kind": prob.kind}
+    info = {
+        "name": name,
+        "classes": list(prob.classes),
+        "source": "your data (Python API)",
+        "license": "",
+        "description": why,
+        "why": "",
+        "kind": prob.kind,
+    }
     plan = TaskPlan(name, prob.kind, rows, spec, lambda seed: prob, info)
     plan.first = prob
     return plan
@@ -96,7 +111,7 @@ def plan_user(model, train, val, test=None, *, task="auto", losses=None, classes
 def check(plan: TaskPlan, cfg: TrainConfig) -> TaskPlan:
     """Try everything on one batch before anything trains: the model's output shape, every loss with
     its options, a training step (timed, for :func:`estimate`). Raises :class:`PlanError` with the fix."""
-    from .train import _optimizer, _Stack, _can_stack
+    from .train import _can_stack, _optimizer, _Stack
 
     if not plan.rows:
         valid = ", ".join(r.key for r in catalog.roster(plan.kind))
@@ -110,14 +125,17 @@ def check(plan: TaskPlan, cfg: TrainConfig) -> TaskPlan:
     try:
         out = model(x)
     except Exception as e:  # the user's model on one batch of their data
-        raise PlanError(f"model: forward pass on a training batch of shape {tuple(x.shape)} failed: "
-                        f"{type(e).__name__}: {e}") from None
+        raise PlanError(
+            f"model: forward pass on a training batch of shape {tuple(x.shape)} failed: {type(e).__name__}: {e}"
+        ) from None
     if not isinstance(out, torch.Tensor):
         raise PlanError(f"model: returned {type(out).__name__}; it must return one tensor of outputs")
     bad = kind.check_output(out, n_classes, plan.rows)
     if bad:
-        raise PlanError(f"model: its output does not fit a {plan.kind} task with {n_classes or 1} "
-                        f"{'classes' if plan.kind != 'multilabel' else 'labels'}: {bad}")
+        raise PlanError(
+            f"model: its output does not fit a {plan.kind} task with {n_classes or 1} "
+            f"{'classes' if plan.kind != 'multilabel' else 'labels'}: {bad}"
+        )
     t = kind.target(y)
     for row in plan.rows:
         try:
@@ -138,9 +156,9 @@ def check(plan: TaskPlan, cfg: TrainConfig) -> TaskPlan:
     with value_checks("off"):  # as in training after its first epoch
         for _ in range(4):
             t0 = time.perf_counter()
-            for net, ls, opt in zip(nets, groups, opts):
+            for net, ls, opt in zip(nets, groups, opts, strict=True):
                 o = net.forward(x)
-                sum(l(o[r], t) for r, l in enumerate(ls)).backward()
+                torch.stack([l(o[r], t) for r, l in enumerate(ls)]).sum().backward()
                 opt.step()
                 opt.zero_grad()
             elapsed.append(time.perf_counter() - t0)
@@ -197,12 +215,26 @@ def _assemble(plans: list, groups: list, cfg: TrainConfig) -> list:
             score_group(g, p.kind)
         first = p.first
         resolved = [resolve(r, first.counts) for r in p.rows]
-        tasks.append(TaskResult(p.name, p.kind, p.rows, cfg, first, p.info, resolved, [g.seed for g in mine],
-                                [g.runs for g in mine], mine, p.model.description, cfg.seed_list()))
+        tasks.append(
+            TaskResult(
+                p.name,
+                p.kind,
+                p.rows,
+                cfg,
+                first,
+                p.info,
+                resolved,
+                [g.seed for g in mine],
+                [g.runs for g in mine],
+                mine,
+                p.model.description,
+                cfg.seed_list(),
+            )
+        )
     return tasks
 
 
-def run(plans: list, cfg: TrainConfig, on_event=None, meta: Optional[dict] = None) -> Result:
+def run(plans: list, cfg: TrainConfig, on_event=None, meta: dict | None = None) -> Result:
     """Train every plan (checked) over ``cfg``'s seeds; Ctrl-C gives a partial :class:`Result`."""
     t0 = time.perf_counter()
     partial = False
@@ -220,18 +252,41 @@ def run(plans: list, cfg: TrainConfig, on_event=None, meta: Optional[dict] = Non
     seconds = time.perf_counter() - t0
     from .. import __version__
 
-    m = {"date": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "losskit": __version__, "torch": torch.__version__,
-         "python": platform.python_version(), "seeds": cfg.seed_list(), "device": cfg.device, "epochs": cfg.epochs,
-         "patience": cfg.patience, "train_seconds": seconds, "partial": partial,
-         "finished_groups": len(groups), "planned_groups": len(plans) * cfg.seeds}
+    m = {
+        "date": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "losskit": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "seeds": cfg.seed_list(),
+        "device": cfg.device,
+        "epochs": cfg.epochs,
+        "patience": cfg.patience,
+        "train_seconds": seconds,
+        "partial": partial,
+        "finished_groups": len(groups),
+        "planned_groups": len(plans) * cfg.seeds,
+    }
     m.update(meta or {})
     return Result(_assemble(plans, groups, cfg), cfg, m, partial)
 
 
-def compare(model: Union[nn.Module, Callable[[], nn.Module]], train, val, test=None, *, task: str = "auto",
-            losses=None, epochs: Optional[int] = None, seeds: Optional[int] = None, device: Optional[str] = None,
-            progress: bool = True, classes=None, name: str = "your data", config: Optional[TrainConfig] = None,
-            **options) -> Result:
+def compare(
+    model: nn.Module | Callable[[], nn.Module],
+    train,
+    val,
+    test=None,
+    *,
+    task: str = "auto",
+    losses=None,
+    epochs: int | None = None,
+    seeds: int | None = None,
+    device: str | None = None,
+    progress: bool = True,
+    classes=None,
+    name: str = "your data",
+    config: TrainConfig | None = None,
+    **options,
+) -> Result:
     """Train ``model`` once per loss on your data and compare them (the Python API of ``losskit compare``).
 
     Args:
@@ -271,17 +326,23 @@ def compare(model: Union[nn.Module, Callable[[], nn.Module]], train, val, test=N
         >>> [r.key for r in result.tasks[0].runs], result.tasks[0].kind
         (['bce', 'focal'], 'binary')
     """
-    cfg = replace(config or TrainConfig(), **{k: v for k, v in (("epochs", epochs), ("seeds", seeds),
-                                                                 ("device", device)) if v is not None})
+    given: dict[str, Any] = {
+        k: v for k, v in (("epochs", epochs), ("seeds", seeds), ("device", device)) if v is not None
+    }
+    cfg = replace(config or TrainConfig(), **given)
     if options:
         unknown = [k for k in options if k not in TrainConfig.__dataclass_fields__]
         if unknown:
-            raise TypeError(f"compare() got unknown option(s) {', '.join(unknown)}; TrainConfig fields are "
-                            f"{', '.join(TrainConfig.__dataclass_fields__)}")
+            raise TypeError(
+                f"compare() got unknown option(s) {', '.join(unknown)}; TrainConfig fields are "
+                f"{', '.join(TrainConfig.__dataclass_fields__)}"
+            )
         cfg = replace(cfg, **options)
     try:
-        plan = check(plan_user(model, train, val, test, task=task, losses=losses, classes=classes, name=name,
-                               device=cfg.device), cfg)
+        plan = check(
+            plan_user(model, train, val, test, task=task, losses=losses, classes=classes, name=name, device=cfg.device),
+            cfg,
+        )
     except _data.DataError as e:
         raise PlanError(str(e)) from None
     from .progress import Progress

@@ -33,18 +33,32 @@ import csv
 import gzip
 import io
 import lzma
-import math
 import os
 import re
 import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Optional, Sequence, Union
+from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["DataError", "Dataset", "Split", "Problem", "ArrayPart", "LoaderPart", "BUILTIN", "DEFAULT_DATASETS",
-           "TASK_DATASETS", "load_builtin", "load_table", "split", "problem", "user_problem"]
+__all__ = [
+    "DataError",
+    "Dataset",
+    "Split",
+    "Problem",
+    "ArrayPart",
+    "LoaderPart",
+    "BUILTIN",
+    "DEFAULT_DATASETS",
+    "TASK_DATASETS",
+    "load_builtin",
+    "load_table",
+    "split",
+    "problem",
+    "user_problem",
+]
 
 #: minimum rows per class: a stratified train/validation/test split needs a few of each
 MIN_PER_CLASS = 5
@@ -74,7 +88,7 @@ class Dataset:
     """
 
     name: str
-    X: object
+    X: Any  # (N, F) float array of a table, (N, 1, H, W) images
     y: np.ndarray
     classes: list
     feature_names: list
@@ -83,7 +97,7 @@ class Dataset:
     description: str = ""
     extra: dict = field(default_factory=dict)
     #: binary only: keep this share of the *training split's* positive rows, drop the rest
-    train_positive_keep: Optional[float] = None
+    train_positive_keep: float | None = None
     kind: str = ""
     steps: list = field(default_factory=list)
 
@@ -133,8 +147,10 @@ class Split:
 # bundled datasets
 # --------------------------------------------------------------------------------------------
 _UCI = "UCI Machine Learning Repository, licensed CC BY 4.0; the copy bundled with scikit-learn (BSD-3-Clause) is used, nothing is downloaded"
-_DIGITS_SRC = ("Optical Recognition of Handwritten Digits (Alpaydin & Kaynak, 1998): 1797 8x8 images, "
-               "pixel intensities 0-16, via sklearn.datasets.load_digits")
+_DIGITS_SRC = (
+    "Optical Recognition of Handwritten Digits (Alpaydin & Kaynak, 1998): 1797 8x8 images, "
+    "pixel intensities 0-16, via sklearn.datasets.load_digits"
+)
 
 
 def _load_digits():
@@ -147,10 +163,26 @@ def _digits(binary: bool) -> Dataset:
     d = _load_digits()
     if binary:
         y = (d.target == 9).astype(np.int64)
-        return Dataset("digits-9", d.data.astype(np.float64), y, ["not 9", "9"], list(d.feature_names), _DIGITS_SRC,
-                       _UCI, "binary, imbalanced: is the handwritten digit a 9?")
-    return Dataset("digits", d.data.astype(np.float64), d.target.astype(np.int64), [str(i) for i in range(10)],
-                   list(d.feature_names), _DIGITS_SRC, _UCI, "10-class handwritten digits")
+        return Dataset(
+            "digits-9",
+            d.data.astype(np.float64),
+            y,
+            ["not 9", "9"],
+            list(d.feature_names),
+            _DIGITS_SRC,
+            _UCI,
+            "binary, imbalanced: is the handwritten digit a 9?",
+        )
+    return Dataset(
+        "digits",
+        d.data.astype(np.float64),
+        d.target.astype(np.int64),
+        [str(i) for i in range(10)],
+        list(d.feature_names),
+        _DIGITS_SRC,
+        _UCI,
+        "10-class handwritten digits",
+    )
 
 
 #: share of the training 8s that ``digits-8-rare`` keeps
@@ -160,8 +192,10 @@ RARE_KEEP = 0.3
 def _digits_8_rare() -> Dataset:
     d = _load_digits()
     y = (d.target == 8).astype(np.int64)
-    desc = (f"binary, rare positives in training: is the handwritten digit an 8? {1 - RARE_KEEP:.0%} of the "
-            f"training split's 8s are dropped (about 3% positives left); validation and test keep the natural 10%")
+    desc = (
+        f"binary, rare positives in training: is the handwritten digit an 8? {1 - RARE_KEEP:.0%} of the "
+        f"training split's 8s are dropped (about 3% positives left); validation and test keep the natural 10%"
+    )
     why = (
         "Why: on the plain digit tasks this small model is nearly perfect and every loss scores the same. A "
         "training set that under-represents the class of interest is common (positives are costly to label "
@@ -169,8 +203,18 @@ def _digits_8_rare() -> Dataset:
         "predictions at threshold 0.5, while a threshold tuned on validation (which, like test, has the "
         "natural rate) recovers the difference. Of the digits tried (1, 3, 8, 9), 8 was the hardest to tell from the rest."
     )
-    return Dataset("digits-8-rare", d.data.astype(np.float64), y, ["not 8", "8"], list(d.feature_names), _DIGITS_SRC,
-                   _UCI, desc, extra={"why": why}, train_positive_keep=RARE_KEEP)
+    return Dataset(
+        "digits-8-rare",
+        d.data.astype(np.float64),
+        y,
+        ["not 8", "8"],
+        list(d.feature_names),
+        _DIGITS_SRC,
+        _UCI,
+        desc,
+        extra={"why": why},
+        train_positive_keep=RARE_KEEP,
+    )
 
 
 def _breast_cancer() -> Dataset:
@@ -178,10 +222,20 @@ def _breast_cancer() -> Dataset:
 
     d = load_breast_cancer()
     y = (d.target == 0).astype(np.int64)  # sklearn codes malignant as 0; make malignant the positive class
-    src = ("Breast Cancer Wisconsin (Diagnostic) (Wolberg, Street & Mangasarian, 1995): 569 tumours, 30 "
-           "features of cell nuclei, via sklearn.datasets.load_breast_cancer")
-    return Dataset("breast-cancer", d.data.astype(np.float64), y, ["benign", "malignant"], list(d.feature_names),
-                   src, _UCI, "binary: malignant vs benign tumour")
+    src = (
+        "Breast Cancer Wisconsin (Diagnostic) (Wolberg, Street & Mangasarian, 1995): 569 tumours, 30 "
+        "features of cell nuclei, via sklearn.datasets.load_breast_cancer"
+    )
+    return Dataset(
+        "breast-cancer",
+        d.data.astype(np.float64),
+        y,
+        ["benign", "malignant"],
+        list(d.feature_names),
+        src,
+        _UCI,
+        "binary: malignant vs benign tumour",
+    )
 
 
 def _wine() -> Dataset:
@@ -189,8 +243,16 @@ def _wine() -> Dataset:
 
     d = load_wine()
     src = "Wine recognition (Forina et al., 1988): 178 wines, 13 chemical features, via sklearn.datasets.load_wine"
-    return Dataset("wine", d.data.astype(np.float64), d.target.astype(np.int64), [str(n) for n in d.target_names],
-                   list(d.feature_names), src, _UCI, "3-class wine cultivars (small: metrics are noisy)")
+    return Dataset(
+        "wine",
+        d.data.astype(np.float64),
+        d.target.astype(np.int64),
+        [str(n) for n in d.target_names],
+        list(d.feature_names),
+        src,
+        _UCI,
+        "3-class wine cultivars (small: metrics are noisy)",
+    )
 
 
 #: the digit attributes of ``digit-attributes``: label name -> the digits that have it
@@ -206,24 +268,46 @@ DIGIT_ATTRIBUTES = {
 def _digit_attributes() -> Dataset:
     d = _load_digits()
     y = np.stack([np.isin(d.target, digits) for digits in DIGIT_ATTRIBUTES.values()], 1).astype(np.int64)
-    desc = ("multi-label: five attributes of each handwritten digit at once: has a closed loop (0, 6, 8, 9), is "
-            "even, is prime (2, 3, 5, 7), is drawn with straight strokes only (1, 4, 7), is a zero (rare: 10%)")
+    desc = (
+        "multi-label: five attributes of each handwritten digit at once: has a closed loop (0, 6, 8, 9), is "
+        "even, is prime (2, 3, 5, 7), is drawn with straight strokes only (1, 4, 7), is a zero (rare: 10%)"
+    )
     src = _DIGITS_SRC + "; the labels are derived from each image's digit as listed"
-    return Dataset("digit-attributes", d.data.astype(np.float64), y, list(DIGIT_ATTRIBUTES), list(d.feature_names),
-                   src, _UCI, desc, kind="multilabel")
+    return Dataset(
+        "digit-attributes",
+        d.data.astype(np.float64),
+        y,
+        list(DIGIT_ATTRIBUTES),
+        list(d.feature_names),
+        src,
+        _UCI,
+        desc,
+        kind="multilabel",
+    )
 
 
 def _diabetes() -> Dataset:
     from sklearn.datasets import load_diabetes
 
     d = load_diabetes(scaled=False)
-    src = ("Diabetes data (Efron, Hastie, Johnstone & Tibshirani, 'Least Angle Regression', Annals of Statistics "
-           "2004): 442 patients, 10 baseline variables (age, sex, body mass index, blood pressure, six serum "
-           "measurements); target: a quantitative measure of disease progression one year later; via "
-           "sklearn.datasets.load_diabetes")
+    src = (
+        "Diabetes data (Efron, Hastie, Johnstone & Tibshirani, 'Least Angle Regression', Annals of Statistics "
+        "2004): 442 patients, 10 baseline variables (age, sex, body mass index, blood pressure, six serum "
+        "measurements); target: a quantitative measure of disease progression one year later; via "
+        "sklearn.datasets.load_diabetes"
+    )
     lic = "distributed with scikit-learn (BSD-3-Clause) from the authors' published data; nothing is downloaded"
-    return Dataset("diabetes", d.data.astype(np.float64), d.target.astype(np.float64), [], list(d.feature_names),
-                   src, lic, "regression: disease progression (25-346) from 10 baseline variables", kind="regression")
+    return Dataset(
+        "diabetes",
+        d.data.astype(np.float64),
+        d.target.astype(np.float64),
+        [],
+        list(d.feature_names),
+        src,
+        lic,
+        "regression: disease progression (25-346) from 10 baseline variables",
+        kind="regression",
+    )
 
 
 #: pixels of at least this intensity (of 16) are a digit's stroke in ``digit-mosaics``
@@ -247,17 +331,30 @@ def _digit_mosaics() -> Dataset:
                     continue
                 img, digit = d.images[pool[used]], int(d.target[pool[used]])
                 used += 1
-                X[i, 0, 8 * r: 8 * r + 8, 8 * c: 8 * c + 8] = img / 16.0
-                y[i, 8 * r: 8 * r + 8, 8 * c: 8 * c + 8] = np.where(img >= STROKE, MOSAIC_DIGITS.index(digit) + 1, 0)
+                X[i, 0, 8 * r : 8 * r + 8, 8 * c : 8 * c + 8] = img / 16.0
+                y[i, 8 * r : 8 * r + 8, 8 * c : 8 * c + 8] = np.where(img >= STROKE, MOSAIC_DIGITS.index(digit) + 1, 0)
     share = float((y == 0).mean())
-    desc = (f"segmentation: {MOSAICS} 16x16 mosaics of 2x2 cells, each holding a handwritten "
-            f"{', '.join(map(str, MOSAIC_DIGITS[:-1]))} or {MOSAIC_DIGITS[-1]} (probability 1/2) or nothing; each "
-            f"stroke pixel (intensity >= {STROKE}/16) is labelled with its digit, the rest is background "
-            f"({share:.0%} of the pixels)")
-    src = (_DIGITS_SRC + f"; the mosaics are built from {used} of its images of the digits "
-           f"{', '.join(map(str, MOSAIC_DIGITS))} (seed 0, each image used once, so no digit appears in two splits)")
-    return Dataset("digit-mosaics", X, y, ["background"] + [str(k) for k in MOSAIC_DIGITS], [], src, _UCI, desc,
-                   kind="segmentation")
+    desc = (
+        f"segmentation: {MOSAICS} 16x16 mosaics of 2x2 cells, each holding a handwritten "
+        f"{', '.join(map(str, MOSAIC_DIGITS[:-1]))} or {MOSAIC_DIGITS[-1]} (probability 1/2) or nothing; each "
+        f"stroke pixel (intensity >= {STROKE}/16) is labelled with its digit, the rest is background "
+        f"({share:.0%} of the pixels)"
+    )
+    src = (
+        _DIGITS_SRC + f"; the mosaics are built from {used} of its images of the digits "
+        f"{', '.join(map(str, MOSAIC_DIGITS))} (seed 0, each image used once, so no digit appears in two splits)"
+    )
+    return Dataset(
+        "digit-mosaics",
+        X,
+        y,
+        ["background"] + [str(k) for k in MOSAIC_DIGITS],
+        [],
+        src,
+        _UCI,
+        desc,
+        kind="segmentation",
+    )
 
 
 BUILTIN = {
@@ -272,8 +369,13 @@ BUILTIN = {
 }
 DEFAULT_DATASETS = ("digits-8-rare", "digits")
 #: the bundled dataset of each task kind (``losskit compare --task KIND``)
-TASK_DATASETS = {"binary": "digits-8-rare", "multiclass": "digits", "multilabel": "digit-attributes",
-                 "regression": "diabetes", "segmentation": "digit-mosaics"}
+TASK_DATASETS = {
+    "binary": "digits-8-rare",
+    "multiclass": "digits",
+    "multilabel": "digit-attributes",
+    "regression": "diabetes",
+    "segmentation": "digit-mosaics",
+}
 
 
 def load_builtin(name: str) -> Dataset:
@@ -286,7 +388,7 @@ def load_builtin(name: str) -> Dataset:
 # --------------------------------------------------------------------------------------------
 # the user's table
 # --------------------------------------------------------------------------------------------
-_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_OPENERS: dict[str, Callable[..., Any]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
 
 def _head(path: str, n: int = 65536) -> bytes:
@@ -363,9 +465,19 @@ def _label_key(label: str):
         return (1, 0.0, label)
 
 
-def load_table(path: str, target, *, task: str = "auto", features: Optional[Sequence[str]] = None,
-               drop: Optional[Sequence[str]] = None, max_rows: Optional[int] = None, positive: Optional[str] = None,
-               decimal: Optional[str] = None, header: Union[str, bool] = "auto", seed: int = 0) -> Dataset:
+def load_table(
+    path: str,
+    target,
+    *,
+    task: str = "auto",
+    features: Sequence[str] | None = None,
+    drop: Sequence[str] | None = None,
+    max_rows: int | None = None,
+    positive: str | None = None,
+    decimal: str | None = None,
+    header: str | bool = "auto",
+    seed: int = 0,
+) -> Dataset:
     """Read a table (CSV/TSV, optionally ``.gz``/``.bz2``/``.xz``/``.zip``) for ``losskit compare``.
 
     Args:
@@ -393,7 +505,9 @@ def load_table(path: str, target, *, task: str = "auto", features: Optional[Sequ
     if os.path.isdir(path):
         raise DataError(f"--data {path}: is a directory, expected a CSV file")
     if task not in ("auto", "binary", "multiclass", "multilabel", "regression"):
-        raise DataError(f"--task {task!r} does not apply to a table; use auto, binary, multiclass, multilabel or regression")
+        raise DataError(
+            f"--task {task!r} does not apply to a table; use auto, binary, multiclass, multilabel or regression"
+        )
     sep, encoding, has_header = _sniff(path)
     if header != "auto":
         has_header = header in (True, "yes", "true")
@@ -401,9 +515,18 @@ def load_table(path: str, target, *, task: str = "auto", features: Optional[Sequ
     if encoding == "latin-1":
         steps.append("the file is not UTF-8: read as Latin-1")
     try:
-        df = pd.read_csv(path, sep=sep, header=0 if has_header else None, decimal=decimal or ".", encoding=encoding,
-                         na_values=_MISSING, keep_default_na=True, skipinitialspace=True, low_memory=False,
-                         skip_blank_lines=True)
+        df = pd.read_csv(
+            path,
+            sep=sep,
+            header=0 if has_header else None,
+            decimal=decimal or ".",
+            encoding=encoding,
+            na_values=_MISSING,
+            keep_default_na=True,
+            skipinitialspace=True,
+            low_memory=False,
+            skip_blank_lines=True,
+        )
     except pd.errors.EmptyDataError:
         raise DataError(f"--data {path}: the file is empty") from None
     except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as e:
@@ -416,9 +539,12 @@ def load_table(path: str, target, *, task: str = "auto", features: Optional[Sequ
         df.columns = [f"c{j + 1}" for j in range(df.shape[1])]
     df.columns = [str(c).strip() for c in df.columns]
     what = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(sep, repr(sep))
-    steps.insert(0, f"read {os.path.basename(path)} with pandas: {len(df)} rows x {df.shape[1]} columns, {what}-separated, "
-                    + ("header row" if has_header else "no header row (the first row holds only numbers), columns named c1..")
-                    + (f", decimal mark {decimal!r}" if decimal else ""))
+    steps.insert(
+        0,
+        f"read {os.path.basename(path)} with pandas: {len(df)} rows x {df.shape[1]} columns, {what}-separated, "
+        + ("header row" if has_header else "no header row (the first row holds only numbers), columns named c1..")
+        + (f", decimal mark {decimal!r}" if decimal else ""),
+    )
     if df.empty:
         raise DataError(f"--data {path}: only a header row, no data rows")
 
@@ -427,20 +553,30 @@ def load_table(path: str, target, *, task: str = "auto", features: Optional[Sequ
         tcols = [f"c{t}" for t in tcols]
     missing = [t for t in tcols if t not in df.columns]
     if missing:
-        hint = (" (the file has no header row: its columns are named c1..; use --header yes if its first row "
-                "is a header)") if not has_header else ""
-        raise DataError(f"--target {', '.join(map(repr, missing))}: no such column in {path}{hint}; columns are: "
-                        f"{', '.join(df.columns)}")
+        hint = (
+            (" (the file has no header row: its columns are named c1..; use --header yes if its first row is a header)")
+            if not has_header
+            else ""
+        )
+        raise DataError(
+            f"--target {', '.join(map(repr, missing))}: no such column in {path}{hint}; columns are: "
+            f"{', '.join(df.columns)}"
+        )
     for name, cols in (("--features", features), ("--drop", drop)):
         bad = [c for c in (cols or []) if c not in df.columns]
         if bad:
-            raise DataError(f"{name} {', '.join(map(repr, bad))}: no such column in {path}; columns are: {', '.join(df.columns)}")
+            raise DataError(
+                f"{name} {', '.join(map(repr, bad))}: no such column in {path}; columns are: {', '.join(df.columns)}"
+            )
         if cols and set(cols) & set(tcols):
             raise DataError(f"{name} names the target column(s) {', '.join(sorted(set(cols) & set(tcols)))}")
     feat = [c for c in df.columns if c not in tcols and (features is None or c in features) and c not in (drop or [])]
     if features is not None or drop:
-        steps.append(f"kept {len(feat)} feature column(s)" + (f" named by --features" if features is not None else "")
-                     + (f"; dropped {', '.join(drop)} (--drop)" if drop else ""))
+        steps.append(
+            f"kept {len(feat)} feature column(s)"
+            + (" named by --features" if features is not None else "")
+            + (f"; dropped {', '.join(drop)} (--drop)" if drop else "")
+        )
 
     # the target: rows without one are dropped
     bad_rows = df[tcols].isna().any(axis=1).to_numpy()
@@ -464,13 +600,26 @@ def load_table(path: str, target, *, task: str = "auto", features: Optional[Sequ
         strat = y if kind in ("binary", "multiclass") else None
         keep, _ = train_test_split(np.arange(len(y)), train_size=max_rows, stratify=strat, random_state=seed)
         keep = np.sort(keep)
-        steps.append(f"subsampled {max_rows} of {len(y)} rows at random (--max-rows"
-                     + (", stratified by class" if strat is not None else "") + f", seed {seed})")
+        steps.append(
+            f"subsampled {max_rows} of {len(y)} rows at random (--max-rows"
+            + (", stratified by class" if strat is not None else "")
+            + f", seed {seed})"
+        )
         X, y = X.iloc[keep].reset_index(drop=True), y[keep]
     name = re.sub(r"(\.(csv|tsv|txt|dat))?(\.(gz|bz2|xz|zip))?$", "", os.path.basename(path), flags=re.I)
-    return Dataset(name, X, y, classes, list(X.columns), f"user file {os.path.abspath(path)} "
-                   f"(target column{'s' if len(tcols) > 1 else ''} {', '.join(map(repr, tcols))})", "",
-                   f"{kind} task from {os.path.basename(path)}", kind=kind, steps=steps)
+    return Dataset(
+        name,
+        X,
+        y,
+        classes,
+        list(X.columns),
+        f"user file {os.path.abspath(path)} "
+        f"(target column{'s' if len(tcols) > 1 else ''} {', '.join(map(repr, tcols))})",
+        "",
+        f"{kind} task from {os.path.basename(path)}",
+        kind=kind,
+        steps=steps,
+    )
 
 
 def _target(df, tcols, task, positive, path):
@@ -484,13 +633,20 @@ def _target(df, tcols, task, positive, path):
         for t in tcols:
             vals = sorted(set(df[t].astype(str)), key=_label_key)
             if len(vals) > 2:
-                raise DataError(f"multi-label target {t!r} has {len(vals)} distinct values ({', '.join(vals[:5])}"
-                                f"{', ...' if len(vals) > 5 else ''}); each label column must hold two values (0/1)")
+                raise DataError(
+                    f"multi-label target {t!r} has {len(vals)} distinct values ({', '.join(vals[:5])}"
+                    f"{', ...' if len(vals) > 5 else ''}); each label column must hold two values (0/1)"
+                )
             pos = vals[-1]
             ys.append((df[t].astype(str) == pos).to_numpy().astype(np.int64))
             names.append(t)
         y = np.stack(ys, 1)
-        return "multilabel", y, names, f"multi-label target: {len(tcols)} label columns ({', '.join(tcols)}), positive = the larger value of each"
+        return (
+            "multilabel",
+            y,
+            names,
+            f"multi-label target: {len(tcols)} label columns ({', '.join(tcols)}), positive = the larger value of each",
+        )
     t = tcols[0]
     col = df[t]
     numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
@@ -499,12 +655,17 @@ def _target(df, tcols, task, positive, path):
         v = values.astype(np.float64)
         distinct = np.unique(v)
         integral = bool(np.all(np.equal(np.mod(distinct, 1), 0)))
-        if task == "regression" or (task == "auto" and len(distinct) > 2 and (not integral or len(distinct) > MAX_AUTO_CLASSES)):
+        if task == "regression" or (
+            task == "auto" and len(distinct) > 2 and (not integral or len(distinct) > MAX_AUTO_CLASSES)
+        ):
             if positive is not None:
                 raise DataError(f"--positive applies to a binary target; {t!r} is a regression target")
-            why = (f"target {t!r}: {len(distinct)} distinct numeric values"
-                   + ("" if integral else ", not all integers") + ": regression"
-                   + (" (task='auto'; pass --task multiclass to treat the values as classes)" if task == "auto" else ""))
+            why = (
+                f"target {t!r}: {len(distinct)} distinct numeric values"
+                + ("" if integral else ", not all integers")
+                + ": regression"
+                + (" (task='auto'; pass --task multiclass to treat the values as classes)" if task == "auto" else "")
+            )
             if len(distinct) < 2:
                 raise DataError(f"target column {t!r} has one value ({distinct[0]:g}); nothing to regress")
             return "regression", v, [], why
@@ -517,8 +678,10 @@ def _target(df, tcols, task, positive, path):
     if len(classes) < 2:
         raise DataError(f"target column {t!r} has only one class ({classes[0]!r}); need at least two to classify")
     if len(classes) > MAX_CLASSES:
-        raise DataError(f"target column {t!r} has {len(classes)} distinct text values; it looks like an ID or free "
-                        f"text, not classes (at most {MAX_CLASSES})")
+        raise DataError(
+            f"target column {t!r} has {len(classes)} distinct text values; it looks like an ID or free "
+            f"text, not classes (at most {MAX_CLASSES})"
+        )
     if task == "binary" and len(classes) != 2:
         raise DataError(f"--task binary: target {t!r} has {len(classes)} classes")
     if positive is not None:
@@ -532,8 +695,10 @@ def _target(df, tcols, task, positive, path):
     counts = np.bincount(y, minlength=len(classes))
     few = [f"{classes[k]!r} ({int(n)})" for k, n in enumerate(counts) if n < MIN_PER_CLASS]
     if few:
-        raise DataError(f"target column {t!r}: class(es) {', '.join(few)} have fewer than {MIN_PER_CLASS} rows; "
-                        "a stratified train/validation/test split needs more. Merge or drop rare classes")
+        raise DataError(
+            f"target column {t!r}: class(es) {', '.join(few)} have fewer than {MIN_PER_CLASS} rows; "
+            "a stratified train/validation/test split needs more. Merge or drop rare classes"
+        )
     kind = "binary" if len(classes) == 2 else "multiclass"
     why = f"target {t!r}: {len(classes)} classes ({', '.join(classes[:10])}{', ...' if len(classes) > 10 else ''}): {kind}"
     if kind == "binary":
@@ -558,12 +723,16 @@ def _feature_columns(X, decimal, path):
             continue
         text = col.dropna().astype(str)
         if decimal is None and len(text) and text.head(1000).str.match(_DECIMAL_COMMA).all():
-            raise DataError(f"feature column {c!r} holds numbers with a decimal comma (e.g. {text.iloc[0]!r}); "
-                            f"read the file with --decimal , (decimal=',' in Python)")
+            raise DataError(
+                f"feature column {c!r} holds numbers with a decimal comma (e.g. {text.iloc[0]!r}); "
+                f"read the file with --decimal , (decimal=',' in Python)"
+            )
         n = text.nunique()
         if n > MAX_TEXT_CATEGORIES and n > 0.5 * len(text):
-            notes.append(f"dropped text column {c!r}: {n} distinct values in {len(text)} rows (an identifier or free "
-                         "text, not a category)")
+            notes.append(
+                f"dropped text column {c!r}: {n} distinct values in {len(text)} rows (an identifier or free "
+                "text, not a category)"
+            )
             continue
         X = X.assign(**{c: col.astype(str).where(col.notna(), np.nan).astype(object)})  # text, NaN for missing
         keep.append(c)
@@ -584,8 +753,10 @@ def _prepare(X_train, parts):
     if not isinstance(X_train, pd.DataFrame):
         scaler = StandardScaler().fit(X_train)
         const = int((scaler.var_ == 0).sum())
-        steps = [f"standardised the {X_train.shape[1]} numeric features with the training mean and standard deviation"
-                 + (f" ({const} constant in training: left at 0)" if const else "")]
+        steps = [
+            f"standardised the {X_train.shape[1]} numeric features with the training mean and standard deviation"
+            + (f" ({const} constant in training: left at 0)" if const else "")
+        ]
         return [scaler.transform(p) for p in parts], steps
     num = [c for c in X_train.columns if pd.api.types.is_numeric_dtype(X_train[c])]
     cat = [c for c in X_train.columns if c not in num]
@@ -598,21 +769,35 @@ def _prepare(X_train, parts):
         miss = {c: n for c, n in miss.items() if c not in every}
     transformers = []
     if num:
-        transformers.append(("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True),
-                                                  StandardScaler()), num))
+        transformers.append(
+            ("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()), num)
+        )
         if miss:
-            steps.append("imputed missing numeric values with the training median, and added a 0/1 "
-                         "'was missing' column for each: " + ", ".join(f"{c} ({n})" for c, n in miss.items())
-                         + " missing in training")
+            steps.append(
+                "imputed missing numeric values with the training median, and added a 0/1 "
+                "'was missing' column for each: "
+                + ", ".join(f"{c} ({n})" for c, n in miss.items())
+                + " missing in training"
+            )
         steps.append(f"standardised {len(num)} numeric column(s) with the training mean and standard deviation")
     if cat:
-        transformers.append(("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                                                  OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=30,
-                                                                sparse_output=False)), cat))
+        transformers.append(
+            (
+                "cat",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"),
+                    OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=30, sparse_output=False),
+                ),
+                cat,
+            )
+        )
         counts = {c: int(X_train[c].nunique()) for c in cat}
-        steps.append("one-hot encoded text column(s) " + ", ".join(f"{c} ({n} categories)" for c, n in counts.items())
-                     + "; missing text takes the most frequent training value, categories unseen in training map to "
-                     "the rare-category column or to zeros, beyond 30 categories the rarest are grouped")
+        steps.append(
+            "one-hot encoded text column(s) "
+            + ", ".join(f"{c} ({n} categories)" for c, n in counts.items())
+            + "; missing text takes the most frequent training value, categories unseen in training map to "
+            "the rare-category column or to zeros, beyond 30 categories the rarest are grouped"
+        )
     ct = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0).fit(X_train)
     out = [np.asarray(ct.transform(p), dtype=np.float64) for p in parts]
     steps.append(f"{out[0].shape[1]} model inputs in all")
@@ -637,20 +822,25 @@ def split(ds: Dataset, seed: int, *, val: float = 0.2, test: float = 0.2) -> Spl
     idx = np.arange(len(ds.y))
     strat = ds.y if ds.kind in ("binary", "multiclass") else None
     rest, te = train_test_split(idx, test_size=test, stratify=strat, random_state=seed)
-    tr, va = train_test_split(rest, test_size=val / (1 - test), stratify=None if strat is None else ds.y[rest],
-                              random_state=seed)
+    tr, va = train_test_split(
+        rest, test_size=val / (1 - test), stratify=None if strat is None else ds.y[rest], random_state=seed
+    )
     note = ""
     if ds.train_positive_keep is not None:
         if ds.kind != "binary" or not 0 < ds.train_positive_keep <= 1:
-            raise DataError(f"train_positive_keep applies to binary data and must be in (0, 1]; "
-                            f"got {ds.train_positive_keep} for {ds.n_classes} classes")
+            raise DataError(
+                f"train_positive_keep applies to binary data and must be in (0, 1]; "
+                f"got {ds.train_positive_keep} for {ds.n_classes} classes"
+            )
         pos = tr[ds.y[tr] == 1]
-        k = min(len(pos), max(2, int(round(len(pos) * ds.train_positive_keep))))
+        k = min(len(pos), max(2, round(len(pos) * ds.train_positive_keep)))
         kept = np.random.default_rng(seed).choice(pos, k, replace=False)
         tr = tr[(ds.y[tr] == 0) | np.isin(tr, kept)]  # training order otherwise unchanged
         n_pos = int(ds.y[tr].sum())
-        note = (f"training split: {k} of its {len(pos)} {ds.classes[1]!r} rows kept at random (seed {seed}), "
-                f"{len(pos) - k} dropped, leaving {n_pos / len(tr):.1%} positives; validation and test untouched")
+        note = (
+            f"training split: {k} of its {len(pos)} {ds.classes[1]!r} rows kept at random (seed {seed}), "
+            f"{len(pos) - k} dropped, leaving {n_pos / len(tr):.1%} positives; validation and test untouched"
+        )
 
     def rows(a):
         return ds.X.iloc[a] if hasattr(ds.X, "iloc") else ds.X[a]
@@ -665,8 +855,10 @@ def split(ds: Dataset, seed: int, *, val: float = 0.2, test: float = 0.2) -> Spl
     if ds.kind == "regression":
         scale = (float(ys[0].mean()), float(ys[0].std()) or 1.0)
         ys = [(y - scale[0]) / scale[1] for y in ys]
-        steps.append(f"standardised the target with the training mean {scale[0]:.4g} and standard deviation "
-                     f"{scale[1]:.4g} for training; predictions are scored in the target's own units")
+        steps.append(
+            f"standardised the target with the training mean {scale[0]:.4g} and standard deviation "
+            f"{scale[1]:.4g} for training; predictions are scored in the target's own units"
+        )
     return Split(Xs[0], ys[0], Xs[1], ys[1], Xs[2], ys[2], note, steps, scale)
 
 
@@ -682,18 +874,18 @@ class ArrayPart:
     def __len__(self) -> int:
         return len(self.y)
 
-    def to(self, device) -> "ArrayPart":
+    def to(self, device) -> ArrayPart:
         return ArrayPart(self.X.to(device), self.y.to(device))
 
     def batches(self, batch_size: int, generator: torch.Generator):
         perm = torch.randperm(len(self.y), generator=generator).to(self.X.device)
         for start in range(0, len(self.y), batch_size):
-            idx = perm[start: start + batch_size]
+            idx = perm[start : start + batch_size]
             yield self.X[idx], self.y[idx]
 
     def ordered(self, batch_size: int = 4096):
         for start in range(0, len(self.y), batch_size):
-            yield self.X[start: start + batch_size], self.y[start: start + batch_size]
+            yield self.X[start : start + batch_size], self.y[start : start + batch_size]
 
     def targets(self) -> np.ndarray:
         return self.y.cpu().numpy()
@@ -711,14 +903,16 @@ class LoaderPart:
             self._n = sum(len(y) for _, y in self._iter())
         return self._n
 
-    def to(self, device) -> "LoaderPart":
+    def to(self, device) -> LoaderPart:
         return LoaderPart(self.loader, self.y_transform, device)
 
     def _iter(self):
         for item in self.loader:
             if not isinstance(item, (tuple, list)) or len(item) != 2:
-                raise DataError(f"a DataLoader must yield (x, y) pairs; it yielded {type(item).__name__}"
-                                + (f" of length {len(item)}" if isinstance(item, (tuple, list)) else ""))
+                raise DataError(
+                    f"a DataLoader must yield (x, y) pairs; it yielded {type(item).__name__}"
+                    + (f" of length {len(item)}" if isinstance(item, (tuple, list)) else "")
+                )
             x, y = (torch.as_tensor(v) for v in item)
             if self.y_transform is not None:
                 y = self.y_transform(y)
@@ -742,9 +936,9 @@ class Problem:
     name: str
     kind: str
     classes: list
-    train: object
-    val: object
-    test: object
+    train: Any  # ArrayPart, or the user's data (tensors, arrays or a DataLoader)
+    val: Any
+    test: Any
     y_train: np.ndarray
     y_val: np.ndarray
     y_test: np.ndarray
@@ -779,11 +973,26 @@ def _tensors(X, y, kind):
 def problem(ds: Dataset, seed: int) -> Problem:
     """The split of a bundled or read dataset for one seed (each seed draws its own split)."""
     sp = split(ds, seed)
-    parts = [ArrayPart(*_tensors(X, y, ds.kind)) for X, y in ((sp.X_train, sp.y_train), (sp.X_val, sp.y_val),
-                                                              (sp.X_test, sp.y_test))]
-    return Problem(ds.name, ds.kind, list(ds.classes), *parts, sp.y_train, sp.y_val, sp.y_test,
-                   _counts(ds.kind, sp.y_train, ds.n_classes), tuple(parts[0].X.shape[1:]),
-                   list(ds.steps) + sp.steps, sp.note, sp.y_scale)
+    parts = [
+        ArrayPart(*_tensors(X, y, ds.kind))
+        for X, y in ((sp.X_train, sp.y_train), (sp.X_val, sp.y_val), (sp.X_test, sp.y_test))
+    ]
+    return Problem(
+        ds.name,
+        ds.kind,
+        list(ds.classes),
+        parts[0],
+        parts[1],
+        parts[2],
+        sp.y_train,
+        sp.y_val,
+        sp.y_test,
+        _counts(ds.kind, sp.y_train, ds.n_classes),
+        tuple(parts[0].X.shape[1:]),
+        list(ds.steps) + sp.steps,
+        sp.note,
+        sp.y_scale,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -803,8 +1012,9 @@ def _pair(data, name: str):
         if len(y) == 0:
             raise DataError(f"{name} is empty")
         return data
-    raise DataError(f"{name} must be an (X, y) pair of tensors/arrays or a DataLoader of (x, y) batches; "
-                    f"got {type(data).__name__}")
+    raise DataError(
+        f"{name} must be an (X, y) pair of tensors/arrays or a DataLoader of (x, y) batches; got {type(data).__name__}"
+    )
 
 
 def _loader_arrays(loader):
@@ -823,22 +1033,31 @@ def detect_kind(x0: torch.Tensor, y: torch.Tensor) -> tuple:
     """``(kind, sentence)`` from the inputs' and targets' shapes and values (``task="auto"``)."""
     if y.dim() == 3 and x0.dim() == 4:
         k = int(y.max()) + 1
-        return "segmentation", f"task='auto': (N, C, H, W) inputs with (N, H, W) integer masks: segmentation, {k} classes"
+        return (
+            "segmentation",
+            f"task='auto': (N, C, H, W) inputs with (N, H, W) integer masks: segmentation, {k} classes",
+        )
     if y.dim() == 2 and y.shape[1] > 1:
         return "multilabel", f"task='auto': targets of shape (N, {y.shape[1]}): multi-label, {y.shape[1]} labels"
     v = torch.unique(y.double().reshape(-1))
     integral = bool(torch.all(v == v.round()))
     if len(v) > 2 and (not integral or y.is_floating_point()):
-        return "regression", (f"task='auto': the target holds {len(v)} distinct " + ("non-integer " if not integral else "")
-                              + "numbers: regression (pass task='multiclass' to treat them as classes)")
+        return "regression", (
+            f"task='auto': the target holds {len(v)} distinct "
+            + ("non-integer " if not integral else "")
+            + "numbers: regression (pass task='multiclass' to treat them as classes)"
+        )
     if len(v) <= 2:
         return "binary", "task='auto': a target with two values: binary"
-    return "multiclass", (f"task='auto': integer targets with {len(v)} values: multi-class "
-                          "(pass task='regression' to fit them as numbers)")
+    return "multiclass", (
+        f"task='auto': integer targets with {len(v)} values: multi-class "
+        "(pass task='regression' to fit them as numbers)"
+    )
 
 
-def user_problem(train, val, test=None, *, task: str = "auto", classes=None, name: str = "your data",
-                 device="cpu") -> tuple:
+def user_problem(
+    train, val, test=None, *, task: str = "auto", classes=None, name: str = "your data", device="cpu"
+) -> tuple:
     """``(Problem, sentence)`` from the Python API's ``train``/``val``/``test`` (``(X, y)`` or DataLoaders).
 
     The split is the user's: it is the same for every seed. A regression target is standardised with
@@ -849,8 +1068,10 @@ def user_problem(train, val, test=None, *, task: str = "auto", classes=None, nam
     if _is_loader(train):
         x0, y_tr = _loader_arrays(train)
     else:
-        x0, y_tr = torch.as_tensor(np.asarray(train[0]) if not isinstance(train[0], torch.Tensor) else train[0]), \
-            torch.as_tensor(np.asarray(train[1]) if not isinstance(train[1], torch.Tensor) else train[1])
+        x0, y_tr = (
+            torch.as_tensor(np.asarray(train[0]) if not isinstance(train[0], torch.Tensor) else train[0]),
+            torch.as_tensor(np.asarray(train[1]) if not isinstance(train[1], torch.Tensor) else train[1]),
+        )
     kinds = ("binary", "multiclass", "multilabel", "regression", "segmentation")
     if task == "auto":
         task, why = detect_kind(x0, y_tr)
@@ -862,7 +1083,9 @@ def user_problem(train, val, test=None, *, task: str = "auto", classes=None, nam
         bad = torch.unique(y_tr.double())
         if not bool(torch.all((bad == 0) | (bad == 1))):
             raise DataError(f"a {task} target must hold 0/1 values; the training targets hold {bad[:6].tolist()}")
-    if task in ("multiclass", "segmentation") and (y_tr.is_floating_point() and not bool(torch.all(y_tr == y_tr.round()))):
+    if task in ("multiclass", "segmentation") and (
+        y_tr.is_floating_point() and not bool(torch.all(y_tr == y_tr.round()))
+    ):
         raise DataError(f"a {task} target must hold class indices; the training targets are not integers")
     if task in ("multiclass", "segmentation") and int(y_tr.min()) < 0:
         raise DataError(f"a {task} target must hold class indices >= 0; the training targets hold {int(y_tr.min())}")
@@ -890,8 +1113,10 @@ def user_problem(train, val, test=None, *, task: str = "auto", classes=None, nam
     if task == "regression":
         yt = y_tr.double()
         scale = (float(yt.mean()), float(yt.std(unbiased=False)) or 1.0)
-        steps.append(f"standardised the target with the training mean {scale[0]:.4g} and standard deviation "
-                     f"{scale[1]:.4g} for training; predictions are scored in the target's own units")
+        steps.append(
+            f"standardised the target with the training mean {scale[0]:.4g} and standard deviation "
+            f"{scale[1]:.4g} for training; predictions are scored in the target's own units"
+        )
     steps.append("inputs used as given (no preparation)")
 
     def y_transform(y):
@@ -911,10 +1136,26 @@ def user_problem(train, val, test=None, *, task: str = "auto", classes=None, nam
     p_tr, p_va = part(train), part(val)
     p_te = part(test) if test is not None else p_va
     y_train = p_tr.targets()
-    prob = Problem(name, task, classes, p_tr, p_va, p_te, y_train, p_va.targets(), p_te.targets(),
-                   _counts(task, y_train.astype(np.int64) if task not in ("regression",) else y_train, n),
-                   tuple(x0.shape[1:]), steps, "", scale, test is None)
+    prob = Problem(
+        name,
+        task,
+        classes,
+        p_tr,
+        p_va,
+        p_te,
+        y_train,
+        p_va.targets(),
+        p_te.targets(),
+        _counts(task, y_train.astype(np.int64) if task not in ("regression",) else y_train, n),
+        tuple(x0.shape[1:]),
+        steps,
+        "",
+        scale,
+        test is None,
+    )
     if test is None:
-        prob.note = ("no test split given: the metrics are on the validation split, which also chose the epoch, the "
-                     "threshold and the temperature, so they are optimistic; pass test= for an unbiased score")
+        prob.note = (
+            "no test split given: the metrics are on the validation split, which also chose the epoch, the "
+            "threshold and the temperature, so they are optimistic; pass test= for an unbiased score"
+        )
     return prob, why

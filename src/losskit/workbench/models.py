@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import copy
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional, Union
 
 import torch
 from torch import nn
@@ -56,26 +56,36 @@ class Model:
     or a zero-argument factory (called under ``torch.manual_seed(seed)``).
     """
 
-    source: Union[nn.Module, Callable[[], nn.Module]]
+    source: nn.Module | Callable[[], nn.Module]
     description: str = ""
     builtin: bool = False
 
     @classmethod
-    def of(cls, model, *, builtin: bool = False, description: str = "") -> "Model":
+    def of(cls, model, *, builtin: bool = False, description: str = "") -> Model:
         if isinstance(model, nn.Module):
-            text = description or f"your model: {type(model).__name__} ({_n_params(model):,} parameters), deep-copied for every run"
+            text = (
+                description
+                or f"your model: {type(model).__name__} ({_n_params(model):,} parameters), deep-copied for every run"
+            )
             return cls(model, text, builtin)
         if callable(model):
             try:
-                required = [p for p in inspect.signature(model).parameters.values()
-                            if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+                required = [
+                    p
+                    for p in inspect.signature(model).parameters.values()
+                    if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                ]
             except (TypeError, ValueError):  # a builtin or C callable: trust it
                 required = []
             if required:
-                raise TypeError(f"model: a factory must take no arguments; {model!r} needs {', '.join(p.name for p in required)}"
-                                " (wrap it: model=lambda: make(...))")
+                raise TypeError(
+                    f"model: a factory must take no arguments; {model!r} needs {', '.join(p.name for p in required)}"
+                    " (wrap it: model=lambda: make(...))"
+                )
             return cls(model, description, builtin)
-        raise TypeError(f"model must be an nn.Module or a zero-argument function returning one; got {type(model).__name__}")
+        raise TypeError(
+            f"model must be an nn.Module or a zero-argument function returning one; got {type(model).__name__}"
+        )
 
     def build(self, seed: int) -> nn.Module:
         if isinstance(self.source, nn.Module):
@@ -85,7 +95,9 @@ class Model:
         if not isinstance(m, nn.Module):
             raise TypeError(f"model: the factory returned {type(m).__name__}, not an nn.Module")
         if not self.description:
-            self.description = f"your model: {type(m).__name__} ({_n_params(m):,} parameters), built by your factory for every run"
+            self.description = (
+                f"your model: {type(m).__name__} ({_n_params(m):,} parameters), built by your factory for every run"
+            )
         return m
 
     @property
@@ -97,9 +109,11 @@ def _n_params(m: nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
 
 
-def describe_builtin(kind: str, n_in: int, n_out: int, hidden: Optional[int]) -> str:
+def describe_builtin(kind: str, n_in: int, n_out: int, hidden: int) -> str:
     if kind == "segmentation":
-        return (f"built-in CNN: a 3x3 convolution ({hidden} channels), a strided 3x3 and a 3x3 convolution at half "
-                f"resolution ({2 * hidden} channels), upsampled and joined with the first, a 1x1 convolution to "
-                f"{n_out} class logits (ReLU between)")
+        return (
+            f"built-in CNN: a 3x3 convolution ({hidden} channels), a strided 3x3 and a 3x3 convolution at half "
+            f"resolution ({2 * hidden} channels), upsampled and joined with the first, a 1x1 convolution to "
+            f"{n_out} class logits (ReLU between)"
+        )
     return f"built-in MLP: {n_in} inputs, one hidden layer of {hidden} ReLU units, {n_out} output(s)"

@@ -20,10 +20,33 @@ from ..decision import reliability_curve
 from .tasks import ECE_BINS, sigmoid, softmax
 from .train import TaskResult
 
-__all__ = ["color", "figures", "render", "training_curves", "roc_pr_curves", "confusion_matrices", "probability_histograms",
-           "reliability_diagrams", "loss_and_gradient", "regression_fit", "segmentation_examples", "to_base64_png"]
+__all__ = [
+    "color",
+    "figures",
+    "render",
+    "training_curves",
+    "roc_pr_curves",
+    "confusion_matrices",
+    "probability_histograms",
+    "reliability_diagrams",
+    "loss_and_gradient",
+    "regression_fit",
+    "segmentation_examples",
+    "to_base64_png",
+]
 
-_PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+_PALETTE = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
 
 
 def color(i: int) -> str:
@@ -31,12 +54,21 @@ def color(i: int) -> str:
     return _PALETTE[i % len(_PALETTE)]
 
 
-def _tidy(fig: Figure, *, top: float = 0.45, bottom: float = 0.6, left: float = 0.75, right: float = 0.25,
-          wspace: float = 0.35, hspace: float = 0.75) -> Figure:
+def _tidy(
+    fig: Figure,
+    *,
+    top: float = 0.45,
+    bottom: float = 0.6,
+    left: float = 0.75,
+    right: float = 0.25,
+    wspace: float = 0.35,
+    hspace: float = 0.75,
+) -> Figure:
     """Fixed margins in inches (matplotlib's constrained layout costs as much as drawing the figure twice)."""
     w, h = fig.get_size_inches()
-    fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h, wspace=wspace,
-                        hspace=hspace)
+    fig.subplots_adjust(
+        left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h, wspace=wspace, hspace=hspace
+    )
     return fig
 
 
@@ -101,9 +133,10 @@ def roc_pr_curves(task: TaskResult) -> Figure:
     ax_roc, ax_pr = fig.subplots(1, 2)
     for i, run in enumerate(task.runs):
         y, p = _scores(task, run)
-        for display in (RocCurveDisplay.from_predictions(y, p, ax=ax_roc, name=run.display, plot_chance_level=i == 0),
-                        PrecisionRecallDisplay.from_predictions(y, p, ax=ax_pr, name=run.display,
-                                                                plot_chance_level=i == 0)):
+        for display in (
+            RocCurveDisplay.from_predictions(y, p, ax=ax_roc, name=run.display, plot_chance_level=i == 0),
+            PrecisionRecallDisplay.from_predictions(y, p, ax=ax_pr, name=run.display, plot_chance_level=i == 0),
+        ):
             display.line_.set_color(color(i))  # the report's colour of this loss (any scikit-learn version)
             display.line_.set_linewidth(1.4)
     micro = "" if task.kind == "binary" else " (micro-average: every class/label decision pooled)"
@@ -123,16 +156,25 @@ def confusion_matrices(task: TaskResult) -> Figure:
     k = len(names)
     fig, axes = _grid(len(task.runs), row_height=3.2 if k <= 4 else 3.6)
     y = _y(task)
-    for i, (ax, run) in enumerate(zip(axes, task.runs)):
+    for i, (ax, run) in enumerate(zip(axes, task.runs, strict=True)):
         if task.kind == "binary":
             pred = (sigmoid(run.test_out) >= 0.5).astype(int)
         elif task.kind == "segmentation":
             pred, y = run.test_out.argmax(1).ravel(), _y(task).ravel()
         else:
             pred = run.test_out.argmax(1)
-        ConfusionMatrixDisplay.from_predictions(y, pred, labels=list(range(k)), display_labels=names, ax=ax,
-                                                normalize="true", values_format=".2f", colorbar=False, cmap="Blues",
-                                                text_kw={"fontsize": 7 if k > 6 else 9})
+        ConfusionMatrixDisplay.from_predictions(
+            y,
+            pred,
+            labels=list(range(k)),
+            display_labels=names,
+            ax=ax,
+            normalize="true",
+            values_format=".2f",
+            colorbar=False,
+            cmap="Blues",
+            text_kw={"fontsize": 7 if k > 6 else 9},
+        )
         ax.set_title(run.display, fontsize=10, color=color(i))
         ax.tick_params(labelsize=7)
     return fig
@@ -149,7 +191,7 @@ def probability_histograms(task: TaskResult) -> Figure:
     bins = np.linspace(0, 1, 26)
     c_a, c_b = ("#4c72b0", "#dd8452") if binary else ("#55a868", "#c44e52")
     y = _y(task)
-    for i, (ax, run) in enumerate(zip(axes, task.runs)):
+    for i, (ax, run) in enumerate(zip(axes, task.runs, strict=True)):
         if binary:
             p = sigmoid(run.test_out)
             ax.hist(p[y == 0], bins=bins, color=c_a, alpha=0.65)
@@ -171,9 +213,12 @@ def probability_histograms(task: TaskResult) -> Figure:
         ax.grid(alpha=0.25)
     if binary:
         neg, pos = task.info["classes"][0], task.info["classes"][1]
-        handles = [Patch(color=c_a, alpha=0.65, label=f"true {neg}"), Patch(color=c_b, alpha=0.75, label=f"true {pos}"),
-                   Line2D([], [], color="#c00000", lw=1.6, label="threshold tuned on validation (F1)"),
-                   Line2D([], [], color="0.35", ls=":", lw=1.2, label="0.5")]
+        handles = [
+            Patch(color=c_a, alpha=0.65, label=f"true {neg}"),
+            Patch(color=c_b, alpha=0.75, label=f"true {pos}"),
+            Line2D([], [], color="#c00000", lw=1.6, label="threshold tuned on validation (F1)"),
+            Line2D([], [], color="0.35", ls=":", lw=1.2, label="0.5"),
+        ]
     else:
         handles = [Patch(color=c_a, alpha=0.7, label="correct"), Patch(color=c_b, alpha=0.85, label="wrong")]
     fig.legend(handles=handles, loc="upper center", ncols=len(handles), frameon=False, fontsize=9)
@@ -198,7 +243,7 @@ def reliability_diagrams(task: TaskResult) -> Figure:
     from matplotlib.lines import Line2D
 
     fig, axes = _grid(len(task.runs), row_height=3.3)
-    for i, (ax, run) in enumerate(zip(axes, task.runs)):
+    for i, (ax, run) in enumerate(zip(axes, task.runs, strict=True)):
         p, y = _calibration_pairs(task, run.test_out)
         curve = reliability_curve(p, y, ECE_BINS, strategy="quantile")
         keep = curve.counts > 0
@@ -220,11 +265,21 @@ def reliability_diagrams(task: TaskResult) -> Figure:
         top = task.kind in ("multiclass", "segmentation")
         ax.set_xlabel("top-label confidence" if top else "predicted probability")
     axes[0].set_ylabel("observed frequency")
-    handles = [Line2D([], [], color="0.2", marker="o", lw=1.4, label=f"model ({ECE_BINS} equal-mass bins, as in the ECE)"),
-               Line2D([], [], color="0.3", marker="s", mfc="none", ls=":", lw=1.2,
-                      label="after temperature scaling (T fitted on validation)"),
-               Line2D([], [], color="0.5", ls="--", lw=1, label="perfect calibration"),
-               Line2D([], [], color="0.85", lw=1, label="bin edges")]
+    handles = [
+        Line2D([], [], color="0.2", marker="o", lw=1.4, label=f"model ({ECE_BINS} equal-mass bins, as in the ECE)"),
+        Line2D(
+            [],
+            [],
+            color="0.3",
+            marker="s",
+            mfc="none",
+            ls=":",
+            lw=1.2,
+            label="after temperature scaling (T fitted on validation)",
+        ),
+        Line2D([], [], color="0.5", ls="--", lw=1, label="perfect calibration"),
+        Line2D([], [], color="0.85", lw=1, label="bin edges"),
+    ]
     fig.legend(handles=handles, loc="upper center", ncols=2, frameon=False, fontsize=9)
     return fig
 
@@ -241,7 +296,7 @@ def _curves(task: TaskResult, z: torch.Tensor) -> list:
     for r in task.resolved:
         r = _on_cpu(r)
         curves = {}
-        for t in ((1, 0) if task.kind in ("binary", "multilabel") else (0,)):
+        for t in (1, 0) if task.kind in ("binary", "multilabel") else (0,):
             zz = z.clone().requires_grad_(True)
             if task.kind == "binary":
                 x, target = zz, torch.full_like(zz, float(t))
@@ -283,9 +338,15 @@ def _clip_outliers(ax, ys, task) -> None:
     ax.set_ylim(lo - pad, hi + pad)
     for j, i in enumerate(cut):
         ext = ys[i][np.argmax(np.abs(ys[i]))]
-        ax.text(0.99, 0.03 + 0.07 * j if ext < 0 else 0.93 - 0.07 * j,
-                f"{task.resolved[i].row.display} reaches {ext:.3g} (cut)", transform=ax.transAxes, ha="right",
-                fontsize=8, color=color(i))
+        ax.text(
+            0.99,
+            0.03 + 0.07 * j if ext < 0 else 0.93 - 0.07 * j,
+            f"{task.resolved[i].row.display} reaches {ext:.3g} (cut)",
+            transform=ax.transAxes,
+            ha="right",
+            fontsize=8,
+            color=color(i),
+        )
 
 
 def loss_and_gradient(task: TaskResult) -> Figure:
@@ -297,7 +358,7 @@ def loss_and_gradient(task: TaskResult) -> Figure:
     axes = fig.subplots(2, 2 if two else 1, squeeze=False, sharex=True)
     classes = task.info["classes"]
     for c, t in enumerate((1, 0) if two else (0,)):
-        for i, (r, cv) in enumerate(zip(task.resolved, curves)):
+        for i, (r, cv) in enumerate(zip(task.resolved, curves, strict=True)):
             axes[0, c].plot(z, cv[t][0], color=color(i), lw=1.6, label=r.row.display)
             axes[1, c].plot(z, cv[t][1], color=color(i), lw=1.6)
         if task.kind == "binary":
@@ -307,7 +368,9 @@ def loss_and_gradient(task: TaskResult) -> Figure:
         elif task.kind == "multiclass":
             axes[0, c].set_title(f"true class logit z, the other {len(classes) - 1} logits at 0", fontsize=10)
         else:
-            axes[0, c].set_title("a prediction z for a target 0 (standardised units; predicted variance 1)", fontsize=10)
+            axes[0, c].set_title(
+                "a prediction z for a target 0 (standardised units; predicted variance 1)", fontsize=10
+            )
         axes[0, c].set_ylabel("loss")
         axes[1, c].set_ylabel("d loss / d z  (the push on the output)")
         axes[1, c].set_xlabel("residual z (prediction - target)" if task.kind == "regression" else "logit z")
@@ -327,10 +390,11 @@ def regression_fit(task: TaskResult) -> Figure:
     loc, scale = task.groups[0].y_scale
     y = _y(task) * scale + loc
     fig, axes = _grid(len(task.runs), row_height=3.4, cols=min(4, len(task.runs)))
-    for i, (ax, run) in enumerate(zip(axes, task.runs)):
+    for i, (ax, run) in enumerate(zip(axes, task.runs, strict=True)):
         mu = run.test_out[:, 0] * scale + loc
-        PredictionErrorDisplay.from_predictions(y, mu, kind="actual_vs_predicted", ax=ax,
-                                                scatter_kwargs={"color": color(i), "alpha": 0.6, "s": 12})
+        PredictionErrorDisplay.from_predictions(
+            y, mu, kind="actual_vs_predicted", ax=ax, scatter_kwargs={"color": color(i), "alpha": 0.6, "s": 12}
+        )
         if not np.isnan(run.test_out[:, 1]).any():
             lim = ax.get_xlim(), ax.get_ylim()
             sd = np.sqrt(run.test_out[:, 1]) * scale
@@ -358,7 +422,9 @@ def segmentation_examples(task: TaskResult, n: int = 4) -> Figure:
     images = getattr(task.problem.test, "X", None) if task.seeds[0] == task.config.seed else None
     for row, idx in enumerate(order):
         if images is not None:
-            axes[row, 0].imshow(images[idx, 0].cpu().numpy() if hasattr(images, "cpu") else images[idx, 0], cmap="gray_r")
+            axes[row, 0].imshow(
+                images[idx, 0].cpu().numpy() if hasattr(images, "cpu") else images[idx, 0], cmap="gray_r"
+            )
         axes[row, 1].imshow(y[idx], cmap=cmap, vmin=0, vmax=k - 1, interpolation="nearest")
         for j, run in enumerate(task.runs):
             axes[row, 2 + j].imshow(run.test_out[idx].argmax(0), cmap=cmap, vmin=0, vmax=k - 1, interpolation="nearest")
@@ -369,58 +435,114 @@ def segmentation_examples(task: TaskResult, n: int = 4) -> Figure:
         ax.set_yticks([])
     from matplotlib.patches import Patch
 
-    fig.legend(handles=[Patch(color=cmap(c), label=str(task.info["classes"][c])) for c in range(k)],
-               loc="lower center", ncols=min(k, 8), frameon=False, fontsize=8)
+    fig.legend(
+        handles=[Patch(color=cmap(c), label=str(task.info["classes"][c])) for c in range(k)],
+        loc="lower center",
+        ncols=min(k, 8),
+        frameon=False,
+        fontsize=8,
+    )
     return fig
 
 
 def figures(task: TaskResult) -> list:
     """``(title, caption, draw)`` for each figure of the task (the first seed); ``draw(task)`` makes the Figure."""
     seed = task.seeds[0]
-    out = [("Training curves", f"Each loss optimises its own objective, so the left panel's scales differ by design; "
-            f"the right panel is what picks the epoch kept. Seed {seed}.", training_curves)]
+    out = [
+        (
+            "Training curves",
+            f"Each loss optimises its own objective, so the left panel's scales differ by design; "
+            f"the right panel is what picks the epoch kept. Seed {seed}.",
+            training_curves,
+        )
+    ]
     if task.kind in ("binary", "multiclass", "multilabel"):
-        out.append(("ROC and precision-recall curves", "Test split, scikit-learn's RocCurveDisplay and "
-                    "PrecisionRecallDisplay; AP is the PR-AUC of the tables (micro-averaged here for more than two "
-                    f"classes or labels, macro-averaged in the tables). Seed {seed}.", roc_pr_curves))
+        out.append(
+            (
+                "ROC and precision-recall curves",
+                "Test split, scikit-learn's RocCurveDisplay and "
+                "PrecisionRecallDisplay; AP is the PR-AUC of the tables (micro-averaged here for more than two "
+                f"classes or labels, macro-averaged in the tables). Seed {seed}.",
+                roc_pr_curves,
+            )
+        )
     if task.kind in ("binary", "multiclass", "segmentation"):
         what = "pixels" if task.kind == "segmentation" else "test samples"
         at = " at probability 0.5" if task.kind == "binary" else ""
-        out.append(("Confusion matrices", f"Share of the {what} of each true class (rows) given each predicted class "
-                    f"(columns){at}; scikit-learn's ConfusionMatrixDisplay. Seed {seed}.", confusion_matrices))
+        out.append(
+            (
+                "Confusion matrices",
+                f"Share of the {what} of each true class (rows) given each predicted class "
+                f"(columns){at}; scikit-learn's ConfusionMatrixDisplay. Seed {seed}.",
+                confusion_matrices,
+            )
+        )
     if task.kind == "segmentation":
-        out.append(("Example predictions", f"Test images with the most classes: input, true mask, and the arg-max "
-                    f"mask of each loss. Seed {seed}.", segmentation_examples))
+        out.append(
+            (
+                "Example predictions",
+                f"Test images with the most classes: input, true mask, and the arg-max mask of each loss. Seed {seed}.",
+                segmentation_examples,
+            )
+        )
     if task.kind == "binary":
-        out.append(("Predicted probabilities",
-                    ("Test-set P(positive) for each true class (log counts); red: the F1-optimal threshold tuned on "
-                     "validation, dotted: 0.5. A loss that pushes probabilities up or down moves where the classes "
-                     "separate, and 0.5 is then the wrong cut.") if task.kind == "binary" else
-                    "Top-label confidence of correct (green) and wrong (red) test predictions (log counts).",
-                    probability_histograms))
+        out.append(
+            (
+                "Predicted probabilities",
+                (
+                    "Test-set P(positive) for each true class (log counts); red: the F1-optimal threshold tuned on "
+                    "validation, dotted: 0.5. A loss that pushes probabilities up or down moves where the classes "
+                    "separate, and 0.5 is then the wrong cut."
+                )
+                if task.kind == "binary"
+                else "Top-label confidence of correct (green) and wrong (red) test predictions (log counts).",
+                probability_histograms,
+            )
+        )
     if task.kind != "regression":
-        out.append(("Reliability diagrams", f"Observed frequency against predicted probability in {ECE_BINS} "
-                    "equal-mass bins (each holds the same number of test predictions; grey lines: the bin edges), the "
-                    "bins of the ECE column. Diagonal: calibrated. Dotted: after temperature scaling fitted on "
-                    f"validation. Seed {seed}.", reliability_diagrams))
+        out.append(
+            (
+                "Reliability diagrams",
+                f"Observed frequency against predicted probability in {ECE_BINS} "
+                "equal-mass bins (each holds the same number of test predictions; grey lines: the bin edges), the "
+                "bins of the ECE column. Diagonal: calibrated. Dotted: after temperature scaling fitted on "
+                f"validation. Seed {seed}.",
+                reliability_diagrams,
+            )
+        )
     else:
-        out.append(("Predictions against the truth", "Test split, in the target's units (scikit-learn's "
-                    "PredictionErrorDisplay); bars: the central 90% interval of the predicted variance (Gaussian NLL "
-                    f"only). Seed {seed}.", regression_fit))
+        out.append(
+            (
+                "Predictions against the truth",
+                "Test split, in the target's units (scikit-learn's "
+                "PredictionErrorDisplay); bars: the central 90% interval of the predicted variance (Gaussian NLL "
+                f"only). Seed {seed}.",
+                regression_fit,
+            )
+        )
     if task.kind != "segmentation":
-        out.append(("Loss and gradient against the model's output", "The losses exactly as trained here (options and "
-                    "class weights included). The gradient is the push each sample gives the output: focal losses stop "
-                    "pushing early, label smoothing pushes back past a finite logit, weights scale one class's push, "
-                    "L1 and Huber push with a bounded force.", loss_and_gradient))
+        out.append(
+            (
+                "Loss and gradient against the model's output",
+                "The losses exactly as trained here (options and "
+                "class weights included). The gradient is the push each sample gives the output: focal losses stop "
+                "pushing early, label smoothing pushes back past a finite logit, weights scale one class's push, "
+                "L1 and Huber push with a bounded force.",
+                loss_and_gradient,
+            )
+        )
     return out
 
 
 #: margins (inches) of the figures whose legend sits above or below the panels
-_MARGINS = {"probability_histograms": {"top": 0.85}, "reliability_diagrams": {"top": 1.05, "hspace": 0.6},
-            "segmentation_examples": {"bottom": 0.45, "left": 0.1, "right": 0.1, "top": 0.3, "wspace": 0.1,
-                                      "hspace": 0.15},
-            "confusion_matrices": {"left": 0.9, "bottom": 0.75, "wspace": 0.45, "hspace": 0.55},
-            "loss_and_gradient": {"hspace": 0.25}, "regression_fit": {"hspace": 0.5}}
+_MARGINS = {
+    "probability_histograms": {"top": 0.85},
+    "reliability_diagrams": {"top": 1.05, "hspace": 0.6},
+    "segmentation_examples": {"bottom": 0.45, "left": 0.1, "right": 0.1, "top": 0.3, "wspace": 0.1, "hspace": 0.15},
+    "confusion_matrices": {"left": 0.9, "bottom": 0.75, "wspace": 0.45, "hspace": 0.55},
+    "loss_and_gradient": {"hspace": 0.25},
+    "regression_fit": {"hspace": 0.5},
+}
 
 
 def render(task: TaskResult, index: int) -> str:

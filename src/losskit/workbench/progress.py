@@ -62,9 +62,11 @@ class Progress:
                 self.done_runs += 1
                 if self.bar is None:
                     v = r.metrics.get(kind.headline, math.nan)
-                    self._line(f"{self.prefix}: [{self.done_runs}/{self.total_runs}] {plan.name} | {r.display} | seed "
-                               f"{r.seed} | {col.header} {col.fmt.format(v)} | epoch {r.best_epoch} of {r.epochs_run} "
-                               f"| {r.seconds:.1f}s")
+                    self._line(
+                        f"{self.prefix}: [{self.done_runs}/{self.total_runs}] {plan.name} | {r.display} | seed "
+                        f"{r.seed} | {col.header} {col.fmt.format(v)} | epoch {r.best_epoch} of {r.epochs_run} "
+                        f"| {r.seconds:.1f}s"
+                    )
 
     def close(self) -> None:
         if self.bar is not None:

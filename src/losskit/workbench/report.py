@@ -15,15 +15,26 @@ import csv
 import json
 import math
 import os
-from typing import Optional
 
 import numpy as np
 
 from . import tasks as _tasks
 from .train import MIN_SEEDS, TaskResult, paired_differences, significant, summary
 
-__all__ = ["columns", "best", "format_table", "format_deltas", "conclusion", "results_dict", "write_json",
-           "write_csv", "write_html", "write", "text", "check_writable"]
+__all__ = [
+    "columns",
+    "best",
+    "format_table",
+    "format_deltas",
+    "conclusion",
+    "results_dict",
+    "write_json",
+    "write_csv",
+    "write_html",
+    "write",
+    "text",
+    "check_writable",
+]
 
 
 def columns(task: TaskResult) -> list:
@@ -57,7 +68,7 @@ def _good(diff, better: str) -> bool:
     return (diff[0] > 0) == (better == "high")
 
 
-def best(task: TaskResult, key: str, better: Optional[str]) -> set:
+def best(task: TaskResult, key: str, better: str | None) -> set:
     """Rows marked best in a column: the best mean over seeds, and only where the paired difference
     from the baseline holds (same sign in every seed, or a 95% interval that excludes 0): a loss other
     than the baseline must beat it so; the baseline is marked when every other loss is worse so.
@@ -114,8 +125,10 @@ def title(task: TaskResult) -> str:
     sizes = task.groups[0].sizes
     stats = "mean and sd over " + _seeds_text(task) if _multi(task) else _seeds_text(task)
     partial = f"; partial: {len(task.seeds)} of {len(task.planned_seeds)} seeds finished" if task.partial else ""
-    return (f"{task.name} ({_kind_text(task)}; train/val/test {sizes['train']}/{sizes['validation']}/{sizes['test']}; "
-            f"{stats}{partial})")
+    return (
+        f"{task.name} ({_kind_text(task)}; train/val/test {sizes['train']}/{sizes['validation']}/{sizes['test']}; "
+        f"{stats}{partial})"
+    )
 
 
 def _text_grid(rows: list, header_rows: int = 1) -> list:
@@ -142,9 +155,12 @@ def format_table(task: TaskResult) -> str:
     rows = [["loss"] + [c.header for c in cols]]
     for i, r in enumerate(task.runs):
         mark = ["*" if i in marks[c.key] else " " if c.better else "" for c in cols]
-        rows.append([r.display] + [_fmt(c.fmt, stats[c.key][i][0]) + m for c, m in zip(cols, mark)])
+        rows.append([r.display] + [_fmt(c.fmt, stats[c.key][i][0]) + m for c, m in zip(cols, mark, strict=True)])
         if _multi(task):
-            rows.append([""] + [_fmt_sd(c.fmt, stats[c.key][i][1]) + (" " if m else "") for c, m in zip(cols, mark)])
+            rows.append(
+                [""]
+                + [_fmt_sd(c.fmt, stats[c.key][i][1]) + (" " if m else "") for c, m in zip(cols, mark, strict=True)]
+            )
     return title(task) + "\n" + "\n".join(_text_grid(rows))
 
 
@@ -166,10 +182,14 @@ def format_deltas(task: TaskResult) -> str:
     rows = [["loss"] + [c.header for c in cols]]
     diffs = {c.key: paired_differences(task, c.key) for c in cols}
     for i, r in enumerate(task.runs[1:], start=1):
-        rows.append([r.display] + [_fmt_delta(c.fmt, *diffs[c.key][i][:2]) + ("•" if significant(diffs[c.key][i]) else " ")
-                                   for c in cols])
-    head = (f"difference from {base}, paired by seed (mean±sd over {len(task.seeds)} seeds; • = same sign in every "
-            "seed or 95% interval excluding 0)")
+        rows.append(
+            [r.display]
+            + [_fmt_delta(c.fmt, *diffs[c.key][i][:2]) + ("•" if significant(diffs[c.key][i]) else " ") for c in cols]
+        )
+    head = (
+        f"difference from {base}, paired by seed (mean±sd over {len(task.seeds)} seeds; • = same sign in every "
+        "seed or 95% interval excluding 0)"
+    )
     return head + "\n" + "\n".join(_text_grid(rows))
 
 
@@ -185,7 +205,7 @@ def noise(task: TaskResult) -> str:
 
 def findings(task: TaskResult) -> list:
     """``(loss index, column, (mean, sd, same_sign, low, high), better?)`` for every difference that holds."""
-    out = []
+    out: list = []
     if len(task.seeds) < MIN_SEEDS:
         return out
     for c in _delta_cols(task):
@@ -207,9 +227,11 @@ def conclusion(task: TaskResult) -> dict:
     n = len(task.seeds)
     shows, not_shown = [], []
     if n < MIN_SEEDS:
-        shows.append(f"{'One seed' if n == 1 else f'{n} seeds'} only: every difference between the losses below could "
-                     f"be the draw of the seed (which samples landed in the test split, the initial weights). Nothing "
-                     f"is concluded; rerun with --seeds 5 (seeds=5) for paired differences that can hold.")
+        shows.append(
+            f"{'One seed' if n == 1 else f'{n} seeds'} only: every difference between the losses below could "
+            f"be the draw of the seed (which samples landed in the test split, the initial weights). Nothing "
+            f"is concluded; rerun with --seeds 5 (seeds=5) for paired differences that can hold."
+        )
     else:
         found = findings(task)
         by_loss: dict = {}
@@ -222,36 +244,57 @@ def conclusion(task: TaskResult) -> dict:
                 parts.append(f"{'better' if good else 'worse'} {c.header} ({_fmt_delta(c.fmt, d[0], math.nan)}, {how})")
             shows.append(f"{task.runs[i].display} against {base}: " + "; ".join(parts) + ".")
         if not found:
-            shows.append(f"No loss differs from {base} consistently on any metric: over {n} seeds every difference "
-                         f"changes sign or its interval includes 0. On this data and model the choice among these "
-                         f"losses does not show in the test metrics.")
+            shows.append(
+                f"No loss differs from {base} consistently on any metric: over {n} seeds every difference "
+                f"changes sign or its interval includes 0. On this data and model the choice among these "
+                f"losses does not show in the test metrics."
+            )
         cols = [c for c in _delta_cols(task) if c.better is not None]
         comparisons = len(cols) * (len(task.runs) - 1)
         luck = comparisons * 2 / 2**n
-        not_shown.append(f"Differences not named above change sign from seed to seed: they are noise at this size. "
-                         f"Of the {comparisons} paired comparisons, about {luck:.1f} would keep their sign in all {n} "
-                         f"seeds by chance alone (a sign test), so a single flag on its own is weak evidence.")
+        not_shown.append(
+            f"Differences not named above change sign from seed to seed: they are noise at this size. "
+            f"Of the {comparisons} paired comparisons, about {luck:.1f} would keep their sign in all {n} "
+            f"seeds by chance alone (a sign test), so a single flag on its own is weak evidence."
+        )
     not_shown.append("The test split is small: " + noise(task) + ".")
-    not_shown.append("Every loss was trained with the same model, learning rate, batch size and epoch budget (chosen "
-                     "for the baseline); a loss tuned on its own could rank differently, and another model or dataset "
-                     "can reverse any of these findings.")
+    not_shown.append(
+        "Every loss was trained with the same model, learning rate, batch size and epoch budget (chosen "
+        "for the baseline); a loss tuned on its own could rank differently, and another model or dataset "
+        "can reverse any of these findings."
+    )
     kind = _tasks.get(task.kind)
-    calibration = ("" if task.kind == "regression" else "; losses that are not likelihoods (focal, smoothing, "
-                   "overlap) are not calibrated, so compare them on ranking and decision metrics, and on ECE only "
-                   "after temperature scaling")
-    not_shown.append(f"Each run is scored at the epoch with the best {kind.select_text} (patience "
-                     f"{task.config.patience}){calibration}.")
-    budget = [r.display for i, r in enumerate(task.runs)
-              if np.mean([runs[i].best_epoch for runs in task.seed_runs]) >= task.config.epochs - 1]
+    calibration = (
+        ""
+        if task.kind == "regression"
+        else "; losses that are not likelihoods (focal, smoothing, "
+        "overlap) are not calibrated, so compare them on ranking and decision metrics, and on ECE only "
+        "after temperature scaling"
+    )
+    not_shown.append(
+        f"Each run is scored at the epoch with the best {kind.select_text} (patience "
+        f"{task.config.patience}){calibration}."
+    )
+    budget = [
+        r.display
+        for i, r in enumerate(task.runs)
+        if np.mean([runs[i].best_epoch for runs in task.seed_runs]) >= task.config.epochs - 1
+    ]
     if budget:
-        not_shown.append(f"{', '.join(budget)} kept (nearly) the last epoch: still improving when the budget of "
-                         f"{task.config.epochs} epochs ran out; more epochs (--epochs) could change the ranking.")
+        not_shown.append(
+            f"{', '.join(budget)} kept (nearly) the last epoch: still improving when the budget of "
+            f"{task.config.epochs} epochs ran out; more epochs (--epochs) could change the ranking."
+        )
     if task.kind == "regression":
-        not_shown.append("The NLL of a point-prediction loss (MSE, L1, Huber) uses one variance fitted on the "
-                         "validation residuals; only Gaussian NLL predicts a variance per sample.")
+        not_shown.append(
+            "The NLL of a point-prediction loss (MSE, L1, Huber) uses one variance fitted on the "
+            "validation residuals; only Gaussian NLL predicts a variance per sample."
+        )
     if getattr(task.problem, "test_is_val", False):
-        not_shown.append("No test split was given: these numbers are on the validation split that also chose the "
-                         "epoch, threshold and temperature, so they are optimistic.")
+        not_shown.append(
+            "No test split was given: these numbers are on the validation split that also chose the "
+            "epoch, threshold and temperature, so they are optimistic."
+        )
     return {"shows": shows, "does_not": not_shown}
 
 
@@ -278,29 +321,67 @@ def results_dict(result) -> dict:
         stats = {k: summary(t, k) for k in keys} if t.runs else {}
         diffs = {k: paired_differences(t, k) for k in keys} if t.runs else {}
         marks = {c.key: best(t, c.key, c.better) for c in columns(t)} if t.runs else {}
-        out["tasks"].append({
-            "task": t.name, "kind": t.kind, "classes": [str(c) for c in t.info["classes"]],
-            "seeds": list(t.seeds), "planned_seeds": list(t.planned_seeds), "partial": t.partial,
-            "model": t.model, "data_steps": list(t.problem.steps),
-            "splits": [{"seed": g.seed, "sizes": g.sizes, "note": g.split_note, "stacked": g.stacked,
-                        "train_note": g.note, "seconds": g.seconds} for g in t.groups],
-            "conclusion": conclusion(t),
-            "runs": [
-                {"key": r.key, "display": r.display, "loss": r.loss, "source": r.source, "options": r.options,
-                 "note": r.note,
-                 "per_seed": [{"seed": s, "metrics": runs[i].metrics, "best_epoch": runs[i].best_epoch,
-                               "epochs_run": runs[i].epochs_run, "seconds": runs[i].seconds,
-                               "diverged_epoch": runs[i].diverged, "history": runs[i].history,
-                               "per_class": [{"name": n, **v} for n, v in runs[i].per_class]}
-                              for s, runs in zip(t.seeds, t.seed_runs)],
-                 "mean": {k: stats[k][i][0] for k in keys}, "sd": {k: stats[k][i][1] for k in keys},
-                 "best": [k for k in keys if i in marks[k]],
-                 "paired_difference": {k: {"mean": diffs[k][i][0], "sd": diffs[k][i][1], "same_sign": diffs[k][i][2],
-                                           "ci95": [diffs[k][i][3], diffs[k][i][4]], "holds": significant(diffs[k][i])}
-                                       for k in keys}}
-                for i, r in enumerate(t.runs)
-            ],
-        })
+        out["tasks"].append(
+            {
+                "task": t.name,
+                "kind": t.kind,
+                "classes": [str(c) for c in t.info["classes"]],
+                "seeds": list(t.seeds),
+                "planned_seeds": list(t.planned_seeds),
+                "partial": t.partial,
+                "model": t.model,
+                "data_steps": list(t.problem.steps),
+                "splits": [
+                    {
+                        "seed": g.seed,
+                        "sizes": g.sizes,
+                        "note": g.split_note,
+                        "stacked": g.stacked,
+                        "train_note": g.note,
+                        "seconds": g.seconds,
+                    }
+                    for g in t.groups
+                ],
+                "conclusion": conclusion(t),
+                "runs": [
+                    {
+                        "key": r.key,
+                        "display": r.display,
+                        "loss": r.loss,
+                        "source": r.source,
+                        "options": r.options,
+                        "note": r.note,
+                        "per_seed": [
+                            {
+                                "seed": s,
+                                "metrics": runs[i].metrics,
+                                "best_epoch": runs[i].best_epoch,
+                                "epochs_run": runs[i].epochs_run,
+                                "seconds": runs[i].seconds,
+                                "diverged_epoch": runs[i].diverged,
+                                "history": runs[i].history,
+                                "per_class": [{"name": n, **v} for n, v in runs[i].per_class],
+                            }
+                            for s, runs in zip(t.seeds, t.seed_runs, strict=True)
+                        ],
+                        "mean": {k: stats[k][i][0] for k in keys},
+                        "sd": {k: stats[k][i][1] for k in keys},
+                        "best": [k for k in keys if i in marks[k]],
+                        "paired_difference": {
+                            k: {
+                                "mean": diffs[k][i][0],
+                                "sd": diffs[k][i][1],
+                                "same_sign": diffs[k][i][2],
+                                "ci95": [diffs[k][i][3], diffs[k][i][4]],
+                                "holds": significant(diffs[k][i]),
+                            }
+                            for k in keys
+                        },
+                    }
+                    for i, r in enumerate(t.runs)
+                ],
+            }
+        )
     return _clean(out)
 
 
@@ -316,10 +397,12 @@ def write_csv(result, path: str) -> str:
         w = csv.writer(f)
         w.writerow(["task", "kind", "loss", "display", "seed", "metric", "value"])
         for t in result.tasks:
-            for s, runs in zip(t.seeds, t.seed_runs):
+            for s, runs in zip(t.seeds, t.seed_runs, strict=True):
                 for r in runs:
-                    for k, v in list(r.metrics.items()) + [("seconds", r.seconds)]:
-                        w.writerow([t.name, t.kind, r.key, r.display, s, k, "" if not math.isfinite(v) else repr(float(v))])
+                    for k, v in [*list(r.metrics.items()), ("seconds", r.seconds)]:
+                        w.writerow(
+                            [t.name, t.kind, r.key, r.display, s, k, "" if not math.isfinite(v) else repr(float(v))]
+                        )
     return path
 
 
@@ -341,14 +424,24 @@ def _table(task: TaskResult) -> dict:
     marks = {c.key: best(task, c.key, c.better) for c in cols}
     rows = []
     for i, r in enumerate(task.runs):
-        rows.append({"display": r.display, "color": _color(i),
-                     "cells": [{"text": _fmt(c.fmt, stats[c.key][i][0]),
-                                "sd": _fmt_sd(c.fmt, stats[c.key][i][1]) if _multi(task) else "",
-                                "best": i in marks[c.key]} for c in cols]})
+        rows.append(
+            {
+                "display": r.display,
+                "color": _color(i),
+                "cells": [
+                    {
+                        "text": _fmt(c.fmt, stats[c.key][i][0]),
+                        "sd": _fmt_sd(c.fmt, stats[c.key][i][1]) if _multi(task) else "",
+                        "best": i in marks[c.key],
+                    }
+                    for c in cols
+                ],
+            }
+        )
     return {"columns": cols, "rows": rows}
 
 
-def _deltas(task: TaskResult) -> Optional[dict]:
+def _deltas(task: TaskResult) -> dict | None:
     if not _multi(task) or len(task.runs) < 2:
         return None
     cols = _delta_cols(task)
@@ -359,9 +452,13 @@ def _deltas(task: TaskResult) -> Optional[dict]:
         for c in cols:
             d = diffs[c.key][i]
             holds = significant(d) and c.better is not None
-            cells.append({"text": _fmt_delta(c.fmt, d[0], d[1]),
-                          "ci": "" if math.isnan(d[3]) else f"{_fmt(c.fmt, d[3])} to {_fmt(c.fmt, d[4])}",
-                          "cls": ("better" if _good(d, c.better) else "worse") if holds else ""})
+            cells.append(
+                {
+                    "text": _fmt_delta(c.fmt, d[0], d[1]),
+                    "ci": "" if math.isnan(d[3]) else f"{_fmt(c.fmt, d[3])} to {_fmt(c.fmt, d[4])}",
+                    "cls": ("better" if _good(d, c.better) else "worse") if holds else "",
+                }
+            )
         rows.append({"display": r.display, "color": _color(i), "cells": cells})
     return {"columns": cols, "rows": rows, "base": task.runs[0].display}
 
@@ -369,7 +466,7 @@ def _deltas(task: TaskResult) -> Optional[dict]:
 _COUNTS = ("support", "pixels", "positives")
 
 
-def _per_class(task: TaskResult) -> Optional[dict]:
+def _per_class(task: TaskResult) -> dict | None:
     """Per-class (per-label) metrics, mean over seeds: the class's test count once, two metrics per loss."""
     if not task.runs or not task.runs[0].per_class:
         return None
@@ -381,9 +478,14 @@ def _per_class(task: TaskResult) -> Optional[dict]:
     def mean(i, ci, k):
         return float(np.nanmean([runs[i].per_class[ci][1][k] for runs in task.seed_runs]))
 
-    rows = [{"name": name, "count": f"{mean(0, ci, count):.0f}",
-             "cells": [_fmt("{:.3f}", mean(i, ci, k)) for i in range(len(task.runs)) for k in keys]}
-            for ci, name in enumerate(names)]
+    rows = [
+        {
+            "name": name,
+            "count": f"{mean(0, ci, count):.0f}",
+            "cells": [_fmt("{:.3f}", mean(i, ci, k)) for i in range(len(task.runs)) for k in keys],
+        }
+        for ci, name in enumerate(names)
+    ]
     return {"keys": keys, "count": count, "losses": [r.display for r in task.runs], "rows": rows}
 
 
@@ -428,8 +530,8 @@ def _figures(tasks: list, workers: int) -> list:
             _RENDER.clear()
     else:
         pngs = [plots.render(tasks[ti], k) for ti, k in jobs]
-    out = [[] for _ in tasks]
-    for (ti, k), png in zip(jobs, pngs):
+    out: list[list] = [[] for _ in tasks]
+    for (ti, k), png in zip(jobs, pngs, strict=True):
         title_, caption, _ = specs[ti][k]
         out[ti].append({"title": title_, "caption": caption, "png": png})
     return out
@@ -438,37 +540,64 @@ def _figures(tasks: list, workers: int) -> list:
 def _settings(result) -> str:
     cfg = result.config
     batches = ", ".join(sorted({f"{cfg.batch(t.kind)} ({t.kind})" for t in result.tasks}))
-    return (f"AdamW, learning rate {cfg.lr:g}, weight decay {cfg.weight_decay:g}, batch {batches}, at most "
-            f"{cfg.epochs} epochs, patience {cfg.patience}; the same initial weights and batch order for every loss "
-            "of a seed")
+    return (
+        f"AdamW, learning rate {cfg.lr:g}, weight decay {cfg.weight_decay:g}, batch {batches}, at most "
+        f"{cfg.epochs} epochs, patience {cfg.patience}; the same initial weights and batch order for every loss "
+        "of a seed"
+    )
 
 
 def write_html(result, path: str) -> str:
     """Render the report from the package's jinja2 template and write it to ``path``."""
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("losskit.workbench", "templates"),
-                             autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-    from .train import _workers
-
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("losskit.workbench", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     import dataclasses
+
+    from .train import _workers
 
     figs = _figures(result.tasks, _workers(dataclasses.replace(result.config, device="cpu"), 10**6))
     sections = []
-    for t, f in zip(result.tasks, figs):
-        sections.append({
-            "task": t, "title": title(t), "kind": t.kind, "info": t.info, "problem": t.problem,
-            "table": _table(t) if t.runs else None, "deltas": _deltas(t) if t.runs else None,
-            "per_class": _per_class(t), "conclusion": conclusion(t), "noise": noise(t),
-            "losses": [{"display": r.display, "key": r.key, "note": r.note, "options": r.options, "source": r.source,
-                        "color": _color(i)} for i, r in enumerate(t.runs)],
-            "explanations": [(n, _explanation(n)) for n in dict.fromkeys(r.loss for r in t.runs)],
-            "figures": f,
-            "splits": t.groups, "seeds_text": _seeds_text(t), "multi": _multi(t),
-            "select_text": _tasks.get(t.kind).select_text,
-        })
-    html = env.get_template("report.html").render(result=result, meta=result.meta, sections=sections,
-                                                  settings=_settings(result))
+    for t, f in zip(result.tasks, figs, strict=True):
+        sections.append(
+            {
+                "task": t,
+                "title": title(t),
+                "kind": t.kind,
+                "info": t.info,
+                "problem": t.problem,
+                "table": _table(t) if t.runs else None,
+                "deltas": _deltas(t) if t.runs else None,
+                "per_class": _per_class(t),
+                "conclusion": conclusion(t),
+                "noise": noise(t),
+                "losses": [
+                    {
+                        "display": r.display,
+                        "key": r.key,
+                        "note": r.note,
+                        "options": r.options,
+                        "source": r.source,
+                        "color": _color(i),
+                    }
+                    for i, r in enumerate(t.runs)
+                ],
+                "explanations": [(n, _explanation(n)) for n in dict.fromkeys(r.loss for r in t.runs)],
+                "figures": f,
+                "splits": t.groups,
+                "seeds_text": _seeds_text(t),
+                "multi": _multi(t),
+                "select_text": _tasks.get(t.kind).select_text,
+            }
+        )
+    html = env.get_template("report.html").render(
+        result=result, meta=result.meta, sections=sections, settings=_settings(result)
+    )
     with open(path, "w", encoding="utf-8") as f:
         f.write(html)
     return path
@@ -495,8 +624,10 @@ def check_writable(out_dir: str) -> None:
 def write(result, out_dir: str, *, html: bool = True) -> dict:
     """Write ``results.json`` and ``results.csv`` (first: they are fast) and then ``report.html``."""
     check_writable(out_dir)
-    paths = {"json": write_json(result, os.path.join(out_dir, "results.json")),
-             "csv": write_csv(result, os.path.join(out_dir, "results.csv"))}
+    paths = {
+        "json": write_json(result, os.path.join(out_dir, "results.json")),
+        "csv": write_csv(result, os.path.join(out_dir, "results.csv")),
+    }
     if html:
         paths["html"] = write_html(result, os.path.join(out_dir, "report.html"))
     return paths
@@ -513,6 +644,8 @@ def text(result) -> str:
         c = conclusion(t)
         out += ["", "What this shows: " + " ".join(c["shows"]), ""]
     if result.partial:
-        out.append(f"PARTIAL: interrupted after {result.meta.get('finished_groups', 0)} of "
-                   f"{result.meta.get('planned_groups', 0)} (task, seed) groups; the tables hold what finished.")
+        out.append(
+            f"PARTIAL: interrupted after {result.meta.get('finished_groups', 0)} of "
+            f"{result.meta.get('planned_groups', 0)} (task, seed) groups; the tables hold what finished."
+        )
     return "\n".join(out).rstrip() + "\n"

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import torch
@@ -42,7 +41,7 @@ class Column:
     key: str
     header: str
     fmt: str
-    better: Optional[str]
+    better: str | None
     description: str
 
 
@@ -53,7 +52,9 @@ def _col(key, header, fmt, better, description) -> Column:
 _EPOCH = _col("epoch", "epoch", "{:.0f}", None, "the epoch kept: best validation score (early stopping)")
 _TIME = _col("seconds", "time", "{:.1f}s", None, "training time")
 _ECE = f"expected calibration error, {ECE_BINS} equal-mass bins (those of the reliability diagram)"
-_LOG_LOSS = _col("log_loss", "log-loss", "{:.3f}", "low", "negative log-likelihood of the test labels (the comparable loss)")
+_LOG_LOSS = _col(
+    "log_loss", "log-loss", "{:.3f}", "low", "negative log-likelihood of the test labels (the comparable loss)"
+)
 _T = _col("temperature", "T", "{:.2f}", None, "temperature fitted on validation logits (>1: over-confident)")
 _ECE_T = _col("ece_t", "ECE@T", "{:.3f}", "low", "ECE after dividing the logits by T")
 
@@ -62,15 +63,25 @@ def _table(text: str) -> tuple:
     """Columns from a ``key | header | format | better | description`` table (``-``: no better
     direction; ``ECE_TEXT`` stands for the ECE's description), then the epoch and time columns."""
     rows = [[c.strip() for c in line.split("|")] for line in text.strip().splitlines()]
-    return tuple(_col(k, h, f, None if b == "-" else b, d.replace("ECE_TEXT", _ECE)) for k, h, f, b, d in rows) + (
-        _EPOCH, _TIME)
+    return (
+        *tuple(_col(k, h, f, None if b == "-" else b, d.replace("ECE_TEXT", _ECE)) for k, h, f, b, d in rows),
+        _EPOCH,
+        _TIME,
+    )
 
 
 def _classification_columns(acc: str, f1: str, roc: str, pr: str, ece: str) -> tuple:
     """The columns binary and multi-class tasks share, with their own descriptions."""
-    return (_col("accuracy", "acc", "{:.3f}", "high", acc), _col("macro_f1", "macro-F1", "{:.3f}", "high", f1),
-            _col("roc_auc", "ROC-AUC", "{:.3f}", "high", roc), _col("pr_auc", "PR-AUC", "{:.3f}", "high", pr),
-            _LOG_LOSS, _col("ece", "ECE", "{:.3f}", "low", ece), _T, _ECE_T)
+    return (
+        _col("accuracy", "acc", "{:.3f}", "high", acc),
+        _col("macro_f1", "macro-F1", "{:.3f}", "high", f1),
+        _col("roc_auc", "ROC-AUC", "{:.3f}", "high", roc),
+        _col("pr_auc", "PR-AUC", "{:.3f}", "high", pr),
+        _LOG_LOSS,
+        _col("ece", "ECE", "{:.3f}", "low", ece),
+        _T,
+        _ECE_T,
+    )
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -113,7 +124,7 @@ class Kind:
         """Model outputs the built-in model needs (per sample, or channels per pixel)."""
         return n_classes
 
-    def check_output(self, out: torch.Tensor, n_classes: int, rows) -> Optional[str]:
+    def check_output(self, out: torch.Tensor, n_classes: int, rows) -> str | None:
         """A sentence saying why the model output ``out`` does not fit, or ``None``."""
         want = self.outputs(n_classes, rows)
         if out.dim() != 2 or out.shape[1] != want:
@@ -155,14 +166,19 @@ class Kind:
 # ---------------------------------------------------------------------------------------------
 class Binary(Kind):
     name = "binary"
-    columns = _classification_columns(
-        "accuracy at probability 0.5", "F1 averaged over both classes, same decisions as acc", "area under the ROC curve",
-        "average precision (area under the precision-recall curve)", _ECE,
-    ) + (
+    columns = (
+        *_classification_columns(
+            "accuracy at probability 0.5",
+            "F1 averaged over both classes, same decisions as acc",
+            "area under the ROC curve",
+            "average precision (area under the precision-recall curve)",
+            _ECE,
+        ),
         _col("threshold", "thr*", "{:.2f}", None, "F1-optimal probability threshold, tuned on validation"),
         _col("f1_05", "F1@0.5", "{:.3f}", "high", "F1 of the positive class at threshold 0.5"),
         _col("f1_tuned", "F1@thr*", "{:.3f}", "high", "F1 of the positive class at the tuned threshold"),
-        _EPOCH, _TIME,
+        _EPOCH,
+        _TIME,
     )
     select, select_text, headline = "log_loss", "validation log-loss", "pr_auc"
     delta_keys = ("accuracy", "macro_f1", "pr_auc", "log_loss", "ece", "f1_05", "f1_tuned")
@@ -191,12 +207,14 @@ class Binary(Kind):
 
         p = sigmoid(test)
         pred = (p >= 0.5).astype(int)
-        m = {"accuracy": accuracy_score(y_test, pred),
-             "macro_f1": f1_score(y_test, pred, average="macro", zero_division=0.0),
-             "roc_auc": roc_auc_score(y_test, p) if 0 < y_test.sum() < len(y_test) else math.nan,
-             "pr_auc": average_precision_score(y_test, p),
-             "log_loss": log_loss(y_test, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1]),
-             "ece": expected_calibration_error(p, y_test, ECE_BINS, strategy="quantile")}
+        m = {
+            "accuracy": accuracy_score(y_test, pred),
+            "macro_f1": f1_score(y_test, pred, average="macro", zero_division=0.0),
+            "roc_auc": roc_auc_score(y_test, p) if 0 < y_test.sum() < len(y_test) else math.nan,
+            "pr_auc": average_precision_score(y_test, p),
+            "log_loss": log_loss(y_test, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1]),
+            "ece": expected_calibration_error(p, y_test, ECE_BINS, strategy="quantile"),
+        }
         m["temperature"], m["ece_t"] = _temperature(val, y_val, test, y_test)
         m["f1_05"] = f1_score(y_test, pred, zero_division=0.0)
         # tune on logits: probabilities saturate to exactly 0/1 in floating point, logits do not
@@ -210,8 +228,10 @@ class Binary(Kind):
 
     def noise(self, y_test, info):
         n, pos = len(y_test), int(y_test.sum())
-        return (f"the test split holds {n} samples of which {pos} are {info.classes[1]!r}: one of them is "
-                f"1/{pos} = {1 / max(pos, 1):.3f} of recall, one sample 1/{n} = {1 / n:.3f} of accuracy")
+        return (
+            f"the test split holds {n} samples of which {pos} are {info.classes[1]!r}: one of them is "
+            f"1/{pos} = {1 / max(pos, 1):.3f} of recall, one sample 1/{n} = {1 / n:.3f} of accuracy"
+        )
 
 
 def _class_report(y, pred, names) -> list:
@@ -224,11 +244,16 @@ def _class_report(y, pred, names) -> list:
 
 class Multiclass(Kind):
     name = "multiclass"
-    columns = _classification_columns(
-        "accuracy of the arg-max class", "F1 averaged over classes, same decisions as acc", "one-vs-rest macro ROC-AUC",
-        "one-vs-rest macro average precision", "top-label " + _ECE,
-    ) + (
-        _EPOCH, _TIME,
+    columns = (
+        *_classification_columns(
+            "accuracy of the arg-max class",
+            "F1 averaged over classes, same decisions as acc",
+            "one-vs-rest macro ROC-AUC",
+            "one-vs-rest macro average precision",
+            "top-label " + _ECE,
+        ),
+        _EPOCH,
+        _TIME,
     )
     select, select_text, headline = "log_loss", "validation log-loss", "accuracy"
     delta_keys = ("accuracy", "macro_f1", "pr_auc", "log_loss", "ece")
@@ -247,13 +272,18 @@ class Multiclass(Kind):
         pred = p.argmax(1)
         present = np.bincount(y_test, minlength=k) > 0
         onehot = np.eye(k)[y_test]
-        m = {"accuracy": accuracy_score(y_test, pred),
-             "macro_f1": f1_score(y_test, pred, average="macro", labels=labels, zero_division=0.0),
-             "roc_auc": (roc_auc_score(y_test, p, multi_class="ovr", average="macro", labels=labels)
-                         if present.all() else math.nan),
-             "pr_auc": average_precision_score(onehot[:, present], p[:, present], average="macro"),
-             "log_loss": log_loss(y_test, p, labels=labels),
-             "ece": expected_calibration_error(p, y_test, ECE_BINS, strategy="quantile")}
+        m = {
+            "accuracy": accuracy_score(y_test, pred),
+            "macro_f1": f1_score(y_test, pred, average="macro", labels=labels, zero_division=0.0),
+            "roc_auc": (
+                roc_auc_score(y_test, p, multi_class="ovr", average="macro", labels=labels)
+                if present.all()
+                else math.nan
+            ),
+            "pr_auc": average_precision_score(onehot[:, present], p[:, present], average="macro"),
+            "log_loss": log_loss(y_test, p, labels=labels),
+            "ece": expected_calibration_error(p, y_test, ECE_BINS, strategy="quantile"),
+        }
         m["temperature"], m["ece_t"] = _temperature(val, y_val, test, y_test)
         return m
 
@@ -263,9 +293,11 @@ class Multiclass(Kind):
     def noise(self, y_test, info):
         c = np.bincount(y_test, minlength=len(info.classes))
         i = int(c.argmin())
-        return (f"the test split holds {len(y_test)} samples; its smallest class, {info.classes[i]!r}, has {int(c[i])}: "
-                f"one of them is 1/{max(int(c[i]), 1)} = {1 / max(int(c[i]), 1):.3f} of that class's recall, "
-                f"one sample 1/{len(y_test)} = {1 / len(y_test):.3f} of accuracy")
+        return (
+            f"the test split holds {len(y_test)} samples; its smallest class, {info.classes[i]!r}, has {int(c[i])}: "
+            f"one of them is 1/{max(int(c[i]), 1)} = {1 / max(int(c[i]), 1):.3f} of that class's recall, "
+            f"one sample 1/{len(y_test)} = {1 / len(y_test):.3f} of accuracy"
+        )
 
 
 class Multilabel(Kind):
@@ -298,13 +330,15 @@ class Multilabel(Kind):
         pred = (p >= 0.5).astype(int)
         both = [j for j in range(y_test.shape[1]) if 0 < y_test[:, j].sum() < len(y_test)]
         lp, lq = -np.logaddexp(0.0, -test), -np.logaddexp(0.0, test)  # log p, log(1-p) from the logit
-        m = {"exact": float(np.mean((pred == y_test).all(1))),
-             "micro_f1": f1_score(y_test, pred, average="micro", zero_division=0.0),
-             "macro_f1": f1_score(y_test, pred, average="macro", zero_division=0.0),
-             "roc_auc": roc_auc_score(y_test[:, both], p[:, both], average="macro") if both else math.nan,
-             "pr_auc": average_precision_score(y_test[:, both], p[:, both], average="macro") if both else math.nan,
-             "log_loss": float(-np.mean(y_test * lp + (1 - y_test) * lq)),
-             "ece": expected_calibration_error(p.reshape(-1), y_test.reshape(-1), ECE_BINS, strategy="quantile")}
+        m = {
+            "exact": float(np.mean((pred == y_test).all(1))),
+            "micro_f1": f1_score(y_test, pred, average="micro", zero_division=0.0),
+            "macro_f1": f1_score(y_test, pred, average="macro", zero_division=0.0),
+            "roc_auc": roc_auc_score(y_test[:, both], p[:, both], average="macro") if both else math.nan,
+            "pr_auc": average_precision_score(y_test[:, both], p[:, both], average="macro") if both else math.nan,
+            "log_loss": float(-np.mean(y_test * lp + (1 - y_test) * lq)),
+            "ece": expected_calibration_error(p.reshape(-1), y_test.reshape(-1), ECE_BINS, strategy="quantile"),
+        }
         tuned = np.zeros_like(pred)
         for j in range(y_test.shape[1]):
             if 0 < y_val[:, j].sum() < len(y_val):
@@ -323,8 +357,12 @@ class Multilabel(Kind):
         for j, name in enumerate(info.classes):
             y = y_test[:, j]
             ap = average_precision_score(y, p[:, j]) if 0 < y.sum() < len(y) else math.nan
-            out.append((str(name), {"f1": f1_score(y, p[:, j] >= 0.5, zero_division=0.0), "pr_auc": ap,
-                                    "positives": int(y.sum())}))
+            out.append(
+                (
+                    str(name),
+                    {"f1": f1_score(y, p[:, j] >= 0.5, zero_division=0.0), "pr_auc": ap, "positives": int(y.sum())},
+                )
+            )
         return out
 
     def counts(self, y, n_classes):
@@ -334,9 +372,11 @@ class Multilabel(Kind):
     def noise(self, y_test, info):
         pos = y_test.sum(0).astype(int)
         j = int(pos.argmin())
-        return (f"the test split holds {len(y_test)} samples; positives per label: "
-                + ", ".join(f"{n} {int(c)}" for n, c in zip(info.classes, pos))
-                + f"; the rarest label, {info.classes[j]!r}, moves its F1 by about 1/{max(int(pos[j]), 1)} per sample")
+        return (
+            f"the test split holds {len(y_test)} samples; positives per label: "
+            + ", ".join(f"{n} {int(c)}" for n, c in zip(info.classes, pos, strict=True))
+            + f"; the rarest label, {info.classes[j]!r}, moves its F1 by about 1/{max(int(pos[j]), 1)} per sample"
+        )
 
 
 class Regression(Kind):
@@ -357,8 +397,10 @@ class Regression(Kind):
     def check_output(self, out, n_classes, rows):
         if out.dim() == 1 or (out.dim() == 2 and out.shape[1] in (1, 2)):
             if any(r.variance for r in rows) and not (out.dim() == 2 and out.shape[1] == 2):
-                return (f"a predicted variance needs two outputs per sample, (N, 2): mean and variance before "
-                        f"softplus; got {tuple(out.shape)}")
+                return (
+                    f"a predicted variance needs two outputs per sample, (N, 2): mean and variance before "
+                    f"softplus; got {tuple(out.shape)}"
+                )
             return None
         return f"expected (N,), (N, 1) or (N, 2) (mean, variance before softplus), got {tuple(out.shape)}"
 
@@ -389,18 +431,23 @@ class Regression(Kind):
             var = np.full_like(mu, np.mean((val[:, 0] - y_val) ** 2) * scale**2)
         r = y - mu
         half = norm.ppf(0.95) * np.sqrt(var)
-        return {"rmse": float(np.sqrt(np.mean(r**2))), "mae": float(np.mean(np.abs(r))),
-                "r2": float(1 - np.mean(r**2) / np.var(y)) if np.var(y) > 0 else math.nan,
-                "nll": float(np.mean(0.5 * (np.log(2 * np.pi * var) + r**2 / var))),
-                "coverage": float(np.mean(np.abs(r) <= half))}
+        return {
+            "rmse": float(np.sqrt(np.mean(r**2))),
+            "mae": float(np.mean(np.abs(r))),
+            "r2": float(1 - np.mean(r**2) / np.var(y)) if np.var(y) > 0 else math.nan,
+            "nll": float(np.mean(0.5 * (np.log(2 * np.pi * var) + r**2 / var))),
+            "coverage": float(np.mean(np.abs(r) <= half)),
+        }
 
     def counts(self, y, n_classes):
         return torch.tensor([len(y)])
 
     def noise(self, y_test, info):
         n = len(y_test)
-        return (f"the test split holds {n} samples: an RMSE is known to about ±{100 / math.sqrt(2 * n):.0f}% "
-                "of itself from the sample alone (its standard error for Gaussian residuals)")
+        return (
+            f"the test split holds {n} samples: an RMSE is known to about ±{100 / math.sqrt(2 * n):.0f}% "
+            "of itself from the sample alone (its standard error for Gaussian residuals)"
+        )
 
 
 class Segmentation(Kind):
@@ -437,10 +484,14 @@ class Segmentation(Kind):
         logp = torch.log_softmax(z, 1)
         nll = float(TF.nll_loss(logp, torch.from_numpy(y_test).long()))
         p = logp.exp().movedim(1, -1).reshape(-1, k).numpy()
-        return {"miou": float(np.nanmean(iou)), "mdice": float(np.nanmean(dice)),
-                "fg_iou": float(np.nanmean(iou[1:])) if k > 1 else math.nan,
-                "pixel_acc": float(np.mean(pred == y_test)), "log_loss": nll,
-                "ece": expected_calibration_error(p, y_test.reshape(-1), ECE_BINS, strategy="quantile")}
+        return {
+            "miou": float(np.nanmean(iou)),
+            "mdice": float(np.nanmean(dice)),
+            "fg_iou": float(np.nanmean(iou[1:])) if k > 1 else math.nan,
+            "pixel_acc": float(np.mean(pred == y_test)),
+            "log_loss": nll,
+            "ece": expected_calibration_error(p, y_test.reshape(-1), ECE_BINS, strategy="quantile"),
+        }
 
     def per_class(self, test, y_test, info):
         k = test.shape[1]
@@ -453,9 +504,11 @@ class Segmentation(Kind):
         n = np.bincount(y_test.reshape(-1), minlength=k)
         present = np.array([np.any(y_test == c, axis=(1, 2)).sum() for c in range(k)])
         j = int(present[1:].argmin()) + 1 if k > 1 else 0
-        return (f"the test split holds {len(y_test)} images, {int(n.sum())} pixels, {n[0] / n.sum():.0%} of them "
-                f"{info.classes[0]!r}; the rarest class, {info.classes[j]!r}, appears in {int(present[j])} images "
-                f"({int(n[j])} pixels), so its IoU rests on those few images")
+        return (
+            f"the test split holds {len(y_test)} images, {int(n.sum())} pixels, {n[0] / n.sum():.0%} of them "
+            f"{info.classes[0]!r}; the rarest class, {info.classes[j]!r}, appears in {int(present[j])} images "
+            f"({int(n[j])} pixels), so its IoU rests on those few images"
+        )
 
 
 def _iou_dice(pred: np.ndarray, y: np.ndarray, k: int):

@@ -21,8 +21,9 @@ import signal
 import time
 import traceback
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -32,8 +33,21 @@ from .. import catalog
 from .. import checks as value_checks
 from . import tasks as _tasks
 
-__all__ = ["TrainConfig", "ResolvedLoss", "resolve", "RunResult", "Group", "TaskResult", "train_group",
-           "run_groups", "Interrupted", "RunError", "summary", "paired_differences", "roster"]
+__all__ = [
+    "TrainConfig",
+    "ResolvedLoss",
+    "resolve",
+    "RunResult",
+    "Group",
+    "TaskResult",
+    "train_group",
+    "run_groups",
+    "Interrupted",
+    "RunError",
+    "summary",
+    "paired_differences",
+    "roster",
+]
 
 
 def roster(task: str, keys=None) -> list:
@@ -49,7 +63,7 @@ class TrainConfig:
     #: stop a run after this many epochs without a better validation score (the best epoch is kept)
     patience: int = 10
     #: minibatch size; ``None``: 256 rows for tables, 16 images for segmentation
-    batch_size: Optional[int] = None
+    batch_size: int | None = None
     lr: float = 6e-3
     weight_decay: float = 1e-4
     #: hidden units of the built-in MLP (the built-in segmentation CNN has 12 and 24 channels)
@@ -58,7 +72,7 @@ class TrainConfig:
     seeds: int = 5
     seed: int = 0
     device: str = "cpu"
-    #: processes that train groups in parallel (0: one per CPU core)
+    #: the number of processes that train groups in parallel; 0 means one per CPU core
     workers: int = 0
     #: torch threads per process
     threads: int = 1
@@ -88,14 +102,16 @@ class ResolvedLoss:
     row: catalog.Roster
     fn: Callable
     options: dict
-    class_weights: Optional[torch.Tensor]
+    class_weights: torch.Tensor | None
     source: str
     kind: str
     terms: tuple = ()
 
     def _opts(self, options, like):
-        return {k: v.to(like.dtype) if isinstance(v, torch.Tensor) and v.is_floating_point() else v
-                for k, v in options.items()}
+        return {
+            k: v.to(like.dtype) if isinstance(v, torch.Tensor) and v.is_floating_point() else v
+            for k, v in options.items()
+        }
 
     def _loss(self, out, target, reduction):
         kind = _tasks.get(self.kind)
@@ -137,7 +153,9 @@ class ResolvedLoss:
         if self.class_weights is not None:
             parts.append("class weights " + ", ".join(f"{x:.3g}" for x in self.class_weights.tolist()))
         for w, fn, opts in self.terms:
-            parts.append(f"+ {w:g} x {fn.__name__}" + (f"({', '.join(f'{k}={v}' for k, v in opts.items())})" if opts else ""))
+            parts.append(
+                f"+ {w:g} x {fn.__name__}" + (f"({', '.join(f'{k}={v}' for k, v in opts.items())})" if opts else "")
+            )
         return "; ".join(parts)
 
 
@@ -172,7 +190,7 @@ class RunResult:
     val_out: np.ndarray
     test_out: np.ndarray
     seconds: float
-    diverged: Optional[int] = None
+    diverged: int | None = None
     metrics: dict = field(default_factory=dict)
     per_class: list = field(default_factory=list)
 
@@ -208,7 +226,7 @@ class TaskResult:
     kind: str
     rows: list
     config: TrainConfig
-    problem: object
+    problem: Any  # the seed's data.Problem
     info: dict
     resolved: list
     seeds: list = field(default_factory=list)
@@ -234,8 +252,13 @@ class TaskResult:
 # one group: every loss of a task, one seed
 # --------------------------------------------------------------------------------------------
 def _is_mlp(m: nn.Module) -> bool:
-    return (isinstance(m, nn.Sequential) and len(m) == 3 and isinstance(m[0], nn.Linear)
-            and isinstance(m[1], nn.ReLU) and isinstance(m[2], nn.Linear))
+    return (
+        isinstance(m, nn.Sequential)
+        and len(m) == 3
+        and isinstance(m[0], nn.Linear)
+        and isinstance(m[1], nn.ReLU)
+        and isinstance(m[2], nn.Linear)
+    )
 
 
 class _Stack:
@@ -250,13 +273,18 @@ class _Stack:
     def __init__(self, models: list, vmap: bool):
         self.vmap, self.mlp = vmap, vmap and all(_is_mlp(m) for m in models)
         if self.mlp:
+
             def stack(get):
                 return torch.stack([get(m).detach() for m in models]).requires_grad_(True)
 
             # x (B, in) @ W^T: the weights as (R, in, out), the biases as (R, 1, out)
-            self.params = {"w1": stack(lambda m: m[0].weight.t()), "b1": stack(lambda m: m[0].bias[None]),
-                           "w2": stack(lambda m: m[2].weight.t()), "b2": stack(lambda m: m[2].bias[None])}
-            self.buffers = {}
+            self.params = {
+                "w1": stack(lambda m: m[0].weight.t()),
+                "b1": stack(lambda m: m[0].bias[None]),
+                "w2": stack(lambda m: m[2].weight.t()),
+                "b2": stack(lambda m: m[2].bias[None]),
+            }
+            self.buffers: dict[str, torch.Tensor] = {}
             self.base = models[0]
         elif vmap:
             from torch.func import functional_call, stack_module_state
@@ -332,8 +360,9 @@ def _fit(net: _Stack, losses: list, prob, kind, cfg: TrainConfig, seed: int, on_
     sign = 1.0 if kind.select_better == "low" else -1.0
     best = [math.inf] * R
     best_state: list = [None] * R
-    best_epoch, stale, diverged, ran = [0] * R, [0] * R, [None] * R, [0] * R
-    hist = [{"train_loss": [], "val": []} for _ in range(R)]
+    best_epoch, stale, ran = [0] * R, [0] * R, [0] * R
+    diverged: list[int | None] = [None] * R
+    hist: list[dict[str, list[float]]] = [{"train_loss": [], "val": []} for _ in range(R)]
     for epoch in range(1, cfg.epochs + 1):
         active = [r for r in range(R) if stale[r] < cfg.patience]
         if not active:
@@ -414,7 +443,7 @@ def train_group(plan, seed: int, cfg: TrainConfig, on_epoch=None, task_index: in
             y_val, y_test = results[0][1], results[1][1]
         else:
             fits, outs = [], []
-            for m, loss in zip(models, losses):
+            for m, loss in zip(models, losses, strict=True):
                 net = _Stack([m], vmap=False)
                 fits += _fit(net, [loss], prob, kind, cfg, seed, on_epoch)
                 (v, y_val), (t, y_test) = (_outputs(net, part, kind) for part in (prob.val, prob.test))
@@ -423,11 +452,39 @@ def train_group(plan, seed: int, cfg: TrainConfig, on_epoch=None, task_index: in
         torch.cuda.synchronize(dev)
     seconds = time.perf_counter() - t0
     runs = []
-    for row, loss, (hist, best, ran, div), (v, t) in zip(plan.rows, losses, fits, outs):
-        runs.append(RunResult(row.key, row.display, row.loss, loss.source, loss.options_text(), row.note, seed, hist,
-                              best, ran, kind.stored(v, row), kind.stored(t, row), seconds / len(plan.rows), div))
-    return Group(task_index, seed, runs, y_val.cpu().numpy(), y_test.cpu().numpy(), seconds, stacked, note,
-                 prob.sizes(), prob.note, tuple(prob.y_scale), list(prob.classes))
+    for row, loss, (hist, best, ran, div), (v, t) in zip(plan.rows, losses, fits, outs, strict=True):
+        runs.append(
+            RunResult(
+                row.key,
+                row.display,
+                row.loss,
+                loss.source,
+                loss.options_text(),
+                row.note,
+                seed,
+                hist,
+                best,
+                ran,
+                kind.stored(v, row),
+                kind.stored(t, row),
+                seconds / len(plan.rows),
+                div,
+            )
+        )
+    return Group(
+        task_index,
+        seed,
+        runs,
+        y_val.cpu().numpy(),
+        y_test.cpu().numpy(),
+        seconds,
+        stacked,
+        note,
+        prob.sizes(),
+        prob.note,
+        tuple(prob.y_scale),
+        list(prob.classes),
+    )
 
 
 def score_group(group: Group, kind_name: str) -> None:
@@ -436,7 +493,9 @@ def score_group(group: Group, kind_name: str) -> None:
     for r in group.runs:
         if r.metrics:
             continue
-        r.metrics = {k: float(v) for k, v in kind.evaluate(r.val_out, group.y_val, r.test_out, group.y_test, group).items()}
+        r.metrics = {
+            k: float(v) for k, v in kind.evaluate(r.val_out, group.y_val, r.test_out, group.y_test, group).items()
+        }
         r.metrics["epoch"] = float(r.best_epoch)
         r.per_class = kind.per_class(r.test_out, group.y_test, group)
 
@@ -481,7 +540,7 @@ def _child(plans, jobs, cfg, todo, done):
             done.put(("error", j, f"{plans[ti].name}, seed {seed}: {type(e).__name__}: {e}\n{traceback.format_exc()}"))
 
 
-def run_groups(plans: list, cfg: TrainConfig, on_event: Optional[Callable] = None) -> list:
+def run_groups(plans: list, cfg: TrainConfig, on_event: Callable | None = None) -> list:
     """Train every (plan, seed) group, in parallel processes when there are several CPU cores.
 
     ``on_event(kind, job, payload)`` is called in this process: ``("start", None, n_workers)``,
@@ -594,5 +653,5 @@ MIN_SEEDS = 3
 def significant(diff: tuple) -> bool:
     """A paired difference that holds: at least :data:`MIN_SEEDS` seeds, and the same sign in every
     seed or a 95% interval that excludes 0."""
-    mean, sd, same, lo, hi, n = diff
+    _mean, _sd, same, lo, hi, n = diff
     return bool(n >= MIN_SEEDS and (same or (math.isfinite(lo) and (lo > 0 or hi < 0))))

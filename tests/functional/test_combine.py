@@ -1,4 +1,5 @@
-"""combined_loss / CombinedLoss: weighted sums, components, shared activations."""
+"""combined_loss / combined_loss_components / precomputed / Activations: weighted sums, components, shared
+activations, refusals."""
 
 import pytest
 import torch
@@ -13,7 +14,7 @@ from losskit.functional import (
     precomputed,
     sigmoid_focal_loss,
 )
-from losskit.nn import CombinedLoss, FocalLoss
+from losskit.nn import CombinedLoss
 from helpers import assert_close, assert_refuses, check_against
 
 
@@ -92,33 +93,6 @@ def test_activations_cache():
     assert Activations(torch.randn(3)).dim == 0
 
 
-def test_module_forward_components_and_buffers():
-    x, t = _data()
-    w = torch.rand(3, dtype=torch.float64) + 0.5
-    m = CombinedLoss({"ce": precomputed(F.nll_loss, takes="log_probs"), "focal": FocalLoss(weight=w)},
-                     weights={"focal": 0.25})
-    total = m(x, t)
-    assert isinstance(total, torch.Tensor) and total.dim() == 0
-    assert_close(total, F.cross_entropy(x, t) + 0.25 * focal_loss(x, t, weight=w))
-    assert set(m.last_components) == {"ce", "focal"}
-    assert all(not v.requires_grad for v in m.last_components.values())
-    xr = x.clone().requires_grad_(True)
-    total2, parts = m.components(xr, t)
-    assert parts["focal"].requires_grad and total2.requires_grad
-    assert "parts.focal.weight" in m.state_dict()
-    m.to(torch.float32)
-    assert m.parts["focal"].weight.dtype == torch.float32
-    m.weights["focal"] = 0.0  # schedules may change the weights
-    assert_close(m(x, t), F.cross_entropy(x, t))
-    assert "weights=" in repr(m)
-
-
-def test_precomputed_module_is_registered():
-    m = CombinedLoss({"f": precomputed(torch.nn.NLLLoss(weight=torch.ones(3)), takes="log_probs")})
-    assert "parts.f.weight" in m.state_dict()
-    assert "takes='log_probs'" in repr(m._parts["f"])
-
-
 def test_combine_errors():
     x, t = _data()
     assert_refuses(lambda: combined_loss(x, t, {}), match="losses must be a non-empty mapping")
@@ -131,22 +105,3 @@ def test_combine_errors():
     assert_refuses(lambda: precomputed(F.nll_loss, takes="logits"), match="takes='logits' is not valid")
     assert_refuses(lambda: precomputed(F.nll_loss, activation="relu"), match="activation='relu' is not valid")
     assert_refuses(lambda: CombinedLoss({"ce": F.cross_entropy}, weights={"x": 1}), match="not losses")
-
-
-@pytest.mark.parametrize("mode", ["multiclass", "multilabel"])
-def test_with_losskit_dice_from_probs(mode):
-    import losskit.functional as LF
-
-    dice = getattr(LF, "dice_loss", None)
-    if dice is None:
-        pytest.skip("losskit.functional.dice_loss not present")
-    x = torch.randn(2, 3, 4, 4, dtype=torch.float64)
-    if mode == "multiclass":
-        t, act, ce = torch.randint(0, 3, (2, 4, 4)), "softmax", precomputed(F.nll_loss, takes="log_probs")
-        ref_ce = F.cross_entropy
-    else:
-        t, act, ce = torch.randint(0, 2, (2, 3, 4, 4)).double(), "sigmoid", F.binary_cross_entropy_with_logits
-        ref_ce = F.binary_cross_entropy_with_logits
-    losses = {"ce": ce, "dice": precomputed(dice, takes="probs", activation=act, mode=mode, from_logits=False)}
-    ref = lambda x, t: ref_ce(x, t) + 0.5 * dice(x, t, mode=mode)
-    check_against(lambda x, t: CombinedLoss(losses, weights={"dice": 0.5})(x, t), ref, x, t, grad=[True, False])
