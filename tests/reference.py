@@ -75,6 +75,246 @@ def generalized_cross_entropy(logits: Tensor, target: Tensor, *, q: float, weigh
     return reduce(rows, reduction, w_y.sum())
 
 
+# ---------------------------------------------------------------------------------------------
+# Peers' formulas for losskit.compat and docs/migrating.md: torchvision, timm, smp and optax do not
+# install beside CPU torch 2.13, so each is transcribed here from the peer's file (named on each
+# function) in plain float64 autograd operations, with the peer's own conventions (reductions,
+# smoothing, absent classes, eps clamps). MONAI, kornia and Keras are tested against themselves.
+# ---------------------------------------------------------------------------------------------
+
+
+def _bce_logits(x: Tensor, t: Tensor) -> Tensor:
+    """-[t log σ(x) + (1 - t) log(1 - σ(x))], elementwise."""
+    return -(t * torch.nn.functional.logsigmoid(x) + (1 - t) * torch.nn.functional.logsigmoid(-x))
+
+
+def torchvision_sigmoid_focal_loss(inputs: Tensor, targets: Tensor, alpha: float = 0.25, gamma: float = 2,
+                                   reduction: str = "none") -> Tensor:
+    """torchvision/ops/focal_loss.py ``sigmoid_focal_loss``: BCE · (1 - p_t)^γ, times α_t when α >= 0."""
+    p = torch.sigmoid(inputs)
+    p_t = p * targets + (1 - p) * (1 - targets)
+    loss = _bce_logits(inputs, targets) * (1 - p_t) ** gamma
+    if alpha >= 0:
+        loss = (alpha * targets + (1 - alpha) * (1 - targets)) * loss
+    return {"none": loss, "mean": loss.mean(), "sum": loss.sum()}[reduction]
+
+
+def timm_label_smoothing_cross_entropy(x: Tensor, target: Tensor, smoothing: float = 0.1) -> Tensor:
+    """timm/loss/cross_entropy.py ``LabelSmoothingCrossEntropy``: (1-s)·nll + s·mean_c(-log p_c), mean."""
+    logp = torch.log_softmax(x, dim=-1)
+    nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)
+    return ((1 - smoothing) * nll + smoothing * (-logp.mean(-1))).mean()
+
+
+def timm_soft_target_cross_entropy(x: Tensor, target: Tensor) -> Tensor:
+    """timm/loss/cross_entropy.py ``SoftTargetCrossEntropy``: mean_n Σ_c -t_c log p_c."""
+    return (-target * torch.log_softmax(x, dim=-1)).sum(-1).mean()
+
+
+def timm_binary_cross_entropy(x: Tensor, target: Tensor, smoothing: float = 0.1,
+                              target_threshold: Optional[float] = None, weight: Optional[Tensor] = None,
+                              reduction: str = "mean", pos_weight: Optional[Tensor] = None) -> Tensor:
+    """timm/loss/binary_cross_entropy.py ``BinaryCrossEntropy``: index targets become off = s/C,
+    on = 1 - s + s/C; ``target > threshold`` binarises; then torch's BCE-with-logits."""
+    if target.shape != x.shape:
+        c = x.shape[-1]
+        off, on = smoothing / c, 1.0 - smoothing + smoothing / c
+        target = torch.full((target.numel(), c), off, dtype=x.dtype).scatter(1, target.long().view(-1, 1), on)
+    if target_threshold is not None:
+        target = (target > target_threshold).to(x.dtype)
+    log_p, log_q = torch.nn.functional.logsigmoid(x), torch.nn.functional.logsigmoid(-x)
+    pw = 1.0 if pos_weight is None else pos_weight
+    loss = -(pw * target * log_p + (1 - target) * log_q)
+    if weight is not None:
+        loss = loss * weight
+    return {"none": loss, "mean": loss.mean(), "sum": loss.sum()}[reduction]
+
+
+def timm_asymmetric_loss_multilabel(x: Tensor, y: Tensor, gamma_neg: float = 4, gamma_pos: float = 1,
+                                    clip: Optional[float] = 0.05, eps: float = 1e-8, reduction: str = "batchmean",
+                                    weight: Optional[Tensor] = None, disable_torch_grad_focal_loss: bool = False,
+                                    smoothing: float = 0.0, pos_weight=None) -> Tensor:
+    """timm/loss/asymmetric_loss.py ``AsymmetricLossMultiLabel``: targets smoothed towards 1/2,
+    p_- = min(1 - p + m, 1), logs of probabilities clamped at eps, pos_weight on the positive term,
+    weight (1 - p_t)^(γ+ y + γ- (1 - y)) (detached with disable_torch_grad_focal_loss)."""
+    if smoothing:
+        y = y * (1 - smoothing) + 0.5 * smoothing
+    p = torch.sigmoid(x)
+    p_neg = 1 - p
+    if clip is not None and clip > 0:
+        p_neg = (p_neg + clip).clamp(max=1)
+    los_pos = y * torch.log(p.clamp(min=eps))
+    if pos_weight is not None:
+        los_pos = los_pos * pos_weight
+    loss = los_pos + (1 - y) * torch.log(p_neg.clamp(min=eps))
+    if gamma_neg > 0 or gamma_pos > 0:
+        pt = p * y + p_neg * (1 - y)
+        w = torch.pow(1 - pt, gamma_pos * y + gamma_neg * (1 - y))
+        loss = loss * (w.detach() if disable_torch_grad_focal_loss else w)
+    loss = -loss
+    if weight is not None:
+        loss = loss * weight
+    return {"batchmean": loss.sum() / x.shape[0], "sum": loss.sum(), "mean": loss.mean(), "none": loss}[reduction]
+
+
+def smp_overlap_loss(kind: str, y_pred: Tensor, y_true: Tensor, *, mode: str, classes=None, log_loss: bool = False,
+                     from_logits: bool = True, smooth: float = 0.0, ignore_index: Optional[int] = None,
+                     eps: float = 1e-7, alpha: float = 0.5, beta: float = 0.5, gamma: float = 1.0) -> Tensor:
+    """segmentation_models_pytorch/losses/{dice,jaccard,tversky}.py and _functional.py: one score per class
+    over the batch (dims (0, 2)), denominator clamped at eps, absent classes zeroed but kept in the mean,
+    Tversky's mean raised to gamma."""
+    if from_logits:
+        y_pred = torch.softmax(y_pred, dim=1) if mode == "multiclass" else torch.sigmoid(y_pred)
+    bs = y_true.shape[0]
+    c = y_pred.shape[1]
+    if mode == "binary":
+        y_true, y_pred = y_true.reshape(bs, 1, -1), y_pred.reshape(bs, 1, -1)
+        if ignore_index is not None:
+            m = y_true != ignore_index
+            y_pred, y_true = y_pred * m, y_true * m
+    elif mode == "multiclass":
+        y_true, y_pred = y_true.reshape(bs, -1), y_pred.reshape(bs, c, -1)
+        if ignore_index is not None:
+            m = y_true != ignore_index
+            y_pred = y_pred * m.unsqueeze(1)
+            y_true = torch.nn.functional.one_hot((y_true * m).long(), c).permute(0, 2, 1) * m.unsqueeze(1)
+        else:
+            y_true = torch.nn.functional.one_hot(y_true.long(), c).permute(0, 2, 1)
+    else:
+        y_true, y_pred = y_true.reshape(bs, c, -1), y_pred.reshape(bs, c, -1)
+        if ignore_index is not None:
+            m = y_true != ignore_index
+            y_pred, y_true = y_pred * m, y_true * m
+    y_true = y_true.to(y_pred.dtype)
+    dims = (0, 2)
+    inter = (y_pred * y_true).sum(dims)
+    if kind == "dice":
+        score = (2 * inter + smooth) / ((y_pred + y_true).sum(dims) + smooth).clamp_min(eps)
+    elif kind == "jaccard":
+        union = (y_pred + y_true).sum(dims) - inter
+        score = (inter + smooth) / (union + smooth).clamp_min(eps)
+    else:
+        fp = (y_pred * (1 - y_true)).sum(dims)
+        fn = ((1 - y_pred) * y_true).sum(dims)
+        score = (inter + smooth) / (inter + alpha * fp + beta * fn + smooth).clamp_min(eps)
+    loss = -torch.log(score.clamp_min(eps)) if log_loss else 1 - score
+    loss = loss * (y_true.sum(dims) > 0).to(loss.dtype)
+    if classes is not None:
+        loss = loss[torch.as_tensor(classes)]
+    return loss.mean() ** gamma if kind == "tversky" else loss.mean()
+
+
+def _smp_focal_with_logits(output: Tensor, target: Tensor, gamma: float, alpha: Optional[float],
+                           reduction: str) -> Tensor:
+    """segmentation_models_pytorch/losses/_functional.py ``focal_loss_with_logits`` (normalized=False,
+    reduced_threshold=None): BCE · (1 - exp(-BCE))^γ, times α_t."""
+    target = target.to(output.dtype)
+    logpt = _bce_logits(output, target)
+    loss = (1 - torch.exp(-logpt)) ** gamma * logpt
+    if alpha is not None:
+        loss = loss * (alpha * target + (1 - alpha) * (1 - target))
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "batchwise_mean":
+        return loss.sum(0)
+    return loss
+
+
+def smp_focal_loss(y_pred: Tensor, y_true: Tensor, *, mode: str, alpha: Optional[float] = None, gamma: float = 2.0,
+                   ignore_index: Optional[int] = None, reduction: str = "mean") -> Tensor:
+    """segmentation_models_pytorch/losses/focal.py ``FocalLoss``: flattened sigmoid focal (binary /
+    multilabel), or the sum over classes of the one-vs-rest focal loss (multiclass), ignored positions dropped."""
+    if mode in ("binary", "multilabel"):
+        t, p = y_true.reshape(-1), y_pred.reshape(-1)
+        if ignore_index is not None:
+            keep = t != ignore_index
+            t, p = t[keep], p[keep]
+        return _smp_focal_with_logits(p, t, gamma, alpha, reduction)
+    loss = 0
+    keep = None if ignore_index is None else y_true != ignore_index
+    for cls in range(y_pred.shape[1]):
+        t, p = (y_true == cls).long(), y_pred[:, cls, ...]
+        if keep is not None:
+            t, p = t[keep], p[keep]
+        loss = loss + _smp_focal_with_logits(p, t, gamma, alpha, reduction)
+    return loss
+
+
+def optax_sigmoid_focal_loss(logits: Tensor, labels: Tensor, alpha: Optional[float] = None,
+                             gamma: float = 2.0) -> Tensor:
+    """optax/losses/_classification.py ``sigmoid_focal_loss``: BCE · (1 - p_t)^γ (· α_t), elementwise."""
+    p = torch.sigmoid(logits)
+    p_t = p * labels + (1 - p) * (1 - labels)
+    loss = _bce_logits(logits, labels) * (1 - p_t) ** gamma
+    if alpha is not None:
+        loss = (alpha * labels + (1 - alpha) * (1 - labels)) * loss
+    return loss
+
+
+def optax_softmax_cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:
+    """optax/losses/_classification.py ``softmax_cross_entropy``: Σ_c -t_c log p_c over the last axis."""
+    return -(labels * torch.log_softmax(logits, dim=-1)).sum(-1)
+
+
+def optax_softmax_cross_entropy_with_integer_labels(logits: Tensor, labels: Tensor) -> Tensor:
+    """optax/losses/_classification.py ``softmax_cross_entropy_with_integer_labels``: -log p_y."""
+    return -torch.log_softmax(logits, dim=-1).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+
+
+def optax_sigmoid_binary_cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:
+    """optax/losses/_classification.py ``sigmoid_binary_cross_entropy``, elementwise."""
+    return _bce_logits(logits, labels)
+
+
+def optax_poly_loss_cross_entropy(logits: Tensor, labels: Tensor, epsilon: float = 2.0) -> Tensor:
+    """optax/losses/_classification.py ``poly_loss_cross_entropy``: CE + ε (1 - Σ_c t_c p_c)."""
+    p_t = (torch.softmax(logits, dim=-1) * labels).sum(-1)
+    return optax_softmax_cross_entropy(logits, labels) + epsilon * (1 - p_t)
+
+
+def optax_dice_loss(predictions: Tensor, targets: Tensor, *, class_weights: Optional[Tensor] = None,
+                    smooth: float = 1.0, alpha: float = 0.5, beta: float = 0.5, apply_softmax: bool = True,
+                    reduction: str = "mean", ignore_background: bool = False) -> Tensor:
+    """optax/losses/_segmentation.py ``dice_loss``: channels last, one Tversky-form ratio per image
+    and class over the spatial axes, ``1 - (I + s) / (I + α FP + β FN + s)``, reduced over classes."""
+    probs = predictions
+    if apply_softmax:
+        probs = torch.sigmoid(predictions) if predictions.shape[-1] == 1 else torch.softmax(predictions, dim=-1)
+    axis = tuple(range(1, probs.dim() - 1))
+    inter = (probs * targets).sum(axis)
+    psum, tsum = probs.sum(axis), targets.sum(axis)
+    loss = 1 - (inter + smooth) / (inter + alpha * (psum - inter) + beta * (tsum - inter) + smooth)
+    if class_weights is not None:
+        loss = loss * class_weights
+    if ignore_background and probs.shape[-1] > 1:
+        loss = loss[..., 1:]
+    return {"mean": loss.mean(-1), "sum": loss.sum(-1), "none": loss}[reduction]
+
+
+def smp_soft_cross_entropy_loss(y_pred: Tensor, y_true: Tensor, *, smooth_factor: Optional[float] = None,
+                                ignore_index: Optional[int] = -100, reduction: str = "mean", dim: int = 1) -> Tensor:
+    """segmentation_models_pytorch/losses/soft_ce.py ``SoftCrossEntropyLoss`` (label_smoothed_nll_loss in
+    _functional.py): (1 - s) nll + s/C Σ_c -log p_c, ignored positions zeroed but kept in the mean."""
+    logp = torch.log_softmax(y_pred, dim=dim)
+    target = y_true.unsqueeze(dim)
+    pad = None
+    if ignore_index is not None:
+        pad = target == ignore_index
+        target = target.masked_fill(pad, 0)
+    nll = -logp.gather(dim, target)
+    smooth = -logp.sum(dim, keepdim=True)
+    if pad is not None:
+        nll, smooth = nll.masked_fill(pad, 0.0), smooth.masked_fill(pad, 0.0)
+    if reduction == "sum":
+        nll, smooth = nll.sum(), smooth.sum()
+    elif reduction == "mean":
+        nll, smooth = nll.mean(), smooth.mean()
+    s = smooth_factor or 0.0
+    return (1 - s) * nll + s / logp.shape[dim] * smooth
+
+
 # ---- SVM hinges (Keras 3 keras/src/losses/losses.py; optax optax/losses/_classification.py) ----------
 
 
