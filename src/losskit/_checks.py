@@ -474,7 +474,7 @@ def class_mask(mask: Optional[Tensor], logits: Tensor, *, fn: str, target: Optio
 # activations whose output reaching a loss that applies its own link is almost always a mistake
 _VIEWLIKE = {"ViewBackward0", "ReshapeAliasBackward0", "UnsafeViewBackward0", "SqueezeBackward0",
              "SqueezeBackward1", "SqueezeBackward2", "UnsqueezeBackward0", "PermuteBackward0",
-             "TransposeBackward0", "TransposeBackward1", "CloneBackward0", "ExpandBackward0",
+             "TransposeBackward0", "TransposeBackward1", "TBackward0", "CloneBackward0", "ExpandBackward0",
              "ToCopyBackward0", "FlattenBackward0", "SliceBackward0", "SelectBackward0"}
 
 
@@ -814,16 +814,17 @@ def binary_inputs(fn: str, logits: object, target: object, *, weight: Optional[T
     the class dimension 1 of an ``(N, C, d1..dk)`` input. ``takes="probs"`` checks ``logits`` (then
     probabilities) lie in [0, 1]. Targets must lie in [0, 1] (ignored elements aside).
     """
-    x = floating(logits, "probs" if takes == "probs" else "logits")
+    xname = "probs" if takes == "probs" else "logits"
+    x = floating(logits, xname)
     t = tensor(target, "target")
     if t.is_complex():
         raise TypeError(f"{fn}: target must be real (0/1 or probabilities), got dtype {t.dtype}")
     if t.shape != x.shape:
+        name = xname
         raise ValueError(
-            f"{fn}: {'probs' if takes == 'probs' else 'logits'} and target must have the same shape, got "
-            f"{tuple(x.shape)} and {tuple(t.shape)}; binary targets have one entry per "
-            f"{'probability' if takes == 'probs' else 'logit'} (reshape target, e.g. target.view_as(input))"
-            + (f"; {alternative}" if alternative else "")
+            f"{fn}: {name} {tuple(x.shape)} and target {tuple(t.shape)} must have the same shape; binary targets "
+            f"have one entry per {'probability' if takes == 'probs' else 'logit'} (reshape target, e.g. "
+            f"target.view_as({name}))" + (f"; {alternative}" if alternative else "")
         )
     eps = smoothing(label_smoothing, high_open=True, fn=fn)
     ii = ignored(ignore_index, fn=fn, floats=True)
@@ -833,31 +834,29 @@ def binary_inputs(fn: str, logits: object, target: object, *, weight: Optional[T
         pos_weight = _along_class_dim(pos_weight, x.shape, "pos_weight")
         if isinstance(alpha, Tensor):
             alpha = _along_class_dim(alpha, x.shape, "alpha")
-    broadcasts_to(weight, x.shape, "weight", "logits", fix=fix)
-    broadcasts_to(pos_weight, x.shape, "pos_weight", "logits", fix=fix)
+    broadcasts_to(weight, x.shape, "weight", xname, fix=fix)
+    broadcasts_to(pos_weight, x.shape, "pos_weight", xname, fix=fix)
     if weight is not None and not twin:
         values_in(weight, "weight", low=0.0, fix="weight scales each element's term; pass values >= 0")
     if pos_weight is not None and not twin:
         values_in(pos_weight, "pos_weight", low=0.0, fix="pos_weight scales the positive term; pass values >= 0")
     if alpha is not None:
         if isinstance(alpha, Tensor):
-            broadcasts_to(alpha, x.shape, "alpha", "logits", fix=fix)
+            broadcasts_to(alpha, x.shape, "alpha", xname, fix=fix)
             values_in(alpha, "alpha", low=0.0, high=1.0, fix="alpha weighs the positive term, 1 - alpha the negative")
         else:
             alpha = number(alpha, "alpha", low=0.0, high=1.0, fn=fn)
+    finite(x, xname)
     if takes == "probs":
         values_in(x, "probs", low=0.0, high=1.0,
                   fix="it looks like logits — use binary_cross_entropy_with_logits, or apply torch.sigmoid first")
     if t.dtype != torch.bool:
         values_in(t, "target", low=0.0, high=1.0, skip=ii,
                   fix="binary targets are 0/1 labels or probabilities in [0, 1]")
-    finite(x, "probs" if takes == "probs" else "logits")
     if takes == "logits":
         warn_activated(x, fn=fn, link="sigmoid", fix=f"If these are probabilities, use {probs_fn}." if probs_fn else "")
-    if twin and t.is_floating_point():
-        out = result_type(x, t)
-    else:
-        out = x.dtype
+    out = result_type(x, t) if twin and t.is_floating_point() else x.dtype
+    out = autocast_dtype(x, out)  # torch's losses are on autocast's float32 list
     return BinaryInputs(x, t, weight, pos_weight, alpha, ii, eps, out)
 
 
