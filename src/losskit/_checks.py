@@ -240,10 +240,10 @@ def _interval(low, high, low_open, high_open) -> str:
 
 def number(value: object, name: str, *, low: Optional[float] = None, high: Optional[float] = None,
            low_open: bool = False, high_open: bool = False, integer: bool = False, hint: str = "",
-           fn: str = "") -> float:
+           fn: str = "", finite: bool = False) -> float:
     """A Python (or NumPy) real number in the interval given, returned as ``float`` (``int`` with
-    ``integer``). Tensors are refused (reading one is a host-device sync on every call), as are
-    ``bool`` and NaN. Under tracing a symbolic float is passed through unchecked."""
+    ``integer``; ``finite``: not ±inf either). Tensors are refused (reading one is a host-device sync
+    on every call), as are ``bool`` and NaN. Under tracing a symbolic float is passed through unchecked."""
     if _compiling() and not isinstance(value, Tensor):
         return value  # type: ignore[return-value]  # checked in eager; under torch.compile it may be symbolic
     where = f"{fn}: " if fn else ""
@@ -257,6 +257,8 @@ def number(value: object, name: str, *, low: Optional[float] = None, high: Optio
         v = int(value)
     else:
         v = float(value)
+    if finite and not math.isfinite(v):
+        raise ValueError(f"{where}{name} must be finite, got {value!r}" + (f"; {hint}" if hint else ""))
     ok = not math.isnan(v)
     if ok and low is not None:
         ok = v > low if low_open else v >= low
