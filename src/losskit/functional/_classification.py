@@ -5,16 +5,12 @@ Each function here takes torch's arguments in torch's positional order (includin
 
 * errors that name the argument, the value seen and the fix (logits passed as probabilities,
   class indices out of range, the wrong target form, shape mismatches, weights of the wrong length);
-* ``label_smoothing`` for the binary losses, defined once for the whole library (see
-  :func:`binary_cross_entropy_with_logits`);
 * ``all_ignored="zero"`` for the losses with ``ignore_index`` (0 with a zero gradient, instead of
   torch's NaN, for a batch in which every target is ignored);
 * float32 computation for float16 / bfloat16 inputs (the result has the input's dtype).
 
-The numeric core is torch's own (``F.cross_entropy``, ``F.nll_loss``, the fused
-binary-cross-entropy-with-logits op, ...), so the twins are as fast as torch; on CUDA tensors
-:func:`cross_entropy` and :func:`binary_cross_entropy_with_logits` first offer the call to a fused
-Triton kernel (:mod:`losskit.kernels`).
+The numeric core is torch's own (``F.cross_entropy``, ``F.nll_loss``, ...), so the twins are as
+fast as torch. (The binary cross-entropy losses live in :mod:`losskit.functional._binary`.)
 """
 
 from __future__ import annotations
@@ -42,14 +38,6 @@ __all__ = [
 # small shared helpers (metadata only: nothing here reads tensor values); the dtype, smoothing and
 # broadcast checks shared with the other topics live in losskit._checks
 # --------------------------------------------------------------------------------------------
-
-
-def _leading_slice(t: Tensor, limit: int = 1 << 16) -> Tensor:
-    """A view of the first rows of ``t`` holding at most about ``limit`` elements (``t`` itself if small)."""
-    if t.dim() == 0 or t.numel() <= limit:
-        return t
-    rows = max(1, limit // max(1, t.numel() // t.shape[0]))
-    return t[:rows]
 
 
 def _index_shape(input: Tensor) -> tuple[int, ...]:
