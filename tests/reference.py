@@ -217,3 +217,24 @@ def softmax_focal_exact(z, t, *, alpha=None, gamma=2.0, weight=None, ignore_inde
     if reduction == "sum":
         return loss.sum()
     return loss.sum() / (loss.numel() if denom is None else denom)
+
+
+def keras_categorical_focal_crossentropy(logits: Tensor, labels: Tensor, *, alpha: float = 0.25, gamma: float = 2.0,
+                                         sample_weight: Optional[Tensor] = None) -> Tensor:
+    """keras/src/losses/losses.py ``categorical_focal_crossentropy`` (from_logits=True) with Keras's default
+    reduction ``"sum_over_batch_size"``: ``sum_n s_n l_n / N``, where
+    ``l_n = sum_c -alpha (1 - p_c)^gamma y_c log p_c`` (one-hot ``y``), transcribed in float64."""
+    p = torch.softmax(logits.double(), -1)
+    y = F.one_hot(labels, logits.shape[-1]).double()
+    rows = (-alpha * (1 - p) ** gamma * y * torch.log(p)).sum(-1)
+    s = torch.ones_like(rows) if sample_weight is None else sample_weight.double()
+    return (s * rows).sum() / rows.shape[0]
+
+
+def poly1_with_sample_weight(logits: Tensor, labels: Tensor, *, epsilon: float, sample_weight: Tensor) -> Tensor:
+    """Poly-1 cross-entropy (Leng et al. 2022, ``CE + eps (1 - p_t)``) per item, weighted by ``sample_weight``
+    and averaged over the items the way Keras reduces (``sum_n s_n l_n / N``), in float64."""
+    logp = torch.log_softmax(logits.double(), -1)
+    lp = logp.gather(-1, labels[:, None]).squeeze(-1)
+    rows = -lp + epsilon * (1 - lp.exp())
+    return (sample_weight.double() * rows).sum() / rows.shape[0]

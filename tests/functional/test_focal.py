@@ -557,3 +557,22 @@ def test_kernel_is_offered_the_normalised_inputs_and_the_formula_serves_when_it_
     assert calls and calls[0][1] == {"alpha": 0.25, "gamma": 2.0, "reduction": "mean"}
     assert calls[0][0].logits is z
     assert_close(out, ref_sigmoid_focal(z, y, alpha=0.25))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_focal_sample_weight_scales_items_and_joins_the_mean(reduction):
+    from reference import keras_categorical_focal_crossentropy
+
+    g = torch.Generator().manual_seed(11)
+    z = torch.randn(8, 4, dtype=torch.float64, generator=g)
+    t = torch.randint(0, 4, (8,), generator=g)
+    s = torch.rand(8, dtype=torch.float64, generator=g) * 2
+    # Keras's CategoricalFocalCrossentropy(alpha=0.25, gamma=2) with sample_weight: sum_n s_n l_n / N
+    check_against(lambda z: focal_loss(z, t, alpha=0.25, sample_weight=s, reduction="sum") / 8,
+                  lambda z: keras_categorical_focal_crossentropy(z, t, sample_weight=s), z)
+    w = torch.rand(4, dtype=torch.float64, generator=g) + 0.5
+    ref = ref_softmax_focal(z, t, gamma=1.5, weight=w, reduction="none") * s
+    expected = {"none": ref, "sum": ref.sum(), "mean": ref.sum() / (s * w[t]).sum()}[reduction]
+    assert_close(focal_loss(z, t, gamma=1.5, weight=w, sample_weight=s, reduction=reduction), expected)
+    assert_refuses(lambda: focal_loss(z, t, sample_weight=-s), match="sample_weight has .* below 0")
+    assert_refuses(lambda: focal_loss(z, t, sample_weight=s[:3]), match="sample_weight with shape")

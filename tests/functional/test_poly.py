@@ -209,3 +209,17 @@ def test_poly1_cross_entropy_vs_paper_formula():
     paper = F.cross_entropy(z, labels, reduction="none") + 2.0 * (1 - pt)
     assert_close(poly1_cross_entropy(z, t, epsilon=2.0, label_smoothing=0.1, reduction="none"), paper)
     assert_close(poly1_focal_loss(z, t, epsilon=2.0, gamma=0.0, label_smoothing=0.1, reduction="none"), paper)
+
+
+@pytest.mark.parametrize("fn", ["poly1_cross_entropy", "poly1_focal_loss"])
+def test_poly1_sample_weight_vs_keras_style_weighted_items(fn):
+    from reference import poly1_with_sample_weight
+
+    g = torch.Generator().manual_seed(12)
+    z = torch.randn(9, 5, dtype=torch.float64, generator=g)
+    t = torch.randint(0, 5, (9,), generator=g)
+    s = torch.rand(9, dtype=torch.float64, generator=g) * 2
+    f = poly1_cross_entropy if fn == "poly1_cross_entropy" else (lambda *a, **k: poly1_focal_loss(*a, gamma=0.0, **k))
+    check_against(lambda z: f(z, t, epsilon=2.0, sample_weight=s, reduction="sum") / 9,
+                  lambda z: poly1_with_sample_weight(z, t, epsilon=2.0, sample_weight=s), z)
+    assert_close(f(z, t, epsilon=2.0, sample_weight=s), f(z, t, epsilon=2.0, sample_weight=s, reduction="sum") / s.sum())

@@ -74,3 +74,10 @@ def test_repr_shows_the_options_set():
     assert repr(LN.FocalLoss(gamma=1.0, alpha=0.25, ignore_index=None)) == "FocalLoss(alpha=0.25, gamma=1.0, ignore_index=None)"
     assert repr(LN.SigmoidFocalLoss(alpha=W, reduction="sum")) == "SigmoidFocalLoss(alpha=<tensor (3,)>, reduction='sum')"
     assert repr(LN.AsymmetricLoss(clip=0.0, all_ignored="zero")) == "AsymmetricLoss(clip=0.0, all_ignored='zero')"
+
+
+def test_forward_takes_sample_weight():
+    x, y = _inputs("class")
+    y = y.clamp(min=0)
+    s = torch.rand(5, dtype=torch.float64)
+    assert_close(LN.FocalLoss(gamma=1.0)(x, y, sample_weight=s), LF.focal_loss(x, y, gamma=1.0, sample_weight=s))

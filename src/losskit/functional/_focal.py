@@ -36,7 +36,7 @@ from torch import Tensor
 from .. import _checks, _reduction
 from .._reduction import check_all_ignored, check_reduction
 from ..kernels import _dispatch
-from ._cross_entropy import _reduce_rows
+from ._cross_entropy import _item_shape, _reduce_rows
 from ._primitives import focal_power, softmax_log_p_and_one_minus_p
 
 __all__ = ["sigmoid_focal_loss", "focal_loss", "asymmetric_loss"]
@@ -320,6 +320,7 @@ def focal_loss(
     weight: Optional[Tensor] = None,
     ignore_index: Optional[int] = -100,
     label_smoothing: float = 0.0,
+    sample_weight: Optional[Tensor] = None,
     reduction: str = "mean",
     all_ignored: str = "nan",
 ) -> Tensor:
@@ -358,6 +359,12 @@ def focal_loss(
         ignore_index: class-index targets equal to it contribute 0 and are left out of the mean
             (``None``: none). Not used with probability targets (as in torch).
         label_smoothing: :math:`\varepsilon \in [0, 1)`, torch's rule.
+        sample_weight: per-item weight (Keras's ``sample_weight``), the shape of the loss per item
+            ``(N, d1, ..., dk)`` or broadcasting to it, values >= 0 (``None``: off); ``weight`` stays per
+            class. It multiplies each item's loss and joins the mean's denominator, as in
+            :func:`~losskit.functional.cross_entropy`: ``mean`` is :math:`\sum_n s_n \ell_n / \sum_n s_n w_{y_n}`
+            (:math:`\sum_n s_n` for probability targets). Keras divides by the number of items instead
+            (``reduction="sum"``, then divide by N).
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
         all_ignored: ``"nan"`` (torch) | ``"zero"``, for a batch in which every target is ignored.
 
@@ -386,5 +393,6 @@ def focal_loss(
     fn = "focal_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
     c = class_focal_inputs(fn, logits, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing)
+    s = _checks.sample_weights(sample_weight, _item_shape(c) if c.probs else c.target.shape, fn=fn)
     alpha, gamma = class_alpha(alpha, c, fn), _gamma(gamma, fn)
-    return _reduce_rows(softmax_rows(c, alpha=alpha, gamma=gamma), c, None, reduction, all_ignored)
+    return _reduce_rows(softmax_rows(c, alpha=alpha, gamma=gamma), c, s, reduction, all_ignored)

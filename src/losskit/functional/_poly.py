@@ -17,7 +17,7 @@ from torch import Tensor
 
 from .. import _checks
 from .._reduction import check_all_ignored, check_reduction
-from ._cross_entropy import _reduce_rows
+from ._cross_entropy import _item_shape, _reduce_rows
 from ._focal import Alpha, _gamma, class_alpha, class_focal_inputs, reduce_binary, sigmoid_rows, softmax_rows
 
 __all__ = ["poly1_cross_entropy", "poly1_focal_loss", "poly1_sigmoid_focal_loss"]
@@ -35,6 +35,7 @@ def poly1_cross_entropy(
     weight: Optional[Tensor] = None,
     ignore_index: Optional[int] = -100,
     label_smoothing: float = 0.0,
+    sample_weight: Optional[Tensor] = None,
     reduction: str = "mean",
     all_ignored: str = "nan",
 ) -> Tensor:
@@ -59,6 +60,12 @@ def poly1_cross_entropy(
         target: class indices ``(N, d1..dk)`` or probabilities of the logits' shape.
         epsilon: coefficient of the Poly-1 term (any finite float; the paper tunes it in [-1, 10]).
         weight, ignore_index, label_smoothing, all_ignored: as in ``cross_entropy`` / :func:`focal_loss`.
+        sample_weight: per-item weight (Keras's ``sample_weight``), the shape of the loss per item
+            ``(N, d1, ..., dk)`` or broadcasting to it, values >= 0 (``None``: off); ``weight`` stays per
+            class. It multiplies each item's loss and joins the mean's denominator, as in
+            :func:`~losskit.functional.cross_entropy`: ``mean`` is :math:`\sum_n s_n \ell_n / \sum_n s_n w_{y_n}`
+            (:math:`\sum_n s_n` for probability targets). Keras divides by the number of items instead
+            (``reduction="sum"``, then divide by N).
         reduction: ``"none"`` | ``"mean"`` | ``"sum"`` (torch's cross-entropy mean rule).
 
     Returns:
@@ -80,8 +87,9 @@ def poly1_cross_entropy(
     fn = "poly1_cross_entropy"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
     c = class_focal_inputs(fn, logits, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing)
+    s = _checks.sample_weights(sample_weight, _item_shape(c) if c.probs else c.target.shape, fn=fn)
     rows = softmax_rows(c, alpha=None, gamma=0.0, epsilon=_epsilon(epsilon, fn))
-    return _reduce_rows(rows, c, None, reduction, all_ignored)
+    return _reduce_rows(rows, c, s, reduction, all_ignored)
 
 
 def poly1_focal_loss(
@@ -94,6 +102,7 @@ def poly1_focal_loss(
     weight: Optional[Tensor] = None,
     ignore_index: Optional[int] = -100,
     label_smoothing: float = 0.0,
+    sample_weight: Optional[Tensor] = None,
     reduction: str = "mean",
     all_ignored: str = "nan",
 ) -> Tensor:
@@ -116,6 +125,12 @@ def poly1_focal_loss(
         target: class indices ``(N, d1..dk)`` or probabilities of the logits' shape.
         epsilon: coefficient of the Poly-1 term (``0`` = off).
         alpha, gamma, weight, ignore_index, label_smoothing, all_ignored: as in :func:`focal_loss`.
+        sample_weight: per-item weight (Keras's ``sample_weight``), the shape of the loss per item
+            ``(N, d1, ..., dk)`` or broadcasting to it, values >= 0 (``None``: off); ``weight`` stays per
+            class. It multiplies each item's loss and joins the mean's denominator, as in
+            :func:`~losskit.functional.cross_entropy`: ``mean`` is :math:`\sum_n s_n \ell_n / \sum_n s_n w_{y_n}`
+            (:math:`\sum_n s_n` for probability targets). Keras divides by the number of items instead
+            (``reduction="sum"``, then divide by N).
         reduction: ``"none"`` | ``"mean"`` | ``"sum"`` (the cross-entropy mean rule).
 
     Returns:
@@ -137,8 +152,9 @@ def poly1_focal_loss(
     fn = "poly1_focal_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
     c = class_focal_inputs(fn, logits, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing)
+    s = _checks.sample_weights(sample_weight, _item_shape(c) if c.probs else c.target.shape, fn=fn)
     alpha, gamma, epsilon = class_alpha(alpha, c, fn), _gamma(gamma, fn), _epsilon(epsilon, fn)
-    return _reduce_rows(softmax_rows(c, alpha=alpha, gamma=gamma, epsilon=epsilon), c, None, reduction, all_ignored)
+    return _reduce_rows(softmax_rows(c, alpha=alpha, gamma=gamma, epsilon=epsilon), c, s, reduction, all_ignored)
 
 
 def poly1_sigmoid_focal_loss(

@@ -107,7 +107,7 @@ class FocalLoss(FocalOptions):
         super().__init__(weight=weight, reduction=reduction, all_ignored=all_ignored, alpha=alpha, gamma=gamma,
                          ignore_index=ignore_index, label_smoothing=label_smoothing)
 
-    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+    def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Optional[Tensor] = None) -> Tensor:
         return LF.focal_loss(logits, target, alpha=self.alpha, gamma=self.gamma, weight=self.weight,
                              ignore_index=self.ignore_index, label_smoothing=self.label_smoothing,
-                             reduction=self.reduction, all_ignored=self.all_ignored)
+                             reduction=self.reduction, all_ignored=self.all_ignored, sample_weight=sample_weight)

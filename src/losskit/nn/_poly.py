@@ -30,10 +30,10 @@ class Poly1CrossEntropyLoss(FocalOptions):
         super().__init__(weight=weight, reduction=reduction, all_ignored=all_ignored, epsilon=epsilon,
                          ignore_index=ignore_index, label_smoothing=label_smoothing)
 
-    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+    def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Optional[Tensor] = None) -> Tensor:
         return LF.poly1_cross_entropy(logits, target, epsilon=self.epsilon, weight=self.weight,
                                       ignore_index=self.ignore_index, label_smoothing=self.label_smoothing,
-                                      reduction=self.reduction, all_ignored=self.all_ignored)
+                                      reduction=self.reduction, all_ignored=self.all_ignored, sample_weight=sample_weight)
 
 
 class Poly1FocalLoss(FocalOptions):
@@ -52,11 +52,11 @@ class Poly1FocalLoss(FocalOptions):
         super().__init__(weight=weight, reduction=reduction, all_ignored=all_ignored, epsilon=epsilon, alpha=alpha,
                          gamma=gamma, ignore_index=ignore_index, label_smoothing=label_smoothing)
 
-    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+    def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Optional[Tensor] = None) -> Tensor:
         return LF.poly1_focal_loss(logits, target, epsilon=self.epsilon, alpha=self.alpha, gamma=self.gamma,
                                    weight=self.weight, ignore_index=self.ignore_index,
                                    label_smoothing=self.label_smoothing, reduction=self.reduction,
-                                   all_ignored=self.all_ignored)
+                                   all_ignored=self.all_ignored, sample_weight=sample_weight)
 
 
 class Poly1SigmoidFocalLoss(FocalOptions):
