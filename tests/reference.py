@@ -238,3 +238,19 @@ def poly1_with_sample_weight(logits: Tensor, labels: Tensor, *, epsilon: float, 
     lp = logp.gather(-1, labels[:, None]).squeeze(-1)
     rows = -lp + epsilon * (1 - lp.exp())
     return (sample_weight.double() * rows).sum() / rows.shape[0]
+
+
+def timm_asymmetric_single_label(logits: Tensor, target: Tensor, *, gamma_pos: float = 1.0, gamma_neg: float = 4.0,
+                                 eps: float = 0.1, reduction: str = "mean") -> Tensor:
+    """timm/loss/asymmetric_loss.py ``AsymmetricLossSingleLabel.forward``, transcribed in float64: the focusing
+    weight is (1 - p)^g+ at the labelled class and p^g- elsewhere, smoothing t(1 - eps) + eps / C."""
+    num_classes = logits.shape[-1]
+    log_preds = torch.log_softmax(logits.double(), -1)
+    targets = torch.zeros_like(log_preds).scatter_(1, target.long().unsqueeze(1), 1)
+    anti_targets = 1 - targets
+    xs_pos = torch.exp(log_preds) * targets
+    xs_neg = (1 - torch.exp(log_preds)) * anti_targets
+    w = torch.pow(1 - xs_pos - xs_neg, gamma_pos * targets + gamma_neg * anti_targets)
+    classes = targets.mul(1 - eps).add(eps / num_classes) if eps > 0 else targets
+    loss = -(classes * (log_preds * w)).sum(-1)
+    return loss.mean() if reduction == "mean" else loss

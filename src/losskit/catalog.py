@@ -203,6 +203,12 @@ _VIEWS: dict[str, LossView] = {
            adds="focal reweighting with separate exponents for positives (γ₊) and negatives (γ₋ > γ₊), and a "
                 "probability shift m that zeroes the loss of easy negatives (p < m); γ₊ = γ₋ = m = 0 gives BCE",
            likelihood=Bernoulli()),
+        _v("asymmetric_single_label_loss",
+           formula="ℓ = Σ_c q'_c·m_c·(−log p_c), m_y = (1 − p_y)^γ₊, m_c = p_c^γ₋ (c ≠ y), p = softmax(z)",
+           distribution="Categorical", link="softmax", inference="argmax over classes",
+           dropped_constants="none", is_likelihood=False, base="cross_entropy",
+           adds="focuses the labelled class by (1 − p_y)^γ₊ and every other class's (smoothing) term by p_c^γ₋ "
+                "(timm's AsymmetricLossSingleLabel); γ₊ = γ₋ = 0 gives cross_entropy", likelihood=Categorical()),
         _v("poly1_sigmoid_focal_loss",
            formula="ℓ = −α_t·(1 − p_t)^γ·log p_t + ε·(1 − p_t)^(γ+1), p_t = σ(z) if y = 1 else 1 − σ(z)",
            distribution="Bernoulli", link="sigmoid", inference="σ(z) ≥ threshold (tune it: not calibrated)",
@@ -476,6 +482,9 @@ ENTRIES: tuple[Entry, ...] = (
            "multi-label Bernoulli NLL with asymmetric focusing and negative shifting (ASL)", curve="logits",
            roster=(Roster("multilabel", "asymmetric", "asymmetric", note="ASL (Ridnik et al., 2021) with its defaults: "
                           "gamma_pos=0, gamma_neg=4, clip=0.05: easy negatives go quiet", order=2),)),
+    _entry("asymmetric_single_label_loss", N.AsymmetricSingleLabelLoss, "classification", "logits",
+           "softmax cross-entropy with asymmetric focusing of the labelled and the other classes (timm's single-label ASL)",
+           curve="two_class"),
     _entry("poly1_cross_entropy", N.Poly1CrossEntropyLoss, "classification", "logits",
            "cross-entropy + epsilon (1-p_t) (PolyLoss, Leng et al. 2022)", curve="two_class",
            roster=(Roster("multiclass", "poly1", "poly-1", lambda c: {"epsilon": POLY_EPSILON},

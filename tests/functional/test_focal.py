@@ -576,3 +576,56 @@ def test_focal_sample_weight_scales_items_and_joins_the_mean(reduction):
     assert_close(focal_loss(z, t, gamma=1.5, weight=w, sample_weight=s, reduction=reduction), expected)
     assert_refuses(lambda: focal_loss(z, t, sample_weight=-s), match="sample_weight has .* below 0")
     assert_refuses(lambda: focal_loss(z, t, sample_weight=s[:3]), match="sample_weight with shape")
+
+
+# ----------------------------------------------------------------------------------------------
+# single-label asymmetric loss (timm's AsymmetricLossSingleLabel)
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gp,gn,eps", [(1.0, 4.0, 0.1), (0.0, 4.0, 0.0), (0.5, 2.0, 0.2), (2.0, 0.0, 0.1)])
+@pytest.mark.parametrize("reduction", ["none", "mean"])
+def test_asymmetric_single_label_matches_timm(gp, gn, eps, reduction):
+    from reference import timm_asymmetric_single_label
+    from losskit.functional import asymmetric_single_label_loss
+
+    z, t = _multiclass((7, 5))
+    check_against(lambda z: asymmetric_single_label_loss(z, t, gamma_pos=gp, gamma_neg=gn, label_smoothing=eps,
+                                                         reduction=reduction),
+                  lambda z: timm_asymmetric_single_label(z, t, gamma_pos=gp, gamma_neg=gn, eps=eps, reduction=reduction),
+                  z)
+
+
+def test_asymmetric_single_label_options():
+    from losskit.functional import asymmetric_single_label_loss
+
+    z, t = _multiclass((3, 4, 5), ignore=-100)
+    w = torch.rand(4, dtype=torch.float64) + 0.5
+    assert_close(asymmetric_single_label_loss(z, t, gamma_neg=0.0, weight=w, label_smoothing=0.1),
+                 F.cross_entropy(z, t, weight=w, label_smoothing=0.1))
+    keep = t != -100
+    rows = asymmetric_single_label_loss(z, t, gamma_pos=1.0, reduction="none")
+    assert (rows[~keep] == 0).all()
+    assert_close(asymmetric_single_label_loss(z, t, gamma_pos=1.0), rows.sum() / keep.sum())
+    zs = torch.tensor([[40.0, 0.0, -3.0], [0.0, 0.0, 0.0]], requires_grad=True)  # p_y rounds to 1 in row 0
+    out = asymmetric_single_label_loss(zs, torch.tensor([0, 1]), gamma_pos=0.5, reduction="none")
+    (g,) = torch.autograd.grad(out.sum(), zs)
+    assert out[0] > 0 and torch.isfinite(g).all()
+    assert_refuses(lambda: asymmetric_single_label_loss(z, torch.rand(3, 4, 5, dtype=torch.float64)),
+                   match="class indices")
+    assert_refuses(lambda: asymmetric_single_label_loss(z, t, gamma_neg=-1.0), match=r"gamma_neg must be in \[0, inf\]")
+
+
+def test_asymmetric_label_smoothing_and_pos_weight():
+    z, y = _binary((6, 5))
+    pw = torch.rand(5, dtype=torch.float64) * 2 + 0.5
+    # with every focusing off, ASL is BCE, also with smoothing and pos_weight
+    assert_close(asymmetric_loss(z, y, gamma_pos=0.0, gamma_neg=0.0, clip=0.0, label_smoothing=0.2, pos_weight=pw),
+                 F.binary_cross_entropy_with_logits(z, y * 0.8 + 0.1, pos_weight=pw))
+    # smoothing is the expectation of the hard-label losses; pos_weight scales the positive term only
+    eps = 0.2
+    hard1 = asymmetric_loss(z, torch.ones_like(y), reduction="none", pos_weight=pw)
+    hard0 = asymmetric_loss(z, torch.zeros_like(y), reduction="none", pos_weight=pw)
+    ys = y * (1 - eps) + eps / 2
+    assert_close(asymmetric_loss(z, y, label_smoothing=eps, pos_weight=pw, reduction="none"), ys * hard1 + (1 - ys) * hard0)
+    assert_close(hard1, asymmetric_loss(z, torch.ones_like(y), reduction="none") * pw)

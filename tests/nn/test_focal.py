@@ -81,3 +81,17 @@ def test_forward_takes_sample_weight():
     y = y.clamp(min=0)
     s = torch.rand(5, dtype=torch.float64)
     assert_close(LN.FocalLoss(gamma=1.0)(x, y, sample_weight=s), LF.focal_loss(x, y, gamma=1.0, sample_weight=s))
+
+
+def test_asymmetric_modules_take_the_new_options():
+    x, y = _inputs("class")
+    y = y.clamp(min=0)
+    m = LN.AsymmetricSingleLabelLoss(gamma_pos=1.0, label_smoothing=0.1, weight=W)
+    assert_close(m(x, y), LF.asymmetric_single_label_loss(x, y, gamma_pos=1.0, label_smoothing=0.1, weight=W))
+    assert repr(LN.AsymmetricSingleLabelLoss()) == "AsymmetricSingleLabelLoss()"
+    assert catalog.get("asymmetric_single_label_loss").module is LN.AsymmetricSingleLabelLoss
+    xb, yb = _inputs("binary")
+    yb = yb.clamp(min=0)
+    m = LN.AsymmetricLoss(label_smoothing=0.1, pos_weight=W)
+    assert "pos_weight" in m.state_dict()
+    assert_close(m(xb, yb), LF.asymmetric_loss(xb, yb, label_smoothing=0.1, pos_weight=W))

@@ -39,7 +39,7 @@ from ..kernels import _dispatch
 from ._cross_entropy import _item_shape, _reduce_rows
 from ._primitives import focal_power, softmax_log_p_and_one_minus_p
 
-__all__ = ["sigmoid_focal_loss", "focal_loss", "asymmetric_loss"]
+__all__ = ["sigmoid_focal_loss", "focal_loss", "asymmetric_loss", "asymmetric_single_label_loss"]
 
 Alpha = Union[float, Tensor, None]
 
@@ -196,6 +196,8 @@ def asymmetric_loss(
     ignore_index: Optional[float] = None,
     reduction: str = "mean",
     all_ignored: str = "nan",
+    label_smoothing: float = 0.0,
+    pos_weight: Optional[Tensor] = None,
 ) -> Tensor:
     r"""Asymmetric loss (ASL, Ridnik et al. 2021) for multi-label classification, from logits.
 
@@ -233,6 +235,10 @@ def asymmetric_loss(
             ignores), so it is the reference's value / ``(N * C)`` — scale the learning rate
             accordingly. ``weight`` does not enter the denominator.
         all_ignored: ``"nan"`` | ``"zero"``, for a batch in which every element is ignored.
+        label_smoothing: :math:`\varepsilon \in [0, 1)`; targets become :math:`y(1-\varepsilon) + \varepsilon/2`
+            (losskit's one binary definition; the loss of the soft target is the expectation above).
+        pos_weight: extra weight of the positive term (as in torch's BCE), broadcasting to ``logits`` (a
+            1-D ``(C,)`` applies per class, dim 1); ``None``: off.
 
     Returns:
         ``"none"``: shape of ``logits`` (0 where ignored); ``"mean"`` / ``"sum"``: scalar.
@@ -253,7 +259,8 @@ def asymmetric_loss(
     """
     fn = "asymmetric_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
-    b = _checks.binary_inputs(fn, logits, target, weight=weight, ignore_index=ignore_index)
+    b = _checks.binary_inputs(fn, logits, target, weight=weight, pos_weight=pos_weight, ignore_index=ignore_index,
+                              label_smoothing=label_smoothing)
     gp, gn = _gamma(gamma_pos, fn, "gamma_pos"), _gamma(gamma_neg, fn, "gamma_neg")
     clip = _checks.number(clip, "clip", low=0.0, high=1.0, high_open=True, fn=fn, hint="0 turns the shift off")
     return reduce_binary(sigmoid_rows(b, alpha=None, gamma_pos=gp, gamma_neg=gn, clip=clip), b, reduction, all_ignored)
@@ -396,3 +403,89 @@ def focal_loss(
     s = _checks.sample_weights(sample_weight, _item_shape(c) if c.probs else c.target.shape, fn=fn)
     alpha, gamma = class_alpha(alpha, c, fn), _gamma(gamma, fn)
     return _reduce_rows(softmax_rows(c, alpha=alpha, gamma=gamma), c, s, reduction, all_ignored)
+
+
+def asymmetric_single_label_loss(
+    logits: Tensor,
+    target: Tensor,
+    *,
+    gamma_pos: float = 0.0,
+    gamma_neg: float = 4.0,
+    weight: Optional[Tensor] = None,
+    ignore_index: Optional[int] = -100,
+    label_smoothing: float = 0.0,
+    sample_weight: Optional[Tensor] = None,
+    reduction: str = "mean",
+    all_ignored: str = "nan",
+) -> Tensor:
+    r"""Single-label asymmetric loss (timm's ``AsymmetricLossSingleLabel``): softmax cross-entropy with the
+    target class focused by :math:`(1-p_y)^{\gamma_+}` and every other class by :math:`p_c^{\gamma_-}`.
+
+    With :math:`p = \operatorname{softmax}(z)` over the class dimension, the class index :math:`y`, the
+    smoothed target :math:`q' = (1-\varepsilon)\,\text{onehot}(y) + \varepsilon/C` and class weights :math:`w`:
+
+    .. math::
+        \ell = \sum_c q'_c\, w_c\, m_c\, (-\log p_c), \qquad
+        m_y = (1 - p_y)^{\gamma_+}, \quad m_c = p_c^{\gamma_-}\ (c \ne y).
+
+    The focusing weight of a class depends on whether it is the labelled class, not on its smoothed
+    mass (timm's definition): the smoothing mass :math:`\varepsilon/C` on the other classes is
+    down-weighted by :math:`p_c^{\gamma_-}`, so confident wrong classes are pushed down hardest.
+    :math:`1 - p_y` and :math:`\log p_y` are exact where :math:`p_y` rounds to 1, and the gradient is
+    finite for every :math:`\gamma \ge 0` (see :mod:`losskit.functional._primitives`).
+
+    Likelihood view: the **Categorical** NLL with the softmax link (``cross_entropy``), reweighted per
+    class; ``gamma_pos = gamma_neg = 0`` is exactly :func:`~losskit.functional.cross_entropy` (with the
+    same ``weight``, ``ignore_index``, ``label_smoothing`` and weighted mean). Predict with the arg-max
+    of :math:`z`; the softmax is not calibrated for :math:`\gamma > 0`.
+
+    Args:
+        logits: ``(C,)``, ``(N, C)`` or ``(N, C, d1, ..., dk)``, classes on dim 1.
+        target: class indices ``(N, d1, ..., dk)`` in [0, C) or ``ignore_index``.
+        gamma_pos: :math:`\gamma_+ \ge 0`, focusing of the labelled class (timm's default 1).
+        gamma_neg: :math:`\gamma_- \ge 0`, focusing of the other classes (timm's default 4).
+        weight: per-class weight ``(C,)``, as in ``cross_entropy``.
+        ignore_index: class index that contributes neither loss nor gradient (``None``: none).
+        label_smoothing: :math:`\varepsilon \in [0, 1)` (timm's ``eps``, default 0.1 there).
+        sample_weight: per-item weight, as in :func:`~losskit.functional.focal_loss`.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``; ``mean`` is torch's weighted mean
+            :math:`\sum_n \ell_n / \sum_n w_{y_n}` over non-ignored items (timm: the plain mean, equal without weights).
+        all_ignored: ``"nan"`` | ``"zero"``, as in ``cross_entropy``.
+
+    Returns:
+        ``"none"``: ``(N, d1, ..., dk)`` (0 where ignored); ``"mean"`` / ``"sum"``: a scalar.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import asymmetric_single_label_loss, cross_entropy
+        >>> logits, y = torch.tensor([[2.0, 0.5, -1.0], [0.0, 1.0, 3.0]]), torch.tensor([0, 1])
+        >>> round(asymmetric_single_label_loss(logits, y, gamma_pos=1.0, gamma_neg=4.0, label_smoothing=0.1).item(), 4)
+        0.9226
+        >>> torch.allclose(asymmetric_single_label_loss(logits, y, gamma_neg=0.0), cross_entropy(logits, y))
+        True
+
+    References:
+        Ridnik et al., "Asymmetric Loss For Multi-Label Classification", ICCV 2021 (arXiv:2009.14119);
+        timm ``timm/loss/asymmetric_loss.py`` (``AsymmetricLossSingleLabel``).
+    """
+    fn = "asymmetric_single_label_loss"
+    reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
+    c = _checks.class_inputs(fn, logits, target, weight=weight, ignore_index=ignore_index,
+                             label_smoothing=label_smoothing, smoothing_high_open=True, probs_allowed=False)
+    gp, gn = _gamma(gamma_pos, fn, "gamma_pos"), _gamma(gamma_neg, fn, "gamma_neg")
+    s = _checks.sample_weights(sample_weight, c.target.shape, fn=fn)
+    d, x = c.class_dim, _checks.upcast(c.logits)
+    log_p, one_minus = softmax_log_p_and_one_minus_p(x, d)
+    y = (c.target if c.valid is None else c.target.masked_fill(~c.valid, 0)).unsqueeze(d)
+    is_y = torch.arange(c.num_classes, device=x.device).view(-1, *([1] * (x.dim() - 1 - d))) == y
+    focus = torch.where(is_y, focal_power(one_minus, gp), torch.exp(gn * log_p))  # (1-p_y)^g+, p_c^g- = exp(g- log p_c)
+    t = focus * -log_p
+    if c.weight is not None:
+        t = c.weight.to(x.dtype).view(-1, *([1] * (x.dim() - 1 - d))) * t
+    eps = c.label_smoothing
+    rows = t.gather(d, y).squeeze(d)
+    if eps:
+        rows = (1.0 - eps) * rows + (eps / c.num_classes) * t.sum(d)  # q' = (1 - eps) onehot(y) + eps / C
+    if c.valid is not None:
+        rows = torch.where(c.valid, rows, torch.zeros((), dtype=rows.dtype, device=rows.device))
+    return _reduce_rows(rows, c, s, reduction, all_ignored)

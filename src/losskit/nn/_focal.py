@@ -16,7 +16,7 @@ from .. import functional as LF
 from .._reduction import check_all_ignored
 from ._base import WeightedLoss
 
-__all__ = ["SigmoidFocalLoss", "FocalLoss", "AsymmetricLoss"]
+__all__ = ["SigmoidFocalLoss", "FocalLoss", "AsymmetricLoss", "AsymmetricSingleLabelLoss"]
 
 Alpha = Union[float, Tensor, None]
 
@@ -81,14 +81,41 @@ class AsymmetricLoss(FocalOptions):
 
     def __init__(self, gamma_pos: float = 0.0, gamma_neg: float = 4.0, clip: float = 0.05,
                  weight: Optional[Tensor] = None, ignore_index: Optional[float] = None,
-                 reduction: str = "mean", all_ignored: str = "nan") -> None:
+                 reduction: str = "mean", all_ignored: str = "nan", label_smoothing: float = 0.0,
+                 pos_weight: Optional[Tensor] = None) -> None:
         super().__init__(weight=weight, reduction=reduction, all_ignored=all_ignored, gamma_pos=gamma_pos,
-                         gamma_neg=gamma_neg, clip=clip, ignore_index=ignore_index)
+                         gamma_neg=gamma_neg, clip=clip, ignore_index=ignore_index, label_smoothing=label_smoothing,
+                         pos_weight=pos_weight)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
         return LF.asymmetric_loss(logits, target, gamma_pos=self.gamma_pos, gamma_neg=self.gamma_neg,
                                   clip=self.clip, weight=self.weight, ignore_index=self.ignore_index,
-                                  reduction=self.reduction, all_ignored=self.all_ignored)
+                                  reduction=self.reduction, all_ignored=self.all_ignored,
+                                  label_smoothing=self.label_smoothing, pos_weight=self.pos_weight)
+
+
+class AsymmetricSingleLabelLoss(FocalOptions):
+    """Single-label asymmetric loss (timm's ``AsymmetricLossSingleLabel``); see
+    :func:`losskit.functional.asymmetric_single_label_loss`.
+
+    Example:
+        >>> import torch
+        >>> loss = AsymmetricSingleLabelLoss(gamma_pos=1.0, label_smoothing=0.1)
+        >>> loss
+        AsymmetricSingleLabelLoss(gamma_pos=1.0, label_smoothing=0.1)
+    """
+
+    def __init__(self, gamma_pos: float = 0.0, gamma_neg: float = 4.0, weight: Optional[Tensor] = None,
+                 ignore_index: Optional[int] = -100, label_smoothing: float = 0.0, reduction: str = "mean",
+                 all_ignored: str = "nan") -> None:
+        super().__init__(weight=weight, reduction=reduction, all_ignored=all_ignored, gamma_pos=gamma_pos,
+                         gamma_neg=gamma_neg, ignore_index=ignore_index, label_smoothing=label_smoothing)
+
+    def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Optional[Tensor] = None) -> Tensor:
+        return LF.asymmetric_single_label_loss(logits, target, gamma_pos=self.gamma_pos, gamma_neg=self.gamma_neg,
+                                               weight=self.weight, ignore_index=self.ignore_index,
+                                               label_smoothing=self.label_smoothing, reduction=self.reduction,
+                                               all_ignored=self.all_ignored, sample_weight=sample_weight)
 
 
 class FocalLoss(FocalOptions):
