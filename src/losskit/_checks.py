@@ -805,22 +805,50 @@ def _class_dim_error(t: Tensor, shape: torch.Size, name: str):
     )
 
 
+def _binary_target(fn: str, x: Tensor, t: Tensor, index_targets: bool, target_threshold: object) -> Tensor:
+    """A target of ``x``'s shape: one squeezed or unsqueezed trailing 1 (Keras's rule: ``(N, 1)`` labels
+    for ``(N,)`` scores and back), integer class indices ``x.shape[:-1]`` as one-hot rows over the last
+    dimension (``index_targets``), then ``target > target_threshold`` when a threshold is given."""
+    if t.shape != x.shape and t.numel() == x.numel() and (tuple(t.shape) == tuple(x.shape) + (1,)
+                                                          or tuple(x.shape) == tuple(t.shape) + (1,)):
+        t = t.reshape(x.shape)
+    elif (index_targets and t.shape != x.shape and x.dim() >= 1 and tuple(t.shape) == tuple(x.shape[:-1])
+          and not (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool)):
+        class_indices(t, x.shape[-1])
+        t = t.unsqueeze(-1) == torch.arange(x.shape[-1], device=t.device)  # one-hot (no device assert off range)
+    if target_threshold is not None:
+        thr = number(target_threshold, "target_threshold", low=0.0, high=1.0, high_open=True, fn=fn,
+                     hint="targets above it become 1, the others 0 (timm's BinaryCrossEntropy)")
+        t = t > thr
+    return t
+
+
 def binary_inputs(fn: str, logits: object, target: object, *, weight: Optional[Tensor] = None,
-                  pos_weight: Optional[Tensor] = None, alpha: object = None, ignore_index: object = None,
+                  pos_weight: object = None, alpha: object = None, ignore_index: object = None,
                   label_smoothing: object = 0.0, twin: bool = False, takes: str = "logits",
-                  alternative: str = "", probs_fn: str = "") -> BinaryInputs:
+                  alternative: str = "", probs_fn: str = "", index_targets: bool = False,
+                  target_threshold: object = None) -> BinaryInputs:
     """Validate the inputs of a loss on one Bernoulli per element and return :class:`BinaryInputs`.
 
     ``twin``: torch's broadcasting of ``weight``/``pos_weight`` (against the trailing dimensions)
     and torch's result dtype; otherwise a 1-D ``(C,)`` ``weight``/``pos_weight``/``alpha`` applies to
     the class dimension 1 of an ``(N, C, d1..dk)`` input. ``takes="probs"`` checks ``logits`` (then
-    probabilities) lie in [0, 1]. Targets must lie in [0, 1] (ignored elements aside).
+    probabilities) lie in [0, 1]. Targets must lie in [0, 1] (ignored elements aside); a target with
+    one extra or one missing trailing 1 is reshaped to ``logits`` (Keras's rule). ``index_targets``:
+    integer class indices of shape ``logits.shape[:-1]`` become one-hot rows over the last dimension;
+    ``target_threshold``: targets become ``target > target_threshold``. ``pos_weight`` may be a
+    Python number (>= 0).
     """
     xname = "probs" if takes == "probs" else "logits"
     x = floating(logits, xname)
     t = tensor(target, "target")
     if t.is_complex():
         raise TypeError(f"{fn}: target must be real (0/1 or probabilities), got dtype {t.dtype}")
+    if t.shape != x.shape or target_threshold is not None:
+        t = _binary_target(fn, x, t, index_targets, target_threshold)
+    if pos_weight is not None and not isinstance(pos_weight, Tensor):
+        pw = number(pos_weight, "pos_weight", low=0.0, fn=fn, hint="pass a float >= 0, or a tensor per class")
+        pos_weight = torch.full((), pw, dtype=compute_dtype(x.dtype), device=x.device)
     if t.shape != x.shape:
         name = xname
         raise ValueError(

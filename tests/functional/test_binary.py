@@ -249,3 +249,41 @@ def test_nan_refused_in_full_check_mode():
     with losskit.checks("full"):
         assert_refuses(lambda: LF.binary_cross_entropy_with_logits(x, T), match="logits has 1 non-finite")
         assert_refuses(lambda: LF.binary_cross_entropy(x, T), match="probs has 1 non-finite")
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_class_index_targets_with_a_threshold_match_timm(reduction):
+    from reference import timm_binary_cross_entropy
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(6, 5, dtype=torch.float64, generator=g)
+    y = torch.randint(0, 5, (6,), generator=g)
+    # smoothing 0 in timm: class indices are one-hot rows
+    check_against(lambda x: LF.binary_cross_entropy_with_logits(x, y, reduction=reduction),
+                  lambda x: timm_binary_cross_entropy(x, y, smoothing=0.0, reduction=reduction), x)
+    # timm smooths then thresholds: with a threshold between off and on values the smoothing is undone
+    check_against(lambda x: LF.binary_cross_entropy_with_logits(x, y, target_threshold=0.2, reduction=reduction),
+                  lambda x: timm_binary_cross_entropy(x, y, smoothing=0.1, target_threshold=0.2, reduction=reduction), x)
+    soft = torch.rand(6, 5, dtype=torch.float64, generator=g)  # mixup-style soft targets
+    pw = torch.rand(5, dtype=torch.float64, generator=g) + 0.5
+    check_against(lambda x: LF.binary_cross_entropy_with_logits(x, soft, pos_weight=pw, target_threshold=0.3,
+                                                                reduction=reduction),
+                  lambda x: timm_binary_cross_entropy(x, soft, target_threshold=0.3, pos_weight=pw, reduction=reduction),
+                  x)
+    assert_refuses(lambda: LF.binary_cross_entropy_with_logits(x, torch.tensor([0, 1, 5, 0, 1, 2])),
+                   match="class index 5 outside")
+    assert_refuses(lambda: LF.binary_cross_entropy_with_logits(x, soft, target_threshold=1.0),
+                   match=r"target_threshold must be in \[0, 1\)")
+
+
+def test_trailing_one_is_squeezed_like_keras_and_pos_weight_may_be_a_float():
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(8, dtype=torch.float64, generator=g)
+    y = torch.randint(0, 2, (8,), generator=g).double()
+    ref = F.binary_cross_entropy_with_logits(x, y, pos_weight=torch.tensor(2.5, dtype=torch.float64))
+    assert_close(LF.binary_cross_entropy_with_logits(x, y.view(8, 1), pos_weight=2.5), ref)
+    assert_close(LF.binary_cross_entropy_with_logits(x.view(8, 1), y, pos_weight=2.5), ref)
+    p = torch.sigmoid(x)
+    assert_close(LF.binary_cross_entropy(p, y.view(8, 1)), F.binary_cross_entropy(p, y))
+    assert_refuses(lambda: LF.binary_cross_entropy_with_logits(x, y, pos_weight=-1.0), match=r"pos_weight must be in")
+    assert_refuses(lambda: LF.binary_cross_entropy_with_logits(x, y.view(4, 2)), match=r"logits \(8,\) and target \(4, 2\)")

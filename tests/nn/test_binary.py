@@ -90,3 +90,12 @@ def test_modules_are_in_the_catalog():
                          ("binary_cross_entropy", losskit.BCELoss)]:
         spec = catalog.get(name)
         assert spec.module is module and spec.torch_twin == name
+
+
+def test_target_threshold_and_float_pos_weight_in_the_module():
+    x = torch.randn(4, 3)
+    soft = torch.rand(4, 3)
+    m = losskit.BCEWithLogitsLoss(pos_weight=2.0, target_threshold=0.5)
+    assert_close(m(x, soft), LF.binary_cross_entropy_with_logits(x, soft, pos_weight=2.0, target_threshold=0.5))
+    assert "target_threshold=0.5" in repr(m)
+    assert_refuses(lambda: losskit.BCEWithLogitsLoss(target_threshold=2.0), match="target_threshold")

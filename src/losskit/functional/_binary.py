@@ -12,7 +12,7 @@ tensors :func:`binary_cross_entropy_with_logits` first offers its rows to the fu
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -66,9 +66,10 @@ def binary_cross_entropy_with_logits(
     size_average: Optional[bool] = None,
     reduce: Optional[bool] = None,
     reduction: str = "mean",
-    pos_weight: Optional[Tensor] = None,
+    pos_weight: Union[Tensor, float, None] = None,
     *,
     label_smoothing: float = 0.0,
+    target_threshold: Optional[float] = None,
 ) -> Tensor:
     r"""Binary cross-entropy between sigmoid(logits) and targets in [0, 1], computed from the logits.
 
@@ -90,13 +91,22 @@ def binary_cross_entropy_with_logits(
     Args:
         logits: raw scores, any shape. float16/bfloat16 are computed in float32 (float32 results
             under ``torch.autocast``, as torch).
-        target: same shape as ``logits``, values in [0, 1] (floating, or integer/bool 0/1).
+        target: same shape as ``logits``, values in [0, 1] (floating, or integer/bool 0/1). Also
+            accepted: one trailing 1 more or less (``(N, 1)`` labels for ``(N,)`` logits, Keras's rule),
+            and integer class indices of shape ``logits.shape[:-1]``, read as one-hot rows over the
+            last dimension (timm's ``BinaryCrossEntropy``; losskit's ``label_smoothing`` then applies
+            to those 0/1 rows -- timm's off/on values :math:`\varepsilon/C`, :math:`1-\varepsilon+\varepsilon/C`
+            differ, see above).
         weight: optional rescaling weight broadcastable to ``logits``' shape.
         size_average, reduce: deprecated torch aliases of ``reduction``.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
         pos_weight: optional weight of the positive term, broadcastable to ``logits``' shape
-            (typically shape (C,) for C labels along the last dimension).
+            (typically shape (C,) for C labels along the last dimension), or a Python float for
+            every label (torch takes tensors only).
         label_smoothing: :math:`\varepsilon \in [0, 1)`, see above.
+        target_threshold: ``None`` (off) or :math:`\theta \in [0, 1)`: targets become
+            :math:`[t > \theta]` before smoothing (timm's ``target_threshold``, for mixup/cutmix soft
+            targets; timm smooths first, so its smoothing is undone by the threshold).
 
     Returns:
         ``"none"``: ``logits``' shape; ``"sum"``: :math:`\sum_i \ell_i`; ``"mean"``:
@@ -118,7 +128,7 @@ def binary_cross_entropy_with_logits(
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     b = _checks.binary_inputs("binary_cross_entropy_with_logits", logits, target, weight=weight,
                               pos_weight=pos_weight, label_smoothing=label_smoothing, twin=True,
-                              probs_fn="binary_cross_entropy")
+                              probs_fn="binary_cross_entropy", index_targets=True, target_threshold=target_threshold)
     rows = _dispatch.kernel("sigmoid_focal_rows", b, alpha=None, gamma=0.0, reduction=reduction)
     if rows is None:
         dt = _checks.compute_dtype(b.out_dtype)
@@ -137,6 +147,7 @@ def binary_cross_entropy(
     reduction: str = "mean",
     *,
     label_smoothing: float = 0.0,
+    target_threshold: Optional[float] = None,
 ) -> Tensor:
     r"""Binary cross-entropy between probabilities and targets in [0, 1].
 
@@ -156,11 +167,15 @@ def binary_cross_entropy(
     Args:
         probs: probabilities in [0, 1], any shape. float16/bfloat16 are computed in float32 (float32
             results under ``torch.autocast``, as torch).
-        target: same shape as ``probs``, values in [0, 1] (floating, or integer/bool 0/1).
+        target: same shape as ``probs``, values in [0, 1] (floating, or integer/bool 0/1); one trailing
+            1 more or less, or class indices ``probs.shape[:-1]``, as in
+            :func:`binary_cross_entropy_with_logits`.
         weight: optional rescaling weight broadcastable to ``probs``' shape.
         size_average, reduce: deprecated torch aliases of ``reduction``.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
         label_smoothing: :math:`\varepsilon \in [0, 1)`, see above.
+        target_threshold: ``None`` or :math:`\theta \in [0, 1)`: targets become :math:`[t > \theta]`, as in
+            :func:`binary_cross_entropy_with_logits`.
 
     Returns:
         ``"none"``: ``probs``' shape; ``"sum"``: :math:`\sum_i \ell_i`; ``"mean"``:
@@ -178,7 +193,7 @@ def binary_cross_entropy(
     """
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     b = _checks.binary_inputs("binary_cross_entropy", probs, target, weight=weight, label_smoothing=label_smoothing,
-                              twin=True, takes="probs")
+                              twin=True, takes="probs", index_targets=True, target_threshold=target_threshold)
     dt = _checks.compute_dtype(b.logits.dtype)
     p = _in(b.logits, dt)
     nan = torch.isnan(p)  # torch's op refuses NaN (it checks 0 <= p <= 1): route it around, NaN in -> NaN out

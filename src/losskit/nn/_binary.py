@@ -39,16 +39,19 @@ class BCEWithLogitsLoss(WeightedLoss):
 
     def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None,
                  reduce: Optional[bool] = None, reduction: str = "mean", pos_weight: Optional[Tensor] = None,
-                 *, label_smoothing: float = 0.0) -> None:
+                 *, label_smoothing: float = 0.0, target_threshold: Optional[float] = None) -> None:
         super().__init__(weight, size_average, reduce, reduction)
         if pos_weight is not None and not isinstance(pos_weight, Tensor):
             pos_weight = torch.as_tensor(pos_weight, dtype=torch.get_default_dtype())
         self.register_buffer("pos_weight", pos_weight)
         self.label_smoothing = _checks.smoothing(label_smoothing, high_open=True, fn=type(self).__name__)
+        self.target_threshold = None if target_threshold is None else _checks.number(
+            target_threshold, "target_threshold", low=0.0, high=1.0, high_open=True, fn=type(self).__name__)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
         return LF.binary_cross_entropy_with_logits(logits, target, self.weight, None, None, self.reduction,
-                                                   self.pos_weight, label_smoothing=self.label_smoothing)
+                                                   self.pos_weight, label_smoothing=self.label_smoothing,
+                                                   target_threshold=self.target_threshold)
 
 
 class BCELoss(WeightedLoss):
