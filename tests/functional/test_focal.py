@@ -629,3 +629,10 @@ def test_asymmetric_label_smoothing_and_pos_weight():
     ys = y * (1 - eps) + eps / 2
     assert_close(asymmetric_loss(z, y, label_smoothing=eps, pos_weight=pw, reduction="none"), ys * hard1 + (1 - ys) * hard0)
     assert_close(hard1, asymmetric_loss(z, torch.ones_like(y), reduction="none") * pw)
+
+
+def test_lower_precision_class_weights_are_widened_not_refused():
+    z, t = _multiclass((6, 3))
+    w = torch.rand(3, dtype=torch.float64) + 0.5
+    assert_close(focal_loss(z, t, weight=w.float(), alpha=w.float()), focal_loss(z, t, weight=w.float().double(),
+                                                                                  alpha=w.float().double()))

@@ -271,10 +271,20 @@ def asymmetric_loss(
 # --------------------------------------------------------------------------------------------
 
 
+def _widened(t, logits):
+    """A class tensor of lower precision than the logits, widened (exact): unlike torch's twins, the
+    focal family takes a float32 ``weight`` with float64 logits (a module moved with ``.to()``)."""
+    if isinstance(t, Tensor) and isinstance(logits, Tensor) and t.is_floating_point() and logits.is_floating_point():
+        dt = _checks.autocast_dtype(logits)
+        if torch.finfo(t.dtype).bits < torch.finfo(dt).bits:
+            return t.to(dt)
+    return t
+
+
 def class_alpha(alpha: Alpha, c, fn: str) -> Alpha:
     """``alpha`` of the softmax family: a float in [0, 1], a ``(C,)`` tensor of values >= 0, or ``None``."""
     if isinstance(alpha, Tensor):
-        alpha = _checks.class_weight(alpha, c.num_classes, "alpha")
+        alpha = _checks.class_weight(_widened(alpha, c.logits), c.num_classes, "alpha")
         return _checks.like_dtype(alpha, _checks.autocast_dtype(c.logits), "alpha", "logits", fn=fn)
     return None if alpha is None else _checks.number(alpha, "alpha", low=0.0, high=1.0, fn=fn)
 
@@ -311,7 +321,7 @@ def softmax_rows(c, *, alpha: Alpha, gamma: float, epsilon: float = 0.0) -> Tens
 
 def class_focal_inputs(fn: str, logits, target, *, weight, ignore_index, label_smoothing):
     """``class_inputs`` of the softmax family: smoothing in [0, 1), probability targets in [0, 1]."""
-    c = _checks.class_inputs(fn, logits, target, weight=weight, ignore_index=ignore_index,
+    c = _checks.class_inputs(fn, logits, target, weight=_widened(weight, logits), ignore_index=ignore_index,
                              label_smoothing=label_smoothing, smoothing_high_open=True)
     if c.probs:
         _checks.values_in(c.target, "target", low=0.0, high=1.0, fix="class probabilities lie in [0, 1]")
@@ -470,7 +480,7 @@ def asymmetric_single_label_loss(
     """
     fn = "asymmetric_single_label_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
-    c = _checks.class_inputs(fn, logits, target, weight=weight, ignore_index=ignore_index,
+    c = _checks.class_inputs(fn, logits, target, weight=_widened(weight, logits), ignore_index=ignore_index,
                              label_smoothing=label_smoothing, smoothing_high_open=True, probs_allowed=False)
     gp, gn = _gamma(gamma_pos, fn, "gamma_pos"), _gamma(gamma_neg, fn, "gamma_neg")
     s = _checks.sample_weights(sample_weight, c.target.shape, fn=fn)
