@@ -271,3 +271,25 @@ def timm_binary_cross_entropy(x: Tensor, target: Tensor, *, smoothing: float = 0
     if target_threshold is not None:
         target = target.gt(target_threshold).to(dtype=target.dtype)
     return F.binary_cross_entropy_with_logits(x, target.double(), pos_weight=pos_weight, reduction=reduction)
+
+
+def smp_focal_loss_with_logits(output: Tensor, target: Tensor, *, gamma: float = 2.0, alpha: Optional[float] = 0.25,
+                               reduction: str = "mean", normalized: bool = False,
+                               reduced_threshold: Optional[float] = None, eps: float = 1e-6) -> Tensor:
+    """segmentation_models_pytorch/losses/_functional.py ``focal_loss_with_logits``, transcribed in float64:
+    pt = exp(-BCE), focal term (1 - pt)^gamma (or ((1 - pt)/r)^gamma, 1 where pt < r), times alpha_t,
+    optionally divided by the sum of the focal terms."""
+    output, target = output.double(), target.double()
+    logpt = F.binary_cross_entropy_with_logits(output, target, reduction="none")
+    pt = torch.exp(-logpt)
+    if reduced_threshold is None:
+        focal_term = (1.0 - pt).pow(gamma)
+    else:
+        focal_term = ((1.0 - pt) / reduced_threshold).pow(gamma)
+        focal_term = torch.where(pt < reduced_threshold, torch.ones_like(focal_term), focal_term)
+    loss = focal_term * logpt
+    if alpha is not None:
+        loss = loss * (alpha * target + (1 - alpha) * (1 - target))
+    if normalized:
+        loss = loss / focal_term.sum().clamp_min(eps)
+    return {"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction]

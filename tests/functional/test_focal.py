@@ -636,3 +636,50 @@ def test_lower_precision_class_weights_are_widened_not_refused():
     w = torch.rand(3, dtype=torch.float64) + 0.5
     assert_close(focal_loss(z, t, weight=w.float(), alpha=w.float()), focal_loss(z, t, weight=w.float().double(),
                                                                                   alpha=w.float().double()))
+
+
+# ----------------------------------------------------------------------------------------------
+# soft targets: the expectation (losskit) or the peers' BCE (1 - p_t)^gamma; smp's options
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("alpha,gamma", [(0.25, 2.0), (-1, 1.5), (0.6, 0.5)])
+def test_peers_soft_target_form_matches_torchvision_on_soft_targets(reduction, alpha, gamma):
+    z, y = _binary((6, 5), soft=True)
+    check_against(lambda z: sigmoid_focal_loss(z, y, alpha=None if alpha < 0 else alpha, gamma=gamma,
+                                               soft_target="peers", reduction=reduction),
+                  lambda z: torchvision_sigmoid_focal(z, y, alpha=alpha, gamma=gamma, reduction=reduction), z)
+
+
+def test_expected_and_peers_forms_agree_on_hard_targets_and_differ_on_soft_ones():
+    z, y = _binary((40, 5))
+    kw = dict(alpha=0.25, gamma=2.0, label_smoothing=0.0, pos_weight=torch.rand(5, dtype=torch.float64) + 0.5)
+    assert_close(sigmoid_focal_loss(z, y, soft_target="peers", **kw), sigmoid_focal_loss(z, y, **kw))
+    ys = torch.rand(40, 5, dtype=torch.float64)
+    expected, peers = sigmoid_focal_loss(z, ys, gamma=2.0), sigmoid_focal_loss(z, ys, gamma=2.0, soft_target="peers")
+    assert peers < 0.75 * expected  # the peers' form drops most of a soft target's loss
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("opts", [dict(), dict(reduced_threshold=0.5), dict(normalized=True),
+                                  dict(reduced_threshold=0.3, normalized=True, alpha=None)])
+def test_peers_form_with_smp_options_matches_smp(reduction, opts):
+    from reference import smp_focal_loss_with_logits
+
+    z, y = _binary((4, 3, 5))  # smp's pt = exp(-BCE) equals p_t on 0/1 targets
+    kw = {"alpha": 0.25, "gamma": 2.0, **opts}
+    check_against(lambda z: sigmoid_focal_loss(z, y, soft_target="peers", reduction=reduction, **kw),
+                  lambda z: smp_focal_loss_with_logits(z, y, reduction=reduction, **kw), z)
+
+
+def test_soft_target_options_are_checked():
+    z, y = _binary((4, 3))
+    assert_refuses(lambda: sigmoid_focal_loss(z, y, soft_target="torchvision"), match="soft_target='torchvision' is not valid")
+    assert_refuses(lambda: sigmoid_focal_loss(z, y, normalized=True), match="pass soft_target='peers'")
+    assert_refuses(lambda: sigmoid_focal_loss(z, y, soft_target="peers", reduced_threshold=0.0),
+                   match=r"reduced_threshold must be in \(0, 1\]")
+    zs = torch.tensor([30.0, -30.0, 0.5], dtype=torch.float32, requires_grad=True)
+    out = sigmoid_focal_loss(zs, torch.tensor([1.0, 0.0, 1.0]), gamma=0.5, soft_target="peers", reduction="sum")
+    (g,) = torch.autograd.grad(out, zs)
+    assert torch.isfinite(g).all()

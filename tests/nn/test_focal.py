@@ -95,3 +95,13 @@ def test_asymmetric_modules_take_the_new_options():
     m = LN.AsymmetricLoss(label_smoothing=0.1, pos_weight=W)
     assert "pos_weight" in m.state_dict()
     assert_close(m(xb, yb), LF.asymmetric_loss(xb, yb, label_smoothing=0.1, pos_weight=W))
+
+
+def test_sigmoid_focal_module_takes_the_peers_options():
+    x, y = _inputs("binary")
+    y = y.clamp(min=0)
+    m = LN.SigmoidFocalLoss(alpha=0.25, soft_target="peers", reduced_threshold=0.5, normalized=True)
+    assert_close(m(x, y), LF.sigmoid_focal_loss(x, y, alpha=0.25, soft_target="peers", reduced_threshold=0.5,
+                                                normalized=True))
+    assert repr(m) == "SigmoidFocalLoss(alpha=0.25, soft_target='peers', reduced_threshold=0.5, normalized=True)"
+    assert_refuses(lambda: LN.SigmoidFocalLoss(soft_target="kornia"), match="soft_target")

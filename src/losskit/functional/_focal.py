@@ -107,6 +107,9 @@ def sigmoid_focal_loss(
     ignore_index: Optional[float] = None,
     reduction: str = "mean",
     all_ignored: str = "nan",
+    soft_target: str = "expected",
+    reduced_threshold: Optional[float] = None,
+    normalized: bool = False,
 ) -> Tensor:
     r"""Sigmoid focal loss (Lin et al. 2017) for binary and multi-label targets, from logits.
 
@@ -148,6 +151,19 @@ def sigmoid_focal_loss(
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
         all_ignored: when every element is ignored, ``"nan"`` (like torch) or ``"zero"`` (0 with a
             zero gradient, no host sync).
+        soft_target: how a soft (or smoothed) target enters: ``"expected"`` (default) -- the expected
+            focal loss under :math:`y \sim \text{Bernoulli}(y')` above; ``"peers"`` -- the peers' form
+            :math:`\alpha_t (1-p_t)^\gamma\,\mathrm{BCE}(z, y')` with :math:`p_t = p y' + (1-p)(1-y')` and
+            :math:`\alpha_t = \alpha y' + (1-\alpha)(1-y')` (torchvision ``sigmoid_focal_loss``, smp
+            ``focal_loss_with_logits``, Keras ``BinaryFocalCrossentropy``). Both agree on 0/1 targets; on
+            random soft targets the peers' value is about half of the expectation (it also vanishes at
+            :math:`p = y'`, where the expectation keeps the target's entropy). ``pos_weight`` scales the
+            BCE's positive term in both.
+        reduced_threshold: smp's reduced focal loss (Sergievskiy & Ponamarev 2018), ``soft_target="peers"``
+            only: the factor is :math:`((1-p_t)/r)^\gamma` where :math:`p_t \ge r` and 1 where
+            :math:`p_t < r` (``None``: off).
+        normalized: smp's normalised focal loss, ``soft_target="peers"`` only: every element is divided
+            by the sum of the focal factors over the counted elements (clamped at 1e-6).
 
     Returns:
         ``"none"``: the loss per element, shape of ``logits`` (0 where ignored). ``"sum"``: scalar
@@ -178,11 +194,55 @@ def sigmoid_focal_loss(
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
     b = _checks.binary_inputs(fn, logits, target, weight=weight, pos_weight=pos_weight, alpha=alpha,
                               ignore_index=ignore_index, label_smoothing=label_smoothing)
-    gamma = _gamma(gamma, fn)
+    gamma, peers = _gamma(gamma, fn), _soft_target(soft_target, reduced_threshold, normalized, fn) == "peers"
+    if reduced_threshold is not None:
+        reduced_threshold = _checks.number(reduced_threshold, "reduced_threshold", low=0.0, high=1.0, low_open=True,
+                                           fn=fn, hint="smp uses 0.5; None turns it off")
+    if peers:
+        return reduce_binary(peers_rows(b, alpha=b.alpha, gamma=gamma, reduced_threshold=reduced_threshold,
+                                        normalized=normalized), b, reduction, all_ignored)
     rows = _dispatch.kernel("sigmoid_focal_rows", b, alpha=b.alpha, gamma=gamma, reduction=reduction)
     if rows is None:
         rows = sigmoid_rows(b, alpha=b.alpha, gamma_pos=gamma, gamma_neg=gamma)
     return reduce_binary(rows, b, reduction, all_ignored)
+
+
+def _soft_target(value: object, reduced_threshold: object, normalized: object, fn: str) -> str:
+    value = _checks.choice(value, "soft_target", ("expected", "peers"), fn=fn,
+                           hint="'expected': E[focal loss] under Bernoulli(target); 'peers': BCE (1 - p_t)^gamma")
+    if (reduced_threshold is not None or _checks.flag(normalized, "normalized", fn=fn)) and value != "peers":
+        raise ValueError(f"{fn}: reduced_threshold and normalized are smp's options of the peers' form; pass "
+                         "soft_target='peers' with them (they are not defined for the expected focal loss)")
+    return value
+
+
+def peers_rows(b, *, alpha: Alpha, gamma: float, reduced_threshold: Optional[float] = None,
+               normalized: bool = False) -> Tensor:
+    """``alpha_t (1 - p_t)^g BCE(z, y')`` per element (torchvision / smp / Keras), 0 where ignored.
+
+    ``1 - p_t = y' (1 - p) + (1 - y') p`` (a sum of two non-negative terms: no cancellation), its power
+    through :func:`focal_power` (finite gradient for g < 1 where 1 - p_t underflows)."""
+    dt = _checks.compute_dtype(b.logits.dtype)
+    z, y = _checks.upcast(b.logits), b.smoothed_target(dt)
+    log_p, log_q = F.logsigmoid(z), F.logsigmoid(-z)
+    pw = 1.0 if b.pos_weight is None else b.pos_weight.to(dt)
+    bce = -(pw * y * log_p + (1.0 - y) * log_q)
+    one_minus = y * log_q.exp() + (1.0 - y) * log_p.exp()  # 1 - p_t
+    if reduced_threshold is None:
+        focus = focal_power(one_minus, gamma)
+    else:  # smp: ((1 - p_t) / r)^g where p_t >= r, 1 where p_t < r
+        focus = torch.where(one_minus > 1.0 - reduced_threshold, torch.ones((), dtype=dt, device=z.device),
+                            focal_power(one_minus / reduced_threshold, gamma))
+    rows = focus * bce
+    if alpha is not None:
+        a = alpha.to(dt) if isinstance(alpha, Tensor) else alpha
+        rows = (a * y + (1.0 - a) * (1.0 - y)) * rows  # alpha_t
+    if b.weight is not None:
+        rows = b.weight.to(dt) * rows
+    if normalized:  # smp: divided by the sum of the focal factors (counted elements), clamped at 1e-6
+        kept = focus if b.valid is None else torch.where(b.valid, focus, torch.zeros((), dtype=dt, device=z.device))
+        rows = rows / kept.sum().clamp_min(1e-6)
+    return rows
 
 
 def asymmetric_loss(

@@ -39,6 +39,12 @@ class FocalOptions(WeightedLoss):
                 value = _checks.number(value, name, low=0.0, high=1.0, high_open=True, fn=fn)
             elif name == "alpha" and value is not None and not isinstance(value, Tensor):
                 value = _checks.number(value, name, low=0.0, high=1.0, fn=fn)
+            elif name == "soft_target":
+                value = _checks.choice(value, name, ("expected", "peers"), fn=fn)
+            elif name == "normalized":
+                value = _checks.flag(value, name, fn=fn)
+            elif name == "reduced_threshold" and value is not None:
+                value = _checks.number(value, name, low=0.0, high=1.0, low_open=True, fn=fn)
             elif name == "ignore_index":
                 value = _checks.ignored(value, fn=fn, floats=isinstance(self, (SigmoidFocalLoss, AsymmetricLoss)))
             self.register_option(name, value)
@@ -58,15 +64,19 @@ class SigmoidFocalLoss(FocalOptions):
 
     def __init__(self, alpha: Alpha = None, gamma: float = 2.0, weight: Optional[Tensor] = None,
                  pos_weight: Optional[Tensor] = None, label_smoothing: float = 0.0,
-                 ignore_index: Optional[float] = None, reduction: str = "mean", all_ignored: str = "nan") -> None:
+                 ignore_index: Optional[float] = None, reduction: str = "mean", all_ignored: str = "nan",
+                 soft_target: str = "expected", reduced_threshold: Optional[float] = None,
+                 normalized: bool = False) -> None:
         super().__init__(weight=weight, reduction=reduction, all_ignored=all_ignored, alpha=alpha, gamma=gamma,
-                         pos_weight=pos_weight, label_smoothing=label_smoothing, ignore_index=ignore_index)
+                         pos_weight=pos_weight, label_smoothing=label_smoothing, ignore_index=ignore_index,
+                         soft_target=soft_target, reduced_threshold=reduced_threshold, normalized=normalized)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
         return LF.sigmoid_focal_loss(logits, target, alpha=self.alpha, gamma=self.gamma, weight=self.weight,
                                      pos_weight=self.pos_weight, label_smoothing=self.label_smoothing,
                                      ignore_index=self.ignore_index, reduction=self.reduction,
-                                     all_ignored=self.all_ignored)
+                                     all_ignored=self.all_ignored, soft_target=self.soft_target,
+                                     reduced_threshold=self.reduced_threshold, normalized=self.normalized)
 
 
 class AsymmetricLoss(FocalOptions):
