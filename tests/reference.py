@@ -293,3 +293,17 @@ def smp_focal_loss_with_logits(output: Tensor, target: Tensor, *, gamma: float =
     if normalized:
         loss = loss / focal_term.sum().clamp_min(eps)
     return {"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction]
+
+
+def keras_binary_focal_crossentropy(y_pred: Tensor, y_true: Tensor, *, alpha: float = 0.25, gamma: float = 2.0,
+                                    label_smoothing: float = 0.0, eps: float = 1e-7) -> Tensor:
+    """keras/src/losses/losses.py ``binary_focal_crossentropy`` with ``apply_class_balancing=True``,
+    ``from_logits=False``, transcribed in float64 (per element; Keras then means over the last axis):
+    y' = y(1 - ls) + ls/2, bce = -(y' log p + (1 - y') log(1 - p)) with p clipped to [eps, 1 - eps],
+    p_t = y' p + (1 - y')(1 - p), loss = alpha_t (1 - p_t)^gamma bce."""
+    p = y_pred.double().clamp(eps, 1 - eps)
+    y = y_true.double() * (1 - label_smoothing) + 0.5 * label_smoothing
+    bce = -(y * torch.log(p) + (1 - y) * torch.log(1 - p))
+    p_t = y * p + (1 - y) * (1 - p)
+    alpha_t = y * alpha + (1 - y) * (1 - alpha)
+    return alpha_t * (1 - p_t) ** gamma * bce

@@ -683,3 +683,28 @@ def test_soft_target_options_are_checked():
     out = sigmoid_focal_loss(zs, torch.tensor([1.0, 0.0, 1.0]), gamma=0.5, soft_target="peers", reduction="sum")
     (g,) = torch.autograd.grad(out, zs)
     assert torch.isfinite(g).all()
+
+
+# ----------------------------------------------------------------------------------------------
+# focal loss on probabilities
+# ----------------------------------------------------------------------------------------------
+
+
+def test_binary_focal_loss_is_sigmoid_focal_on_probabilities_and_matches_keras():
+    from reference import keras_binary_focal_crossentropy
+    from losskit.functional import binary_focal_loss
+
+    z, y = _binary((6, 5))
+    p = torch.sigmoid(z)
+    for kw in (dict(alpha=0.25, gamma=2.0), dict(gamma=0.5, label_smoothing=0.1), dict(alpha=0.6, gamma=0.0)):
+        check_against(lambda p: binary_focal_loss(p, y, reduction="none", **kw),
+                      lambda p: sigmoid_focal_loss(torch.logit(p), y, reduction="none", **kw), p)
+    check_against(lambda p: binary_focal_loss(p, y, alpha=0.25, soft_target="peers", label_smoothing=0.1,
+                                              reduction="none"),
+                  lambda p: keras_binary_focal_crossentropy(p, y, label_smoothing=0.1), p)
+    assert_close(binary_focal_loss(p, y, gamma=0.0), F.binary_cross_entropy(p, y))
+    edge = torch.tensor([0.0, 1.0, 0.0, 1.0], dtype=torch.float64)
+    assert_close(binary_focal_loss(edge, torch.tensor([1.0, 0.0, 0.0, 1.0], dtype=torch.float64), gamma=0.0,
+                                   reduction="none"),
+                 F.binary_cross_entropy(edge, torch.tensor([1.0, 0.0, 0.0, 1.0], dtype=torch.float64), reduction="none"))
+    assert_refuses(lambda: binary_focal_loss(z, y), match=r"probs has values outside \[0, 1\].*looks like logits")

@@ -105,3 +105,13 @@ def test_sigmoid_focal_module_takes_the_peers_options():
                                                 normalized=True))
     assert repr(m) == "SigmoidFocalLoss(alpha=0.25, soft_target='peers', reduced_threshold=0.5, normalized=True)"
     assert_refuses(lambda: LN.SigmoidFocalLoss(soft_target="kornia"), match="soft_target")
+
+
+def test_binary_focal_module_is_the_functional_on_probabilities():
+    x, y = _inputs("binary")
+    y = y.clamp(min=0)
+    p = torch.sigmoid(x)
+    m = LN.BinaryFocalLoss(alpha=0.25, gamma=1.5)
+    assert_close(m(p, y), LF.binary_focal_loss(p, y, alpha=0.25, gamma=1.5))
+    assert catalog.get("binary_focal_loss").module is LN.BinaryFocalLoss
+    assert catalog.get("binary_focal_loss").takes == "probs"

@@ -39,7 +39,7 @@ from ..kernels import _dispatch
 from ._cross_entropy import _item_shape, _reduce_rows
 from ._primitives import focal_power, softmax_log_p_and_one_minus_p
 
-__all__ = ["sigmoid_focal_loss", "focal_loss", "asymmetric_loss", "asymmetric_single_label_loss"]
+__all__ = ["sigmoid_focal_loss", "binary_focal_loss", "focal_loss", "asymmetric_loss", "asymmetric_single_label_loss"]
 
 Alpha = Union[float, Tensor, None]
 
@@ -53,8 +53,23 @@ def _gamma(value: object, fn: str, name: str = "gamma") -> float:
     return _checks.number(value, name, low=0.0, fn=fn, hint="0 turns the focusing off; the paper uses 2")
 
 
+def _log_p_and_log_q(b, probs: bool) -> tuple[Tensor, Tensor]:
+    """``(log p, log(1 - p))`` in the compute dtype: log-sigmoid of logits (exact for any z), or the logs of
+    probabilities clamped at -100 as torch's ``binary_cross_entropy`` does (gradient 0 where p is 0 or 1)."""
+    x = _checks.upcast(b.logits)
+    if not probs:
+        return F.logsigmoid(x), F.logsigmoid(-x)
+    one = torch.ones((), dtype=x.dtype, device=x.device)
+    floor = torch.full((), -100.0, dtype=x.dtype, device=x.device)
+    q = 1.0 - x
+    # (conditions written so that a NaN probability stays NaN: NaN in, NaN out)
+    log_p = torch.where(x <= 0, floor, torch.log(torch.where(x <= 0, one, x))).clamp(min=-100.0)
+    log_q = torch.where(q <= 0, floor, torch.log1p(-torch.where(q <= 0, torch.zeros_like(one), x))).clamp(min=-100.0)
+    return log_p, log_q
+
+
 def sigmoid_rows(b, *, alpha: Alpha, gamma_pos: float, gamma_neg: float, clip: float = 0.0,
-                 epsilon: float = 0.0) -> Tensor:
+                 epsilon: float = 0.0, probs: bool = False) -> Tensor:
     """Elementwise ``w [y l_pos + (1 - y) l_neg] (+ poly)`` of normalised binary inputs ``b`` (0 where ignored).
 
     l_pos = alpha pos_weight (1 - p)^g+ (-log p)
@@ -62,13 +77,13 @@ def sigmoid_rows(b, *, alpha: Alpha, gamma_pos: float, gamma_neg: float, clip: f
     poly  = epsilon [y (1 - p)^(g+ + 1) + (1 - y) p^(g- + 1)]   (not scaled by alpha or pos_weight)
     """
     dt = _checks.compute_dtype(b.logits.dtype)
-    z = _checks.upcast(b.logits)
     y = b.smoothed_target(dt)
-    log_p, log_q = F.logsigmoid(z), F.logsigmoid(-z)  # log p, log(1 - p): exact for any z
+    log_p, log_q = _log_p_and_log_q(b, probs)
+    z = _checks.upcast(b.logits)
     pos = -log_p if not gamma_pos else -log_p * torch.exp(gamma_pos * log_q)  # (1-p)^g = exp(g log(1-p))
     if clip:
         # 1 - p_m = min(1 - p + m, 1), so log(1 - p_m) = min(log1p(m - p), 0); p_m^g = 0 where p <= m
-        p = torch.sigmoid(z)
+        p = z if probs else torch.sigmoid(z)
         neg = -torch.log1p(clip - p).clamp(max=0.0)
         if gamma_neg:
             keep = p > clip
@@ -216,15 +231,82 @@ def _soft_target(value: object, reduced_threshold: object, normalized: object, f
     return value
 
 
+def binary_focal_loss(
+    probs: Tensor,
+    target: Tensor,
+    *,
+    alpha: Alpha = None,
+    gamma: float = 2.0,
+    weight: Optional[Tensor] = None,
+    pos_weight: Union[Tensor, float, None] = None,
+    label_smoothing: float = 0.0,
+    ignore_index: Optional[float] = None,
+    reduction: str = "mean",
+    all_ignored: str = "nan",
+    soft_target: str = "expected",
+    reduced_threshold: Optional[float] = None,
+    normalized: bool = False,
+) -> Tensor:
+    r"""Binary focal loss from probabilities: :func:`sigmoid_focal_loss` for a model that outputs :math:`p`.
+
+    The same formula, options and reductions as :func:`sigmoid_focal_loss` with :math:`p` given instead
+    of :math:`\sigma(z)`; the logs are those of :func:`~losskit.functional.binary_cross_entropy`
+    (:math:`\log p` and :math:`\log(1-p)` clamped at :math:`-100`, so :math:`p \in \{0, 1\}` gives a finite
+    loss). A separate function, as ``binary_cross_entropy`` is separate from
+    ``binary_cross_entropy_with_logits``: the first argument's name says what it takes, and
+    probabilities are checked to lie in [0, 1] (logits there are refused with the fix). Prefer
+    :func:`sigmoid_focal_loss` on logits where the model has them: :math:`\log(1-p)` computed from a
+    saturated probability has lost its precision.
+
+    Likelihood view: the Bernoulli NLL with probability :math:`p` (no link), focal-reweighted; with
+    ``gamma=0`` and ``alpha=None`` it is ``binary_cross_entropy``. Keras's
+    ``BinaryFocalCrossentropy(from_logits=False)`` is ``soft_target="peers"`` with ``alpha=0.25``
+    (Keras clips :math:`p` to :math:`[10^{-7}, 1 - 10^{-7}]` instead of clamping the logs).
+
+    Args:
+        probs: probabilities in [0, 1], any shape.
+        target, alpha, gamma, weight, pos_weight, label_smoothing, ignore_index, reduction, all_ignored,
+            soft_target, reduced_threshold, normalized: as in :func:`sigmoid_focal_loss`.
+
+    Returns:
+        ``"none"``: the shape of ``probs`` (0 where ignored); ``"mean"`` (over the counted elements) /
+        ``"sum"``: a scalar.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import binary_focal_loss, sigmoid_focal_loss
+        >>> z, y = torch.tensor([2.0, -1.0, 0.5]), torch.tensor([1.0, 0.0, 0.0])
+        >>> torch.allclose(binary_focal_loss(torch.sigmoid(z), y, alpha=0.25), sigmoid_focal_loss(z, y, alpha=0.25))
+        True
+
+    References:
+        Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017; Keras ``BinaryFocalCrossentropy``.
+    """
+    fn = "binary_focal_loss"
+    reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
+    b = _checks.binary_inputs(fn, probs, target, weight=weight, pos_weight=pos_weight, alpha=alpha,
+                              ignore_index=ignore_index, label_smoothing=label_smoothing, takes="probs")
+    gamma, peers = _gamma(gamma, fn), _soft_target(soft_target, reduced_threshold, normalized, fn) == "peers"
+    if reduced_threshold is not None:
+        reduced_threshold = _checks.number(reduced_threshold, "reduced_threshold", low=0.0, high=1.0, low_open=True,
+                                           fn=fn, hint="smp uses 0.5; None turns it off")
+    if peers:
+        rows = peers_rows(b, alpha=b.alpha, gamma=gamma, reduced_threshold=reduced_threshold, normalized=normalized,
+                          probs=True)
+    else:
+        rows = sigmoid_rows(b, alpha=b.alpha, gamma_pos=gamma, gamma_neg=gamma, probs=True)
+    return reduce_binary(rows, b, reduction, all_ignored)
+
+
 def peers_rows(b, *, alpha: Alpha, gamma: float, reduced_threshold: Optional[float] = None,
-               normalized: bool = False) -> Tensor:
+               normalized: bool = False, probs: bool = False) -> Tensor:
     """``alpha_t (1 - p_t)^g BCE(z, y')`` per element (torchvision / smp / Keras), 0 where ignored.
 
     ``1 - p_t = y' (1 - p) + (1 - y') p`` (a sum of two non-negative terms: no cancellation), its power
     through :func:`focal_power` (finite gradient for g < 1 where 1 - p_t underflows)."""
     dt = _checks.compute_dtype(b.logits.dtype)
     z, y = _checks.upcast(b.logits), b.smoothed_target(dt)
-    log_p, log_q = F.logsigmoid(z), F.logsigmoid(-z)
+    log_p, log_q = _log_p_and_log_q(b, probs)
     pw = 1.0 if b.pos_weight is None else b.pos_weight.to(dt)
     bce = -(pw * y * log_p + (1.0 - y) * log_q)
     one_minus = y * log_q.exp() + (1.0 - y) * log_p.exp()  # 1 - p_t

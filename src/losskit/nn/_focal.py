@@ -16,7 +16,7 @@ from .. import functional as LF
 from .._reduction import check_all_ignored
 from ._base import WeightedLoss
 
-__all__ = ["SigmoidFocalLoss", "FocalLoss", "AsymmetricLoss", "AsymmetricSingleLabelLoss"]
+__all__ = ["SigmoidFocalLoss", "BinaryFocalLoss", "FocalLoss", "AsymmetricLoss", "AsymmetricSingleLabelLoss"]
 
 Alpha = Union[float, Tensor, None]
 
@@ -77,6 +77,24 @@ class SigmoidFocalLoss(FocalOptions):
                                      ignore_index=self.ignore_index, reduction=self.reduction,
                                      all_ignored=self.all_ignored, soft_target=self.soft_target,
                                      reduced_threshold=self.reduced_threshold, normalized=self.normalized)
+
+
+class BinaryFocalLoss(SigmoidFocalLoss):
+    """Binary focal loss from probabilities; see :func:`losskit.functional.binary_focal_loss`.
+
+    Example:
+        >>> import torch
+        >>> loss = BinaryFocalLoss(alpha=0.25)
+        >>> round(loss(torch.sigmoid(torch.tensor([2.0, -1.0])), torch.tensor([1.0, 0.0])).item(), 5)
+        0.00872
+    """
+
+    def forward(self, probs: Tensor, target: Tensor) -> Tensor:
+        return LF.binary_focal_loss(probs, target, alpha=self.alpha, gamma=self.gamma, weight=self.weight,
+                                    pos_weight=self.pos_weight, label_smoothing=self.label_smoothing,
+                                    ignore_index=self.ignore_index, reduction=self.reduction,
+                                    all_ignored=self.all_ignored, soft_target=self.soft_target,
+                                    reduced_threshold=self.reduced_threshold, normalized=self.normalized)
 
 
 class AsymmetricLoss(FocalOptions):
