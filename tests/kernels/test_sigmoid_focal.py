@@ -203,6 +203,8 @@ TESTS = ("test_schema", "test_autograd_registration", "test_faketensor")
 
 
 def test_opcheck_focal_dice():
+    import losskit.kernels.dice  # noqa: F401  (registers losskit::dice_fwd)
+
     x = torch.randn(70, requires_grad=True)
     t = torch.rand(70)
     pw = torch.rand(7) + 0.5
