@@ -329,9 +329,9 @@ def build_cases(
                 return loss.mean()
 
             def lk_f(make_f=make_f):
-                from losskit.kernels.focal import sigmoid_focal_loss_triton
+                from losskit.functional import sigmoid_focal_loss
 
-                return _grad_step(lambda x, t: sigmoid_focal_loss_triton(x, t, alpha=0.25, gamma=2.0), make_f())
+                return _grad_step(lambda x, t: sigmoid_focal_loss(x, t, alpha=0.25, gamma=2.0), make_f())
 
             def tv(make_f=make_f):
                 try:

@@ -108,8 +108,12 @@ def _multiclass(g, **kwargs):
 EXAMPLES["sigmoid_focal_loss"] = lambda g: _multilabel(g, alpha=0.25, gamma=2.0)
 EXAMPLES["poly1_sigmoid_focal_loss"] = lambda g: _multilabel(g, epsilon=1.0, gamma=2.0)
 EXAMPLES["asymmetric_loss"] = lambda g: _multilabel(g, gamma_pos=1.0, gamma_neg=4.0, clip=0.05)
+EXAMPLES["binary_focal_loss"] = lambda g: (
+    (torch.rand(4, 3, 2, generator=g, dtype=torch.float64).mul(0.98).add(0.01).requires_grad_(), binary(g, 4, 3, 2)),
+    {"alpha": 0.25, "gamma": 2.0})
 EXAMPLES["focal_loss"] = lambda g: _multiclass(
     g, gamma=2.0, alpha=torch.tensor([0.5, 1.0, 1.5, 1.0], dtype=torch.float64))
+EXAMPLES["asymmetric_single_label_loss"] = lambda g: _multiclass(g, gamma_pos=1.0, gamma_neg=4.0, label_smoothing=0.1)
 EXAMPLES["poly1_cross_entropy"] = lambda g: _multiclass(g, epsilon=1.0)
 EXAMPLES["poly1_focal_loss"] = lambda g: _multiclass(g, epsilon=1.0, gamma=2.0)
 

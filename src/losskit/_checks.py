@@ -241,10 +241,10 @@ def _interval(low, high, low_open, high_open) -> str:
 
 def number(value: object, name: str, *, low: Optional[float] = None, high: Optional[float] = None,
            low_open: bool = False, high_open: bool = False, integer: bool = False, hint: str = "",
-           fn: str = "") -> float:
+           fn: str = "", finite: bool = False) -> float:
     """A Python (or NumPy) real number in the interval given, returned as ``float`` (``int`` with
-    ``integer``). Tensors are refused (reading one is a host-device sync on every call), as are
-    ``bool`` and NaN. Under tracing a symbolic float is passed through unchecked."""
+    ``integer``; ``finite``: not ±inf either). Tensors are refused (reading one is a host-device sync
+    on every call), as are ``bool`` and NaN. Under tracing a symbolic float is passed through unchecked."""
     if _compiling() and not isinstance(value, Tensor):
         return value  # type: ignore[return-value]  # checked in eager; under torch.compile it may be symbolic
     where = f"{fn}: " if fn else ""
@@ -258,6 +258,8 @@ def number(value: object, name: str, *, low: Optional[float] = None, high: Optio
         v = int(value)
     else:
         v = float(value)
+    if finite and not math.isfinite(v):
+        raise ValueError(f"{where}{name} must be finite, got {value!r}" + (f"; {hint}" if hint else ""))
     ok = not math.isnan(v)
     if ok and low is not None:
         ok = v > low if low_open else v >= low
@@ -499,7 +501,7 @@ def class_mask(mask: Optional[Tensor], logits: Tensor, *, fn: str, target: Optio
 # activations whose output reaching a loss that applies its own link is almost always a mistake
 _VIEWLIKE = {"ViewBackward0", "ReshapeAliasBackward0", "UnsafeViewBackward0", "SqueezeBackward0",
              "SqueezeBackward1", "SqueezeBackward2", "UnsqueezeBackward0", "PermuteBackward0",
-             "TransposeBackward0", "TransposeBackward1", "CloneBackward0", "ExpandBackward0",
+             "TransposeBackward0", "TransposeBackward1", "TBackward0", "CloneBackward0", "ExpandBackward0",
              "ToCopyBackward0", "FlattenBackward0", "SliceBackward0", "SelectBackward0"}
 
 
@@ -830,27 +832,56 @@ def _class_dim_error(t: Tensor, shape: torch.Size, name: str):
     )
 
 
+def _binary_target(fn: str, x: Tensor, t: Tensor, index_targets: bool, target_threshold: object) -> Tensor:
+    """A target of ``x``'s shape: one squeezed or unsqueezed trailing 1 (Keras's rule: ``(N, 1)`` labels
+    for ``(N,)`` scores and back), integer class indices ``x.shape[:-1]`` as one-hot rows over the last
+    dimension (``index_targets``), then ``target > target_threshold`` when a threshold is given."""
+    if t.shape != x.shape and t.numel() == x.numel() and (tuple(t.shape) == tuple(x.shape) + (1,)
+                                                          or tuple(x.shape) == tuple(t.shape) + (1,)):
+        t = t.reshape(x.shape)
+    elif (index_targets and t.shape != x.shape and x.dim() >= 1 and tuple(t.shape) == tuple(x.shape[:-1])
+          and not (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool)):
+        class_indices(t, x.shape[-1])
+        t = t.unsqueeze(-1) == torch.arange(x.shape[-1], device=t.device)  # one-hot (no device assert off range)
+    if target_threshold is not None:
+        thr = number(target_threshold, "target_threshold", low=0.0, high=1.0, high_open=True, fn=fn,
+                     hint="targets above it become 1, the others 0 (timm's BinaryCrossEntropy)")
+        t = t > thr
+    return t
+
+
 def binary_inputs(fn: str, logits: object, target: object, *, weight: Optional[Tensor] = None,
-                  pos_weight: Optional[Tensor] = None, alpha: object = None, ignore_index: object = None,
+                  pos_weight: object = None, alpha: object = None, ignore_index: object = None,
                   label_smoothing: object = 0.0, twin: bool = False, takes: str = "logits",
-                  alternative: str = "", probs_fn: str = "") -> BinaryInputs:
+                  alternative: str = "", probs_fn: str = "", index_targets: bool = False,
+                  target_threshold: object = None) -> BinaryInputs:
     """Validate the inputs of a loss on one Bernoulli per element and return :class:`BinaryInputs`.
 
     ``twin``: torch's broadcasting of ``weight``/``pos_weight`` (against the trailing dimensions)
     and torch's result dtype; otherwise a 1-D ``(C,)`` ``weight``/``pos_weight``/``alpha`` applies to
     the class dimension 1 of an ``(N, C, d1..dk)`` input. ``takes="probs"`` checks ``logits`` (then
-    probabilities) lie in [0, 1]. Targets must lie in [0, 1] (ignored elements aside).
+    probabilities) lie in [0, 1]. Targets must lie in [0, 1] (ignored elements aside); a target with
+    one extra or one missing trailing 1 is reshaped to ``logits`` (Keras's rule). ``index_targets``:
+    integer class indices of shape ``logits.shape[:-1]`` become one-hot rows over the last dimension;
+    ``target_threshold``: targets become ``target > target_threshold``. ``pos_weight`` may be a
+    Python number (>= 0).
     """
-    x = floating(logits, "probs" if takes == "probs" else "logits")
+    xname = "probs" if takes == "probs" else "logits"
+    x = floating(logits, xname)
     t = tensor(target, "target")
     if t.is_complex():
         raise TypeError(f"{fn}: target must be real (0/1 or probabilities), got dtype {t.dtype}")
+    if t.shape != x.shape or target_threshold is not None:
+        t = _binary_target(fn, x, t, index_targets, target_threshold)
+    if pos_weight is not None and not isinstance(pos_weight, Tensor):
+        pw = number(pos_weight, "pos_weight", low=0.0, fn=fn, hint="pass a float >= 0, or a tensor per class")
+        pos_weight = torch.full((), pw, dtype=compute_dtype(x.dtype), device=x.device)
     if t.shape != x.shape:
+        name = xname
         raise ValueError(
-            f"{fn}: {'probs' if takes == 'probs' else 'logits'} and target must have the same shape, got "
-            f"{tuple(x.shape)} and {tuple(t.shape)}; binary targets have one entry per "
-            f"{'probability' if takes == 'probs' else 'logit'} (reshape target, e.g. target.view_as(input))"
-            + (f"; {alternative}" if alternative else "")
+            f"{fn}: {name} {tuple(x.shape)} and target {tuple(t.shape)} must have the same shape; binary targets "
+            f"have one entry per {'probability' if takes == 'probs' else 'logit'} (reshape target, e.g. "
+            f"target.view_as({name}))" + (f"; {alternative}" if alternative else "")
         )
     eps = smoothing(label_smoothing, high_open=True, fn=fn)
     ii = ignored(ignore_index, fn=fn, floats=True)
@@ -860,31 +891,29 @@ def binary_inputs(fn: str, logits: object, target: object, *, weight: Optional[T
         pos_weight = _along_class_dim(pos_weight, x.shape, "pos_weight")
         if isinstance(alpha, Tensor):
             alpha = _along_class_dim(alpha, x.shape, "alpha")
-    broadcasts_to(weight, x.shape, "weight", "logits", fix=fix)
-    broadcasts_to(pos_weight, x.shape, "pos_weight", "logits", fix=fix)
+    broadcasts_to(weight, x.shape, "weight", xname, fix=fix)
+    broadcasts_to(pos_weight, x.shape, "pos_weight", xname, fix=fix)
     if weight is not None and not twin:
         values_in(weight, "weight", low=0.0, fix="weight scales each element's term; pass values >= 0")
     if pos_weight is not None and not twin:
         values_in(pos_weight, "pos_weight", low=0.0, fix="pos_weight scales the positive term; pass values >= 0")
     if alpha is not None:
         if isinstance(alpha, Tensor):
-            broadcasts_to(alpha, x.shape, "alpha", "logits", fix=fix)
+            broadcasts_to(alpha, x.shape, "alpha", xname, fix=fix)
             values_in(alpha, "alpha", low=0.0, high=1.0, fix="alpha weighs the positive term, 1 - alpha the negative")
         else:
             alpha = number(alpha, "alpha", low=0.0, high=1.0, fn=fn)
+    finite(x, xname)
     if takes == "probs":
         values_in(x, "probs", low=0.0, high=1.0,
                   fix="it looks like logits — use binary_cross_entropy_with_logits, or apply torch.sigmoid first")
     if t.dtype != torch.bool:
         values_in(t, "target", low=0.0, high=1.0, skip=ii,
                   fix="binary targets are 0/1 labels or probabilities in [0, 1]")
-    finite(x, "probs" if takes == "probs" else "logits")
     if takes == "logits":
         warn_activated(x, fn=fn, link="sigmoid", fix=f"If these are probabilities, use {probs_fn}." if probs_fn else "")
-    if twin and t.is_floating_point():
-        out = result_type(x, t)
-    else:
-        out = x.dtype
+    out = result_type(x, t) if twin and t.is_floating_point() else x.dtype
+    out = autocast_dtype(x, out)  # torch's losses are on autocast's float32 list
     return BinaryInputs(x, t, weight, pos_weight, alpha, ii, eps, out)
 
 

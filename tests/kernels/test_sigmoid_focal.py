@@ -1,4 +1,5 @@
-"""The sigmoid focal / BCE-with-logits kernels vs float64 formulas and torch, under the CPU interpreter."""
+"""The sigmoid_focal_rows kernel (sigmoid focal loss and BCE with logits) vs float64 formulas and torch,
+under the CPU interpreter, reached through the functionals with ``impl("triton")``."""
 
 import pytest
 import torch
@@ -16,8 +17,31 @@ pytestmark = [
     pytest.mark.skipif(not interpreter_active(), reason="needs TRITON_INTERPRET=1 before triton is imported"),
 ]
 
-if interpreter_active():
-    from losskit.kernels.focal import binary_cross_entropy_with_logits_triton, sigmoid_focal_loss_triton
+import losskit.functional as LF  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def served(monkeypatch):
+    """Counts the calls the kernel serves (a test fails if the formula quietly took its place)."""
+    k = _dispatch.registered("sigmoid_focal_rows")
+    calls = []
+
+    def fn(*a, **kw):
+        calls.append(kw)
+        return k.fn(*a, **kw)
+
+    monkeypatch.setitem(_dispatch._REGISTERED, "sigmoid_focal_rows", _dispatch.Kernel(k.name, fn, k.supports))
+    return calls
+
+
+def sigmoid_focal_loss_triton(x, t, **kw):
+    with _dispatch.impl("triton"):
+        return LF.sigmoid_focal_loss(x, t, **kw)
+
+
+def binary_cross_entropy_with_logits_triton(x, t, **kw):
+    with _dispatch.impl("triton"):
+        return LF.binary_cross_entropy_with_logits(x, t, **kw)
 
 DTYPES = [torch.float32, torch.bfloat16, torch.float16]
 
@@ -124,15 +148,25 @@ def test_bce_matches_torch(dtype, reduction):
     check_against(ours, ref, x, t, ref_dtype=torch.float64, grad=[True, False], reduction=reduction, weight=w, pos_weight=pw)
 
 
-def test_focal_dispatch_and_errors():
+def test_kernel_serves_the_functionals_and_declines_what_it_cannot(served):
     x, t = torch.randn(4, 3), torch.rand(4, 3)
-    with _dispatch.impl("triton"):
-        out = _dispatch.call_kernel("binary_cross_entropy_with_logits", x, t, reduction="sum")
-        assert_close(out, F.binary_cross_entropy_with_logits(x, t, reduction="sum"))
-        out = _dispatch.call_kernel("sigmoid_focal_loss", x, t, alpha=0.25, gamma=2.0, reduction="mean")
-        assert_close(out, focal_ref(x, t, alpha=0.25).float())
-        assert _dispatch.call_kernel("sigmoid_focal_loss", x, t, some_new_option=0.1) is None
-        assert _dispatch.call_kernel("binary_cross_entropy_with_logits", x, t.requires_grad_()) is None
+    assert_close(binary_cross_entropy_with_logits_triton(x, t, reduction="sum"),
+                 F.binary_cross_entropy_with_logits(x, t, reduction="sum"))
+    assert_close(sigmoid_focal_loss_triton(x, t, alpha=0.25, gamma=2.0), focal_ref(x, t, alpha=0.25).float())
+    assert served == [{"alpha": None, "gamma": 0.0, "reduction": "sum"},
+                      {"alpha": 0.25, "gamma": 2.0, "reduction": "mean"}]
+    served.clear()
+    tg = t.clone().requires_grad_()
+    assert_close(binary_cross_entropy_with_logits_triton(x, tg), F.binary_cross_entropy_with_logits(x, t))
+    assert_close(binary_cross_entropy_with_logits_triton(x, t.double()), F.binary_cross_entropy_with_logits(x, t.double()),
+                 tol=dict(rtol=1e-6, atol=1e-7))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = binary_cross_entropy_with_logits_triton(x.bfloat16(), t.bfloat16(), reduction="none")
+    assert out.dtype == torch.float32
+    assert served == []  # a target gradient, a float64 result, autocast's float32 rows: the formula serves
+    b = __import__("losskit")._checks.binary_inputs("sigmoid_focal_loss", x, t)
+    with _dispatch.impl("triton"), pytest.raises(TypeError):
+        _dispatch.kernel("sigmoid_focal_rows", b, alpha=None, gamma=2.0, reduction="mean", some_new_option=0.1)
     with pytest.raises(ValueError, match="same shape"):
         sigmoid_focal_loss_triton(x, t[:2])
     with pytest.raises(ValueError, match="alpha"):
@@ -158,11 +192,8 @@ def test_focal_and_bce_read_strided_1d_inputs_through_their_stride():
         check_against(pick(binary_cross_entropy_with_logits_triton),
                       pick(lambda x, t, **kw: F.binary_cross_entropy_with_logits(x.double(), t.double(), **kw)),
                       scores, targets, ref_dtype=torch.float64, grad=[True, False], reduction=reduction)
-    with _dispatch.impl("triton"):  # the functional's kernel path
-        from losskit.functional import binary_cross_entropy_with_logits
-
-        assert_close(binary_cross_entropy_with_logits(scores[:, 0], targets[:, 1]),
-                     F.binary_cross_entropy_with_logits(scores[:, 0], targets[:, 1]))
+    assert_close(binary_cross_entropy_with_logits_triton(scores[:, 0], targets[:, 1]),
+                 F.binary_cross_entropy_with_logits(scores[:, 0], targets[:, 1]))
 
 
 
@@ -172,6 +203,8 @@ TESTS = ("test_schema", "test_autograd_registration", "test_faketensor")
 
 
 def test_opcheck_focal_dice():
+    import losskit.kernels.dice  # noqa: F401  (registers losskit::dice_fwd)
+
     x = torch.randn(70, requires_grad=True)
     t = torch.rand(70)
     pw = torch.rand(7) + 0.5

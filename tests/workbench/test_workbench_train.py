@@ -376,7 +376,7 @@ def test_training_silences_only_the_sigmoid_twice_heuristic():
         warnings.simplefilter("always")
         wt.train_group(plan, 0, cfg)
         # outside training the check still speaks
-        wt.resolve(row, torch.tensor([200, 140]))(torch.full((8,), 0.5), torch.ones(8))
+        wt.resolve(row, torch.tensor([200, 140]))(torch.sigmoid(torch.zeros(8, requires_grad=True)), torch.ones(8))
     msgs = [str(w.message) for w in seen if "sigmoid applied twice" in str(w.message)]
     assert len(msgs) == 1
 

@@ -10,7 +10,7 @@ from ._class_weights import class_balanced_weights, class_counts, inverse_freque
 from ._combine import Activations, combined_loss, combined_loss_components, precomputed
 from ._cross_entropy import cross_entropy, generalized_cross_entropy, linear_cross_entropy, nll_loss
 from ._divergence import entropy, generalized_kl_divergence, js_divergence, jsd_cross_entropy, kl_div, kl_divergence
-from ._focal import asymmetric_loss, focal_loss, sigmoid_focal_loss
+from ._focal import asymmetric_loss, asymmetric_single_label_loss, binary_focal_loss, focal_loss, sigmoid_focal_loss
 from ._labels import smooth_labels
 from ._margin import (
     categorical_hinge_loss,
@@ -44,7 +44,7 @@ __all__ = [
     # binary cross-entropy (Bernoulli NLL)
     "binary_cross_entropy_with_logits", "binary_cross_entropy",
     # focal and Poly-1 (reweighted NLLs)
-    "sigmoid_focal_loss", "focal_loss", "asymmetric_loss",
+    "sigmoid_focal_loss", "binary_focal_loss", "focal_loss", "asymmetric_loss", "asymmetric_single_label_loss",
     "poly1_cross_entropy", "poly1_focal_loss", "poly1_sigmoid_focal_loss",
     # segmentation (overlap measures)
     "dice_loss", "jaccard_loss", "tversky_loss", "focal_tversky_loss",

@@ -1,5 +1,202 @@
-"""Binary cross-entropy: the negative log-likelihood of a Bernoulli distribution (transitional re-export)."""
+r"""Binary cross-entropy: the negative log-likelihood of a Bernoulli distribution.
 
-from ._classification import binary_cross_entropy, binary_cross_entropy_with_logits
+* :func:`binary_cross_entropy_with_logits` -- from logits, the exact twin of
+  ``torch.nn.functional.binary_cross_entropy_with_logits``, plus ``label_smoothing``;
+* :func:`binary_cross_entropy` -- from probabilities, the twin of
+  ``torch.nn.functional.binary_cross_entropy``, plus ``label_smoothing``.
+
+The numeric core is torch's own op (so the twins give torch's numbers and gradients); on CUDA
+tensors :func:`binary_cross_entropy_with_logits` first offers its rows to the fused
+``sigmoid_focal_rows`` kernel (:mod:`losskit.kernels.sigmoid_focal`: BCE is its ``gamma = 0`` case).
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .. import _checks, _reduction
+from .._reduction import check_reduction, legacy_reduction
+from ..kernels import _dispatch
 
 __all__ = ["binary_cross_entropy_with_logits", "binary_cross_entropy"]
+
+_BCE_SMOOTHING_DOC = r"""
+    **Label smoothing** (one definition for all of losskit): each binary target is smoothed toward
+    Bernoulli(1/2),
+
+    .. math:: y' = y\,(1-\varepsilon) + \varepsilon/2, \qquad \varepsilon \in [0, 1),
+
+    which is exactly what ``cross_entropy(..., label_smoothing=ε)`` does with two classes (a logit
+    :math:`z` here equals two-class logits :math:`[0, z]` there). Other conventions, mapped onto it:
+
+    * Keras ``BinaryCrossentropy(label_smoothing=ε)``: :math:`y(1-\varepsilon) + \varepsilon/2` — the
+      same; pass the same ε.
+    * timm ``BinaryCrossEntropy(smoothing=ε)`` over :math:`C` classes (one-hot of a class index):
+      off value :math:`\varepsilon/C`, on value :math:`1-\varepsilon+\varepsilon/C`, i.e.
+      :math:`y' = y(1-\varepsilon) + \varepsilon/C`. With :math:`\varepsilon_{ours} = 2\varepsilon/C`
+      the off (negative) targets agree for every :math:`C`, but the on targets
+      (:math:`1-\varepsilon/C` here) agree only when :math:`C = 2` (then :math:`\varepsilon_{ours}
+      = \varepsilon`). For :math:`C \ne 2` no :math:`\varepsilon_{ours}` reproduces timm, whose two
+      targets do not sum to 1; pass its smoothed targets yourself with ``label_smoothing=0``.
+    * One-sided :math:`y' = y(1-\varepsilon)` (positives lowered, negatives kept at 0): not a special
+      case of this one (ours also raises negatives to :math:`\varepsilon/2`); pass
+      ``target * (1 - ε)`` yourself.
+"""
+
+
+def _with_smoothing_doc(fn):
+    """Insert the shared label-smoothing section where the docstring says ``<<SMOOTHING>>``."""
+    fn.__doc__ = fn.__doc__.replace("    <<SMOOTHING>>\n", _BCE_SMOOTHING_DOC.lstrip("\n") + "\n")
+    return fn
+
+
+def _in(t: Optional[Tensor], dtype: torch.dtype) -> Optional[Tensor]:
+    return t if t is None or t.dtype == dtype else t.to(dtype)
+
+
+@_with_smoothing_doc
+def binary_cross_entropy_with_logits(
+    logits: Tensor,
+    target: Tensor,
+    weight: Optional[Tensor] = None,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+    pos_weight: Union[Tensor, float, None] = None,
+    *,
+    label_smoothing: float = 0.0,
+    target_threshold: Optional[float] = None,
+) -> Tensor:
+    r"""Binary cross-entropy between sigmoid(logits) and targets in [0, 1], computed from the logits.
+
+    The exact twin of :func:`torch.nn.functional.binary_cross_entropy_with_logits`, plus
+    ``label_smoothing``. With weight :math:`w`, positive-class weight :math:`q` (``pos_weight``):
+
+    .. math::
+        \ell = -w \left[ q\, y \log\sigma(z) + (1-y) \log\sigma(-z) \right]
+             = w \left[ q\, y\, \operatorname{softplus}(-z) + (1-y)\, \operatorname{softplus}(z) \right]
+
+    (:math:`-\log\sigma(z) = \operatorname{softplus}(-z)`, stable for any :math:`z`).
+
+    Likelihood: the negative log-likelihood of a Bernoulli distribution with the logistic link
+    :math:`p = \sigma(z)`; predict :math:`z > 0` (i.e. :math:`p > 1/2`), or tune the threshold.
+    ``pos_weight`` scales the positive term (:math:`q > 1` raises recall). Logits produced by a
+    ``sigmoid`` (read from the autograd graph, so healthy logits are never flagged, whatever their
+    values) raise a warning: the sigmoid was probably applied twice.
+    <<SMOOTHING>>
+    Args:
+        logits: raw scores, any shape. float16/bfloat16 are computed in float32 (float32 results
+            under ``torch.autocast``, as torch).
+        target: same shape as ``logits``, values in [0, 1] (floating, or integer/bool 0/1). Also
+            accepted: one trailing 1 more or less (``(N, 1)`` labels for ``(N,)`` logits, Keras's rule),
+            and integer class indices of shape ``logits.shape[:-1]``, read as one-hot rows over the
+            last dimension (timm's ``BinaryCrossEntropy``; losskit's ``label_smoothing`` then applies
+            to those 0/1 rows -- timm's off/on values :math:`\varepsilon/C`, :math:`1-\varepsilon+\varepsilon/C`
+            differ, see above).
+        weight: optional rescaling weight broadcastable to ``logits``' shape.
+        size_average, reduce: deprecated torch aliases of ``reduction``.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+        pos_weight: optional weight of the positive term, broadcastable to ``logits``' shape
+            (typically shape (C,) for C labels along the last dimension), or a Python float for
+            every label (torch takes tensors only).
+        label_smoothing: :math:`\varepsilon \in [0, 1)`, see above.
+        target_threshold: ``None`` (off) or :math:`\theta \in [0, 1)`: targets become
+            :math:`[t > \theta]` before smoothing (timm's ``target_threshold``, for mixup/cutmix soft
+            targets; timm smooths first, so its smoothing is undone by the threshold).
+
+    Returns:
+        ``"none"``: ``logits``' shape; ``"sum"``: :math:`\sum_i \ell_i`; ``"mean"``:
+        :math:`\sum_i \ell_i / n` over all :math:`n` elements (``weight`` rescales the terms, it does
+        not enter the denominator -- torch's rule).
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import binary_cross_entropy_with_logits
+        >>> z, y = torch.tensor([2.0, -1.0, 0.5]), torch.tensor([1.0, 0.0, 0.0])
+        >>> print(round(binary_cross_entropy_with_logits(z, y).item(), 4))
+        0.4714
+        >>> print(round(binary_cross_entropy_with_logits(z, y, label_smoothing=0.1).item(), 4))
+        0.5131
+
+    References:
+        PyTorch, ``torch.nn.BCEWithLogitsLoss``; pytorch#91545 (label smoothing for BCE).
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    b = _checks.binary_inputs("binary_cross_entropy_with_logits", logits, target, weight=weight,
+                              pos_weight=pos_weight, label_smoothing=label_smoothing, twin=True,
+                              probs_fn="binary_cross_entropy", index_targets=True, target_threshold=target_threshold)
+    rows = _dispatch.kernel("sigmoid_focal_rows", b, alpha=None, gamma=0.0, reduction=reduction)
+    if rows is None:
+        dt = _checks.compute_dtype(b.out_dtype)
+        rows = F.binary_cross_entropy_with_logits(_in(b.logits, dt), b.smoothed_target(dt), _in(b.weight, dt),
+                                                  reduction="none", pos_weight=_in(b.pos_weight, dt))
+    return _reduction.reduce(rows, reduction).to(b.out_dtype)
+
+
+@_with_smoothing_doc
+def binary_cross_entropy(
+    probs: Tensor,
+    target: Tensor,
+    weight: Optional[Tensor] = None,
+    size_average: Optional[bool] = None,
+    reduce: Optional[bool] = None,
+    reduction: str = "mean",
+    *,
+    label_smoothing: float = 0.0,
+    target_threshold: Optional[float] = None,
+) -> Tensor:
+    r"""Binary cross-entropy between probabilities and targets in [0, 1].
+
+    The exact twin of :func:`torch.nn.functional.binary_cross_entropy`, plus ``label_smoothing``:
+
+    .. math:: \ell = -w \left[ y \log p + (1-y) \log(1-p) \right],
+
+    each log clamped to :math:`\ge -100` as torch does (so :math:`p \in \{0, 1\}` gives a finite
+    loss). Prefer :func:`binary_cross_entropy_with_logits` on raw scores: it is stable for saturated
+    predictions, where :math:`\log(1 - \sigma(z))` computed from probabilities loses all precision.
+
+    Likelihood: the negative log-likelihood of a Bernoulli distribution with probability
+    :math:`p` (no link applied); predict :math:`p > 1/2`, or tune the threshold. Values outside
+    [0, 1] are refused with losskit's message (they look like logits), as are targets outside
+    [0, 1]; a NaN probability gives a NaN loss (torch's op refuses it).
+    <<SMOOTHING>>
+    Args:
+        probs: probabilities in [0, 1], any shape. float16/bfloat16 are computed in float32 (float32
+            results under ``torch.autocast``, as torch).
+        target: same shape as ``probs``, values in [0, 1] (floating, or integer/bool 0/1); one trailing
+            1 more or less, or class indices ``probs.shape[:-1]``, as in
+            :func:`binary_cross_entropy_with_logits`.
+        weight: optional rescaling weight broadcastable to ``probs``' shape.
+        size_average, reduce: deprecated torch aliases of ``reduction``.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+        label_smoothing: :math:`\varepsilon \in [0, 1)`, see above.
+        target_threshold: ``None`` or :math:`\theta \in [0, 1)`: targets become :math:`[t > \theta]`, as in
+            :func:`binary_cross_entropy_with_logits`.
+
+    Returns:
+        ``"none"``: ``probs``' shape; ``"sum"``: :math:`\sum_i \ell_i`; ``"mean"``:
+        :math:`\sum_i \ell_i / n` over all :math:`n` elements (``weight`` not in the denominator).
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import binary_cross_entropy
+        >>> p, y = torch.tensor([0.9, 0.2, 0.6]), torch.tensor([1.0, 0.0, 1.0])
+        >>> print(round(binary_cross_entropy(p, y).item(), 4))
+        0.2798
+
+    References:
+        PyTorch, ``torch.nn.BCELoss``.
+    """
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    b = _checks.binary_inputs("binary_cross_entropy", probs, target, weight=weight, label_smoothing=label_smoothing,
+                              twin=True, takes="probs", index_targets=True, target_threshold=target_threshold)
+    dt = _checks.compute_dtype(b.logits.dtype)
+    p = _in(b.logits, dt)
+    nan = torch.isnan(p)  # torch's op refuses NaN (it checks 0 <= p <= 1): route it around, NaN in -> NaN out
+    rows = F.binary_cross_entropy(p.masked_fill(nan, 0.5), b.smoothed_target(dt), _in(b.weight, dt), reduction="none")
+    rows = torch.where(nan, p, rows)
+    return _reduction.reduce(rows, reduction).to(_checks.autocast_dtype(b.logits))

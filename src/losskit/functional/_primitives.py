@@ -8,6 +8,13 @@ against it.
   backward (torch's op has no double backward).
 * :func:`cross_entropy_rows_and_grad` -- the loss of a chunk of logit rows and its gradient with
   respect to those logits, in one pass (the chunk step of :func:`losskit.functional.linear_cross_entropy`).
+* :func:`softmax_log_p_and_one_minus_p` -- :math:`\log p_c` and :math:`1 - p_c` of a softmax, exact at
+  the arg-max where :math:`p` rounds to 1 (the focal and Poly-1 losses).
+* :func:`focal_power` -- :math:`a^\gamma` for :math:`a = 1 - p`, whose gradient stays finite for
+  :math:`\gamma < 1` where :math:`a` underflows.
+
+The last two are plain differentiable PyTorch (no ``autograd.Function``): double backward,
+``torch.func`` and ``torch.compile`` work through them unchanged.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-__all__ = ["cross_entropy_rows_and_grad", "multilabel_margin_rows"]
+__all__ = ["cross_entropy_rows_and_grad", "multilabel_margin_rows", "softmax_log_p_and_one_minus_p", "focal_power"]
 
 
 def cross_entropy_rows_and_grad(logits: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int,
@@ -172,3 +179,54 @@ def multilabel_margin_rows(x: Tensor, target: Tensor) -> Tensor:
     """The multi-label hinge of each row of ``x`` ``(N, C)`` given ``-1``-padded label lists ``target``
     ``(N, C)`` (long): ``(N,)``, twice differentiable (see :class:`_MultilabelMarginRows`)."""
     return _MultilabelMarginRows.apply(x, target)
+
+
+def softmax_log_p_and_one_minus_p(logits: Tensor, dim: int) -> tuple[Tensor, Tensor]:
+    r"""``(log p, 1 - p)`` of :math:`p = \operatorname{softmax}(z)` along ``dim``, both exact where
+    :math:`p_c` rounds to 1.
+
+    Derivation. Off the arg-max :math:`k` every :math:`p_c \le 1/2`, so :math:`1 - p_c` is one exact
+    subtraction and :math:`\log p_c = z_c - \operatorname{lse}(z) \le -\log 2` has a small relative
+    rounding. At the arg-max :math:`p_k` may round to 1 (``log_softmax`` then gives exactly 0 and
+    ``1 - softmax`` exactly 0, where the true values are about :math:`-\sum_{j \ne k} e^{z_j - z_k}`):
+    there
+
+    .. math::
+        1 - p_k = \sum_{j \ne k} p_j \quad\text{(a sum of positive terms: exact)}, \qquad
+        \log p_k = \operatorname{log1p}(-(1 - p_k)) \quad\text{where } p_k > 1/2.
+
+    Both are compositions of differentiable ops, so their gradients are autograd's, as exact as the
+    values: :math:`\partial (1 - p_k)/\partial z_j = p_j([j \ne k] - (1 - p_k))`, with no
+    cancellation. The unselected ``log1p`` branch sees :math:`\min(1 - p, 1/2)`, so it is finite.
+    """
+    log_p = torch.log_softmax(logits, dim)
+    p = log_p.exp()
+    c = logits.shape[dim]
+    classes = torch.arange(c, device=logits.device).view(-1, *([1] * (logits.dim() - 1 - dim)))
+    top = classes == logits.argmax(dim, keepdim=True)  # the one class that can have p > 1/2
+    zero = torch.zeros((), dtype=p.dtype, device=p.device)
+    a_top = torch.where(top, zero, p).sum(dim, keepdim=True)  # 1 - p_k = sum_{j != k} p_j
+    one_minus = torch.where(top, a_top, 1.0 - p)
+    log_p = torch.where(top & (p > 0.5), torch.log1p(-one_minus.clamp(max=0.5)), log_p)  # log p_k = log1p(-(1 - p_k))
+    return log_p, one_minus
+
+
+def focal_power(a: Tensor, gamma: float) -> Tensor:
+    r""":math:`a^\gamma` for :math:`a = 1 - p \in [0, 1]`, with a gradient that stays finite for
+    :math:`0 < \gamma < 1`.
+
+    Derivation. :math:`d a^\gamma / da = \gamma a^{\gamma - 1}` is infinite at :math:`a = 0` for
+    :math:`\gamma < 1`, and autograd multiplies it by :math:`da/dz = 0` there: NaN. In a focal term
+    :math:`a^\gamma (-\log p)` the derivative :math:`-a^\gamma(1 + \gamma\, p\, (-\log p)/a)` is bounded
+    (:math:`-\log p / a \to 1`), and where :math:`a` is below the dtype's smallest normal number
+    :math:`\tau` every term of it is below :math:`\tau` too. So: the value is :math:`a^\gamma` everywhere;
+    where :math:`a < \tau` its gradient is dropped (the exact one is smaller than :math:`\tau`), and
+    elsewhere it is autograd's :math:`\gamma a^{\gamma-1} \le \gamma \tau^{\gamma - 1}`, finite.
+    """
+    if gamma == 0:
+        return torch.ones_like(a)
+    if gamma == 1:
+        return a
+    small = a < torch.finfo(a.dtype).tiny
+    safe = torch.where(small, torch.ones((), dtype=a.dtype, device=a.device), a)
+    return torch.where(small, a.detach().pow(gamma), safe.pow(gamma))

@@ -124,8 +124,6 @@ def kernel(name: str, inputs, *args, **options):
 _KERNEL_MODULES: dict[str, str] = {
     "cross_entropy": "losskit.kernels.cross_entropy",
     "linear_cross_entropy": "losskit.kernels.linear_cross_entropy",
-    "sigmoid_focal_loss": "losskit.kernels.focal",
-    "binary_cross_entropy_with_logits": "losskit.kernels.focal",
     "dice_loss": "losskit.kernels.dice",
 }
 _KERNELS: dict[str, Callable] = {}

@@ -8,7 +8,7 @@ from ._binary import BCELoss, BCEWithLogitsLoss
 from ._combine import CombinedLoss
 from ._cross_entropy import CrossEntropyLoss, GeneralizedCrossEntropyLoss, LinearCrossEntropyLoss, NLLLoss
 from ._divergence import GeneralizedKLDivLoss, JsdCrossEntropyLoss, KLDivLoss
-from ._focal import AsymmetricLoss, FocalLoss, SigmoidFocalLoss
+from ._focal import AsymmetricLoss, AsymmetricSingleLabelLoss, BinaryFocalLoss, FocalLoss, SigmoidFocalLoss
 from ._margin import (
     CategoricalHingeLoss,
     CosineEmbeddingLoss,
@@ -31,7 +31,7 @@ __all__ = [
     "Loss", "WeightedLoss",
     "CrossEntropyLoss", "NLLLoss", "LinearCrossEntropyLoss", "GeneralizedCrossEntropyLoss",
     "BCEWithLogitsLoss", "BCELoss",
-    "SigmoidFocalLoss", "FocalLoss", "AsymmetricLoss",
+    "SigmoidFocalLoss", "BinaryFocalLoss", "FocalLoss", "AsymmetricLoss", "AsymmetricSingleLabelLoss",
     "Poly1CrossEntropyLoss", "Poly1FocalLoss", "Poly1SigmoidFocalLoss",
     "DiceLoss", "JaccardLoss", "TverskyLoss", "FocalTverskyLoss",
     "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "GaussianNLLLoss", "PoissonNLLLoss", "LogCoshLoss",

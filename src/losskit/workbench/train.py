@@ -434,7 +434,7 @@ def train_group(plan, seed: int, cfg: TrainConfig, on_epoch=None, task_index: in
     with warnings.catch_warnings():
         # the model's raw outputs are logits by construction; early in training a whole minibatch can
         # land in [0, 1], which the losses' "sigmoid applied twice?" check would flag
-        warnings.filterwarnings("ignore", message=r".*was a sigmoid applied twice", category=UserWarning)
+        warnings.filterwarnings("ignore", message=r".*sigmoid applied twice", category=UserWarning)
         if stacked:
             nets = [_Stack(models, vmap=True)]
             fits = _fit(nets[0], losses, prob, kind, cfg, seed, on_epoch)

@@ -1,5 +1,4 @@
-"""The classification modules: same as the functional, same as torch.nn, buffers follow .to()
-(KLDivLoss is tested in tests/nn/test_divergence.py)."""
+"""CrossEntropyLoss and NLLLoss: same as the functional, same as torch.nn, buffers follow .to()."""
 
 import warnings
 
@@ -26,8 +25,6 @@ def _cases():
         (losskit.CrossEntropyLoss, nn.CrossEntropyLoss, (W3, None, 1, None, "sum", 0.2), (x, torch.tensor([0, 2, 1, 1]))),
         (losskit.CrossEntropyLoss, nn.CrossEntropyLoss, (None, None, -100, None, "mean", 0.1), (x, p)),
         (losskit.NLLLoss, nn.NLLLoss, (W3, None, -100, None, "mean"), (logq, y)),
-        (losskit.BCEWithLogitsLoss, nn.BCEWithLogitsLoss, (W3, None, None, "none", W3 * 2), (x, yb)),
-        (losskit.BCELoss, nn.BCELoss, (W3, None, None, "sum"), (torch.sigmoid(x), yb)),
     ]
 
 
@@ -48,8 +45,7 @@ def test_module_is_a_drop_in_for_torch(ours, theirs, ctor, inputs):
 def test_module_equals_functional(ours, theirs, ctor, inputs):
     m = ours(*ctor)
     name = {
-        "CrossEntropyLoss": "cross_entropy", "NLLLoss": "nll_loss", "BCEWithLogitsLoss": "binary_cross_entropy_with_logits",
-        "BCELoss": "binary_cross_entropy", "KLDivLoss": "kl_div",
+        "CrossEntropyLoss": "cross_entropy", "NLLLoss": "nll_loss",
     }[ours.__name__]
     fn = getattr(LF, name)
     kwargs = {"reduction": m.reduction}
@@ -65,30 +61,16 @@ def test_extensions_are_keyword_only_after_torch_arguments():
     x, y = torch.randn(4, 3), torch.full((4,), -100)
     m = losskit.CrossEntropyLoss(all_ignored="zero")
     assert m(x, y).item() == 0.0
-    with pytest.raises(TypeError):
-        losskit.BCEWithLogitsLoss(None, None, None, "mean", None, 0.1)  # label_smoothing is keyword-only
-    m = losskit.BCEWithLogitsLoss(label_smoothing=0.1)
-    yb = torch.randint(0, 2, (4, 3)).float()
-    assert_close(m(x, yb), LF.binary_cross_entropy_with_logits(x, yb, label_smoothing=0.1))
     assert "label_smoothing=0.1" in repr(losskit.CrossEntropyLoss(label_smoothing=0.1))
 
 
 def test_weight_buffers_follow_to_and_state_dict():
     ce = losskit.CrossEntropyLoss(weight=W3.clone())
-    bce = losskit.BCEWithLogitsLoss(weight=W3.clone(), pos_weight=W3.clone() * 2)
     assert set(ce.state_dict()) == {"weight"}
-    assert set(bce.state_dict()) == {"weight", "pos_weight"}
-    ce.double(), bce.to(torch.float64)
-    assert ce.weight.dtype == bce.weight.dtype == bce.pos_weight.dtype == torch.float64
+    ce.double()
+    assert ce.weight.dtype == torch.float64
     x = torch.randn(4, 3, dtype=torch.float64)
     assert ce(x, torch.tensor([0, 1, 2, 0])).dtype == torch.float64
-    fresh = losskit.BCEWithLogitsLoss(weight=torch.ones(3), pos_weight=torch.ones(3))
-    fresh.load_state_dict(bce.state_dict())
-    assert torch.equal(fresh.pos_weight, bce.pos_weight.float())
-    # torch's own modules and ours share the state-dict layout
-    theirs = nn.BCEWithLogitsLoss(weight=torch.ones(3), pos_weight=torch.ones(3))
-    theirs.load_state_dict(bce.state_dict())
-    assert torch.equal(theirs.pos_weight, bce.pos_weight.float())
     assert losskit.CrossEntropyLoss(weight=[1.0, 2.0]).weight.dtype == torch.get_default_dtype()
     assert losskit.CrossEntropyLoss().state_dict() == {}
 
@@ -106,7 +88,6 @@ def test_module_refusals():
 def test_modules_are_in_the_catalog():
     from losskit import catalog
 
-    for name, module in [("cross_entropy", losskit.CrossEntropyLoss),
-                         ("binary_cross_entropy_with_logits", losskit.BCEWithLogitsLoss)]:
+    for name, module in [("cross_entropy", losskit.CrossEntropyLoss)]:
         spec = catalog.get(name)
         assert spec.module is module and spec.torch_twin == name

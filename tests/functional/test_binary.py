@@ -152,16 +152,61 @@ def test_float64_target_promotes_like_torch():
 
 
 def test_sigmoid_applied_twice_warns():
-    probs = torch.rand(16)
+    probs = torch.sigmoid(torch.randn(16, requires_grad=True))
     y = torch.randint(0, 2, (16,)).float()
     with pytest.warns(UserWarning, match="sigmoid applied twice.*binary_cross_entropy"):
         LF.binary_cross_entropy_with_logits(probs, y)
+    with pytest.warns(UserWarning, match="sigmoid applied twice"):
+        LF.binary_cross_entropy_with_logits(probs.view(4, 4).t(), y.view(4, 4))  # through views too
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         LF.binary_cross_entropy_with_logits(torch.randn(16) * 3, y)  # real logits: quiet
-        LF.binary_cross_entropy_with_logits(probs, torch.rand(16))  # soft targets: quiet
-        with losskit.checks("off"):
-            LF.binary_cross_entropy_with_logits(probs, y)
+        LF.binary_cross_entropy_with_logits(probs.detach(), torch.rand(16))  # values alone never warn
+
+
+def test_healthy_logits_in_unit_interval_stay_quiet():
+    """A zero-initialised head gives logits that all lie in [0, 1] (all 0): not sigmoid outputs."""
+    head = torch.nn.Linear(4, 1)
+    torch.nn.init.zeros_(head.weight)
+    torch.nn.init.zeros_(head.bias)
+    logits = head(torch.randn(16, 4)).squeeze(1)
+    y = torch.randint(0, 2, (16,)).float()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LF.binary_cross_entropy_with_logits(logits, y)
+        LF.binary_cross_entropy_with_logits(torch.rand(16), y)  # values in [0, 1] without a sigmoid in the graph
+
+
+def test_target_outside_unit_interval_is_refused_by_losskit():
+    p = torch.rand(4, 3)
+    for bad in (T * 2, T - 1):
+        assert_refuses(lambda: LF.binary_cross_entropy(p, bad), match=r"target has values outside \[0, 1\]")
+        assert_refuses(lambda: LF.binary_cross_entropy_with_logits(p, bad), match=r"target has values outside")
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_nan_probability_gives_nan_not_torchs_error(reduction):
+    p = torch.rand(4, 3, dtype=torch.float64, requires_grad=True)
+    x = p.detach().clone()
+    x[1, 2] = float("nan")
+    out = LF.binary_cross_entropy(x, T.double(), reduction=reduction)
+    assert torch.isnan(out).any()
+    if reduction == "none":
+        keep = ~torch.isnan(x)
+        assert_close(out[keep], F.binary_cross_entropy(x.nan_to_num(0.5), T.double(), reduction="none")[keep])
+
+
+@pytest.mark.parametrize("fn, make", [(LF.binary_cross_entropy_with_logits, lambda g: torch.randn(6, 3, generator=g)),
+                                      (LF.binary_cross_entropy, lambda g: torch.rand(6, 3, generator=g))])
+def test_autocast_returns_float32_like_torch(fn, make):
+    g = torch.Generator().manual_seed(0)
+    x = make(g).bfloat16()
+    y = torch.randint(0, 2, (6, 3), generator=g).bfloat16()
+    torch_fn = getattr(F, fn.__name__)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ours, theirs = fn(x, y), torch_fn(x, y)
+    assert ours.dtype == theirs.dtype == torch.float32
+    assert_close(ours, theirs)
 
 
 P = torch.rand(4, 3)
@@ -204,3 +249,41 @@ def test_nan_refused_in_full_check_mode():
     with losskit.checks("full"):
         assert_refuses(lambda: LF.binary_cross_entropy_with_logits(x, T), match="logits has 1 non-finite")
         assert_refuses(lambda: LF.binary_cross_entropy(x, T), match="probs has 1 non-finite")
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_class_index_targets_with_a_threshold_match_timm(reduction):
+    from reference import timm_binary_cross_entropy
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(6, 5, dtype=torch.float64, generator=g)
+    y = torch.randint(0, 5, (6,), generator=g)
+    # smoothing 0 in timm: class indices are one-hot rows
+    check_against(lambda x: LF.binary_cross_entropy_with_logits(x, y, reduction=reduction),
+                  lambda x: timm_binary_cross_entropy(x, y, smoothing=0.0, reduction=reduction), x)
+    # timm smooths then thresholds: with a threshold between off and on values the smoothing is undone
+    check_against(lambda x: LF.binary_cross_entropy_with_logits(x, y, target_threshold=0.2, reduction=reduction),
+                  lambda x: timm_binary_cross_entropy(x, y, smoothing=0.1, target_threshold=0.2, reduction=reduction), x)
+    soft = torch.rand(6, 5, dtype=torch.float64, generator=g)  # mixup-style soft targets
+    pw = torch.rand(5, dtype=torch.float64, generator=g) + 0.5
+    check_against(lambda x: LF.binary_cross_entropy_with_logits(x, soft, pos_weight=pw, target_threshold=0.3,
+                                                                reduction=reduction),
+                  lambda x: timm_binary_cross_entropy(x, soft, target_threshold=0.3, pos_weight=pw, reduction=reduction),
+                  x)
+    assert_refuses(lambda: LF.binary_cross_entropy_with_logits(x, torch.tensor([0, 1, 5, 0, 1, 2])),
+                   match="class index 5 outside")
+    assert_refuses(lambda: LF.binary_cross_entropy_with_logits(x, soft, target_threshold=1.0),
+                   match=r"target_threshold must be in \[0, 1\)")
+
+
+def test_trailing_one_is_squeezed_like_keras_and_pos_weight_may_be_a_float():
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(8, dtype=torch.float64, generator=g)
+    y = torch.randint(0, 2, (8,), generator=g).double()
+    ref = F.binary_cross_entropy_with_logits(x, y, pos_weight=torch.tensor(2.5, dtype=torch.float64))
+    assert_close(LF.binary_cross_entropy_with_logits(x, y.view(8, 1), pos_weight=2.5), ref)
+    assert_close(LF.binary_cross_entropy_with_logits(x.view(8, 1), y, pos_weight=2.5), ref)
+    p = torch.sigmoid(x)
+    assert_close(LF.binary_cross_entropy(p, y.view(8, 1)), F.binary_cross_entropy(p, y))
+    assert_refuses(lambda: LF.binary_cross_entropy_with_logits(x, y, pos_weight=-1.0), match=r"pos_weight must be in")
+    assert_refuses(lambda: LF.binary_cross_entropy_with_logits(x, y.view(4, 2)), match=r"logits \(8,\) and target \(4, 2\)")

@@ -1,61 +1,19 @@
-"""Softmax focal / Poly-1 numerics: the analytic-backward implementation against an exact float64 reference.
+"""Poly-1 losses, and the softmax focal / Poly-1 numerics against an exact float64 reference.
 
 The reference computes log(1 - p_c) and log p_c for every class from u_c = logsumexp_{j != c} z_j - z_c
-(logsigmoid(u_c) and logsigmoid(-u_c)) through autograd, exact where p_c rounds to 1 (the formula the
-implementation used before its backward was written by hand), so these tests check values *and* gradients in the regimes where a naive
+(logsigmoid(u_c) and logsigmoid(-u_c)) through autograd, exact where p_c rounds to 1 , so these tests check values *and* gradients in the regimes where a naive
 ``log(1 - softmax)`` breaks: p_t -> 1, 0 < gamma < 1, huge logits, gradients for probability targets,
 weights and alpha.
 """
-
-import math
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from losskit.functional import focal_loss, poly1_cross_entropy, poly1_focal_loss
-from helpers import assert_close
-
-
-def _log_p_and_log1m_p_exact(z):
-    """(log p_c, log(1 - p_c)) for every c from u_c = logsumexp_{j != c} z_j - z_c, one masked row per class:
-    1 - p_c = sigmoid(u_c), p_c = sigmoid(-u_c), both exact even where p_c rounds to 1."""
-    C = z.shape[1]
-    eye = torch.eye(C, dtype=torch.bool).view((C, 1, C) + (1,) * (z.dim() - 2))
-    masked = torch.where(eye, torch.tensor(-math.inf, dtype=z.dtype), z.unsqueeze(0))  # (C, N, C, ...)
-    u = torch.logsumexp(masked, 2).movedim(0, 1) - z
-    return F.logsigmoid(-u), F.logsigmoid(u)
-
-
-def ref_exact(z, t, *, alpha=None, gamma=2.0, weight=None, ignore_index=-100, label_smoothing=0.0,
-              epsilon=0.0, reduction="mean"):
-    """sum_c q'_c w_c [alpha_c (1 - p_c)^g (-log p_c) + eps (1 - p_c)^(g+1)] with exact log(1 - p_c)."""
-    C = z.shape[1]
-    cs = (1, C) + (1,) * (z.dim() - 2)
-    if C == 1:
-        log_p, log_q = torch.zeros_like(z), torch.full_like(z, -math.inf)
-    else:
-        log_p, log_q = _log_p_and_log1m_p_exact(z)
-    w = torch.ones(C, dtype=z.dtype) if weight is None else weight
-    a = torch.ones(C, dtype=z.dtype) if alpha is None else (alpha if isinstance(alpha, torch.Tensor)
-                                                            else torch.full((C,), alpha, dtype=z.dtype))
-    term = a.view(cs) * torch.exp(gamma * log_q) * (-log_p) + epsilon * torch.exp((gamma + 1) * log_q)
-    if t.is_floating_point():
-        q, valid, denom = t, None, None
-    else:
-        valid = t != ignore_index
-        ts = torch.where(valid, t, 0)
-        q = F.one_hot(ts, C).movedim(-1, 1).to(z.dtype)
-        denom = torch.where(valid, w[ts], 0.0).sum()
-    q = q * (1 - label_smoothing) + label_smoothing / C
-    loss = (q * w.view(cs) * term).sum(1)
-    if valid is not None:
-        loss = torch.where(valid, loss, 0.0)
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return loss.sum()
-    return loss.sum() / (loss.numel() if denom is None else denom)
+from losskit.functional import (focal_loss, poly1_cross_entropy, poly1_focal_loss, poly1_sigmoid_focal_loss,
+                                sigmoid_focal_loss)
+from helpers import assert_close, check_against
+from reference import softmax_focal_exact
 
 
 def _fn(name):
@@ -81,7 +39,7 @@ def _compare(name, z, t, *, tol, grad_t=False, **kw):
     if grad_t:
         to, tr = t.detach().clone().requires_grad_(True), t.detach().clone().to(torch.float64).requires_grad_(True)
     out = _fn(name)(zo, to, reduction="none", **kw)
-    ref = ref_exact(zr, tr, reduction="none", **kw_ref)
+    ref = softmax_focal_exact(zr, tr, reduction="none", **kw_ref)
     up = torch.linspace(0.5, 1.5, out.numel(), dtype=torch.float64).view(out.shape)
     (out * up.to(out.dtype)).sum().backward()
     (ref * up).sum().backward()
@@ -151,7 +109,7 @@ def test_weight_alpha_and_probs_gradients_vs_exact_reference(kind, shape):
     leaves = [z.requires_grad_(True), al] + ([t, w] if kind == "probs" else [])
     for reduction in ("none", "mean", "sum"):
         out = poly1_focal_loss(z, t, weight=w, alpha=al, reduction=reduction, **kw)
-        ref = ref_exact(z, t, weight=w, alpha=al, reduction=reduction, **kw)
+        ref = softmax_focal_exact(z, t, weight=w, alpha=al, reduction=reduction, **kw)
         assert_close(out, ref)
         up = torch.rand(out.shape, dtype=torch.float64, generator=g) + 0.5
         go = torch.autograd.grad((out * up).sum(), leaves, allow_unused=True)
@@ -223,3 +181,45 @@ def test_compiles_fullgraph_with_analytic_backward(kind):
     ref.backward()
     assert_close(out, ref)
     assert_close(z1.grad, z2.grad)
+
+
+def _binary(shape, dtype=torch.float64, soft=False, scale=2.0):
+    z = scale * torch.randn(shape, dtype=dtype)
+    y = torch.rand(shape, dtype=dtype) if soft else torch.randint(0, 2, shape).to(dtype)
+    return z, y
+
+
+def _multiclass(shape, dtype=torch.float64, scale=2.0):
+    z = scale * torch.randn(shape, dtype=dtype)
+    return z, torch.randint(0, shape[1], (shape[0],) + tuple(shape[2:]))
+
+
+def test_poly1_sigmoid_focal_epsilon0_is_sigmoid_focal():
+    z, y = _binary((5, 4))
+    kw = dict(alpha=0.25, gamma=2.0, label_smoothing=0.1)
+    check_against(lambda *a: poly1_sigmoid_focal_loss(*a, epsilon=0.0, **kw),
+                  lambda *a: sigmoid_focal_loss(*a, **kw), z, y, grad=[True, False])
+
+
+def test_poly1_cross_entropy_vs_paper_formula():
+    # Leng et al.: Poly1 = CE + eps (1 - pt), pt = sum(labels * softmax(logits)), labels one-hot or smoothed
+    z, t = _multiclass((7, 5))
+    labels = F.one_hot(t, 5).double() * 0.9 + 0.1 / 5
+    pt = (labels * torch.softmax(z, -1)).sum(-1)
+    paper = F.cross_entropy(z, labels, reduction="none") + 2.0 * (1 - pt)
+    assert_close(poly1_cross_entropy(z, t, epsilon=2.0, label_smoothing=0.1, reduction="none"), paper)
+    assert_close(poly1_focal_loss(z, t, epsilon=2.0, gamma=0.0, label_smoothing=0.1, reduction="none"), paper)
+
+
+@pytest.mark.parametrize("fn", ["poly1_cross_entropy", "poly1_focal_loss"])
+def test_poly1_sample_weight_vs_keras_style_weighted_items(fn):
+    from reference import poly1_with_sample_weight
+
+    g = torch.Generator().manual_seed(12)
+    z = torch.randn(9, 5, dtype=torch.float64, generator=g)
+    t = torch.randint(0, 5, (9,), generator=g)
+    s = torch.rand(9, dtype=torch.float64, generator=g) * 2
+    f = poly1_cross_entropy if fn == "poly1_cross_entropy" else (lambda *a, **k: poly1_focal_loss(*a, gamma=0.0, **k))
+    check_against(lambda z: f(z, t, epsilon=2.0, sample_weight=s, reduction="sum") / 9,
+                  lambda z: poly1_with_sample_weight(z, t, epsilon=2.0, sample_weight=s), z)
+    assert_close(f(z, t, epsilon=2.0, sample_weight=s), f(z, t, epsilon=2.0, sample_weight=s, reduction="sum") / s.sum())

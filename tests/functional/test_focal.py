@@ -1,4 +1,4 @@
-"""Focal family: sigmoid focal, poly-1 sigmoid focal, asymmetric, softmax focal, poly-1 CE / focal.
+"""Focal family: sigmoid focal, asymmetric, softmax focal, and the Poly-1 variants that share their rows.
 
 References: torch's own cross_entropy / binary_cross_entropy_with_logits (the gamma=0 / epsilon=0
 reductions), float64 transcriptions of the published formulas (torchvision's sigmoid_focal_loss,
@@ -22,6 +22,7 @@ from losskit.functional import (
     sigmoid_focal_loss,
 )
 from helpers import assert_close, assert_refuses, check_against
+from reference import asl_reference_code, ref_asl, ref_sigmoid_focal, ref_softmax_focal, torchvision_sigmoid_focal
 
 REDUCTIONS = ["none", "mean", "sum"]
 HALF = [torch.float16, torch.bfloat16]
@@ -30,110 +31,6 @@ HALF = [torch.float16, torch.bfloat16]
 # ----------------------------------------------------------------------------------------------
 # float64 references, written from the papers / peers' published code (naive, direct formulas)
 # ----------------------------------------------------------------------------------------------
-
-
-def _reduce(loss, reduction, denom=None):
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return loss.sum()
-    return loss.sum() / (loss.numel() if denom is None else denom)
-
-
-def torchvision_sigmoid_focal(inputs, targets, alpha=0.25, gamma=2.0, reduction="none"):
-    """torchvision.ops.sigmoid_focal_loss, transcribed (alpha < 0 means off)."""
-    p = torch.sigmoid(inputs)
-    ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = ce_loss * ((1 - p_t) ** gamma)
-    if alpha >= 0:
-        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
-        loss = alpha_t * loss
-    return _reduce(loss, reduction)
-
-
-def ref_sigmoid_focal(z, y, *, alpha=None, gamma=2.0, weight=None, pos_weight=None, label_smoothing=0.0,
-                      ignore_index=None, reduction="mean", all_ignored="nan", epsilon=0.0):
-    """Expected focal loss under Bernoulli(y'), direct float64 formula."""
-    dt = z.dtype
-    valid = torch.ones_like(y, dtype=torch.bool) if ignore_index is None else y != ignore_index
-    y = torch.where(valid, y, 0.0)
-    y = y * (1 - label_smoothing) + label_smoothing / 2
-    p = torch.sigmoid(z)
-    a = 1.0 if alpha is None else alpha
-    pw = 1.0 if pos_weight is None else pos_weight
-    pos = -(a * pw) * (1 - p) ** gamma * torch.log(p)
-    neg = -(1 - a if alpha is not None else 1.0) * p ** gamma * torch.log(1 - p)
-    loss = y * pos + (1 - y) * neg + epsilon * (y * (1 - p) ** (gamma + 1) + (1 - y) * p ** (gamma + 1))
-    if weight is not None:
-        loss = loss * weight
-    loss = torch.where(valid, loss, torch.zeros((), dtype=dt))
-    denom = valid.sum().to(dt) if ignore_index is not None else None
-    return _reduce(loss, reduction, denom)
-
-
-def ref_softmax_focal(z, t, *, alpha=None, gamma=2.0, weight=None, ignore_index=-100, label_smoothing=0.0,
-                      reduction="mean", all_ignored="nan", epsilon=0.0):
-    """sum_c q_c w_c [alpha_c (1 - p_c)^gamma (-log p_c) + eps (1 - p_c)^(gamma+1)], torch's mean rule."""
-    unbatched = z.dim() == 1
-    if unbatched:
-        z, t = z.unsqueeze(0), t.unsqueeze(0)
-    C = z.shape[1]
-    cs = (1, C) + (1,) * (z.dim() - 2)
-    p = torch.softmax(z, 1)
-    w = torch.ones(C, dtype=z.dtype) if weight is None else weight
-    if alpha is None:
-        a = torch.ones(C, dtype=z.dtype)
-    elif isinstance(alpha, torch.Tensor):
-        a = alpha
-    else:
-        a = torch.full((C,), float(alpha), dtype=z.dtype)
-    if t.is_floating_point():
-        q, valid, denom = t, None, None
-    else:
-        valid = t != ignore_index if ignore_index is not None else torch.ones_like(t, dtype=torch.bool)
-        ts = torch.where(valid, t, 0)
-        q = F.one_hot(ts, C).movedim(-1, 1).to(z.dtype)
-        denom = torch.where(valid, w[ts], 0.0).sum()
-    q = q * (1 - label_smoothing) + label_smoothing / C
-    term = a.view(cs) * (1 - p) ** gamma * (-torch.log(p)) + epsilon * (1 - p) ** (gamma + 1)
-    loss = (q * w.view(cs) * term).sum(1)
-    if valid is not None:
-        loss = torch.where(valid, loss, 0.0)
-    if unbatched and reduction == "none":
-        loss = loss.squeeze(0)
-    return _reduce(loss, reduction, denom)
-
-
-def asl_reference_code(x, y, gamma_neg=4, gamma_pos=1, clip=0.05, eps=1e-8):
-    """AsymmetricLoss.forward from the ASL repository (Ridnik et al.), transcribed; returns the sum."""
-    x_sigmoid = torch.sigmoid(x)
-    xs_pos = x_sigmoid
-    xs_neg = 1 - x_sigmoid
-    if clip is not None and clip > 0:
-        xs_neg = (xs_neg + clip).clamp(max=1)
-    los_pos = y * torch.log(xs_pos.clamp(min=eps))
-    los_neg = (1 - y) * torch.log(xs_neg.clamp(min=eps))
-    loss = los_pos + los_neg
-    if gamma_neg > 0 or gamma_pos > 0:
-        pt = xs_pos * y + xs_neg * (1 - y)
-        one_sided_gamma = gamma_pos * y + gamma_neg * (1 - y)
-        loss = loss * torch.pow(1 - pt, one_sided_gamma)
-    return -loss.sum()
-
-
-def ref_asl(z, y, *, gamma_pos=0.0, gamma_neg=4.0, clip=0.05, weight=None, ignore_index=None,
-            reduction="mean", all_ignored="nan"):
-    """The paper's formula: y (1-p)^g+ (-log p) + (1-y) p_m^g- (-log(1-p_m)), p_m = max(p - m, 0)."""
-    valid = torch.ones_like(y, dtype=torch.bool) if ignore_index is None else y != ignore_index
-    y = torch.where(valid, y, 0.0)
-    p = torch.sigmoid(z)
-    pm = (p - clip).clamp(min=0)
-    loss = y * (1 - p) ** gamma_pos * -torch.log(p) + (1 - y) * pm ** gamma_neg * -torch.log(1 - pm)
-    if weight is not None:
-        loss = loss * weight
-    loss = torch.where(valid, loss, 0.0)
-    return _reduce(loss, reduction, valid.sum().to(z.dtype) if ignore_index is not None else None)
 
 
 def _binary(shape, dtype=torch.float64, soft=False, scale=2.0):
@@ -167,16 +64,29 @@ def _bce_smoothed(z, y, *, weight=None, pos_weight=None, label_smoothing=0.0, re
 @pytest.mark.parametrize("shape", [(7,), (4, 3), (2, 3, 4, 5)])
 @pytest.mark.parametrize("opts", ["plain", "weight", "pos_weight", "smoothing", "all", "soft"])
 def test_sigmoid_focal_gamma0_is_bce(reduction, shape, opts):
+    """A 1-D weight / pos_weight applies per class (dim 1 of an (N, C, d1..dk) input): torch's BCE with the
+    weight viewed as (C, 1, .., 1)."""
     z, y = _binary(shape, soft=opts == "soft")
-    kw = {}
+    c = shape[1] if len(shape) > 1 else shape[0]
+    along = lambda w: w.view(-1, *([1] * (len(shape) - 2))) if len(shape) > 2 else w  # noqa: E731
+    kw, kw_torch = {}, {}
     if opts in ("weight", "all"):
-        kw["weight"] = torch.rand(shape[-1], dtype=torch.float64) + 0.5
+        kw["weight"] = torch.rand(c, dtype=torch.float64) + 0.5
+        kw_torch["weight"] = along(kw["weight"])
     if opts in ("pos_weight", "all"):
-        kw["pos_weight"] = torch.rand(shape[-1], dtype=torch.float64) * 3
+        kw["pos_weight"] = torch.rand(c, dtype=torch.float64) * 3
+        kw_torch["pos_weight"] = along(kw["pos_weight"])
     if opts in ("smoothing", "all"):
-        kw["label_smoothing"] = 0.2
-    check_against(lambda *a, **k: sigmoid_focal_loss(*a, gamma=0.0, **k), _bce_smoothed, z, y,
-                  grad=[True, False], reduction=reduction, **kw)
+        kw["label_smoothing"] = kw_torch["label_smoothing"] = 0.2
+    check_against(lambda *a, **k: sigmoid_focal_loss(*a, gamma=0.0, **kw, **k),
+                  lambda *a, **k: _bce_smoothed(*a, **kw_torch, **k), z, y, grad=[True, False], reduction=reduction)
+
+
+def test_per_class_tensor_that_only_fits_the_last_dimension_is_refused():
+    z, y = _binary((2, 3, 4, 5))
+    assert_refuses(lambda: sigmoid_focal_loss(z, y, weight=torch.ones(5, dtype=torch.float64)),
+                   match=r"a 1-D weight applies to the class dimension 1 of input \(2, 3, 4, 5\), which has 3 classes")
+    assert_close(sigmoid_focal_loss(z, y, weight=torch.ones(1, 1, 1, 5, dtype=torch.float64)), sigmoid_focal_loss(z, y))
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -229,20 +139,18 @@ def test_sigmoid_focal_all_options_vs_float64_formula(shape, alpha, gamma, smoot
         y[torch.rand(shape) < 0.3] = -1.0
         y.view(-1)[0] = 1.0  # at least one element counts
     kw = dict(gamma=gamma, label_smoothing=smoothing, reduction=reduction, ignore_index=-1 if ignore else None)
-    kw["alpha"] = torch.rand(shape[-1], dtype=torch.float64) if alpha == "tensor" else alpha
+    c = shape[1] if len(shape) > 1 else shape[0]  # 1-D tensors apply per class (dim 1)
+    along = lambda w: w.view(-1, *([1] * (len(shape) - 2))) if len(shape) > 2 else w  # noqa: E731
+    kw["alpha"] = torch.rand(c, dtype=torch.float64) if alpha == "tensor" else alpha
     if weighted:
         kw["weight"] = torch.rand(shape, dtype=torch.float64)
     if pos_weighted:
-        kw["pos_weight"] = torch.rand(shape[-1], dtype=torch.float64) * 2
-    ours = (lambda *a, **k: poly1_sigmoid_focal_loss(*a, epsilon=epsilon, **k)) if epsilon else sigmoid_focal_loss
-    check_against(ours, lambda *a, **k: ref_sigmoid_focal(*a, epsilon=epsilon, **k), z, y, grad=[True, False], **kw)
-
-
-def test_poly1_sigmoid_focal_epsilon0_is_sigmoid_focal():
-    z, y = _binary((5, 4))
-    kw = dict(alpha=0.25, gamma=2.0, label_smoothing=0.1)
-    check_against(lambda *a: poly1_sigmoid_focal_loss(*a, epsilon=0.0, **kw),
-                  lambda *a: sigmoid_focal_loss(*a, **kw), z, y, grad=[True, False])
+        kw["pos_weight"] = torch.rand(c, dtype=torch.float64) * 2
+    kw_ref = {k: along(v) if isinstance(v, torch.Tensor) and v.dim() == 1 else v for k, v in kw.items()}
+    ours = (lambda *a, **k: poly1_sigmoid_focal_loss(*a, epsilon=epsilon, **kw, **k)) if epsilon else \
+        (lambda *a, **k: sigmoid_focal_loss(*a, **kw, **k))
+    check_against(ours, lambda *a, **k: ref_sigmoid_focal(*a, epsilon=epsilon, **kw_ref, **k), z, y,
+                  grad=[True, False])
 
 
 def test_sigmoid_focal_ignore_equals_slicing_and_all_ignored():
@@ -321,10 +229,32 @@ def test_sigmoid_focal_compiles_fullgraph():
     assert_close(fn(z, y), sigmoid_focal_loss(z, y, alpha=0.25, ignore_index=-1))
 
 
-def test_sigmoid_focal_warns_on_probabilities():
-    z = torch.rand(4, 4)
+@pytest.mark.parametrize("fn", [sigmoid_focal_loss, poly1_sigmoid_focal_loss, asymmetric_loss])
+def test_sigmoid_outputs_warn_and_healthy_logits_in_unit_interval_do_not(fn):
+    z = torch.sigmoid(torch.randn(4, 4, requires_grad=True))
     with pytest.warns(UserWarning, match="sigmoid applied twice"):
-        sigmoid_focal_loss(z, (z > 0.5).float())
+        fn(z, (z > 0.5).float())
+    import warnings
+    head = torch.zeros(4, 4, requires_grad=True) * 1.0  # a zero-initialised head: every logit 0, in [0, 1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fn(head, (torch.rand(4, 4) > 0.5).float())
+        fn(torch.rand(4, 4), (torch.rand(4, 4) > 0.5).float())
+
+
+@pytest.mark.parametrize("fn", [focal_loss, poly1_focal_loss, poly1_cross_entropy])
+def test_softmax_outputs_warn(fn):
+    p = torch.softmax(torch.randn(6, 3, requires_grad=True), 1)
+    t = torch.tensor([0, 1, 2, 0, 1, 2])
+    with pytest.warns(UserWarning, match="softmax applied twice"):
+        fn(p, t)
+    with pytest.warns(UserWarning, match="softmax applied twice"):
+        fn(p.detach(), t)  # rows in [0, 1] that sum to 1, without a graph
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fn(torch.zeros(6, 3, requires_grad=True) * 1.0, t)  # zero-initialised head
+        fn(torch.randn(6, 3), t)
 
 
 @pytest.mark.parametrize("fn", [sigmoid_focal_loss, poly1_sigmoid_focal_loss])
@@ -332,13 +262,13 @@ def test_sigmoid_focal_errors(fn):
     z, y = _binary((4, 3))
     assert_refuses(lambda: fn(z, y, alpha=1.5), match=r"alpha must be in \[0, 1\], got 1.5")
     assert_refuses(lambda: fn(z, y, alpha=torch.tensor([0.2, 1.2, 0.3], dtype=torch.float64)),
-                   match=r"alpha must have values in \[0, 1\]")
+                   match=r"alpha has values outside \[0, 1\]")
     assert_refuses(lambda: fn(z, y, gamma=-1.0), match=r"gamma must be in \[0, inf\]")
     assert_refuses(lambda: fn(z, y, label_smoothing=1.0), match=r"label_smoothing must be in \[0, 1\)")
     assert_refuses(lambda: fn(z, y, weight=torch.ones(4, dtype=torch.float64)),
-                   match=r"weight of shape \(4,\) cannot be broadcast to logits of shape \(4, 3\)")
-    assert_refuses(lambda: fn(z, y, pos_weight=torch.ones(2)), match="pos_weight of shape")
-    assert_refuses(lambda: fn(z, y[:, :2]), match="logits and target must have the same shape")
+                   match=r"weight with shape \(4,\) does not broadcast to the shape of logits \(4, 3\)")
+    assert_refuses(lambda: fn(z, y, pos_weight=torch.ones(2)), match="pos_weight with shape")
+    assert_refuses(lambda: fn(z, y[:, :2]), match=r"logits \(4, 3\) and target \(4, 2\) must have the same shape")
     assert_refuses(lambda: fn(z, y * 2), match=r"target has values outside \[0, 1\]")
     assert_refuses(lambda: fn(z, y, reduction="avg"), match="reduction")
     assert_refuses(lambda: fn(z, y, all_ignored="skip"), match="all_ignored")
@@ -403,7 +333,7 @@ def test_asl_errors():
     assert_refuses(lambda: asymmetric_loss(z, y, clip=-0.1), match=r"clip must be in \[0, 1\)")
     assert_refuses(lambda: asymmetric_loss(z, y, gamma_neg=-1.0), match=r"gamma_neg must be in \[0, inf\]")
     assert_refuses(lambda: asymmetric_loss(z, y, gamma_pos=-1.0), match=r"gamma_pos must be in")
-    assert_refuses(lambda: asymmetric_loss(z, y, weight=torch.ones(5)), match="weight of shape")
+    assert_refuses(lambda: asymmetric_loss(z, y, weight=torch.ones(5)), match="weight with shape")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -468,16 +398,6 @@ def test_softmax_family_vs_float64_formula(case, alpha, gamma, epsilon, reductio
     ours = (lambda *a, **k: poly1_focal_loss(*a, epsilon=epsilon, **k)) if epsilon else focal_loss
     check_against(ours, lambda *a, **k: ref_softmax_focal(*a, epsilon=epsilon, **k), z, t,
                   grad=[True, kind == "probs"], gamma=gamma, reduction=reduction, **kw)
-
-
-def test_poly1_cross_entropy_vs_paper_formula():
-    # Leng et al.: Poly1 = CE + eps (1 - pt), pt = sum(labels * softmax(logits)), labels one-hot or smoothed
-    z, t = _multiclass((7, 5))
-    labels = F.one_hot(t, 5).double() * 0.9 + 0.1 / 5
-    pt = (labels * torch.softmax(z, -1)).sum(-1)
-    paper = F.cross_entropy(z, labels, reduction="none") + 2.0 * (1 - pt)
-    assert_close(poly1_cross_entropy(z, t, epsilon=2.0, label_smoothing=0.1, reduction="none"), paper)
-    assert_close(poly1_focal_loss(z, t, epsilon=2.0, gamma=0.0, label_smoothing=0.1, reduction="none"), paper)
 
 
 @pytest.mark.parametrize("reduction", ["none", "sum"])
@@ -600,7 +520,7 @@ def test_softmax_family_errors(fn):
         assert_refuses(lambda: fn(z, t, alpha=-0.1), match=r"alpha must be in \[0, 1\], got -0.1")
         assert_refuses(lambda: fn(z, t, alpha=torch.ones(4)), match=r"alpha must be a 1-D tensor with one entry per")
         assert_refuses(lambda: fn(z, t, alpha=-torch.ones(3, dtype=torch.float64)),
-                       match=r"alpha must have values in \[0, inf\)")
+                       match=r"alpha has 3 entries below 0")
         assert_refuses(lambda: fn(z, t, gamma=-0.5), match=r"gamma must be in \[0, inf\], got -0.5")
     else:
         assert_refuses(lambda: fn(z, t, epsilon=float("nan")), match="epsilon must be finite")
@@ -611,23 +531,180 @@ def test_softmax_family_errors(fn):
                    torch_call=lambda: F.cross_entropy(z, t, weight=torch.ones(4, dtype=torch.float64)))
     assert_refuses(lambda: fn(z, torch.tensor([0, 1, 3, 0])), match="class index 3 outside",
                    torch_call=lambda: F.cross_entropy(z, torch.tensor([0, 1, 3, 0])))
-    assert_refuses(lambda: fn(z, t[:3]), match=r"class-index target must have shape \(4,\)",
+    assert_refuses(lambda: fn(z, t[:3]), match=r"target has shape \(3,\) but logits has shape \(4, 3\); class indices are an integer tensor of shape \(4,\)",
                    torch_call=lambda: F.cross_entropy(z, t[:3]))
-    assert_refuses(lambda: fn(z, torch.rand(4, 2, dtype=torch.float64)), match="must have the same shape",
+    assert_refuses(lambda: fn(z, torch.rand(4, 2, dtype=torch.float64)), match=r"class probabilities a floating tensor with the shape of logits \(4, 3\)",
                    torch_call=lambda: F.cross_entropy(z, torch.rand(4, 2, dtype=torch.float64)))
     assert_refuses(lambda: fn(z, t, reduction="avg"), match="reduction")
     assert_refuses(lambda: fn(z, t, ignore_index=1.5), match="ignore_index must be an int")
     assert_refuses(lambda: fn(z, -torch.rand(4, 3, dtype=torch.float64)), match=r"target has values outside \[0, 1\]")
 
 
-def test_kernel_hook_falls_back_on_cpu(monkeypatch):
+def test_kernel_is_offered_the_normalised_inputs_and_the_formula_serves_when_it_declines(monkeypatch):
     from losskit.kernels import _dispatch
 
     calls = []
-    monkeypatch.setitem(_dispatch._KERNELS, "sigmoid_focal_loss", lambda *a, **k: calls.append(k) or None)
+
+    def supports(b, **options):
+        calls.append((b, options))
+        return False
+
+    monkeypatch.setitem(_dispatch._REGISTERED, "sigmoid_focal_rows",
+                        _dispatch.Kernel("sigmoid_focal_rows", lambda *a, **k: None, supports))
     z, y = _binary((3, 2))
-    with _dispatch.impl("triton"), pytest.MonkeyPatch.context() as m:
-        m.setattr(_dispatch, "triton_available", lambda: True)
+    with _dispatch.impl("triton"):
         out = sigmoid_focal_loss(z, y, alpha=0.25)
-    assert calls and calls[0]["alpha"] == 0.25 and calls[0]["gamma"] == 2.0
+    assert calls and calls[0][1] == {"alpha": 0.25, "gamma": 2.0, "reduction": "mean"}
+    assert calls[0][0].logits is z
     assert_close(out, ref_sigmoid_focal(z, y, alpha=0.25))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_focal_sample_weight_scales_items_and_joins_the_mean(reduction):
+    from reference import keras_categorical_focal_crossentropy
+
+    g = torch.Generator().manual_seed(11)
+    z = torch.randn(8, 4, dtype=torch.float64, generator=g)
+    t = torch.randint(0, 4, (8,), generator=g)
+    s = torch.rand(8, dtype=torch.float64, generator=g) * 2
+    # Keras's CategoricalFocalCrossentropy(alpha=0.25, gamma=2) with sample_weight: sum_n s_n l_n / N
+    check_against(lambda z: focal_loss(z, t, alpha=0.25, sample_weight=s, reduction="sum") / 8,
+                  lambda z: keras_categorical_focal_crossentropy(z, t, sample_weight=s), z)
+    w = torch.rand(4, dtype=torch.float64, generator=g) + 0.5
+    ref = ref_softmax_focal(z, t, gamma=1.5, weight=w, reduction="none") * s
+    expected = {"none": ref, "sum": ref.sum(), "mean": ref.sum() / (s * w[t]).sum()}[reduction]
+    assert_close(focal_loss(z, t, gamma=1.5, weight=w, sample_weight=s, reduction=reduction), expected)
+    assert_refuses(lambda: focal_loss(z, t, sample_weight=-s), match="sample_weight has .* below 0")
+    assert_refuses(lambda: focal_loss(z, t, sample_weight=s[:3]), match="sample_weight with shape")
+
+
+# ----------------------------------------------------------------------------------------------
+# single-label asymmetric loss (timm's AsymmetricLossSingleLabel)
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gp,gn,eps", [(1.0, 4.0, 0.1), (0.0, 4.0, 0.0), (0.5, 2.0, 0.2), (2.0, 0.0, 0.1)])
+@pytest.mark.parametrize("reduction", ["none", "mean"])
+def test_asymmetric_single_label_matches_timm(gp, gn, eps, reduction):
+    from reference import timm_asymmetric_single_label
+    from losskit.functional import asymmetric_single_label_loss
+
+    z, t = _multiclass((7, 5))
+    check_against(lambda z: asymmetric_single_label_loss(z, t, gamma_pos=gp, gamma_neg=gn, label_smoothing=eps,
+                                                         reduction=reduction),
+                  lambda z: timm_asymmetric_single_label(z, t, gamma_pos=gp, gamma_neg=gn, eps=eps, reduction=reduction),
+                  z)
+
+
+def test_asymmetric_single_label_options():
+    from losskit.functional import asymmetric_single_label_loss
+
+    z, t = _multiclass((3, 4, 5), ignore=-100)
+    w = torch.rand(4, dtype=torch.float64) + 0.5
+    assert_close(asymmetric_single_label_loss(z, t, gamma_neg=0.0, weight=w, label_smoothing=0.1),
+                 F.cross_entropy(z, t, weight=w, label_smoothing=0.1))
+    keep = t != -100
+    rows = asymmetric_single_label_loss(z, t, gamma_pos=1.0, reduction="none")
+    assert (rows[~keep] == 0).all()
+    assert_close(asymmetric_single_label_loss(z, t, gamma_pos=1.0), rows.sum() / keep.sum())
+    zs = torch.tensor([[40.0, 0.0, -3.0], [0.0, 0.0, 0.0]], requires_grad=True)  # p_y rounds to 1 in row 0
+    out = asymmetric_single_label_loss(zs, torch.tensor([0, 1]), gamma_pos=0.5, reduction="none")
+    (g,) = torch.autograd.grad(out.sum(), zs)
+    assert out[0] > 0 and torch.isfinite(g).all()
+    assert_refuses(lambda: asymmetric_single_label_loss(z, torch.rand(3, 4, 5, dtype=torch.float64)),
+                   match="class indices")
+    assert_refuses(lambda: asymmetric_single_label_loss(z, t, gamma_neg=-1.0), match=r"gamma_neg must be in \[0, inf\]")
+
+
+def test_asymmetric_label_smoothing_and_pos_weight():
+    z, y = _binary((6, 5))
+    pw = torch.rand(5, dtype=torch.float64) * 2 + 0.5
+    # with every focusing off, ASL is BCE, also with smoothing and pos_weight
+    assert_close(asymmetric_loss(z, y, gamma_pos=0.0, gamma_neg=0.0, clip=0.0, label_smoothing=0.2, pos_weight=pw),
+                 F.binary_cross_entropy_with_logits(z, y * 0.8 + 0.1, pos_weight=pw))
+    # smoothing is the expectation of the hard-label losses; pos_weight scales the positive term only
+    eps = 0.2
+    hard1 = asymmetric_loss(z, torch.ones_like(y), reduction="none", pos_weight=pw)
+    hard0 = asymmetric_loss(z, torch.zeros_like(y), reduction="none", pos_weight=pw)
+    ys = y * (1 - eps) + eps / 2
+    assert_close(asymmetric_loss(z, y, label_smoothing=eps, pos_weight=pw, reduction="none"), ys * hard1 + (1 - ys) * hard0)
+    assert_close(hard1, asymmetric_loss(z, torch.ones_like(y), reduction="none") * pw)
+
+
+def test_lower_precision_class_weights_are_widened_not_refused():
+    z, t = _multiclass((6, 3))
+    w = torch.rand(3, dtype=torch.float64) + 0.5
+    assert_close(focal_loss(z, t, weight=w.float(), alpha=w.float()), focal_loss(z, t, weight=w.float().double(),
+                                                                                  alpha=w.float().double()))
+
+
+# ----------------------------------------------------------------------------------------------
+# soft targets: the expectation (losskit) or the peers' BCE (1 - p_t)^gamma; smp's options
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("alpha,gamma", [(0.25, 2.0), (-1, 1.5), (0.6, 0.5)])
+def test_peers_soft_target_form_matches_torchvision_on_soft_targets(reduction, alpha, gamma):
+    z, y = _binary((6, 5), soft=True)
+    check_against(lambda z: sigmoid_focal_loss(z, y, alpha=None if alpha < 0 else alpha, gamma=gamma,
+                                               soft_target="peers", reduction=reduction),
+                  lambda z: torchvision_sigmoid_focal(z, y, alpha=alpha, gamma=gamma, reduction=reduction), z)
+
+
+def test_expected_and_peers_forms_agree_on_hard_targets_and_differ_on_soft_ones():
+    z, y = _binary((40, 5))
+    kw = dict(alpha=0.25, gamma=2.0, label_smoothing=0.0, pos_weight=torch.rand(5, dtype=torch.float64) + 0.5)
+    assert_close(sigmoid_focal_loss(z, y, soft_target="peers", **kw), sigmoid_focal_loss(z, y, **kw))
+    ys = torch.rand(40, 5, dtype=torch.float64)
+    expected, peers = sigmoid_focal_loss(z, ys, gamma=2.0), sigmoid_focal_loss(z, ys, gamma=2.0, soft_target="peers")
+    assert peers < 0.75 * expected  # the peers' form drops most of a soft target's loss
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("opts", [dict(), dict(reduced_threshold=0.5), dict(normalized=True),
+                                  dict(reduced_threshold=0.3, normalized=True, alpha=None)])
+def test_peers_form_with_smp_options_matches_smp(reduction, opts):
+    from reference import smp_focal_loss_with_logits
+
+    z, y = _binary((4, 3, 5))  # smp's pt = exp(-BCE) equals p_t on 0/1 targets
+    kw = {"alpha": 0.25, "gamma": 2.0, **opts}
+    check_against(lambda z: sigmoid_focal_loss(z, y, soft_target="peers", reduction=reduction, **kw),
+                  lambda z: smp_focal_loss_with_logits(z, y, reduction=reduction, **kw), z)
+
+
+def test_soft_target_options_are_checked():
+    z, y = _binary((4, 3))
+    assert_refuses(lambda: sigmoid_focal_loss(z, y, soft_target="torchvision"), match="soft_target='torchvision' is not valid")
+    assert_refuses(lambda: sigmoid_focal_loss(z, y, normalized=True), match="pass soft_target='peers'")
+    assert_refuses(lambda: sigmoid_focal_loss(z, y, soft_target="peers", reduced_threshold=0.0),
+                   match=r"reduced_threshold must be in \(0, 1\]")
+    zs = torch.tensor([30.0, -30.0, 0.5], dtype=torch.float32, requires_grad=True)
+    out = sigmoid_focal_loss(zs, torch.tensor([1.0, 0.0, 1.0]), gamma=0.5, soft_target="peers", reduction="sum")
+    (g,) = torch.autograd.grad(out, zs)
+    assert torch.isfinite(g).all()
+
+
+# ----------------------------------------------------------------------------------------------
+# focal loss on probabilities
+# ----------------------------------------------------------------------------------------------
+
+
+def test_binary_focal_loss_is_sigmoid_focal_on_probabilities_and_matches_keras():
+    from reference import keras_binary_focal_crossentropy
+    from losskit.functional import binary_focal_loss
+
+    z, y = _binary((6, 5))
+    p = torch.sigmoid(z)
+    for kw in (dict(alpha=0.25, gamma=2.0), dict(gamma=0.5, label_smoothing=0.1), dict(alpha=0.6, gamma=0.0)):
+        check_against(lambda p: binary_focal_loss(p, y, reduction="none", **kw),
+                      lambda p: sigmoid_focal_loss(torch.logit(p), y, reduction="none", **kw), p)
+    check_against(lambda p: binary_focal_loss(p, y, alpha=0.25, soft_target="peers", label_smoothing=0.1,
+                                              reduction="none"),
+                  lambda p: keras_binary_focal_crossentropy(p, y, label_smoothing=0.1), p)
+    assert_close(binary_focal_loss(p, y, gamma=0.0), F.binary_cross_entropy(p, y))
+    edge = torch.tensor([0.0, 1.0, 0.0, 1.0], dtype=torch.float64)
+    assert_close(binary_focal_loss(edge, torch.tensor([1.0, 0.0, 0.0, 1.0], dtype=torch.float64), gamma=0.0,
+                                   reduction="none"),
+                 F.binary_cross_entropy(edge, torch.tensor([1.0, 0.0, 0.0, 1.0], dtype=torch.float64), reduction="none"))
+    assert_refuses(lambda: binary_focal_loss(z, y), match=r"probs has values outside \[0, 1\].*looks like logits")
