@@ -112,13 +112,6 @@ def test_fit_temperature_refuses_fractional_class_targets():
     fit_temperature(z, torch.arange(20) % 3)
 
 
-def test_overlap_multiclass_1d_input_message_names_no_made_up_shape():
-    # a (C,) input used to be told "for this input that is target (3,) or (3,)"
-    with pytest.raises(ValueError, match=r"expects input \(N, C, \*\).*got input \(3,\) and target \(\)") as e:
-        LF.dice_loss(torch.randn(3), torch.tensor(1))
-    assert "for this input" not in str(e.value)
-
-
 def test_package_root_exports_decision():
     assert "decision" in losskit.__all__
     assert losskit.decision.tune_threshold is not None

@@ -126,7 +126,6 @@ _KERNEL_MODULES: dict[str, str] = {
     "linear_cross_entropy": "losskit.kernels.linear_cross_entropy",
     "sigmoid_focal_loss": "losskit.kernels.focal",
     "binary_cross_entropy_with_logits": "losskit.kernels.focal",
-    "dice_loss": "losskit.kernels.dice",
 }
 _KERNELS: dict[str, Callable] = {}
 _triton: Optional[bool] = None

@@ -1,4 +1,4 @@
-"""The overlap modules: one call into the functional, weight as a buffer, options checked at construction."""
+"""The segmentation (overlap) modules: one call into the functional, weight as a buffer, options checked at construction."""
 
 from __future__ import annotations
 
