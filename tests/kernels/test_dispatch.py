@@ -32,7 +32,7 @@ PRIMITIVE = {"cross_entropy": "cross_entropy_rows", "linear_cross_entropy": "lin
              "binary_cross_entropy_with_logits": "sigmoid_focal_rows", "sigmoid_focal_loss": "sigmoid_focal_rows",
              "dice_loss": "soft_counts"}
 #: losses whose kernels still register a loss-level entry (transitional)
-LEGACY = ("binary_cross_entropy_with_logits", "sigmoid_focal_loss", "dice_loss")
+LEGACY = ("binary_cross_entropy_with_logits", "sigmoid_focal_loss")
 ENTRIES: dict = {}  # name -> the registered kernel function (unwrapped)
 
 
