@@ -502,11 +502,17 @@ _LOG_SOFTMAX = frozenset({"LogSoftmaxBackward0"})
 
 
 def _sample_rows(x: Tensor, dim: int, rows: int = 32) -> Tensor:
-    """Up to ``rows`` distributions along ``dim`` (class dim), spread evenly over the others: (k, C)."""
-    m = x.detach().movedim(dim, -1).reshape(-1, x.shape[dim])
-    if m.shape[0] > rows:
-        m = m[torch.linspace(0, m.shape[0] - 1, rows, device=m.device).long()]
-    return m.float()
+    """Up to ``rows`` distributions along ``dim`` (class dim), spread evenly over the others: (k, C).
+
+    Only the sampled rows are copied (``x`` is viewed as (before, C, after), a view when contiguous)."""
+    d = x.detach()
+    c = d.shape[dim]
+    v = d.reshape(math.prod(d.shape[:dim]), c, math.prod(d.shape[dim + 1:]))
+    count, after = v.shape[0] * v.shape[2], v.shape[2]
+    if count <= rows:
+        return v.movedim(1, -1).reshape(-1, c).float()
+    picks = torch.arange(rows, device=d.device) * (count - 1) // (rows - 1)  # evenly spread flat row indices
+    return v[picks // after, :, picks % after].float()
 
 
 def warn_activated(logits: Tensor, *, fn: str, link: str, dim: int = 1, fix: str = "",

@@ -58,8 +58,8 @@ Shared conventions (every loss here):
   the result has the input's dtype (float32 under ``torch.autocast``). Saturated logits (``±1e4``)
   give finite values and gradients; a NaN in the input gives a NaN loss.
 * **Soft counts.** The counts are the primitive ``soft_counts`` (:mod:`losskit.kernels.soft_counts`
-  serves it on CUDA with the link fused); class-index targets are counted with a gather and a
-  scatter-add into ``(N, C)`` bins, never through a one-hot or a comparison of the whole mask.
+  serves it on CUDA with the link fused); class-index targets become a one-hot mask by one scatter
+  (as MONAI's ``one_hot``), never by comparing the whole mask with every class.
 """
 
 from __future__ import annotations
@@ -146,34 +146,28 @@ def soft_counts(m: _checks.MaskInputs, *, per_image: bool) -> tuple[Tensor, Tens
     else:
         p = torch.sigmoid(_checks.upcast(x))
     valid = m.valid
-    n, c = p.shape[0], p.shape[1]
+    dims = (2,) if per_image else (0, 2)
     if m.index_target:
         y = m.target  # (N, 1, L) labels
         if valid is not None:
             y = torch.where(valid, y, torch.zeros((), dtype=y.dtype, device=y.device))  # (N, 1, L): small
             v = valid.to(cdtype)
-            p_y = p.gather(1, y) * v  # p of the target class at each counted pixel
-            psum = torch.einsum("ncl,nl->nc", p, v[:, 0])  # Σ over counted pixels, no masked copy of p
+            # Σ over counted pixels, no masked copy of p
+            psum = torch.einsum("ncl,nl->nc" if per_image else "ncl,nl->c", p, v[:, 0])
         else:
-            v = torch.ones_like(y, dtype=cdtype)
-            p_y = p.gather(1, y)
-            psum = p.sum(2)
-        # Σ_i p_ic t_ic with one-hot t: the p of each pixel's class, added into its class's bin
-        bins = torch.zeros((n, c), dtype=cdtype, device=p.device)
-        inter = bins.scatter_add(1, y[:, 0], p_y[:, 0])
-        tsum = bins.scatter_add(1, y[:, 0], v[:, 0])
+            v = torch.ones((), dtype=cdtype, device=p.device).expand(y.shape)
+            psum = p.sum(dims)
+        # the one-hot target scattered from the labels (0 at ignored pixels): no comparison of the whole
+        # mask, and its product with p backpropagates as one multiplication
+        t = torch.zeros_like(p).scatter_(1, y, v)
     else:
         t = m.target
         if valid is not None:
             t = torch.where(valid, t, torch.zeros((), dtype=t.dtype, device=t.device))
             p = torch.where(valid, p, torch.zeros((), dtype=p.dtype, device=p.device))
         t = t.to(cdtype)
-        inter = (p * t).sum(2)
-        psum = p.sum(2)
-        tsum = t.sum(2)
-    if not per_image:
-        inter, psum, tsum = inter.sum(0), psum.sum(0), tsum.sum(0)
-    return inter, psum, tsum
+        psum = p.sum(dims)
+    return (p * t).sum(dims), psum, t.sum(dims)
 
 
 def _ratio(num: Tensor, den: Tensor, eps: float) -> Tensor:
