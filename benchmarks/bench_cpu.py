@@ -1,5 +1,9 @@
 """CPU benchmark: forward + backward time of every losskit torch twin against torch's own function.
 
+Losses with no torch twin are timed against a peer library where one is installed (``PEERS``:
+``dice_loss`` against MONAI's ``DiceLoss``, cross-entropy + Dice against MONAI's ``DiceCELoss``,
+both on (8, 4, 64, 64) logits with class-index targets); the "torch ms" column is then the peer's.
+
 For each registered loss whose registry entry names a ``torch_twin``, both functions run on the
 same inputs at a realistic size (the ``SIZES`` table below); each repeat times one forward and one
 backward of each, interleaved (ours then torch, torch then ours, alternately) so that drift in the
@@ -208,6 +212,38 @@ SIZES: dict[str, Builder] = {
 
 
 # --------------------------------------------------------------------------------------------
+# losses with no torch twin, against a peer library (skipped when the peer is not installed)
+# --------------------------------------------------------------------------------------------
+
+
+def _segmentation(g, tiny):
+    n, c, h = (2, 3, 8) if tiny else (8, 4, 64)
+    return (_randn(g, n, c, h, h, grad=True), torch.randint(0, c, (n, h, h), generator=g)), {}, f"{n}x{c}x{h}x{h}"
+
+
+def _monai(name: str, **kwargs):
+    """MONAI's loss ``name`` on (logits, class indices), softmax and one-hot inside, over the batch."""
+    def build():
+        from monai import losses
+
+        loss = getattr(losses, name)(softmax=True, to_onehot_y=True, batch=True, **kwargs)
+        return lambda logits, target: loss(logits, target.unsqueeze(1))
+    return build
+
+
+def _ce_plus_dice(logits, target):
+    return losskit.functional.cross_entropy(logits, target) + losskit.functional.dice_loss(logits, target)
+
+
+# (name shown, losskit function, peer label, peer builder, input builder)
+PEERS = [
+    ("dice_loss", lambda x, t: losskit.functional.dice_loss(x, t), "monai.losses.DiceLoss", _monai("DiceLoss"),
+     _segmentation),
+    ("cross_entropy + dice_loss", _ce_plus_dice, "monai.losses.DiceCELoss", _monai("DiceCELoss"), _segmentation),
+]
+
+
+# --------------------------------------------------------------------------------------------
 # timing
 # --------------------------------------------------------------------------------------------
 
@@ -302,7 +338,8 @@ def _markdown(meta: dict, rows: list[dict], skipped: dict) -> str:
     ]
     for r in rows:
         flag = " **slow**" if r["ratio"] > 1.1 else ""
-        lines.append(f"| {r['name']} | {r['size']} | {r['ours_ms']:.3f} | {r['torch_ms']:.3f} | {r['ratio']:.2f}{flag} "
+        name = r["name"] + (f" (vs {r['peer']})" if r.get("peer") else "")
+        lines.append(f"| {name} | {r['size']} | {r['ours_ms']:.3f} | {r['torch_ms']:.3f} | {r['ratio']:.2f}{flag} "
                      f"| {r['paired_ratio']:.2f} | {r['ratio_of_mins']:.2f} |")
     for why, names in skipped.items():
         if names:
@@ -356,6 +393,21 @@ def main(argv: Optional[list[str]] = None) -> dict:
         flag = "  <-- slower than 1.1x" if res["ratio"] > 1.1 else ""
         print(f"{spec.name:36s} {size:>14s} {res['ours_ms']:11.3f} {res['torch_ms']:9.3f} {res['ratio']:6.2f} "
               f"{res['paired_ratio']:6.2f} {res['ratio_of_mins']:6.2f}{flag}")
+    for name, ours, peer, build_peer, build in PEERS:
+        if wanted and name not in wanted:
+            continue
+        try:
+            theirs = build_peer()
+        except ImportError:
+            skipped.setdefault("peer not installed", []).append(name)
+            continue
+        args, kwargs, size = build(torch.Generator().manual_seed(0), a.tiny)
+        with warnings.catch_warnings(), losskit.checks(a.checks):
+            warnings.simplefilter("ignore")
+            res = time_pair(ours, theirs, args, kwargs, repeats=repeats, warmup=warmup)
+        rows.append({"name": name, "torch_twin": None, "peer": peer, "size": size, **res})
+        print(f"{name:36s} {size:>14s} {res['ours_ms']:11.3f} {res['torch_ms']:9.3f} {res['ratio']:6.2f} "
+              f"{res['paired_ratio']:6.2f} {res['ratio_of_mins']:6.2f}  (vs {peer})")
     for why, names in skipped.items():
         if names:
             print(f"skipped ({why}): {', '.join(names)}")

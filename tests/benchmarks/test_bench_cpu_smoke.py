@@ -38,4 +38,7 @@ def test_bench_cpu_runs_and_writes_table(tmp_path, capsys):
     assert "| loss | size | losskit ms | torch ms | ratio |" in md and "paired ratio" in md and "mse_loss" in md
     # every twin the bench knows is either measured or reported as skipped
     reported = names | {n for ns in data["skipped"].values() for n in ns}
+    # the rows timed against a peer library (MONAI) are measured or reported as skipped
+    assert {"dice_loss", "cross_entropy + dice_loss"} <= reported
+    assert all(r["peer"].startswith("monai.") for r in result["results"] if r.get("peer"))
     assert set(bench.SIZES) <= reported | {r["torch_twin"] for r in result["results"]}
