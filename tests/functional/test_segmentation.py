@@ -863,3 +863,92 @@ def test_nan_in_the_input_gives_nan(f, mode, reduction):
     x = x.detach().clone()
     x.view(-1)[-1] = float("nan")
     assert torch.isnan(f(x, t, mode=mode, reduction=reduction)).any()
+
+
+# ---------------------------------------------------------------------------------------------
+# generalized Dice (Sudre et al. 2017) against MONAI's GeneralizedDiceLoss
+# ---------------------------------------------------------------------------------------------
+
+from losskit.functional import generalized_dice_loss  # noqa: E402
+
+
+@needs_monai
+@pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize("weighting", ["square", "simple", "uniform"])
+@pytest.mark.parametrize("per_image", [False, True])
+@pytest.mark.parametrize("include_background", [True, False])
+def test_generalized_dice_matches_monai(mode, weighting, per_image, include_background):
+    if mode == "binary" and not include_background:
+        pytest.skip("binary mode has no background channel")
+    x, t = make_problem(40, mode, 3, 4, (5, 6))
+    act, tm = _monai_args(mode, x, t)
+    theirs = monai_losses.GeneralizedDiceLoss(**act, w_type=weighting, batch=not per_image, smooth_nr=0.0,
+                                              smooth_dr=0.0, include_background=include_background, reduction="none")
+
+    def ref(a, b):
+        return theirs(a, tm).reshape(-1).squeeze(0) if not per_image else theirs(a, tm).reshape(-1)
+
+    def ours(a, b):
+        return generalized_dice_loss(a, b, mode=mode, weighting=weighting, per_image=per_image,
+                                     include_background=include_background, reduction="none")
+
+    # MONAI rounds the class weights to float32 (``w_func(ground_o.float())``): float32's tolerance
+    check_against(ours, ref, x, t, grad=[True, False], tol=TOL[torch.float32])
+
+
+@needs_monai
+@pytest.mark.parametrize("weighting", ["square", "simple"])
+def test_generalized_dice_empty_class_takes_the_largest_weight_as_monai(weighting):
+    x, t = make_problem(41, "multiclass", 2, 4, (5, 5))
+    t = t.masked_fill(t == 2, 0)  # class 2 absent from the batch: an infinite weight
+    theirs = monai_losses.GeneralizedDiceLoss(softmax=True, to_onehot_y=True, w_type=weighting, batch=True,
+                                              smooth_nr=0.0, smooth_dr=0.0)
+    check_against(lambda a, b: generalized_dice_loss(a, b, weighting=weighting),
+                  lambda a, b: theirs(a, b.unsqueeze(1)), x, t, grad=[True, False], tol=TOL[torch.float32])
+
+
+def test_generalized_dice_ignore_index_equals_slicing_pixels_out():
+    x, t = make_problem(42, "multiclass", 2, 3, (12,))
+    t[0, :3] = 255
+    keep = t != 255
+    kept_x = x.detach().permute(0, 2, 1)[keep].T.unsqueeze(0)  # (1, C, kept pixels)
+    kept_t = t[keep].unsqueeze(0)
+    assert_close(generalized_dice_loss(x, t, ignore_index=255), generalized_dice_loss(kept_x, kept_t))
+
+
+def test_generalized_dice_with_one_class_weighting_uniform_is_dice():
+    x, t = make_problem(43, "binary", 3, 1, (4, 4))
+    assert_close(generalized_dice_loss(x, t, mode="binary", weighting="uniform", smooth=1.0),
+                 dice_loss(x, t, mode="binary", smooth=1.0))
+    assert_close(generalized_dice_loss(x, t, mode="binary", weighting="square"), dice_loss(x, t, mode="binary"))
+
+
+def test_generalized_dice_focal_combination_through_combined_loss():
+    from losskit.functional import focal_loss
+    from losskit.nn import CombinedLoss, FocalLoss, GeneralizedDiceLoss
+
+    x, t = make_problem(44, "multiclass", 2, 3, (4, 4))
+    combined = CombinedLoss({"focal": FocalLoss(gamma=2.0), "gdl": GeneralizedDiceLoss()}, weights={"gdl": 0.5})
+    out = combined(x, t)
+    expected = focal_loss(x, t, gamma=2.0) + 0.5 * generalized_dice_loss(x, t)
+    assert_close(out, expected)
+    (ga,) = torch.autograd.grad(out, x)
+    (gb,) = torch.autograd.grad(expected, x)
+    assert_close(ga, gb)
+    assert set(combined.last_components) == {"focal", "gdl"}
+
+
+def test_generalized_dice_refusals_and_empty_units():
+    x, t = logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long)
+    assert_refuses(lambda: generalized_dice_loss(x, t, weighting="log"),
+                   match=r"weighting='log' is not valid: use one of 'square', 'simple', 'uniform'")
+    assert_refuses(lambda: generalized_dice_loss(x, t, reduction="avg"), match="'avg' is not a valid value for reduction")
+    # an image whose kept classes are all empty is left out of the mean (per image), and all-empty gives 0
+    x = torch.randn(2, 3, 4, requires_grad=True)
+    t = torch.tensor([[1, 2, 1, 0], [0, 0, 0, 0]])
+    per = generalized_dice_loss(x, t, per_image=True, include_background=False, reduction="none")
+    assert per[1] == 0
+    assert_close(generalized_dice_loss(x, t, per_image=True, include_background=False), per[0])
+    out = generalized_dice_loss(x, torch.zeros(2, 4, dtype=torch.long), include_background=False)
+    (g,) = torch.autograd.grad(out, x)
+    assert out == 0 and (g == 0).all()

@@ -25,7 +25,7 @@ from ._margin import (
 )
 from ._poly import poly1_cross_entropy, poly1_focal_loss, poly1_sigmoid_focal_loss
 from ._regression import gaussian_nll_loss, huber_loss, l1_loss, mse_loss, poisson_nll_loss, smooth_l1_loss
-from ._segmentation import dice_loss, focal_tversky_loss, jaccard_loss, tversky_loss
+from ._segmentation import dice_loss, focal_tversky_loss, generalized_dice_loss, jaccard_loss, tversky_loss
 
 __all__ = [
     # cross-entropy (Categorical NLL)
@@ -36,7 +36,7 @@ __all__ = [
     "sigmoid_focal_loss", "focal_loss", "asymmetric_loss",
     "poly1_cross_entropy", "poly1_focal_loss", "poly1_sigmoid_focal_loss",
     # segmentation (overlap measures)
-    "dice_loss", "jaccard_loss", "tversky_loss", "focal_tversky_loss",
+    "dice_loss", "jaccard_loss", "tversky_loss", "focal_tversky_loss", "generalized_dice_loss",
     # regression (Gaussian, Laplace, Huber, Poisson NLLs)
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "gaussian_nll_loss", "poisson_nll_loss",
     # margin losses

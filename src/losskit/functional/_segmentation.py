@@ -73,7 +73,7 @@ from .. import _checks
 from .._reduction import check_reduction, reduce
 from ..kernels import _dispatch
 
-__all__ = ["dice_loss", "tversky_loss", "focal_tversky_loss", "jaccard_loss"]
+__all__ = ["dice_loss", "tversky_loss", "focal_tversky_loss", "jaccard_loss", "generalized_dice_loss"]
 
 _EMPTY = ("exclude", "include")
 
@@ -517,3 +517,96 @@ def jaccard_loss(
     # IoU on soft counts: I / |P ∪ T| with |P ∪ T| = P + T - I
     return _overlap(fn, m, lambda i, p, t: _ratio(i + smooth, p + t - i + smooth, eps),
                     per_image=per_image, empty=empty, reduction=reduction)
+
+
+_WEIGHTING = ("square", "simple", "uniform")
+
+
+def generalized_dice_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    mode: str = "multiclass",
+    from_logits: bool = True,
+    weighting: str = "square",
+    ignore_index: Optional[int] = None,
+    smooth: float = 0.0,
+    eps: float = 1e-7,
+    per_image: bool = False,
+    include_background: bool = True,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Generalized Dice loss (Sudre et al. 2017): one Dice ratio over all classes, each class's counts
+    weighted by the inverse of its target volume.
+
+    .. math::
+
+        \ell = 1 - \frac{2 \sum_c w_c I_c + s}{\sum_c w_c (P_c + T_c) + s}, \qquad
+        w_c = 1 / T_c^2 \ (\text{"square"}),\ 1 / T_c \ (\text{"simple"}),\ 1 \ (\text{"uniform"}),
+
+    with the soft counts ``I_c = Σ p t``, ``P_c = Σ p``, ``T_c = Σ t`` over the pixels of the batch
+    (or of each image with ``per_image=True``). The weights are constants of the target (no
+    gradient). A class with an empty target (``T_c = 0``, an infinite weight) takes the largest
+    finite weight of its unit, as in MONAI.
+
+    Not a likelihood: an overlap measure whose class weights make a small structure count as much as
+    a large one (with ``"square"``, each class's contribution is rescaled to about the same size);
+    unlike :func:`dice_loss`, which averages one ratio per class, the classes share one ratio.
+    Usually combined with a likelihood term (cross-entropy, or a focal loss through
+    :class:`losskit.nn.CombinedLoss`). Predict by the argmax (multiclass) or ``p > 0.5``.
+
+    Args:
+        input: logits (or probabilities with ``from_logits=False``), shaped as in :func:`dice_loss`.
+        target: as in :func:`dice_loss`.
+        mode: ``"binary"``, ``"multiclass"`` (default) or ``"multilabel"``.
+        from_logits: apply the link (softmax / sigmoid); ``False`` takes probabilities.
+        weighting: ``"square"`` (default, Sudre et al.), ``"simple"`` or ``"uniform"`` (MONAI's ``w_type``).
+        ignore_index, smooth, eps, per_image, include_background: as in :func:`dice_loss`.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+
+    Returns:
+        ``"none"``: the loss of each unit, shape ``(N,)`` with ``per_image`` (0 for an image whose target
+        is empty in every kept class), else a 0-d tensor. ``"mean"``: the mean over the units whose target
+        is not empty (0 with zero gradient if none). ``"sum"``: their sum. The dtype is ``input``'s.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import generalized_dice_loss
+        >>> logits = torch.tensor([[[2.0, -1.0, 0.0], [-2.0, 1.0, 0.5]]])  # (N=1, C=2, L=3)
+        >>> target = torch.tensor([[0, 1, 1]])
+        >>> print(round(generalized_dice_loss(logits, target).item(), 4))
+        0.1915
+
+    References:
+        Sudre, Li, Vercauteren, Ourselin & Cardoso, "Generalised Dice overlap as a deep learning loss
+        function for highly unbalanced segmentations", DLMIA 2017 (arXiv:1707.03237); Crum, Camara &
+        Hill, "Generalized overlap measures for evaluation and validation in medical image analysis",
+        IEEE TMI 2006.
+
+    Peers: MONAI ``GeneralizedDiceLoss`` defaults to per image (``batch=False``) and
+    ``smooth_nr = smooth_dr = 1e-5``; losskit to the batch and ``smooth=0``.
+    """
+    fn = "generalized_dice_loss"
+    _options(fn, mode=mode, smooth=smooth, eps=eps, empty="include", include_background=include_background,
+             reduction=reduction)
+    _checks.choice(weighting, "weighting", _WEIGHTING, fn=fn,
+                   hint="square: 1/T^2 (Sudre et al.), simple: 1/T, uniform: 1, with T a class's target volume")
+    m = _checks.mask_inputs(fn, input, target, mode=mode, from_logits=from_logits, weight=None,
+                            ignore_index=ignore_index, include_background=include_background)
+    inter, psum, tsum = soft_counts(m, per_image=per_image)
+    if not include_background:
+        inter, psum, tsum = inter[..., 1:], psum[..., 1:], tsum[..., 1:]
+    t = tsum.detach()
+    if weighting == "uniform":
+        w = torch.ones_like(t)
+    else:
+        w = torch.reciprocal(t * t if weighting == "square" else t)
+        finite = torch.isfinite(w)
+        w = torch.where(finite, w, torch.zeros((), dtype=w.dtype, device=w.device))
+        # an empty class takes its unit's largest finite weight (MONAI's rule)
+        w = torch.where(finite, w, w.amax(-1, keepdim=True))
+    num = 2.0 * (w * inter).sum(-1) + smooth
+    den = (w * (psum + tsum)).sum(-1) + smooth
+    loss = 1.0 - _ratio(num, den, eps)
+    keep = tsum.sum(-1) > 0  # a unit with an empty target everywhere is left out
+    return reduce(loss, reduction, valid=keep, all_ignored="zero").to(m.out_dtype)

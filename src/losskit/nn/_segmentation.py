@@ -12,10 +12,12 @@ from typing import Optional
 from torch import Tensor
 
 from .. import functional as LF
-from ..functional._segmentation import _options
+from .. import _checks
+from ..functional._segmentation import _WEIGHTING, _options
+from ._base import Loss
 from ._base import WeightedLoss
 
-__all__ = ["DiceLoss", "TverskyLoss", "FocalTverskyLoss", "JaccardLoss"]
+__all__ = ["DiceLoss", "TverskyLoss", "FocalTverskyLoss", "JaccardLoss", "GeneralizedDiceLoss"]
 
 
 class _OverlapLoss(WeightedLoss):
@@ -151,3 +153,39 @@ class FocalTverskyLoss(_OverlapLoss):
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return LF.focal_tversky_loss(input, target, alpha=self.alpha, beta=self.beta, gamma=self.gamma,
                                      **self._options())
+
+
+class GeneralizedDiceLoss(Loss):
+    """Generalized Dice loss (Sudre et al. 2017, one ratio over the classes weighted by 1/T², 1/T or 1);
+    see :func:`losskit.functional.generalized_dice_loss`.
+
+    Example:
+        >>> import torch
+        >>> loss = GeneralizedDiceLoss()
+        >>> logits = torch.tensor([[[2.0, -1.0, 0.0], [-2.0, 1.0, 0.5]]])
+        >>> print(round(loss(logits, torch.tensor([[0, 1, 1]])).item(), 4))
+        0.1915
+    """
+
+    def __init__(self, mode: str = "multiclass", *, from_logits: bool = True, weighting: str = "square",
+                 ignore_index: Optional[int] = None, smooth: float = 0.0, eps: float = 1e-7, per_image: bool = False,
+                 include_background: bool = True, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+        fn = "GeneralizedDiceLoss"
+        _options(fn, mode=mode, smooth=smooth, eps=eps, empty="include", include_background=include_background,
+                 reduction=reduction)
+        self.mode = mode
+        self.from_logits = _checks.flag(from_logits, "from_logits", fn=fn)
+        self.weighting = _checks.choice(weighting, "weighting", _WEIGHTING, fn=fn)
+        self.ignore_index = ignore_index
+        self.smooth = smooth
+        self.eps = eps
+        self.per_image = per_image
+        self.include_background = include_background
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return LF.generalized_dice_loss(input, target, mode=self.mode, from_logits=self.from_logits,
+                                        weighting=self.weighting, ignore_index=self.ignore_index, smooth=self.smooth,
+                                        eps=self.eps, per_image=self.per_image,
+                                        include_background=self.include_background, reduction=self.reduction)
+
