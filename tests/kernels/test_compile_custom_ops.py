@@ -50,6 +50,7 @@ def test_opcheck_soft_counts():
     torch.library.opcheck(ops.soft_counts_fwd, (x, t, 0, None), test_utils=TESTS)
     torch.library.opcheck(ops.soft_counts_fwd, (x, t, 1, None), test_utils=TESTS)
     torch.library.opcheck(ops.soft_counts_fwd, (x, y, 2, 255), test_utils=TESTS)
+    torch.library.opcheck(ops.soft_counts_fwd, (x, torch.randint(0, 3, (2, 5)), 2, -100), test_utils=TESTS)
     g = torch.rand_like(ops.soft_counts_fwd(x.detach(), y, 2, 255))
     torch.library.opcheck(ops.soft_counts_bwd, (g, x.detach(), y, 2, 255), test_utils=TESTS)
 
