@@ -431,7 +431,8 @@ def _markdown(meta: dict, rows: list[dict], skipped: dict, memory: list[dict], p
     ]
     for r in rows:
         flag = " **slow**" if r["ratio"] > 1.1 else ""
-        lines.append(f"| {r['name']} | {r['size']} | {r['ours_ms']:.3f} | {r['torch_ms']:.3f} | {r['ratio']:.2f}{flag} "
+        name = r["name"] + (f" (vs {r['peer']})" if r.get("peer") else "")
+        lines.append(f"| {name} | {r['size']} | {r['ours_ms']:.3f} | {r['torch_ms']:.3f} | {r['ratio']:.2f}{flag} "
                      f"| {r['paired_ratio']:.2f} | {r['ratio_of_mins']:.2f} |")
     if peers:
         lines += ["", "## Against the peers (forward + backward, the same inputs and options)", "",

@@ -366,9 +366,11 @@ def build_cases(
             return dice.mean() + F.binary_cross_entropy_with_logits(xf, tf)
 
         def lk_d():
-            from losskit.kernels.dice import dice_loss_triton
+            from losskit.functional import binary_cross_entropy_with_logits, dice_loss
 
-            return _grad_step(lambda x, t: dice_loss_triton(x, t, bce_weight=1.0), make_d())
+            # the soft_counts kernel behind dice_loss (per image, smooth 1: the eager formula's numbers) + BCE
+            return _grad_step(lambda x, t: dice_loss(x, t, mode="multilabel", per_image=True, smooth=1.0)
+                              + binary_cross_entropy_with_logits(x, t), make_d())
 
         impls = {
             "losskit": lk_d,

@@ -140,6 +140,7 @@ EXAMPLES["dice_loss"] = _seg_multiclass
 EXAMPLES["tversky_loss"] = _seg_multilabel
 EXAMPLES["focal_tversky_loss"] = _seg_multiclass
 EXAMPLES["jaccard_loss"] = _seg_binary
+EXAMPLES["generalized_dice_loss"] = lambda g: (lambda a: (a[0], {**a[1], "per_image": True}))(_seg_multiclass(g))
 
 
 # ---- regression ---------------------------------------------------------------------------------------

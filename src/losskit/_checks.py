@@ -529,22 +529,28 @@ _LOG_SOFTMAX = frozenset({"LogSoftmaxBackward0"})
 
 
 def _sample_rows(x: Tensor, dim: int, rows: int = 32) -> Tensor:
-    """Up to ``rows`` distributions along ``dim`` (class dim), spread evenly over the others: (k, C)."""
-    m = x.detach().movedim(dim, -1)  # a view: the rows are picked before anything is copied
-    n = m.numel() // m.shape[-1]
-    if m.dim() == 1:
-        return m[None].float()
-    pick = torch.linspace(0, n - 1, min(rows, n), device=m.device).long()
-    return m[torch.unravel_index(pick, m.shape[:-1])].float()
+    """Up to ``rows`` distributions along ``dim`` (class dim), spread evenly over the others: (k, C).
+
+    Only the sampled rows are copied (``x`` is viewed as (before, C, after), a view when contiguous)."""
+    d = x.detach()
+    c = d.shape[dim]
+    v = d.reshape(math.prod(d.shape[:dim]), c, math.prod(d.shape[dim + 1:]))
+    count, after = v.shape[0] * v.shape[2], v.shape[2]
+    if count <= rows:
+        return v.movedim(1, -1).reshape(-1, c).float()
+    picks = torch.arange(rows, device=d.device) * (count - 1) // (rows - 1)  # evenly spread flat row indices
+    return v[picks // after, :, picks % after].float()
 
 
-def warn_activated(logits: Tensor, *, fn: str, link: str, dim: int = 1, fix: str = "") -> None:
+def warn_activated(logits: Tensor, *, fn: str, link: str, dim: int = 1, fix: str = "",
+                   target: Optional[Tensor] = None) -> None:
     """Warn when logits were already passed through the loss's own link (a sigmoid or softmax applied twice).
 
     The sign is read from the autograd graph (``logits`` produced by ``sigmoid``/``softmax``, through
     views): free on every device and silent on healthy logits, whatever their values (a
     zero-initialised head gives all-zero logits). For softmax links, on tensors whose values may be
-    read, rows that lie in [0, 1] and sum to 1 warn too (probabilities computed without a graph).
+    read, rows that lie in [0, 1] and sum to 1 warn too (probabilities computed without a graph); for
+    sigmoid links given 0/1 ``target`` (at least 8 values), values that all lie in [0, 1] warn.
     """
     if tracing() or not logits.is_floating_point():
         return
@@ -554,6 +560,13 @@ def warn_activated(logits: Tensor, *, fn: str, link: str, dim: int = 1, fix: str
         if logits.shape[d] > 1:
             rows = _sample_rows(logits, d)
             hit = bool(((rows >= 0) & (rows <= 1)).all()) and bool(((rows.sum(1) - 1).abs() < 1e-3).all())
+    if (not hit and link == "sigmoid" and target is not None and logits.numel() >= 8
+            and values_checkable(logits) and values_checkable(target)):
+        # probabilities computed without a graph: every value in [0, 1] against 0/1 targets
+        lo, hi = torch.aminmax(logits.detach())
+        hit = float(lo) >= 0.0 and float(hi) <= 1.0
+        if hit and target.is_floating_point():
+            hit = bool(((target == 0) | (target == 1)).all())
     if hit:
         warnings.warn(
             f"{fn} received {'sigmoid' if link == 'sigmoid' else 'softmax'} outputs: was the {link} applied twice? "
@@ -1009,15 +1022,16 @@ _LINK = {"binary": "sigmoid", "multiclass": "softmax over dim 1", "multilabel": 
 
 @dataclass(frozen=True)
 class MaskInputs:
-    """Validated inputs of an overlap loss, as ``(N, C, L)`` views.
+    """Validated inputs of an overlap loss, as ``(N, C, L)`` views (no copy for contiguous inputs).
 
     Attributes:
         input: logits (or probabilities), ``(N, C, L)`` (``C = 1`` in binary mode).
-        target: ``(N, 1, L)`` class indices (multiclass with index targets) or ``(N, C, L)`` masks.
+        target: ``(N, 1, L)`` class indices (multiclass with index targets) or ``(N, C, L)`` masks
+            (0/1, bool or soft values in [0, 1]).
         index_target: True for class-index targets.
         mode, from_logits, ignore_index, include_background: as passed.
         weight: per-class weight ``(C,)`` of every input channel, or ``None``.
-        out_dtype: the result's dtype.
+        out_dtype: the result's dtype (the input's; float32 for half inputs under ``torch.autocast``).
     """
 
     input: Tensor
@@ -1038,10 +1052,28 @@ class MaskInputs:
     def num_classes(self) -> int:
         return self.input.shape[1]
 
+    @property
+    def valid(self) -> Optional[Tensor]:
+        """The pixels that count (bool, ``target``'s shape), ``None`` without ``ignore_index``."""
+        return None if self.ignore_index is None else self.target != self.ignore_index
+
 
 def _shape_error(fn: str, mode: str, input: Tensor, target: Tensor, expects: str) -> ValueError:
     return ValueError(f"{fn}: mode={mode!r} expects {expects}; got input {tuple(input.shape)} and target "
                       f"{tuple(target.shape)}")
+
+
+_EXPECTS = {
+    "binary": "input (N, 1, *) or (N, *) logits and a 0/1 target of the same shape (or (N, *) for an (N, 1, *) input)",
+    "multilabel": "input (N, C, *) logits and a 0/1 target (N, C, *) of the same shape",
+    "multiclass": "input (N, C, *) logits and target (N, *) class indices or (N, C, *) one-hot/probabilities",
+}
+
+
+def _multiclass_shape_error(fn: str, x: Tensor, t: Tensor) -> ValueError:
+    expects = (_EXPECTS["multiclass"] + f"; for this input that is target {(x.shape[0],) + tuple(x.shape[2:])} or "
+               f"{tuple(x.shape)}")
+    return _shape_error(fn, "multiclass", x, t, expects)
 
 
 def mask_inputs(fn: str, input: object, target: object, *, mode: str, from_logits: bool,
@@ -1052,7 +1084,9 @@ def mask_inputs(fn: str, input: object, target: object, *, mode: str, from_logit
     ``(N, *)`` for ``(N, 1, *)``); ``"multiclass"`` -- input ``(N, C, *)`` with ``C >= 2``, target
     class indices ``(N, *)`` or one-hot/probabilities ``(N, C, *)``; ``"multilabel"`` -- input and
     target ``(N, C, *)``. A single-channel input in multiclass mode is refused (its softmax is 1:
-    a constant loss) with the fix ``mode="binary"``.
+    a constant loss) with the fix ``mode="binary"``. ``weight`` is one value >= 0 per channel
+    ``C``: it applies along the class dimension 1 whatever the spatial sizes. Messages are built
+    only when raising (nothing formats a shape on the happy path, which ``torch.compile`` traces).
     """
     choice(mode, "mode", _MODES, fn=fn, hint="binary: one sigmoid channel; multiclass: softmax over C channels, "
            "class-index or one-hot targets; multilabel: a sigmoid per channel")
@@ -1070,41 +1104,36 @@ def mask_inputs(fn: str, input: object, target: object, *, mode: str, from_logit
         ok = x.dim() >= 1 and (t.shape == x.shape or (x.dim() >= 2 and x.shape[1] == 1
                                                          and t.shape == x.shape[:1] + x.shape[2:]))
         if not ok:
-            raise _shape_error(fn, mode, x, t, "input (N, 1, *) or (N, *) logits and a 0/1 target of the same shape "
-                                               "(or (N, *) for an (N, 1, *) input)")
+            raise _shape_error(fn, mode, x, t, _EXPECTS["binary"])
         n = x.shape[0]
         x3, t3 = x.reshape(n, 1, -1), t.reshape(n, 1, -1)
     elif mode == "multilabel":
         if x.dim() < 2 or t.shape != x.shape:
-            raise _shape_error(fn, mode, x, t, "input (N, C, *) logits and a 0/1 target (N, C, *) of the same shape")
+            raise _shape_error(fn, mode, x, t, _EXPECTS["multilabel"])
         x3, t3 = x.reshape(x.shape[0], x.shape[1], -1), t.reshape(x.shape[0], x.shape[1], -1)
     else:
         if x.dim() < 2:
-            raise _shape_error(fn, mode, x, t, "input (N, C, *) logits and target (N, *) class indices or (N, C, *) "
-                                               "one-hot/probabilities")
+            raise _shape_error(fn, mode, x, t, _EXPECTS["multiclass"])
         n, c = x.shape[0], x.shape[1]
-        if c == 1:
-            raise ValueError(
-                f"{fn}: input {tuple(x.shape)} has a single channel, but mode='multiclass' takes a softmax over the "
-                "channels, which is 1 for one channel: the loss would be constant with a zero gradient. For one "
-                "foreground channel with a 0/1 mask use mode='binary' (a sigmoid)"
-            )
-        expects = (f"input (N, C, *) logits and target (N, *) class indices or (N, C, *) one-hot/probabilities; for "
-                   f"this input that is target {(n,) + tuple(x.shape[2:])} or {tuple(x.shape)}")
         if t.dim() == x.dim():
             if t.shape != x.shape:
-                raise _shape_error(fn, mode, x, t, expects)
+                raise _multiclass_shape_error(fn, x, t)
+            if c == 1:
+                raise _single_channel_error(fn, x)
             if ii is not None:
                 raise ValueError(f"{fn}: ignore_index={ii} needs class-index targets (N, *), but target "
                                  f"{tuple(t.shape)} is one-hot/probabilities like input; pass class indices with "
                                  "ignore_index at the ignored pixels, or drop ignore_index")
             x3, t3 = x.reshape(n, c, -1), t.reshape(n, c, -1)
         elif t.shape != x.shape[:1] + x.shape[2:]:
-            raise _shape_error(fn, mode, x, t, expects)
+            raise _multiclass_shape_error(fn, x, t)
         else:
+            if c == 1:
+                raise _single_channel_error(fn, x)
             if t.is_floating_point() or t.dtype == torch.bool or t.is_complex():
-                raise TypeError(f"{fn}: target {tuple(t.shape)} has the shape of class indices but dtype {t.dtype}; "
-                                "use target.long(), or pass one-hot masks of the input's shape")
+                raise TypeError(f"{fn}: target must hold class indices (an integer tensor, e.g. torch.long) for its "
+                                f"shape {tuple(t.shape)}, got dtype {t.dtype}; use target.long(), or pass one-hot "
+                                "masks of the input's shape")
             index = True
             class_indices(t, c, ignore_index=None if ii is None else int(ii))
             x3, t3 = x.reshape(n, c, -1), t.reshape(n, 1, -1)
@@ -1120,10 +1149,19 @@ def mask_inputs(fn: str, input: object, target: object, *, mode: str, from_logit
     finite(x, "input")
     if from_logits:
         warn_activated(x, fn=fn, link="softmax" if mode == "multiclass" else "sigmoid",
-                       fix="If these are probabilities, pass from_logits=False.")
+                       target=None if mode == "multiclass" else t,
+                       fix=f"If these are probabilities, use {fn}(..., from_logits=False).")
     if not index and t.dtype != torch.bool:
         values_in(t, "target", low=0.0, high=1.0, skip=ii, fix="masks are 0/1 (or soft values in [0, 1])")
-    return MaskInputs(x3, t3, index, mode, from_logits, weight, ii, include_background, x.dtype)
+    return MaskInputs(x3, t3, index, mode, from_logits, weight, ii, include_background, autocast_dtype(x))
+
+
+def _single_channel_error(fn: str, x: Tensor) -> ValueError:
+    return ValueError(
+        f"{fn}: input {tuple(x.shape)} has a single channel, but mode='multiclass' (the default) takes a softmax over "
+        "the channels, which is 1 for one channel: the loss would be constant with a zero gradient. For one "
+        "foreground channel with a 0/1 mask pass mode=\"binary\" (a sigmoid)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -273,6 +273,13 @@ _VIEWS: dict[str, LossView] = {
            distribution=None, link="sigmoid or softmax", inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
            dropped_constants="n/a", is_likelihood=False, base="cross_entropy (or binary_cross_entropy_with_logits)",
            adds="a soft IoU (Jaccard) overlap measure over a whole image, not a likelihood; usually added to CE"),
+        _v("generalized_dice_loss",
+           formula="ℓ = 1 − (2·Σ_c w_c·Σ p·y + s) / (Σ_c w_c·(Σ p + Σ y) + s), w_c = 1/(Σ y_c)² (or 1/Σ y_c, or 1)",
+           distribution=None, link="sigmoid or softmax", inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
+           dropped_constants="n/a", is_likelihood=False, base="cross_entropy (or binary_cross_entropy_with_logits)",
+           adds="one soft Dice ratio over all classes with each class's counts weighted by its inverse (squared) "
+                "target volume (Sudre et al. 2017), not a likelihood: small structures count as much as large "
+                "ones; usually added to CE or a focal loss"),
         # ---- margin losses ---------------------------------------------------------------------
         _v("hinge_embedding_loss", formula="ℓ = x if y = 1 else max(0, margin − x)", distribution=None, link=None,
            inference="threshold on the distance x", dropped_constants="n/a", is_likelihood=False, adds=_MARGIN),
@@ -555,6 +562,9 @@ ENTRIES: tuple[Entry, ...] = (
                                "(false negatives): leans toward recall", order=5),)),
     _entry("focal_tversky_loss", N.FocalTverskyLoss, "overlap", "logits",
            "focal Tversky loss (1 - TI)^gamma (Abraham & Khan 2019)", curve="overlap", kernel="soft_counts"),
+    _entry("generalized_dice_loss", N.GeneralizedDiceLoss, "overlap", "logits",
+           "generalized Dice: one ratio over the classes weighted by 1/T^2 (Sudre et al. 2017)", curve="overlap",
+           kernel="soft_counts"),
     # ---- regression: Gaussian, Laplace, Huber, Poisson NLLs -------------------------------------------
     _entry("mse_loss", N.MSELoss, "regression", "values", "squared error: Gaussian NLL with fixed variance",
            curve="logits", torch_twin="mse_loss",

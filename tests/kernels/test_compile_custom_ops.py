@@ -19,7 +19,7 @@ pytestmark = [
 if interpreter_active():
     import losskit
     import losskit.functional as LF
-    from losskit.kernels.dice import dice_loss_triton
+    from losskit.kernels import cross_entropy, sigmoid_focal, soft_counts  # noqa: F401  (register their ops and primitives)
 
 # opcheck's own tests, minus the dynamic-shape AOT test (it recompiles per shape: slow in the interpreter)
 TESTS = ("test_schema", "test_autograd_registration", "test_faketensor")
@@ -38,6 +38,20 @@ def test_opcheck_cross_entropy():
                           test_utils=TESTS)
     torch.library.opcheck(ops.cross_entropy_bwd_, (g, x.detach().clone(), t, w, m, logl, -100, 0.1, 0.0, 0.0),
                           test_utils=TESTS)
+
+
+def test_opcheck_soft_counts():
+    ops = torch.ops.losskit
+    x = torch.randn(2, 3, 5, requires_grad=True)
+    t = (torch.rand(2, 3, 5) > 0.5).float()
+    y = torch.randint(0, 3, (2, 5))
+    y[0, 0] = 255
+    torch.library.opcheck(ops.soft_counts_fwd, (x, t, 0, None), test_utils=TESTS)
+    torch.library.opcheck(ops.soft_counts_fwd, (x, t, 1, None), test_utils=TESTS)
+    torch.library.opcheck(ops.soft_counts_fwd, (x, y, 2, 255), test_utils=TESTS)
+    torch.library.opcheck(ops.soft_counts_fwd, (x, torch.randint(0, 3, (2, 5)), 2, -100), test_utils=TESTS)
+    g = torch.rand_like(ops.soft_counts_fwd(x.detach(), y, 2, 255))
+    torch.library.opcheck(ops.soft_counts_bwd, (g, x.detach(), y, 2, 255), test_utils=TESTS)
 
 
 def _compiled(fn):
@@ -77,7 +91,8 @@ def test_compile_fullgraph(case):
         t = (torch.rand(2, 3, 4, 5) > 0.5).float()
 
         def fn(x):
-            return dice_loss_triton(x, t, bce_weight=0.5)
+            return (LF.dice_loss(x, t, mode="multilabel", per_image=True, smooth=1.0)
+                    + 0.5 * LF.binary_cross_entropy_with_logits(x, t))
 
         def ref(x):
             x = x.double()

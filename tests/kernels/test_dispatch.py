@@ -31,8 +31,6 @@ HOOKED = ("cross_entropy", "binary_cross_entropy_with_logits", "sigmoid_focal_lo
 PRIMITIVE = {"cross_entropy": "cross_entropy_rows", "linear_cross_entropy": "linear_cross_entropy_chunk",
              "binary_cross_entropy_with_logits": "sigmoid_focal_rows", "sigmoid_focal_loss": "sigmoid_focal_rows",
              "dice_loss": "soft_counts"}
-#: losses whose kernels still register a loss-level entry (transitional)
-LEGACY = ("dice_loss",)
 ENTRIES: dict = {}  # name -> the registered kernel function (unwrapped)
 
 
@@ -41,18 +39,6 @@ def spy(monkeypatch):
     """Wrap every kernel; record (loss name, options, served) for each call that reaches one."""
     records: list[tuple[str, dict, bool]] = []
     for name in HOOKED:
-        if name in LEGACY:
-            fn = _dispatch._lookup(name)
-            assert fn is not None, f"no kernel registered for {name}"
-            ENTRIES[name] = fn
-
-            def wrapped(*args, _fn=fn, _name=name, **kwargs):
-                out = _fn(*args, **kwargs)
-                records.append((_name, kwargs, out is not None))
-                return out
-
-            monkeypatch.setitem(_dispatch._KERNELS, name, wrapped)
-            continue
         k = _dispatch.registered(PRIMITIVE[name])
         assert k is not None, f"no kernel registered for {PRIMITIVE[name]}"
         ENTRIES[name] = k.fn
@@ -371,18 +357,11 @@ def test_entry_accepts_exactly_the_functionals_keywords(name, spy):
     assert set(rec[1]) == named
 
 
-@pytest.mark.parametrize("name", [n for n in HOOKED if n not in LEGACY])
+@pytest.mark.parametrize("name", HOOKED)
 def test_unknown_option_is_a_type_error(name):
     x = torch.randn(2, 3, 4)
     with _dispatch.impl("triton"), pytest.raises(TypeError):
         _dispatch.kernel(PRIMITIVE[name], x, an_option_from_the_future=1.0)
-
-
-@pytest.mark.parametrize("name", [n for n in HOOKED if n in LEGACY])
-def test_unknown_keyword_falls_back(name):
-    x = torch.randn(2, 3, 4)
-    with _dispatch.impl("triton"):
-        assert _dispatch.call_kernel(name, x, torch.rand(2, 3, 4), an_option_from_the_future=1.0) is None
 
 
 @pytest.mark.parametrize("name", ["cross_entropy", "binary_cross_entropy_with_logits"])

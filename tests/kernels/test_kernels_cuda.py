@@ -86,8 +86,8 @@ def test_focal_and_bce():
     assert_close(o.float(), r, tol=BF16)
 
 
-def test_dice_bce():
-    from losskit.kernels.dice import dice_loss_triton
+def test_dice_plus_bce_through_the_soft_counts_kernel():
+    from losskit.functional import binary_cross_entropy_with_logits, dice_loss
 
     x = torch.randn(4, 21, 128, 128, device="cuda", dtype=torch.bfloat16)
     t = (torch.rand(4, 21, 128, 128, device="cuda") < 0.3).to(torch.bfloat16)
@@ -98,7 +98,8 @@ def test_dice_bce():
         d = 1 - (2 * (p * tf).sum((2, 3)) + 1) / (p.sum((2, 3)) + tf.sum((2, 3)) + 1)
         return d.mean() + F.binary_cross_entropy_with_logits(a, tf)
 
-    o, r, ga, gb = _grad_pair(lambda a, t: dice_loss_triton(a, t, bce_weight=1.0), ref, x, t)
+    o, r, ga, gb = _grad_pair(lambda a, t: dice_loss(a, t, mode="multilabel", per_image=True, smooth=1.0)
+                              + binary_cross_entropy_with_logits(a, t), ref, x, t)
     assert_close(o.float(), r, tol=BF16)
     assert_close(ga.float(), gb.float(), tol=dict(rtol=2e-2, atol=1e-8))
 
@@ -139,7 +140,7 @@ def test_no_host_sync_and_compile():
 def test_dice_more_than_65535_spatial_blocks():
     """128 classes (BLOCK_S 32) over 2.1 M pixels: 65569 spatial blocks, more than CUDA allows on grid
     axis 1 (where they used to be launched)."""
-    from losskit.kernels.dice import dice_loss_triton
+    from losskit.functional import dice_loss
 
     c, s = 128, 65535 * 32 + 1000
     x = torch.randn(1, c, s, device="cuda", dtype=torch.bfloat16)
@@ -150,7 +151,7 @@ def test_dice_more_than_65535_spatial_blocks():
         oh = F.one_hot(t, c).permute(0, 2, 1).float()
         return (1 - (2 * (p * oh).sum(2) + 1) / (p.sum(2) + oh.sum(2) + 1)).mean()
 
-    o, r, ga, gb = _grad_pair(lambda a, t: dice_loss_triton(a, t, activation="softmax"), ref, x, t)
+    o, r, ga, gb = _grad_pair(lambda a, t: dice_loss(a, t, per_image=True, smooth=1.0), ref, x, t)
     assert_close(o.float(), r, tol=BF16)
     assert_close(ga.float(), gb.float(), tol=dict(rtol=2e-2, atol=1e-9))
 

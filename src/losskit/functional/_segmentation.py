@@ -1,5 +1,612 @@
-"""Overlap losses for segmentation (transitional re-export)."""
+"""Overlap losses for segmentation: soft Dice, Tversky, focal Tversky and Jaccard (soft IoU).
 
-from ._overlap import dice_loss, focal_tversky_loss, jaccard_loss, tversky_loss
+These are not negative log-likelihoods. Each scores the overlap between a predicted soft mask
+``p`` (probabilities from a sigmoid or softmax) and a target mask ``t`` through *soft counts*
+summed over pixels:
 
-__all__ = ["dice_loss", "jaccard_loss", "tversky_loss", "focal_tversky_loss"]
+.. math::
+
+    I = \\sum_i p_i t_i, \\quad P = \\sum_i p_i, \\quad T = \\sum_i t_i, \\quad
+    FP = \\sum_i p_i (1 - t_i) = P - I, \\quad FN = \\sum_i (1 - p_i) t_i = T - I.
+
+With hard 0/1 masks these are the true-positive, predicted-positive and actual-positive counts, so
+Dice is the F1 score and Jaccard the intersection-over-union; with soft ``p`` they are
+differentiable surrogates of those set-level scores. Because the score is a ratio over the whole
+mask, it is insensitive to class imbalance in pixel counts, but it gives no calibrated
+probabilities and a weak, noisy gradient early in training: the usual recipe is the sum
+``cross_entropy + dice_loss`` (multiclass) or ``binary_cross_entropy_with_logits + dice_loss``
+(binary / multilabel), where the likelihood term trains calibrated pixel probabilities and the
+overlap term the set-level score.
+
+Shared conventions (every loss here):
+
+* **Modes.** ``"binary"``: input ``(N, 1, *)`` or ``(N, *)`` logits, sigmoid; target 0/1 with the
+  same shape (or ``(N, *)`` for an ``(N, 1, *)`` input). ``"multiclass"``: input ``(N, C, *)``,
+  softmax over ``C``; target class indices ``(N, *)`` or one-hot / probabilities ``(N, C, *)``.
+  ``"multilabel"``: input ``(N, C, *)``, a sigmoid per channel; target ``(N, C, *)`` 0/1.
+  ``from_logits=False`` takes probabilities instead (checked to lie in [0, 1]).
+* **Aggregation unit.** ``per_image=False`` (default) sums the counts over the batch and the
+  pixels, giving one ratio per class (MONAI's ``batch=True``); ``per_image=True`` gives one ratio
+  per image and class, averaged afterwards.
+* **Smoothing.** ``smooth`` (default 0) is added to the numerator and the denominator of each ratio
+  (Laplace smoothing): it pulls every ratio towards 1 by an amount that matters only for small
+  counts, and it gives a class with an empty target a score ``smooth / (P + smooth)`` that rewards
+  an empty prediction. ``eps`` (default 1e-7) guards the division: a ratio whose denominator is
+  below ``eps`` -- prediction and target both empty -- is a perfect 1 (loss 0, zero gradient),
+  otherwise the denominator is clamped at ``eps``. No ratio is ever NaN.
+* **Empty targets.** ``empty="exclude"`` (default) leaves out of the class average every ratio whose
+  target is empty in its unit (``T == 0``): a class absent from the batch (or, with
+  ``per_image=True``, from an image) neither adds a constant loss nor a gradient; false positives
+  on it are left to the CE/BCE term. ``empty="include"`` counts every ratio with the value the
+  smoothing gives it: with ``smooth=0`` an empty target scores loss 1 (zero gradient) for any
+  non-zero prediction. Units whose pixels are all ignored (``ignore_index``) are always left out.
+* **Masking.** ``ignore_index`` (class-index targets in multiclass mode; target values in binary and
+  multilabel mode) removes those pixels from the intersection and from both cardinalities: the
+  mask multiplies the probabilities and the targets, so the result equals the loss computed on the
+  tensors with those pixels sliced out.
+* **Class weights.** ``weight`` (and a tensor ``alpha``/``beta`` for the Tversky losses) has one
+  value per input channel, shape ``(C,)`` (background included), and applies along the class
+  dimension 1 -- never along a trailing spatial dimension that happens to have ``C`` entries.
+  Values must be >= 0.
+* **Reduction** over the remaining ratios (shape ``(C,)``, or ``(N, C)`` with ``per_image``; ``C``
+  counts only the channels kept by ``include_background``): with per-class ``weight`` ``w`` and
+  ``m = 0`` for excluded ratios (1 otherwise), ``"none"`` returns ``w * m * loss``, ``"sum"`` its
+  sum and ``"mean"`` the weighted average ``sum(w m loss) / sum(w m)`` (torch's weighted-mean rule;
+  0 with zero gradient when every ratio is excluded). One call to :func:`losskit._reduction.reduce`:
+  ``reduce(w * loss, reduction, valid=keep, weight=w)``.
+* **Precision.** Counts are summed in float32 for float16/bfloat16 inputs (float64 stays float64);
+  the result has the input's dtype (float32 under ``torch.autocast``). Saturated logits (``±1e4``)
+  give finite values and gradients; a NaN in the input gives a NaN loss.
+* **Soft counts.** The counts are the primitive ``soft_counts`` (:mod:`losskit.kernels.soft_counts`
+  serves it on CUDA with the link fused); class-index targets become a one-hot mask by one scatter
+  (as MONAI's ``one_hot``), never by comparing the whole mask with every class.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import torch
+from torch import Tensor
+
+from .. import _checks
+from .._reduction import check_reduction, reduce
+from ..kernels import _dispatch
+
+__all__ = ["dice_loss", "tversky_loss", "focal_tversky_loss", "jaccard_loss", "generalized_dice_loss"]
+
+_EMPTY = ("exclude", "include")
+
+
+# ---------------------------------------------------------------------------------------------
+# options (also checked by the modules' constructors)
+# ---------------------------------------------------------------------------------------------
+
+
+def _options(fn: str, *, mode: str, smooth: float, eps: float, empty: str, include_background: bool,
+             reduction: str, alpha=None, beta=None, gamma: Optional[float] = None) -> None:
+    """Validate the options that need no input tensor."""
+    if isinstance(mode, Tensor) or mode not in _checks._MODES:
+        raise ValueError(f"{fn}: mode={mode!r} is not valid: use 'binary' (one sigmoid channel), 'multiclass' "
+                         "(softmax over C channels, class-index or one-hot targets) or 'multilabel' (a sigmoid per "
+                         "channel, 0/1 targets per channel)")
+    check_reduction(reduction)
+    _checks.number(smooth, "smooth", low=0.0, fn=fn)
+    _checks.number(eps, "eps", low=0.0, low_open=True, fn=fn)
+    if isinstance(empty, Tensor) or empty not in _EMPTY:
+        raise ValueError(f"{fn}: empty={empty!r} is not valid: use 'exclude' (classes with an empty target are left "
+                         "out of the average) or 'include' (they count with the value smoothing gives them)")
+    _checks.flag(include_background, "include_background", fn=fn)
+    if mode == "binary" and not include_background:
+        raise ValueError(f"{fn}: include_background=False drops channel 0, but mode='binary' has a single (foreground) "
+                         "channel; keep include_background=True, or use mode='multiclass'/'multilabel' with a "
+                         "background channel")
+    for name, v in (("alpha", alpha), ("beta", beta)):
+        if v is not None and not isinstance(v, Tensor):
+            _checks.number(v, name, low=0.0, fn=fn, hint=f"{name} weighs the "
+                           f"{'false positives' if name == 'alpha' else 'false negatives'}")
+    if (alpha is not None and beta is not None and not isinstance(alpha, Tensor) and not isinstance(beta, Tensor)
+            and alpha == 0 and beta == 0):
+        raise ValueError(f"{fn}: alpha=0 and beta=0 make the Tversky index 1 for every prediction (no loss, no "
+                         "gradient); give false positives (alpha) or false negatives (beta) a positive weight")
+    if gamma is not None:
+        _checks.number(gamma, "gamma", low=0.0, low_open=True, fn=fn)
+
+
+def _class_tensor(v, name: str, m: _checks.MaskInputs, dtype: torch.dtype):
+    """A float, or a ``(C,)`` tensor of one value >= 0 per channel (applied along dimension 1)."""
+    if not isinstance(v, Tensor):
+        return v
+    _checks.class_weight(v, m.num_classes, name)
+    return v.to(dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# the primitive: soft counts
+# ---------------------------------------------------------------------------------------------
+
+
+def soft_counts(m: _checks.MaskInputs, *, per_image: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """``(I, P, T)``: the sums of ``p t``, ``p`` and ``t`` over the pixels of each image (``(N, C)``,
+    ``per_image``) or of the batch (``(C,)``), for every channel, ignored pixels left out of each sum.
+
+    ``p`` is the link of ``m.input`` (softmax over ``C`` for multiclass, else a sigmoid; the input
+    itself with ``from_logits=False``). Float32 for half inputs. The kernel of primitive
+    ``"soft_counts"`` returns the same numbers.
+    """
+    counts = _dispatch.kernel("soft_counts", m, per_image=per_image)
+    if counts is not None:
+        return counts
+    x = m.input
+    cdtype = _checks.compute_dtype(x.dtype)
+    if not m.from_logits:
+        p = _checks.upcast(x)
+    elif m.mode == "multiclass":
+        p = torch.softmax(x, 1, dtype=cdtype)  # one float32 result, no float32 copy of a half input
+    else:
+        p = torch.sigmoid(_checks.upcast(x))
+    valid = m.valid
+    dims = (2,) if per_image else (0, 2)
+    if m.index_target:
+        y = m.target  # (N, 1, L) labels
+        if valid is not None:
+            y = torch.where(valid, y, torch.zeros((), dtype=y.dtype, device=y.device))  # (N, 1, L): small
+            v = valid.to(cdtype)
+            # Σ over counted pixels, no masked copy of p
+            psum = torch.einsum("ncl,nl->nc" if per_image else "ncl,nl->c", p, v[:, 0])
+        else:
+            v = torch.ones((), dtype=cdtype, device=p.device).expand(y.shape)
+            psum = p.sum(dims)
+        # the one-hot target scattered from the labels (0 at ignored pixels): no comparison of the whole
+        # mask, and its product with p backpropagates as one multiplication
+        t = torch.zeros_like(p).scatter_(1, y, v)
+    else:
+        t = m.target
+        if valid is not None:
+            t = torch.where(valid, t, torch.zeros((), dtype=t.dtype, device=t.device))
+            p = torch.where(valid, p, torch.zeros((), dtype=p.dtype, device=p.device))
+        t = t.to(cdtype)
+        psum = p.sum(dims)
+    return (p * t).sum(dims), psum, t.sum(dims)
+
+
+def _ratio(num: Tensor, den: Tensor, eps: float) -> Tensor:
+    # den < eps only when prediction and target are both empty: a perfect match (score 1);
+    # elsewhere clamping keeps the division finite (and never changes a value when den >= eps)
+    return torch.where(den < eps, torch.ones_like(num), num / den.clamp_min(eps))
+
+
+def _overlap(fn: str, m: _checks.MaskInputs, score, *, per_image: bool, empty: str, reduction: str,
+             gamma: Optional[float] = None) -> Tensor:
+    """Counts → ``score(I, P, T)`` per class → loss ``1 - score`` (``^gamma``) → the one reduction."""
+    inter, psum, tsum = soft_counts(m, per_image=per_image)
+    cdtype = inter.dtype
+    keep = tsum > 0 if empty == "exclude" else None
+    if m.valid is not None and empty == "include":
+        # a unit whose pixels are all ignored is left out (with empty="exclude" its T = 0 already is)
+        dims = (2,) if per_image else (0, 2)
+        keep = (m.valid.sum(dims) > 0).expand_as(inter)
+    w = None if m.weight is None else m.weight.to(cdtype)
+    if not m.include_background:
+        inter, psum, tsum = inter[..., 1:], psum[..., 1:], tsum[..., 1:]
+        keep = None if keep is None else keep[..., 1:]
+        w = None if w is None else w[1:]
+    loss = 1.0 - score(inter, psum, tsum)
+    if gamma is not None:
+        # (1 - TI)^γ, exactly 0 at a perfect score; the floor inside keeps γ·x^(γ-1) finite for γ < 1
+        # (both branches of a where() are differentiated); NaN <= 0 is False, so NaN stays NaN
+        tiny = torch.finfo(loss.dtype).tiny
+        loss = torch.where(loss <= 0, torch.zeros_like(loss), loss.clamp_min(tiny).pow(gamma))
+    if w is not None:
+        loss = w * loss
+    return reduce(loss, reduction, valid=keep, weight=w, all_ignored="zero").to(m.out_dtype)
+
+
+def _slice(v, m: _checks.MaskInputs):
+    return v[1:] if isinstance(v, Tensor) and not m.include_background else v
+
+
+# ---------------------------------------------------------------------------------------------
+# public losses
+# ---------------------------------------------------------------------------------------------
+
+
+def dice_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    mode: str = "multiclass",
+    from_logits: bool = True,
+    weight: Optional[Tensor] = None,
+    ignore_index: Optional[int] = None,
+    smooth: float = 0.0,
+    eps: float = 1e-7,
+    per_image: bool = False,
+    include_background: bool = True,
+    empty: str = "exclude",
+    reduction: str = "mean",
+) -> Tensor:
+    """Soft Dice loss: one minus the Dice coefficient (F1 score) of soft predicted and target masks.
+
+    .. math::
+
+        \\ell_c = 1 - \\frac{2 \\sum_i p_{ic} t_{ic} + s}{\\sum_i p_{ic} + \\sum_i t_{ic} + s}
+
+    summed over the pixels ``i`` of the batch (or of each image with ``per_image=True``), for each
+    class ``c``; ``p`` is the sigmoid/softmax of ``input`` and ``s`` is ``smooth``. With 0/1 masks the
+    ratio is ``2 TP / (2 TP + FP + FN)``, the F1 score.
+
+    Not a likelihood: Dice is a (soft) overlap measure -- F1 on soft counts -- with no
+    probabilistic model behind it, so the probabilities it trains are not calibrated. Predict a
+    pixel's class by the argmax (multiclass) or ``p > 0.5`` (binary / multilabel), or tune the
+    threshold for the overlap. Usually combined with the likelihood term:
+    ``cross_entropy(logits, y) + dice_loss(logits, y)``, or
+    ``binary_cross_entropy_with_logits(logits, y) + dice_loss(logits, y, mode="binary")``.
+    :func:`tversky_loss` with ``alpha = beta = 0.5`` is this loss (with ``smooth`` doubled).
+    The module docstring of :mod:`losskit.functional._segmentation` details modes, smoothing, empty
+    classes, masking and reduction.
+
+    Args:
+        input: logits (or probabilities with ``from_logits=False``): ``(N, C, *)`` for
+            ``"multiclass"``/``"multilabel"``, ``(N, 1, *)`` or ``(N, *)`` for ``"binary"``.
+        target: ``"multiclass"``: class indices ``(N, *)`` (integer) or one-hot/probabilities
+            ``(N, C, *)``; ``"binary"``/``"multilabel"``: 0/1 (or soft) values shaped like input.
+        mode: ``"binary"``, ``"multiclass"`` (default) or ``"multilabel"``.
+        from_logits: apply the link (softmax over ``C`` for multiclass, sigmoid otherwise);
+            ``False`` takes probabilities in [0, 1].
+        weight: per-class weights ``(C,)``, one value >= 0 per input channel (background included),
+            applied along the class dimension 1 (whatever the spatial sizes) in the class average.
+        ignore_index: target value whose pixels are removed from every count.
+        smooth: added to numerator and denominator (default 0: the exact soft Dice).
+        eps: a denominator below ``eps`` (empty prediction and target) gives a perfect score.
+        per_image: one ratio per image and class instead of per class over the batch.
+        include_background: keep channel 0 (``False`` drops it after the softmax).
+        empty: ``"exclude"`` (default) or ``"include"`` ratios whose target is empty.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+
+    Returns:
+        ``"none"``: ``(C,)`` per-class losses (``(N, C)`` with ``per_image``; ``C`` counts the kept
+        channels, 1 in binary mode), times ``weight``, 0 where excluded. ``"mean"``: their weighted
+        average over the ratios not excluded. ``"sum"``: their sum. The dtype is ``input``'s.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import dice_loss
+        >>> logits = torch.tensor([[[2.0, -1.0, 0.0], [-2.0, 1.0, 0.5]]])  # (N=1, C=2, L=3)
+        >>> target = torch.tensor([[0, 1, 1]])
+        >>> print(round(dice_loss(logits, target).item(), 4))
+        0.1769
+        >>> print(dice_loss(logits, target, reduction="none").numpy().round(4))
+        [0.2077 0.1462]
+
+    References:
+        Milletari, Navab & Ahmadi, "V-Net", 3DV 2016 (arXiv:1606.04797).
+
+    Peers' defaults that change the numbers: MONAI ``DiceLoss`` sums per image (``batch=False``),
+    adds ``smooth_nr = smooth_dr = 1e-5`` and counts every class (an empty class scores ~0 loss
+    once its prediction is empty); smp ``DiceLoss`` counts classes absent from the batch as loss 0
+    (``empty="include"`` with ``smooth=0`` here gives them loss 1); kornia ``dice_loss`` averages
+    per image. losskit: over the batch, ``smooth=0``, empty classes left out.
+    """
+    fn = "dice_loss"
+    _options(fn, mode=mode, smooth=smooth, eps=eps, empty=empty, include_background=include_background,
+             reduction=reduction)
+    m = _checks.mask_inputs(fn, input, target, mode=mode, from_logits=from_logits, weight=weight,
+                            ignore_index=ignore_index, include_background=include_background)
+    # F1 on soft counts: 2 I / (P + T)
+    return _overlap(fn, m, lambda i, p, t: _ratio(2.0 * i + smooth, p + t + smooth, eps),
+                    per_image=per_image, empty=empty, reduction=reduction)
+
+
+def tversky_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    mode: str = "multiclass",
+    from_logits: bool = True,
+    alpha: Union[float, Tensor] = 0.5,
+    beta: Union[float, Tensor] = 0.5,
+    weight: Optional[Tensor] = None,
+    ignore_index: Optional[int] = None,
+    smooth: float = 0.0,
+    eps: float = 1e-7,
+    per_image: bool = False,
+    include_background: bool = True,
+    empty: str = "exclude",
+    reduction: str = "mean",
+) -> Tensor:
+    """Tversky loss: one minus the Tversky index, an overlap score that weighs FP and FN apart.
+
+    .. math::
+
+        TI_c = \\frac{I_c + s}{I_c + \\alpha\\, FP_c + \\beta\\, FN_c + s}, \\qquad \\ell_c = 1 - TI_c,
+
+    with soft counts ``I = Σ p t``, ``FP = Σ p (1 - t)``, ``FN = Σ (1 - p) t`` over the pixels of the
+    batch (or of each image with ``per_image=True``), ``p`` the sigmoid/softmax of ``input``.
+
+    Not a likelihood: an overlap measure that generalises Dice. ``alpha = beta = 0.5`` is the Dice
+    coefficient (:func:`dice_loss` with ``smooth`` doubled: ``(I + s) / (I + (FP + FN)/2 + s)``
+    equals ``(2I + 2s) / (P + T + 2s)``); ``alpha = beta = 1`` is the Jaccard / Tanimoto index
+    (:func:`jaccard_loss`, same ``smooth``). ``beta > alpha`` penalises false negatives more (recall
+    for small structures). Here ``alpha`` weighs false positives and ``beta`` false negatives, as in
+    Salehi et al. and MONAI. Usually added to ``cross_entropy`` or
+    ``binary_cross_entropy_with_logits``, which train calibrated pixel probabilities.
+
+    Args:
+        input: logits (or probabilities with ``from_logits=False``), shaped as in :func:`dice_loss`.
+        target: as in :func:`dice_loss`.
+        mode: ``"binary"``, ``"multiclass"`` (default) or ``"multilabel"``.
+        from_logits: apply the link (softmax / sigmoid); ``False`` takes probabilities.
+        alpha: weight of false positives, ``>= 0`` (default 0.5): a float, or a ``(C,)`` tensor with
+            one weight per channel (applied along the class dimension 1).
+        beta: weight of false negatives, ``>= 0`` (default 0.5): a float or a ``(C,)`` tensor.
+        weight, ignore_index, smooth, eps, per_image, include_background, empty: as in
+            :func:`dice_loss`.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+
+    Returns:
+        As :func:`dice_loss`: ``(C,)`` or ``(N, C)`` for ``"none"``, a scalar otherwise.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import tversky_loss
+        >>> logits = torch.tensor([[[2.0, -1.0, 0.0], [-2.0, 1.0, 0.5]]])
+        >>> target = torch.tensor([[0, 1, 1]])
+        >>> print(round(tversky_loss(logits, target, alpha=0.3, beta=0.7).item(), 4))
+        0.1658
+
+    References:
+        Salehi, Erdogmus & Gholipour, "Tversky loss function for image segmentation using 3D fully
+        convolutional deep networks", MLMI 2017 (arXiv:1706.05721).
+    """
+    fn = "tversky_loss"
+    _options(fn, mode=mode, smooth=smooth, eps=eps, empty=empty, include_background=include_background,
+             reduction=reduction, alpha=alpha, beta=beta)
+    m = _checks.mask_inputs(fn, input, target, mode=mode, from_logits=from_logits, weight=weight,
+                            ignore_index=ignore_index, include_background=include_background)
+    cdtype = _checks.compute_dtype(m.input.dtype)
+    a = _slice(_class_tensor(alpha, "alpha", m, cdtype), m)
+    b = _slice(_class_tensor(beta, "beta", m, cdtype), m)
+
+    def score(i, p, t):
+        # Tversky index I / (I + α FP + β FN), with FP = P - I and FN = T - I
+        return _ratio(i + smooth, i + a * (p - i) + b * (t - i) + smooth, eps)
+
+    return _overlap(fn, m, score, per_image=per_image, empty=empty, reduction=reduction)
+
+
+def focal_tversky_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    mode: str = "multiclass",
+    from_logits: bool = True,
+    alpha: Union[float, Tensor] = 0.3,
+    beta: Union[float, Tensor] = 0.7,
+    gamma: float = 0.75,
+    weight: Optional[Tensor] = None,
+    ignore_index: Optional[int] = None,
+    smooth: float = 0.0,
+    eps: float = 1e-7,
+    per_image: bool = False,
+    include_background: bool = True,
+    empty: str = "exclude",
+    reduction: str = "mean",
+) -> Tensor:
+    """Focal Tversky loss: the Tversky loss raised to the power ``gamma`` per class.
+
+    .. math::
+
+        \\ell_c = (1 - TI_c)^{\\gamma}, \\qquad
+        TI_c = \\frac{I_c + s}{I_c + \\alpha\\, FP_c + \\beta\\, FN_c + s}
+
+    Exponent convention: ``gamma`` is the exponent itself. Abraham & Khan write
+    ``(1 - TI)^{1/γ}`` with their ``γ = 4/3``; the default ``gamma=0.75`` here is that exponent
+    ``3/4``. With ``gamma < 1`` the loss is concave in ``1 - TI``: its gradient grows as a class
+    approaches a perfect score, so nearly-segmented (often small) structures keep a strong
+    signal; ``gamma = 1`` is :func:`tversky_loss`; ``gamma > 1`` down-weights well-segmented
+    classes as the focal loss does. The defaults ``alpha=0.3`` (false positives), ``beta=0.7``
+    (false negatives) are the paper's 0.7 on false negatives (the paper names that weight
+    ``alpha``; here ``alpha`` always weighs false positives, as in :func:`tversky_loss`).
+
+    Not a likelihood: a reshaped overlap measure; usually combined with a cross-entropy term.
+
+    Args:
+        input: logits (or probabilities with ``from_logits=False``), shaped as in :func:`dice_loss`.
+        target: as in :func:`dice_loss`.
+        mode: ``"binary"``, ``"multiclass"`` (default) or ``"multilabel"``.
+        from_logits: apply the link (softmax / sigmoid); ``False`` takes probabilities.
+        alpha: weight of false positives, ``>= 0`` (default 0.3); a float or a ``(C,)`` tensor.
+        beta: weight of false negatives, ``>= 0`` (default 0.7); a float or a ``(C,)`` tensor.
+        gamma: the exponent, ``> 0`` (default 0.75).
+        weight, ignore_index, smooth, eps, per_image, include_background, empty: as in
+            :func:`dice_loss`.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+
+    Returns:
+        As :func:`dice_loss`: ``(C,)`` or ``(N, C)`` for ``"none"``, a scalar otherwise.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import focal_tversky_loss
+        >>> logits = torch.tensor([[[2.0, -1.0, 0.0], [-2.0, 1.0, 0.5]]])
+        >>> target = torch.tensor([[0, 1, 1]])
+        >>> print(round(focal_tversky_loss(logits, target).item(), 4))
+        0.2593
+
+    References:
+        Abraham & Khan, "A novel focal Tversky loss function with improved attention U-Net for
+        lesion segmentation", ISBI 2019 (arXiv:1810.07842).
+    """
+    fn = "focal_tversky_loss"
+    _options(fn, mode=mode, smooth=smooth, eps=eps, empty=empty, include_background=include_background,
+             reduction=reduction, alpha=alpha, beta=beta, gamma=gamma)
+    m = _checks.mask_inputs(fn, input, target, mode=mode, from_logits=from_logits, weight=weight,
+                            ignore_index=ignore_index, include_background=include_background)
+    cdtype = _checks.compute_dtype(m.input.dtype)
+    a = _slice(_class_tensor(alpha, "alpha", m, cdtype), m)
+    b = _slice(_class_tensor(beta, "beta", m, cdtype), m)
+
+    def score(i, p, t):
+        # Tversky index I / (I + α FP + β FN), with FP = P - I and FN = T - I
+        return _ratio(i + smooth, i + a * (p - i) + b * (t - i) + smooth, eps)
+
+    return _overlap(fn, m, score, per_image=per_image, empty=empty, reduction=reduction, gamma=gamma)
+
+
+def jaccard_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    mode: str = "multiclass",
+    from_logits: bool = True,
+    weight: Optional[Tensor] = None,
+    ignore_index: Optional[int] = None,
+    smooth: float = 0.0,
+    eps: float = 1e-7,
+    per_image: bool = False,
+    include_background: bool = True,
+    empty: str = "exclude",
+    reduction: str = "mean",
+) -> Tensor:
+    """Soft Jaccard (IoU) loss: one minus the intersection over union of soft masks.
+
+    .. math::
+
+        \\ell_c = 1 - \\frac{I_c + s}{P_c + T_c - I_c + s}, \\qquad
+        I = \\sum_i p_i t_i,\\; P = \\sum_i p_i,\\; T = \\sum_i t_i
+
+    over the pixels of the batch (or each image with ``per_image=True``). With 0/1 masks the ratio
+    is ``TP / (TP + FP + FN)``, the IoU (Tanimoto coefficient); it relates to Dice ``D`` by
+    ``J = D / (2 - D)``.
+
+    Not a likelihood: an overlap measure, :func:`tversky_loss` with ``alpha = beta = 1`` (same
+    ``smooth``). Usually combined with ``cross_entropy`` / ``binary_cross_entropy_with_logits``.
+    For a loss tailored to optimise the IoU of hard predictions see the Lovász hinge (Berman et al.
+    2018).
+
+    Args:
+        input: logits (or probabilities with ``from_logits=False``), shaped as in :func:`dice_loss`.
+        target: as in :func:`dice_loss`.
+        mode: ``"binary"``, ``"multiclass"`` (default) or ``"multilabel"``.
+        from_logits: apply the link (softmax / sigmoid); ``False`` takes probabilities.
+        weight, ignore_index, smooth, eps, per_image, include_background, empty: as in
+            :func:`dice_loss`.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+
+    Returns:
+        As :func:`dice_loss`: ``(C,)`` or ``(N, C)`` for ``"none"``, a scalar otherwise.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import jaccard_loss
+        >>> logits = torch.tensor([[2.0, -1.0, 0.5, 3.0]])  # (N=1, L=4), binary
+        >>> target = torch.tensor([[1.0, 0.0, 1.0, 1.0]])
+        >>> print(round(jaccard_loss(logits, target, mode="binary").item(), 4))
+        0.2487
+
+    References:
+        Rahman & Wang, "Optimizing intersection-over-union in deep neural networks for image
+        segmentation", ISVC 2016.
+    """
+    fn = "jaccard_loss"
+    _options(fn, mode=mode, smooth=smooth, eps=eps, empty=empty, include_background=include_background,
+             reduction=reduction)
+    m = _checks.mask_inputs(fn, input, target, mode=mode, from_logits=from_logits, weight=weight,
+                            ignore_index=ignore_index, include_background=include_background)
+    # IoU on soft counts: I / |P ∪ T| with |P ∪ T| = P + T - I
+    return _overlap(fn, m, lambda i, p, t: _ratio(i + smooth, p + t - i + smooth, eps),
+                    per_image=per_image, empty=empty, reduction=reduction)
+
+
+_WEIGHTING = ("square", "simple", "uniform")
+
+
+def generalized_dice_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    mode: str = "multiclass",
+    from_logits: bool = True,
+    weighting: str = "square",
+    ignore_index: Optional[int] = None,
+    smooth: float = 0.0,
+    eps: float = 1e-7,
+    per_image: bool = False,
+    include_background: bool = True,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Generalized Dice loss (Sudre et al. 2017): one Dice ratio over all classes, each class's counts
+    weighted by the inverse of its target volume.
+
+    .. math::
+
+        \ell = 1 - \frac{2 \sum_c w_c I_c + s}{\sum_c w_c (P_c + T_c) + s}, \qquad
+        w_c = 1 / T_c^2 \ (\text{"square"}),\ 1 / T_c \ (\text{"simple"}),\ 1 \ (\text{"uniform"}),
+
+    with the soft counts ``I_c = Σ p t``, ``P_c = Σ p``, ``T_c = Σ t`` over the pixels of the batch
+    (or of each image with ``per_image=True``). The weights are constants of the target (no
+    gradient). A class with an empty target (``T_c = 0``, an infinite weight) takes the largest
+    finite weight of its unit, as in MONAI.
+
+    Not a likelihood: an overlap measure whose class weights make a small structure count as much as
+    a large one (with ``"square"``, each class's contribution is rescaled to about the same size);
+    unlike :func:`dice_loss`, which averages one ratio per class, the classes share one ratio.
+    Usually combined with a likelihood term (cross-entropy, or a focal loss through
+    :class:`losskit.nn.CombinedLoss`). Predict by the argmax (multiclass) or ``p > 0.5``.
+
+    Args:
+        input: logits (or probabilities with ``from_logits=False``), shaped as in :func:`dice_loss`.
+        target: as in :func:`dice_loss`.
+        mode: ``"binary"``, ``"multiclass"`` (default) or ``"multilabel"``.
+        from_logits: apply the link (softmax / sigmoid); ``False`` takes probabilities.
+        weighting: ``"square"`` (default, Sudre et al.), ``"simple"`` or ``"uniform"`` (MONAI's ``w_type``).
+        ignore_index, smooth, eps, per_image, include_background: as in :func:`dice_loss`.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+
+    Returns:
+        ``"none"``: the loss of each unit, shape ``(N,)`` with ``per_image`` (0 for an image whose target
+        is empty in every kept class), else a 0-d tensor. ``"mean"``: the mean over the units whose target
+        is not empty (0 with zero gradient if none). ``"sum"``: their sum. The dtype is ``input``'s.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import generalized_dice_loss
+        >>> logits = torch.tensor([[[2.0, -1.0, 0.0], [-2.0, 1.0, 0.5]]])  # (N=1, C=2, L=3)
+        >>> target = torch.tensor([[0, 1, 1]])
+        >>> print(round(generalized_dice_loss(logits, target).item(), 4))
+        0.1915
+
+    References:
+        Sudre, Li, Vercauteren, Ourselin & Cardoso, "Generalised Dice overlap as a deep learning loss
+        function for highly unbalanced segmentations", DLMIA 2017 (arXiv:1707.03237); Crum, Camara &
+        Hill, "Generalized overlap measures for evaluation and validation in medical image analysis",
+        IEEE TMI 2006.
+
+    Peers: MONAI ``GeneralizedDiceLoss`` defaults to per image (``batch=False``) and
+    ``smooth_nr = smooth_dr = 1e-5``; losskit to the batch and ``smooth=0``.
+    """
+    fn = "generalized_dice_loss"
+    _options(fn, mode=mode, smooth=smooth, eps=eps, empty="include", include_background=include_background,
+             reduction=reduction)
+    _checks.choice(weighting, "weighting", _WEIGHTING, fn=fn,
+                   hint="square: 1/T^2 (Sudre et al.), simple: 1/T, uniform: 1, with T a class's target volume")
+    m = _checks.mask_inputs(fn, input, target, mode=mode, from_logits=from_logits, weight=None,
+                            ignore_index=ignore_index, include_background=include_background)
+    inter, psum, tsum = soft_counts(m, per_image=per_image)
+    if not include_background:
+        inter, psum, tsum = inter[..., 1:], psum[..., 1:], tsum[..., 1:]
+    t = tsum.detach()
+    if weighting == "uniform":
+        w = torch.ones_like(t)
+    else:
+        w = torch.reciprocal(t * t if weighting == "square" else t)
+        finite = torch.isfinite(w)
+        w = torch.where(finite, w, torch.zeros((), dtype=w.dtype, device=w.device))
+        # an empty class takes its unit's largest finite weight (MONAI's rule)
+        w = torch.where(finite, w, w.amax(-1, keepdim=True))
+    num = 2.0 * (w * inter).sum(-1) + smooth
+    den = (w * (psum + tsum)).sum(-1) + smooth
+    loss = 1.0 - _ratio(num, den, eps)
+    keep = tsum.sum(-1) > 0  # a unit with an empty target everywhere is left out
+    return reduce(loss, reduction, valid=keep, all_ignored="zero").to(m.out_dtype)

@@ -9,7 +9,8 @@ reference every kernel is tested against. A keyword the kernel does not take is 
 
 Kernel modules register with :func:`register` when imported; they are imported on the first call
 that could use them (a CUDA tensor, or ``impl("triton")``), so importing losskit never imports
-Triton and a CPU call costs one attribute read.
+Triton and a CPU call costs one attribute read. A graph traced by ``torch.compile`` cannot import
+a module: call :func:`load` first (or any eager call) so that compiled code uses the kernels.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+import torch
+
 from .._checks import Switch
 
-__all__ = ["impl", "current_impl", "register", "kernel", "registered", "PRIMITIVES"]
+__all__ = ["impl", "current_impl", "register", "kernel", "registered", "load", "PRIMITIVES"]
 
 _IMPL = Switch("impl", ("auto", "torch", "triton"), "LOSSKIT_IMPL", "auto")
 
@@ -83,6 +86,8 @@ def register(name: str, *, supports: Callable[..., bool]) -> Callable[[Callable]
 def _load(name: str) -> Optional[Kernel]:
     k = _REGISTERED.get(name)
     if k is None and name not in _FAILED:
+        if _compiling():  # an import cannot be traced: this graph runs the formula (see load())
+            return None
         try:
             importlib.import_module(PRIMITIVES[name])
         except ImportError:  # Triton missing or broken: the formula serves
@@ -92,6 +97,27 @@ def _load(name: str) -> Optional[Kernel]:
         if k is None:
             _FAILED.add(name)
     return k
+
+
+def _compiling() -> bool:
+    try:
+        return torch.compiler.is_compiling()
+    except AttributeError:  # torch < 2.3
+        return bool(torch._dynamo.is_compiling())
+
+
+def load() -> list:
+    """Import every kernel module now (they are otherwise imported on the first eager call that can use
+    them), so that a function compiled with ``torch.compile`` before any eager call uses the kernels
+    too: a graph cannot import a module while it is traced, and runs the PyTorch formula instead.
+    Returns the primitives that have a kernel (none where Triton is missing).
+
+    Example:
+        >>> import losskit.kernels
+        >>> isinstance(losskit.kernels.load(), list)
+        True
+    """
+    return [name for name in PRIMITIVES if _load(name) is not None]
 
 
 def registered(name: str) -> Optional[Kernel]:
@@ -115,51 +141,3 @@ def kernel(name: str, inputs, *args, **options):
     if k is None or not k.supports(inputs, *args, **options):
         return None
     return k.fn(inputs, *args, **options)
-
-
-# ---------------------------------------------------------------------------------------------
-# Transitional: the loss-level entries of the kernels not yet moved onto primitives
-# ---------------------------------------------------------------------------------------------
-
-_KERNEL_MODULES: dict[str, str] = {
-    "cross_entropy": "losskit.kernels.cross_entropy",
-    "linear_cross_entropy": "losskit.kernels.linear_cross_entropy",
-    "dice_loss": "losskit.kernels.dice",
-}
-_KERNELS: dict[str, Callable] = {}
-_triton: Optional[bool] = None
-
-
-def triton_available() -> bool:
-    global _triton
-    if _triton is None:
-        try:
-            import triton  # noqa: F401
-
-            _triton = True
-        except Exception:
-            _triton = False
-    return _triton
-
-
-def register_kernel(name: str, fn: Callable) -> None:
-    _KERNELS[name] = fn
-
-
-def _lookup(name: str) -> Optional[Callable]:
-    fn = _KERNELS.get(name)
-    if fn is None and name in _KERNEL_MODULES:
-        try:
-            importlib.import_module(_KERNEL_MODULES[name])
-        except ImportError:
-            return None
-        fn = _KERNELS.get(name)
-    return fn
-
-
-def call_kernel(name: str, input, /, *args, **kwargs):
-    mode = _IMPL.value
-    if mode == "torch" or (mode == "auto" and not input.is_cuda) or not triton_available():
-        return None
-    fn = _lookup(name)
-    return None if fn is None else fn(input, *args, **kwargs)

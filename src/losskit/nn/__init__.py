@@ -25,7 +25,7 @@ from ._margin import (
 )
 from ._poly import Poly1CrossEntropyLoss, Poly1FocalLoss, Poly1SigmoidFocalLoss
 from ._regression import GaussianNLLLoss, HuberLoss, L1Loss, LogCoshLoss, MSELoss, PoissonNLLLoss, SmoothL1Loss
-from ._segmentation import DiceLoss, FocalTverskyLoss, JaccardLoss, TverskyLoss
+from ._segmentation import DiceLoss, FocalTverskyLoss, GeneralizedDiceLoss, JaccardLoss, TverskyLoss
 
 __all__ = [
     "Loss", "WeightedLoss",
@@ -33,7 +33,7 @@ __all__ = [
     "BCEWithLogitsLoss", "BCELoss",
     "SigmoidFocalLoss", "BinaryFocalLoss", "FocalLoss", "AsymmetricLoss", "AsymmetricSingleLabelLoss",
     "Poly1CrossEntropyLoss", "Poly1FocalLoss", "Poly1SigmoidFocalLoss",
-    "DiceLoss", "JaccardLoss", "TverskyLoss", "FocalTverskyLoss",
+    "DiceLoss", "JaccardLoss", "TverskyLoss", "FocalTverskyLoss", "GeneralizedDiceLoss",
     "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "GaussianNLLLoss", "PoissonNLLLoss", "LogCoshLoss",
     "SoftMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "MultiLabelMarginLoss",
     "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss",

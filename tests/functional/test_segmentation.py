@@ -1,4 +1,5 @@
-"""Overlap losses (dice, Tversky, focal Tversky, Jaccard) against independent references.
+"""Segmentation (overlap) losses -- Dice, Tversky, focal Tversky, Jaccard -- against independent references,
+and every refusal.
 
 References: a float64 loop over units and classes written from the published formulas (FP and FN
 summed directly, ignored pixels sliced out by boolean indexing), MONAI's DiceLoss / TverskyLoss /
@@ -7,14 +8,18 @@ GeneralizedDiceLoss where their options match, and the Tversky identities.
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import given, strategies as st
 
+import losskit
 from losskit.functional import dice_loss, focal_tversky_loss, jaccard_loss, tversky_loss
 
-from helpers import TOL, assert_close, check_against
+from helpers import TOL, assert_close, assert_refuses, check_against
 
 LOSSES = {"dice": dice_loss, "tversky": tversky_loss, "focal_tversky": focal_tversky_loss, "jaccard": jaccard_loss}
 KINDS = list(LOSSES)
@@ -580,24 +585,32 @@ def test_gradcheck(kind, mode):
     assert torch.autograd.gradcheck(lambda a, b: LOSSES[kind](a, b, mode=mode, **KIND_OPTS[kind]), (xs, ts))
 
 
-def test_kernel_hook_receives_every_option(monkeypatch):
-    from losskit.functional import _overlap
+def test_soft_counts_primitive_is_asked_with_the_normalised_inputs(monkeypatch):
+    """The functional asks the dispatcher for primitive ``soft_counts`` once, with the normalised
+    :class:`MaskInputs` and ``per_image``, and turns the counts it gets into the loss itself."""
+    from losskit import _checks
+    from losskit.functional import _segmentation
 
-    seen = {}
+    seen = []
+    real = _segmentation._dispatch.kernel
 
-    def fake(name, input, target, **kw):
-        seen.update(name=name, **kw)
-        return torch.tensor(42.0)
+    def fake(name, inputs, *args, **kw):
+        seen.append((name, inputs, kw))
+        return real(name, inputs, *args, **kw)
 
-    monkeypatch.setattr(_overlap._dispatch, "call_kernel", fake)
+    monkeypatch.setattr(_segmentation._dispatch, "kernel", fake)
     x, t = make_problem(22, "multiclass", 2, 3, (4,))
     w = torch.ones(3, dtype=torch.float64)
     out = dice_loss(x, t, weight=w, ignore_index=-1, smooth=0.5, eps=1e-6, per_image=True,
                     include_background=False, empty="include", reduction="sum")
-    assert out == 42
-    assert seen == dict(name="dice_loss", mode="multiclass", from_logits=True, weight=w, ignore_index=-1,
-                        smooth=0.5, eps=1e-6, per_image=True, include_background=False, empty="include",
-                        reduction="sum")
+    assert len(seen) == 1
+    name, m, kw = seen[0]
+    assert name == "soft_counts" and kw == {"per_image": True}
+    assert isinstance(m, _checks.MaskInputs) and m.input.shape == (2, 3, 4) and m.target.shape == (2, 1, 4)
+    assert m.ignore_index == -1 and m.weight is w and m.index_target
+    expected = reference(x, t, weight=w, ignore_index=-1, smooth=0.5, eps=1e-6, per_image=True,
+                         include_background=False, empty="include", reduction="sum")
+    assert_close(out, expected)
 
 
 def test_cpu_path_does_not_use_a_kernel():
@@ -621,3 +634,321 @@ def test_compiles_fullgraph():
     assert_close(out, expected)
     (g,) = torch.autograd.grad(out, x)
     assert_close(g, torch.autograd.grad(expected, x)[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# refusals: the message names the argument, the value seen and the fix
+# ---------------------------------------------------------------------------------------------
+
+
+ALL = [dice_loss, tversky_loss, focal_tversky_loss, jaccard_loss]
+
+
+def logits(*shape):
+    return torch.randn(*shape)
+
+
+@pytest.mark.parametrize("f", ALL)
+def test_unknown_mode(f):
+    assert_refuses(lambda: f(logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), mode="softmax"),
+                   match=r"mode='softmax' is not valid: use 'binary'.*'multiclass'.*'multilabel'")
+
+
+@pytest.mark.parametrize("f", ALL)
+def test_bad_reduction(f):
+    assert_refuses(lambda: f(logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), reduction="avg"),
+                   match="'avg' is not a valid value for reduction")
+
+
+@pytest.mark.parametrize("f", ALL)
+def test_shape_mismatch_multiclass(f):
+    assert_refuses(lambda: f(logits(2, 3, 4, 4), torch.zeros(2, 4, 5, dtype=torch.long)),
+                   match=re.escape("mode='multiclass' expects input (N, C, *) logits and target (N, *) class "
+                                   "indices or (N, C, *) one-hot/probabilities; for this input that is target "
+                                   "(2, 4, 4) or (2, 3, 4, 4); got input (2, 3, 4, 4) and target (2, 4, 5)"))
+    assert_refuses(lambda: f(logits(2, 3, 4), torch.zeros(2, 4, 4)), match=r"got input \(2, 3, 4\) and target \(2, 4, 4\)")
+    assert_refuses(lambda: f(logits(3), torch.zeros(3, dtype=torch.long)), match=r"expects input \(N, C, \*\)")
+
+
+@pytest.mark.parametrize("f", ALL)
+def test_shape_mismatch_binary_and_multilabel(f):
+    assert_refuses(lambda: f(logits(2, 1, 4), torch.zeros(2, 5), mode="binary"),
+                   match=re.escape("mode='binary' expects input (N, 1, *) or (N, *) logits and a 0/1 target of "
+                                   "the same shape (or (N, *) for an (N, 1, *) input); got input (2, 1, 4) and "
+                                   "target (2, 5)"))
+    # a 2-channel input is not binary: the squeezed-target form needs a channel of size 1
+    assert_refuses(lambda: f(logits(2, 2, 4), torch.zeros(2, 4), mode="binary"), match="mode='binary' expects")
+    assert_refuses(lambda: f(logits(2, 3, 4), torch.zeros(2, 4), mode="multilabel"),
+                   match=re.escape("mode='multilabel' expects input (N, C, *) logits and a 0/1 target (N, C, *) "
+                                   "of the same shape; got input (2, 3, 4) and target (2, 4)"))
+
+
+@pytest.mark.parametrize("f", [tversky_loss, focal_tversky_loss])
+def test_negative_alpha_beta(f):
+    x, t = logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long)
+    assert_refuses(lambda: f(x, t, alpha=-0.1), match=r"alpha must be in \[0, inf\], got -0.1")
+    assert_refuses(lambda: f(x, t, beta=-1.0), match=r"beta must be in \[0, inf\], got -1.0")
+    assert_refuses(lambda: f(x, t, alpha=0.0, beta=0.0), match="alpha=0 and beta=0 make the Tversky index 1")
+
+
+@pytest.mark.parametrize("gamma", [0.0, -1.0])
+def test_gamma_not_positive(gamma):
+    assert_refuses(lambda: focal_tversky_loss(logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), gamma=gamma),
+                   match=rf"gamma must be in \(0, inf\], got {gamma}")
+
+
+@pytest.mark.parametrize("f", ALL)
+def test_weight_wrong_length(f):
+    assert_refuses(lambda: f(logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), weight=torch.ones(2)),
+                   match=re.escape("weight must be a 1-D tensor with one entry per class (3 classes), got shape (2,)"))
+    assert_refuses(lambda: f(logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), weight=torch.ones(1, 3)),
+                   match="got shape \\(1, 3\\)")
+    # binary has one class
+    assert_refuses(lambda: f(logits(2, 4), torch.zeros(2, 4), mode="binary", weight=torch.ones(2)),
+                   match=re.escape("(1 classes), got shape (2,)"))
+
+
+@pytest.mark.parametrize("f", ALL)
+def test_ignore_index_with_one_hot_target(f):
+    assert_refuses(lambda: f(logits(2, 3, 4), torch.zeros(2, 3, 4), ignore_index=255),
+                   match=re.escape("ignore_index=255 needs class-index targets (N, *), but target (2, 3, 4) is "
+                                   "one-hot/probabilities like input; pass class indices"))
+
+
+@pytest.mark.parametrize("f", ALL)
+def test_class_index_out_of_range(f):
+    t = torch.tensor([[0, 1, 3, 2]])
+    assert_refuses(lambda: f(logits(1, 3, 4), t), match=r"target has class index 3 outside \[0, 2\] for input with 3 classes")
+    assert_refuses(lambda: f(logits(1, 3, 4), torch.tensor([[0, -1, 1, 2]])), match="class index -1 outside")
+    # the ignore label is allowed
+    f(logits(1, 3, 4), torch.tensor([[0, 255, 1, 2]]), ignore_index=255)
+    assert_refuses(lambda: f(logits(1, 3, 4), t, ignore_index=255), match=r"3 outside .*\(ignore_index=255\)")
+
+
+@pytest.mark.parametrize("f", ALL)
+def test_float_class_indices(f):
+    assert_refuses(lambda: f(logits(2, 3, 4), torch.zeros(2, 4)), match="target must hold class indices")
+
+
+@pytest.mark.parametrize("f", ALL)
+def test_logits_passed_as_probabilities(f):
+    assert_refuses(lambda: f(torch.tensor([[[3.0, -2.0], [0.1, 0.5]]]), torch.tensor([[0, 1]]), from_logits=False),
+                   match=re.escape("input has values outside [0, 1] (min -2, max 3); with from_logits=False input "
+                                   "must hold probabilities — these look like logits: use from_logits=True (the "
+                                   "default), which applies the softmax over dim 1"))
+    assert_refuses(lambda: f(torch.tensor([[3.0, -2.0]]), torch.tensor([[1.0, 0.0]]), mode="binary", from_logits=False),
+                   match="use from_logits=True \\(the default\\), which applies the sigmoid")
+
+
+def test_value_checks_follow_the_check_level():
+    x = torch.tensor([[3.0, -2.0]])
+    with losskit.checks("off"):
+        dice_loss(x, torch.tensor([[1.0, 0.0]]), mode="binary", from_logits=False)  # not read
+    with losskit.checks("full"):
+        assert_refuses(lambda: dice_loss(torch.tensor([[float("nan"), 0.0]]), torch.tensor([[1.0, 0.0]]),
+                                         mode="binary"), match="non-finite")
+
+
+@pytest.mark.parametrize("f", ALL)
+def test_binary_target_out_of_range(f):
+    assert_refuses(lambda: f(logits(2, 4), torch.tensor([[0.0, 1.0, 2.0, 0.0], [1.0, 0, 0, 0]]), mode="binary"),
+                   match=re.escape("target has values outside [0, 1] (min 0, max 2)"))
+    # 255 as a void label is fine once it is the ignore_index
+    f(logits(2, 4), torch.tensor([[0, 1, 255, 0], [1, 0, 0, 0]]), mode="binary", ignore_index=255)
+
+
+@pytest.mark.parametrize("f", ALL)
+def test_include_background_false_without_background(f):
+    assert_refuses(lambda: f(logits(2, 4), torch.zeros(2, 4), mode="binary", include_background=False),
+                   match="include_background=False drops channel 0, but mode='binary' has a single")
+    assert_refuses(lambda: f(logits(2, 1, 4), torch.zeros(2, 1, 4), mode="multilabel", include_background=False),
+                   match=re.escape("leaves no class for input (2, 1, 4) with 1 channel"))
+
+
+@pytest.mark.parametrize("f", ALL)
+def test_bad_smoothing_and_empty(f):
+    x, t = logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long)
+    assert_refuses(lambda: f(x, t, smooth=-1.0), match=r"smooth must be in \[0, inf\], got -1.0")
+    assert_refuses(lambda: f(x, t, eps=0.0), match=r"eps must be in \(0, inf\], got 0.0")
+    assert_refuses(lambda: f(x, t, empty="skip"), match="empty='skip' is not valid: use 'exclude'")
+
+
+@pytest.mark.parametrize("f", ALL)
+def test_input_types(f):
+    assert_refuses(lambda: f(torch.zeros(2, 3, 4, dtype=torch.long), torch.zeros(2, 4, dtype=torch.long)),
+                   match="input must be a floating-point tensor, got dtype torch.int64")
+    assert_refuses(lambda: f(logits(2, 3, 4), [[0, 1, 2, 0]] * 2), match="target must be a torch.Tensor")
+
+
+def test_probabilities_passed_as_logits_warn():
+    probs = torch.rand(2, 1, 8, 8)
+    t = (torch.rand(2, 1, 8, 8) < 0.5).float()
+    with pytest.warns(UserWarning, match=r"was the sigmoid applied twice\?.*dice_loss\(\.\.\., from_logits=False\)"):
+        dice_loss(probs, t, mode="binary")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dice_loss(probs, t, mode="binary", from_logits=False)
+
+
+def test_multiclass_1d_input_message_names_no_made_up_shape():
+    # a (C,) input used to be told "for this input that is target (3,) or (3,)"
+    with pytest.raises(ValueError, match=r"expects input \(N, C, \*\).*got input \(3,\) and target \(\)") as e:
+        dice_loss(torch.randn(3), torch.tensor(1))
+    assert "for this input" not in str(e.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# one-channel inputs, per-class weights along the class dimension, NaN propagation
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("f", ALL)
+@pytest.mark.parametrize("target", ["mask", "indices"])
+def test_single_channel_input_in_multiclass_mode_names_binary_mode(f, target):
+    x = logits(2, 1, 4, 4)
+    t = (torch.rand(2, 1, 4, 4) < 0.5).float() if target == "mask" else torch.zeros(2, 4, 4, dtype=torch.long)
+    assert_refuses(lambda: f(x, t), match=r"single channel, but mode='multiclass' \(the default\).*mode=\"binary\"")
+    f(x, t.float() if target == "indices" else t, mode="binary")  # the fix works
+
+
+@pytest.mark.parametrize("per_image", [False, True])
+def test_class_weight_applies_along_the_class_dimension_when_width_equals_classes(per_image):
+    """A (C,) weight of an (N, C, H, W) input with W == C scales the classes, not the columns."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 4, 5, 4, generator=g, dtype=torch.float64)
+    t = torch.randint(0, 4, (2, 5, 4), generator=g)
+    t[0, 0] = torch.arange(4)
+    w = torch.tensor([0.5, 1.0, 2.0, 3.0], dtype=torch.float64)
+    for f in ALL:
+        per_class = f(x, t, per_image=per_image, reduction="none")
+        assert_close(f(x, t, per_image=per_image, weight=w, reduction="none"), per_class * w)
+        assert_close(f(x, t, per_image=per_image, weight=w),
+                     (per_class * w).sum() / (w * torch.ones_like(per_class)).sum())
+        assert_close(f(x, t, per_image=per_image, weight=w), reference(
+            x, t, kind="tversky" if f in (tversky_loss, focal_tversky_loss) else
+            ("jaccard" if f is jaccard_loss else "dice"), weight=w, per_image=per_image,
+            **({k: v for k, v in {"alpha": 0.5 if f is tversky_loss else 0.3,
+                                   "beta": 0.5 if f is tversky_loss else 0.7,
+                                   "gamma": 0.75 if f is focal_tversky_loss else None}.items()
+                if f in (tversky_loss, focal_tversky_loss)})))
+
+
+@pytest.mark.parametrize("f", [tversky_loss, focal_tversky_loss])
+def test_per_class_alpha_beta_apply_along_the_class_dimension(f):
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(2, 3, 5, 3, generator=g, dtype=torch.float64)  # W == C
+    t = torch.randint(0, 3, (2, 5, 3), generator=g)
+    alpha = torch.tensor([0.2, 0.5, 0.9], dtype=torch.float64)
+    beta = torch.tensor([0.8, 0.5, 0.1], dtype=torch.float64)
+    got = f(x, t, alpha=alpha, beta=beta, reduction="none")
+    for k in range(3):
+        one = f(x, t, alpha=float(alpha[k]), beta=float(beta[k]), reduction="none")
+        assert_close(got[k], one[k])
+    assert_refuses(lambda: f(x, t, alpha=torch.ones(2, dtype=torch.float64)),
+                   match=re.escape("alpha must be a 1-D tensor with one entry per class (3 classes), got shape (2,)"))
+    assert_refuses(lambda: f(x, t, beta=torch.tensor([0.5, -0.1, 0.5], dtype=torch.float64)), match="beta has 1 entry below 0")
+
+
+@pytest.mark.parametrize("f", ALL)
+def test_negative_class_weight_is_refused(f):
+    assert_refuses(lambda: f(logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), weight=torch.tensor([1.0, -1.0, 1.0])),
+                   match=r"weight has 1 entry below 0 \(min -1\); weight scales each class's term; pass values >= 0")
+
+
+@pytest.mark.parametrize("f", ALL)
+@pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_nan_in_the_input_gives_nan(f, mode, reduction):
+    x, t = make_problem(30, mode, 2, 3, (4,))
+    x = x.detach().clone()
+    x.view(-1)[-1] = float("nan")
+    assert torch.isnan(f(x, t, mode=mode, reduction=reduction)).any()
+
+
+# ---------------------------------------------------------------------------------------------
+# generalized Dice (Sudre et al. 2017) against MONAI's GeneralizedDiceLoss
+# ---------------------------------------------------------------------------------------------
+
+from losskit.functional import generalized_dice_loss  # noqa: E402
+
+
+@needs_monai
+@pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize("weighting", ["square", "simple", "uniform"])
+@pytest.mark.parametrize("per_image", [False, True])
+@pytest.mark.parametrize("include_background", [True, False])
+def test_generalized_dice_matches_monai(mode, weighting, per_image, include_background):
+    if mode == "binary" and not include_background:
+        pytest.skip("binary mode has no background channel")
+    x, t = make_problem(40, mode, 3, 4, (5, 6))
+    act, tm = _monai_args(mode, x, t)
+    theirs = monai_losses.GeneralizedDiceLoss(**act, w_type=weighting, batch=not per_image, smooth_nr=0.0,
+                                              smooth_dr=0.0, include_background=include_background, reduction="none")
+
+    def ref(a, b):
+        return theirs(a, tm).reshape(-1).squeeze(0) if not per_image else theirs(a, tm).reshape(-1)
+
+    def ours(a, b):
+        return generalized_dice_loss(a, b, mode=mode, weighting=weighting, per_image=per_image,
+                                     include_background=include_background, reduction="none")
+
+    # MONAI rounds the class weights to float32 (``w_func(ground_o.float())``): float32's tolerance
+    check_against(ours, ref, x, t, grad=[True, False], tol=TOL[torch.float32])
+
+
+@needs_monai
+@pytest.mark.parametrize("weighting", ["square", "simple"])
+def test_generalized_dice_empty_class_takes_the_largest_weight_as_monai(weighting):
+    x, t = make_problem(41, "multiclass", 2, 4, (5, 5))
+    t = t.masked_fill(t == 2, 0)  # class 2 absent from the batch: an infinite weight
+    theirs = monai_losses.GeneralizedDiceLoss(softmax=True, to_onehot_y=True, w_type=weighting, batch=True,
+                                              smooth_nr=0.0, smooth_dr=0.0)
+    check_against(lambda a, b: generalized_dice_loss(a, b, weighting=weighting),
+                  lambda a, b: theirs(a, b.unsqueeze(1)), x, t, grad=[True, False], tol=TOL[torch.float32])
+
+
+def test_generalized_dice_ignore_index_equals_slicing_pixels_out():
+    x, t = make_problem(42, "multiclass", 2, 3, (12,))
+    t[0, :3] = 255
+    keep = t != 255
+    kept_x = x.detach().permute(0, 2, 1)[keep].T.unsqueeze(0)  # (1, C, kept pixels)
+    kept_t = t[keep].unsqueeze(0)
+    assert_close(generalized_dice_loss(x, t, ignore_index=255), generalized_dice_loss(kept_x, kept_t))
+
+
+def test_generalized_dice_with_one_class_weighting_uniform_is_dice():
+    x, t = make_problem(43, "binary", 3, 1, (4, 4))
+    assert_close(generalized_dice_loss(x, t, mode="binary", weighting="uniform", smooth=1.0),
+                 dice_loss(x, t, mode="binary", smooth=1.0))
+    assert_close(generalized_dice_loss(x, t, mode="binary", weighting="square"), dice_loss(x, t, mode="binary"))
+
+
+def test_generalized_dice_focal_combination_through_combined_loss():
+    from losskit.functional import focal_loss
+    from losskit.nn import CombinedLoss, FocalLoss, GeneralizedDiceLoss
+
+    x, t = make_problem(44, "multiclass", 2, 3, (4, 4))
+    combined = CombinedLoss({"focal": FocalLoss(gamma=2.0), "gdl": GeneralizedDiceLoss()}, weights={"gdl": 0.5})
+    out = combined(x, t)
+    expected = focal_loss(x, t, gamma=2.0) + 0.5 * generalized_dice_loss(x, t)
+    assert_close(out, expected)
+    (ga,) = torch.autograd.grad(out, x)
+    (gb,) = torch.autograd.grad(expected, x)
+    assert_close(ga, gb)
+    assert set(combined.last_components) == {"focal", "gdl"}
+
+
+def test_generalized_dice_refusals_and_empty_units():
+    x, t = logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long)
+    assert_refuses(lambda: generalized_dice_loss(x, t, weighting="log"),
+                   match=r"weighting='log' is not valid: use one of 'square', 'simple', 'uniform'")
+    assert_refuses(lambda: generalized_dice_loss(x, t, reduction="avg"), match="'avg' is not a valid value for reduction")
+    # an image whose kept classes are all empty is left out of the mean (per image), and all-empty gives 0
+    x = torch.randn(2, 3, 4, requires_grad=True)
+    t = torch.tensor([[1, 2, 1, 0], [0, 0, 0, 0]])
+    per = generalized_dice_loss(x, t, per_image=True, include_background=False, reduction="none")
+    assert per[1] == 0
+    assert_close(generalized_dice_loss(x, t, per_image=True, include_background=False), per[0])
+    out = generalized_dice_loss(x, torch.zeros(2, 4, dtype=torch.long), include_background=False)
+    (g,) = torch.autograd.grad(out, x)
+    assert out == 0 and (g == 0).all()

@@ -1,4 +1,4 @@
-"""The overlap modules: one call into the functional, weight as a buffer, options checked at construction."""
+"""The segmentation (overlap) modules: one call into the functional, weight as a buffer, options checked at construction."""
 
 from __future__ import annotations
 
@@ -90,3 +90,19 @@ def test_catalog_entries():
         assert spec.family == "overlap" and spec.takes == "logits" and spec.torch_twin is None
         assert spec.functional is getattr(losskit.functional, name)
         assert spec.module is getattr(losskit.nn, cls.__name__) is getattr(losskit, cls.__name__)
+
+
+def test_generalized_dice_module_matches_functional():
+    from losskit.functional import generalized_dice_loss
+    from losskit.nn import GeneralizedDiceLoss
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 3, 4, 4, generator=g, requires_grad=True)
+    t = torch.randint(0, 3, (2, 4, 4), generator=g)
+    opts = dict(weighting="simple", per_image=True, include_background=False, smooth=0.5, reduction="none")
+    assert_close(GeneralizedDiceLoss(**opts)(x, t), generalized_dice_loss(x, t, **opts))
+    r = repr(GeneralizedDiceLoss("multilabel", weighting="uniform"))
+    assert "mode='multilabel'" in r and "weighting='uniform'" in r
+    assert_refuses(lambda: GeneralizedDiceLoss(weighting="cube"), match="weighting='cube' is not valid")
+    assert_refuses(lambda: GeneralizedDiceLoss("soft"), match="mode='soft' is not valid")
+    assert catalog.get("generalized_dice_loss").module is GeneralizedDiceLoss is losskit.GeneralizedDiceLoss
