@@ -137,13 +137,3 @@ def legacy_reduction(size_average: Optional[bool], reduce: Optional[bool], reduc
     if not reduce:
         return "none"
     return "mean" if size_average else "sum"
-
-
-# Transitional: the class-index denominator of the losses not yet moved onto reduce(weight=...)
-def class_weight_sum(target: Tensor, weight: Optional[Tensor], ignore_index: Optional[int], *,
-                     dtype: torch.dtype) -> Tensor:
-    valid = target != ignore_index if ignore_index is not None else torch.ones_like(target, dtype=torch.bool)
-    if weight is None:
-        return valid.sum(dtype=dtype)
-    y = torch.where(valid, target, torch.zeros((), dtype=target.dtype, device=target.device))
-    return (weight.to(dtype)[y] * valid).sum()

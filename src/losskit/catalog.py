@@ -308,7 +308,7 @@ _VIEWS: dict[str, LossView] = {
            link=None, inference="argmax over classes", dropped_constants="n/a", is_likelihood=False,
            adds=_MARGIN + " (the Crammer-Singer multi-class SVM hinge; compare cross_entropy, which replaces the max "
                 "by a logsumexp)"),
-        # ---- not in the registry: shown next to BCE in plots -----------------------------------
+        # ---- not a catalog loss: shown next to BCE in plots -----------------------------------
         _v("mse_after_sigmoid",
            formula="ℓ = (σ(z) − y)²",
            distribution="Gaussian on the probability (a mis-specified model for a 0/1 target)", link="sigmoid",

@@ -44,7 +44,7 @@ import torch.nn.functional as _F
 from torch import Tensor
 
 from . import functional as _lf
-from ._checks import check_class_target, check_floating, check_option
+from ._checks import class_indices, floating, number
 from ._checks import upcast as _upcast  # float32 for half inputs
 from ._reduction import check_reduction, reduce
 
@@ -160,7 +160,7 @@ class Bernoulli(Likelihood[Tensor]):
     loss = "binary_cross_entropy_with_logits"
 
     def __init__(self, threshold: float = 0.5) -> None:
-        self.threshold = check_option(threshold, "threshold", low=0.0, high=1.0, low_open=True, high_open=True)
+        self.threshold = number(threshold, "threshold", low=0.0, high=1.0, low_open=True, high_open=True)
         self._logit_threshold = math.log(threshold) - math.log1p(-threshold)
 
     def __repr__(self) -> str:
@@ -168,7 +168,7 @@ class Bernoulli(Likelihood[Tensor]):
 
     def link(self, output: Tensor) -> Tensor:
         """The probability of class 1: ``sigmoid(output)``."""
-        return torch.sigmoid(check_floating(output, "output"))
+        return torch.sigmoid(floating(output, "output"))
 
     def mean(self, output: Tensor) -> Tensor:
         """``P(y = 1) = sigmoid(output)``."""
@@ -176,11 +176,11 @@ class Bernoulli(Likelihood[Tensor]):
 
     def predict(self, output: Tensor) -> Tensor:
         """``1`` where ``sigmoid(output) >= threshold``, else ``0`` (``torch.long``)."""
-        return (check_floating(output, "output") >= self._logit_threshold).long()
+        return (floating(output, "output") >= self._logit_threshold).long()
 
     def log_prob(self, output: Tensor, target: Tensor) -> Tensor:
         """``y·logσ(z) + (1−y)·logσ(−z)``, element-wise (``target`` may be soft, in [0, 1])."""
-        z = _upcast(check_floating(output, "output"))
+        z = _upcast(floating(output, "output"))
         y = target.to(z.dtype)
         # log σ(z) and log(1 − σ(z)) = log σ(−z), both via logsigmoid (no overflow, no log(0))
         return (y * _F.logsigmoid(z) + (1 - y) * _F.logsigmoid(-z)).to(output.dtype)
@@ -233,7 +233,7 @@ class Categorical(Likelihood[Tensor]):
 
     def link(self, output: Tensor) -> Tensor:
         """Class probabilities: ``softmax(output, dim=class_dim)``."""
-        check_floating(output, "output")
+        floating(output, "output")
         return torch.softmax(output, dim=self._class_dim(output))
 
     def mean(self, output: Tensor) -> Tensor:
@@ -242,22 +242,22 @@ class Categorical(Likelihood[Tensor]):
 
     def predict(self, output: Tensor) -> Tensor:
         """The most probable class, ``argmax`` over the class dimension."""
-        check_floating(output, "output")
+        floating(output, "output")
         return output.argmax(dim=self._class_dim(output))
 
     def log_prob(self, output: Tensor, target: Tensor) -> Tensor:
         """``log softmax(output)[target]`` with the class dimension removed."""
-        check_floating(output, "output")
+        floating(output, "output")
         d = self._class_dim(output)
         target = target.long()
-        check_class_target(target, output.shape[d])  # (an index outside [0, C) would fail inside gather)
+        class_indices(target, output.shape[d])  # (an index outside [0, C) would fail inside gather)
         # log softmax(z)_y = z_y − logsumexp(z)
         logp = torch.log_softmax(_upcast(output), dim=d)
         return logp.gather(d, target.unsqueeze(d)).squeeze(d).to(output.dtype)
 
     def distribution(self, output: Tensor) -> torch.distributions.Categorical:
         """``torch.distributions.Categorical(logits=...)`` with the class dimension moved last."""
-        check_floating(output, "output")
+        floating(output, "output")
         return torch.distributions.Categorical(logits=output.movedim(self._class_dim(output), -1))
 
     def nll(self, output: Tensor, target: Tensor, *, reduction: str = "mean", full: bool = False) -> Tensor:
@@ -272,8 +272,8 @@ def _pair(output: Output, what: str) -> tuple[Tensor, Tensor]:
             f"pass (loc, {what}), or give a fixed scale to the likelihood's constructor"
         )
     loc, par = output
-    check_floating(loc, "output[0] (loc)")
-    check_floating(par, f"output[1] ({what})")
+    floating(loc, "output[0] (loc)")
+    floating(par, f"output[1] ({what})")
     return loc, par
 
 
@@ -321,9 +321,9 @@ class Gaussian(Likelihood[Output]):
 
     def __init__(self, scale: float | None = 1.0, *, eps: float = 1e-6) -> None:
         if scale is not None:
-            check_option(scale, "scale", low=0.0, low_open=True)
+            number(scale, "scale", low=0.0, low_open=True)
         self.scale = scale
-        self.eps = check_option(eps, "eps", low=0.0)
+        self.eps = number(eps, "eps", low=0.0)
         self.loss = "mse_loss" if scale is not None else "gaussian_nll_loss"
 
     def __repr__(self) -> str:
@@ -337,7 +337,7 @@ class Gaussian(Likelihood[Output]):
                     "output must be a tensor (the mean) when the scale is fixed; "
                     "use Gaussian(scale=None) to pass (mean, var)"
                 )
-            loc = check_floating(output, "output")
+            loc = floating(output, "output")
             return loc, torch.full((), self.scale**2, dtype=loc.dtype, device=loc.device)
         loc, var = _pair(output, "var")
         if var.shape != loc.shape and var.shape == loc.shape[:-1]:  # one variance per row, as gaussian_nll_loss
@@ -421,9 +421,9 @@ class Laplace(Likelihood[Output]):
 
     def __init__(self, scale: float | None = 1.0, *, eps: float = 1e-6) -> None:
         if scale is not None:
-            check_option(scale, "scale", low=0.0, low_open=True)
+            number(scale, "scale", low=0.0, low_open=True)
         self.scale = scale
-        self.eps = check_option(eps, "eps", low=0.0)
+        self.eps = number(eps, "eps", low=0.0)
         self.loss = "l1_loss" if scale is not None else None
 
     def __repr__(self) -> str:
@@ -436,7 +436,7 @@ class Laplace(Likelihood[Output]):
                     "output must be a tensor (the location) when the scale is fixed; "
                     "use Laplace(scale=None) to pass (loc, scale)"
                 )
-            loc = check_floating(output, "output")
+            loc = floating(output, "output")
             return loc, torch.full((), self.scale, dtype=loc.dtype, device=loc.device)
         loc, b = _pair(output, "scale")
         return loc, _clamp_min_keep_grad(b, self.eps)
@@ -509,7 +509,7 @@ class Poisson(Likelihood[Tensor]):
 
     def link(self, output: Tensor) -> Tensor:
         """The rate ``exp(output)``."""
-        return torch.exp(check_floating(output, "output"))
+        return torch.exp(floating(output, "output"))
 
     def mean(self, output: Tensor) -> Tensor:
         """The rate λ = ``exp(output)``."""
@@ -521,7 +521,7 @@ class Poisson(Likelihood[Tensor]):
 
     def log_prob(self, output: Tensor, target: Tensor) -> Tensor:
         """``y·z − exp(z) − lgamma(y + 1)``, element-wise."""
-        z = _upcast(check_floating(output, "output"))
+        z = _upcast(floating(output, "output"))
         y = target.to(z.dtype)
         return (y * z - torch.exp(z) - torch.lgamma(y + 1)).to(output.dtype)
 
