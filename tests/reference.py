@@ -571,23 +571,6 @@ def timm_asymmetric_single_label(logits: Tensor, target: Tensor, *, gamma_pos: f
     return loss.mean() if reduction == "mean" else loss
 
 
-def timm_binary_cross_entropy(x: Tensor, target: Tensor, *, smoothing: float = 0.1,
-                              target_threshold: Optional[float] = None, pos_weight: Optional[Tensor] = None,
-                              reduction: str = "mean") -> Tensor:
-    """timm/loss/binary_cross_entropy.py ``BinaryCrossEntropy.forward``, transcribed in float64: class
-    indices become rows with off value smoothing/C and on value 1 - smoothing + smoothing/C, then
-    ``target > target_threshold`` if set, then BCE with logits."""
-    x = x.double()
-    if target.shape != x.shape:
-        num_classes = x.shape[-1]
-        off_value = smoothing / num_classes
-        on_value = 1.0 - smoothing + off_value
-        target = torch.full(x.shape, off_value, dtype=x.dtype).scatter_(1, target.long().view(-1, 1), on_value)
-    if target_threshold is not None:
-        target = target.gt(target_threshold).to(dtype=target.dtype)
-    return F.binary_cross_entropy_with_logits(x, target.double(), pos_weight=pos_weight, reduction=reduction)
-
-
 def smp_focal_loss_with_logits(output: Tensor, target: Tensor, *, gamma: float = 2.0, alpha: Optional[float] = 0.25,
                                reduction: str = "mean", normalized: bool = False,
                                reduced_threshold: Optional[float] = None, eps: float = 1e-6) -> Tensor:

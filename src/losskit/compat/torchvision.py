@@ -8,14 +8,14 @@ see its docstring for the formula and the likelihood view.
 
 Defaults next to losskit's (``docs/migrating.md`` has the full table):
 
-============== ===================== ===========================================
-option          torchvision (here)    :func:`losskit.functional.sigmoid_focal_loss`
-============== ===================== ===========================================
-``alpha``       ``0.25`` (``-1``: off) ``None`` (off)
-``gamma``       ``2``                  ``2.0``
-``reduction``   ``"none"``             ``"mean"``
-soft targets    ``BCE·(1 - p_t)^γ``    the expectation over ``y ~ Bernoulli(t)``
-============== ===================== ===========================================
+============= ====================== =============================================
+option        torchvision (here)     :func:`losskit.functional.sigmoid_focal_loss`
+============= ====================== =============================================
+``alpha``     ``0.25`` (``-1``: off) ``None`` (off)
+``gamma``     ``2``                  ``2.0``
+``reduction`` ``"none"``             ``"mean"``
+soft targets  ``BCE·(1 - p_t)^γ``    the expectation over ``y ~ Bernoulli(t)``
+============= ====================== =============================================
 
 For 0/1 targets the two formulas are the same number; for soft targets in (0, 1) losskit's is the
 expected focal loss (linear in the target), torchvision's is the BCE times a focusing factor of the

@@ -265,8 +265,9 @@ def binary_focal_loss(
 
     Args:
         probs: probabilities in [0, 1], any shape.
-        target, alpha, gamma, weight, pos_weight, label_smoothing, ignore_index, reduction, all_ignored,
-            soft_target, reduced_threshold, normalized: as in :func:`sigmoid_focal_loss`.
+        **options: ``target``, ``alpha``, ``gamma``, ``weight``, ``pos_weight``, ``label_smoothing``,
+            ``ignore_index``, ``reduction``, ``all_ignored``, ``soft_target``, ``reduced_threshold`` and
+            ``normalized``, as in :func:`sigmoid_focal_loss`.
 
     Returns:
         ``"none"``: the shape of ``probs`` (0 where ignored); ``"mean"`` (over the counted elements) /

@@ -1,7 +1,7 @@
 """Fused Triton kernels, used automatically for CUDA tensors when Triton is installed.
 
-They serve primitives of :mod:`losskit.functional` through one dispatcher; :func:`load` imports
-them ahead of ``torch.compile``.
+They serve primitives of :mod:`losskit.functional` through one dispatcher; ``load()`` imports
+them ahead of ``torch.compile`` (``losskit.kernels.load()``).
 """
 
 from ._dispatch import load
