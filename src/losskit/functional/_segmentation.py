@@ -808,7 +808,7 @@ def lovasz_softmax_loss(
         y = m.target
         if valid is not None:
             y = torch.where(valid, y, torch.zeros((), dtype=y.dtype, device=y.device))
-        fg = torch.zeros_like(p).scatter_(1, y, 1.0)
+        fg = torch.zeros_like(p).scatter_(1, y, torch.ones((), dtype=p.dtype, device=p.device).expand(y.shape))
     else:
         fg = m.target.to(cdtype)
     if valid is not None:
