@@ -141,6 +141,9 @@ EXAMPLES["tversky_loss"] = _seg_multilabel
 EXAMPLES["focal_tversky_loss"] = _seg_multiclass
 EXAMPLES["jaccard_loss"] = _seg_binary
 EXAMPLES["generalized_dice_loss"] = lambda g: (lambda a: (a[0], {**a[1], "per_image": True}))(_seg_multiclass(g))
+EXAMPLES["lovasz_softmax_loss"] = _seg_multiclass
+EXAMPLES["lovasz_hinge_loss"] = lambda g: (_seg_binary(g)[0], {"mode": "binary"})
+EXAMPLES["mcc_loss"] = lambda g: (_seg_binary(g)[0], {"mode": "binary"})
 
 
 # ---- regression ---------------------------------------------------------------------------------------

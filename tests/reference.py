@@ -605,3 +605,52 @@ def keras_binary_focal_crossentropy(y_pred: Tensor, y_true: Tensor, *, alpha: fl
     p_t = y * p + (1 - y) * (1 - p)
     alpha_t = y * alpha + (1 - y) * (1 - alpha)
     return alpha_t * (1 - p_t) ** gamma * bce
+
+
+# ---- Lovász losses: transcribed in float64 from Berman's lovasz_losses.py (github bermanmaxim/LovaszSoftmax,
+# pytorch/lovasz_losses.py): per-unit flat lists, ignored pixels sliced out, Python loops over classes ----------
+
+
+def _berman_grad(gt_sorted: Tensor) -> Tensor:
+    gts = gt_sorted.sum()
+    inter = gts - gt_sorted.cumsum(0)
+    union = gts + (1 - gt_sorted).cumsum(0)
+    jac = 1.0 - inter / union
+    if len(gt_sorted) > 1:
+        jac = torch.cat([jac[:1], jac[1:] - jac[:-1]])
+    return jac
+
+
+def lovasz_hinge_flat(logits: Tensor, labels: Tensor) -> Tensor:
+    if len(labels) == 0:
+        return logits.sum() * 0.0
+    signs = 2.0 * labels.double() - 1.0
+    errors = 1.0 - logits.double() * signs
+    errors_sorted, perm = torch.sort(errors, descending=True)
+    return torch.dot(torch.relu(errors_sorted), _berman_grad(labels.double()[perm]))
+
+
+def lovasz_softmax_flat(probas: Tensor, labels: Tensor, classes: str = "present") -> Tensor:
+    if probas.numel() == 0:
+        return probas.sum() * 0.0
+    losses = []
+    for c in range(probas.shape[1]):
+        fg = (labels == c).double()
+        if classes == "present" and fg.sum() == 0:
+            continue
+        errors = (fg - probas[:, c].double()).abs()
+        errors_sorted, perm = torch.sort(errors, descending=True)
+        losses.append(torch.dot(errors_sorted, _berman_grad(fg[perm])))
+    return torch.stack(losses).mean()
+
+
+# ---- Matthews correlation: transcribed in float64 from smp's segmentation_models_pytorch/losses/mcc.py -------
+
+
+def smp_mcc(probs: Tensor, target: Tensor, eps: float = 1e-5) -> Tensor:
+    p, t = probs.double().reshape(-1), target.double().reshape(-1)
+    tp = (p * t).sum() + eps
+    tn = ((1 - p) * (1 - t)).sum() + eps
+    fp = (p * (1 - t)).sum() + eps
+    fn = ((1 - p) * t).sum() + eps
+    return 1.0 - (tp * tn - fp * fn) / torch.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))

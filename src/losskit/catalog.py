@@ -280,6 +280,24 @@ _VIEWS: dict[str, LossView] = {
            adds="one soft Dice ratio over all classes with each class's counts weighted by its inverse (squared) "
                 "target volume (Sudre et al. 2017), not a likelihood: small structures count as much as large "
                 "ones; usually added to CE or a focal loss"),
+        _v("lovasz_hinge_loss",
+           formula="ℓ = Σ_k relu(1 − z·s)_(k) · g_k, errors sorted decreasing, g the Lovász gradient of the Jaccard loss",
+           distribution=None, link=None, inference="z > 0 per pixel", dropped_constants="n/a", is_likelihood=False,
+           base="binary_cross_entropy_with_logits",
+           adds="the Lovász extension of the Jaccard (IoU) loss on hinge errors (Berman et al. 2018): a convex "
+                "surrogate of the IoU of the thresholded prediction, not a likelihood"),
+        _v("lovasz_softmax_loss",
+           formula="ℓ = mean_c Σ_k |y_c − p_c|_(k) · g_ck, p = softmax(z), errors sorted decreasing per class",
+           distribution=None, link="softmax", inference="argmax over classes", dropped_constants="n/a",
+           is_likelihood=False, base="cross_entropy",
+           adds="the Lovász extension of each class's Jaccard loss on softmax errors (Berman et al. 2018): a "
+                "surrogate of the mean IoU, not a likelihood; usually added to CE or used to fine-tune"),
+        _v("mcc_loss",
+           formula="ℓ = 1 − (TP·TN − FP·FN) / √((TP+FP)(TP+FN)(TN+FP)(TN+FN)), soft counts over the batch",
+           distribution=None, link="sigmoid or softmax", inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
+           dropped_constants="n/a", is_likelihood=False, base="binary_cross_entropy_with_logits",
+           adds="the Matthews correlation of soft counts (true negatives included, unlike Dice), not a "
+                "likelihood; usually added to BCE"),
         # ---- margin losses ---------------------------------------------------------------------
         _v("hinge_embedding_loss", formula="ℓ = x if y = 1 else max(0, margin − x)", distribution=None, link=None,
            inference="threshold on the distance x", dropped_constants="n/a", is_likelihood=False, adds=_MARGIN),
@@ -565,6 +583,12 @@ ENTRIES: tuple[Entry, ...] = (
     _entry("generalized_dice_loss", N.GeneralizedDiceLoss, "overlap", "logits",
            "generalized Dice: one ratio over the classes weighted by 1/T^2 (Sudre et al. 2017)", curve="overlap",
            kernel="soft_counts"),
+    _entry("lovasz_hinge_loss", N.LovaszHingeLoss, "overlap", "logits",
+           "Lovász hinge: convex surrogate of the binary Jaccard / IoU loss (Berman et al. 2018)", curve="overlap"),
+    _entry("lovasz_softmax_loss", N.LovaszSoftmaxLoss, "overlap", "logits",
+           "Lovász-Softmax: surrogate of the mean IoU over classes (Berman et al. 2018)", curve="overlap"),
+    _entry("mcc_loss", N.MCCLoss, "overlap", "logits",
+           "Matthews-correlation loss 1 - MCC on soft counts (as smp MCCLoss)", curve="overlap"),
     # ---- regression: Gaussian, Laplace, Huber, Poisson NLLs -------------------------------------------
     _entry("mse_loss", N.MSELoss, "regression", "values", "squared error: Gaussian NLL with fixed variance",
            curve="logits", torch_twin="mse_loss",

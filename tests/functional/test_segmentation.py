@@ -952,3 +952,122 @@ def test_generalized_dice_refusals_and_empty_units():
     out = generalized_dice_loss(x, torch.zeros(2, 4, dtype=torch.long), include_background=False)
     (g,) = torch.autograd.grad(out, x)
     assert out == 0 and (g == 0).all()
+
+
+# =============================================================================================
+# Lovász-Softmax, Lovász hinge (Berman et al. 2018) and the Matthews-correlation loss
+# =============================================================================================
+
+import reference as R  # noqa: E402
+from losskit.functional import lovasz_hinge_loss, lovasz_softmax_loss, mcc_loss  # noqa: E402
+
+
+def _grads(f, x):
+    x = x.detach().clone().requires_grad_()
+    v = f(x)
+    (g,) = torch.autograd.grad(v, x)
+    return v.detach(), g
+
+
+@pytest.mark.parametrize("per_image", [True, False])
+def test_lovasz_hinge_matches_berman_values_and_gradients(per_image):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 1, 4, 5, generator=g, dtype=torch.float64) * 2
+    t = (torch.rand(3, 1, 4, 5, generator=g) < 0.4).double()
+
+    def ref(x):
+        if per_image:
+            return torch.stack([R.lovasz_hinge_flat(x[i].reshape(-1), t[i].reshape(-1)) for i in range(3)]).mean()
+        return R.lovasz_hinge_flat(x.reshape(-1), t.reshape(-1))
+
+    v, gr = _grads(lambda x: lovasz_hinge_loss(x, t, per_image=per_image), x)
+    rv, rg = _grads(ref, x)
+    assert_close(v, rv)
+    assert_close(gr, rg)
+
+
+@pytest.mark.parametrize("per_image", [True, False])
+@pytest.mark.parametrize("classes", ["present", "all"])
+def test_lovasz_softmax_matches_berman_values_and_gradients(per_image, classes):
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 4, 3, 5, generator=g, dtype=torch.float64)
+    t = torch.randint(0, 3, (2, 3, 5), generator=g)  # class 3 absent: "present" leaves it out
+
+    def ref(x):
+        p = torch.softmax(x, 1)
+        flat = lambda p, y: R.lovasz_softmax_flat(p.reshape(4, -1).T, y.reshape(-1), classes)  # noqa: E731
+        if per_image:
+            return torch.stack([flat(p[i], t[i]) for i in range(2)]).mean()
+        return flat(p.transpose(0, 1), t)
+
+    v, gr = _grads(lambda x: lovasz_softmax_loss(x, t, per_image=per_image, classes=classes), x)
+    rv, rg = _grads(ref, x)
+    assert_close(v, rv)
+    assert_close(gr, rg)
+
+
+def test_lovasz_ignore_index_equals_slicing():
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(1, 3, 12, generator=g, dtype=torch.float64)
+    t = torch.randint(0, 3, (1, 12), generator=g)
+    t_ign = t.clone()
+    t_ign[0, ::3] = 255
+    keep = t_ign[0] != 255
+    assert_close(lovasz_softmax_loss(x, t_ign, ignore_index=255), lovasz_softmax_loss(x[..., keep], t[..., keep]))
+    xb = x[:, :1]
+    tb = (t == 1).double()
+    tb_ign = tb.clone()
+    tb_ign[0, ::3] = 255
+    assert_close(lovasz_hinge_loss(xb, tb_ign, ignore_index=255), lovasz_hinge_loss(xb[..., keep], tb[..., keep]))
+
+
+def test_lovasz_per_image_is_mean_of_single_images():
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(3, 3, 8, generator=g, dtype=torch.float64)
+    t = torch.randint(0, 3, (3, 8), generator=g)
+    each = torch.stack([lovasz_softmax_loss(x[i:i + 1], t[i:i + 1]) for i in range(3)])
+    assert_close(lovasz_softmax_loss(x, t, per_image=True, reduction="none"), each)
+    assert_close(lovasz_softmax_loss(x, t, per_image=True), each.mean())
+
+
+def test_lovasz_multilabel_is_per_channel_hinge():
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(2, 3, 6, generator=g, dtype=torch.float64)
+    t = (torch.rand(2, 3, 6, generator=g) < 0.5).double()
+    per = torch.stack([lovasz_hinge_loss(x[:, c], t[:, c], per_image=False) for c in range(3)])
+    assert_close(lovasz_hinge_loss(x, t, mode="multilabel", per_image=False, reduction="none"), per)
+    assert_close(lovasz_softmax_loss(x, t, mode="multilabel"), per.mean())
+
+
+def test_lovasz_and_mcc_refuse_bad_options():
+    x, t = torch.randn(2, 3, 4), torch.randint(0, 3, (2, 4))
+    assert_refuses(lambda: lovasz_softmax_loss(x, t, classes="some"), match="classes='some'")
+    assert_refuses(lambda: lovasz_softmax_loss(x, t, mode="soft"), match="mode='soft' is not valid")
+    assert_refuses(lambda: lovasz_hinge_loss(x, t, mode="multiclass"), match="mode='multiclass' is not valid")
+    assert_refuses(lambda: lovasz_softmax_loss(x, t, reduction="avg"), match="avg")
+    assert_refuses(lambda: mcc_loss(x[:, 0], t.double(), eps=0.0), match="eps")
+    assert_refuses(lambda: mcc_loss(x, t, mode="soft"), match="mode='soft' is not valid")
+
+
+def test_mcc_matches_smp_values_and_gradients():
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(3, 1, 4, 4, generator=g, dtype=torch.float64)
+    t = (torch.rand(3, 1, 4, 4, generator=g) < 0.4).double()
+    v, gr = _grads(lambda x: mcc_loss(x, t), x)
+    rv, rg = _grads(lambda x: R.smp_mcc(torch.sigmoid(x), t), x)
+    assert_close(v, rv)
+    assert_close(gr, rg)
+    p = torch.sigmoid(x)
+    assert_close(mcc_loss(p, t, from_logits=False), R.smp_mcc(p, t))
+
+
+def test_mcc_multilabel_is_per_channel_and_ignore_index_equals_slicing():
+    g = torch.Generator().manual_seed(6)
+    x = torch.randn(2, 3, 6, generator=g, dtype=torch.float64)
+    t = (torch.rand(2, 3, 6, generator=g) < 0.5).double()
+    per = torch.stack([R.smp_mcc(torch.sigmoid(x[:, c]), t[:, c]) for c in range(3)])
+    assert_close(mcc_loss(x, t, mode="multilabel", reduction="none"), per)
+    xb, tb = x[:, :1], t[:, :1].clone()
+    tb_ign = tb.clone()
+    tb_ign[..., :2] = 255
+    assert_close(mcc_loss(xb, tb_ign, ignore_index=255), R.smp_mcc(torch.sigmoid(xb[..., 2:]), tb[..., 2:]))

@@ -106,3 +106,18 @@ def test_generalized_dice_module_matches_functional():
     assert_refuses(lambda: GeneralizedDiceLoss(weighting="cube"), match="weighting='cube' is not valid")
     assert_refuses(lambda: GeneralizedDiceLoss("soft"), match="mode='soft' is not valid")
     assert catalog.get("generalized_dice_loss").module is GeneralizedDiceLoss is losskit.GeneralizedDiceLoss
+
+
+@pytest.mark.parametrize("name", ["lovasz_softmax_loss", "lovasz_hinge_loss", "mcc_loss"])
+def test_lovasz_and_mcc_modules_match_functional_and_catalog(name):
+    from losskit import functional as LF, nn as LN
+    cls = {"lovasz_softmax_loss": LN.LovaszSoftmaxLoss, "lovasz_hinge_loss": LN.LovaszHingeLoss,
+           "mcc_loss": LN.MCCLoss}[name]
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 1, 9, generator=g, dtype=torch.float64)
+    t = (torch.rand(2, 1, 9, generator=g) < 0.5).double()
+    mode = "binary"
+    assert_close(cls(mode, reduction="sum")(x, t), getattr(LF, name)(x, t, mode=mode, reduction="sum"))
+    assert "mode='binary'" in repr(cls(mode))
+    assert_refuses(lambda: cls("soft"), match="mode='soft' is not valid")
+    assert catalog.get(name).module is cls is getattr(losskit, cls.__name__)

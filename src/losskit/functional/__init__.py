@@ -36,7 +36,8 @@ from ._regression import (
     poisson_nll_loss,
     smooth_l1_loss,
 )
-from ._segmentation import dice_loss, focal_tversky_loss, generalized_dice_loss, jaccard_loss, tversky_loss
+from ._segmentation import (dice_loss, focal_tversky_loss, generalized_dice_loss, jaccard_loss, lovasz_hinge_loss,
+                            lovasz_softmax_loss, mcc_loss, tversky_loss)
 
 __all__ = [
     # cross-entropy (Categorical NLL)
@@ -48,6 +49,7 @@ __all__ = [
     "poly1_cross_entropy", "poly1_focal_loss", "poly1_sigmoid_focal_loss",
     # segmentation (overlap measures)
     "dice_loss", "jaccard_loss", "tversky_loss", "focal_tversky_loss", "generalized_dice_loss",
+    "lovasz_hinge_loss", "lovasz_softmax_loss", "mcc_loss",
     # regression (Gaussian, Laplace, Huber, Poisson NLLs)
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "gaussian_nll_loss", "poisson_nll_loss", "log_cosh_loss",
     # margin losses

@@ -73,7 +73,8 @@ from .. import _checks
 from .._reduction import check_reduction, reduce
 from ..kernels import _dispatch
 
-__all__ = ["dice_loss", "tversky_loss", "focal_tversky_loss", "jaccard_loss", "generalized_dice_loss"]
+__all__ = ["dice_loss", "tversky_loss", "focal_tversky_loss", "jaccard_loss", "generalized_dice_loss",
+           "lovasz_hinge_loss", "lovasz_softmax_loss", "mcc_loss"]
 
 _EMPTY = ("exclude", "include")
 
@@ -610,3 +611,289 @@ def generalized_dice_loss(
     loss = 1.0 - _ratio(num, den, eps)
     keep = tsum.sum(-1) > 0  # a unit with an empty target everywhere is left out
     return reduce(loss, reduction, valid=keep, all_ignored="zero").to(m.out_dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lovász losses (Berman et al. 2018) and the Matthews-correlation loss
+# ---------------------------------------------------------------------------------------------
+
+_CLASSES = ("present", "all")
+
+
+def _lovasz_grad(gt_sorted: Tensor) -> Tensor:
+    """The Lovász gradient of the Jaccard loss along the last dimension of a 0/1 ``gt_sorted`` (a constant
+    of the target: errors are sorted in decreasing order, ``gt`` follows that order)."""
+    gts = gt_sorted.sum(-1, keepdim=True)
+    inter = gts - gt_sorted.cumsum(-1)
+    union = gts + (1.0 - gt_sorted).cumsum(-1)  # >= 1 at every position: never a division by zero
+    jac = 1.0 - inter / union
+    return jac - torch.nn.functional.pad(jac[..., :-1], (1, 0))
+
+
+def _lovasz(errors: Tensor, fg: Tensor, valid: Optional[Tensor], low: float) -> Tensor:
+    """``Σ_k e_(k) g_k`` along the last dimension: ``errors`` sorted in decreasing order (by gather, so
+    the gradient flows through the values, not the permutation), ``g`` the Lovász gradient of the
+    Jaccard index of ``fg`` in that order. Ignored entries (``valid`` False) sort last with error 0 and
+    target 0, which leaves every earlier prefix -- hence the sum -- as if they were sliced out."""
+    if valid is not None:
+        zero = torch.zeros((), dtype=errors.dtype, device=errors.device)
+        key = torch.where(valid, errors.detach(), torch.full((), low, dtype=errors.dtype, device=errors.device))
+        errors = torch.where(valid, errors, zero)
+        fg = torch.where(valid, fg, zero)
+    else:
+        key = errors.detach()
+    perm = torch.sort(key, dim=-1, descending=True, stable=True).indices
+    e = errors.gather(-1, perm)
+    g = _lovasz_grad(fg.detach().gather(-1, perm))
+    return (e * g).sum(-1)
+
+
+def _lovasz_options(fn: str, *, mode: str, per_image: bool, reduction: str, classes: str = "present",
+                    modes: tuple = _checks._MODES) -> None:
+    if isinstance(mode, Tensor) or mode not in modes:
+        raise ValueError(f"{fn}: mode={mode!r} is not valid: use one of {', '.join(map(repr, modes))}")
+    _checks.flag(per_image, "per_image", fn=fn)
+    check_reduction(reduction)
+    _checks.choice(classes, "classes", _CLASSES, fn=fn,
+                   hint="present: average over the classes present in the target of each unit; all: every class")
+
+
+def _hinge_core(m: _checks.MaskInputs, per_image: bool) -> tuple[Tensor, Tensor]:
+    """Lovász hinge per unit and channel: ``(N, C)`` with ``per_image``, else ``(C,)``; and which units
+    have a counted pixel."""
+    x = _checks.upcast(m.input)
+    y = m.target.to(x.dtype)
+    valid = m.valid
+    if not per_image:  # one unit: the whole batch, per channel
+        x, y = x.transpose(0, 1).reshape(1, x.shape[1], -1), y.transpose(0, 1).reshape(1, y.shape[1], -1)
+        valid = None if valid is None else valid.transpose(0, 1).reshape(1, valid.shape[1], -1)
+    signs = 2.0 * y - 1.0
+    errors = torch.relu(1.0 - x * signs)  # hinge; relu before sorting changes no value (ties at 0 add 0)
+    loss = _lovasz(errors, y, valid, -1.0)
+    keep = None if valid is None else valid.any(-1)
+    if not per_image:
+        loss = loss[0]
+        keep = None if keep is None else keep[0]
+    return loss, keep
+
+
+def lovasz_hinge_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    mode: str = "binary",
+    per_image: bool = True,
+    ignore_index: Optional[float] = None,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Lovász hinge loss (Berman et al. 2018): a convex surrogate of the Jaccard (IoU) loss of the
+    hard prediction ``input > 0``, for binary (or, per channel, multilabel) segmentation.
+
+    .. math::
+
+        e_i = \max(0, 1 - z_i s_i),\ s_i = 2 y_i - 1, \qquad
+        \ell = \sum_k e_{\pi(k)}\, g_k, \quad
+        g_k = J(\pi_{1..k}) - J(\pi_{1..k-1}),\ J(A) = 1 - \frac{|y \setminus A^c|}{|y \cup A|}
+
+    where ``π`` sorts the hinge errors in decreasing order and ``g`` is the gradient of the Lovász
+    extension of the Jaccard loss at that order (``J`` the Jaccard loss of predicting the first ``k``
+    pixels wrong). The loss is piecewise linear in the errors and exact on hard 0/1 errors.
+
+    Not a likelihood: it optimises the IoU of the thresholded prediction (``z > 0``) and trains no
+    calibrated probability. Usually combined with ``binary_cross_entropy_with_logits`` or used to fine-tune.
+
+    Args:
+        input: logits, ``(N, 1, *)`` or ``(N, *)`` (``"binary"``), ``(N, C, *)`` (``"multilabel"``).
+        target: 0/1 masks shaped like ``input`` (``(N, *)`` also for a ``(N, 1, *)`` binary input).
+        mode: ``"binary"`` (default) or ``"multilabel"`` (one Lovász hinge per channel).
+        per_image: one loss per image (default, as Berman's ``lovasz_hinge``) or one over the whole batch.
+        ignore_index: target value whose pixels are left out (equal to slicing them out).
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+
+    Returns:
+        ``"none"``: ``(N, C)`` with ``per_image`` (``C = 1`` in binary mode), else ``(C,)``, 0 for a unit whose
+        pixels are all ignored. ``"mean"``: the mean over the units with a counted pixel (0 with zero gradient
+        if none). ``"sum"``: their sum. The dtype is ``input``'s.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import lovasz_hinge_loss
+        >>> logits = torch.tensor([[2.0, -1.0, 0.5, -3.0]])
+        >>> target = torch.tensor([[1.0, 0.0, 0.0, 1.0]])
+        >>> print(round(lovasz_hinge_loss(logits, target).item(), 4))
+        2.25
+
+    References:
+        Berman, Rannen Triki & Blaschko, "The Lovász-Softmax loss: a tractable surrogate for the
+        optimization of the intersection-over-union measure in neural networks", CVPR 2018 (arXiv:1705.08790).
+
+    Peers: smp ``LovaszLoss(mode="binary")`` defaults to ``per_image=False``; Berman's ``lovasz_hinge`` to
+    ``per_image=True`` (as here).
+    """
+    fn = "lovasz_hinge_loss"
+    _lovasz_options(fn, mode=mode, per_image=per_image, reduction=reduction, modes=("binary", "multilabel"))
+    m = _checks.mask_inputs(fn, input, target, mode=mode, from_logits=True, weight=None,
+                            ignore_index=ignore_index, include_background=True)
+    loss, keep = _hinge_core(m, per_image)
+    return reduce(loss, reduction, valid=keep, all_ignored="zero").to(m.out_dtype)
+
+
+def lovasz_softmax_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    mode: str = "multiclass",
+    per_image: bool = False,
+    ignore_index: Optional[float] = None,
+    classes: str = "present",
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Lovász-Softmax loss (Berman et al. 2018): a convex surrogate of the mean Jaccard (IoU) loss,
+    the Lovász extension of each class's Jaccard loss applied to the softmax errors.
+
+    .. math::
+
+        e_{ic} = |y_{ic} - p_{ic}|, \qquad
+        \ell = \frac{1}{|K|} \sum_{c \in K} \sum_k e_{\pi_c(k) c}\, g_{ck}
+
+    with ``p`` the softmax over classes, ``π_c`` the order of decreasing errors of class ``c`` and
+    ``g_c`` the Lovász gradient of class ``c``'s Jaccard loss at that order (see
+    :func:`lovasz_hinge_loss`). ``K``: the classes present in the target of the unit
+    (``classes="present"``, Berman's default) or all classes. ``mode="binary"``/``"multilabel"`` is the
+    Lovász hinge of each channel (:func:`lovasz_hinge_loss`) averaged over channels.
+
+    Not a likelihood: it optimises the (mean) IoU of the argmax prediction; usually added to
+    ``cross_entropy``, or used to fine-tune a CE-trained model.
+
+    Args:
+        input: logits ``(N, C, *)`` (``(N, 1, *)`` / ``(N, *)`` in binary mode).
+        target: class indices ``(N, *)`` or one-hot ``(N, C, *)`` (multiclass); 0/1 masks otherwise.
+        mode: ``"multiclass"`` (default), ``"binary"`` or ``"multilabel"``.
+        per_image: one loss per image (mean over images) instead of one over the batch (default, as
+            Berman's ``lovasz_softmax``).
+        ignore_index: target value whose pixels are left out (equal to slicing them out).
+        classes: ``"present"`` (default) or ``"all"``.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+
+    Returns:
+        ``"none"``: the loss of each unit (class-averaged): ``(N,)`` with ``per_image``, else a 0-d tensor;
+        0 for a unit without a counted pixel. ``"mean"``: the mean over the units with a counted pixel
+        (Berman counts an all-ignored image as 0 in the mean). ``"sum"``: their sum.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import lovasz_softmax_loss
+        >>> logits = torch.tensor([[[2.0, -1.0, 0.0], [-2.0, 1.0, 0.5]]])
+        >>> target = torch.tensor([[0, 1, 1]])
+        >>> print(round(lovasz_softmax_loss(logits, target).item(), 4))
+        0.2315
+
+    References:
+        Berman, Rannen Triki & Blaschko, CVPR 2018 (arXiv:1705.08790).
+    """
+    fn = "lovasz_softmax_loss"
+    _lovasz_options(fn, mode=mode, per_image=per_image, reduction=reduction, classes=classes)
+    m = _checks.mask_inputs(fn, input, target, mode=mode, from_logits=True, weight=None,
+                            ignore_index=ignore_index, include_background=True)
+    if mode != "multiclass":
+        loss, keep = _hinge_core(m, per_image)  # (N, C) / (C,)
+        loss = loss.mean(-1) if keep is None else (
+            torch.where(keep, loss, torch.zeros_like(loss)).sum(-1) / keep.sum(-1).clamp_min(1).to(loss.dtype))
+        keep = None if keep is None else keep.any(-1)
+        return reduce(loss, reduction, valid=keep, all_ignored="zero").to(m.out_dtype)
+    cdtype = _checks.compute_dtype(m.input.dtype)
+    p = torch.softmax(m.input, 1, dtype=cdtype)
+    valid = m.valid  # (N, 1, L) or None
+    if m.index_target:
+        y = m.target
+        if valid is not None:
+            y = torch.where(valid, y, torch.zeros((), dtype=y.dtype, device=y.device))
+        fg = torch.zeros_like(p).scatter_(1, y, torch.ones((), dtype=p.dtype, device=p.device).expand(y.shape))
+    else:
+        fg = m.target.to(cdtype)
+    if valid is not None:
+        valid = valid.expand_as(p)
+    if not per_image:
+        c = p.shape[1]
+        p, fg = p.transpose(0, 1).reshape(1, c, -1), fg.transpose(0, 1).reshape(1, c, -1)
+        valid = None if valid is None else valid.transpose(0, 1).reshape(1, c, -1)
+    errors = (fg - p).abs()
+    per_class = _lovasz(errors, fg, valid, -1.0)  # (U, C)
+    fgv = fg if valid is None else torch.where(valid, fg, torch.zeros_like(fg))
+    if classes == "present":
+        kc = fgv.sum(-1) > 0
+    else:
+        kc = torch.ones_like(per_class, dtype=torch.bool) if valid is None else valid.any(-1)
+    kf = kc.to(per_class.dtype)
+    loss = torch.where(kc, per_class, torch.zeros_like(per_class)).sum(-1) / kf.sum(-1).clamp_min(1.0)
+    keep = kc.any(-1)
+    if not per_image:
+        loss, keep = loss[0], keep[0]
+    return reduce(loss, reduction, valid=keep, all_ignored="zero").to(m.out_dtype)
+
+
+def mcc_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    mode: str = "binary",
+    from_logits: bool = True,
+    ignore_index: Optional[float] = None,
+    eps: float = 1e-5,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Matthews-correlation loss: one minus the MCC of soft counts over the batch, per class.
+
+    .. math::
+
+        \ell_c = 1 - \frac{TP\,TN - FP\,FN}{\sqrt{(TP + FP)(TP + FN)(TN + FP)(TN + FN)}}
+
+    with soft counts ``TP = Σ p t``, ``FP = Σ p (1 - t)``, ``FN = Σ (1 - p) t``, ``TN = Σ (1 - p)(1 - t)``
+    over the pixels of the batch, each plus ``eps`` (as smp's ``MCCLoss``, which keeps the ratio finite
+    when every pixel has one class). ``p`` is the sigmoid (softmax in multiclass mode) of ``input``.
+
+    Not a likelihood: the correlation between the soft prediction and the target mask, which counts the
+    true negatives too (unlike Dice); ranges over [0, 2]. Usually added to a BCE/CE term.
+
+    Args:
+        input: logits (probabilities with ``from_logits=False``), shaped as in :func:`dice_loss`.
+        target: as in :func:`dice_loss`.
+        mode: ``"binary"`` (default), ``"multiclass"`` or ``"multilabel"`` (one MCC per channel).
+        from_logits: apply the sigmoid/softmax; ``False`` takes probabilities (smp's input).
+        ignore_index: target value whose pixels are left out of every count.
+        eps: added to each of the four counts, ``> 0`` (default 1e-5, smp's).
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+
+    Returns:
+        ``"none"``: ``(C,)`` (``(1,)`` in binary mode); ``"mean"`` their mean; ``"sum"`` their sum.
+
+    Example:
+        >>> import torch
+        >>> from losskit.functional import mcc_loss
+        >>> logits = torch.tensor([[2.0, -1.0, 0.5, 3.0]])
+        >>> target = torch.tensor([[1.0, 0.0, 1.0, 1.0]])
+        >>> print(round(mcc_loss(logits, target).item(), 4))
+        0.4893
+
+    References:
+        Abhishek & Hamarneh, "Matthews correlation coefficient loss for deep convolutional networks:
+        application to skin lesion segmentation", ISBI 2021; Matthews, BBA 1975.
+
+    Peers: smp ``MCCLoss`` takes probabilities (binary only); pass ``from_logits=False`` to match it.
+    """
+    fn = "mcc_loss"
+    _options(fn, mode=mode, smooth=0.0, eps=eps, empty="include", include_background=True, reduction=reduction)
+    m = _checks.mask_inputs(fn, input, target, mode=mode, from_logits=from_logits, weight=None,
+                            ignore_index=ignore_index, include_background=True)
+    inter, psum, tsum = soft_counts(m, per_image=False)
+    x = m.input
+    if m.valid is None:
+        n = torch.full((), x.shape[0] * x.shape[2], dtype=inter.dtype, device=inter.device)
+    else:
+        n = m.valid.sum((0, 2)).to(inter.dtype)  # counted pixels ((1,): the same for every class)
+    tp = inter + eps
+    fp = psum - inter + eps
+    fn_ = tsum - inter + eps
+    tn = n - psum - tsum + inter + eps
+    mcc = (tp * tn - fp * fn_) / torch.sqrt((tp + fp) * (tp + fn_) * (tn + fp) * (tn + fn_))
+    return reduce(1.0 - mcc, reduction).to(m.out_dtype)

@@ -25,7 +25,8 @@ from ._margin import (
 )
 from ._poly import Poly1CrossEntropyLoss, Poly1FocalLoss, Poly1SigmoidFocalLoss
 from ._regression import GaussianNLLLoss, HuberLoss, L1Loss, LogCoshLoss, MSELoss, PoissonNLLLoss, SmoothL1Loss
-from ._segmentation import DiceLoss, FocalTverskyLoss, GeneralizedDiceLoss, JaccardLoss, TverskyLoss
+from ._segmentation import (DiceLoss, FocalTverskyLoss, GeneralizedDiceLoss, JaccardLoss, LovaszHingeLoss,
+                            LovaszSoftmaxLoss, MCCLoss, TverskyLoss)
 
 __all__ = [
     "Loss", "WeightedLoss",
@@ -34,6 +35,7 @@ __all__ = [
     "SigmoidFocalLoss", "BinaryFocalLoss", "FocalLoss", "AsymmetricLoss", "AsymmetricSingleLabelLoss",
     "Poly1CrossEntropyLoss", "Poly1FocalLoss", "Poly1SigmoidFocalLoss",
     "DiceLoss", "JaccardLoss", "TverskyLoss", "FocalTverskyLoss", "GeneralizedDiceLoss",
+    "LovaszHingeLoss", "LovaszSoftmaxLoss", "MCCLoss",
     "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "GaussianNLLLoss", "PoissonNLLLoss", "LogCoshLoss",
     "SoftMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "MultiLabelMarginLoss",
     "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss",

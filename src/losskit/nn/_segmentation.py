@@ -13,11 +13,12 @@ from torch import Tensor
 
 from .. import functional as LF
 from .. import _checks
-from ..functional._segmentation import _WEIGHTING, _options
+from ..functional._segmentation import _WEIGHTING, _lovasz_options, _options
 from ._base import Loss
 from ._base import WeightedLoss
 
-__all__ = ["DiceLoss", "TverskyLoss", "FocalTverskyLoss", "JaccardLoss", "GeneralizedDiceLoss"]
+__all__ = ["DiceLoss", "TverskyLoss", "FocalTverskyLoss", "JaccardLoss", "GeneralizedDiceLoss", "LovaszHingeLoss",
+           "LovaszSoftmaxLoss", "MCCLoss"]
 
 
 class _OverlapLoss(WeightedLoss):
@@ -189,3 +190,58 @@ class GeneralizedDiceLoss(Loss):
                                         eps=self.eps, per_image=self.per_image,
                                         include_background=self.include_background, reduction=self.reduction)
 
+
+
+class LovaszHingeLoss(Loss):
+    """Lovász hinge loss (Berman et al. 2018); see :func:`losskit.functional.lovasz_hinge_loss`."""
+
+    def __init__(self, mode: str = "binary", *, per_image: bool = True, ignore_index: Optional[float] = None,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+        _lovasz_options("LovaszHingeLoss", mode=mode, per_image=per_image, reduction=reduction,
+                        modes=("binary", "multilabel"))
+        self.mode, self.per_image, self.ignore_index = mode, per_image, ignore_index
+
+    def extra_repr(self) -> str:
+        return f"mode={self.mode!r}, per_image={self.per_image!r}, ignore_index={self.ignore_index!r}"
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return LF.lovasz_hinge_loss(input, target, mode=self.mode, per_image=self.per_image,
+                                    ignore_index=self.ignore_index, reduction=self.reduction)
+
+
+class LovaszSoftmaxLoss(Loss):
+    """Lovász-Softmax loss (Berman et al. 2018); see :func:`losskit.functional.lovasz_softmax_loss`."""
+
+    def __init__(self, mode: str = "multiclass", *, per_image: bool = False, ignore_index: Optional[float] = None,
+                 classes: str = "present", reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+        _lovasz_options("LovaszSoftmaxLoss", mode=mode, per_image=per_image, reduction=reduction, classes=classes)
+        self.mode, self.per_image, self.ignore_index, self.classes = mode, per_image, ignore_index, classes
+
+    def extra_repr(self) -> str:
+        return (f"mode={self.mode!r}, per_image={self.per_image!r}, ignore_index={self.ignore_index!r}, "
+                f"classes={self.classes!r}")
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return LF.lovasz_softmax_loss(input, target, mode=self.mode, per_image=self.per_image,
+                                      ignore_index=self.ignore_index, classes=self.classes, reduction=self.reduction)
+
+
+class MCCLoss(Loss):
+    """Matthews-correlation loss (as smp's ``MCCLoss``); see :func:`losskit.functional.mcc_loss`."""
+
+    def __init__(self, mode: str = "binary", *, from_logits: bool = True, ignore_index: Optional[float] = None,
+                 eps: float = 1e-5, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+        fn = "MCCLoss"
+        _options(fn, mode=mode, smooth=0.0, eps=eps, empty="include", include_background=True, reduction=reduction)
+        self.mode, self.ignore_index, self.eps = mode, ignore_index, eps
+        self.from_logits = _checks.flag(from_logits, "from_logits", fn=fn)
+
+    def extra_repr(self) -> str:
+        return f"mode={self.mode!r}, from_logits={self.from_logits!r}, eps={self.eps!r}"
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return LF.mcc_loss(input, target, mode=self.mode, from_logits=self.from_logits,
+                           ignore_index=self.ignore_index, eps=self.eps, reduction=self.reduction)
