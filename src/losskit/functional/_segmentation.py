@@ -808,7 +808,8 @@ def lovasz_softmax_loss(
         y = m.target
         if valid is not None:
             y = torch.where(valid, y, torch.zeros((), dtype=y.dtype, device=y.device))
-        fg = torch.zeros_like(p).scatter_(1, y, torch.ones((), dtype=p.dtype, device=p.device).expand(y.shape))
+        # one-hot by comparison with the class numbers: batches under vmap and traces under compile
+        fg = (y == torch.arange(p.shape[1], device=y.device).view(1, -1, *([1] * (y.dim() - 2)))).to(cdtype)
     else:
         fg = m.target.to(cdtype)
     if valid is not None:
