@@ -531,15 +531,22 @@ _LOG_SOFTMAX = frozenset({"LogSoftmaxBackward0"})
 def _sample_rows(x: Tensor, dim: int, rows: int = 32) -> Tensor:
     """Up to ``rows`` distributions along ``dim`` (class dim), spread evenly over the others: (k, C).
 
-    Only the sampled rows are copied (``x`` is viewed as (before, C, after), a view when contiguous)."""
+    Each row is a view picked by its position (unravelled in Python: no host read, no copy of ``x``);
+    only the picked rows are copied, by the final stack."""
     d = x.detach()
-    c = d.shape[dim]
-    v = d.reshape(math.prod(d.shape[:dim]), c, math.prod(d.shape[dim + 1:]))
-    count, after = v.shape[0] * v.shape[2], v.shape[2]
-    if count <= rows:
-        return v.movedim(1, -1).reshape(-1, c).float()
-    picks = torch.arange(rows, device=d.device) * (count - 1) // (rows - 1)  # evenly spread flat row indices
-    return v[picks // after, :, picks % after].float()
+    others = d.shape[:dim] + d.shape[dim + 1:]
+    count = math.prod(others)
+    k = min(rows, count)
+    picked = []
+    for i in range(k):
+        flat = i * (count - 1) // (k - 1) if k > 1 else 0
+        pos = []
+        for size in reversed(others):
+            flat, r = divmod(flat, size)
+            pos.append(r)
+        pos.reverse()
+        picked.append(d[(*pos[:dim], slice(None), *pos[dim:])])
+    return torch.stack(picked).float()
 
 
 def warn_activated(logits: Tensor, *, fn: str, link: str, dim: int = 1, fix: str = "",

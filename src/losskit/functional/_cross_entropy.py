@@ -278,6 +278,9 @@ def nll_loss(
                              probs_allowed=False, name="log_probs", link=None)
     _checks.warn_not_log_probs(c.logits, fn="nll_loss")
     s = _checks.sample_weights(sample_weight, c.target.shape, fn="nll_loss")
+    if s is None and reduction != "none" and all_ignored == "nan":  # exactly torch's call: its fused reduction
+        out = F.nll_loss(c.logits, c.target, c.weight, ignore_index=c.torch_ignore_index, reduction=reduction)
+        return out.to(_checks.autocast_dtype(c.logits))
     rows = F.nll_loss(c.logits, c.target, c.weight, ignore_index=c.torch_ignore_index, reduction="none")
     return _reduce_rows(rows, c, s, reduction, all_ignored)
 
