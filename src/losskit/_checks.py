@@ -40,7 +40,7 @@ import os
 import threading
 import warnings
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Literal, Optional, Sequence, Union, cast, overload
 
 import torch
 from torch import Tensor
@@ -207,7 +207,7 @@ def values_checkable(t: Tensor) -> bool:
     level = _CHECKS.value
     if level == "off" or _transforming():
         return False
-    if t.device.type == "meta" or isinstance(t, torch._subclasses.FakeTensor):  # type: ignore[attr-defined]
+    if t.device.type == "meta" or isinstance(t, torch._subclasses.FakeTensor):
         return False
     return level == "full" or t.device.type == "cpu"
 
@@ -252,10 +252,12 @@ def number(value: object, name: str, *, low: Optional[float] = None, high: Optio
         kind = "an int" if integer else "a Python number"
         raise TypeError(f"{where}{name} must be {kind}, got {type(value).__name__} ({value!r}); "
                         f"{hint or 'pass a plain float or int'}")
+    v: float
     if integer:
-        if value != int(value):
+        whole = int(math.trunc(value))  # what int(value) gives; the numbers stubs give Real no __int__
+        if value != whole:
             raise ValueError(f"{where}{name} must be a whole number, got {value!r}")
-        v = int(value)
+        v = whole
     else:
         v = float(value)
     if finite and not math.isfinite(v):
@@ -316,7 +318,11 @@ def smoothing(value: object, *, high_open: bool, name: str = "label_smoothing", 
                   hint="0 turns smoothing off, typical values are 0.05-0.2")
 
 
-def ignored(value: object, *, fn: str, floats: bool = False) -> Optional[float]:
+@overload
+def ignored(value: object, *, fn: str, floats: Literal[False] = ...) -> Optional[int]: ...
+@overload
+def ignored(value: object, *, fn: str, floats: bool) -> Union[int, float, None]: ...
+def ignored(value: object, *, fn: str, floats: bool = False) -> Union[int, float, None]:
     """``None`` (no target ignored) or the ignored target value: an int (a float too with ``floats``,
     for 0/1-or-soft targets)."""
     if value is None:
@@ -325,7 +331,9 @@ def ignored(value: object, *, fn: str, floats: bool = False) -> Optional[float]:
     if isinstance(value, (bool, Tensor)) or not ok:
         kind = "a number" if floats else "an int (the padding label, torch's default -100)"
         raise TypeError(f"{fn}: ignore_index must be {kind} or None, got {type(value).__name__} {value!r}")
-    return value if floats and not isinstance(value, numbers.Integral) else int(value)  # type: ignore[return-value]
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    return cast(float, value)  # a numbers.Real (a NumPy float too), kept as given
 
 
 def broadcast_shape(*shapes: Sequence[int]) -> Optional[tuple]:
@@ -764,7 +772,7 @@ def class_inputs(fn: str, logits: object, target: object, *, weight: Optional[Te
     else:
         if t.dtype != torch.long:
             t = t.long()
-        class_indices(t, num_classes, ignore_index=ii)  # type: ignore[arg-type]
+        class_indices(t, num_classes, ignore_index=ii)
     if not shape_only:
         finite(x, name)
         if link is not None:
@@ -773,7 +781,7 @@ def class_inputs(fn: str, logits: object, target: object, *, weight: Optional[Te
     w_y = None
     if weight is not None and not probs:
         w_y = weight[t if valid is None else t.masked_fill(~valid, 0)]  # ignored positions read class 0
-    return ClassInputs(x, t, probs, weight, ii, eps, num_classes, valid, w_y)  # type: ignore[arg-type]
+    return ClassInputs(x, t, probs, weight, ii, eps, num_classes, valid, w_y)
 
 
 # ---------------------------------------------------------------------------------------------
