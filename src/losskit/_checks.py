@@ -239,6 +239,14 @@ def _interval(low, high, low_open, high_open) -> str:
     return f"{'(' if low_open else '['}{lo}, {hi}{')' if high_open else ']'}"
 
 
+@overload
+def number(value: object, name: str, *, low: Optional[float] = ..., high: Optional[float] = ...,
+           low_open: bool = ..., high_open: bool = ..., integer: Literal[True], hint: str = ...,
+           fn: str = ..., finite: bool = ...) -> int: ...
+@overload
+def number(value: object, name: str, *, low: Optional[float] = ..., high: Optional[float] = ...,
+           low_open: bool = ..., high_open: bool = ..., integer: Literal[False] = ..., hint: str = ...,
+           fn: str = ..., finite: bool = ...) -> float: ...
 def number(value: object, name: str, *, low: Optional[float] = None, high: Optional[float] = None,
            low_open: bool = False, high_open: bool = False, integer: bool = False, hint: str = "",
            fn: str = "", finite: bool = False) -> float:
