@@ -40,10 +40,12 @@ import os
 import threading
 import warnings
 from dataclasses import dataclass
-from typing import Literal, Optional, Sequence, Union, cast, overload
+from typing import Literal, Optional, Sequence, TypeVar, Union, cast, overload
 
 import torch
 from torch import Tensor
+
+_T = TypeVar("_T")
 
 __all__ = [
     "Switch",
@@ -301,13 +303,13 @@ def positive(value: object, name: str, *, zero_ok: bool = False, fn: str = "", h
     return v
 
 
-def choice(value: object, name: str, choices: Sequence, *, fn: str = "", hint: str = "") -> object:
+def choice(value: object, name: str, choices: Sequence[_T], *, fn: str = "", hint: str = "") -> _T:
     """``value`` if it is one of ``choices``, else a ``ValueError`` listing them."""
     if isinstance(value, Tensor) or value not in choices:
         where = f"{fn}: " if fn else ""
         raise ValueError(f"{where}{name}={value!r} is not valid: use one of {', '.join(map(repr, choices))}"
                          + (f" ({hint})" if hint else ""))
-    return value
+    return cast(_T, value)  # equal to one of choices (returned as given)
 
 
 def flag(value: object, name: str, *, fn: str = "") -> bool:
@@ -815,7 +817,7 @@ class BinaryInputs:
     target: Tensor
     weight: Optional[Tensor]
     pos_weight: Optional[Tensor]
-    alpha: object
+    alpha: Union[float, Tensor, None]
     ignore_index: Optional[float]
     label_smoothing: float
     out_dtype: torch.dtype
@@ -926,12 +928,14 @@ def binary_inputs(fn: str, logits: object, target: object, *, weight: Optional[T
         values_in(weight, "weight", low=0.0, fix="weight scales each element's term; pass values >= 0")
     if pos_weight is not None and not twin:
         values_in(pos_weight, "pos_weight", low=0.0, fix="pos_weight scales the positive term; pass values >= 0")
+    a: Union[float, Tensor, None] = None
     if alpha is not None:
         if isinstance(alpha, Tensor):
             broadcasts_to(alpha, x.shape, "alpha", xname, fix=fix)
             values_in(alpha, "alpha", low=0.0, high=1.0, fix="alpha weighs the positive term, 1 - alpha the negative")
+            a = alpha
         else:
-            alpha = number(alpha, "alpha", low=0.0, high=1.0, fn=fn)
+            a = number(alpha, "alpha", low=0.0, high=1.0, fn=fn)
     finite(x, xname)
     if takes == "probs":
         values_in(x, "probs", low=0.0, high=1.0,
@@ -943,7 +947,7 @@ def binary_inputs(fn: str, logits: object, target: object, *, weight: Optional[T
         warn_activated(x, fn=fn, link="sigmoid", fix=f"If these are probabilities, use {probs_fn}." if probs_fn else "")
     out = result_type(x, t) if twin and t.is_floating_point() else x.dtype
     out = autocast_dtype(x, out)  # torch's losses are on autocast's float32 list
-    return BinaryInputs(x, t, weight, pos_weight, alpha, ii, eps, out)
+    return BinaryInputs(x, t, weight, pos_weight, a, ii, eps, out)
 
 
 # ---------------------------------------------------------------------------------------------
