@@ -669,6 +669,7 @@ def triplet_margin_with_distance_loss(
                         f"{type(distance_function).__name__}")
     _, margin, dtype = _triplet(fn, anchor, positive, negative, margin)
     swap = _checks.flag(swap, "swap", fn=fn)
+    dist: Callable[[Tensor, Tensor], Tensor]
     if distance_function is None:
         a, pos, neg = _up(anchor), _up(positive), _up(negative)
 

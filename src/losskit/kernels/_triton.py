@@ -31,7 +31,7 @@ except ImportError:  # pragma: no cover - exercised only without triton
 
         constexpr = object
 
-    tl = _NoTriton()  # type: ignore[assignment]
+    tl = _NoTriton()
     HAS_TRITON = False
 
 __all__ = ["HAS_TRITON", "tl", "kernel", "interpreter_active", "can_run", "next_pow2", "mergeable", "as_ncs", "cdiv"]
