@@ -137,7 +137,7 @@ class Switch:
         self.name, self.choices = name, tuple(choices)
         value = os.environ.get(env, default).lower()
         if value not in self.choices:  # pragma: no cover - depends on the environment
-            warnings.warn(f"{env}={value!r} is not one of {self.choices}; using {default!r}")
+            warnings.warn(f"{env}={value!r} is not one of {self.choices}; using {default!r}", stacklevel=1)
             value = default
         self.default = value
         self._local = _ThreadState()
@@ -867,8 +867,8 @@ def _binary_target(fn: str, x: Tensor, t: Tensor, index_targets: bool, target_th
     """A target of ``x``'s shape: one squeezed or unsqueezed trailing 1 (Keras's rule: ``(N, 1)`` labels
     for ``(N,)`` scores and back), integer class indices ``x.shape[:-1]`` as one-hot rows over the last
     dimension (``index_targets``), then ``target > target_threshold`` when a threshold is given."""
-    if t.shape != x.shape and t.numel() == x.numel() and (tuple(t.shape) == tuple(x.shape) + (1,)
-                                                          or tuple(x.shape) == tuple(t.shape) + (1,)):
+    if t.shape != x.shape and t.numel() == x.numel() and (tuple(t.shape) == (*x.shape, 1)
+                                                          or tuple(x.shape) == (*t.shape, 1)):
         t = t.reshape(x.shape)
     elif (index_targets and t.shape != x.shape and x.dim() >= 1 and tuple(t.shape) == tuple(x.shape[:-1])
           and not (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool)):
@@ -996,12 +996,12 @@ def pointwise_inputs(fn: str, tensors: dict, *, warn_broadcast: bool = False, sa
     """
     names = list(tensors)
     ts = tuple(tensors.values())
-    for n, t in zip(names, ts):
+    for n, t in zip(names, ts, strict=True):
         if not isinstance(t, Tensor):
             tensor(t, n)
     shapes = [t.shape for t in ts]
     if same_ndim and len({len(s) for s in shapes}) > 1:
-        desc = ", ".join(f"{n} {s}" for n, s in zip(names, shapes))
+        desc = ", ".join(f"{n} {s}" for n, s in zip(names, shapes, strict=True))
         raise ValueError(f"{fn}: {', '.join(names)} must have the same number of dimensions, got {desc}; "
                          f"give them matching shapes, e.g. all of shape (N,)")
     same = all(s == shapes[0] for s in shapes[1:])
@@ -1011,7 +1011,7 @@ def pointwise_inputs(fn: str, tensors: dict, *, warn_broadcast: bool = False, sa
             raise ValueError(f"{fn}: {names[0]} of shape {tuple(shapes[0])} and {names[1]} of shape "
                              f"{tuple(shapes[1])} cannot be "
                              f"broadcast together (the shapes do not broadcast); give {names[1]} the shape of {names[0]}")
-        desc = ", ".join(f"{n} {tuple(s)}" for n, s in zip(names, shapes))
+        desc = ", ".join(f"{n} {tuple(s)}" for n, s in zip(names, shapes, strict=True))
         raise ValueError(f"{fn}: shapes do not broadcast together: {desc}; give {names[1]} the shape of {names[0]}")
     if warn_broadcast and shapes[1] != shapes[0] and not tracing():
         # torch's own text, so that filters written for torch keep working
@@ -1024,10 +1024,10 @@ def pointwise_inputs(fn: str, tensors: dict, *, warn_broadcast: bool = False, sa
     dtype = d0 if all(t.dtype == d0 for t in ts[1:]) else result_type(*ts)
     if require_float and not (dtype.is_floating_point or (allow_complex and dtype.is_complex)):
         raise TypeError(f"{fn} needs floating-point inputs, got "
-                        + ", ".join(f"{n} {t.dtype}" for n, t in zip(names, ts))
+                        + ", ".join(f"{n} {t.dtype}" for n, t in zip(names, ts, strict=True))
                         + f"; {float_hint or f'convert the prediction with {names[0]}.float()'}")
     if _CHECKS.value == "full":
-        for n, t in zip(names, ts):
+        for n, t in zip(names, ts, strict=True):
             finite(t, n, neginf_ok=n in neginf_ok)
     return PointwiseInputs(ts, shape, dtype)
 
@@ -1091,7 +1091,7 @@ _EXPECTS = {
 
 
 def _multiclass_shape_error(fn: str, x: Tensor, t: Tensor) -> ValueError:
-    expects = (_EXPECTS["multiclass"] + f"; for this input that is target {(x.shape[0],) + tuple(x.shape[2:])} or "
+    expects = (_EXPECTS["multiclass"] + f"; for this input that is target {(x.shape[0], *x.shape[2:])} or "
                f"{tuple(x.shape)}")
     return _shape_error(fn, "multiclass", x, t, expects)
 

@@ -336,12 +336,12 @@ class FocalLoss(nn.Module):
         else:
             elem_alpha: Union[float, Tensor, None]
             if alpha is not None and not isinstance(alpha, (int, float)):
-                elem_alpha = torch.as_tensor(alpha, dtype=cdt, device=input.device).view([-1] + spatial)
+                elem_alpha = torch.as_tensor(alpha, dtype=cdt, device=input.device).view([-1, *spatial])
             else:
                 elem_alpha = alpha
-            we = None if w is None else (w if w.dim() == 0 else w.view([-1] + spatial))
+            we = None if w is None else (w if w.dim() == 0 else w.view([-1, *spatial]))
             if we is not None and we.dim() == 0:
-                we = we.expand([k] + spatial)
+                we = we.expand([k, *spatial])
             rows = LF.sigmoid_focal_loss(input, target.to(input.dtype), alpha=elem_alpha, gamma=self.gamma,
                                          weight=None if we is None else we.expand(input.shape[1:]),
                                          reduction="none" if self.reduction == "none" else "sum")

@@ -600,7 +600,7 @@ def triplet_margin_loss(
         feature descriptors with triplets and shallow convolutional neural networks", BMVC 2016.
     """
     fn = "triplet_margin_loss"
-    pw, margin, dtype = _triplet(fn, anchor, positive, negative, margin)
+    _, margin, dtype = _triplet(fn, anchor, positive, negative, margin)
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     p = _checks.number(p, "p", fn=fn)
     eps = _checks.number(eps, "eps", fn=fn)

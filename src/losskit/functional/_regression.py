@@ -414,12 +414,12 @@ def _variance_shape(var: Tensor, input: Tensor, fn: str) -> Tensor:
         return var
     if input.shape[:-1] == var.shape:
         return var.unsqueeze(-1)  # one variance per row: (N, ..., 1) broadcasts over the last dim
-    if input.dim() == var.dim() and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1:
+    if input.dim() == var.dim() and sum(v for i, v in zip(input.shape, var.shape, strict=True) if i != v) == 1:
         return var  # exactly one mismatched dimension, of size 1: broadcasts
     raise ValueError(
         f"{fn}: var has shape {tuple(var.shape)}, which does not fit input of shape {tuple(input.shape)}; "
         f"pass one variance per element {tuple(input.shape)}, one per row {tuple(input.shape[:-1])} "
-        f"or {tuple(input.shape[:-1]) + (1,)}, a shape with one dimension of size 1, or a float"
+        f"or {(*input.shape[:-1], 1)}, a shape with one dimension of size 1, or a float"
     )
 
 
