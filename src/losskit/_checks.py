@@ -40,10 +40,12 @@ import os
 import threading
 import warnings
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Literal, Optional, Sequence, TypeVar, Union, cast, overload
 
 import torch
 from torch import Tensor
+
+_T = TypeVar("_T")
 
 __all__ = [
     "Switch",
@@ -135,7 +137,7 @@ class Switch:
         self.name, self.choices = name, tuple(choices)
         value = os.environ.get(env, default).lower()
         if value not in self.choices:  # pragma: no cover - depends on the environment
-            warnings.warn(f"{env}={value!r} is not one of {self.choices}; using {default!r}")
+            warnings.warn(f"{env}={value!r} is not one of {self.choices}; using {default!r}", stacklevel=1)
             value = default
         self.default = value
         self._local = _ThreadState()
@@ -207,7 +209,7 @@ def values_checkable(t: Tensor) -> bool:
     level = _CHECKS.value
     if level == "off" or _transforming():
         return False
-    if t.device.type == "meta" or isinstance(t, torch._subclasses.FakeTensor):  # type: ignore[attr-defined]
+    if t.device.type == "meta" or isinstance(t, torch._subclasses.FakeTensor):
         return False
     return level == "full" or t.device.type == "cpu"
 
@@ -239,6 +241,14 @@ def _interval(low, high, low_open, high_open) -> str:
     return f"{'(' if low_open else '['}{lo}, {hi}{')' if high_open else ']'}"
 
 
+@overload
+def number(value: object, name: str, *, low: Optional[float] = ..., high: Optional[float] = ...,
+           low_open: bool = ..., high_open: bool = ..., integer: Literal[True], hint: str = ...,
+           fn: str = ..., finite: bool = ...) -> int: ...
+@overload
+def number(value: object, name: str, *, low: Optional[float] = ..., high: Optional[float] = ...,
+           low_open: bool = ..., high_open: bool = ..., integer: Literal[False] = ..., hint: str = ...,
+           fn: str = ..., finite: bool = ...) -> float: ...
 def number(value: object, name: str, *, low: Optional[float] = None, high: Optional[float] = None,
            low_open: bool = False, high_open: bool = False, integer: bool = False, hint: str = "",
            fn: str = "", finite: bool = False) -> float:
@@ -252,10 +262,12 @@ def number(value: object, name: str, *, low: Optional[float] = None, high: Optio
         kind = "an int" if integer else "a Python number"
         raise TypeError(f"{where}{name} must be {kind}, got {type(value).__name__} ({value!r}); "
                         f"{hint or 'pass a plain float or int'}")
+    v: float
     if integer:
-        if value != int(value):
+        whole = int(math.trunc(value))  # what int(value) gives; the numbers stubs give Real no __int__
+        if value != whole:
             raise ValueError(f"{where}{name} must be a whole number, got {value!r}")
-        v = int(value)
+        v = whole
     else:
         v = float(value)
     if finite and not math.isfinite(v):
@@ -291,13 +303,13 @@ def positive(value: object, name: str, *, zero_ok: bool = False, fn: str = "", h
     return v
 
 
-def choice(value: object, name: str, choices: Sequence, *, fn: str = "", hint: str = "") -> object:
+def choice(value: object, name: str, choices: Sequence[_T], *, fn: str = "", hint: str = "") -> _T:
     """``value`` if it is one of ``choices``, else a ``ValueError`` listing them."""
     if isinstance(value, Tensor) or value not in choices:
         where = f"{fn}: " if fn else ""
         raise ValueError(f"{where}{name}={value!r} is not valid: use one of {', '.join(map(repr, choices))}"
                          + (f" ({hint})" if hint else ""))
-    return value
+    return cast(_T, value)  # equal to one of choices (returned as given)
 
 
 def flag(value: object, name: str, *, fn: str = "") -> bool:
@@ -316,7 +328,11 @@ def smoothing(value: object, *, high_open: bool, name: str = "label_smoothing", 
                   hint="0 turns smoothing off, typical values are 0.05-0.2")
 
 
-def ignored(value: object, *, fn: str, floats: bool = False) -> Optional[float]:
+@overload
+def ignored(value: object, *, fn: str, floats: Literal[False] = ...) -> Optional[int]: ...
+@overload
+def ignored(value: object, *, fn: str, floats: bool) -> Union[int, float, None]: ...
+def ignored(value: object, *, fn: str, floats: bool = False) -> Union[int, float, None]:
     """``None`` (no target ignored) or the ignored target value: an int (a float too with ``floats``,
     for 0/1-or-soft targets)."""
     if value is None:
@@ -325,7 +341,9 @@ def ignored(value: object, *, fn: str, floats: bool = False) -> Optional[float]:
     if isinstance(value, (bool, Tensor)) or not ok:
         kind = "a number" if floats else "an int (the padding label, torch's default -100)"
         raise TypeError(f"{fn}: ignore_index must be {kind} or None, got {type(value).__name__} {value!r}")
-    return value if floats and not isinstance(value, numbers.Integral) else int(value)  # type: ignore[return-value]
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    return cast(float, value)  # a numbers.Real (a NumPy float too), kept as given
 
 
 def broadcast_shape(*shapes: Sequence[int]) -> Optional[tuple]:
@@ -771,7 +789,7 @@ def class_inputs(fn: str, logits: object, target: object, *, weight: Optional[Te
     else:
         if t.dtype != torch.long:
             t = t.long()
-        class_indices(t, num_classes, ignore_index=ii)  # type: ignore[arg-type]
+        class_indices(t, num_classes, ignore_index=ii)
     if not shape_only:
         finite(x, name)
         if link is not None:
@@ -780,7 +798,7 @@ def class_inputs(fn: str, logits: object, target: object, *, weight: Optional[Te
     w_y = None
     if weight is not None and not probs:
         w_y = weight[t if valid is None else t.masked_fill(~valid, 0)]  # ignored positions read class 0
-    return ClassInputs(x, t, probs, weight, ii, eps, num_classes, valid, w_y)  # type: ignore[arg-type]
+    return ClassInputs(x, t, probs, weight, ii, eps, num_classes, valid, w_y)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -806,7 +824,7 @@ class BinaryInputs:
     target: Tensor
     weight: Optional[Tensor]
     pos_weight: Optional[Tensor]
-    alpha: object
+    alpha: Union[float, Tensor, None]
     ignore_index: Optional[float]
     label_smoothing: float
     out_dtype: torch.dtype
@@ -856,8 +874,8 @@ def _binary_target(fn: str, x: Tensor, t: Tensor, index_targets: bool, target_th
     """A target of ``x``'s shape: one squeezed or unsqueezed trailing 1 (Keras's rule: ``(N, 1)`` labels
     for ``(N,)`` scores and back), integer class indices ``x.shape[:-1]`` as one-hot rows over the last
     dimension (``index_targets``), then ``target > target_threshold`` when a threshold is given."""
-    if t.shape != x.shape and t.numel() == x.numel() and (tuple(t.shape) == tuple(x.shape) + (1,)
-                                                          or tuple(x.shape) == tuple(t.shape) + (1,)):
+    if t.shape != x.shape and t.numel() == x.numel() and (tuple(t.shape) == (*x.shape, 1)
+                                                          or tuple(x.shape) == (*t.shape, 1)):
         t = t.reshape(x.shape)
     elif (index_targets and t.shape != x.shape and x.dim() >= 1 and tuple(t.shape) == tuple(x.shape[:-1])
           and not (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool)):
@@ -917,12 +935,14 @@ def binary_inputs(fn: str, logits: object, target: object, *, weight: Optional[T
         values_in(weight, "weight", low=0.0, fix="weight scales each element's term; pass values >= 0")
     if pos_weight is not None and not twin:
         values_in(pos_weight, "pos_weight", low=0.0, fix="pos_weight scales the positive term; pass values >= 0")
+    a: Union[float, Tensor, None] = None
     if alpha is not None:
         if isinstance(alpha, Tensor):
             broadcasts_to(alpha, x.shape, "alpha", xname, fix=fix)
             values_in(alpha, "alpha", low=0.0, high=1.0, fix="alpha weighs the positive term, 1 - alpha the negative")
+            a = alpha
         else:
-            alpha = number(alpha, "alpha", low=0.0, high=1.0, fn=fn)
+            a = number(alpha, "alpha", low=0.0, high=1.0, fn=fn)
     finite(x, xname)
     if takes == "probs":
         values_in(x, "probs", low=0.0, high=1.0,
@@ -934,7 +954,7 @@ def binary_inputs(fn: str, logits: object, target: object, *, weight: Optional[T
         warn_activated(x, fn=fn, link="sigmoid", fix=f"If these are probabilities, use {probs_fn}." if probs_fn else "")
     out = result_type(x, t) if twin and t.is_floating_point() else x.dtype
     out = autocast_dtype(x, out)  # torch's losses are on autocast's float32 list
-    return BinaryInputs(x, t, weight, pos_weight, alpha, ii, eps, out)
+    return BinaryInputs(x, t, weight, pos_weight, a, ii, eps, out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -983,12 +1003,12 @@ def pointwise_inputs(fn: str, tensors: dict, *, warn_broadcast: bool = False, sa
     """
     names = list(tensors)
     ts = tuple(tensors.values())
-    for n, t in zip(names, ts):
+    for n, t in zip(names, ts, strict=True):
         if not isinstance(t, Tensor):
             tensor(t, n)
     shapes = [t.shape for t in ts]
     if same_ndim and len({len(s) for s in shapes}) > 1:
-        desc = ", ".join(f"{n} {s}" for n, s in zip(names, shapes))
+        desc = ", ".join(f"{n} {s}" for n, s in zip(names, shapes, strict=True))
         raise ValueError(f"{fn}: {', '.join(names)} must have the same number of dimensions, got {desc}; "
                          f"give them matching shapes, e.g. all of shape (N,)")
     same = all(s == shapes[0] for s in shapes[1:])
@@ -998,7 +1018,7 @@ def pointwise_inputs(fn: str, tensors: dict, *, warn_broadcast: bool = False, sa
             raise ValueError(f"{fn}: {names[0]} of shape {tuple(shapes[0])} and {names[1]} of shape "
                              f"{tuple(shapes[1])} cannot be "
                              f"broadcast together (the shapes do not broadcast); give {names[1]} the shape of {names[0]}")
-        desc = ", ".join(f"{n} {tuple(s)}" for n, s in zip(names, shapes))
+        desc = ", ".join(f"{n} {tuple(s)}" for n, s in zip(names, shapes, strict=True))
         raise ValueError(f"{fn}: shapes do not broadcast together: {desc}; give {names[1]} the shape of {names[0]}")
     if warn_broadcast and shapes[1] != shapes[0] and not tracing():
         # torch's own text, so that filters written for torch keep working
@@ -1011,10 +1031,10 @@ def pointwise_inputs(fn: str, tensors: dict, *, warn_broadcast: bool = False, sa
     dtype = d0 if all(t.dtype == d0 for t in ts[1:]) else result_type(*ts)
     if require_float and not (dtype.is_floating_point or (allow_complex and dtype.is_complex)):
         raise TypeError(f"{fn} needs floating-point inputs, got "
-                        + ", ".join(f"{n} {t.dtype}" for n, t in zip(names, ts))
+                        + ", ".join(f"{n} {t.dtype}" for n, t in zip(names, ts, strict=True))
                         + f"; {float_hint or f'convert the prediction with {names[0]}.float()'}")
     if _CHECKS.value == "full":
-        for n, t in zip(names, ts):
+        for n, t in zip(names, ts, strict=True):
             finite(t, n, neginf_ok=n in neginf_ok)
     return PointwiseInputs(ts, shape, dtype)
 
@@ -1078,7 +1098,7 @@ _EXPECTS = {
 
 
 def _multiclass_shape_error(fn: str, x: Tensor, t: Tensor) -> ValueError:
-    expects = (_EXPECTS["multiclass"] + f"; for this input that is target {(x.shape[0],) + tuple(x.shape[2:])} or "
+    expects = (_EXPECTS["multiclass"] + f"; for this input that is target {(x.shape[0], *x.shape[2:])} or "
                f"{tuple(x.shape)}")
     return _shape_error(fn, "multiclass", x, t, expects)
 

@@ -169,6 +169,8 @@ def tversky_loss(pred: Tensor, target: Tensor, alpha: float, beta: float, eps: f
 class FocalLoss(nn.Module):
     """kornia's ``FocalLoss(alpha, gamma=2.0, reduction="none", weight=None, ignore_index=-100)``; see :func:`focal_loss`."""
 
+    weight: Optional[Tensor]
+
     def __init__(self, alpha: Optional[float], gamma: float = 2.0, reduction: str = "none",
                  weight: Optional[Tensor] = None, ignore_index: Optional[int] = -100) -> None:
         super().__init__()
@@ -181,6 +183,8 @@ class FocalLoss(nn.Module):
 
 class DiceLoss(nn.Module):
     """kornia's ``DiceLoss(average="micro", eps=1e-8, weight=None, ignore_index=-100)``; see :func:`dice_loss`."""
+
+    weight: Optional[Tensor]
 
     def __init__(self, average: str = "micro", eps: float = 1e-8, weight: Optional[Tensor] = None,
                  ignore_index: Optional[int] = -100) -> None:

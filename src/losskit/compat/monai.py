@@ -314,6 +314,7 @@ class FocalLoss(nn.Module):
             if alpha is not None and not self.include_background and isinstance(alpha, (int, float)):
                 warnings.warn("`include_background=False`, scalar `alpha` ignored when using softmax.", stacklevel=2)
                 alpha = None
+            class_alpha: Optional[Tensor] = None
             if alpha is not None:
                 a = torch.as_tensor(alpha, dtype=cdt, device=input.device)
                 if a.dim() == 0:
@@ -321,10 +322,10 @@ class FocalLoss(nn.Module):
                 elif a.shape[0] != k:
                     raise ValueError(f"FocalLoss: the length of alpha ({a.shape[0]}) must match the number of "
                                      f"classes ({k})")
-                alpha = a
+                class_alpha = a
             wc = None if w is None else (w.expand(k) if w.dim() == 0 else w)
             # the (one-hot or soft) target enters as class probabilities: Σ_c t_c w_c α_c (1 - p_c)^γ (-log p_c)
-            rows = LF.focal_loss(input, target.to(input.dtype), alpha=alpha, gamma=self.gamma, weight=wc,
+            rows = LF.focal_loss(input, target.to(input.dtype), alpha=class_alpha, gamma=self.gamma, weight=wc,
                                  ignore_index=None, reduction="none" if self.reduction == "none" else "sum")
             if self.reduction == "none":
                 if not bool(((target == 0) | (target == 1)).all()):
@@ -333,13 +334,15 @@ class FocalLoss(nn.Module):
                 return rows.unsqueeze(1) * target.to(rows.dtype)
             total = rows
         else:
-            a = alpha
-            if a is not None and not isinstance(a, (int, float)):
-                a = torch.as_tensor(a, dtype=cdt, device=input.device).view([-1] + spatial)
-            we = None if w is None else (w if w.dim() == 0 else w.view([-1] + spatial))
+            elem_alpha: Union[float, Tensor, None]
+            if alpha is not None and not isinstance(alpha, (int, float)):
+                elem_alpha = torch.as_tensor(alpha, dtype=cdt, device=input.device).view([-1, *spatial])
+            else:
+                elem_alpha = alpha
+            we = None if w is None else (w if w.dim() == 0 else w.view([-1, *spatial]))
             if we is not None and we.dim() == 0:
-                we = we.expand([k] + spatial)
-            rows = LF.sigmoid_focal_loss(input, target.to(input.dtype), alpha=a, gamma=self.gamma,
+                we = we.expand([k, *spatial])
+            rows = LF.sigmoid_focal_loss(input, target.to(input.dtype), alpha=elem_alpha, gamma=self.gamma,
                                          weight=None if we is None else we.expand(input.shape[1:]),
                                          reduction="none" if self.reduction == "none" else "sum")
             if self.reduction == "none":
@@ -367,6 +370,8 @@ class DiceCELoss(nn.Module):
         >>> DiceCELoss(to_onehot_y=True, softmax=True)(x, y)
         tensor(0.0361)
     """
+
+    weight: Optional[Tensor]
 
     def __init__(self, include_background: bool = True, to_onehot_y: bool = False, sigmoid: bool = False,
                  softmax: bool = False, other_act: Optional[Callable] = None, squared_pred: bool = False,

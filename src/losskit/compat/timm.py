@@ -27,7 +27,7 @@ when the installed :mod:`losskit.functional` accepts them they are passed on.
 from __future__ import annotations
 
 import inspect
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import torch
 from torch import Tensor, nn
@@ -136,6 +136,9 @@ class AsymmetricLossMultiLabel(nn.Module):
         tensor(0.0402)
     """
 
+    weight: Optional[Tensor]
+    pos_weight: Optional[Tensor]
+
     def __init__(self, gamma_neg: float = 4, gamma_pos: float = 1, clip: Optional[float] = 0.05, eps: float = 1e-8,
                  disable_torch_grad_focal_loss: bool = False, smoothing: float = 0.0, reduction: str = "batchmean",
                  weight: Optional[Tensor] = None, pos_weight: Optional[Union[Tensor, float]] = None) -> None:
@@ -144,7 +147,7 @@ class AsymmetricLossMultiLabel(nn.Module):
             raise ValueError(f"AsymmetricLossMultiLabel: reduction={reduction!r} is not valid: use 'batchmean', "
                              "'sum', 'mean' or 'none' (timm's)")
         params = inspect.signature(LF.asymmetric_loss).parameters
-        self._extra = {}
+        self._extra: dict[str, float] = {}
         if disable_torch_grad_focal_loss:
             raise NotImplementedError(
                 "AsymmetricLossMultiLabel: disable_torch_grad_focal_loss=True (no gradient through the focusing "
@@ -169,7 +172,7 @@ class AsymmetricLossMultiLabel(nn.Module):
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        kw = dict(self._extra)
+        kw: dict[str, Any] = dict(self._extra)  # optional keywords of asymmetric_loss, of several types
         if self.pos_weight is not None:
             kw["pos_weight"] = self.pos_weight
         red = "sum" if self.reduction == "batchmean" else self.reduction

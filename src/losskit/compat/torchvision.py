@@ -24,6 +24,8 @@ soft ``p_t`` -- this drop-in gives losskit's.
 
 from __future__ import annotations
 
+from typing import Optional
+
 from torch import Tensor
 
 from ..functional import sigmoid_focal_loss as _sigmoid_focal_loss
@@ -55,6 +57,7 @@ def sigmoid_focal_loss(inputs: Tensor, targets: Tensor, alpha: float = 0.25, gam
         >>> lk(x, t, alpha=0.25, gamma=2.0, reduction="sum")
         tensor(0.0174)
     """
+    balance: Optional[float] = alpha
     if isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and alpha < 0:
-        alpha = None  # torchvision: alpha < 0 means no class-balance factor
-    return _sigmoid_focal_loss(inputs, targets, alpha=alpha, gamma=gamma, reduction=reduction)
+        balance = None  # torchvision: alpha < 0 means no class-balance factor
+    return _sigmoid_focal_loss(inputs, targets, alpha=balance, gamma=gamma, reduction=reduction)

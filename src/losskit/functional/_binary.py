@@ -12,7 +12,7 @@ tensors :func:`binary_cross_entropy_with_logits` first offers its rows to the fu
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Optional, Union, overload
 
 import torch
 import torch.nn.functional as F
@@ -54,6 +54,10 @@ def _with_smoothing_doc(fn):
     return fn
 
 
+@overload
+def _in(t: Tensor, dtype: torch.dtype) -> Tensor: ...
+@overload
+def _in(t: Optional[Tensor], dtype: torch.dtype) -> Optional[Tensor]: ...
 def _in(t: Optional[Tensor], dtype: torch.dtype) -> Optional[Tensor]:
     return t if t is None or t.dtype == dtype else t.to(dtype)
 

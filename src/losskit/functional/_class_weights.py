@@ -15,16 +15,19 @@ normalisation.
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence, Union
+from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
 
 from .. import _checks
 
+if TYPE_CHECKING:
+    import numpy
+
 __all__ = ["class_counts", "class_balanced_weights", "inverse_frequency_weights"]
 
-Counts = Union[Tensor, Sequence[float], "numpy.ndarray"]  # noqa: F821
+Counts = Union[Tensor, Sequence[float], "numpy.ndarray"]
 _NORMALIZE = ("num_classes", "max", None)
 _ABSENT = ("max", "zero")
 

@@ -154,7 +154,7 @@ def _check_parts(losses: Mapping[str, Callable], weights: Optional[Mapping[str, 
     return weights
 
 
-def _label_map(input: Tensor, target: object) -> object:
+def _label_map(input: Tensor, target: Tensor) -> Tensor:
     """A MONAI-style class-index label map ``(N, 1, *)`` for logits ``(N, C, *)`` (``C > 1``) as ``(N, *)``, the
     class-index form every losskit part takes; anything else unchanged. Unambiguous: an integer target with
     one channel cannot be one-hot or multi-label masks (those have C channels)."""

@@ -15,7 +15,7 @@ PyTorch path here is the reference they are tested against.
 from __future__ import annotations
 
 import sys
-from typing import Optional
+from typing import TYPE_CHECKING, Optional, cast
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +25,9 @@ from .. import _checks, _reduction
 from .._reduction import Sums, check_all_ignored, check_reduction, denominator, legacy_reduction
 from ..kernels import _dispatch
 from ._primitives import cross_entropy_rows_and_grad
+
+if TYPE_CHECKING:
+    from torch.distributed.tensor import DTensor
 
 __all__ = ["cross_entropy", "nll_loss", "linear_cross_entropy", "generalized_cross_entropy"]
 
@@ -135,7 +138,7 @@ def cross_entropy(
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     if _dtensor(logits):  # sharded on the class dimension: the vocabulary-parallel path, no gather
         from ..distributed import _dtensor as dt
-        return dt.cross_entropy(logits, target, weight, ignore_index, reduction, label_smoothing, z_loss=z_loss,
+        return dt.cross_entropy(cast("DTensor", logits), target, weight, ignore_index, reduction, label_smoothing, z_loss=z_loss,
                                 softcap=softcap, all_ignored=all_ignored)
     all_ignored = check_all_ignored(all_ignored)
     c = _checks.class_inputs("cross_entropy", logits, target, weight=weight, ignore_index=ignore_index,
@@ -338,7 +341,7 @@ def _run_chunks(x: Tensor, lw: Tensor, lb: Optional[Tensor], target: Tensor, wei
         if gb is not None:
             gb += dz.sum(0, dtype=gb.dtype)
         del logits, dz, dzl
-    return rows, gx, gw, None if gb is None else gb.to(lb.dtype)
+    return rows, gx, gw, None if gb is None or lb is None else gb.to(lb.dtype)  # gb exists only with lb
 
 
 def _empty(t: Tensor) -> Tensor:
@@ -363,7 +366,7 @@ def _lce_op(x: Tensor, lw: Tensor, lb: Optional[Tensor], target: Tensor, weight:
     rows, gx, gw, gb = _run_chunks(x, lw, lb, target, weight, ignore_index, label_smoothing, z_loss, softcap, chunk,
                                    scale, needs)
     total = (rows if row_weight is None else rows * row_weight).sum()
-    return total, *(_empty(x) if g is None else g for g in (gx, gw, gb))  # type: ignore[return-value]
+    return total, *(_empty(x) if g is None else g for g in (gx, gw, gb))
 
 
 @_lce_op.register_fake
@@ -562,8 +565,8 @@ def linear_cross_entropy(
     fn = "linear_cross_entropy"
     reduction = check_reduction(reduction)
     if _dtensor(input, linear_weight):  # a head sharded on its rows (the classes): the vocabulary-parallel path
-        from ..distributed import _dtensor as dt
-        return dt.linear_cross_entropy(input, linear_weight, target, linear_bias=linear_bias, weight=weight,
+        from ..distributed import _dtensor as dtensor
+        return dtensor.linear_cross_entropy(input, linear_weight, target, linear_bias=linear_bias, weight=weight,
                                        reduction=reduction, ignore_index=ignore_index, label_smoothing=label_smoothing,
                                        chunk_size=chunk_size or getattr(options, "batch_chunk_size", None),
                                        all_ignored=all_ignored)

@@ -203,7 +203,7 @@ def sigmoid_focal_loss(
         Lin, Goyal, Girshick, He, Dollár. "Focal Loss for Dense Object Detection", ICCV 2017
         (arXiv:1708.02002). Mukhoti et al. "Calibrating Deep Neural Networks using Focal Loss",
         NeurIPS 2020.
-    
+
     """
     fn = "sigmoid_focal_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
@@ -398,7 +398,7 @@ def asymmetric_loss(
     References:
         Ridnik, Ben-Baruch, Zamir, Noy, Friedman, Protter, Zelnik-Manor. "Asymmetric Loss For
         Multi-Label Classification", ICCV 2021 (arXiv:2009.14119).
-    
+
     """
     fn = "asymmetric_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
@@ -548,7 +548,7 @@ def focal_loss(
     References:
         Lin et al. "Focal Loss for Dense Object Detection", ICCV 2017 (arXiv:1708.02002).
         Mukhoti et al. "Calibrating Deep Neural Networks using Focal Loss", NeurIPS 2020.
-    
+
     """
     fn = "focal_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)

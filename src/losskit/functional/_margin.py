@@ -600,7 +600,7 @@ def triplet_margin_loss(
         feature descriptors with triplets and shallow convolutional neural networks", BMVC 2016.
     """
     fn = "triplet_margin_loss"
-    pw, margin, dtype = _triplet(fn, anchor, positive, negative, margin)
+    _, margin, dtype = _triplet(fn, anchor, positive, negative, margin)
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     p = _checks.number(p, "p", fn=fn)
     eps = _checks.number(eps, "eps", fn=fn)
@@ -669,6 +669,7 @@ def triplet_margin_with_distance_loss(
                         f"{type(distance_function).__name__}")
     _, margin, dtype = _triplet(fn, anchor, positive, negative, margin)
     swap = _checks.flag(swap, "swap", fn=fn)
+    dist: Callable[[Tensor, Tensor], Tensor]
     if distance_function is None:
         a, pos, neg = _up(anchor), _up(positive), _up(negative)
 

@@ -82,7 +82,7 @@ def poly1_cross_entropy(
     References:
         Leng, Xu, Qi, Li, Ohn-Bar, ... Anguelov. "PolyLoss: A Polynomial Expansion Perspective of
         Classification Loss Functions", ICLR 2022 (arXiv:2204.12511).
-    
+
     """
     fn = "poly1_cross_entropy"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
@@ -147,7 +147,7 @@ def poly1_focal_loss(
     References:
         Leng et al. "PolyLoss", ICLR 2022 (arXiv:2204.12511). Lin et al. "Focal Loss for Dense Object
         Detection", ICCV 2017 (arXiv:1708.02002).
-    
+
     """
     fn = "poly1_focal_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
@@ -210,7 +210,7 @@ def poly1_sigmoid_focal_loss(
     References:
         Leng et al. "PolyLoss: A Polynomial Expansion Perspective of Classification Loss Functions",
         ICLR 2022 (arXiv:2204.12511). Lin et al., ICCV 2017 (arXiv:1708.02002).
-    
+
     """
     fn = "poly1_sigmoid_focal_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)

@@ -133,7 +133,7 @@ def mse_loss(
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     x, y = b.broadcast()
     if weight is None:  # torch's fused operator, reduction included (one pass forward, one backward)
-        return torch._C._nn.mse_loss(x, y, _ENUM[reduction])
+        return torch._C._nn.mse_loss(x, y, _ENUM[reduction])  # type: ignore[arg-type]  # stub wrong: takes the enum int
     w = _element_weight(weight, b.tensors[0], "mse_loss")
     return _reduction.reduce(torch.pow(x - y, 2) * w, reduction, weight=w)  # mean = sum(w (x-y)^2) / sum(w), torch's rule
 
@@ -192,7 +192,7 @@ def l1_loss(
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     x, y = b.broadcast()
     if weight is None:
-        return _reduction.reduce(torch._C._nn.l1_loss(x, y, 0), reduction)  # |x - y|: torch's operator (autocast-aware)
+        return _reduction.reduce(torch._C._nn.l1_loss(x, y, 0), reduction)  # type: ignore[arg-type]  # stub wrong: takes the enum int; |x - y|: torch's operator (autocast-aware)
     w = _element_weight(weight, b.tensors[0], "l1_loss")
     return _reduction.reduce(torch.abs(x - y) * w, reduction, weight=w)  # mean = sum(w |x-y|) / sum(w), torch's rule
 
@@ -256,9 +256,9 @@ def huber_loss(
                              hint="delta is the residual size where the loss turns from quadratic to linear")
     x, y = b.broadcast()
     if weight is None:  # torch's fused operator, reduction included
-        return torch._C._nn.huber_loss(x, y, _ENUM[reduction], delta)
+        return torch._C._nn.huber_loss(x, y, _ENUM[reduction], delta)  # type: ignore[arg-type]  # stub wrong: takes the enum int
     w = _element_weight(weight, b.tensors[0], "huber_loss")
-    return _reduction.reduce(torch._C._nn.huber_loss(x, y, 0, delta) * w, reduction)  # mean = sum(w l) / N, torch's rule
+    return _reduction.reduce(torch._C._nn.huber_loss(x, y, 0, delta) * w, reduction)  # type: ignore[arg-type]  # stub wrong: takes the enum int; mean = sum(w l) / N, torch's rule
 
 
 def smooth_l1_loss(
@@ -314,8 +314,8 @@ def smooth_l1_loss(
                             hint="beta is the width of the quadratic zone (0 gives l1_loss)")
     x, y = b.broadcast()
     if beta == 0.0:  # torch's rule: beta = 0 is exactly l1_loss
-        return _reduction.reduce(torch._C._nn.l1_loss(x, y, 0), reduction)
-    return torch._C._nn.smooth_l1_loss(x, y, _ENUM[reduction], beta)  # torch's fused operator
+        return _reduction.reduce(torch._C._nn.l1_loss(x, y, 0), reduction)  # type: ignore[arg-type]  # stub wrong: takes the enum int
+    return torch._C._nn.smooth_l1_loss(x, y, _ENUM[reduction], beta)  # type: ignore[arg-type]  # stub wrong: takes the enum int; torch's fused operator
 
 
 # --------------------------------------------------------------------------------------------
@@ -414,12 +414,12 @@ def _variance_shape(var: Tensor, input: Tensor, fn: str) -> Tensor:
         return var
     if input.shape[:-1] == var.shape:
         return var.unsqueeze(-1)  # one variance per row: (N, ..., 1) broadcasts over the last dim
-    if input.dim() == var.dim() and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1:
+    if input.dim() == var.dim() and sum(v for i, v in zip(input.shape, var.shape, strict=True) if i != v) == 1:
         return var  # exactly one mismatched dimension, of size 1: broadcasts
     raise ValueError(
         f"{fn}: var has shape {tuple(var.shape)}, which does not fit input of shape {tuple(input.shape)}; "
         f"pass one variance per element {tuple(input.shape)}, one per row {tuple(input.shape[:-1])} "
-        f"or {tuple(input.shape[:-1]) + (1,)}, a shape with one dimension of size 1, or a float"
+        f"or {(*input.shape[:-1], 1)}, a shape with one dimension of size 1, or a float"
     )
 
 

@@ -31,7 +31,7 @@ except ImportError:  # pragma: no cover - exercised only without triton
 
         constexpr = object
 
-    tl = _NoTriton()  # type: ignore[assignment]
+    tl = _NoTriton()
     HAS_TRITON = False
 
 __all__ = ["HAS_TRITON", "tl", "kernel", "interpreter_active", "can_run", "next_pow2", "mergeable", "as_ncs", "cdiv"]
@@ -105,7 +105,7 @@ def next_pow2(n: int) -> int:
 
 def mergeable(shape: tuple, stride: tuple) -> bool:
     """True if dims with these sizes/strides can be flattened into one dim by a view (no copy)."""
-    dims = [(s, st) for s, st in zip(shape, stride) if s != 1]
+    dims = [(s, st) for s, st in zip(shape, stride, strict=True) if s != 1]
     return all(dims[i][1] == dims[i + 1][1] * dims[i + 1][0] for i in range(len(dims) - 1))
 
 

@@ -142,7 +142,7 @@ class LinearCrossEntropyLoss(WeightedLoss):
         self.out_features = tuple(out_features)
         self.num_classes = num_classes
         self.linear: Optional[nn.Linear] = None
-        if in_features is not None:
+        if in_features is not None and num_classes is not None:  # given together, checked above
             outs = num_classes * math.prod(self.out_features)
             self.linear = nn.Linear(in_features, outs, bias=bias, device=device, dtype=dtype)
         self.ignore_index = _checks.ignored(ignore_index, fn="LinearCrossEntropyLoss")
@@ -151,10 +151,12 @@ class LinearCrossEntropyLoss(WeightedLoss):
         self.all_ignored = check_all_ignored(all_ignored)
 
     def forward(self, input: Tensor, *args: Tensor, linear_bias: Optional[Tensor] = None) -> Tensor:
+        lb: Optional[Tensor]
         if self.linear is not None:
             if len(args) != 1 or linear_bias is not None:
                 raise TypeError("this LinearCrossEntropyLoss owns its projection: call it as loss(input, target)")
             (target,) = args
+            assert self.num_classes is not None  # set whenever the module owns its projection
             shape = (self.num_classes, *self.out_features)
             lw = self.linear.weight.view(*shape, self.linear.in_features)
             lb = None if self.linear.bias is None else self.linear.bias.view(shape)

@@ -62,6 +62,15 @@ class SigmoidFocalLoss(FocalOptions):
         SigmoidFocalLoss(alpha=0.25)
     """
 
+    alpha: Alpha
+    gamma: float
+    pos_weight: Optional[Tensor]
+    label_smoothing: float
+    ignore_index: Optional[float]
+    soft_target: str
+    reduced_threshold: Optional[float]
+    normalized: bool
+
     def __init__(self, alpha: Alpha = None, gamma: float = 2.0, weight: Optional[Tensor] = None,
                  pos_weight: Optional[Tensor] = None, label_smoothing: float = 0.0,
                  ignore_index: Optional[float] = None, reduction: str = "mean", all_ignored: str = "nan",
@@ -107,6 +116,13 @@ class AsymmetricLoss(FocalOptions):
         0.1275
     """
 
+    gamma_pos: float
+    gamma_neg: float
+    clip: float
+    ignore_index: Optional[float]
+    label_smoothing: float
+    pos_weight: Optional[Tensor]
+
     def __init__(self, gamma_pos: float = 0.0, gamma_neg: float = 4.0, clip: float = 0.05,
                  weight: Optional[Tensor] = None, ignore_index: Optional[float] = None,
                  reduction: str = "mean", all_ignored: str = "nan", label_smoothing: float = 0.0,
@@ -133,6 +149,11 @@ class AsymmetricSingleLabelLoss(FocalOptions):
         AsymmetricSingleLabelLoss(gamma_pos=1.0, label_smoothing=0.1)
     """
 
+    gamma_pos: float
+    gamma_neg: float
+    ignore_index: Optional[int]
+    label_smoothing: float
+
     def __init__(self, gamma_pos: float = 0.0, gamma_neg: float = 4.0, weight: Optional[Tensor] = None,
                  ignore_index: Optional[int] = -100, label_smoothing: float = 0.0, reduction: str = "mean",
                  all_ignored: str = "nan") -> None:
@@ -155,6 +176,11 @@ class FocalLoss(FocalOptions):
         >>> round(loss(torch.tensor([[2.0, 0.5, -1.0]]), torch.tensor([0])).item(), 5)
         0.01109
     """
+
+    alpha: Alpha
+    gamma: float
+    ignore_index: Optional[int]
+    label_smoothing: float
 
     def __init__(self, alpha: Alpha = None, gamma: float = 2.0, weight: Optional[Tensor] = None,
                  ignore_index: Optional[int] = -100, label_smoothing: float = 0.0, reduction: str = "mean",

@@ -25,6 +25,10 @@ class Poly1CrossEntropyLoss(FocalOptions):
         0.45571
     """
 
+    epsilon: float
+    ignore_index: Optional[int]
+    label_smoothing: float
+
     def __init__(self, epsilon: float = 1.0, weight: Optional[Tensor] = None, ignore_index: Optional[int] = -100,
                  label_smoothing: float = 0.0, reduction: str = "mean", all_ignored: str = "nan") -> None:
         super().__init__(weight=weight, reduction=reduction, all_ignored=all_ignored, epsilon=epsilon,
@@ -45,6 +49,12 @@ class Poly1FocalLoss(FocalOptions):
         >>> round(loss(torch.tensor([[2.0, 0.5, -1.0]]), torch.tensor([0])).item(), 5)
         0.02095
     """
+
+    epsilon: float
+    alpha: Alpha
+    gamma: float
+    ignore_index: Optional[int]
+    label_smoothing: float
 
     def __init__(self, epsilon: float = 1.0, alpha: Alpha = None, gamma: float = 2.0,
                  weight: Optional[Tensor] = None, ignore_index: Optional[int] = -100,
@@ -68,6 +78,13 @@ class Poly1SigmoidFocalLoss(FocalOptions):
         >>> round(loss(torch.tensor([2.0, -1.0]), torch.tensor([1.0, 0.0])).item(), 5)
         0.0228
     """
+
+    epsilon: float
+    alpha: Alpha
+    gamma: float
+    pos_weight: Optional[Tensor]
+    label_smoothing: float
+    ignore_index: Optional[float]
 
     def __init__(self, epsilon: float = 1.0, alpha: Alpha = None, gamma: float = 2.0,
                  weight: Optional[Tensor] = None, pos_weight: Optional[Tensor] = None,
