@@ -563,7 +563,8 @@ def _sample_rows(x: Tensor, dim: int, rows: int = 32) -> Tensor:
             flat, r = divmod(flat, size)
             pos.append(r)
         pos.reverse()
-        picked.append(d[(*pos[:dim], slice(None), *pos[dim:])])
+        index: tuple[int | slice, ...] = (*pos[:dim], slice(None), *pos[dim:])
+        picked.append(d[index])
     return torch.stack(picked).float()
 
 

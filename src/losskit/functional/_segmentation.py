@@ -658,7 +658,7 @@ def _lovasz_options(fn: str, *, mode: str, per_image: bool, reduction: str, clas
                    hint="present: average over the classes present in the target of each unit; all: every class")
 
 
-def _hinge_core(m: _checks.MaskInputs, per_image: bool) -> tuple[Tensor, Tensor]:
+def _hinge_core(m: _checks.MaskInputs, per_image: bool) -> tuple[Tensor, Optional[Tensor]]:
     """Lovász hinge per unit and channel: ``(N, C)`` with ``per_image``, else ``(C,)``; and which units
     have a counted pixel."""
     x = _checks.upcast(m.input)
