@@ -237,16 +237,19 @@ def _monai_dice():
 
     # the same numbers on both sides: softmax, one-hot labels, batch ratio per class, smooth 1e-5
     theirs = DiceLoss(softmax=True, to_onehot_y=True, batch=True, smooth_nr=1e-5, smooth_dr=1e-5)
-    return (lambda x, y: losskit.functional.dice_loss(x, y, smooth=1e-5, empty="include"),
-            lambda x, y: theirs(x, y[:, None]))
+    return (
+        lambda x, y: losskit.functional.dice_loss(x, y, smooth=1e-5, empty="include"),
+        lambda x, y: theirs(x, y[:, None]),
+    )
 
 
 def _monai_dice_ce():
     from monai.losses import DiceCELoss
 
     theirs = DiceCELoss(softmax=True, to_onehot_y=True, batch=True, smooth_nr=1e-5, smooth_dr=1e-5)
-    ours = losskit.nn.CombinedLoss({"ce": losskit.nn.CrossEntropyLoss(),
-                                    "dice": losskit.nn.DiceLoss(smooth=1e-5, empty="include")})
+    ours = losskit.nn.CombinedLoss(
+        {"ce": losskit.nn.CrossEntropyLoss(), "dice": losskit.nn.DiceLoss(smooth=1e-5, empty="include")}
+    )
     return ours, lambda x, y: theirs(x, y[:, None])
 
 
@@ -298,8 +301,11 @@ def peak_bytes(fn: Callable, args: tuple, kwargs: dict) -> int:
     diff = [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad]
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         _step(fn, args, kwargs, diff)
-    events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
-                    if e.name() == "[memory]" and "CPU" in str(e.device_type()))
+    events = sorted(
+        (e.start_ns(), e.nbytes())
+        for e in prof.profiler.kineto_results.events()
+        if e.name() == "[memory]" and "CPU" in str(e.device_type())
+    )
     level = peak = 0
     for _, nbytes in events:
         level += nbytes
@@ -432,27 +438,43 @@ def _markdown(meta: dict, rows: list[dict], skipped: dict, memory: list[dict], p
     for r in rows:
         flag = " **slow**" if r["ratio"] > 1.1 else ""
         name = r["name"] + (f" (vs {r['peer']})" if r.get("peer") else "")
-        lines.append(f"| {name} | {r['size']} | {r['ours_ms']:.3f} | {r['torch_ms']:.3f} | {r['ratio']:.2f}{flag} "
-                     f"| {r['paired_ratio']:.2f} | {r['ratio_of_mins']:.2f} |")
+        lines.append(
+            f"| {name} | {r['size']} | {r['ours_ms']:.3f} | {r['torch_ms']:.3f} | {r['ratio']:.2f}{flag} "
+            f"| {r['paired_ratio']:.2f} | {r['ratio_of_mins']:.2f} |"
+        )
     if peers:
-        lines += ["", "## Against the peers (forward + backward, the same inputs and options)", "",
-                  "| comparison | size | losskit ms | peer ms | ratio | paired ratio | ratio of mins |",
-                  "|---|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "## Against the peers (forward + backward, the same inputs and options)",
+            "",
+            "| comparison | size | losskit ms | peer ms | ratio | paired ratio | ratio of mins |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
         for r in peers:
             flag = " **slow**" if r["ratio"] > 1.1 else ""
-            lines.append(f"| {r['name']} | {r['size']} | {r['ours_ms']:.3f} | {r['torch_ms']:.3f} | {r['ratio']:.2f}{flag} "
-                         f"| {r['paired_ratio']:.2f} | {r['ratio_of_mins']:.2f} |")
+            lines.append(
+                f"| {r['name']} | {r['size']} | {r['ours_ms']:.3f} | {r['torch_ms']:.3f} | {r['ratio']:.2f}{flag} "
+                f"| {r['paired_ratio']:.2f} | {r['ratio_of_mins']:.2f} |"
+            )
     if memory:
-        lines += ["", "## Peak memory of one forward + backward (CPU allocator, torch.profiler memory events)", "",
-                  "| loss | size | dtype | losskit MiB | torch MiB | ratio |", "|---|---|---|---:|---:|---:|"]
+        lines += [
+            "",
+            "## Peak memory of one forward + backward (CPU allocator, torch.profiler memory events)",
+            "",
+            "| loss | size | dtype | losskit MiB | torch MiB | ratio |",
+            "|---|---|---|---:|---:|---:|",
+        ]
         for m in memory:
             ours = "-" if m["ours_mib"] is None else f"{m['ours_mib']:.2f}"
             ref = "-" if m["torch_mib"] is None else f"{m['torch_mib']:.2f}"
             ratio = m.get("ratio")
             cell = "-" if ratio is None else f"{ratio:.2f}" + (" **over**" if ratio > 1.1 else "")
             note = m.get("torch_error") or m.get("ours_error")
-            lines.append(f"| {m['name']} | {m['size']} | {m['dtype']} | {ours} | {ref} | {cell}"
-                         + (f" ({note})" if note and ratio is None else "") + " |")
+            lines.append(
+                f"| {m['name']} | {m['size']} | {m['dtype']} | {ours} | {ref} | {cell}"
+                + (f" ({note})" if note and ratio is None else "")
+                + " |"
+            )
     for why, names in skipped.items():
         if names:
             lines += ["", f"Skipped ({why}): {', '.join(names)}"]
@@ -469,8 +491,11 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--only", default="", help="comma-separated twin names")
     p.add_argument("--checks", default="auto", choices=["off", "auto", "full"], help="losskit check level")
     p.add_argument("--no-malloc-tune", action="store_true")
-    p.add_argument("--memory-dtypes", default="float32,bfloat16",
-                   help="dtypes whose peak memory is measured (comma-separated; '' for none)")
+    p.add_argument(
+        "--memory-dtypes",
+        default="float32,bfloat16",
+        help="dtypes whose peak memory is measured (comma-separated; '' for none)",
+    )
     p.add_argument("--out", default=str(_ROOT / "benchmarks" / "results"), help="results folder")
     p.add_argument("--tag", default=None, help="file-name tag (default: '2core' on 2 cores, else the hostname)")
     p.add_argument("--no-write", action="store_true")
@@ -506,13 +531,21 @@ def main(argv: list[str] | None = None) -> dict:
             warnings.simplefilter("ignore")
             res = time_pair(spec.functional, getattr(TF, twin), args, kwargs, repeats=repeats, warmup=warmup)
             for dt in mem_dtypes:
-                memory.append({"name": spec.name, "size": size, "dtype": str(dt).replace("torch.", ""),
-                               **memory_pair(spec.functional, getattr(TF, twin), args, kwargs, dt)})
+                memory.append(
+                    {
+                        "name": spec.name,
+                        "size": size,
+                        "dtype": str(dt).replace("torch.", ""),
+                        **memory_pair(spec.functional, getattr(TF, twin), args, kwargs, dt),
+                    }
+                )
         row = {"name": spec.name, "torch_twin": twin, "size": size, **res}
         rows.append(row)
         flag = "  <-- slower than 1.1x" if res["ratio"] > 1.1 else ""
-        print(f"{spec.name:36s} {size:>14s} {res['ours_ms']:11.3f} {res['torch_ms']:9.3f} {res['ratio']:6.2f} "
-              f"{res['paired_ratio']:6.2f} {res['ratio_of_mins']:6.2f}{flag}")
+        print(
+            f"{spec.name:36s} {size:>14s} {res['ours_ms']:11.3f} {res['torch_ms']:9.3f} {res['ratio']:6.2f} "
+            f"{res['paired_ratio']:6.2f} {res['ratio_of_mins']:6.2f}{flag}"
+        )
     peers = []
     for label, (build, make) in PEERS.items():
         if wanted and label not in wanted and not (wanted & {"peers"}):
@@ -527,8 +560,10 @@ def main(argv: list[str] | None = None) -> dict:
             warnings.simplefilter("ignore")
             res = time_pair(ours, theirs, args, {}, repeats=repeats, warmup=warmup)
         peers.append({"name": label, "size": size, **res})
-        print(f"{label:36s} {size:>14s} {res['ours_ms']:11.3f} {res['torch_ms']:9.3f} {res['ratio']:6.2f} "
-              f"{res['paired_ratio']:6.2f} {res['ratio_of_mins']:6.2f}")
+        print(
+            f"{label:36s} {size:>14s} {res['ours_ms']:11.3f} {res['torch_ms']:9.3f} {res['ratio']:6.2f} "
+            f"{res['paired_ratio']:6.2f} {res['ratio_of_mins']:6.2f}"
+        )
     for m in memory:
         if m.get("ratio") is not None and m["ratio"] > 1.1:
             print(f"memory: {m['name']} {m['dtype']}: {m['ours_mib']:.1f} MiB vs torch {m['torch_mib']:.1f} MiB")
@@ -537,9 +572,17 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"skipped ({why}): {', '.join(names)}")
 
     date = _dt.date.today().isoformat()
-    meta = {"date": date, "device": describe_device(), "repeats": repeats, "warmup": warmup, "checks": a.checks,
-            "malloc_tuned": tuned, "tiny": a.tiny, "dtype": "float32",
-            "loadavg_1min": {"before": load_before, "after": _loadavg()}}
+    meta = {
+        "date": date,
+        "device": describe_device(),
+        "repeats": repeats,
+        "warmup": warmup,
+        "checks": a.checks,
+        "malloc_tuned": tuned,
+        "tiny": a.tiny,
+        "dtype": "float32",
+        "loadavg_1min": {"before": load_before, "after": _loadavg()},
+    }
     result = {"meta": meta, "results": rows, "memory": memory, "peers": peers, "skipped": skipped}
     if not a.no_write:
         tag = a.tag or ("2core" if os.cpu_count() == 2 else socket.gethostname())

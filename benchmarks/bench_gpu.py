@@ -369,8 +369,13 @@ def build_cases(
             from losskit.functional import binary_cross_entropy_with_logits, dice_loss
 
             # the soft_counts kernel behind dice_loss (per image, smooth 1: the eager formula's numbers) + BCE
-            return _grad_step(lambda x, t: dice_loss(x, t, mode="multilabel", per_image=True, smooth=1.0)
-                              + binary_cross_entropy_with_logits(x, t), make_d())
+            return _grad_step(
+                lambda x, t: (
+                    dice_loss(x, t, mode="multilabel", per_image=True, smooth=1.0)
+                    + binary_cross_entropy_with_logits(x, t)
+                ),
+                make_d(),
+            )
 
         impls = {
             "losskit": lk_d,

@@ -3,6 +3,6 @@
 # `pip install -e ".[lint]"` brings the tools. Run from anywhere; exits non-zero on the first failing check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "ruff check";           python -m ruff check .
+echo "ruff check";           python -m ruff check src benchmarks scripts docs/conf.py
 echo "ruff format --check";  python -m ruff format --check .
 echo "mypy src/losskit";     python -m mypy

@@ -7,7 +7,7 @@ a loss that has no factory here, so a new loss is covered the day it lands.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -110,9 +110,11 @@ EXAMPLES["poly1_sigmoid_focal_loss"] = lambda g: _multilabel(g, epsilon=1.0, gam
 EXAMPLES["asymmetric_loss"] = lambda g: _multilabel(g, gamma_pos=1.0, gamma_neg=4.0, clip=0.05)
 EXAMPLES["binary_focal_loss"] = lambda g: (
     (torch.rand(4, 3, 2, generator=g, dtype=torch.float64).mul(0.98).add(0.01).requires_grad_(), binary(g, 4, 3, 2)),
-    {"alpha": 0.25, "gamma": 2.0})
+    {"alpha": 0.25, "gamma": 2.0},
+)
 EXAMPLES["focal_loss"] = lambda g: _multiclass(
-    g, gamma=2.0, alpha=torch.tensor([0.5, 1.0, 1.5, 1.0], dtype=torch.float64))
+    g, gamma=2.0, alpha=torch.tensor([0.5, 1.0, 1.5, 1.0], dtype=torch.float64)
+)
 EXAMPLES["asymmetric_single_label_loss"] = lambda g: _multiclass(g, gamma_pos=1.0, gamma_neg=4.0, label_smoothing=0.1)
 EXAMPLES["poly1_cross_entropy"] = lambda g: _multiclass(g, epsilon=1.0)
 EXAMPLES["poly1_focal_loss"] = lambda g: _multiclass(g, epsilon=1.0, gamma=2.0)
@@ -192,8 +194,11 @@ def _(g):
 
 @example("multi_margin_loss")
 def _(g):
-    return (randn(g, 6, 4), torch.randint(0, 4, (6,), generator=g)), {"p": 2, "margin": 1.5,
-                                                                     "weight": class_weight(g, 4)}
+    return (randn(g, 6, 4), torch.randint(0, 4, (6,), generator=g)), {
+        "p": 2,
+        "margin": 1.5,
+        "weight": class_weight(g, 4),
+    }
 
 
 @example("multilabel_margin_loss")
@@ -218,10 +223,14 @@ def _(g):
     return (randn(g, 8, 6), randn(g, 8, 6), signs(g, 8)), {"margin": 0.2}
 
 
-EXAMPLES["triplet_margin_loss"] = lambda g: ((randn(g, 8, 6), randn(g, 8, 6), randn(g, 8, 6)),
-                                             {"margin": 2.0, "swap": True})
-EXAMPLES["triplet_margin_with_distance_loss"] = lambda g: ((randn(g, 8, 6), randn(g, 8, 6), randn(g, 8, 6)),
-                                                           {"margin": 2.0})
+EXAMPLES["triplet_margin_loss"] = lambda g: (
+    (randn(g, 8, 6), randn(g, 8, 6), randn(g, 8, 6)),
+    {"margin": 2.0, "swap": True},
+)
+EXAMPLES["triplet_margin_with_distance_loss"] = lambda g: (
+    (randn(g, 8, 6), randn(g, 8, 6), randn(g, 8, 6)),
+    {"margin": 2.0},
+)
 
 
 @example("hinge_loss")
@@ -259,5 +268,8 @@ def _(g):
 @example("jsd_cross_entropy")
 def _(g):
     # (S, M, C) layout: the guarantees resize dim 0, i.e. the number of splits
-    return (randn(g, 3, 4, 5), torch.randint(0, 5, (4,), generator=g)), {"num_splits": None, "alpha": 12.0,
-                                                                         "label_smoothing": 0.1}
+    return (randn(g, 3, 4, 5), torch.randint(0, 5, (4,), generator=g)), {
+        "num_splits": None,
+        "alpha": 12.0,
+        "label_smoothing": 0.1,
+    }

@@ -6,8 +6,7 @@ computations, or peer libraries.
 
 from __future__ import annotations
 
-import re
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 import torch
@@ -42,7 +41,7 @@ def _clone_args(args: Sequence, grad_mask: Sequence[bool]) -> list:
     return out
 
 
-def assert_close(actual, expected, *, tol: Optional[dict] = None, msg: str = "") -> None:
+def assert_close(actual, expected, *, tol: dict | None = None, msg: str = "") -> None:
     """``torch.testing.assert_close`` with the table's tolerance; NaN positions must match."""
     if not isinstance(expected, torch.Tensor):
         expected = torch.as_tensor(expected)
@@ -56,10 +55,10 @@ def check_against(
     ours: Callable,
     reference: Callable,
     *args,
-    grad: Optional[Sequence[bool]] = None,
-    tol: Optional[dict] = None,
+    grad: Sequence[bool] | None = None,
+    tol: dict | None = None,
     upstream: str = "random",
-    ref_dtype: Optional[torch.dtype] = None,
+    ref_dtype: torch.dtype | None = None,
     **kwargs,
 ):
     """Run ``ours(*args, **kwargs)`` and ``reference(*args, **kwargs)``; compare values and gradients.
@@ -91,7 +90,11 @@ def check_against(
     assert_close(out.detach(), ref.detach(), tol=tol, msg="forward differs from reference")
 
     if any(grad) and out.requires_grad:
-        g = torch.ones_like(out, dtype=torch.float64) if upstream == "ones" else torch.rand(out.shape, dtype=torch.float64) + 0.5
+        g = (
+            torch.ones_like(out, dtype=torch.float64)
+            if upstream == "ones"
+            else torch.rand(out.shape, dtype=torch.float64) + 0.5
+        )
         out.backward(g.to(out.dtype))
         ref.backward(g.to(ref.dtype))
         for i, (x, y, gflag) in enumerate(zip(a_ours, a_ref, grad)):
@@ -102,8 +105,9 @@ def check_against(
     return out, ref
 
 
-def assert_refuses(call: Callable, *, match: str, torch_call: Optional[Callable] = None,
-                   exc: tuple = (ValueError, TypeError)) -> None:
+def assert_refuses(
+    call: Callable, *, match: str, torch_call: Callable | None = None, exc: tuple = (ValueError, TypeError)
+) -> None:
     """``call()`` raises ``ValueError``/``TypeError`` whose message matches ``match``;
     if ``torch_call`` is given, torch refuses it too (any exception)."""
     with pytest.raises(exc, match=match):

@@ -8,14 +8,13 @@ with them (and with torch's own functions where torch has the loss).
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 
-def reduce(rows: Tensor, reduction: str, denominator: Optional[Tensor] = None) -> Tensor:
+def reduce(rows: Tensor, reduction: str, denominator: Tensor | None = None) -> Tensor:
     if reduction == "none":
         return rows
     if reduction == "sum":
@@ -23,9 +22,17 @@ def reduce(rows: Tensor, reduction: str, denominator: Optional[Tensor] = None) -
     return rows.sum() / (rows.numel() if denominator is None else denominator)
 
 
-def categorical_nll(logits: Tensor, target: Tensor, *, weight: Optional[Tensor] = None,
-                    ignore_index: Optional[int] = -100, label_smoothing: float = 0.0, z_loss: float = 0.0,
-                    softcap: Optional[float] = None, reduction: str = "mean") -> Tensor:
+def categorical_nll(
+    logits: Tensor,
+    target: Tensor,
+    *,
+    weight: Tensor | None = None,
+    ignore_index: int | None = -100,
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+    softcap: float | None = None,
+    reduction: str = "mean",
+) -> Tensor:
     """Cross-entropy of class indices (torch's definition), plus PaLM's z-loss and Gemma 2's soft cap.
 
     ``ℓ_n = w_y [(1-ε)(-log p_y)] + (ε/C) Σ_c w_c (-log p_c) + ζ w_y lse²`` (0 where ignored),
@@ -48,7 +55,7 @@ def categorical_nll(logits: Tensor, target: Tensor, *, weight: Optional[Tensor] 
     w_y = w[ys] * valid
     rows = (1 - label_smoothing) * w_y * neg_logp.gather(1, ys[:, None]).squeeze(1)
     rows = rows + valid * (label_smoothing / c) * (neg_logp * w).sum(1)
-    rows = rows + z_loss * w_y * lse ** 2
+    rows = rows + z_loss * w_y * lse**2
     rows = torch.where(valid, rows, torch.zeros_like(rows))
     out_shape = target.shape if logits.dim() > 1 else ()
     return reduce(rows.reshape(out_shape), reduction, w_y.sum())
@@ -63,8 +70,15 @@ def softmax_cross_entropy_where(logits: Tensor, labels: Tensor, where: Tensor) -
     return -(torch.where(where, labels.double() * log_p, torch.zeros((), dtype=torch.float64))).sum(-1)
 
 
-def generalized_cross_entropy(logits: Tensor, target: Tensor, *, q: float, weight: Optional[Tensor] = None,
-                              ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+def generalized_cross_entropy(
+    logits: Tensor,
+    target: Tensor,
+    *,
+    q: float,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
     """Zhang & Sabuncu (2018), eq. 5: ``(1 - p_y^q) / q`` with p the softmax over dim 1; the weighted mean of
     torch's cross-entropy (``Σ w_y ℓ / Σ w_y`` over counted items)."""
     p = torch.softmax(logits.double(), 1)
@@ -73,7 +87,7 @@ def generalized_cross_entropy(logits: Tensor, target: Tensor, *, q: float, weigh
     p_y = p.gather(1, y.unsqueeze(1)).squeeze(1)
     w = torch.ones(p.shape[1], dtype=torch.float64) if weight is None else weight.double()
     w_y = w[y] * valid
-    rows = w_y * (1 - p_y ** q) / q
+    rows = w_y * (1 - p_y**q) / q
     return reduce(rows, reduction, w_y.sum())
 
 
@@ -90,8 +104,9 @@ def _bce_logits(x: Tensor, t: Tensor) -> Tensor:
     return -(t * torch.nn.functional.logsigmoid(x) + (1 - t) * torch.nn.functional.logsigmoid(-x))
 
 
-def torchvision_sigmoid_focal_loss(inputs: Tensor, targets: Tensor, alpha: float = 0.25, gamma: float = 2,
-                                   reduction: str = "none") -> Tensor:
+def torchvision_sigmoid_focal_loss(
+    inputs: Tensor, targets: Tensor, alpha: float = 0.25, gamma: float = 2, reduction: str = "none"
+) -> Tensor:
     """torchvision/ops/focal_loss.py ``sigmoid_focal_loss``: BCE · (1 - p_t)^γ, times α_t when α >= 0."""
     p = torch.sigmoid(inputs)
     p_t = p * targets + (1 - p) * (1 - targets)
@@ -113,9 +128,15 @@ def timm_soft_target_cross_entropy(x: Tensor, target: Tensor) -> Tensor:
     return (-target * torch.log_softmax(x, dim=-1)).sum(-1).mean()
 
 
-def timm_binary_cross_entropy(x: Tensor, target: Tensor, smoothing: float = 0.1,
-                              target_threshold: Optional[float] = None, weight: Optional[Tensor] = None,
-                              reduction: str = "mean", pos_weight: Optional[Tensor] = None) -> Tensor:
+def timm_binary_cross_entropy(
+    x: Tensor,
+    target: Tensor,
+    smoothing: float = 0.1,
+    target_threshold: float | None = None,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
     """timm/loss/binary_cross_entropy.py ``BinaryCrossEntropy``: index targets become off = s/C,
     on = 1 - s + s/C; ``target > threshold`` binarises; then torch's BCE-with-logits."""
     if target.shape != x.shape:
@@ -132,10 +153,19 @@ def timm_binary_cross_entropy(x: Tensor, target: Tensor, smoothing: float = 0.1,
     return {"none": loss, "mean": loss.mean(), "sum": loss.sum()}[reduction]
 
 
-def timm_asymmetric_loss_multilabel(x: Tensor, y: Tensor, gamma_neg: float = 4, gamma_pos: float = 1,
-                                    clip: Optional[float] = 0.05, eps: float = 1e-8, reduction: str = "batchmean",
-                                    weight: Optional[Tensor] = None, disable_torch_grad_focal_loss: bool = False,
-                                    smoothing: float = 0.0, pos_weight=None) -> Tensor:
+def timm_asymmetric_loss_multilabel(
+    x: Tensor,
+    y: Tensor,
+    gamma_neg: float = 4,
+    gamma_pos: float = 1,
+    clip: float | None = 0.05,
+    eps: float = 1e-8,
+    reduction: str = "batchmean",
+    weight: Tensor | None = None,
+    disable_torch_grad_focal_loss: bool = False,
+    smoothing: float = 0.0,
+    pos_weight=None,
+) -> Tensor:
     """timm/loss/asymmetric_loss.py ``AsymmetricLossMultiLabel``: targets smoothed towards 1/2,
     p_- = min(1 - p + m, 1), logs of probabilities clamped at eps, pos_weight on the positive term,
     weight (1 - p_t)^(γ+ y + γ- (1 - y)) (detached with disable_torch_grad_focal_loss)."""
@@ -159,9 +189,22 @@ def timm_asymmetric_loss_multilabel(x: Tensor, y: Tensor, gamma_neg: float = 4, 
     return {"batchmean": loss.sum() / x.shape[0], "sum": loss.sum(), "mean": loss.mean(), "none": loss}[reduction]
 
 
-def smp_overlap_loss(kind: str, y_pred: Tensor, y_true: Tensor, *, mode: str, classes=None, log_loss: bool = False,
-                     from_logits: bool = True, smooth: float = 0.0, ignore_index: Optional[int] = None,
-                     eps: float = 1e-7, alpha: float = 0.5, beta: float = 0.5, gamma: float = 1.0) -> Tensor:
+def smp_overlap_loss(
+    kind: str,
+    y_pred: Tensor,
+    y_true: Tensor,
+    *,
+    mode: str,
+    classes=None,
+    log_loss: bool = False,
+    from_logits: bool = True,
+    smooth: float = 0.0,
+    ignore_index: int | None = None,
+    eps: float = 1e-7,
+    alpha: float = 0.5,
+    beta: float = 0.5,
+    gamma: float = 1.0,
+) -> Tensor:
     """segmentation_models_pytorch/losses/{dice,jaccard,tversky}.py and _functional.py: one score per class
     over the batch (dims (0, 2)), denominator clamped at eps, absent classes zeroed but kept in the mean,
     Tversky's mean raised to gamma."""
@@ -206,8 +249,7 @@ def smp_overlap_loss(kind: str, y_pred: Tensor, y_true: Tensor, *, mode: str, cl
     return loss.mean() ** gamma if kind == "tversky" else loss.mean()
 
 
-def _smp_focal_with_logits(output: Tensor, target: Tensor, gamma: float, alpha: Optional[float],
-                           reduction: str) -> Tensor:
+def _smp_focal_with_logits(output: Tensor, target: Tensor, gamma: float, alpha: float | None, reduction: str) -> Tensor:
     """segmentation_models_pytorch/losses/_functional.py ``focal_loss_with_logits`` (normalized=False,
     reduced_threshold=None): BCE · (1 - exp(-BCE))^γ, times α_t."""
     target = target.to(output.dtype)
@@ -224,8 +266,16 @@ def _smp_focal_with_logits(output: Tensor, target: Tensor, gamma: float, alpha: 
     return loss
 
 
-def smp_focal_loss(y_pred: Tensor, y_true: Tensor, *, mode: str, alpha: Optional[float] = None, gamma: float = 2.0,
-                   ignore_index: Optional[int] = None, reduction: str = "mean") -> Tensor:
+def smp_focal_loss(
+    y_pred: Tensor,
+    y_true: Tensor,
+    *,
+    mode: str,
+    alpha: float | None = None,
+    gamma: float = 2.0,
+    ignore_index: int | None = None,
+    reduction: str = "mean",
+) -> Tensor:
     """segmentation_models_pytorch/losses/focal.py ``FocalLoss``: flattened sigmoid focal (binary /
     multilabel), or the sum over classes of the one-vs-rest focal loss (multiclass), ignored positions dropped."""
     if mode in ("binary", "multilabel"):
@@ -244,8 +294,7 @@ def smp_focal_loss(y_pred: Tensor, y_true: Tensor, *, mode: str, alpha: Optional
     return loss
 
 
-def optax_sigmoid_focal_loss(logits: Tensor, labels: Tensor, alpha: Optional[float] = None,
-                             gamma: float = 2.0) -> Tensor:
+def optax_sigmoid_focal_loss(logits: Tensor, labels: Tensor, alpha: float | None = None, gamma: float = 2.0) -> Tensor:
     """optax/losses/_classification.py ``sigmoid_focal_loss``: BCE · (1 - p_t)^γ (· α_t), elementwise."""
     p = torch.sigmoid(logits)
     p_t = p * labels + (1 - p) * (1 - labels)
@@ -276,9 +325,18 @@ def optax_poly_loss_cross_entropy(logits: Tensor, labels: Tensor, epsilon: float
     return optax_softmax_cross_entropy(logits, labels) + epsilon * (1 - p_t)
 
 
-def optax_dice_loss(predictions: Tensor, targets: Tensor, *, class_weights: Optional[Tensor] = None,
-                    smooth: float = 1.0, alpha: float = 0.5, beta: float = 0.5, apply_softmax: bool = True,
-                    reduction: str = "mean", ignore_background: bool = False) -> Tensor:
+def optax_dice_loss(
+    predictions: Tensor,
+    targets: Tensor,
+    *,
+    class_weights: Tensor | None = None,
+    smooth: float = 1.0,
+    alpha: float = 0.5,
+    beta: float = 0.5,
+    apply_softmax: bool = True,
+    reduction: str = "mean",
+    ignore_background: bool = False,
+) -> Tensor:
     """optax/losses/_segmentation.py ``dice_loss``: channels last, one Tversky-form ratio per image
     and class over the spatial axes, ``1 - (I + s) / (I + α FP + β FN + s)``, reduced over classes."""
     probs = predictions
@@ -295,8 +353,15 @@ def optax_dice_loss(predictions: Tensor, targets: Tensor, *, class_weights: Opti
     return {"mean": loss.mean(-1), "sum": loss.sum(-1), "none": loss}[reduction]
 
 
-def smp_soft_cross_entropy_loss(y_pred: Tensor, y_true: Tensor, *, smooth_factor: Optional[float] = None,
-                                ignore_index: Optional[int] = -100, reduction: str = "mean", dim: int = 1) -> Tensor:
+def smp_soft_cross_entropy_loss(
+    y_pred: Tensor,
+    y_true: Tensor,
+    *,
+    smooth_factor: float | None = None,
+    ignore_index: int | None = -100,
+    reduction: str = "mean",
+    dim: int = 1,
+) -> Tensor:
     """segmentation_models_pytorch/losses/soft_ce.py ``SoftCrossEntropyLoss`` (label_smoothed_nll_loss in
     _functional.py): (1 - s) nll + s/C Σ_c -log p_c, ignored positions zeroed but kept in the mean."""
     logp = torch.log_softmax(y_pred, dim=dim)
@@ -352,6 +417,8 @@ def optax_multiclass_hinge(scores: Tensor, labels: Tensor) -> Tensor:
     z = scores.double()
     one_hot = torch.nn.functional.one_hot(labels, z.shape[-1]).double()
     return (z + 1.0 - one_hot).amax(-1) - (z * one_hot).sum(-1)
+
+
 def log_cosh(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """``log(cosh(x - y))`` as written (float64; cosh overflows past |r| ~ 710, keep residuals below that)."""
     return reduce(torch.log(torch.cosh(input.double() - target.double())), reduction)
@@ -377,8 +444,9 @@ def generalized_kl(input: Tensor, target: Tensor, *, log_input: bool = False, re
     return reduce(rows, reduction)
 
 
-def jsd_cross_entropy_timm(logits: Tensor, target: Tensor, *, num_splits: int = 3, alpha: float = 12.0,
-                           smoothing: float = 0.1) -> Tensor:
+def jsd_cross_entropy_timm(
+    logits: Tensor, target: Tensor, *, num_splits: int = 3, alpha: float = 12.0, smoothing: float = 0.1
+) -> Tensor:
     """timm's ``JsdCrossEntropy.__call__`` in float64, transcribed from timm/loss/jsd.py: CE (timm's
     LabelSmoothingCrossEntropy: (1-s)·NLL + s·mean_c(-log p_c)) on the first split + alpha · the mean over
     splits of ``kl_div(log clamp(mean softmax, 1e-7, 1), p_split, 'batchmean')``."""
@@ -392,6 +460,8 @@ def jsd_cross_entropy_timm(logits: Tensor, target: Tensor, *, num_splits: int = 
     logp_mixture = torch.clamp(torch.stack(probs).mean(0), 1e-7, 1).log()
     kl = [(p * (torch.log(p) - logp_mixture)).sum() / m for p in probs]
     return loss + alpha * sum(kl) / len(probs)
+
+
 # ---- focal family and Poly-1 -------------------------------------------------------------------
 # torchvision/ops/focal_loss.py (sigmoid_focal_loss), the ASL repository's losses.py (AsymmetricLoss),
 # Lin et al. 2017, Ridnik et al. 2021 and Leng et al. 2022, transcribed in float64.
@@ -409,8 +479,20 @@ def torchvision_sigmoid_focal(inputs, targets, alpha=0.25, gamma=2.0, reduction=
     return reduce(loss, reduction)
 
 
-def ref_sigmoid_focal(z, y, *, alpha=None, gamma=2.0, weight=None, pos_weight=None, label_smoothing=0.0,
-                      ignore_index=None, reduction="mean", all_ignored="nan", epsilon=0.0):
+def ref_sigmoid_focal(
+    z,
+    y,
+    *,
+    alpha=None,
+    gamma=2.0,
+    weight=None,
+    pos_weight=None,
+    label_smoothing=0.0,
+    ignore_index=None,
+    reduction="mean",
+    all_ignored="nan",
+    epsilon=0.0,
+):
     """Expected focal loss under Bernoulli(y'), direct float64 formula."""
     dt = z.dtype
     valid = torch.ones_like(y, dtype=torch.bool) if ignore_index is None else y != ignore_index
@@ -420,7 +502,7 @@ def ref_sigmoid_focal(z, y, *, alpha=None, gamma=2.0, weight=None, pos_weight=No
     a = 1.0 if alpha is None else alpha
     pw = 1.0 if pos_weight is None else pos_weight
     pos = -(a * pw) * (1 - p) ** gamma * torch.log(p)
-    neg = -(1 - a if alpha is not None else 1.0) * p ** gamma * torch.log(1 - p)
+    neg = -(1 - a if alpha is not None else 1.0) * p**gamma * torch.log(1 - p)
     loss = y * pos + (1 - y) * neg + epsilon * (y * (1 - p) ** (gamma + 1) + (1 - y) * p ** (gamma + 1))
     if weight is not None:
         loss = loss * weight
@@ -429,8 +511,19 @@ def ref_sigmoid_focal(z, y, *, alpha=None, gamma=2.0, weight=None, pos_weight=No
     return reduce(loss, reduction, denom)
 
 
-def ref_softmax_focal(z, t, *, alpha=None, gamma=2.0, weight=None, ignore_index=-100, label_smoothing=0.0,
-                      reduction="mean", all_ignored="nan", epsilon=0.0):
+def ref_softmax_focal(
+    z,
+    t,
+    *,
+    alpha=None,
+    gamma=2.0,
+    weight=None,
+    ignore_index=-100,
+    label_smoothing=0.0,
+    reduction="mean",
+    all_ignored="nan",
+    epsilon=0.0,
+):
     """sum_c q_c w_c [alpha_c (1 - p_c)^gamma (-log p_c) + eps (1 - p_c)^(gamma+1)], torch's mean rule."""
     unbatched = z.dim() == 1
     if unbatched:
@@ -479,14 +572,24 @@ def asl_reference_code(x, y, gamma_neg=4, gamma_pos=1, clip=0.05, eps=1e-8):
     return -loss.sum()
 
 
-def ref_asl(z, y, *, gamma_pos=0.0, gamma_neg=4.0, clip=0.05, weight=None, ignore_index=None,
-            reduction="mean", all_ignored="nan"):
+def ref_asl(
+    z,
+    y,
+    *,
+    gamma_pos=0.0,
+    gamma_neg=4.0,
+    clip=0.05,
+    weight=None,
+    ignore_index=None,
+    reduction="mean",
+    all_ignored="nan",
+):
     """The paper's formula: y (1-p)^g+ (-log p) + (1-y) p_m^g- (-log(1-p_m)), p_m = max(p - m, 0)."""
     valid = torch.ones_like(y, dtype=torch.bool) if ignore_index is None else y != ignore_index
     y = torch.where(valid, y, 0.0)
     p = torch.sigmoid(z)
     pm = (p - clip).clamp(min=0)
-    loss = y * (1 - p) ** gamma_pos * -torch.log(p) + (1 - y) * pm ** gamma_neg * -torch.log(1 - pm)
+    loss = y * (1 - p) ** gamma_pos * -torch.log(p) + (1 - y) * pm**gamma_neg * -torch.log(1 - pm)
     if weight is not None:
         loss = loss * weight
     loss = torch.where(valid, loss, 0.0)
@@ -503,8 +606,9 @@ def _log_p_and_log1m_p_exact(z):
     return F.logsigmoid(-u), F.logsigmoid(u)
 
 
-def softmax_focal_exact(z, t, *, alpha=None, gamma=2.0, weight=None, ignore_index=-100, label_smoothing=0.0,
-              epsilon=0.0, reduction="mean"):
+def softmax_focal_exact(
+    z, t, *, alpha=None, gamma=2.0, weight=None, ignore_index=-100, label_smoothing=0.0, epsilon=0.0, reduction="mean"
+):
     """sum_c q'_c w_c [alpha_c (1 - p_c)^g (-log p_c) + eps (1 - p_c)^(g+1)] with exact log(1 - p_c)."""
     C = z.shape[1]
     cs = (1, C) + (1,) * (z.dim() - 2)
@@ -513,8 +617,11 @@ def softmax_focal_exact(z, t, *, alpha=None, gamma=2.0, weight=None, ignore_inde
     else:
         log_p, log_q = _log_p_and_log1m_p_exact(z)
     w = torch.ones(C, dtype=z.dtype) if weight is None else weight
-    a = torch.ones(C, dtype=z.dtype) if alpha is None else (alpha if isinstance(alpha, torch.Tensor)
-                                                            else torch.full((C,), alpha, dtype=z.dtype))
+    a = (
+        torch.ones(C, dtype=z.dtype)
+        if alpha is None
+        else (alpha if isinstance(alpha, torch.Tensor) else torch.full((C,), alpha, dtype=z.dtype))
+    )
     term = a.view(cs) * torch.exp(gamma * log_q) * (-log_p) + epsilon * torch.exp((gamma + 1) * log_q)
     if t.is_floating_point():
         q, valid, denom = t, None, None
@@ -534,8 +641,9 @@ def softmax_focal_exact(z, t, *, alpha=None, gamma=2.0, weight=None, ignore_inde
     return loss.sum() / (loss.numel() if denom is None else denom)
 
 
-def keras_categorical_focal_crossentropy(logits: Tensor, labels: Tensor, *, alpha: float = 0.25, gamma: float = 2.0,
-                                         sample_weight: Optional[Tensor] = None) -> Tensor:
+def keras_categorical_focal_crossentropy(
+    logits: Tensor, labels: Tensor, *, alpha: float = 0.25, gamma: float = 2.0, sample_weight: Tensor | None = None
+) -> Tensor:
     """keras/src/losses/losses.py ``categorical_focal_crossentropy`` (from_logits=True) with Keras's default
     reduction ``"sum_over_batch_size"``: ``sum_n s_n l_n / N``, where
     ``l_n = sum_c -alpha (1 - p_c)^gamma y_c log p_c`` (one-hot ``y``), transcribed in float64."""
@@ -555,8 +663,15 @@ def poly1_with_sample_weight(logits: Tensor, labels: Tensor, *, epsilon: float, 
     return (sample_weight.double() * rows).sum() / rows.shape[0]
 
 
-def timm_asymmetric_single_label(logits: Tensor, target: Tensor, *, gamma_pos: float = 1.0, gamma_neg: float = 4.0,
-                                 eps: float = 0.1, reduction: str = "mean") -> Tensor:
+def timm_asymmetric_single_label(
+    logits: Tensor,
+    target: Tensor,
+    *,
+    gamma_pos: float = 1.0,
+    gamma_neg: float = 4.0,
+    eps: float = 0.1,
+    reduction: str = "mean",
+) -> Tensor:
     """timm/loss/asymmetric_loss.py ``AsymmetricLossSingleLabel.forward``, transcribed in float64: the focusing
     weight is (1 - p)^g+ at the labelled class and p^g- elsewhere, smoothing t(1 - eps) + eps / C."""
     num_classes = logits.shape[-1]
@@ -571,9 +686,17 @@ def timm_asymmetric_single_label(logits: Tensor, target: Tensor, *, gamma_pos: f
     return loss.mean() if reduction == "mean" else loss
 
 
-def smp_focal_loss_with_logits(output: Tensor, target: Tensor, *, gamma: float = 2.0, alpha: Optional[float] = 0.25,
-                               reduction: str = "mean", normalized: bool = False,
-                               reduced_threshold: Optional[float] = None, eps: float = 1e-6) -> Tensor:
+def smp_focal_loss_with_logits(
+    output: Tensor,
+    target: Tensor,
+    *,
+    gamma: float = 2.0,
+    alpha: float | None = 0.25,
+    reduction: str = "mean",
+    normalized: bool = False,
+    reduced_threshold: float | None = None,
+    eps: float = 1e-6,
+) -> Tensor:
     """segmentation_models_pytorch/losses/_functional.py ``focal_loss_with_logits``, transcribed in float64:
     pt = exp(-BCE), focal term (1 - pt)^gamma (or ((1 - pt)/r)^gamma, 1 where pt < r), times alpha_t,
     optionally divided by the sum of the focal terms."""
@@ -593,8 +716,15 @@ def smp_focal_loss_with_logits(output: Tensor, target: Tensor, *, gamma: float =
     return {"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction]
 
 
-def keras_binary_focal_crossentropy(y_pred: Tensor, y_true: Tensor, *, alpha: float = 0.25, gamma: float = 2.0,
-                                    label_smoothing: float = 0.0, eps: float = 1e-7) -> Tensor:
+def keras_binary_focal_crossentropy(
+    y_pred: Tensor,
+    y_true: Tensor,
+    *,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    label_smoothing: float = 0.0,
+    eps: float = 1e-7,
+) -> Tensor:
     """keras/src/losses/losses.py ``binary_focal_crossentropy`` with ``apply_class_balancing=True``,
     ``from_logits=False``, transcribed in float64 (per element; Keras then means over the last axis):
     y' = y(1 - ls) + ls/2, bce = -(y' log p + (1 - y') log(1 - p)) with p clipped to [eps, 1 - eps],

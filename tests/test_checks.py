@@ -11,10 +11,11 @@ from helpers import assert_close
 def test_label_smoothing_accepts_numpy_numbers():
     np = pytest.importorskip("numpy")
     x, y = torch.randn(4, 3), torch.tensor([0, 2, 1, 1])
-    assert_close(LF.cross_entropy(x, y, label_smoothing=np.float32(0.25)),
-                 F.cross_entropy(x, y, label_smoothing=0.25))
+    assert_close(LF.cross_entropy(x, y, label_smoothing=np.float32(0.25)), F.cross_entropy(x, y, label_smoothing=0.25))
     z, t = torch.randn(5), torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0])
-    assert_close(LF.binary_cross_entropy_with_logits(z, t, label_smoothing=np.float32(0.5)),
-                 LF.binary_cross_entropy_with_logits(z, t, label_smoothing=0.5))
+    assert_close(
+        LF.binary_cross_entropy_with_logits(z, t, label_smoothing=np.float32(0.5)),
+        LF.binary_cross_entropy_with_logits(z, t, label_smoothing=0.5),
+    )
     with pytest.raises(TypeError, match="label_smoothing must be a Python number"):
         LF.cross_entropy(x, y, label_smoothing=torch.tensor(0.1))

@@ -29,7 +29,9 @@ def _compare(tmp_path, *args, out="out"):
 def _metrics(path):
     with open(path) as f:
         data = json.load(f)
-    return [[(r["key"], r["per_seed"][0]["metrics"], r["per_seed"][0]["history"]) for r in t["runs"]] for t in data["tasks"]]
+    return [
+        [(r["key"], r["per_seed"][0]["metrics"], r["per_seed"][0]["history"]) for r in t["runs"]] for t in data["tasks"]
+    ]
 
 
 def test_list_and_version(capsys):
@@ -74,8 +76,15 @@ def test_compare_end_to_end_writes_tables_and_report(tiny_run):
     assert data["tasks"][0]["splits"][0]["note"].startswith("training split: 31 of its 104 '8' rows kept")
     assert [r["key"] for r in data["tasks"][0]["runs"]] == ["bce", "focal"]
     assert [r["key"] for r in data["tasks"][1]["runs"]] == ["ce", "focal"]
-    assert set(data["tasks"][0]["runs"][0]["per_seed"][0]["metrics"]) >= {"accuracy", "roc_auc", "pr_auc", "ece",
-                                                                         "threshold", "f1_tuned", "epoch"}
+    assert set(data["tasks"][0]["runs"][0]["per_seed"][0]["metrics"]) >= {
+        "accuracy",
+        "roc_auc",
+        "pr_auc",
+        "ece",
+        "threshold",
+        "f1_tuned",
+        "epoch",
+    }
     assert (out / "results.csv").read_text().startswith("task,kind,loss,display,seed,metric,value")
 
 
@@ -100,8 +109,28 @@ def test_same_seed_same_numbers_other_seed_other_numbers(tmp_path):
 
 
 def test_several_seeds_give_mean_sd_and_paired_differences(tmp_path, capsys):
-    assert main(["compare", "--out", str(tmp_path / "s"), "--epochs", "1", "--no-progress", "--no-report",
-                 "--dataset", "wine", "--losses", "ce,focal", "--seed", "2", "--seeds", "3"]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                "--out",
+                str(tmp_path / "s"),
+                "--epochs",
+                "1",
+                "--no-progress",
+                "--no-report",
+                "--dataset",
+                "wine",
+                "--losses",
+                "ce,focal",
+                "--seed",
+                "2",
+                "--seeds",
+                "3",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "mean and sd over 3 seeds (2-4)" in out and "difference from CE, paired by seed" in out
     data = json.loads((tmp_path / "s" / "results.json").read_text())
@@ -142,8 +171,18 @@ def test_compare_on_a_csv(tmp_path, capsys):
         lines.append(",".join(f"{v:g}" for v in x) + "," + ("benign" if y else "malignant"))
     path = tmp_path / "cancer.csv"
     path.write_text("\n".join(lines) + "\n")
-    code = _compare(tmp_path, "--data", str(path), "--target", "diagnosis", "--positive", "malignant",
-                    "--losses", "bce,weighted-bce", "--no-report")
+    code = _compare(
+        tmp_path,
+        "--data",
+        str(path),
+        "--target",
+        "diagnosis",
+        "--positive",
+        "malignant",
+        "--losses",
+        "bce,weighted-bce",
+        "--no-report",
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "cancer (binary, positive class 'malignant'" in out and "weighted BCE" in out
@@ -238,16 +277,41 @@ def test_cuda_unavailable_is_a_clear_error(tmp_path, capsys):
 
 
 def test_console_exit_code_and_stderr(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "losskit", "compare", "--losses", "nope", "--out", str(tmp_path)],
-                          capture_output=True, text=True, env=_env(), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "losskit", "compare", "--losses", "nope", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+    )
     assert proc.returncode == 2 and "unknown loss name 'nope'" in proc.stderr and proc.stdout == ""
     assert "Traceback" not in proc.stderr
 
 
 def test_log_lines_when_not_a_terminal(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "losskit", "compare", "--dataset", "wine", "--losses", "ce,focal",
-                           "--epochs", "2", "--seeds", "2", "--no-report", "--out", str(tmp_path)],
-                          capture_output=True, text=True, env=_env(), timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "losskit",
+            "compare",
+            "--dataset",
+            "wine",
+            "--losses",
+            "ce,focal",
+            "--epochs",
+            "2",
+            "--seeds",
+            "2",
+            "--no-report",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.splitlines()
     assert lines[0].startswith("losskit compare: 1 task(s), 4 runs (2 seed(s)) on") and "at most about" in lines[0]
@@ -256,9 +320,13 @@ def test_log_lines_when_not_a_terminal(tmp_path):
 
 
 def test_closed_pipe_is_not_an_error(tmp_path):
-    cmd = (f"{sys.executable} -m losskit compare --dataset wine --losses ce,focal {' '.join(TINY)} "
-           f"--no-report --out {tmp_path} | head -1")
-    proc = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, env=_env(), timeout=300)
+    cmd = (
+        f"{sys.executable} -m losskit compare --dataset wine --losses ce,focal {' '.join(TINY)} "
+        f"--no-report --out {tmp_path} | head -1"
+    )
+    proc = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, env=_env(), timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("wine (3 classes") and "Traceback" not in proc.stderr
     assert "BrokenPipe" not in proc.stderr and (tmp_path / "results.json").exists()
@@ -267,9 +335,30 @@ def test_closed_pipe_is_not_an_error(tmp_path):
 def test_ctrl_c_keeps_what_finished_and_exits_130(tmp_path):
     """SIGINT during training: one line, exit 130, results.json and the report for the seeds that finished."""
     out = tmp_path / "r"
-    proc = subprocess.Popen([sys.executable, "-m", "losskit", "compare", "--dataset", "wine", "--losses", "ce,focal",
-                             "--epochs", "60", "--patience", "60", "--seeds", "40", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "losskit",
+            "compare",
+            "--dataset",
+            "wine",
+            "--losses",
+            "ce,focal",
+            "--epochs",
+            "60",
+            "--patience",
+            "60",
+            "--seeds",
+            "40",
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
     deadline = time.time() + 240
     seen = ""
     while time.time() < deadline:  # wait until at least one (task, seed) group finished

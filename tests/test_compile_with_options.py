@@ -15,8 +15,9 @@ CASES = {
     "cross_entropy_probs": lambda x: LF.cross_entropy(x, P, W),
     "bce_with_logits": lambda x: LF.binary_cross_entropy_with_logits(x, P, label_smoothing=0.1, pos_weight=W),
     "kl_div_mean": lambda x: LF.kl_div(torch.log_softmax(x, 1), P, reduction="mean"),
-    "measures": lambda x: (LF.entropy(torch.softmax(x, 1)) + LF.js_divergence(torch.log_softmax(x, 1), P.log(),
-                                                                             log_input=True)).sum(),
+    "measures": lambda x: (
+        LF.entropy(torch.softmax(x, 1)) + LF.js_divergence(torch.log_softmax(x, 1), P.log(), log_input=True)
+    ).sum(),
 }
 
 

@@ -186,9 +186,7 @@ def test_multiclass_ece_is_top_label_calibration(k, n, seed):
     conf, correct = p.max(1), (p.argmax(1) == y).astype(float)
     edges = np.linspace(0, 1, 11)
     ids = np.searchsorted(edges[1:-1], conf)
-    expected = sum(
-        (ids == b).sum() / n * abs(correct[ids == b].mean() - conf[ids == b].mean()) for b in np.unique(ids)
-    )
+    expected = sum((ids == b).sum() / n * abs(correct[ids == b].mean() - conf[ids == b].mean()) for b in np.unique(ids))
     assert math.isclose(expected_calibration_error(p, y, n_bins=10), expected, rel_tol=1e-9, abs_tol=1e-12)
     assert math.isclose(
         expected_calibration_error(torch.from_numpy(z), torch.from_numpy(y), n_bins=10, from_logits=True),
@@ -317,6 +315,7 @@ def test_multilabel_error_names_the_column():
 def test_fit_temperature_refuses_fractional_class_targets():
     # (N, C) logits with non-integer targets were silently truncated to class indices
     from losskit.decision import fit_temperature
+
     z = torch.randn(20, 3, generator=torch.Generator().manual_seed(0))
     with pytest.raises(ValueError, match="class indices in"):
         fit_temperature(z, torch.full((20,), 1.5))

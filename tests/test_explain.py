@@ -27,8 +27,18 @@ def _text(name):
 
 def test_explain_text_for_a_likelihood_loss():
     text = _text("binary_cross_entropy_with_logits")
-    for piece in ("formula:", "softplus(z) − y·z", "likelihood: negative log-likelihood of: Bernoulli",
-                  "link:", "sigmoid", "inference:", "z ≥ 0", "dropped:", "none (exact NLL)", "y(1−ε)+ε/2"):
+    for piece in (
+        "formula:",
+        "softplus(z) − y·z",
+        "likelihood: negative log-likelihood of: Bernoulli",
+        "link:",
+        "sigmoid",
+        "inference:",
+        "z ≥ 0",
+        "dropped:",
+        "none (exact NLL)",
+        "y(1−ε)+ε/2",
+    ):
         assert piece in text, piece
 
 

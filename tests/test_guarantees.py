@@ -5,6 +5,7 @@ NaN out, and torch's dtype under autocast for the torch twins."""
 from __future__ import annotations
 
 import inspect
+
 import pytest
 import torch
 
@@ -48,8 +49,9 @@ def test_second_order_gradients_are_right(entry):
         kwargs = {**kwargs, "reduction": reduction}
         idx = _differentiable(args)
         f = _bind(entry, args, kwargs, idx)
-        assert torch.autograd.gradgradcheck(f, [args[i] for i in idx], atol=1e-6, rtol=1e-4), \
+        assert torch.autograd.gradgradcheck(f, [args[i] for i in idx], atol=1e-6, rtol=1e-4), (
             f"{entry.name}: second-order gradient differs (reduction={reduction})"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,8 +124,7 @@ def test_dynamic_compile_traces_once_for_every_batch_size(entry):
     args, kwargs = inputs(entry.name)
     torch._dynamo.reset()
     counter = torch._dynamo.testing.CompileCounter()
-    compiled = torch.compile(lambda *a: entry.functional(*a, **kwargs), backend=counter, dynamic=True,
-                             fullgraph=True)
+    compiled = torch.compile(lambda *a: entry.functional(*a, **kwargs), backend=counter, dynamic=True, fullgraph=True)
     try:
         for n in (17, 23):  # (sizes no other dimension of the examples has: duck sizing would tie them)
             a = _resized(args, n)
@@ -165,10 +166,11 @@ def test_twins_under_autocast_match_torchs_dtype_and_accuracy(entry):
     accepted = set(inspect.signature(torch_fn).parameters)
     args, kwargs = inputs(entry.name)
     kwargs = {k: v for k, v in kwargs.items() if k in accepted}
-    half = [a.detach().to(torch.bfloat16) if isinstance(a, torch.Tensor) and a.is_floating_point() else a
-            for a in args]
-    kw_half = {k: (v.to(torch.bfloat16) if isinstance(v, torch.Tensor) and v.is_floating_point() else v)
-               for k, v in kwargs.items()}
+    half = [a.detach().to(torch.bfloat16) if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args]
+    kw_half = {
+        k: (v.to(torch.bfloat16) if isinstance(v, torch.Tensor) and v.is_floating_point() else v)
+        for k, v in kwargs.items()
+    }
     with torch.autocast("cpu", dtype=torch.bfloat16):
         try:
             theirs = torch_fn(*half, **kw_half)
@@ -176,11 +178,12 @@ def test_twins_under_autocast_match_torchs_dtype_and_accuracy(entry):
             pytest.skip(f"torch's {entry.torch_twin} has no bfloat16 autocast kernel on the CPU")
         ours = entry.functional(*half, **kw_half)
     assert ours.dtype == theirs.dtype, f"{entry.name}: {ours.dtype} under autocast, torch gives {theirs.dtype}"
-    exact = entry.functional(*[a.double() if isinstance(a, torch.Tensor) and a.is_floating_point() else a
-                               for a in half],
-                             **{k: (v.double() if isinstance(v, torch.Tensor) and v.is_floating_point() else v)
-                                for k, v in kw_half.items()})
+    exact = entry.functional(
+        *[a.double() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in half],
+        **{k: (v.double() if isinstance(v, torch.Tensor) and v.is_floating_point() else v) for k, v in kw_half.items()},
+    )
     err_ours = (ours.double() - exact).abs().max()
     err_theirs = (theirs.double() - exact).abs().max()
-    assert err_ours <= err_theirs * 1.01 + TOL[torch.bfloat16]["atol"] * 1e-3, \
+    assert err_ours <= err_theirs * 1.01 + TOL[torch.bfloat16]["atol"] * 1e-3, (
         f"{entry.name}: error {float(err_ours):.3g} under autocast, torch's {float(err_theirs):.3g}"
+    )

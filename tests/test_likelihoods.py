@@ -9,8 +9,8 @@ import torch.nn.functional as F
 
 import losskit
 from helpers import TOL, assert_close, check_against
-from losskit import likelihoods as L
 from losskit import catalog
+from losskit import likelihoods as L
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -163,9 +163,13 @@ TORCH_LOSS = {
     "poisson": lambda o, y, r: F.poisson_nll_loss(o, y, log_input=True, full=False, reduction=r),
 }
 LOSS_NAME = {
-    "bernoulli": "binary_cross_entropy_with_logits", "categorical": "cross_entropy",
-    "categorical_unbatched": "cross_entropy", "gaussian_fixed": "mse_loss", "gaussian_var": "gaussian_nll_loss",
-    "laplace_fixed": "l1_loss", "poisson": "poisson_nll_loss",
+    "bernoulli": "binary_cross_entropy_with_logits",
+    "categorical": "cross_entropy",
+    "categorical_unbatched": "cross_entropy",
+    "gaussian_fixed": "mse_loss",
+    "gaussian_var": "gaussian_nll_loss",
+    "laplace_fixed": "l1_loss",
+    "poisson": "poisson_nll_loss",
 }
 
 
@@ -177,18 +181,24 @@ def test_nll_is_the_loss(case, reduction):
     lik, output, target, _ = CASES[case](torch.float64, _gen(4))
     assert lik.loss == LOSS_NAME[case]
     if isinstance(output, tuple):
-        ours = lambda mu, var, y: lik.nll((mu, var), y, reduction=reduction)  # noqa: E731
-        ref = lambda mu, var, y: TORCH_LOSS[case]((mu, var), y, reduction)  # noqa: E731
+        ours = lambda mu, var, y: lik.nll((mu, var), y, reduction=reduction)
+        ref = lambda mu, var, y: TORCH_LOSS[case]((mu, var), y, reduction)
         check_against(ours, ref, *output, target, grad=[True, True, False])
     else:
-        check_against(lambda o, y: lik.nll(o, y, reduction=reduction),
-                      lambda o, y: TORCH_LOSS[case](o, y, reduction), output, target, grad=[True, False])
+        check_against(
+            lambda o, y: lik.nll(o, y, reduction=reduction),
+            lambda o, y: TORCH_LOSS[case](o, y, reduction),
+            output,
+            target,
+            grad=[True, False],
+        )
     # and exactly the losskit function itself
     fn = getattr(losskit.functional, LOSS_NAME[case])
     args = (output[0], target, output[1]) if isinstance(output, tuple) else (output, target)
     kw = {"log_input": True} if case == "poisson" else {}
-    torch.testing.assert_close(lik.nll(output, target, reduction=reduction), fn(*args, reduction=reduction, **kw),
-                               rtol=0, atol=0)
+    torch.testing.assert_close(
+        lik.nll(output, target, reduction=reduction), fn(*args, reduction=reduction, **kw), rtol=0, atol=0
+    )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -403,8 +413,12 @@ except ImportError:  # pragma: no cover
 
 if given is not None:
 
-    @given(n=st.integers(1, 4), c=st.integers(1, 6), extra=st.lists(st.integers(1, 3), max_size=2),
-           seed=st.integers(0, 2**16))
+    @given(
+        n=st.integers(1, 4),
+        c=st.integers(1, 6),
+        extra=st.lists(st.integers(1, 3), max_size=2),
+        seed=st.integers(0, 2**16),
+    )
     def test_categorical_log_prob_on_random_shapes(n, c, extra, seed):
         g = _gen(seed)
         z = torch.randn(n, c, *extra, generator=g, dtype=torch.float64) * 3
@@ -428,6 +442,7 @@ if given is not None:
 def test_categorical_log_prob_refuses_out_of_range_index_by_name():
     # a -100 padding label used to fail inside torch.gather
     from losskit.likelihoods import Categorical
+
     z = torch.randn(2, 3)
     with pytest.raises(ValueError, match="class index -100 outside"):
         Categorical().log_prob(z, torch.tensor([0, -100]))

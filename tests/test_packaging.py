@@ -36,12 +36,18 @@ def test_every_extra_the_readme_and_docs_name_exists(project):
     for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / ".ci/run"]:
         named = _named_extras(path.read_text(encoding="utf-8"))
         unknown = named - extras
-        assert not unknown, f"{path.name} names extras {sorted(unknown)} that pyproject.toml lacks (has {sorted(extras)})"
+        assert not unknown, (
+            f"{path.name} names extras {sorted(unknown)} that pyproject.toml lacks (has {sorted(extras)})"
+        )
     assert _named_extras((ROOT / "README.md").read_text(encoding="utf-8")), "the README names no extra"
 
 
 def test_the_extra_finder_sees_an_unknown_extra():
-    assert _named_extras('pip install "losskit[workbench,gpu]" and pip install -e ".[test]"') == {"workbench", "gpu", "test"}
+    assert _named_extras('pip install "losskit[workbench,gpu]" and pip install -e ".[test]"') == {
+        "workbench",
+        "gpu",
+        "test",
+    }
 
 
 def test_user_extras_are_declared(project):
@@ -58,8 +64,9 @@ def test_the_version_has_one_source(project):
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
     assert setuptools["dynamic"]["version"] == {"attr": "losskit.__version__"}
     assert re.fullmatch(r"\d+\.\d+\.\d+((a|b|rc)\d+)?(\.dev\d+)?", losskit.__version__)
-    assert f"[Unreleased] ({losskit.__version__})" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8") or \
-        f"[{losskit.__version__}]" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"[Unreleased] ({losskit.__version__})" in (ROOT / "CHANGELOG.md").read_text(
+        encoding="utf-8"
+    ) or f"[{losskit.__version__}]" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
 
 
 def test_bundled_files_are_package_data():

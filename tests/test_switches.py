@@ -9,8 +9,10 @@ import torch
 import losskit
 import losskit.functional as LF
 
-SWITCHES = [(losskit.checks, losskit.check_level, ("off", "auto", "full")),
-            (losskit.impl, losskit.current_impl, ("torch", "auto", "triton"))]
+SWITCHES = [
+    (losskit.checks, losskit.check_level, ("off", "auto", "full")),
+    (losskit.impl, losskit.current_impl, ("torch", "auto", "triton")),
+]
 
 
 @pytest.mark.parametrize("switch, current, values", SWITCHES, ids=["checks", "impl"])

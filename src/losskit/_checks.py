@@ -39,8 +39,9 @@ import numbers
 import os
 import threading
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Optional, Sequence, TypeVar, Union, cast, overload
+from typing import Literal, TypeVar, cast, overload
 
 import torch
 from torch import Tensor
@@ -97,14 +98,14 @@ class _Scope:
     then on (like ``torch.set_grad_enabled``); as a context manager it holds in the current thread
     until the block exits (blocks may exit in any order)."""
 
-    __slots__ = ("_local", "_value", "_previous_base")
+    __slots__ = ("_local", "_previous_base", "_value")
 
-    def __init__(self, switch: "Switch", value: str) -> None:
+    def __init__(self, switch: Switch, value: str) -> None:
         self._local, self._value = switch._local, value
         self._previous_base = self._local.base
         self._local.base = value
 
-    def __enter__(self) -> "_Scope":
+    def __enter__(self) -> _Scope:
         self._local.base = self._previous_base  # inside a block the value is the block's
         self._local.stack.append(self)
         return self
@@ -121,7 +122,7 @@ class _Scope:
 class _ThreadState(threading.local):
     def __init__(self) -> None:
         self.stack: list = []
-        self.base: Optional[str] = None
+        self.base: str | None = None
 
 
 class Switch:
@@ -151,9 +152,7 @@ class Switch:
 
     def set(self, value: str) -> _Scope:
         if not isinstance(value, str) or value not in self.choices:
-            raise ValueError(
-                f"{self.name} {value!r} is not valid: use one of {', '.join(map(repr, self.choices))}"
-            )
+            raise ValueError(f"{self.name} {value!r} is not valid: use one of {', '.join(map(repr, self.choices))}")
         return _Scope(self, value)
 
 
@@ -230,8 +229,9 @@ def floating(x: object, name: str, *, hint: str = "") -> Tensor:
     """``x`` if it is a floating-point tensor, else a ``TypeError``."""
     t = tensor(x, name)
     if not t.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {t.dtype}; "
-                        f"{hint or f'convert it with {name}.float()'}")
+        raise TypeError(
+            f"{name} must be a floating-point tensor, got dtype {t.dtype}; {hint or f'convert it with {name}.float()'}"
+        )
     return t
 
 
@@ -242,16 +242,46 @@ def _interval(low, high, low_open, high_open) -> str:
 
 
 @overload
-def number(value: object, name: str, *, low: Optional[float] = ..., high: Optional[float] = ...,
-           low_open: bool = ..., high_open: bool = ..., integer: Literal[True], hint: str = ...,
-           fn: str = ..., finite: bool = ...) -> int: ...
+def number(
+    value: object,
+    name: str,
+    *,
+    low: float | None = ...,
+    high: float | None = ...,
+    low_open: bool = ...,
+    high_open: bool = ...,
+    integer: Literal[True],
+    hint: str = ...,
+    fn: str = ...,
+    finite: bool = ...,
+) -> int: ...
 @overload
-def number(value: object, name: str, *, low: Optional[float] = ..., high: Optional[float] = ...,
-           low_open: bool = ..., high_open: bool = ..., integer: Literal[False] = ..., hint: str = ...,
-           fn: str = ..., finite: bool = ...) -> float: ...
-def number(value: object, name: str, *, low: Optional[float] = None, high: Optional[float] = None,
-           low_open: bool = False, high_open: bool = False, integer: bool = False, hint: str = "",
-           fn: str = "", finite: bool = False) -> float:
+def number(
+    value: object,
+    name: str,
+    *,
+    low: float | None = ...,
+    high: float | None = ...,
+    low_open: bool = ...,
+    high_open: bool = ...,
+    integer: Literal[False] = ...,
+    hint: str = ...,
+    fn: str = ...,
+    finite: bool = ...,
+) -> float: ...
+def number(
+    value: object,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    integer: bool = False,
+    hint: str = "",
+    fn: str = "",
+    finite: bool = False,
+) -> float:
     """A Python (or NumPy) real number in the interval given, returned as ``float`` (``int`` with
     ``integer``; ``finite``: not ±inf either). Tensors are refused (reading one is a host-device sync
     on every call), as are ``bool`` and NaN. Under tracing a symbolic float is passed through unchecked."""
@@ -260,11 +290,13 @@ def number(value: object, name: str, *, low: Optional[float] = None, high: Optio
     where = f"{fn}: " if fn else ""
     if isinstance(value, (bool, Tensor)) or not isinstance(value, numbers.Real):
         kind = "an int" if integer else "a Python number"
-        raise TypeError(f"{where}{name} must be {kind}, got {type(value).__name__} ({value!r}); "
-                        f"{hint or 'pass a plain float or int'}")
+        raise TypeError(
+            f"{where}{name} must be {kind}, got {type(value).__name__} ({value!r}); "
+            f"{hint or 'pass a plain float or int'}"
+        )
     v: float
     if integer:
-        whole = int(math.trunc(value))  # what int(value) gives; the numbers stubs give Real no __int__
+        whole = value if isinstance(value, int) else math.trunc(float(value))  # what int(value) gives
         if value != whole:
             raise ValueError(f"{where}{name} must be a whole number, got {value!r}")
         v = whole
@@ -278,8 +310,10 @@ def number(value: object, name: str, *, low: Optional[float] = None, high: Optio
     if ok and high is not None:
         ok = v < high if high_open else v <= high
     if not ok:
-        raise ValueError(f"{where}{name} must be in {_interval(low, high, low_open, high_open)}, got {value!r}"
-                         + (f"; {hint}" if hint else ""))
+        raise ValueError(
+            f"{where}{name} must be in {_interval(low, high, low_open, high_open)}, got {value!r}"
+            + (f"; {hint}" if hint else "")
+        )
     return v
 
 
@@ -295,8 +329,10 @@ def positive(value: object, name: str, *, zero_ok: bool = False, fn: str = "", h
     where = f"{fn}: " if fn else ""
     need = ">= 0" if zero_ok else "> 0"
     if isinstance(value, (bool, Tensor)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{where}{name} must be a Python number {need}, got {type(value).__name__} ({value!r})"
-                        + (f"; {hint}" if hint else ""))
+        raise TypeError(
+            f"{where}{name} must be a Python number {need}, got {type(value).__name__} ({value!r})"
+            + (f"; {hint}" if hint else "")
+        )
     v = float(value)
     if not (v >= 0.0 if zero_ok else v > 0.0):  # NaN fails both comparisons
         raise ValueError(f"{where}{name} must be {need}, got {v!r}" + (f"; {hint}" if hint else ""))
@@ -307,8 +343,10 @@ def choice(value: object, name: str, choices: Sequence[_T], *, fn: str = "", hin
     """``value`` if it is one of ``choices``, else a ``ValueError`` listing them."""
     if isinstance(value, Tensor) or value not in choices:
         where = f"{fn}: " if fn else ""
-        raise ValueError(f"{where}{name}={value!r} is not valid: use one of {', '.join(map(repr, choices))}"
-                         + (f" ({hint})" if hint else ""))
+        raise ValueError(
+            f"{where}{name}={value!r} is not valid: use one of {', '.join(map(repr, choices))}"
+            + (f" ({hint})" if hint else "")
+        )
     return cast(_T, value)  # equal to one of choices (returned as given)
 
 
@@ -324,15 +362,22 @@ def flag(value: object, name: str, *, fn: str = "") -> bool:
 
 def smoothing(value: object, *, high_open: bool, name: str = "label_smoothing", fn: str = "") -> float:
     """A smoothing amount in [0, 1] (``[0, 1)`` with ``high_open``); 0 turns smoothing off."""
-    return number(value, name, low=0.0, high=1.0, high_open=high_open, fn=fn,
-                  hint="0 turns smoothing off, typical values are 0.05-0.2")
+    return number(
+        value,
+        name,
+        low=0.0,
+        high=1.0,
+        high_open=high_open,
+        fn=fn,
+        hint="0 turns smoothing off, typical values are 0.05-0.2",
+    )
 
 
 @overload
-def ignored(value: object, *, fn: str, floats: Literal[False] = ...) -> Optional[int]: ...
+def ignored(value: object, *, fn: str, floats: Literal[False] = ...) -> int | None: ...
 @overload
-def ignored(value: object, *, fn: str, floats: bool) -> Union[int, float, None]: ...
-def ignored(value: object, *, fn: str, floats: bool = False) -> Union[int, float, None]:
+def ignored(value: object, *, fn: str, floats: bool) -> int | float | None: ...
+def ignored(value: object, *, fn: str, floats: bool = False) -> int | float | None:
     """``None`` (no target ignored) or the ignored target value: an int (a float too with ``floats``,
     for 0/1-or-soft targets)."""
     if value is None:
@@ -346,7 +391,7 @@ def ignored(value: object, *, fn: str, floats: bool = False) -> Union[int, float
     return cast(float, value)  # a numbers.Real (a NumPy float too), kept as given
 
 
-def broadcast_shape(*shapes: Sequence[int]) -> Optional[tuple]:
+def broadcast_shape(*shapes: Sequence[int]) -> tuple | None:
     """The broadcast of ``shapes``, or ``None`` if they do not broadcast (plain Python: a few
     microseconds, where ``torch.broadcast_shapes`` costs tens)."""
     ndim = max(len(s) for s in shapes)
@@ -360,8 +405,9 @@ def broadcast_shape(*shapes: Sequence[int]) -> Optional[tuple]:
     return tuple(out)
 
 
-def broadcasts_to(t: Optional[Tensor], shape: Sequence[int], name: str, input_name: str, *,
-                  fix: str = "", floating_only: bool = True) -> Optional[Tensor]:
+def broadcasts_to(
+    t: Tensor | None, shape: Sequence[int], name: str, input_name: str, *, fix: str = "", floating_only: bool = True
+) -> Tensor | None:
     """``t`` (or ``None``) if it broadcasts to ``shape`` without enlarging it; else a ``ValueError``
     printing both shapes."""
     if t is None:
@@ -375,20 +421,23 @@ def broadcasts_to(t: Optional[Tensor], shape: Sequence[int], name: str, input_na
     return t
 
 
-def class_weight(weight: Optional[Tensor], num_classes: int, name: str = "weight", *,
-                 what: str = "class") -> Optional[Tensor]:
+def class_weight(
+    weight: Tensor | None, num_classes: int, name: str = "weight", *, what: str = "class"
+) -> Tensor | None:
     """An optional 1-D weight with one non-negative entry per class."""
     if weight is None:
         return None
     floating(weight, name)
     if weight.dim() != 1 or weight.shape[0] != num_classes:
-        raise ValueError(f"{name} must be a 1-D tensor with one entry per {what} ({num_classes} {what}es), "
-                         f"got shape {tuple(weight.shape)}")
+        raise ValueError(
+            f"{name} must be a 1-D tensor with one entry per {what} ({num_classes} {what}es), "
+            f"got shape {tuple(weight.shape)}"
+        )
     values_in(weight, name, low=0.0, fix=f"{name} scales each {what}'s term; pass values >= 0")
     return weight
 
 
-def like_dtype(t: Optional[Tensor], dtype: torch.dtype, name: str, input_name: str, *, fn: str = "") -> Optional[Tensor]:
+def like_dtype(t: Tensor | None, dtype: torch.dtype, name: str, input_name: str, *, fn: str = "") -> Tensor | None:
     """``t`` (an option tensor such as a class weight) in ``dtype``, the dtype the loss computes in.
 
     A tensor of lower precision than ``dtype`` (a float16 weight for float32 logits) is refused, as
@@ -399,13 +448,22 @@ def like_dtype(t: Optional[Tensor], dtype: torch.dtype, name: str, input_name: s
         return t
     if torch.finfo(t.dtype).bits < torch.finfo(dtype).bits and not torch.is_autocast_enabled(t.device.type):
         where = f"{fn}: " if fn else ""
-        raise TypeError(f"{where}{name} has dtype {t.dtype}, of lower precision than {input_name} ({dtype}); "
-                        f"pass {name}.to({dtype}) (torch refuses mixed dtypes here too)")
+        raise TypeError(
+            f"{where}{name} has dtype {t.dtype}, of lower precision than {input_name} ({dtype}); "
+            f"pass {name}.to({dtype}) (torch refuses mixed dtypes here too)"
+        )
     return t.to(dtype)
 
 
-def values_in(t: Tensor, name: str, *, low: Optional[float] = None, high: Optional[float] = None,
-              fix: str = "", skip: Optional[float] = None) -> None:
+def values_in(
+    t: Tensor,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    fix: str = "",
+    skip: float | None = None,
+) -> None:
     """Value check: every entry of ``t`` in ``[low, high]`` (entries equal to ``skip`` aside).
 
     Runs when values may be read (see :func:`values_checkable`); NaN is left to :func:`finite`.
@@ -448,8 +506,7 @@ def finite(t: Tensor, name: str, *, neginf_ok: bool = False) -> None:
         )
 
 
-def class_indices(target: Tensor, num_classes: int, *, ignore_index: Optional[int] = None,
-                  name: str = "target") -> None:
+def class_indices(target: Tensor, num_classes: int, *, ignore_index: int | None = None, name: str = "target") -> None:
     """Value check: class indices in ``[0, C)`` or equal to ``ignore_index``."""
     if target.numel() == 0 or not values_checkable(target):
         return
@@ -471,20 +528,27 @@ def class_indices(target: Tensor, num_classes: int, *, ignore_index: Optional[in
         )
 
 
-def sample_weights(weight: Optional[Tensor], shape: Sequence[int], *, fn: str, name: str = "sample_weight"
-                   ) -> Optional[Tensor]:
+def sample_weights(
+    weight: Tensor | None, shape: Sequence[int], *, fn: str, name: str = "sample_weight"
+) -> Tensor | None:
     """Per-item weights (one per position of ``shape``, the loss's unreduced shape, or broadcasting to
     it), floating and >= 0; ``None`` is off."""
     if weight is None:
         return None
-    broadcasts_to(weight, shape, name, "the loss per item",
-                  fix=f"give one weight per item: shape {tuple(shape)} (the target's shape for class indices)")
+    broadcasts_to(
+        weight,
+        shape,
+        name,
+        "the loss per item",
+        fix=f"give one weight per item: shape {tuple(shape)} (the target's shape for class indices)",
+    )
     values_in(weight, name, low=0.0, fix=f"{name} scales each item's loss; pass values >= 0")
     return weight
 
 
-def class_mask(mask: Optional[Tensor], logits: Tensor, *, fn: str, target: Optional[Tensor] = None,
-               ignore_index: Optional[int] = None) -> Optional[Tensor]:
+def class_mask(
+    mask: Tensor | None, logits: Tensor, *, fn: str, target: Tensor | None = None, ignore_index: int | None = None
+) -> Tensor | None:
     """A bool mask of the classes that take part (``(C,)`` for every position, or ``logits``' shape); the
     softmax runs over the kept classes only. Every position must keep at least one class, and a
     class-index ``target`` (ignored positions aside) must be a kept class."""
@@ -492,17 +556,22 @@ def class_mask(mask: Optional[Tensor], logits: Tensor, *, fn: str, target: Optio
         return None
     tensor(mask, "class_mask")
     if mask.dtype != torch.bool:
-        raise TypeError(f"{fn}: class_mask must be a bool tensor (True for the classes that take part), got dtype "
-                        f"{mask.dtype}; use class_mask.bool()")
+        raise TypeError(
+            f"{fn}: class_mask must be a bool tensor (True for the classes that take part), got dtype "
+            f"{mask.dtype}; use class_mask.bool()"
+        )
     dim = 1 if logits.dim() > 1 else 0
     if mask.dim() == 1 and logits.dim() > 1:
         if mask.shape[0] != logits.shape[1]:
-            raise ValueError(f"{fn}: class_mask of shape {tuple(mask.shape)} needs one entry per class "
-                             f"({logits.shape[1]} classes)")
+            raise ValueError(
+                f"{fn}: class_mask of shape {tuple(mask.shape)} needs one entry per class ({logits.shape[1]} classes)"
+            )
         mask = mask.view(1, -1, *([1] * (logits.dim() - 2)))
     if broadcast_shape(mask.shape, logits.shape) != tuple(logits.shape):
-        raise ValueError(f"{fn}: class_mask of shape {tuple(mask.shape)} does not broadcast to logits "
-                         f"{tuple(logits.shape)}; pass (C,) or the logits' shape")
+        raise ValueError(
+            f"{fn}: class_mask of shape {tuple(mask.shape)} does not broadcast to logits "
+            f"{tuple(logits.shape)}; pass (C,) or the logits' shape"
+        )
     if values_checkable(mask) and not bool(mask.any(dim).all()):
         raise ValueError(f"{fn}: class_mask leaves a position with no class; keep at least one class everywhere")
     if target is not None and not target.is_floating_point() and values_checkable(target):
@@ -511,16 +580,33 @@ def class_mask(mask: Optional[Tensor], logits: Tensor, *, fn: str, target: Optio
         hit = torch.broadcast_to(mask, logits.shape).gather(dim, y).squeeze(dim)
         if not bool((hit | ~valid).all()):
             bad = int(target[valid & ~hit].flatten()[0])
-            raise ValueError(f"{fn}: target class {bad} is masked out by class_mask (its loss would be infinite); "
-                             "keep every target class, or ignore those positions")
+            raise ValueError(
+                f"{fn}: target class {bad} is masked out by class_mask (its loss would be infinite); "
+                "keep every target class, or ignore those positions"
+            )
     return mask
 
 
 # activations whose output reaching a loss that applies its own link is almost always a mistake
-_VIEWLIKE = {"ViewBackward0", "ReshapeAliasBackward0", "UnsafeViewBackward0", "SqueezeBackward0",
-             "SqueezeBackward1", "SqueezeBackward2", "UnsqueezeBackward0", "PermuteBackward0",
-             "TransposeBackward0", "TransposeBackward1", "TBackward0", "CloneBackward0", "ExpandBackward0",
-             "ToCopyBackward0", "FlattenBackward0", "SliceBackward0", "SelectBackward0"}
+_VIEWLIKE = {
+    "ViewBackward0",
+    "ReshapeAliasBackward0",
+    "UnsafeViewBackward0",
+    "SqueezeBackward0",
+    "SqueezeBackward1",
+    "SqueezeBackward2",
+    "UnsqueezeBackward0",
+    "PermuteBackward0",
+    "TransposeBackward0",
+    "TransposeBackward1",
+    "TBackward0",
+    "CloneBackward0",
+    "ExpandBackward0",
+    "ToCopyBackward0",
+    "FlattenBackward0",
+    "SliceBackward0",
+    "SelectBackward0",
+}
 
 
 def _produced_by(t: Tensor, names: frozenset) -> bool:
@@ -552,7 +638,7 @@ def _sample_rows(x: Tensor, dim: int, rows: int = 32) -> Tensor:
     Each row is a view picked by its position (unravelled in Python: no host read, no copy of ``x``);
     only the picked rows are copied, by the final stack."""
     d = x.detach()
-    others = d.shape[:dim] + d.shape[dim + 1:]
+    others = d.shape[:dim] + d.shape[dim + 1 :]
     count = math.prod(others)
     k = min(rows, count)
     picked = []
@@ -568,8 +654,9 @@ def _sample_rows(x: Tensor, dim: int, rows: int = 32) -> Tensor:
     return torch.stack(picked).float()
 
 
-def warn_activated(logits: Tensor, *, fn: str, link: str, dim: int = 1, fix: str = "",
-                   target: Optional[Tensor] = None) -> None:
+def warn_activated(
+    logits: Tensor, *, fn: str, link: str, dim: int = 1, fix: str = "", target: Tensor | None = None
+) -> None:
     """Warn when logits were already passed through the loss's own link (a sigmoid or softmax applied twice).
 
     The sign is read from the autograd graph (``logits`` produced by ``sigmoid``/``softmax``, through
@@ -586,8 +673,14 @@ def warn_activated(logits: Tensor, *, fn: str, link: str, dim: int = 1, fix: str
         if logits.shape[d] > 1:
             rows = _sample_rows(logits, d)
             hit = bool(((rows >= 0) & (rows <= 1)).all()) and bool(((rows.sum(1) - 1).abs() < 1e-3).all())
-    if (not hit and link == "sigmoid" and target is not None and logits.numel() >= 8
-            and values_checkable(logits) and values_checkable(target)):
+    if (
+        not hit
+        and link == "sigmoid"
+        and target is not None
+        and logits.numel() >= 8
+        and values_checkable(logits)
+        and values_checkable(target)
+    ):
         # probabilities computed without a graph: every value in [0, 1] against 0/1 targets
         lo, hi = torch.aminmax(logits.detach())
         hit = float(lo) >= 0.0 and float(hi) <= 1.0
@@ -597,7 +690,8 @@ def warn_activated(logits: Tensor, *, fn: str, link: str, dim: int = 1, fix: str
         warnings.warn(
             f"{fn} received {'sigmoid' if link == 'sigmoid' else 'softmax'} outputs: was the {link} applied twice? "
             f"{fn} applies the {link} itself, so pass raw model outputs (logits)." + (f" {fix}" if fix else ""),
-            UserWarning, stacklevel=4,
+            UserWarning,
+            stacklevel=4,
         )
 
 
@@ -618,7 +712,8 @@ def warn_not_log_probs(log_probs: Tensor, dim: int = 1, *, fn: str = "nll_loss")
         warnings.warn(
             f"{fn} expects log-probabilities (rows whose exp sums to 1), but input does not look like that; "
             "apply torch.log_softmax first, or use cross_entropy on raw logits",
-            UserWarning, stacklevel=4,
+            UserWarning,
+            stacklevel=4,
         )
 
 
@@ -640,7 +735,7 @@ def upcast(x: Tensor) -> Tensor:
     return x.float() if x.dtype in _HALF else x
 
 
-def autocast_dtype(x: Tensor, dtype: Optional[torch.dtype] = None) -> torch.dtype:
+def autocast_dtype(x: Tensor, dtype: torch.dtype | None = None) -> torch.dtype:
     """The dtype torch's losses return for ``x`` (or ``dtype``): float32 for a half dtype under
     ``torch.autocast`` of ``x``'s device (torch's losses are on autocast's float32 list), else unchanged."""
     dtype = x.dtype if dtype is None else dtype
@@ -706,8 +801,8 @@ class ClassInputs:
     logits: Tensor
     target: Tensor
     probs: bool
-    weight: Optional[Tensor]
-    ignore_index: Optional[int]
+    weight: Tensor | None
+    ignore_index: int | None
     label_smoothing: float
     num_classes: int
 
@@ -723,8 +818,8 @@ class ClassInputs:
     def class_dim(self) -> int:
         return 1 if self.logits.dim() > 1 else 0
 
-    valid: Optional[Tensor] = None
-    weight_at_target: Optional[Tensor] = None
+    valid: Tensor | None = None
+    weight_at_target: Tensor | None = None
 
 
 def _target_form(fn: str, logits: Tensor, target: Tensor, name: str, probs_allowed: bool) -> bool:
@@ -732,32 +827,49 @@ def _target_form(fn: str, logits: Tensor, target: Tensor, name: str, probs_allow
     idx_shape = () if logits.dim() == 1 else (logits.shape[0], *logits.shape[2:])
 
     def both() -> str:
-        s = (f"class indices are an integer tensor of shape {tuple(idx_shape)} ({name} without its class "
-             f"dimension {0 if logits.dim() == 1 else 1})")
+        s = (
+            f"class indices are an integer tensor of shape {tuple(idx_shape)} ({name} without its class "
+            f"dimension {0 if logits.dim() == 1 else 1})"
+        )
         if probs_allowed:
             s += f", class probabilities a floating tensor with the shape of {name} {tuple(logits.shape)}"
         return s
 
     if probs_allowed and target.shape == logits.shape:
         if not target.is_floating_point():
-            raise TypeError(f"{fn}: target has the shape of {name} {tuple(logits.shape)} (the class-probability "
-                            f"form) but dtype {target.dtype}; {both()}. Use target.float() for probabilities, "
-                            "or pass indices")
+            raise TypeError(
+                f"{fn}: target has the shape of {name} {tuple(logits.shape)} (the class-probability "
+                f"form) but dtype {target.dtype}; {both()}. Use target.float() for probabilities, "
+                "or pass indices"
+            )
         return True
     if tuple(target.shape) != tuple(idx_shape):
-        raise ValueError(f"{fn}: target has shape {tuple(target.shape)} but {name} has shape "
-                         f"{tuple(logits.shape)}; {both()}")
+        raise ValueError(
+            f"{fn}: target has shape {tuple(target.shape)} but {name} has shape {tuple(logits.shape)}; {both()}"
+        )
     if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
         extra = "" if probs_allowed else "; for class probabilities use cross_entropy with probability targets"
-        raise TypeError(f"{fn}: target has the shape of class indices {tuple(idx_shape)} but dtype {target.dtype}; "
-                        f"{both()}. Use target.long() for indices{extra}")
+        raise TypeError(
+            f"{fn}: target has the shape of class indices {tuple(idx_shape)} but dtype {target.dtype}; "
+            f"{both()}. Use target.long() for indices{extra}"
+        )
     return False
 
 
-def class_inputs(fn: str, logits: object, target: object, *, weight: Optional[Tensor] = None,
-                 ignore_index: object = -100, label_smoothing: object = 0.0, smoothing_high_open: bool = False,
-                 probs_allowed: bool = True, name: str = "logits", link: Optional[str] = "softmax",
-                 shape_only: bool = False) -> ClassInputs:
+def class_inputs(
+    fn: str,
+    logits: object,
+    target: object,
+    *,
+    weight: Tensor | None = None,
+    ignore_index: object = -100,
+    label_smoothing: object = 0.0,
+    smoothing_high_open: bool = False,
+    probs_allowed: bool = True,
+    name: str = "logits",
+    link: str | None = "softmax",
+    shape_only: bool = False,
+) -> ClassInputs:
     """Validate the inputs of a loss over classes and return them as :class:`ClassInputs`.
 
     Metadata: ``logits`` floating with a class dimension (``(C,)``, ``(N, C)`` or
@@ -773,8 +885,10 @@ def class_inputs(fn: str, logits: object, target: object, *, weight: Optional[Te
     x = floating(logits, name)
     tensor(target, "target")
     if x.dim() == 0:
-        raise ValueError(f"{fn}: {name} must have a class dimension — shape (C,), (N, C) or (N, C, d1, ..., dk) — "
-                         "got a 0-dimensional tensor; for one binary score use binary_cross_entropy_with_logits")
+        raise ValueError(
+            f"{fn}: {name} must have a class dimension — shape (C,), (N, C) or (N, C, d1, ..., dk) — "
+            "got a 0-dimensional tensor; for one binary score use binary_cross_entropy_with_logits"
+        )
     num_classes = x.shape[1] if x.dim() > 1 else x.shape[0]
     probs = _target_form(fn, x, target, name, probs_allowed)  # type: ignore[arg-type]
     eps = smoothing(label_smoothing, high_open=smoothing_high_open, fn=fn)
@@ -783,8 +897,10 @@ def class_inputs(fn: str, logits: object, target: object, *, weight: Optional[Te
     t: Tensor = target  # type: ignore[assignment]
     if probs:
         if ii is not None and ii != -100:
-            raise ValueError(f"{fn}: ignore_index={ii} applies to class-index targets only, but target holds class "
-                             "probabilities; give ignored items a zero probability row instead")
+            raise ValueError(
+                f"{fn}: ignore_index={ii} applies to class-index targets only, but target holds class "
+                "probabilities; give ignored items a zero probability row instead"
+            )
         ii = None
         finite(t, "target")
     else:
@@ -823,10 +939,10 @@ class BinaryInputs:
 
     logits: Tensor
     target: Tensor
-    weight: Optional[Tensor]
-    pos_weight: Optional[Tensor]
-    alpha: Union[float, Tensor, None]
-    ignore_index: Optional[float]
+    weight: Tensor | None
+    pos_weight: Tensor | None
+    alpha: float | Tensor | None
+    ignore_index: float | None
     label_smoothing: float
     out_dtype: torch.dtype
 
@@ -835,7 +951,7 @@ class BinaryInputs:
         return self.logits.device
 
     @property
-    def valid(self) -> Optional[Tensor]:
+    def valid(self) -> Tensor | None:
         """Counted elements (target not equal to ``ignore_index``), or ``None`` for all."""
         if self.ignore_index is None:
             return None
@@ -851,7 +967,7 @@ class BinaryInputs:
         return y
 
 
-def _along_class_dim(t: Optional[Tensor], shape: torch.Size, name: str) -> Optional[Tensor]:
+def _along_class_dim(t: Tensor | None, shape: torch.Size, name: str) -> Tensor | None:
     """A 1-D per-class ``(C,)`` tensor for an ``(N, C, d1..dk)`` input, viewed as ``(C, 1, .., 1)``."""
     if t is None or t.dim() != 1 or len(shape) < 3:
         return t
@@ -875,25 +991,52 @@ def _binary_target(fn: str, x: Tensor, t: Tensor, index_targets: bool, target_th
     """A target of ``x``'s shape: one squeezed or unsqueezed trailing 1 (Keras's rule: ``(N, 1)`` labels
     for ``(N,)`` scores and back), integer class indices ``x.shape[:-1]`` as one-hot rows over the last
     dimension (``index_targets``), then ``target > target_threshold`` when a threshold is given."""
-    if t.shape != x.shape and t.numel() == x.numel() and (tuple(t.shape) == (*x.shape, 1)
-                                                          or tuple(x.shape) == (*t.shape, 1)):
+    if (
+        t.shape != x.shape
+        and t.numel() == x.numel()
+        and (tuple(t.shape) == (*x.shape, 1) or tuple(x.shape) == (*t.shape, 1))
+    ):
         t = t.reshape(x.shape)
-    elif (index_targets and t.shape != x.shape and x.dim() >= 1 and tuple(t.shape) == tuple(x.shape[:-1])
-          and not (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool)):
+    elif (
+        index_targets
+        and t.shape != x.shape
+        and x.dim() >= 1
+        and tuple(t.shape) == tuple(x.shape[:-1])
+        and not (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool)
+    ):
         class_indices(t, x.shape[-1])
         t = t.unsqueeze(-1) == torch.arange(x.shape[-1], device=t.device)  # one-hot (no device assert off range)
     if target_threshold is not None:
-        thr = number(target_threshold, "target_threshold", low=0.0, high=1.0, high_open=True, fn=fn,
-                     hint="targets above it become 1, the others 0 (timm's BinaryCrossEntropy)")
+        thr = number(
+            target_threshold,
+            "target_threshold",
+            low=0.0,
+            high=1.0,
+            high_open=True,
+            fn=fn,
+            hint="targets above it become 1, the others 0 (timm's BinaryCrossEntropy)",
+        )
         t = t > thr
     return t
 
 
-def binary_inputs(fn: str, logits: object, target: object, *, weight: Optional[Tensor] = None,
-                  pos_weight: object = None, alpha: object = None, ignore_index: object = None,
-                  label_smoothing: object = 0.0, twin: bool = False, takes: str = "logits",
-                  alternative: str = "", probs_fn: str = "", index_targets: bool = False,
-                  target_threshold: object = None) -> BinaryInputs:
+def binary_inputs(
+    fn: str,
+    logits: object,
+    target: object,
+    *,
+    weight: Tensor | None = None,
+    pos_weight: object = None,
+    alpha: object = None,
+    ignore_index: object = None,
+    label_smoothing: object = 0.0,
+    twin: bool = False,
+    takes: str = "logits",
+    alternative: str = "",
+    probs_fn: str = "",
+    index_targets: bool = False,
+    target_threshold: object = None,
+) -> BinaryInputs:
     """Validate the inputs of a loss on one Bernoulli per element and return :class:`BinaryInputs`.
 
     ``twin``: torch's broadcasting of ``weight``/``pos_weight`` (against the trailing dimensions)
@@ -936,7 +1079,7 @@ def binary_inputs(fn: str, logits: object, target: object, *, weight: Optional[T
         values_in(weight, "weight", low=0.0, fix="weight scales each element's term; pass values >= 0")
     if pos_weight is not None and not twin:
         values_in(pos_weight, "pos_weight", low=0.0, fix="pos_weight scales the positive term; pass values >= 0")
-    a: Union[float, Tensor, None] = None
+    a: float | Tensor | None = None
     if alpha is not None:
         if isinstance(alpha, Tensor):
             broadcasts_to(alpha, x.shape, "alpha", xname, fix=fix)
@@ -946,11 +1089,17 @@ def binary_inputs(fn: str, logits: object, target: object, *, weight: Optional[T
             a = number(alpha, "alpha", low=0.0, high=1.0, fn=fn)
     finite(x, xname)
     if takes == "probs":
-        values_in(x, "probs", low=0.0, high=1.0,
-                  fix="it looks like logits — use binary_cross_entropy_with_logits, or apply torch.sigmoid first")
+        values_in(
+            x,
+            "probs",
+            low=0.0,
+            high=1.0,
+            fix="it looks like logits — use binary_cross_entropy_with_logits, or apply torch.sigmoid first",
+        )
     if t.dtype != torch.bool:
-        values_in(t, "target", low=0.0, high=1.0, skip=ii,
-                  fix="binary targets are 0/1 labels or probabilities in [0, 1]")
+        values_in(
+            t, "target", low=0.0, high=1.0, skip=ii, fix="binary targets are 0/1 labels or probabilities in [0, 1]"
+        )
     if takes == "logits":
         warn_activated(x, fn=fn, link="sigmoid", fix=f"If these are probabilities, use {probs_fn}." if probs_fn else "")
     out = result_type(x, t) if twin and t.is_floating_point() else x.dtype
@@ -989,9 +1138,18 @@ class PointwiseInputs:
         return tuple(torch.broadcast_tensors(*ts))
 
 
-def pointwise_inputs(fn: str, tensors: dict, *, warn_broadcast: bool = False, same_ndim: bool = False,
-                     require_float: bool = True, float_hint: str = "", allow_complex: bool = True,
-                     neginf_ok: Sequence[str] = (), stacklevel: int = 4) -> PointwiseInputs:
+def pointwise_inputs(
+    fn: str,
+    tensors: dict,
+    *,
+    warn_broadcast: bool = False,
+    same_ndim: bool = False,
+    require_float: bool = True,
+    float_hint: str = "",
+    allow_complex: bool = True,
+    neginf_ok: Sequence[str] = (),
+    stacklevel: int = 4,
+) -> PointwiseInputs:
     """Validate tensors combined element by element (``{name: tensor}``, prediction first).
 
     Checks each is a tensor, that they broadcast (``same_ndim``: and have the same number of
@@ -1010,15 +1168,19 @@ def pointwise_inputs(fn: str, tensors: dict, *, warn_broadcast: bool = False, sa
     shapes = [t.shape for t in ts]
     if same_ndim and len({len(s) for s in shapes}) > 1:
         desc = ", ".join(f"{n} {s}" for n, s in zip(names, shapes, strict=True))
-        raise ValueError(f"{fn}: {', '.join(names)} must have the same number of dimensions, got {desc}; "
-                         f"give them matching shapes, e.g. all of shape (N,)")
+        raise ValueError(
+            f"{fn}: {', '.join(names)} must have the same number of dimensions, got {desc}; "
+            f"give them matching shapes, e.g. all of shape (N,)"
+        )
     same = all(s == shapes[0] for s in shapes[1:])
     shape = tuple(shapes[0]) if same else broadcast_shape(*shapes)
     if shape is None:
         if len(names) == 2:
-            raise ValueError(f"{fn}: {names[0]} of shape {tuple(shapes[0])} and {names[1]} of shape "
-                             f"{tuple(shapes[1])} cannot be "
-                             f"broadcast together (the shapes do not broadcast); give {names[1]} the shape of {names[0]}")
+            raise ValueError(
+                f"{fn}: {names[0]} of shape {tuple(shapes[0])} and {names[1]} of shape "
+                f"{tuple(shapes[1])} cannot be "
+                f"broadcast together (the shapes do not broadcast); give {names[1]} the shape of {names[0]}"
+            )
         desc = ", ".join(f"{n} {tuple(s)}" for n, s in zip(names, shapes, strict=True))
         raise ValueError(f"{fn}: shapes do not broadcast together: {desc}; give {names[1]} the shape of {names[0]}")
     if warn_broadcast and shapes[1] != shapes[0] and not tracing():
@@ -1031,9 +1193,11 @@ def pointwise_inputs(fn: str, tensors: dict, *, warn_broadcast: bool = False, sa
     d0 = ts[0].dtype
     dtype = d0 if all(t.dtype == d0 for t in ts[1:]) else result_type(*ts)
     if require_float and not (dtype.is_floating_point or (allow_complex and dtype.is_complex)):
-        raise TypeError(f"{fn} needs floating-point inputs, got "
-                        + ", ".join(f"{n} {t.dtype}" for n, t in zip(names, ts, strict=True))
-                        + f"; {float_hint or f'convert the prediction with {names[0]}.float()'}")
+        raise TypeError(
+            f"{fn} needs floating-point inputs, got "
+            + ", ".join(f"{n} {t.dtype}" for n, t in zip(names, ts, strict=True))
+            + f"; {float_hint or f'convert the prediction with {names[0]}.float()'}"
+        )
     if _CHECKS.value == "full":
         for n, t in zip(names, ts, strict=True):
             finite(t, n, neginf_ok=n in neginf_ok)
@@ -1067,8 +1231,8 @@ class MaskInputs:
     index_target: bool
     mode: str
     from_logits: bool
-    weight: Optional[Tensor]
-    ignore_index: Optional[float]
+    weight: Tensor | None
+    ignore_index: float | None
     include_background: bool
     out_dtype: torch.dtype
 
@@ -1081,14 +1245,15 @@ class MaskInputs:
         return self.input.shape[1]
 
     @property
-    def valid(self) -> Optional[Tensor]:
+    def valid(self) -> Tensor | None:
         """The pixels that count (bool, ``target``'s shape), ``None`` without ``ignore_index``."""
         return None if self.ignore_index is None else self.target != self.ignore_index
 
 
 def _shape_error(fn: str, mode: str, input: Tensor, target: Tensor, expects: str) -> ValueError:
-    return ValueError(f"{fn}: mode={mode!r} expects {expects}; got input {tuple(input.shape)} and target "
-                      f"{tuple(target.shape)}")
+    return ValueError(
+        f"{fn}: mode={mode!r} expects {expects}; got input {tuple(input.shape)} and target {tuple(target.shape)}"
+    )
 
 
 _EXPECTS = {
@@ -1099,13 +1264,23 @@ _EXPECTS = {
 
 
 def _multiclass_shape_error(fn: str, x: Tensor, t: Tensor) -> ValueError:
-    expects = (_EXPECTS["multiclass"] + f"; for this input that is target {(x.shape[0], *x.shape[2:])} or "
-               f"{tuple(x.shape)}")
+    expects = (
+        _EXPECTS["multiclass"] + f"; for this input that is target {(x.shape[0], *x.shape[2:])} or {tuple(x.shape)}"
+    )
     return _shape_error(fn, "multiclass", x, t, expects)
 
 
-def mask_inputs(fn: str, input: object, target: object, *, mode: str, from_logits: bool,
-                weight: Optional[Tensor], ignore_index: object, include_background: bool) -> MaskInputs:
+def mask_inputs(
+    fn: str,
+    input: object,
+    target: object,
+    *,
+    mode: str,
+    from_logits: bool,
+    weight: Tensor | None,
+    ignore_index: object,
+    include_background: bool,
+) -> MaskInputs:
     """Validate the inputs of an overlap loss and return them as ``(N, C, L)`` :class:`MaskInputs`.
 
     Modes: ``"binary"`` -- input ``(N, 1, *)`` or ``(N, *)``, a 0/1 target of the same shape (or
@@ -1116,21 +1291,30 @@ def mask_inputs(fn: str, input: object, target: object, *, mode: str, from_logit
     ``C``: it applies along the class dimension 1 whatever the spatial sizes. Messages are built
     only when raising (nothing formats a shape on the happy path, which ``torch.compile`` traces).
     """
-    choice(mode, "mode", _MODES, fn=fn, hint="binary: one sigmoid channel; multiclass: softmax over C channels, "
-           "class-index or one-hot targets; multilabel: a sigmoid per channel")
+    choice(
+        mode,
+        "mode",
+        _MODES,
+        fn=fn,
+        hint="binary: one sigmoid channel; multiclass: softmax over C channels, "
+        "class-index or one-hot targets; multilabel: a sigmoid per channel",
+    )
     flag(from_logits, "from_logits", fn=fn)
     flag(include_background, "include_background", fn=fn)
     x = floating(input, "input", hint="pass the model's float logits (or probabilities with from_logits=False)")
     t = tensor(target, "target")
     ii = ignored(ignore_index, fn=fn, floats=True)
     if mode == "binary" and not include_background:
-        raise ValueError(f"{fn}: include_background=False drops channel 0, but mode='binary' has a single (foreground) "
-                         "channel; keep include_background=True, or use mode='multiclass'/'multilabel' with a "
-                         "background channel")
+        raise ValueError(
+            f"{fn}: include_background=False drops channel 0, but mode='binary' has a single (foreground) "
+            "channel; keep include_background=True, or use mode='multiclass'/'multilabel' with a "
+            "background channel"
+        )
     index = False
     if mode == "binary":
-        ok = x.dim() >= 1 and (t.shape == x.shape or (x.dim() >= 2 and x.shape[1] == 1
-                                                         and t.shape == x.shape[:1] + x.shape[2:]))
+        ok = x.dim() >= 1 and (
+            t.shape == x.shape or (x.dim() >= 2 and x.shape[1] == 1 and t.shape == x.shape[:1] + x.shape[2:])
+        )
         if not ok:
             raise _shape_error(fn, mode, x, t, _EXPECTS["binary"])
         n = x.shape[0]
@@ -1149,9 +1333,11 @@ def mask_inputs(fn: str, input: object, target: object, *, mode: str, from_logit
             if c == 1:
                 raise _single_channel_error(fn, x)
             if ii is not None:
-                raise ValueError(f"{fn}: ignore_index={ii} needs class-index targets (N, *), but target "
-                                 f"{tuple(t.shape)} is one-hot/probabilities like input; pass class indices with "
-                                 "ignore_index at the ignored pixels, or drop ignore_index")
+                raise ValueError(
+                    f"{fn}: ignore_index={ii} needs class-index targets (N, *), but target "
+                    f"{tuple(t.shape)} is one-hot/probabilities like input; pass class indices with "
+                    "ignore_index at the ignored pixels, or drop ignore_index"
+                )
             x3, t3 = x.reshape(n, c, -1), t.reshape(n, c, -1)
         elif t.shape != x.shape[:1] + x.shape[2:]:
             raise _multiclass_shape_error(fn, x, t)
@@ -1159,26 +1345,39 @@ def mask_inputs(fn: str, input: object, target: object, *, mode: str, from_logit
             if c == 1:
                 raise _single_channel_error(fn, x)
             if t.is_floating_point() or t.dtype == torch.bool or t.is_complex():
-                raise TypeError(f"{fn}: target must hold class indices (an integer tensor, e.g. torch.long) for its "
-                                f"shape {tuple(t.shape)}, got dtype {t.dtype}; use target.long(), or pass one-hot "
-                                "masks of the input's shape")
+                raise TypeError(
+                    f"{fn}: target must hold class indices (an integer tensor, e.g. torch.long) for its "
+                    f"shape {tuple(t.shape)}, got dtype {t.dtype}; use target.long(), or pass one-hot "
+                    "masks of the input's shape"
+                )
             index = True
             class_indices(t, c, ignore_index=None if ii is None else int(ii))
             x3, t3 = x.reshape(n, c, -1), t.reshape(n, 1, -1)
     c = x3.shape[1]
     weight = class_weight(weight, c)
     if not include_background and c < 2:
-        raise ValueError(f"{fn}: include_background=False drops channel 0, which leaves no class for input "
-                         f"{tuple(x.shape)} with {c} channel; keep include_background=True")
+        raise ValueError(
+            f"{fn}: include_background=False drops channel 0, which leaves no class for input "
+            f"{tuple(x.shape)} with {c} channel; keep include_background=True"
+        )
     if not from_logits:
-        values_in(x, "input", low=0.0, high=1.0,
-                  fix=f"with from_logits=False input must hold probabilities — these look like logits: use "
-                      f"from_logits=True (the default), which applies the {_LINK[mode]}")
+        values_in(
+            x,
+            "input",
+            low=0.0,
+            high=1.0,
+            fix=f"with from_logits=False input must hold probabilities — these look like logits: use "
+            f"from_logits=True (the default), which applies the {_LINK[mode]}",
+        )
     finite(x, "input")
     if from_logits:
-        warn_activated(x, fn=fn, link="softmax" if mode == "multiclass" else "sigmoid",
-                       target=None if mode == "multiclass" else t,
-                       fix=f"If these are probabilities, use {fn}(..., from_logits=False).")
+        warn_activated(
+            x,
+            fn=fn,
+            link="softmax" if mode == "multiclass" else "sigmoid",
+            target=None if mode == "multiclass" else t,
+            fix=f"If these are probabilities, use {fn}(..., from_logits=False).",
+        )
     if not index and t.dtype != torch.bool:
         values_in(t, "target", low=0.0, high=1.0, skip=ii, fix="masks are 0/1 (or soft values in [0, 1])")
     return MaskInputs(x3, t3, index, mode, from_logits, weight, ii, include_background, autocast_dtype(x))
@@ -1188,5 +1387,5 @@ def _single_channel_error(fn: str, x: Tensor) -> ValueError:
     return ValueError(
         f"{fn}: input {tuple(x.shape)} has a single channel, but mode='multiclass' (the default) takes a softmax over "
         "the channels, which is 1 for one channel: the loss would be constant with a zero gradient. For one "
-        "foreground channel with a 0/1 mask pass mode=\"binary\" (a sigmoid)"
+        'foreground channel with a 0/1 mask pass mode="binary" (a sigmoid)'
     )

@@ -13,13 +13,22 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Literal, Optional, Union
+from typing import Literal
 
 import torch
 from torch import Tensor
 
-__all__ = ["Reduction", "AllIgnored", "Sums", "check_reduction", "check_all_ignored", "reduce", "weighted_mean",
-           "denominator", "legacy_reduction"]
+__all__ = [
+    "Reduction",
+    "AllIgnored",
+    "Sums",
+    "check_reduction",
+    "check_all_ignored",
+    "reduce",
+    "weighted_mean",
+    "denominator",
+    "legacy_reduction",
+]
 
 Reduction = Literal["none", "mean", "sum"]
 AllIgnored = Literal["nan", "zero"]
@@ -38,16 +47,19 @@ class Sums:
 def check_reduction(reduction: object, *, allowed: tuple[str, ...] = _REDUCTIONS) -> str:
     """``reduction`` if it is one of ``allowed``, else a ``ValueError`` that lists them."""
     if not isinstance(reduction, str) or reduction not in allowed:
-        raise ValueError(f"{reduction!r} is not a valid value for reduction: use one of "
-                         f"{', '.join(repr(a) for a in allowed)}")
+        raise ValueError(
+            f"{reduction!r} is not a valid value for reduction: use one of {', '.join(repr(a) for a in allowed)}"
+        )
     return reduction
 
 
 def check_all_ignored(all_ignored: object) -> str:
     """The ``all_ignored`` option: ``"nan"`` (torch's 0/0) or ``"zero"``."""
     if not isinstance(all_ignored, str) or all_ignored not in ("nan", "zero"):
-        raise ValueError(f"all_ignored={all_ignored!r} is not valid: use 'nan' (torch's behaviour) or 'zero' "
-                         "(an all-ignored batch gives 0 with a zero gradient)")
+        raise ValueError(
+            f"all_ignored={all_ignored!r} is not valid: use 'nan' (torch's behaviour) or 'zero' "
+            "(an all-ignored batch gives 0 with a zero gradient)"
+        )
     return all_ignored
 
 
@@ -65,8 +77,14 @@ def weighted_mean(numerator: Tensor, denominator: Tensor, all_ignored: str = "na
     return numerator / denominator
 
 
-def reduce(loss: Union[Tensor, Sums], reduction: str, *, valid: Optional[Tensor] = None,
-           weight: Optional[Tensor] = None, all_ignored: str = "nan") -> Tensor:
+def reduce(
+    loss: Tensor | Sums,
+    reduction: str,
+    *,
+    valid: Tensor | None = None,
+    weight: Tensor | None = None,
+    all_ignored: str = "nan",
+) -> Tensor:
     """Reduce ``loss``: ``"none"`` | ``"sum"`` | ``"mean"`` | ``"batchmean"``.
 
     ``valid`` (bool, broadcasting to ``loss``) drops items from the sum and from the mean's
@@ -99,8 +117,9 @@ def reduce(loss: Union[Tensor, Sums], reduction: str, *, valid: Optional[Tensor]
     return weighted_mean(loss.sum(), count, all_ignored)
 
 
-def denominator(shape, *, valid: Optional[Tensor] = None, weight: Optional[Tensor] = None,
-                dtype: torch.dtype = torch.float32, device=None) -> Tensor:
+def denominator(
+    shape, *, valid: Tensor | None = None, weight: Tensor | None = None, dtype: torch.dtype = torch.float32, device=None
+) -> Tensor:
     """The mean's denominator over items of ``shape``: ``Σ w_i`` over the valid items (torch's
     weighted mean), their count without ``weight``, or the number of items (a device fill on
     ``device``: no host-to-device copy, which a CUDA graph could not capture).
@@ -121,7 +140,7 @@ def denominator(shape, *, valid: Optional[Tensor] = None, weight: Optional[Tenso
     return torch.full((), float(n), dtype=dtype if dtype.is_floating_point else torch.float32, device=device)
 
 
-def legacy_reduction(size_average: Optional[bool], reduce: Optional[bool], reduction: str) -> str:
+def legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: str) -> str:
     """Map torch's deprecated ``size_average`` / ``reduce`` pair onto ``reduction`` (then checked).
 
     The torch twins keep these two positional slots so that a call written for
@@ -130,8 +149,11 @@ def legacy_reduction(size_average: Optional[bool], reduce: Optional[bool], reduc
     if size_average is None and reduce is None:
         return reduction
     if not torch.compiler.is_compiling():  # a warning inside a traced function breaks fullgraph compile
-        warnings.warn("size_average and reduce are deprecated (as in torch): use reduction='none'|'mean'|'sum'",
-                      UserWarning, stacklevel=3)
+        warnings.warn(
+            "size_average and reduce are deprecated (as in torch): use reduction='none'|'mean'|'sum'",
+            UserWarning,
+            stacklevel=3,
+        )
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     if not reduce:

@@ -20,8 +20,9 @@ def test_bench_cpu_runs_and_writes_table(tmp_path, capsys):
     bench = _load()
     threads = torch.get_num_threads()
     try:
-        result = bench.main(["--tiny", "--repeats", "1", "--warmup", "0", "--out", str(tmp_path), "--tag", "smoke",
-                             "--no-malloc-tune"])
+        result = bench.main(
+            ["--tiny", "--repeats", "1", "--warmup", "0", "--out", str(tmp_path), "--tag", "smoke", "--no-malloc-tune"]
+        )
     finally:
         torch.set_num_threads(threads)
     printed = capsys.readouterr().out

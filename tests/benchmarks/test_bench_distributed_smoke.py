@@ -11,11 +11,34 @@ BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_distributed.
 def test_bench_distributed_runs_and_writes_table(tmp_path, capsys, monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH.parent))  # importable by name: the spawned ranks import it again
     bench = importlib.import_module("bench_distributed")
-    result = bench.main(["--worlds", "1", "2", "--tokens", "32", "--hidden", "8", "--classes", "64", "--chunk", "8",
-                           "--out", str(tmp_path), "--tag", "smoke", "--timeout", "240"])
+    result = bench.main(
+        [
+            "--worlds",
+            "1",
+            "2",
+            "--tokens",
+            "32",
+            "--hidden",
+            "8",
+            "--classes",
+            "64",
+            "--chunk",
+            "8",
+            "--out",
+            str(tmp_path),
+            "--tag",
+            "smoke",
+            "--timeout",
+            "240",
+        ]
+    )
     rows = {(r["name"], r["world"]) for r in result["results"]}
-    assert rows == {("vocab_parallel_linear_cross_entropy", 1), ("vocab_parallel_linear_cross_entropy", 2),
-                    ("unfused cross_entropy(linear(x, W))", 1), ("linear_cross_entropy (one process)", 1)}
+    assert rows == {
+        ("vocab_parallel_linear_cross_entropy", 1),
+        ("vocab_parallel_linear_cross_entropy", 2),
+        ("unfused cross_entropy(linear(x, W))", 1),
+        ("linear_cross_entropy (one process)", 1),
+    }
     for r in result["results"]:
         assert r["peak_mib"] > 0 and r["classes_per_rank"] == (64 if r["world"] == 1 else 32)
     files = sorted(p.name for p in tmp_path.iterdir())

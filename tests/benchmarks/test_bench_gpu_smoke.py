@@ -45,8 +45,12 @@ def test_run_cases_and_outputs(bench, tmp_path):
         raise ImportError("No module named 'liger_kernel'")
 
     cases = [
-        bench.Case("ce", "CE tiny", floor_bytes=4e9, impls={"fast": lambda: "fast", "slow": lambda: "slow",
-                                                              "peer": missing, "bad": lambda: boom}),
+        bench.Case(
+            "ce",
+            "CE tiny",
+            floor_bytes=4e9,
+            impls={"fast": lambda: "fast", "slow": lambda: "slow", "peer": missing, "bad": lambda: boom},
+        ),
         bench.Case("lce", "LCE tiny", gemm_shape=(2, 2, 2), impls={"fast": lambda: "fast"}),
     ]
     times = {"fast": 2.0, "slow": 8.0}
@@ -56,8 +60,9 @@ def test_run_cases_and_outputs(bench, tmp_path):
             step()
         return times[step]
 
-    results, floors = bench.run_cases(cases, timer, lambda step: 0.0 if step is boom else 12.0, bandwidth=4e12,
-                                      gemm_ms={"lce": 1.0})
+    results, floors = bench.run_cases(
+        cases, timer, lambda step: 0.0 if step is boom else 12.0, bandwidth=4e12, gemm_ms={"lce": 1.0}
+    )
     by = {(r.case, r.impl): r for r in results}
     assert floors == {"CE tiny": pytest.approx(1.0), "LCE tiny": pytest.approx(3.0)}
     assert by["CE tiny", "fast"].x_floor == pytest.approx(2.0)

@@ -11,8 +11,15 @@ transformers = pytest.importorskip("transformers")
 from helpers import TOL, assert_close  # noqa: E402
 from losskit.compat.huggingface import restore, use_linear_cross_entropy  # noqa: E402
 
-COMMON = dict(vocab_size=97, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
-              num_key_value_heads=1, max_position_embeddings=64)
+COMMON = dict(
+    vocab_size=97,
+    hidden_size=16,
+    intermediate_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    num_key_value_heads=1,
+    max_position_embeddings=64,
+)
 FAMILIES = {
     "llama": ("LlamaConfig", "LlamaForCausalLM", {}),
     "mistral": ("MistralConfig", "MistralForCausalLM", {}),

@@ -16,18 +16,25 @@ import pytest
 import torch
 
 import losskit
-import losskit.compat.kornia  # noqa: F401
-import losskit.compat.monai  # noqa: F401
-import losskit.compat.smp  # noqa: F401
-import losskit.compat.timm  # noqa: F401
-import losskit.compat.torchvision  # noqa: F401
+import losskit.compat.kornia
+import losskit.compat.monai
+import losskit.compat.smp
+import losskit.compat.timm
+import losskit.compat.torchvision
 import losskit.functional as F
 import reference as R
 from helpers import TOL
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "migrating.md"
-PEERS = {"MONAI": "monai", "kornia": "kornia", "segmentation_models_pytorch": "smp", "torchvision": "torchvision",
-         "timm": "timm", "Keras 3": "keras", "optax": "optax"}
+PEERS = {
+    "MONAI": "monai",
+    "kornia": "kornia",
+    "segmentation_models_pytorch": "smp",
+    "torchvision": "torchvision",
+    "timm": "timm",
+    "Keras 3": "keras",
+    "optax": "optax",
+}
 CODE = re.compile(r"`([^`]+)`")
 
 
@@ -47,9 +54,16 @@ def _rows():
         assert target is not None, f"docs/migrating.md: no losskit call in row {line}"
         unreachable = cells[1].startswith("not reachable")
         drop = CODE.search(cells[2])
-        rows.append(pytest.param(section, peer, None if unreachable else target.group(1),
-                                 target.group(1) if unreachable else None, drop.group(1) if drop else None,
-                                 id=f"{section}:{peer[:70]}"))
+        rows.append(
+            pytest.param(
+                section,
+                peer,
+                None if unreachable else target.group(1),
+                target.group(1) if unreachable else None,
+                drop.group(1) if drop else None,
+                id=f"{section}:{peer[:70]}",
+            )
+        )
     return rows
 
 
@@ -75,6 +89,7 @@ def test_the_guide_has_a_table_for_every_peer_and_every_row_parses():
 
 # --- the peers: installed ones run themselves, the others are the float64 transcriptions --------------------
 
+
 def _keras():
     if os.environ.setdefault("KERAS_BACKEND", "torch") != "torch":
         return None
@@ -96,27 +111,40 @@ class _Factory:
 
 
 def _smp_overlap(kind):
-    return lambda mode, **o: (lambda x, y: R.smp_overlap_loss(kind, x, y, mode=mode, **o))
+    return lambda mode, **o: lambda x, y: R.smp_overlap_loss(kind, x, y, mode=mode, **o)
 
 
 SHIMS = {
     "torchvision": SimpleNamespace(ops=SimpleNamespace(sigmoid_focal_loss=R.torchvision_sigmoid_focal_loss)),
-    "timm": SimpleNamespace(loss=SimpleNamespace(
-        LabelSmoothingCrossEntropy=lambda smoothing=0.1: (lambda x, y: R.timm_label_smoothing_cross_entropy(x, y, smoothing)),
-        SoftTargetCrossEntropy=lambda: R.timm_soft_target_cross_entropy,
-        BinaryCrossEntropy=lambda **o: (lambda x, y: R.timm_binary_cross_entropy(x, y, **o)),
-        AsymmetricLossMultiLabel=lambda **o: (lambda x, y: R.timm_asymmetric_loss_multilabel(x, y, **o)))),
-    "smp": SimpleNamespace(losses=SimpleNamespace(
-        DiceLoss=_smp_overlap("dice"), JaccardLoss=_smp_overlap("jaccard"), TverskyLoss=_smp_overlap("tversky"),
-        FocalLoss=lambda mode, **o: (lambda x, y: R.smp_focal_loss(x, y, mode=mode, **o)),
-        SoftCrossEntropyLoss=lambda **o: (lambda x, y: R.smp_soft_cross_entropy_loss(x, y, **o)))),
-    "optax": SimpleNamespace(losses=SimpleNamespace(
-        softmax_cross_entropy_with_integer_labels=R.optax_softmax_cross_entropy_with_integer_labels,
-        softmax_cross_entropy=R.optax_softmax_cross_entropy,
-        sigmoid_binary_cross_entropy=R.optax_sigmoid_binary_cross_entropy,
-        sigmoid_focal_loss=R.optax_sigmoid_focal_loss,
-        poly_loss_cross_entropy=R.optax_poly_loss_cross_entropy,
-        dice_loss=R.optax_dice_loss)),
+    "timm": SimpleNamespace(
+        loss=SimpleNamespace(
+            LabelSmoothingCrossEntropy=lambda smoothing=0.1: (
+                lambda x, y: R.timm_label_smoothing_cross_entropy(x, y, smoothing)
+            ),
+            SoftTargetCrossEntropy=lambda: R.timm_soft_target_cross_entropy,
+            BinaryCrossEntropy=lambda **o: lambda x, y: R.timm_binary_cross_entropy(x, y, **o),
+            AsymmetricLossMultiLabel=lambda **o: lambda x, y: R.timm_asymmetric_loss_multilabel(x, y, **o),
+        )
+    ),
+    "smp": SimpleNamespace(
+        losses=SimpleNamespace(
+            DiceLoss=_smp_overlap("dice"),
+            JaccardLoss=_smp_overlap("jaccard"),
+            TverskyLoss=_smp_overlap("tversky"),
+            FocalLoss=lambda mode, **o: lambda x, y: R.smp_focal_loss(x, y, mode=mode, **o),
+            SoftCrossEntropyLoss=lambda **o: lambda x, y: R.smp_soft_cross_entropy_loss(x, y, **o),
+        )
+    ),
+    "optax": SimpleNamespace(
+        losses=SimpleNamespace(
+            softmax_cross_entropy_with_integer_labels=R.optax_softmax_cross_entropy_with_integer_labels,
+            softmax_cross_entropy=R.optax_softmax_cross_entropy,
+            sigmoid_binary_cross_entropy=R.optax_sigmoid_binary_cross_entropy,
+            sigmoid_focal_loss=R.optax_sigmoid_focal_loss,
+            poly_loss_cross_entropy=R.optax_poly_loss_cross_entropy,
+            dice_loss=R.optax_dice_loss,
+        )
+    ),
 }
 
 
@@ -133,6 +161,7 @@ def _peer_module(section):
 
 # --- inputs -------------------------------------------------------------------------------------------------
 
+
 def _inputs(dtype, seed=0):
     g = torch.Generator().manual_seed(seed)
     x2 = (torch.randn(8, 5, generator=g, dtype=torch.float64) * 2).to(dtype).requires_grad_()
@@ -146,29 +175,47 @@ def _inputs(dtype, seed=0):
     yi = ys.clone()
     yi[0, :2] = -100
     ohs = torch.nn.functional.one_hot(ys, 4).movedim(-1, 1).to(dtype)
-    return dict(x2=x2, t2=t2, q=q, y1=y1, oh=torch.nn.functional.one_hot(y1, 5).to(dtype), xs=xs, ys=ys, ym=ys[:, None],
-                ya=ya, yi=yi, ohs=ohs, w4=torch.tensor([1.0, 2.0, 3.0, 0.5], dtype=dtype))
+    return dict(
+        x2=x2,
+        t2=t2,
+        q=q,
+        y1=y1,
+        oh=torch.nn.functional.one_hot(y1, 5).to(dtype),
+        xs=xs,
+        ys=ys,
+        ym=ys[:, None],
+        ya=ya,
+        yi=yi,
+        ohs=ohs,
+        w4=torch.tensor([1.0, 2.0, 3.0, 0.5], dtype=dtype),
+    )
 
 
 def _run(code, section, dtype, ref64):
     """Evaluate ``code`` on fresh inputs; returns (value, {leaf: grad}) under a fixed random upstream gradient."""
     env = _inputs(dtype)
     if ref64:  # a transcribed peer: the float64 formula on the same numbers
-        env = {k: (v.detach().double().requires_grad_(v.requires_grad) if v.is_floating_point() else v)
-               for k, v in env.items()}
+        env = {
+            k: (v.detach().double().requires_grad_(v.requires_grad) if v.is_floating_point() else v)
+            for k, v in env.items()
+        }
     leaves = {k: env[k] for k in ("x2", "xs")}
     env.update(xl=env["xs"].movedim(1, -1), ohl=env["ohs"].movedim(1, -1), torch=torch, F=F, losskit=losskit)
     env[section] = _peer_module(section)
     import warnings
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out = eval(code, env)  # noqa: S307 - the guide's own rows
+        out = eval(code, env)
     if not isinstance(out, torch.Tensor):
         out = torch.as_tensor(out)
     up = torch.rand(out.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64) + 0.5
     used = [k for k, v in leaves.items() if k in code or (k == "xs" and ("xl" in code))]
-    grads = torch.autograd.grad((out * up.to(out.dtype)).sum(), [leaves[k] for k in used], allow_unused=True) \
-        if out.requires_grad and used else ()
+    grads = (
+        torch.autograd.grad((out * up.to(out.dtype)).sum(), [leaves[k] for k in used], allow_unused=True)
+        if out.requires_grad and used
+        else ()
+    )
     return out.detach(), {k: g for k, g in zip(used, grads) if g is not None}
 
 
@@ -204,12 +251,17 @@ def test_row(section, peer, target, nearest, dropin, dtype):
     for code in filter(None, (target, dropin)):
         ours = _run(code, section, dtype, False)
         assert ours[0].shape == theirs[0].shape, f"{code}: shape {tuple(ours[0].shape)} != {tuple(theirs[0].shape)}"
-        torch.testing.assert_close(ours[0].double(), theirs[0].double(), equal_nan=True, **tol,
-                                   msg=lambda m: f"{code} vs {peer}: {m}")
+        torch.testing.assert_close(
+            ours[0].double(), theirs[0].double(), equal_nan=True, **tol, msg=lambda m: f"{code} vs {peer}: {m}"
+        )
         assert ours[1].keys() == theirs[1].keys(), f"{code}: gradients of {sorted(ours[1])} vs {sorted(theirs[1])}"
         for k in ours[1]:
-            torch.testing.assert_close(ours[1][k].double(), theirs[1][k].double(), **tol,
-                                       msg=lambda m: f"gradient wrt {k}, {code} vs {peer}: {m}")
+            torch.testing.assert_close(
+                ours[1][k].double(),
+                theirs[1][k].double(),
+                **tol,
+                msg=lambda m: f"gradient wrt {k}, {code} vs {peer}: {m}",
+            )
 
 
 @pytest.mark.parametrize("code", _missing())
@@ -217,4 +269,4 @@ def test_not_yet_in_losskit_raises_naming_it(code):
     env = _inputs(torch.float64)
     env.update(torch=torch, F=F, losskit=losskit)
     with pytest.raises(NotImplementedError):
-        eval(code, env)  # noqa: S307
+        eval(code, env)

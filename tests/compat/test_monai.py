@@ -35,20 +35,32 @@ def _one_hot(y, dtype, c=C):
 def _compare(name, options, x, y, tol):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        check_against(lambda x, y: getattr(M, name)(**options)(x, y),
-                      lambda x, y: getattr(monai_losses, name)(**options)(x, y), x, y, grad=[True, False], tol=tol)
+        check_against(
+            lambda x, y: getattr(M, name)(**options)(x, y),
+            lambda x, y: getattr(monai_losses, name)(**options)(x, y),
+            x,
+            y,
+            grad=[True, False],
+            tol=tol,
+        )
 
 
 DICE = [
-    dict(to_onehot_y=True, softmax=True), dict(to_onehot_y=True, softmax=True, batch=True),
-    dict(to_onehot_y=True, sigmoid=True), dict(to_onehot_y=True, softmax=True, include_background=False),
-    dict(to_onehot_y=True, softmax=True, reduction="none"), dict(to_onehot_y=True, softmax=True, batch=True, reduction="none"),
-    dict(to_onehot_y=True, softmax=True, reduction="sum"), dict(to_onehot_y=True, softmax=True, jaccard=True),
+    dict(to_onehot_y=True, softmax=True),
+    dict(to_onehot_y=True, softmax=True, batch=True),
+    dict(to_onehot_y=True, sigmoid=True),
+    dict(to_onehot_y=True, softmax=True, include_background=False),
+    dict(to_onehot_y=True, softmax=True, reduction="none"),
+    dict(to_onehot_y=True, softmax=True, batch=True, reduction="none"),
+    dict(to_onehot_y=True, softmax=True, reduction="sum"),
+    dict(to_onehot_y=True, softmax=True, jaccard=True),
     dict(to_onehot_y=True, softmax=True, jaccard=True, smooth_nr=0.5, smooth_dr=0.5),
     dict(to_onehot_y=True, softmax=True, smooth_nr=0.0, smooth_dr=0.0),
-    dict(to_onehot_y=True, softmax=True, weight=[1.0, 2.0, 3.0, 0.5]), dict(to_onehot_y=True, softmax=True, weight=2.0),
+    dict(to_onehot_y=True, softmax=True, weight=[1.0, 2.0, 3.0, 0.5]),
+    dict(to_onehot_y=True, softmax=True, weight=2.0),
     dict(to_onehot_y=True, sigmoid=True, include_background=False, weight=[2.0, 3.0, 0.5], reduction="none"),
-    dict(to_onehot_y=True, softmax=True, ignore_index=2), dict(to_onehot_y=True, sigmoid=True, ignore_index=2),
+    dict(to_onehot_y=True, softmax=True, ignore_index=2),
+    dict(to_onehot_y=True, sigmoid=True, ignore_index=2),
     dict(to_onehot_y=True, other_act=torch.tanh),
 ]
 
@@ -63,8 +75,11 @@ def test_dice_loss_equals_monai_on_label_maps(dtype, options):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("options", [dict(sigmoid=True), dict(softmax=True, batch=True), dict(),
-                                     dict(sigmoid=True, include_background=False)], ids=_id)
+@pytest.mark.parametrize(
+    "options",
+    [dict(sigmoid=True), dict(softmax=True, batch=True), dict(), dict(sigmoid=True, include_background=False)],
+    ids=_id,
+)
 def test_dice_loss_equals_monai_on_one_hot_targets(dtype, options):
     x, y = _data(dtype)
     if not options.get("sigmoid") and not options.get("softmax"):
@@ -79,22 +94,30 @@ def test_single_channel_dice_ignores_softmax_and_include_background_as_monai_doe
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("options", [dict(to_onehot_y=True, softmax=True, alpha=0.3, beta=0.7),
-                                     dict(to_onehot_y=True, sigmoid=True, batch=True, reduction="none"),
-                                     dict(to_onehot_y=True, softmax=True, include_background=False, smooth_nr=1.0, smooth_dr=1.0),
-                                     dict(to_onehot_y=True, softmax=True, ignore_index=1, alpha=0.8, beta=0.2)], ids=_id)
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(to_onehot_y=True, softmax=True, alpha=0.3, beta=0.7),
+        dict(to_onehot_y=True, sigmoid=True, batch=True, reduction="none"),
+        dict(to_onehot_y=True, softmax=True, include_background=False, smooth_nr=1.0, smooth_dr=1.0),
+        dict(to_onehot_y=True, softmax=True, ignore_index=1, alpha=0.8, beta=0.2),
+    ],
+    ids=_id,
+)
 def test_tversky_loss_equals_monai(dtype, options):
     x, y = _data(dtype)
     _compare("TverskyLoss", options, x, y, TOL[dtype])
 
 
 FOCAL = [
-    dict(to_onehot_y=True), dict(to_onehot_y=True, use_softmax=True),
+    dict(to_onehot_y=True),
+    dict(to_onehot_y=True, use_softmax=True),
     dict(to_onehot_y=True, use_softmax=True, alpha=0.3, reduction="sum"),
     dict(to_onehot_y=True, alpha=0.3, weight=[1.0, 2.0, 3.0, 4.0], reduction="none"),
     dict(to_onehot_y=True, use_softmax=True, include_background=False, weight=[1.0, 2.0, 3.0]),
     dict(to_onehot_y=True, use_softmax=True, reduction="none", weight=[1.0, 2.0, 3.0, 4.0], alpha=[0.1, 0.2, 0.3, 0.4]),
-    dict(to_onehot_y=True, weight=2.0, reduction="sum", gamma=0.5), dict(to_onehot_y=True, include_background=False),
+    dict(to_onehot_y=True, weight=2.0, reduction="sum", gamma=0.5),
+    dict(to_onehot_y=True, include_background=False),
 ]
 
 
@@ -105,17 +128,27 @@ def test_focal_loss_equals_monai(dtype, options):
     # MONAI computes the focal loss in float32 and returns float32 for float64 input; losskit keeps float64
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        check_against(lambda x, y: M.FocalLoss(**options)(x, y).float(),
-                      lambda x, y: monai_losses.FocalLoss(**options)(x, y), x, y, grad=[True, False],
-                      tol=TOL[torch.float32])
+        check_against(
+            lambda x, y: M.FocalLoss(**options)(x, y).float(),
+            lambda x, y: monai_losses.FocalLoss(**options)(x, y),
+            x,
+            y,
+            grad=[True, False],
+            tol=TOL[torch.float32],
+        )
 
 
 def test_focal_loss_soft_targets_softmax_equals_monai_sigmoid_is_losskits_expectation():
     x, _ = _data(torch.float64)
     t = torch.softmax(torch.randn(N, C, H, W, dtype=torch.float64), 1)
-    check_against(lambda x, t: M.FocalLoss(use_softmax=True)(x, t).float(),
-                  lambda x, t: monai_losses.FocalLoss(use_softmax=True)(x, t), x, t, grad=[True, False],
-                  tol=TOL[torch.float32])
+    check_against(
+        lambda x, t: M.FocalLoss(use_softmax=True)(x, t).float(),
+        lambda x, t: monai_losses.FocalLoss(use_softmax=True)(x, t),
+        x,
+        t,
+        grad=[True, False],
+        tol=TOL[torch.float32],
+    )
     # sigmoid form: MONAI's BCE · (1 - p_t)^γ on the soft p_t, losskit's expectation over y ~ Bernoulli(t)
     # (docs/migrating.md); the same number for 0/1 targets (test_focal_loss_equals_monai)
     ours, theirs = M.FocalLoss()(x, t), monai_losses.FocalLoss()(x, t)
@@ -123,12 +156,16 @@ def test_focal_loss_soft_targets_softmax_equals_monai_sigmoid_is_losskits_expect
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("options", [dict(to_onehot_y=True, softmax=True),
-                                     dict(to_onehot_y=True, softmax=True, weight=torch.tensor([1.0, 2, 3, 4]),
-                                          label_smoothing=0.1),
-                                     dict(to_onehot_y=True, sigmoid=True, reduction="sum", lambda_dice=0.3, lambda_ce=2.0),
-                                     dict(to_onehot_y=True, softmax=True, include_background=False,
-                                          weight=torch.tensor([1.0, 2, 3, 4]))], ids=_id)
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(to_onehot_y=True, softmax=True),
+        dict(to_onehot_y=True, softmax=True, weight=torch.tensor([1.0, 2, 3, 4]), label_smoothing=0.1),
+        dict(to_onehot_y=True, sigmoid=True, reduction="sum", lambda_dice=0.3, lambda_ce=2.0),
+        dict(to_onehot_y=True, softmax=True, include_background=False, weight=torch.tensor([1.0, 2, 3, 4])),
+    ],
+    ids=_id,
+)
 def test_dice_ce_loss_equals_monai(dtype, options):
     x, y = _data(dtype)
     opts = {k: (v.to(dtype) if isinstance(v, torch.Tensor) else v) for k, v in options.items()}
@@ -144,10 +181,15 @@ def test_dice_ce_loss_one_hot_and_single_channel_equal_monai(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("options", [dict(to_onehot_y=True, softmax=True),
-                                     dict(to_onehot_y=True, sigmoid=True, weight=[1.0, 2.0, 3.0, 4.0], alpha=0.3, gamma=1.5),
-                                     dict(to_onehot_y=True, softmax=True, include_background=False, lambda_focal=2.0)],
-                         ids=_id)
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(to_onehot_y=True, softmax=True),
+        dict(to_onehot_y=True, sigmoid=True, weight=[1.0, 2.0, 3.0, 4.0], alpha=0.3, gamma=1.5),
+        dict(to_onehot_y=True, softmax=True, include_background=False, lambda_focal=2.0),
+    ],
+    ids=_id,
+)
 def test_dice_focal_loss_equals_monai(dtype, options):
     x, y = _data(dtype)
     _compare("DiceFocalLoss", options, x, y, TOL[torch.float32])  # its focal part is float32 in MONAI
@@ -159,12 +201,15 @@ def test_defaults_are_monais():
     assert M.TverskyLoss().alpha == 0.5 and M.FocalLoss().gamma == 2.0
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda: M.DiceLoss(sigmoid=True, softmax=True), "incompatible"),
-    (lambda: M.DiceLoss(softmax=True, other_act=torch.tanh), "other_act"),
-    (lambda: M.DiceLoss(reduction="avg"), "reduction"),
-    (lambda: M.DiceCELoss(lambda_ce=-1.0), "lambda"),
-])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: M.DiceLoss(sigmoid=True, softmax=True), "incompatible"),
+        (lambda: M.DiceLoss(softmax=True, other_act=torch.tanh), "other_act"),
+        (lambda: M.DiceLoss(reduction="avg"), "reduction"),
+        (lambda: M.DiceCELoss(lambda_ce=-1.0), "lambda"),
+    ],
+)
 def test_errors_name_the_argument(make, match):
     with pytest.raises(ValueError, match=match):
         make()
@@ -178,17 +223,21 @@ def test_shape_errors_name_the_fix():
         M.DiceLoss(to_onehot_y=True, softmax=True, weight=[1.0, 2.0])(x, y)
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda: M.DiceLoss(squared_pred=True), "squared_pred"),
-    (lambda: M.DiceLoss(smooth_nr=0.0, smooth_dr=1e-5), "smooth_nr"),
-    (lambda: M.GeneralizedDiceLoss(), "eneralized"),
-    (lambda: M.FocalLoss(ignore_index=0), "ignore_index"),
-    (lambda: M.DiceCELoss(reduction="none"), "none"),
-])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: M.DiceLoss(squared_pred=True), "squared_pred"),
+        (lambda: M.DiceLoss(smooth_nr=0.0, smooth_dr=1e-5), "smooth_nr"),
+        (lambda: M.GeneralizedDiceLoss(), "eneralized"),
+        (lambda: M.FocalLoss(ignore_index=0), "ignore_index"),
+        (lambda: M.DiceCELoss(reduction="none"), "none"),
+    ],
+)
 def test_options_losskit_lacks_raise_naming_them(make, match):
     import inspect
 
     import losskit.functional as LF
+
     if match == "squared_pred" and "squared_pred" in inspect.signature(LF.dice_loss).parameters:
         pytest.skip("losskit has squared_pred: covered by the value tests")
     if match == "smooth_nr" and "smooth_nr" in inspect.signature(LF.dice_loss).parameters:

@@ -31,10 +31,15 @@ def _data(mode, dtype, seed=0, ignore=None):
 
 
 OVERLAP = [
-    ("dice", S.DiceLoss, {}), ("jaccard", S.JaccardLoss, {}), ("tversky", S.TverskyLoss, {}),
-    ("dice", S.DiceLoss, dict(smooth=1.0)), ("jaccard", S.JaccardLoss, dict(smooth=0.5, classes=[0, 2])),
-    ("tversky", S.TverskyLoss, dict(alpha=0.3, beta=0.7)), ("tversky", S.TverskyLoss, dict(alpha=0.7, beta=0.3, gamma=2.0)),
-    ("dice", S.DiceLoss, dict(ignore_index=-1)), ("tversky", S.TverskyLoss, dict(ignore_index=-1, smooth=0.1)),
+    ("dice", S.DiceLoss, {}),
+    ("jaccard", S.JaccardLoss, {}),
+    ("tversky", S.TverskyLoss, {}),
+    ("dice", S.DiceLoss, dict(smooth=1.0)),
+    ("jaccard", S.JaccardLoss, dict(smooth=0.5, classes=[0, 2])),
+    ("tversky", S.TverskyLoss, dict(alpha=0.3, beta=0.7)),
+    ("tversky", S.TverskyLoss, dict(alpha=0.7, beta=0.3, gamma=2.0)),
+    ("dice", S.DiceLoss, dict(ignore_index=-1)),
+    ("tversky", S.TverskyLoss, dict(ignore_index=-1, smooth=0.1)),
 ]
 
 
@@ -45,9 +50,15 @@ def test_overlap_losses_equal_smp(dtype, mode, kind, cls, options):
     if mode == "binary" and "classes" in options:
         pytest.skip("smp refuses classes in binary mode (tested below)")
     x, y = _data(mode, dtype, ignore=options.get("ignore_index"))
-    check_against(lambda x, y: cls(mode, **options)(x, y),
-                  lambda x, y: R.smp_overlap_loss(kind, x, y, mode=mode, **options),
-                  x, y, grad=[True, False], ref_dtype=torch.float64, tol=TOL[dtype])
+    check_against(
+        lambda x, y: cls(mode, **options)(x, y),
+        lambda x, y: R.smp_overlap_loss(kind, x, y, mode=mode, **options),
+        x,
+        y,
+        grad=[True, False],
+        ref_dtype=torch.float64,
+        tol=TOL[dtype],
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -55,14 +66,27 @@ def test_overlap_losses_equal_smp(dtype, mode, kind, cls, options):
 def test_overlap_losses_take_probabilities(dtype, mode):
     x, y = _data(mode, dtype)
     p = torch.sigmoid(x)
-    check_against(lambda p, y: S.DiceLoss(mode, from_logits=False)(p, y),
-                  lambda p, y: R.smp_overlap_loss("dice", p, y, mode=mode, from_logits=False),
-                  p, y, grad=[True, False], ref_dtype=torch.float64, tol=TOL[dtype])
+    check_against(
+        lambda p, y: S.DiceLoss(mode, from_logits=False)(p, y),
+        lambda p, y: R.smp_overlap_loss("dice", p, y, mode=mode, from_logits=False),
+        p,
+        y,
+        grad=[True, False],
+        ref_dtype=torch.float64,
+        tol=TOL[dtype],
+    )
 
 
-FOCAL = [dict(), dict(alpha=0.25), dict(gamma=0.5, reduction="sum"), dict(ignore_index=-1),
-         dict(ignore_index=-1, alpha=0.75, reduction="sum"), dict(reduction="none"), dict(ignore_index=-1, reduction="none"),
-         dict(reduction="batchwise_mean")]
+FOCAL = [
+    dict(),
+    dict(alpha=0.25),
+    dict(gamma=0.5, reduction="sum"),
+    dict(ignore_index=-1),
+    dict(ignore_index=-1, alpha=0.75, reduction="sum"),
+    dict(reduction="none"),
+    dict(ignore_index=-1, reduction="none"),
+    dict(reduction="batchwise_mean"),
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -70,41 +94,55 @@ FOCAL = [dict(), dict(alpha=0.25), dict(gamma=0.5, reduction="sum"), dict(ignore
 @pytest.mark.parametrize("options", FOCAL, ids=str)
 def test_focal_loss_equals_smp(dtype, mode, options):
     x, y = _data(mode, dtype, ignore=options.get("ignore_index"))
-    check_against(lambda x, y: S.FocalLoss(mode, **options)(x, y),
-                  lambda x, y: R.smp_focal_loss(x, y, mode=mode, **options),
-                  x, y, grad=[True, False], ref_dtype=torch.float64, tol=TOL[dtype])
+    check_against(
+        lambda x, y: S.FocalLoss(mode, **options)(x, y),
+        lambda x, y: R.smp_focal_loss(x, y, mode=mode, **options),
+        x,
+        y,
+        grad=[True, False],
+        ref_dtype=torch.float64,
+        tol=TOL[dtype],
+    )
 
 
 def test_focal_loss_probabilities_are_turned_into_logits_as_smp_does():
     x, y = _data("binary", torch.float64)
     p = torch.sigmoid(x).clamp(1e-7, 1 - 1e-7)
-    torch.testing.assert_close(S.FocalLoss("binary", from_logits=False)(p, y),
-                               R.smp_focal_loss(torch.log(p / (1 - p)), y, mode="binary"))
+    torch.testing.assert_close(
+        S.FocalLoss("binary", from_logits=False)(p, y), R.smp_focal_loss(torch.log(p / (1 - p)), y, mode="binary")
+    )
 
 
 def test_absent_classes_count_as_zero_in_the_mean():
     import losskit.functional as LF
+
     x, y = _data("multiclass", torch.float64)
     smp_value = S.DiceLoss("multiclass")(x, y)
     losskit_value = LF.dice_loss(x, y)  # class C-1 left out of the mean
     torch.testing.assert_close(smp_value * C / (C - 1), losskit_value)
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda: S.DiceLoss("binary", classes=[0]), "classes"),
-    (lambda: S.DiceLoss("softmax"), "mode"),
-    (lambda: S.FocalLoss("binary", reduction="avg"), "reduction"),
-])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: S.DiceLoss("binary", classes=[0]), "classes"),
+        (lambda: S.DiceLoss("softmax"), "mode"),
+        (lambda: S.FocalLoss("binary", reduction="avg"), "reduction"),
+    ],
+)
 def test_errors_name_the_argument(make, match):
     with pytest.raises(ValueError, match=match):
         make()
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda: S.FocalLoss("binary", normalized=True), "normalized"),
-    (lambda: S.FocalLoss("binary", reduced_threshold=0.5), "reduced_threshold"),
-    (lambda: S.LovaszLoss("multiclass"), "Lov"),
-])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: S.FocalLoss("binary", normalized=True), "normalized"),
+        (lambda: S.FocalLoss("binary", reduced_threshold=0.5), "reduced_threshold"),
+        (lambda: S.LovaszLoss("multiclass"), "Lov"),
+    ],
+)
 def test_options_losskit_lacks_raise_naming_them(make, match):
     with pytest.raises(NotImplementedError, match=match):
         make()
@@ -114,10 +152,13 @@ def test_log_loss_raises_until_losskit_has_it_then_equals_smp():
     import inspect
 
     import losskit.functional as LF
+
     x, y = _data("multiclass", torch.float64)
     if "log_loss" not in inspect.signature(LF.dice_loss).parameters:
         with pytest.raises(NotImplementedError, match="log_loss"):
             S.DiceLoss("multiclass", log_loss=True)
     else:
-        torch.testing.assert_close(S.DiceLoss("multiclass", log_loss=True)(x, y),
-                                   R.smp_overlap_loss("dice", x, y, mode="multiclass", log_loss=True))
+        torch.testing.assert_close(
+            S.DiceLoss("multiclass", log_loss=True)(x, y),
+            R.smp_overlap_loss("dice", x, y, mode="multiclass", log_loss=True),
+        )

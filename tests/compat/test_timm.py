@@ -23,52 +23,100 @@ def _labels(n=6, c=5, seed=1):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("smoothing", [0.1, 0.0, 0.3])
 def test_label_smoothing_cross_entropy(dtype, smoothing):
-    check_against(lambda x, y: T.LabelSmoothingCrossEntropy(smoothing)(x, y),
-                  lambda x, y: R.timm_label_smoothing_cross_entropy(x, y, smoothing),
-                  _logits(dtype), _labels(), grad=[True, False], ref_dtype=torch.float64, tol=TOL[dtype])
+    check_against(
+        lambda x, y: T.LabelSmoothingCrossEntropy(smoothing)(x, y),
+        lambda x, y: R.timm_label_smoothing_cross_entropy(x, y, smoothing),
+        _logits(dtype),
+        _labels(),
+        grad=[True, False],
+        ref_dtype=torch.float64,
+        tol=TOL[dtype],
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_label_smoothing_cross_entropy_classes_on_the_last_dimension(dtype):
     x = _logits(dtype, (3, 4, 5))
     y = torch.randint(0, 5, (3, 4))
-    check_against(lambda x, y: T.LabelSmoothingCrossEntropy()(x, y), R.timm_label_smoothing_cross_entropy,
-                  x, y, grad=[True, False], ref_dtype=torch.float64, tol=TOL[dtype])
+    check_against(
+        lambda x, y: T.LabelSmoothingCrossEntropy()(x, y),
+        R.timm_label_smoothing_cross_entropy,
+        x,
+        y,
+        grad=[True, False],
+        ref_dtype=torch.float64,
+        tol=TOL[dtype],
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(6, 5), (2, 3, 5)])
 def test_soft_target_cross_entropy(dtype, shape):
     t = torch.softmax(_logits(torch.float64, shape, seed=3), -1).to(dtype)
-    check_against(lambda x, t: T.SoftTargetCrossEntropy()(x, t), R.timm_soft_target_cross_entropy,
-                  _logits(dtype, shape), t, grad=[True, False], ref_dtype=torch.float64, tol=TOL[dtype])
+    check_against(
+        lambda x, t: T.SoftTargetCrossEntropy()(x, t),
+        R.timm_soft_target_cross_entropy,
+        _logits(dtype, shape),
+        t,
+        grad=[True, False],
+        ref_dtype=torch.float64,
+        tol=TOL[dtype],
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("options", [dict(), dict(smoothing=0.0), dict(smoothing=0.2, target_threshold=0.1),
-                                     dict(reduction="sum"), dict(reduction="none"),
-                                     dict(weight=torch.rand(5, dtype=torch.float64) + 0.5,
-                                          pos_weight=torch.rand(5, dtype=torch.float64) + 0.5)])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(),
+        dict(smoothing=0.0),
+        dict(smoothing=0.2, target_threshold=0.1),
+        dict(reduction="sum"),
+        dict(reduction="none"),
+        dict(weight=torch.rand(5, dtype=torch.float64) + 0.5, pos_weight=torch.rand(5, dtype=torch.float64) + 0.5),
+    ],
+)
 def test_binary_cross_entropy_from_class_indices(dtype, options):
     opts = {k: (v.to(dtype) if isinstance(v, torch.Tensor) else v) for k, v in options.items()}
     ref_opts = {k: (v.to(torch.float64) if isinstance(v, torch.Tensor) else v) for k, v in options.items()}
-    check_against(lambda x, y: T.BinaryCrossEntropy(**opts)(x, y),
-                  lambda x, y: R.timm_binary_cross_entropy(x, y, **ref_opts),
-                  _logits(dtype), _labels(), grad=[True, False], ref_dtype=torch.float64, tol=TOL[dtype])
+    check_against(
+        lambda x, y: T.BinaryCrossEntropy(**opts)(x, y),
+        lambda x, y: R.timm_binary_cross_entropy(x, y, **ref_opts),
+        _logits(dtype),
+        _labels(),
+        grad=[True, False],
+        ref_dtype=torch.float64,
+        tol=TOL[dtype],
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_binary_cross_entropy_dense_targets_are_not_smoothed(dtype):
     t = torch.rand(6, 5, generator=torch.Generator().manual_seed(4), dtype=torch.float64).to(dtype)
-    check_against(lambda x, t: T.BinaryCrossEntropy(smoothing=0.3, target_threshold=0.5)(x, t),
-                  lambda x, t: R.timm_binary_cross_entropy(x, t, smoothing=0.3, target_threshold=0.5),
-                  _logits(dtype), t, grad=[True, False], ref_dtype=torch.float64, tol=TOL[dtype])
+    check_against(
+        lambda x, t: T.BinaryCrossEntropy(smoothing=0.3, target_threshold=0.5)(x, t),
+        lambda x, t: R.timm_binary_cross_entropy(x, t, smoothing=0.3, target_threshold=0.5),
+        _logits(dtype),
+        t,
+        grad=[True, False],
+        ref_dtype=torch.float64,
+        tol=TOL[dtype],
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("options", [dict(), dict(reduction="sum"), dict(reduction="mean"), dict(reduction="none"),
-                                     dict(gamma_neg=2, gamma_pos=0, clip=None), dict(gamma_neg=0, gamma_pos=0, clip=0.1),
-                                     dict(weight=torch.linspace(0.5, 2.0, 5, dtype=torch.float64))])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(),
+        dict(reduction="sum"),
+        dict(reduction="mean"),
+        dict(reduction="none"),
+        dict(gamma_neg=2, gamma_pos=0, clip=None),
+        dict(gamma_neg=0, gamma_pos=0, clip=0.1),
+        dict(weight=torch.linspace(0.5, 2.0, 5, dtype=torch.float64)),
+    ],
+)
 def test_asymmetric_loss_multilabel(dtype, options):
     opts = {k: (v.to(dtype) if isinstance(v, torch.Tensor) else v) for k, v in options.items()}
     y = torch.randint(0, 2, (6, 5), generator=torch.Generator().manual_seed(5)).to(dtype)
@@ -76,9 +124,14 @@ def test_asymmetric_loss_multilabel(dtype, options):
     x = _logits(dtype, scale=4.0).clamp(-15, 15)
     # in float32 both formulas lose ~2e-4 (relative) of the negatives' gradient where p is near 1 (1 - p from
     # sigmoid(z)), so float32 is compared with timm's formula in float32, float64 with float64
-    check_against(lambda x, y: T.AsymmetricLossMultiLabel(**opts)(x, y),
-                  lambda x, y: R.timm_asymmetric_loss_multilabel(x, y, **opts),
-                  x, y, grad=[True, False], tol=TOL[dtype])
+    check_against(
+        lambda x, y: T.AsymmetricLossMultiLabel(**opts)(x, y),
+        lambda x, y: R.timm_asymmetric_loss_multilabel(x, y, **opts),
+        x,
+        y,
+        grad=[True, False],
+        tol=TOL[dtype],
+    )
 
 
 def test_asymmetric_defaults_are_timms():
@@ -86,7 +139,9 @@ def test_asymmetric_defaults_are_timms():
     assert (m.gamma_neg, m.gamma_pos, m.clip, m.reduction) == (4.0, 1.0, 0.05, "batchmean")
 
 
-@pytest.mark.parametrize("options, match", [(dict(disable_torch_grad_focal_loss=True), "disable_torch_grad_focal_loss")])
+@pytest.mark.parametrize(
+    "options, match", [(dict(disable_torch_grad_focal_loss=True), "disable_torch_grad_focal_loss")]
+)
 def test_unreachable_options_raise_naming_them(options, match):
     with pytest.raises(NotImplementedError, match=match):
         T.AsymmetricLossMultiLabel(**options)
@@ -97,6 +152,7 @@ def test_options_not_yet_in_losskit_raise_or_agree_with_timm(options, match):
     import inspect
 
     import losskit.functional as LF
+
     name = "label_smoothing" if "smoothing" in options else "pos_weight"
     if name not in inspect.signature(LF.asymmetric_loss).parameters:
         with pytest.raises(NotImplementedError, match=match):

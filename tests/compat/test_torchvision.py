@@ -22,8 +22,15 @@ def _data(dtype, shape=(7, 5), seed=0):
 @pytest.mark.parametrize("args", [(), (0.25, 2, "sum"), (0.5, 0.0, "mean"), (-1, 2, "mean"), (0.9, 3.5, "none")])
 def test_values_and_gradients_equal_torchvision(dtype, args):
     x, t = _data(dtype)
-    check_against(lambda x, t: sigmoid_focal_loss(x, t, *args), lambda x, t: R.torchvision_sigmoid_focal_loss(x, t, *args),
-                  x, t, grad=[True, False], ref_dtype=torch.float64, tol=TOL[dtype])
+    check_against(
+        lambda x, t: sigmoid_focal_loss(x, t, *args),
+        lambda x, t: R.torchvision_sigmoid_focal_loss(x, t, *args),
+        x,
+        t,
+        grad=[True, False],
+        ref_dtype=torch.float64,
+        tol=TOL[dtype],
+    )
 
 
 def test_defaults_are_torchvisions():

@@ -37,7 +37,7 @@ class Pools:
     def __init__(self, start: tuple = ()) -> None:
         self._pools: dict = {world: Ranks(world) for world in start}
 
-    def __call__(self, world: int) -> "Ranks":
+    def __call__(self, world: int) -> Ranks:
         pool = self._pools.get(world)
         if pool is None or not pool.alive:
             pool = self._pools[world] = Ranks(world)
@@ -81,9 +81,10 @@ class Ranks:
         self._tasks = [ctx.Queue() for _ in range(world)]
         self._results = ctx.Queue()
         port = _free_port()
-        self._procs = [ctx.Process(target=_worker, args=(r, world, port, self._tasks[r], self._results, backend),
-                                  daemon=True)
-                       for r in range(world)]
+        self._procs = [
+            ctx.Process(target=_worker, args=(r, world, port, self._tasks[r], self._results, backend), daemon=True)
+            for r in range(world)
+        ]
         for p in self._procs:
             p.start()
         self._closed, self._ready = False, False
@@ -110,8 +111,10 @@ class Ranks:
                     out[rank] = value
         except queue.Empty:
             self.close()
-            raise AssertionError(f"{what} did not finish on every rank within {timeout} s "
-                                 f"(finished: ranks {sorted(out)}); the pool was shut down") from None
+            raise AssertionError(
+                f"{what} did not finish on every rank within {timeout} s "
+                f"(finished: ranks {sorted(out)}); the pool was shut down"
+            ) from None
         if errors:  # the group may be left mid-collective: the next test gets a fresh pool
             self.close()
             raise AssertionError(f"{what} failed on {len(errors)} of {self.world} ranks:\n" + "\n".join(errors))

@@ -6,8 +6,8 @@ import torch
 import torch.distributed as dist
 
 import losskit.functional as LF
-from losskit.distributed import class_balanced_weights, class_counts
 from helpers import assert_close
+from losskit.distributed import class_balanced_weights, class_counts
 
 
 def _labels(rank: int, multilabel: bool):

@@ -7,8 +7,7 @@ import torch
 import torch.distributed as dist
 
 from losskit import decision
-from losskit.distributed import (expected_calibration_error, fit_temperature, gather, reliability_curve,
-                                 tune_threshold)
+from losskit.distributed import expected_calibration_error, fit_temperature, gather, reliability_curve, tune_threshold
 
 
 def _predictions(rank: int):
@@ -35,7 +34,10 @@ def case_metrics():
     np.testing.assert_array_equal(curve.counts, want.counts)
     np.testing.assert_allclose(curve.accuracy, want.accuracy, equal_nan=True)
     for metric in ("f1", "youden"):
-        got, ref = tune_threshold(scores, labels, metric=metric), decision.tune_threshold(every[2], every[3], metric=metric)
+        got, ref = (
+            tune_threshold(scores, labels, metric=metric),
+            decision.tune_threshold(every[2], every[3], metric=metric),
+        )
         assert (got.threshold, got.value) == (ref.threshold, ref.value)
     assert fit_temperature(logits, target) == pytest.approx(decision.fit_temperature(every[0], every[1]), rel=1e-9)
     return ece

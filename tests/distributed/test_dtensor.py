@@ -15,7 +15,6 @@ from torch.distributed.tensor.parallel import loss_parallel
 import losskit.functional as LF
 from helpers import TOL, assert_close
 
-
 _MESHES: dict = {}
 
 
@@ -23,7 +22,7 @@ def _mesh(shape):
     """One device mesh per shape for the life of the worker (each new mesh makes new process groups)."""
     shape = tuple(shape)
     if shape not in _MESHES:
-        _MESHES[shape] = init_device_mesh("cpu", shape, mesh_dim_names=("dp", "tp")[-len(shape):])
+        _MESHES[shape] = init_device_mesh("cpu", shape, mesh_dim_names=("dp", "tp")[-len(shape) :])
     return _MESHES[shape]
 
 
@@ -65,8 +64,11 @@ def case_cross_entropy(mesh_shape, placements, p):
 
     shards = [Shard(0) if pl == "batch" else Shard(1) for pl in placements]
     x = distribute_tensor(logits.clone(), mesh, shards).requires_grad_()
-    target_in = target if not p.get("dtensor_target") else distribute_tensor(
-        target, mesh, [Shard(0) if pl == "batch" else Replicate() for pl in placements])
+    target_in = (
+        target
+        if not p.get("dtensor_target")
+        else distribute_tensor(target, mesh, [Shard(0) if pl == "batch" else Replicate() for pl in placements])
+    )
     out = LF.cross_entropy(x, target_in, w, **opts)
     assert isinstance(out, DTensor), type(out)
     _backward(out, opts.get("reduction", "mean"), ref.shape)
@@ -76,8 +78,9 @@ def case_cross_entropy(mesh_shape, placements, p):
 
 
 CE_CASES = {
-    "uneven classes, weights, smoothing, z-loss, mean": dict(classes=11, weighted=True, label_smoothing=0.1,
-                                                             z_loss=1e-2),
+    "uneven classes, weights, smoothing, z-loss, mean": dict(
+        classes=11, weighted=True, label_smoothing=0.1, z_loss=1e-2
+    ),
     "an empty shard, sum": dict(classes=4, reduction="sum", label_smoothing=0.2),
     "K-dim, none": dict(n=2, kdims=(3,), classes=7, reduction="none", weighted=True),
     "DTensor target": dict(classes=9, dtensor_target=True),
@@ -102,8 +105,14 @@ MESH_CASES = {  # (mesh shape, placements of (dp, tp)): positions sharded over d
 def test_mean_over_a_mesh_that_shards_positions_is_the_exact_mean(ranks, mesh, reduction):
     shape, placements = MESH_CASES[mesh]
     for dtensor_target in (False, True):
-        p = dict(classes=7, weighted=True, label_smoothing=0.1, reduction=reduction, ignored=0.5,
-                 dtensor_target=dtensor_target)
+        p = dict(
+            classes=7,
+            weighted=True,
+            label_smoothing=0.1,
+            reduction=reduction,
+            ignored=0.5,
+            dtensor_target=dtensor_target,
+        )
         ranks(2).run(case_cross_entropy, shape, placements, p)
 
 
@@ -166,8 +175,11 @@ def case_linear(mesh_shape, p):
     tol = TOL[torch.float64]
     assert_close(out.full_tensor().detach(), ref.detach(), tol=tol, msg="loss differs")
     gx = xd.grad.full_tensor() if isinstance(xd, DTensor) else xd.grad
-    for got, want, name in ((gx, ref_in[0].grad, "input"), (Wd.grad.full_tensor(), ref_in[1].grad, "weight"),
-                            (bd.grad.full_tensor(), ref_in[2].grad, "bias")):
+    for got, want, name in (
+        (gx, ref_in[0].grad, "input"),
+        (Wd.grad.full_tensor(), ref_in[1].grad, "weight"),
+        (bd.grad.full_tensor(), ref_in[2].grad, "bias"),
+    ):
         assert_close(got, want, tol=tol, msg=f"gradient of the {name} differs")
 
 
@@ -200,8 +212,11 @@ def case_refusals():
     with pytest.raises(ValueError, match=r"input is sharded on its features"):
         LF.linear_cross_entropy(x_features, W_rows, target)
     with pytest.raises(ValueError, match=r"linear_weight must be a 2-D DTensor"):
-        LF.linear_cross_entropy(distribute_tensor(torch.randn(4, 4, dtype=torch.float64), mesh, [Replicate()]),
-                                torch.randn(6, 4, dtype=torch.float64), target)
+        LF.linear_cross_entropy(
+            distribute_tensor(torch.randn(4, 4, dtype=torch.float64), mesh, [Replicate()]),
+            torch.randn(6, 4, dtype=torch.float64),
+            target,
+        )
     mesh2 = _mesh((1, dist.get_world_size()))
     W2 = distribute_tensor(torch.randn(6, 4, dtype=torch.float64), mesh2, [Replicate(), Shard(0)])
     with pytest.raises(ValueError, match=r"input is a plain tensor but linear_weight lives on a 2-dimensional mesh"):

@@ -12,11 +12,21 @@ import torch
 import torch.distributed as dist
 
 import losskit.functional as LF
-from losskit.distributed import global_mean, target_count, vocab_parallel_cross_entropy
 from helpers import TOL, assert_close
+from losskit.distributed import global_mean, target_count, vocab_parallel_cross_entropy
 
-_COLLECTIVES = ("all_gather_single", "all_gather_into_tensor", "all_gather", "all_reduce", "broadcast",
-                "reduce_scatter_tensor", "all_to_all_single", "gather", "scatter", "reduce")
+_COLLECTIVES = (
+    "all_gather_single",
+    "all_gather_into_tensor",
+    "all_gather",
+    "all_reduce",
+    "broadcast",
+    "reduce_scatter_tensor",
+    "all_to_all_single",
+    "gather",
+    "scatter",
+    "reduce",
+)
 
 
 @contextlib.contextmanager
@@ -28,6 +38,7 @@ def count_collectives(calls: list):
         def call(*args, **kwargs):
             calls.append(name)
             return fn(*args, **kwargs)
+
         return call
 
     for name, fn in saved.items():
@@ -115,8 +126,9 @@ def case_vocab_parallel_collectives(reduction):
     target = torch.randint(0, classes, (8,), generator=torch.Generator().manual_seed(0))
     calls: list = []
     with count_collectives(calls):
-        out = vocab_parallel_cross_entropy(logits, target, group=None, weight=torch.rand(5 + r),
-                                           label_smoothing=0.1, z_loss=1e-3, reduction=reduction)
+        out = vocab_parallel_cross_entropy(
+            logits, target, group=None, weight=torch.rand(5 + r), label_smoothing=0.1, z_loss=1e-3, reduction=reduction
+        )
     assert len(calls) <= 3, f"{len(calls)} collectives in the forward: {calls}"
     forward = list(calls)
     calls.clear()

@@ -14,8 +14,9 @@ from .test_vocab_parallel import CE_CASES, LINEAR_CASES, case_cross_entropy, cas
 
 pytestmark = [
     pytest.mark.cuda,
-    pytest.mark.skipif(torch.cuda.device_count() < 2 or not dist.is_nccl_available(),
-                       reason="needs two CUDA devices and NCCL"),
+    pytest.mark.skipif(
+        torch.cuda.device_count() < 2 or not dist.is_nccl_available(), reason="needs two CUDA devices and NCCL"
+    ),
 ]
 
 
@@ -27,13 +28,21 @@ def nccl_ranks():
     pool.close()
 
 
-@pytest.mark.parametrize("case", ["weights and ignored targets", "z-loss and smoothing, none, an in-range ignore_index",
-                                  "probabilities, weights, smoothing, z-loss", "bf16 weights, smoothing, z-loss"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "weights and ignored targets",
+        "z-loss and smoothing, none, an in-range ignore_index",
+        "probabilities, weights, smoothing, z-loss",
+        "bf16 weights, smoothing, z-loss",
+    ],
+)
 def test_vocab_parallel_cross_entropy_on_nccl_without_host_sync(nccl_ranks, case):
     nccl_ranks.run(case_cross_entropy, {**CE_CASES[case], "device": "cuda"}, (3, 5))
 
 
-@pytest.mark.parametrize("case", ["weights, ignored targets, smoothing, sum", "z-loss and weights, none",
-                                  "bf16 weights, smoothing"])
+@pytest.mark.parametrize(
+    "case", ["weights, ignored targets, smoothing, sum", "z-loss and weights, none", "bf16 weights, smoothing"]
+)
 def test_vocab_parallel_linear_cross_entropy_on_nccl_without_host_sync(nccl_ranks, case):
     nccl_ranks.run(case_linear_cross_entropy, {**LINEAR_CASES[case], "device": "cuda"}, (3, 5))

@@ -16,8 +16,8 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 import losskit.functional as LF
-from losskit.distributed import vocab_parallel_cross_entropy, vocab_parallel_linear_cross_entropy
 from helpers import TOL, assert_close
+from losskit.distributed import vocab_parallel_cross_entropy, vocab_parallel_linear_cross_entropy
 
 # class slices per rank (uneven; an empty slice; a slice of one class)
 SIZES = {2: [(3, 5), (7, 1)], 3: [(4, 1, 6), (5, 0, 4)]}
@@ -123,8 +123,9 @@ CE_CASES = {
     "plain mean": {},
     "weights and ignored targets": dict(weighted=True, ignored=0.3),
     "smoothing with weights, sum": dict(weighted=True, label_smoothing=0.1, ignored=0.3, reduction="sum"),
-    "z-loss and smoothing, none, an in-range ignore_index": dict(z_loss=1e-2, label_smoothing=0.2, ignore_index=0,
-                                                                 ignored=0.3, reduction="none"),
+    "z-loss and smoothing, none, an in-range ignore_index": dict(
+        z_loss=1e-2, label_smoothing=0.2, ignore_index=0, ignored=0.3, reduction="none"
+    ),
     "soft cap with z-loss and weights": dict(softcap=4.0, z_loss=1e-3, weighted=True),
     "K-dim with weights and smoothing": dict(n=2, kdims=(3, 2), weighted=True, label_smoothing=0.1, ignored=0.2),
     "all ignored, nan": dict(ignored=1.0, weighted=True),
@@ -134,13 +135,16 @@ CE_CASES = {
     "unbatched": dict(n=0, label_smoothing=0.1, weighted=True),
     "probabilities, weights, smoothing, z-loss": dict(probs=True, weighted=True, label_smoothing=0.2, z_loss=1e-2),
     "probabilities, none": dict(probs=True, reduction="none", label_smoothing=0.1),
-    "bf16 weights, smoothing, z-loss": dict(dtype="bfloat16", weighted=True, label_smoothing=0.1, z_loss=1e-2,
-                                             ignored=0.3),
+    "bf16 weights, smoothing, z-loss": dict(
+        dtype="bfloat16", weighted=True, label_smoothing=0.1, z_loss=1e-2, ignored=0.3
+    ),
     "bf16 probabilities, none": dict(dtype="bfloat16", probs=True, reduction="none", weighted=True),
-    "bf16 logits under autocast (float32 result)": dict(dtype="bfloat16", autocast=True, weighted=True,
-                                                        label_smoothing=0.1),
-    "float64 every option": dict(dtype="float64", weighted=True, label_smoothing=0.1, z_loss=1e-2, softcap=5.0,
-                                 ignored=0.3),
+    "bf16 logits under autocast (float32 result)": dict(
+        dtype="bfloat16", autocast=True, weighted=True, label_smoothing=0.1
+    ),
+    "float64 every option": dict(
+        dtype="float64", weighted=True, label_smoothing=0.1, z_loss=1e-2, softcap=5.0, ignored=0.3
+    ),
 }
 
 
@@ -178,8 +182,9 @@ def case_linear_cross_entropy(p: dict, sizes: tuple) -> float:
     t = target.narrow(cd, lo, hi - lo).clone().requires_grad_() if p.get("probs") else target
     w = None if weight is None else weight[lo:hi].to(dtype)
     with no_host_sync(dev), _autocast(p):
-        out = vocab_parallel_linear_cross_entropy(xs, Ws, t, group=None, bias_shard=bs, weight=w,
-                                                  chunk_size=p.get("chunk_size", 4), **opts)
+        out = vocab_parallel_linear_cross_entropy(
+            xs, Ws, t, group=None, bias_shard=bs, weight=w, chunk_size=p.get("chunk_size", 4), **opts
+        )
         out.backward(up.to(out.dtype))
     assert out.dtype == ref.dtype and out.shape == ref.shape
     tol = TOL[torch.bfloat16 if p.get("autocast") else dtype]
@@ -195,8 +200,7 @@ def case_linear_cross_entropy(p: dict, sizes: tuple) -> float:
 
 LINEAR_CASES = {
     "plain mean, chunks of 4": {},
-    "weights, ignored targets, smoothing, sum": dict(weighted=True, ignored=0.3, label_smoothing=0.1,
-                                                     reduction="sum"),
+    "weights, ignored targets, smoothing, sum": dict(weighted=True, ignored=0.3, label_smoothing=0.1, reduction="sum"),
     "z-loss and weights, none": dict(z_loss=1e-2, weighted=True, ignored=0.3, reduction="none", chunk_size=5),
     "all ignored, zero": dict(ignored=1.0, all_ignored="zero", bias=False),
     "all ignored, nan": dict(ignored=1.0, weighted=True),
@@ -225,13 +229,22 @@ def case_refusals():
         (lambda: ce(torch.tensor(1.0), y, group=None), ValueError, r"logits_shard must have a class dimension"),
         (lambda: ce(x.long(), y, group=None), TypeError, r"logits_shard must be a floating-point tensor"),
         (lambda: ce(x, y, group="world"), TypeError, r"group must be a torch.distributed.ProcessGroup"),
-        (lambda: ce(x, y, group=None, weight=torch.ones(7)), ValueError,
-         r"weight must be this rank's slice of the class weights, one entry per class of logits_shard"),
+        (
+            lambda: ce(x, y, group=None, weight=torch.ones(7)),
+            ValueError,
+            r"weight must be this rank's slice of the class weights, one entry per class of logits_shard",
+        ),
         (lambda: ce(x, y, group=None, weight=-torch.ones(3 + r)), ValueError, r"weight has 3|4 entr"),
-        (lambda: ce(x, y, group=None, weight=torch.ones(3 + r, requires_grad=True)), ValueError,
-         r"weight requires grad.*pass weight.detach\(\)"),
-        (lambda: ce(x, torch.tensor([0, 7, 1, 2]), group=None), ValueError,
-         r"target has class index 7 outside \[0, 6\] for input with 7 classes"),
+        (
+            lambda: ce(x, y, group=None, weight=torch.ones(3 + r, requires_grad=True)),
+            ValueError,
+            r"weight requires grad.*pass weight.detach\(\)",
+        ),
+        (
+            lambda: ce(x, torch.tensor([0, 7, 1, 2]), group=None),
+            ValueError,
+            r"target has class index 7 outside \[0, 6\] for input with 7 classes",
+        ),
         (lambda: ce(x, y[:3], group=None), ValueError, r"target has shape \(3,\) but logits_shard has shape"),
         (lambda: ce(x, y.float(), group=None), TypeError, r"target has the shape of class indices"),
         (lambda: ce(x, y, group=None, z_loss=-1.0), ValueError, r"z_loss must be in \[0, inf\]"),
@@ -239,19 +252,32 @@ def case_refusals():
         (lambda: ce(x, y, group=None, label_smoothing=1.5), ValueError, r"label_smoothing must be in \[0, 1\]"),
         (lambda: ce(x, y, group=None, reduction="avg"), ValueError, r"'avg' is not a valid value for reduction"),
         (lambda: ce(x, y, group=None, all_ignored="skip"), ValueError, r"all_ignored='skip' is not valid"),
-        (lambda: ce(x, torch.softmax(x, 1), group=None, ignore_index=0), ValueError,
-         r"ignore_index=0 applies to class-index targets only"),
+        (
+            lambda: ce(x, torch.softmax(x, 1), group=None, ignore_index=0),
+            ValueError,
+            r"ignore_index=0 applies to class-index targets only",
+        ),
         # the ranks pass different tokens: every rank sees it in the gathered layout and refuses
-        (lambda: ce(x[: 4 - r], y[: 4 - r], group=None), ValueError,
-         r"the ranks of the group hold different numbers of positions \(\[4, 3\] in rank order\)"),
+        (
+            lambda: ce(x[: 4 - r], y[: 4 - r], group=None),
+            ValueError,
+            r"the ranks of the group hold different numbers of positions \(\[4, 3\] in rank order\)",
+        ),
     ]
     lce = vocab_parallel_linear_cross_entropy
     h, W = torch.randn(4, 5), torch.randn(3 + r, 5)
     refusals += [
         (lambda: lce(torch.randn(2, 4, 5), W, y, group=None), ValueError, r"input must have shape \(N, H\) or \(H,\)"),
-        (lambda: lce(h, torch.randn(3 + r, 6), y, group=None), ValueError, r"weight_shard must have shape \(C_r, H=5\)"),
-        (lambda: lce(h, W, y, group=None, bias_shard=torch.zeros(7)), ValueError,
-         r"bias_shard must have shape \((3|4),\)"),
+        (
+            lambda: lce(h, torch.randn(3 + r, 6), y, group=None),
+            ValueError,
+            r"weight_shard must have shape \(C_r, H=5\)",
+        ),
+        (
+            lambda: lce(h, W, y, group=None, bias_shard=torch.zeros(7)),
+            ValueError,
+            r"bias_shard must have shape \((3|4),\)",
+        ),
         (lambda: lce(h, W.double(), y, group=None), TypeError, r"input and weight_shard must have the same dtype"),
         (lambda: lce(h, W, y, group=None, chunk_size=0), ValueError, r"chunk_size must be in \[1, inf\]"),
         (lambda: lce(h, W, torch.tensor([0, 9, 1, 2]), group=None), ValueError, r"target has class index 9"),

@@ -69,7 +69,11 @@ def test_bce_matches_torch(shape, wkind, eps, reduction, dtype, seed):
     check_against(
         lambda p, y, w, **k: LF.binary_cross_entropy(p, y, w, label_smoothing=eps, **k),
         lambda p, y, w, **k: F.binary_cross_entropy(p, _smooth(y, eps), w, **k),
-        probs, target, weight, grad=[True, False, False], reduction=reduction,
+        probs,
+        target,
+        weight,
+        grad=[True, False, False],
+        reduction=reduction,
     )
 
 
@@ -89,12 +93,24 @@ def test_half_precision_vs_float64(dtype, reduction):
     out, _ = check_against(
         lambda x, y, pw, **k: LF.binary_cross_entropy_with_logits(x, y, pos_weight=pw, **k),
         lambda x, y, pw, **k: F.binary_cross_entropy_with_logits(x, y, pos_weight=pw, **k),
-        x, y, pw, grad=[True, False, False], ref_dtype=torch.float64, reduction=reduction,
+        x,
+        y,
+        pw,
+        grad=[True, False, False],
+        ref_dtype=torch.float64,
+        reduction=reduction,
     )
     assert out.dtype == dtype
     p = torch.rand(5, 7, generator=g).mul(0.9).add(0.05).to(dtype)
-    out, _ = check_against(LF.binary_cross_entropy, F.binary_cross_entropy, p, y, grad=[True, False],
-                           ref_dtype=torch.float64, reduction=reduction)
+    out, _ = check_against(
+        LF.binary_cross_entropy,
+        F.binary_cross_entropy,
+        p,
+        y,
+        grad=[True, False],
+        ref_dtype=torch.float64,
+        reduction=reduction,
+    )
     assert out.dtype == dtype
 
 
@@ -104,10 +120,12 @@ def test_gradcheck_float64():
     w = torch.rand(3, dtype=torch.float64) + 0.5
     pw = torch.rand(3, dtype=torch.float64) + 0.5
     assert torch.autograd.gradcheck(
-        lambda x, y: LF.binary_cross_entropy_with_logits(x, y, w, pos_weight=pw, label_smoothing=0.1), (x, y))
+        lambda x, y: LF.binary_cross_entropy_with_logits(x, y, w, pos_weight=pw, label_smoothing=0.1), (x, y)
+    )
     p = torch.rand(4, 3, dtype=torch.float64).mul(0.9).add(0.05).requires_grad_()
     assert torch.autograd.gradcheck(
-        lambda p: LF.binary_cross_entropy(p, y.detach(), w, label_smoothing=0.1, reduction="none"), (p,))
+        lambda p: LF.binary_cross_entropy(p, y.detach(), w, label_smoothing=0.1, reduction="none"), (p,)
+    )
 
 
 @pytest.mark.parametrize("eps", [0.0, 0.1, 0.37, 0.9])
@@ -132,8 +150,9 @@ def test_keras_convention_is_ours():
     eps = 0.2
     keras = y * (1.0 - eps) + 0.5 * eps  # keras.losses.BinaryCrossentropy(label_smoothing=eps)
     z = torch.tensor([0.3, -0.4])
-    assert_close(LF.binary_cross_entropy_with_logits(z, y, label_smoothing=eps),
-                 F.binary_cross_entropy_with_logits(z, keras))
+    assert_close(
+        LF.binary_cross_entropy_with_logits(z, y, label_smoothing=eps), F.binary_cross_entropy_with_logits(z, keras)
+    )
 
 
 def test_integer_and_bool_targets_are_accepted():
@@ -196,8 +215,13 @@ def test_nan_probability_gives_nan_not_torchs_error(reduction):
         assert_close(out[keep], F.binary_cross_entropy(x.nan_to_num(0.5), T.double(), reduction="none")[keep])
 
 
-@pytest.mark.parametrize("fn, make", [(LF.binary_cross_entropy_with_logits, lambda g: torch.randn(6, 3, generator=g)),
-                                      (LF.binary_cross_entropy, lambda g: torch.rand(6, 3, generator=g))])
+@pytest.mark.parametrize(
+    "fn, make",
+    [
+        (LF.binary_cross_entropy_with_logits, lambda g: torch.randn(6, 3, generator=g)),
+        (LF.binary_cross_entropy, lambda g: torch.rand(6, 3, generator=g)),
+    ],
+)
 def test_autocast_returns_float32_like_torch(fn, make):
     g = torch.Generator().manual_seed(0)
     x = make(g).bfloat16()
@@ -216,21 +240,51 @@ T = torch.randint(0, 2, (4, 3)).float()
 @pytest.mark.parametrize(
     "fn, tfn, args, kwargs, match",
     [
-        (LF.binary_cross_entropy, F.binary_cross_entropy, (P * 6 - 3, T), {},
-         r"probs has values outside \[0, 1\] \(min -?\d.*max \d.*looks like logits — use binary_cross_entropy_with_logits"),
+        (
+            LF.binary_cross_entropy,
+            F.binary_cross_entropy,
+            (P * 6 - 3, T),
+            {},
+            r"probs has values outside \[0, 1\] \(min -?\d.*max \d.*looks like logits — use binary_cross_entropy_with_logits",
+        ),
         (LF.binary_cross_entropy, F.binary_cross_entropy, (P, T[:, :2]), {}, r"probs \(4, 3\) and target \(4, 2\)"),
         (LF.binary_cross_entropy, F.binary_cross_entropy, (P, T[:1]), {}, r"probs \(4, 3\) and target \(1, 3\)"),
-        (LF.binary_cross_entropy, F.binary_cross_entropy, (P, T), {"weight": torch.ones(2)},
-         r"weight with shape \(2,\) does not broadcast to the shape of probs \(4, 3\)"),
+        (
+            LF.binary_cross_entropy,
+            F.binary_cross_entropy,
+            (P, T),
+            {"weight": torch.ones(2)},
+            r"weight with shape \(2,\) does not broadcast to the shape of probs \(4, 3\)",
+        ),
         (LF.binary_cross_entropy, F.binary_cross_entropy, (P, T), {"reduction": "avg"}, "reduction"),
-        (LF.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits, (P, T[:, :2]), {},
-         r"logits \(4, 3\) and target \(4, 2\)"),
-        (LF.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits, (P, T), {"weight": torch.ones(2)},
-         r"weight with shape \(2,\)"),
-        (LF.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits, (P, T),
-         {"pos_weight": torch.ones(2)}, r"pos_weight with shape \(2,\) does not broadcast"),
-        (LF.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits, (P, T), {"reduction": "x"},
-         "reduction"),
+        (
+            LF.binary_cross_entropy_with_logits,
+            F.binary_cross_entropy_with_logits,
+            (P, T[:, :2]),
+            {},
+            r"logits \(4, 3\) and target \(4, 2\)",
+        ),
+        (
+            LF.binary_cross_entropy_with_logits,
+            F.binary_cross_entropy_with_logits,
+            (P, T),
+            {"weight": torch.ones(2)},
+            r"weight with shape \(2,\)",
+        ),
+        (
+            LF.binary_cross_entropy_with_logits,
+            F.binary_cross_entropy_with_logits,
+            (P, T),
+            {"pos_weight": torch.ones(2)},
+            r"pos_weight with shape \(2,\) does not broadcast",
+        ),
+        (
+            LF.binary_cross_entropy_with_logits,
+            F.binary_cross_entropy_with_logits,
+            (P, T),
+            {"reduction": "x"},
+            "reduction",
+        ),
     ],
 )
 def test_refuses_what_torch_refuses(fn, tfn, args, kwargs, match):
@@ -259,21 +313,33 @@ def test_class_index_targets_with_a_threshold_match_timm(reduction):
     x = torch.randn(6, 5, dtype=torch.float64, generator=g)
     y = torch.randint(0, 5, (6,), generator=g)
     # smoothing 0 in timm: class indices are one-hot rows
-    check_against(lambda x: LF.binary_cross_entropy_with_logits(x, y, reduction=reduction),
-                  lambda x: timm_binary_cross_entropy(x, y, smoothing=0.0, reduction=reduction), x)
+    check_against(
+        lambda x: LF.binary_cross_entropy_with_logits(x, y, reduction=reduction),
+        lambda x: timm_binary_cross_entropy(x, y, smoothing=0.0, reduction=reduction),
+        x,
+    )
     # timm smooths then thresholds: with a threshold between off and on values the smoothing is undone
-    check_against(lambda x: LF.binary_cross_entropy_with_logits(x, y, target_threshold=0.2, reduction=reduction),
-                  lambda x: timm_binary_cross_entropy(x, y, smoothing=0.1, target_threshold=0.2, reduction=reduction), x)
+    check_against(
+        lambda x: LF.binary_cross_entropy_with_logits(x, y, target_threshold=0.2, reduction=reduction),
+        lambda x: timm_binary_cross_entropy(x, y, smoothing=0.1, target_threshold=0.2, reduction=reduction),
+        x,
+    )
     soft = torch.rand(6, 5, dtype=torch.float64, generator=g)  # mixup-style soft targets
     pw = torch.rand(5, dtype=torch.float64, generator=g) + 0.5
-    check_against(lambda x: LF.binary_cross_entropy_with_logits(x, soft, pos_weight=pw, target_threshold=0.3,
-                                                                reduction=reduction),
-                  lambda x: timm_binary_cross_entropy(x, soft, target_threshold=0.3, pos_weight=pw, reduction=reduction),
-                  x)
-    assert_refuses(lambda: LF.binary_cross_entropy_with_logits(x, torch.tensor([0, 1, 5, 0, 1, 2])),
-                   match="class index 5 outside")
-    assert_refuses(lambda: LF.binary_cross_entropy_with_logits(x, soft, target_threshold=1.0),
-                   match=r"target_threshold must be in \[0, 1\)")
+    check_against(
+        lambda x: LF.binary_cross_entropy_with_logits(
+            x, soft, pos_weight=pw, target_threshold=0.3, reduction=reduction
+        ),
+        lambda x: timm_binary_cross_entropy(x, soft, target_threshold=0.3, pos_weight=pw, reduction=reduction),
+        x,
+    )
+    assert_refuses(
+        lambda: LF.binary_cross_entropy_with_logits(x, torch.tensor([0, 1, 5, 0, 1, 2])), match="class index 5 outside"
+    )
+    assert_refuses(
+        lambda: LF.binary_cross_entropy_with_logits(x, soft, target_threshold=1.0),
+        match=r"target_threshold must be in \[0, 1\)",
+    )
 
 
 def test_trailing_one_is_squeezed_like_keras_and_pos_weight_may_be_a_float():
@@ -286,4 +352,6 @@ def test_trailing_one_is_squeezed_like_keras_and_pos_weight_may_be_a_float():
     p = torch.sigmoid(x)
     assert_close(LF.binary_cross_entropy(p, y.view(8, 1)), F.binary_cross_entropy(p, y))
     assert_refuses(lambda: LF.binary_cross_entropy_with_logits(x, y, pos_weight=-1.0), match=r"pos_weight must be in")
-    assert_refuses(lambda: LF.binary_cross_entropy_with_logits(x, y.view(4, 2)), match=r"logits \(8,\) and target \(4, 2\)")
+    assert_refuses(
+        lambda: LF.binary_cross_entropy_with_logits(x, y.view(4, 2)), match=r"logits \(8,\) and target \(4, 2\)"
+    )

@@ -5,15 +5,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from losskit.functional import class_balanced_weights, class_counts, focal_loss, inverse_frequency_weights
 from helpers import assert_close, assert_refuses
+from losskit.functional import class_balanced_weights, class_counts, focal_loss, inverse_frequency_weights
 
 
 def test_class_balanced_hand_values():
     # beta = 0.9, n = [1, 2, 10]: 1/E_n = 0.1 / (1 - 0.9^n) = [1, 0.1/0.19, 0.1/(1 - 0.9^10)]
-    raw = torch.tensor([1.0, 0.1 / 0.19, 0.1 / (1 - 0.9 ** 10)], dtype=torch.float64)
-    assert_close(class_balanced_weights(torch.tensor([1.0, 2.0, 10.0], dtype=torch.float64), beta=0.9,
-                                        normalize=None), raw)
+    raw = torch.tensor([1.0, 0.1 / 0.19, 0.1 / (1 - 0.9**10)], dtype=torch.float64)
+    assert_close(
+        class_balanced_weights(torch.tensor([1.0, 2.0, 10.0], dtype=torch.float64), beta=0.9, normalize=None), raw
+    )
     w = class_balanced_weights([1, 2, 10], beta=0.9)
     assert w.dtype == torch.get_default_dtype()
     assert_close(w, (raw * 3 / raw.sum()).float())
@@ -83,7 +84,9 @@ def test_class_counts():
 def test_weights_errors():
     assert_refuses(lambda: class_balanced_weights([1, 2], beta=1.0), match=r"beta must be in \[0, 1\), got 1.0")
     assert_refuses(lambda: class_balanced_weights([1, 2], beta=-0.5), match=r"beta must be in \[0, 1\)")
-    assert_refuses(lambda: class_balanced_weights([1, -2]), match=r"counts must be finite and >= 0, got -2.0 for class 1")
+    assert_refuses(
+        lambda: class_balanced_weights([1, -2]), match=r"counts must be finite and >= 0, got -2.0 for class 1"
+    )
     assert_refuses(lambda: class_balanced_weights([[1, 2]]), match="counts must be 1-D")
     assert_refuses(lambda: class_balanced_weights([]), match="counts must be 1-D")
     assert_refuses(lambda: class_balanced_weights(["a"]), match="counts must be")

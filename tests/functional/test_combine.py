@@ -1,11 +1,11 @@
 """combined_loss / combined_loss_components / precomputed / Activations: weighted sums, components, shared
 activations, refusals."""
 
-import pytest
 import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from helpers import assert_close, assert_refuses, check_against
 from losskit.functional import (
     Activations,
     combined_loss,
@@ -15,7 +15,6 @@ from losskit.functional import (
     sigmoid_focal_loss,
 )
 from losskit.nn import CombinedLoss
-from helpers import assert_close, assert_refuses, check_against
 
 
 class CountOps(TorchDispatchMode):
@@ -77,10 +76,14 @@ def test_sigmoid_activation_is_shared():
     x = torch.randn(6, 4, dtype=torch.float64)
     y = torch.randint(0, 2, (6, 4)).double()
     soft_iou = lambda p, y: 1 - (p * y).sum() / (p + y - p * y).sum()
-    losses = {"bce": F.binary_cross_entropy_with_logits, "iou": precomputed(soft_iou, activation="sigmoid"),
-              "focal": sigmoid_focal_loss}
-    ref = lambda x, y: (F.binary_cross_entropy_with_logits(x, y) + soft_iou(torch.sigmoid(x), y)
-                        + sigmoid_focal_loss(x, y))
+    losses = {
+        "bce": F.binary_cross_entropy_with_logits,
+        "iou": precomputed(soft_iou, activation="sigmoid"),
+        "focal": sigmoid_focal_loss,
+    }
+    ref = lambda x, y: (
+        F.binary_cross_entropy_with_logits(x, y) + soft_iou(torch.sigmoid(x), y) + sigmoid_focal_loss(x, y)
+    )
     check_against(lambda x, y: combined_loss(x, y, losses), ref, x, y, grad=[True, False])
 
 
@@ -97,10 +100,14 @@ def test_combine_errors():
     x, t = _data()
     assert_refuses(lambda: combined_loss(x, t, {}), match="losses must be a non-empty mapping")
     assert_refuses(lambda: combined_loss(x, t, {"ce": 3}), match=r"losses\['ce'\] must be callable")
-    assert_refuses(lambda: combined_loss(x, t, {"ce": F.cross_entropy}, weights={"dice": 1.0}),
-                   match=r"weights has names that are not losses: \['dice'\]")
-    assert_refuses(lambda: combined_loss(x, t, {"ce": F.cross_entropy}, weights={"ce": "1"}),
-                   match=r"weights\['ce'\] must be a finite number")
+    assert_refuses(
+        lambda: combined_loss(x, t, {"ce": F.cross_entropy}, weights={"dice": 1.0}),
+        match=r"weights has names that are not losses: \['dice'\]",
+    )
+    assert_refuses(
+        lambda: combined_loss(x, t, {"ce": F.cross_entropy}, weights={"ce": "1"}),
+        match=r"weights\['ce'\] must be a finite number",
+    )
     assert_refuses(lambda: combined_loss(x, t, {"ce": lambda x, t: 1.0}), match="returned float, expected a Tensor")
     assert_refuses(lambda: precomputed(F.nll_loss, takes="logits"), match="takes='logits' is not valid")
     assert_refuses(lambda: precomputed(F.nll_loss, activation="relu"), match="activation='relu' is not valid")

@@ -41,13 +41,23 @@ def _ce_inputs(g, *, n, c, kdims, prob, weighted, ignore_index, ignore_frac, dty
     dtype=st.sampled_from([torch.float32, torch.float64]),
     seed=st.integers(0, 2**16),
 )
-def test_cross_entropy_matches_torch(n, c, kdims, prob, weighted, ignore_index, ignore_frac, label_smoothing,
-                                     reduction, dtype, seed):
+def test_cross_entropy_matches_torch(
+    n, c, kdims, prob, weighted, ignore_index, ignore_frac, label_smoothing, reduction, dtype, seed
+):
     g = torch.Generator().manual_seed(seed)
     if n is None:
         kdims = []
-    logits, target, weight = _ce_inputs(g, n=n, c=c, kdims=kdims, prob=prob, weighted=weighted,
-                                        ignore_index=ignore_index, ignore_frac=ignore_frac, dtype=dtype)
+    logits, target, weight = _ce_inputs(
+        g,
+        n=n,
+        c=c,
+        kdims=kdims,
+        prob=prob,
+        weighted=weighted,
+        ignore_index=ignore_index,
+        ignore_frac=ignore_frac,
+        dtype=dtype,
+    )
     kw = dict(reduction=reduction, label_smoothing=label_smoothing)
     if not prob:
         kw["ignore_index"] = ignore_index
@@ -59,11 +69,20 @@ def test_cross_entropy_matches_torch(n, c, kdims, prob, weighted, ignore_index, 
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
 def test_cross_entropy_half_precision_vs_float64(dtype, prob, reduction):
     g = torch.Generator().manual_seed(1)
-    logits, target, weight = _ce_inputs(g, n=6, c=7, kdims=[3], prob=prob, weighted=True, ignore_index=-100,
-                                        ignore_frac=0.2, dtype=dtype)
+    logits, target, weight = _ce_inputs(
+        g, n=6, c=7, kdims=[3], prob=prob, weighted=True, ignore_index=-100, ignore_frac=0.2, dtype=dtype
+    )
     kw = dict(reduction=reduction, label_smoothing=0.1)
-    out, _ = check_against(LF.cross_entropy, F.cross_entropy, logits, target, weight, grad=[True, False, False],
-                           ref_dtype=torch.float64, **kw)
+    out, _ = check_against(
+        LF.cross_entropy,
+        F.cross_entropy,
+        logits,
+        target,
+        weight,
+        grad=[True, False, False],
+        ref_dtype=torch.float64,
+        **kw,
+    )
     assert out.dtype == dtype
 
 
@@ -78,8 +97,9 @@ def test_cross_entropy_large_half_logits_stay_finite():
 def test_weight_ignore_smoothing_formula_float64():
     """pytorch#73205 / #104776: the smoothing term is weighted and normalised by sum(w_y) too."""
     g = torch.Generator().manual_seed(3)
-    logits, target, weight = _ce_inputs(g, n=8, c=5, kdims=[], prob=False, weighted=True, ignore_index=-100,
-                                        ignore_frac=0.3)
+    logits, target, weight = _ce_inputs(
+        g, n=8, c=5, kdims=[], prob=False, weighted=True, ignore_index=-100, ignore_frac=0.3
+    )
     eps, c = 0.2, 5
     logp = torch.log_softmax(logits, 1)
     keep = target != -100
@@ -93,16 +113,18 @@ def test_weight_ignore_smoothing_formula_float64():
 
 def test_cross_entropy_gradcheck():
     g = torch.Generator().manual_seed(4)
-    logits, target, weight = _ce_inputs(g, n=3, c=4, kdims=[2], prob=False, weighted=True, ignore_index=1,
-                                        ignore_frac=0.3)
+    logits, target, weight = _ce_inputs(
+        g, n=3, c=4, kdims=[2], prob=False, weighted=True, ignore_index=1, ignore_frac=0.3
+    )
     logits.requires_grad_()
     assert torch.autograd.gradcheck(
-        lambda x: LF.cross_entropy(x, target, weight, ignore_index=1, label_smoothing=0.3), (logits,))
-    logits, probs, _ = _ce_inputs(g, n=3, c=4, kdims=[], prob=True, weighted=False, ignore_index=-100,
-                                  ignore_frac=0)
+        lambda x: LF.cross_entropy(x, target, weight, ignore_index=1, label_smoothing=0.3), (logits,)
+    )
+    logits, probs, _ = _ce_inputs(g, n=3, c=4, kdims=[], prob=True, weighted=False, ignore_index=-100, ignore_frac=0)
     logits.requires_grad_(), probs.requires_grad_()
     assert torch.autograd.gradcheck(
-        lambda x, p: LF.cross_entropy(x, p, weight, label_smoothing=0.1, reduction="none"), (logits, probs))
+        lambda x, p: LF.cross_entropy(x, p, weight, label_smoothing=0.1, reduction="none"), (logits, probs)
+    )
 
 
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
@@ -122,13 +144,29 @@ def test_all_ignored_nan_like_torch_and_zero_option(reduction, weighted):
 
 def test_all_ignored_zero_matches_torch_when_something_counts():
     g = torch.Generator().manual_seed(5)
-    logits, target, weight = _ce_inputs(g, n=6, c=4, kdims=[2], prob=False, weighted=True, ignore_index=3,
-                                        ignore_frac=0.5)
+    logits, target, weight = _ce_inputs(
+        g, n=6, c=4, kdims=[2], prob=False, weighted=True, ignore_index=3, ignore_frac=0.5
+    )
     target[0, 0] = 1
-    check_against(lambda *a, **k: LF.cross_entropy(*a, all_ignored="zero", **k), F.cross_entropy,
-                  logits, target, weight, grad=[True, False, False], ignore_index=3, label_smoothing=0.2)
-    check_against(lambda *a, **k: LF.nll_loss(*a, all_ignored="zero", **k), F.nll_loss,
-                  torch.log_softmax(logits, 1), target, weight, grad=[True, False, False], ignore_index=3)
+    check_against(
+        lambda *a, **k: LF.cross_entropy(*a, all_ignored="zero", **k),
+        F.cross_entropy,
+        logits,
+        target,
+        weight,
+        grad=[True, False, False],
+        ignore_index=3,
+        label_smoothing=0.2,
+    )
+    check_against(
+        lambda *a, **k: LF.nll_loss(*a, all_ignored="zero", **k),
+        F.nll_loss,
+        torch.log_softmax(logits, 1),
+        target,
+        weight,
+        grad=[True, False, False],
+        ignore_index=3,
+    )
 
 
 def test_integer_target_dtypes_and_weight_dtype_are_accepted():
@@ -163,11 +201,13 @@ def test_kernel_primitive_is_offered_the_normalised_inputs(monkeypatch):
     def rows(c, *, z_loss, softcap, reduction):
         return torch.full(c.target.shape, 2.0)
 
-    monkeypatch.setitem(_dispatch._REGISTERED, "cross_entropy_rows", _dispatch.Kernel("cross_entropy_rows", rows,
-                                                                                      supports))
+    monkeypatch.setitem(
+        _dispatch._REGISTERED, "cross_entropy_rows", _dispatch.Kernel("cross_entropy_rows", rows, supports)
+    )
     with losskit.impl("triton"):
-        out = LF.cross_entropy(torch.randn(2, 3), torch.tensor([0, -100]), label_smoothing=0.1, z_loss=1e-3,
-                               all_ignored="zero")
+        out = LF.cross_entropy(
+            torch.randn(2, 3), torch.tensor([0, -100]), label_smoothing=0.1, z_loss=1e-3, all_ignored="zero"
+        )
     assert seen["reduction"] == "mean" and seen["z_loss"] == 1e-3 and seen["softcap"] is None
     assert seen["inputs"].label_smoothing == 0.1 and seen["inputs"].ignore_index == -100
     assert out.item() == 2.0  # the kernel's rows, reduced by the functional over the one counted row
@@ -183,8 +223,9 @@ def test_kernel_with_an_unknown_option_is_a_type_error(monkeypatch):
     def rows(c, *, z_loss, softcap):  # does not take ``reduction``
         return torch.zeros(c.target.shape)
 
-    monkeypatch.setitem(_dispatch._REGISTERED, "cross_entropy_rows",
-                        _dispatch.Kernel("cross_entropy_rows", rows, lambda c, **kw: True))
+    monkeypatch.setitem(
+        _dispatch._REGISTERED, "cross_entropy_rows", _dispatch.Kernel("cross_entropy_rows", rows, lambda c, **kw: True)
+    )
     with losskit.impl("triton"), pytest.raises(TypeError, match="reduction"):
         LF.cross_entropy(torch.randn(2, 3), torch.tensor([0, 1]))
 
@@ -204,8 +245,11 @@ def test_z_loss_and_softcap_match_the_formula(reduction, z_loss, softcap, kdims)
     y.view(-1)[1] = -100
     w = torch.rand(4, generator=g, dtype=torch.float64) + 0.3
     kw = dict(weight=w, label_smoothing=0.25, reduction=reduction)  # (torch rounds ε to float32: 0.25 is exact)
-    check_against(lambda x: LF.cross_entropy(x, y, z_loss=z_loss, softcap=softcap, **kw),
-                  lambda x: reference.categorical_nll(x, y, z_loss=z_loss, softcap=softcap, **kw), x)
+    check_against(
+        lambda x: LF.cross_entropy(x, y, z_loss=z_loss, softcap=softcap, **kw),
+        lambda x: reference.categorical_nll(x, y, z_loss=z_loss, softcap=softcap, **kw),
+        x,
+    )
 
 
 def test_z_loss_and_softcap_off_is_cross_entropy_and_refusals():
@@ -237,18 +281,25 @@ def test_small_integer_targets_are_class_indices():
 
 def test_weight_of_lower_precision_than_the_logits_is_refused_like_torch():
     y = torch.tensor([0, 1, 2, 1])
-    for x, w in ((torch.randn(4, 3, dtype=torch.float64), torch.rand(3).half()),
-                 (torch.randn(4, 3), torch.rand(3, dtype=torch.float16))):
-        assert_refuses(lambda: LF.nll_loss(x.log_softmax(1), y, w), match="lower precision",
-                       torch_call=lambda: F.nll_loss(x.log_softmax(1), y, w))
+    for x, w in (
+        (torch.randn(4, 3, dtype=torch.float64), torch.rand(3).half()),
+        (torch.randn(4, 3), torch.rand(3, dtype=torch.float16)),
+    ):
+        assert_refuses(
+            lambda: LF.nll_loss(x.log_softmax(1), y, w),
+            match="lower precision",
+            torch_call=lambda: F.nll_loss(x.log_softmax(1), y, w),
+        )
     # a wider weight is rounded to the logits' dtype (a float32 weight with bfloat16 logits)
     xb, w32 = torch.randn(4, 3).bfloat16(), torch.rand(3)
     assert_close(LF.cross_entropy(xb, y, w32), F.cross_entropy(xb, y, w32.bfloat16()))
 
 
 def test_negative_class_weight_is_refused():
-    assert_refuses(lambda: LF.cross_entropy(torch.randn(2, 3), torch.tensor([0, 1]), torch.tensor([1.0, -1.0, 1.0])),
-                   match=r"weight has 1 entry below 0")
+    assert_refuses(
+        lambda: LF.cross_entropy(torch.randn(2, 3), torch.tensor([0, 1]), torch.tensor([1.0, -1.0, 1.0])),
+        match=r"weight has 1 entry below 0",
+    )
 
 
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
@@ -259,8 +310,11 @@ def test_class_mask_matches_optax_where_on_probability_targets(reduction):
     mask[:, 0] = True
     t = torch.softmax(torch.randn(6, 5, generator=g, dtype=torch.float64), 1) * mask
     t = t / t.sum(1, keepdim=True)
-    check_against(lambda x: LF.cross_entropy(x, t, class_mask=mask, reduction=reduction),
-                  lambda x: reference.reduce(reference.softmax_cross_entropy_where(x, t, mask), reduction), x)
+    check_against(
+        lambda x: LF.cross_entropy(x, t, class_mask=mask, reduction=reduction),
+        lambda x: reference.reduce(reference.softmax_cross_entropy_where(x, t, mask), reduction),
+        x,
+    )
 
 
 def test_class_mask_on_class_indices_is_cross_entropy_over_the_kept_classes():
@@ -274,11 +328,14 @@ def test_class_mask_on_class_indices_is_cross_entropy_over_the_kept_classes():
     for reduction in ("none", "mean"):
         # the kept classes alone, as a 4-class problem
         yk = torch.where(y == -100, y, torch.cumsum(keep.long(), 0)[y.clamp_min(0)] - 1)
-        check_against(lambda x: LF.cross_entropy(x, y, class_mask=keep, reduction=reduction, **kw),
-                      lambda x: reference.categorical_nll(x[:, keep], yk, reduction=reduction,
-                                                          **{**kw, "weight": w[keep]}), x)
-    assert_refuses(lambda: LF.cross_entropy(x, y, class_mask=keep & (torch.arange(6) != 3)),
-                   match="target class 3 is masked out")
+        check_against(
+            lambda x: LF.cross_entropy(x, y, class_mask=keep, reduction=reduction, **kw),
+            lambda x: reference.categorical_nll(x[:, keep], yk, reduction=reduction, **{**kw, "weight": w[keep]}),
+            x,
+        )
+    assert_refuses(
+        lambda: LF.cross_entropy(x, y, class_mask=keep & (torch.arange(6) != 3)), match="target class 3 is masked out"
+    )
     assert_refuses(lambda: LF.cross_entropy(x, y, class_mask=keep.float()), match="must be a bool tensor")
     assert_refuses(lambda: LF.cross_entropy(x, y, class_mask=keep[:4]), match="one entry per class")
 
@@ -299,23 +356,33 @@ def test_sample_weight_scales_items_and_the_mean(reduction, prob):
         den = s.sum() if prob else (w[y.clamp_min(0)] * s * (y != -100)).sum()
         return reference.reduce(rows, reduction, den)
 
-    check_against(lambda x: LF.cross_entropy(x, y, w, label_smoothing=0.1, sample_weight=s, reduction=reduction),
-                  ref, x)
+    check_against(
+        lambda x: LF.cross_entropy(x, y, w, label_smoothing=0.1, sample_weight=s, reduction=reduction), ref, x
+    )
     if not prob:  # nll_loss takes the same weights
-        check_against(lambda x: LF.nll_loss(x.log_softmax(1), y, w, sample_weight=s, reduction=reduction),
-                      lambda x: reference.reduce(F.nll_loss(x.log_softmax(1), y, w, reduction="none") * s, reduction,
-                                                 (w[y.clamp_min(0)] * s * (y != -100)).sum()), x)
+        check_against(
+            lambda x: LF.nll_loss(x.log_softmax(1), y, w, sample_weight=s, reduction=reduction),
+            lambda x: reference.reduce(
+                F.nll_loss(x.log_softmax(1), y, w, reduction="none") * s,
+                reduction,
+                (w[y.clamp_min(0)] * s * (y != -100)).sum(),
+            ),
+            x,
+        )
     assert_refuses(lambda: LF.cross_entropy(x, y, sample_weight=-s), match="sample_weight has .* below 0")
-    assert_refuses(lambda: LF.cross_entropy(x, y, sample_weight=s[:, :1].repeat(1, 3)),
-                   match="does not broadcast")
+    assert_refuses(lambda: LF.cross_entropy(x, y, sample_weight=s[:, :1].repeat(1, 3)), match="does not broadcast")
 
 
 def test_linear_cross_entropy_sample_weight_matches_cross_entropy():
     x, w, b, y = _lce_inputs()
     s = torch.rand(7, dtype=torch.float64)
     for reduction in ("none", "mean", "sum"):
-        check_against(lambda x, w: LF.linear_cross_entropy(x, w, y, sample_weight=s, chunk_size=3, reduction=reduction),
-                      lambda x, w: LF.cross_entropy(x @ w.T, y, sample_weight=s, reduction=reduction), x, w)
+        check_against(
+            lambda x, w: LF.linear_cross_entropy(x, w, y, sample_weight=s, chunk_size=3, reduction=reduction),
+            lambda x, w: LF.cross_entropy(x @ w.T, y, sample_weight=s, reduction=reduction),
+            x,
+            w,
+        )
 
 
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
@@ -326,8 +393,11 @@ def test_generalized_cross_entropy_matches_the_paper(q, reduction):
     y = torch.randint(0, 5, (6, 2), generator=g)
     y[0, 1] = -100
     w = torch.rand(5, generator=g, dtype=torch.float64) + 0.5
-    check_against(lambda x: LF.generalized_cross_entropy(x, y, q=q, weight=w, reduction=reduction),
-                  lambda x: reference.generalized_cross_entropy(x, y, q=q, weight=w, reduction=reduction), x)
+    check_against(
+        lambda x: LF.generalized_cross_entropy(x, y, q=q, weight=w, reduction=reduction),
+        lambda x: reference.generalized_cross_entropy(x, y, q=q, weight=w, reduction=reduction),
+        x,
+    )
 
 
 def test_generalized_cross_entropy_limits_and_soft_targets():
@@ -338,8 +408,9 @@ def test_generalized_cross_entropy_limits_and_soft_targets():
     assert_close(LF.generalized_cross_entropy(x, y, q=1.0), (1 - torch.softmax(x, 1).gather(1, y[:, None])).mean())
     # label smoothing is the expectation over the smoothed target, as probability targets give
     t = F.one_hot(y, 4).double() * 0.8 + 0.05
-    assert_close(LF.generalized_cross_entropy(x, y, q=0.5, label_smoothing=0.2),
-                 LF.generalized_cross_entropy(x, t, q=0.5))
+    assert_close(
+        LF.generalized_cross_entropy(x, y, q=0.5, label_smoothing=0.2), LF.generalized_cross_entropy(x, t, q=0.5)
+    )
     assert_refuses(lambda: LF.generalized_cross_entropy(x, y, q=0.0), match=r"q must be in \(0, 1\]")
     assert_refuses(lambda: LF.generalized_cross_entropy(x, y, q=1.5), match=r"q must be in \(0, 1\]")
 
@@ -381,8 +452,11 @@ def _lce_ref(x, w, y, b=None, **kw):
 def test_linear_cross_entropy_second_order_gradients(reduction):
     x, w, b, y = _lce_inputs(n=4, h=3, c=5)
     torch.autograd.gradgradcheck(
-        lambda x, w, b: LF.linear_cross_entropy(x, w, y, linear_bias=b, reduction=reduction, chunk_size=3,
-                                                label_smoothing=0.1), (x, w, b))
+        lambda x, w, b: LF.linear_cross_entropy(
+            x, w, y, linear_bias=b, reduction=reduction, chunk_size=3, label_smoothing=0.1
+        ),
+        (x, w, b),
+    )
 
 
 def test_linear_cross_entropy_gradient_penalty_matches_the_unfused_one():
@@ -394,8 +468,9 @@ def test_linear_cross_entropy_gradient_penalty_matches_the_unfused_one():
         gx.square().sum().backward()
         return ww.grad
 
-    assert_close(penalty(lambda x, w: LF.linear_cross_entropy(x, w, y, chunk_size=2)),
-                 penalty(lambda x, w: _lce_ref(x, w, y)))
+    assert_close(
+        penalty(lambda x, w: LF.linear_cross_entropy(x, w, y, chunk_size=2)), penalty(lambda x, w: _lce_ref(x, w, y))
+    )
 
 
 def test_linear_cross_entropy_under_torch_func():
@@ -403,8 +478,9 @@ def test_linear_cross_entropy_under_torch_func():
     y = y.clamp_min(0)
     gx = torch.func.grad(lambda x: LF.linear_cross_entropy(x, w.detach(), y))(x.detach())
     assert_close(gx, torch.func.grad(lambda x: _lce_ref(x, w.detach(), y))(x.detach()))
-    per_sample = torch.func.vmap(torch.func.grad(lambda w, xi, yi: LF.linear_cross_entropy(xi, w, yi)),
-                                 in_dims=(None, 0, 0))(w.detach(), x.detach(), y)
+    per_sample = torch.func.vmap(
+        torch.func.grad(lambda w, xi, yi: LF.linear_cross_entropy(xi, w, yi)), in_dims=(None, 0, 0)
+    )(w.detach(), x.detach(), y)
     loop = torch.stack([torch.func.grad(lambda w: _lce_ref(x.detach()[i], w, y[i]))(w.detach()) for i in range(7)])
     assert_close(per_sample, loop)
 
@@ -423,8 +499,13 @@ def test_linear_cross_entropy_z_loss_and_softcap_match_cross_entropy(reduction, 
         y = torch.softmax(torch.randn(7, 11, dtype=torch.float64), 1)
     cw = torch.rand(11, dtype=torch.float64) + 0.5
     kw = dict(weight=cw, label_smoothing=0.25, z_loss=0.05, softcap=4.0, reduction=reduction)
-    check_against(lambda x, w, b: LF.linear_cross_entropy(x, w, y, linear_bias=b, chunk_size=3, **kw),
-                  lambda x, w, b: LF.cross_entropy(F.linear(x, w, b), y, **kw), x, w, b)
+    check_against(
+        lambda x, w, b: LF.linear_cross_entropy(x, w, y, linear_bias=b, chunk_size=3, **kw),
+        lambda x, w, b: LF.cross_entropy(F.linear(x, w, b), y, **kw),
+        x,
+        w,
+        b,
+    )
 
 
 def test_linear_cross_entropy_small_integer_labels():
@@ -460,8 +541,9 @@ def test_linear_cross_entropy_compiles_once_for_every_batch_size():
     _, w, _, _ = _lce_inputs()
     torch._dynamo.reset()
     counter = torch._dynamo.testing.CompileCounter()
-    fn = torch.compile(lambda x, y: LF.linear_cross_entropy(x, w, y, chunk_size=4), backend=counter,
-                       dynamic=True, fullgraph=True)
+    fn = torch.compile(
+        lambda x, y: LF.linear_cross_entropy(x, w, y, chunk_size=4), backend=counter, dynamic=True, fullgraph=True
+    )
     for n in (6, 9, 13):  # (not 5: the feature size, which duck sizing would tie the batch to)
         x = torch.randn(n, 5, dtype=torch.float64, requires_grad=True)
         y = torch.randint(0, 11, (n,))
@@ -484,7 +566,11 @@ Y = torch.tensor([0, 1, 2, 1])
     "args, kwargs, match",
     [
         ((X, Y.float()), {}, r"shape of class indices \(4,\) but dtype torch.float32.*target.long\(\)"),
-        ((X, torch.zeros(4, 3, dtype=torch.long)), {}, r"shape of logits \(4, 3\).*class-probability.*target.float\(\)"),
+        (
+            (X, torch.zeros(4, 3, dtype=torch.long)),
+            {},
+            r"shape of logits \(4, 3\).*class-probability.*target.float\(\)",
+        ),
         ((X, torch.tensor([0, 1, 3, 1])), {}, r"class index 3 outside \[0, 2\].*3 classes"),
         ((X, torch.tensor([0, -2, 1, 1])), {}, r"class index -2"),
         ((X, torch.zeros(5, dtype=torch.long)), {}, r"target has shape \(5,\) but logits has shape \(4, 3\)"),
@@ -500,8 +586,9 @@ Y = torch.tensor([0, 1, 2, 1])
     ],
 )
 def test_cross_entropy_refuses_what_torch_refuses(args, kwargs, match):
-    assert_refuses(lambda: LF.cross_entropy(*args, **kwargs), match=match,
-                   torch_call=lambda: F.cross_entropy(*args, **kwargs))
+    assert_refuses(
+        lambda: LF.cross_entropy(*args, **kwargs), match=match, torch_call=lambda: F.cross_entropy(*args, **kwargs)
+    )
 
 
 def test_cross_entropy_stricter_than_torch():
@@ -544,21 +631,32 @@ def test_nll_loss_matches_torch(n, c, kdims, weighted, ignore_index, reduction, 
     g = torch.Generator().manual_seed(seed)
     if n is None:
         kdims = []
-    logits, target, weight = _ce_inputs(g, n=n, c=c, kdims=kdims, prob=False, weighted=weighted,
-                                        ignore_index=ignore_index, ignore_frac=0.3, dtype=dtype)
+    logits, target, weight = _ce_inputs(
+        g, n=n, c=c, kdims=kdims, prob=False, weighted=weighted, ignore_index=ignore_index, ignore_frac=0.3, dtype=dtype
+    )
     log_probs = torch.log_softmax(logits, 0 if n is None else 1)
-    check_against(LF.nll_loss, F.nll_loss, log_probs, target, weight, grad=[True, False, False],
-                  ignore_index=ignore_index, reduction=reduction)
+    check_against(
+        LF.nll_loss,
+        F.nll_loss,
+        log_probs,
+        target,
+        weight,
+        grad=[True, False, False],
+        ignore_index=ignore_index,
+        reduction=reduction,
+    )
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_nll_loss_half_vs_float64(dtype):
     g = torch.Generator().manual_seed(2)
-    logits, target, weight = _ce_inputs(g, n=5, c=4, kdims=[2], prob=False, weighted=True, ignore_index=-100,
-                                        ignore_frac=0.2)
+    logits, target, weight = _ce_inputs(
+        g, n=5, c=4, kdims=[2], prob=False, weighted=True, ignore_index=-100, ignore_frac=0.2
+    )
     log_probs = torch.log_softmax(logits, 1).to(dtype)
-    check_against(LF.nll_loss, F.nll_loss, log_probs, target, weight.to(dtype), grad=[True, False, False],
-                  ref_dtype=torch.float64)
+    check_against(
+        LF.nll_loss, F.nll_loss, log_probs, target, weight.to(dtype), grad=[True, False, False], ref_dtype=torch.float64
+    )
 
 
 def test_nll_loss_gradcheck_and_all_ignored():
@@ -594,7 +692,7 @@ def test_nll_loss_refuses_what_torch_refuses(args, match):
 
 def test_legacy_size_average_traces_under_fullgraph_compile():
     # the deprecation warning of size_average/reduce used to break torch.compile(fullgraph=True)
-    fn = lambda x, y: LF.cross_entropy(x, y, None, False)  # noqa: E731  (size_average=False: "sum")
+    fn = lambda x, y: LF.cross_entropy(x, y, None, False)
     torch._dynamo.reset()
     compiled = torch.compile(fn, fullgraph=True, backend="eager")
     x, y = torch.randn(4, 3), torch.tensor([0, 1, 2, 1])
@@ -603,10 +701,13 @@ def test_legacy_size_average_traces_under_fullgraph_compile():
         fn(x, y)  # eager still warns
 
 
-@pytest.mark.parametrize("fn, inp", [
-    (LF.cross_entropy, lambda x: x),
-    (LF.nll_loss, lambda x: torch.log_softmax(x, 1)),
-])
+@pytest.mark.parametrize(
+    "fn, inp",
+    [
+        (LF.cross_entropy, lambda x: x),
+        (LF.nll_loss, lambda x: torch.log_softmax(x, 1)),
+    ],
+)
 def test_ignore_index_none_means_no_ignored_label(fn, inp):
     # ignore_index=None used to crash inside torch ("must be int, not NoneType")
     x, y = torch.randn(4, 3, dtype=torch.float64), torch.tensor([0, 2, 1, 1])

@@ -30,8 +30,9 @@ def _dist(g, shape, *, zeros=0.0, dim=-1):
 
 def _js_ref(p, q):
     m = 0.5 * (p + q)
-    return 0.5 * torch_kl(Categorical(probs=p), Categorical(probs=m)) + 0.5 * torch_kl(Categorical(probs=q),
-                                                                                      Categorical(probs=m))
+    return 0.5 * torch_kl(Categorical(probs=p), Categorical(probs=m)) + 0.5 * torch_kl(
+        Categorical(probs=q), Categorical(probs=m)
+    )
 
 
 @given(n=st.integers(1, 5), c=st.integers(1, 6), zeros=st.sampled_from([0.0, 0.4]), seed=st.integers(0, 2**16))
@@ -65,9 +66,11 @@ def test_zeros_give_finite_values_and_gradients(log_input):
     r = torch.tensor([[0.25, 0.25, 0.5, 0.0], [0.5, 0.0, 0.0, 0.5]], dtype=torch.float64)  # KL: r > 0 where p > 0
     a, b, c = (p.log(), q.log(), r.log()) if log_input else (p, q, r)
     a.requires_grad_(), b.requires_grad_(), c.requires_grad_()
-    for out, args in ((LF.entropy(a, log_input=log_input), (a,)),
-                      (LF.js_divergence(a, b, log_input=log_input), (a, b)),
-                      (LF.kl_divergence(a, c, log_input=log_input), (a, c))):
+    for out, args in (
+        (LF.entropy(a, log_input=log_input), (a,)),
+        (LF.js_divergence(a, b, log_input=log_input), (a, b)),
+        (LF.kl_divergence(a, c, log_input=log_input), (a, c)),
+    ):
         assert torch.isfinite(out).all()
         for gr in torch.autograd.grad(out.sum(), args):
             assert torch.isfinite(gr).all(), (out, gr)
@@ -107,8 +110,9 @@ def test_entropy_plus_kl_is_cross_entropy_with_prob_targets(kdims):
     ce = F.cross_entropy(logits, p, reduction="none")
     assert_close(LF.entropy(p, dim=1) + LF.kl_divergence(p, q, dim=1), ce)
     logq = torch.log_softmax(logits, 1)
-    assert_close(LF.entropy(p.log(), dim=1, log_input=True)
-                 + LF.kl_divergence(p.log(), logq, dim=1, log_input=True), ce)
+    assert_close(
+        LF.entropy(p.log(), dim=1, log_input=True) + LF.kl_divergence(p.log(), logq, dim=1, log_input=True), ce
+    )
 
 
 def test_dim_and_broadcasting():
@@ -139,9 +143,12 @@ def test_half_inputs(dtype):
 
 def test_measure_refusals():
     p = torch.tensor([[0.5, 0.5], [0.2, 0.8]])
-    assert_refuses(lambda: LF.kl_divergence(p, torch.ones(3) / 3), match=r"p with shape \(2, 2\) and q with shape \(3,\)")
-    assert_refuses(lambda: LF.kl_divergence(p, torch.ones(2, 1), dim=-1),
-                   match=r"p has 2 outcomes along dim=-1 but q has 1")
+    assert_refuses(
+        lambda: LF.kl_divergence(p, torch.ones(3) / 3), match=r"p with shape \(2, 2\) and q with shape \(3,\)"
+    )
+    assert_refuses(
+        lambda: LF.kl_divergence(p, torch.ones(2, 1), dim=-1), match=r"p has 2 outcomes along dim=-1 but q has 1"
+    )
     assert_refuses(lambda: LF.entropy(p * 3 - 1), match=r"p has values outside \[0, 1\]")
     assert_refuses(lambda: LF.entropy(torch.tensor(0.5)), match=r"0-dimensional")
     assert_refuses(lambda: LF.js_divergence(p, torch.tensor([[1, 0], [0, 1]])), match=r"q must be a floating")
@@ -174,8 +181,7 @@ def test_kl_div_matches_torch(shape, reduction, log_target, broadcast, dtype, se
         t = t.log()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        check_against(LF.kl_div, F.kl_div, x, t, grad=[True, True],
-                      reduction=reduction, log_target=log_target)
+        check_against(LF.kl_div, F.kl_div, x, t, grad=[True, True], reduction=reduction, log_target=log_target)
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
@@ -183,8 +189,9 @@ def test_kl_div_half_vs_float64(dtype):
     g = torch.Generator().manual_seed(5)
     x = torch.log(_dist(g, (4, 5))).to(dtype)
     t = _dist(g, (4, 5), zeros=0.2).to(dtype)
-    out, _ = check_against(LF.kl_div, F.kl_div, x, t, grad=[True, False], ref_dtype=torch.float64,
-                           reduction="batchmean")
+    out, _ = check_against(
+        LF.kl_div, F.kl_div, x, t, grad=[True, False], ref_dtype=torch.float64, reduction="batchmean"
+    )
     assert out.dtype == dtype
 
 
@@ -212,10 +219,14 @@ def test_kl_div_mean_warns_like_torch():
 @pytest.mark.filterwarnings("ignore:reduction")
 def test_kl_div_refusals():
     x, t = torch.log_softmax(torch.randn(4, 3), 1), torch.softmax(torch.randn(4, 3), 1)
-    assert_refuses(lambda: LF.kl_div(x, t, reduction="avg"), match="reduction",
-                   torch_call=lambda: F.kl_div(x, t, reduction="avg"))
-    assert_refuses(lambda: LF.kl_div(x, t[:, :2]), match=r"target with shape \(4, 2\).*input \(4, 3\)",
-                   torch_call=lambda: F.kl_div(x, t[:, :2]))
+    assert_refuses(
+        lambda: LF.kl_div(x, t, reduction="avg"), match="reduction", torch_call=lambda: F.kl_div(x, t, reduction="avg")
+    )
+    assert_refuses(
+        lambda: LF.kl_div(x, t[:, :2]),
+        match=r"target with shape \(4, 2\).*input \(4, 3\)",
+        torch_call=lambda: F.kl_div(x, t[:, :2]),
+    )
     # stricter than torch: a target that would grow the output is a shape bug, not a broadcast
     assert_refuses(lambda: LF.kl_div(x[:1], t, reduction="batchmean"), match=r"target with shape \(4, 3\)")
 
@@ -284,9 +295,14 @@ def test_kl_div_keeps_half_inputs_half_outside_autocast():
 import reference  # noqa: E402
 
 
-@given(n=st.integers(1, 5), c=st.integers(1, 5), log_input=st.booleans(),
-       reduction=st.sampled_from(["none", "batchmean", "sum", "mean"]), zeros=st.booleans(),
-       seed=st.integers(0, 2**16))
+@given(
+    n=st.integers(1, 5),
+    c=st.integers(1, 5),
+    log_input=st.booleans(),
+    reduction=st.sampled_from(["none", "batchmean", "sum", "mean"]),
+    zeros=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
 def test_generalized_kl_matches_the_formula(n, c, log_input, reduction, zeros, seed):
     g = torch.Generator().manual_seed(seed)
     x = torch.rand(n, c, generator=g, dtype=torch.float64) * 3 + 0.05
@@ -295,8 +311,15 @@ def test_generalized_kl_matches_the_formula(n, c, log_input, reduction, zeros, s
         t[:, 0] = 0.0  # 0 log 0 = 0: the term is x, its gradient 1
     inp = x.log() if log_input else x
     # (d/dt = log(t/x) is -inf at t = 0: the target's gradient is compared where it exists)
-    check_against(LF.generalized_kl_divergence, reference.generalized_kl, inp, t, grad=[True, not zeros],
-                  log_input=log_input, reduction=reduction)
+    check_against(
+        LF.generalized_kl_divergence,
+        reference.generalized_kl,
+        inp,
+        t,
+        grad=[True, not zeros],
+        log_input=log_input,
+        reduction=reduction,
+    )
 
 
 def test_generalized_kl_is_kl_for_distributions_and_poisson_nll_up_to_a_constant():
@@ -343,11 +366,13 @@ def test_jsd_cross_entropy_matches_timm(num_splits, alpha, smoothing):
     m, c = 4, 6
     logits = torch.randn(num_splits * m, c, generator=g, dtype=torch.float64)
     target = torch.randint(0, c, (num_splits * m,), generator=g)  # timm passes the whole batch's targets
-    check_against(lambda z, t: LF.jsd_cross_entropy(z, t, num_splits=num_splits, alpha=alpha,
-                                                     label_smoothing=smoothing),
-                  lambda z, t: reference.jsd_cross_entropy_timm(z, t, num_splits=num_splits, alpha=alpha,
-                                                                smoothing=smoothing),
-                  logits, target, grad=[True, False])
+    check_against(
+        lambda z, t: LF.jsd_cross_entropy(z, t, num_splits=num_splits, alpha=alpha, label_smoothing=smoothing),
+        lambda z, t: reference.jsd_cross_entropy_timm(z, t, num_splits=num_splits, alpha=alpha, smoothing=smoothing),
+        logits,
+        target,
+        grad=[True, False],
+    )
 
 
 def test_jsd_cross_entropy_layouts_reductions_and_limits():
@@ -361,13 +386,13 @@ def test_jsd_cross_entropy_layouts_reductions_and_limits():
     assert_close(rows.mean(), flat)
     assert_close(LF.jsd_cross_entropy(z, y, num_splits=3, reduction="sum"), rows.sum())
     same = z[:1].expand(3, 4, 5)  # views that agree: the consistency term is 0
-    assert_close(LF.jsd_cross_entropy(same, y, num_splits=None),
-                 F.cross_entropy(z[0], y, label_smoothing=0.1))
+    assert_close(LF.jsd_cross_entropy(same, y, num_splits=None), F.cross_entropy(z[0], y, label_smoothing=0.1))
     two = LF.jsd_cross_entropy(z[:2], y, num_splits=None, alpha=1.0, label_smoothing=0.0, reduction="none")
     js = LF.js_divergence(torch.softmax(z[0], -1), torch.softmax(z[1], -1))
     assert_close(two, F.cross_entropy(z[0], y, reduction="none") + js)  # S = 2: the JS divergence itself
-    assert torch.autograd.gradgradcheck(lambda a: LF.jsd_cross_entropy(a, y, num_splits=None),
-                                        (z.clone().requires_grad_(),))
+    assert torch.autograd.gradgradcheck(
+        lambda a: LF.jsd_cross_entropy(a, y, num_splits=None), (z.clone().requires_grad_(),)
+    )
 
 
 def test_jsd_cross_entropy_refusals_and_module():

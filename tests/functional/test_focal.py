@@ -5,14 +5,14 @@ reductions), float64 transcriptions of the published formulas (torchvision's sig
 the ASL reference code, Leng et al.'s poly-1), and kornia where installed.
 """
 
-import math
-
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import losskit
+from helpers import assert_close, assert_refuses, check_against
 from losskit.functional import (
     asymmetric_loss,
     focal_loss,
@@ -21,7 +21,6 @@ from losskit.functional import (
     poly1_sigmoid_focal_loss,
     sigmoid_focal_loss,
 )
-from helpers import assert_close, assert_refuses, check_against
 from reference import asl_reference_code, ref_asl, ref_sigmoid_focal, ref_softmax_focal, torchvision_sigmoid_focal
 
 REDUCTIONS = ["none", "mean", "sum"]
@@ -68,7 +67,7 @@ def test_sigmoid_focal_gamma0_is_bce(reduction, shape, opts):
     weight viewed as (C, 1, .., 1)."""
     z, y = _binary(shape, soft=opts == "soft")
     c = shape[1] if len(shape) > 1 else shape[0]
-    along = lambda w: w.view(-1, *([1] * (len(shape) - 2))) if len(shape) > 2 else w  # noqa: E731
+    along = lambda w: w.view(-1, *([1] * (len(shape) - 2))) if len(shape) > 2 else w
     kw, kw_torch = {}, {}
     if opts in ("weight", "all"):
         kw["weight"] = torch.rand(c, dtype=torch.float64) + 0.5
@@ -78,14 +77,22 @@ def test_sigmoid_focal_gamma0_is_bce(reduction, shape, opts):
         kw_torch["pos_weight"] = along(kw["pos_weight"])
     if opts in ("smoothing", "all"):
         kw["label_smoothing"] = kw_torch["label_smoothing"] = 0.2
-    check_against(lambda *a, **k: sigmoid_focal_loss(*a, gamma=0.0, **kw, **k),
-                  lambda *a, **k: _bce_smoothed(*a, **kw_torch, **k), z, y, grad=[True, False], reduction=reduction)
+    check_against(
+        lambda *a, **k: sigmoid_focal_loss(*a, gamma=0.0, **kw, **k),
+        lambda *a, **k: _bce_smoothed(*a, **kw_torch, **k),
+        z,
+        y,
+        grad=[True, False],
+        reduction=reduction,
+    )
 
 
 def test_per_class_tensor_that_only_fits_the_last_dimension_is_refused():
     z, y = _binary((2, 3, 4, 5))
-    assert_refuses(lambda: sigmoid_focal_loss(z, y, weight=torch.ones(5, dtype=torch.float64)),
-                   match=r"a 1-D weight applies to the class dimension 1 of input \(2, 3, 4, 5\), which has 3 classes")
+    assert_refuses(
+        lambda: sigmoid_focal_loss(z, y, weight=torch.ones(5, dtype=torch.float64)),
+        match=r"a 1-D weight applies to the class dimension 1 of input \(2, 3, 4, 5\), which has 3 classes",
+    )
     assert_close(sigmoid_focal_loss(z, y, weight=torch.ones(1, 1, 1, 5, dtype=torch.float64)), sigmoid_focal_loss(z, y))
 
 
@@ -93,8 +100,9 @@ def test_per_class_tensor_that_only_fits_the_last_dimension_is_refused():
 @pytest.mark.parametrize("alpha,gamma", [(0.25, 2.0), (-1, 2.0), (0.5, 0.5), (0.9, 3.0), (0.25, 0.0)])
 def test_sigmoid_focal_matches_torchvision(reduction, alpha, gamma):
     z, y = _binary((6, 5))
-    ours = lambda z, y, reduction: sigmoid_focal_loss(z, y, alpha=None if alpha < 0 else alpha, gamma=gamma,
-                                                      reduction=reduction)
+    ours = lambda z, y, reduction: sigmoid_focal_loss(
+        z, y, alpha=None if alpha < 0 else alpha, gamma=gamma, reduction=reduction
+    )
     ref = lambda z, y, reduction: torchvision_sigmoid_focal(z, y, alpha=alpha, gamma=gamma, reduction=reduction)
     check_against(ours, ref, z, y, grad=[True, False], reduction=reduction)
 
@@ -114,9 +122,11 @@ def test_sigmoid_focal_matches_kornia():
     w = torch.rand(3, dtype=torch.float64) + 0.5
     for reduction in ("none", "sum"):
         ref = lambda z, y, reduction: kornia.losses.binary_focal_loss_with_logits(
-            z, y, alpha=0.3, gamma=1.5, pos_weight=pw, weight=w, reduction=reduction)
+            z, y, alpha=0.3, gamma=1.5, pos_weight=pw, weight=w, reduction=reduction
+        )
         ours = lambda z, y, reduction: sigmoid_focal_loss(
-            z, y, alpha=0.3, gamma=1.5, pos_weight=pw.view(3, 1), weight=w.view(3, 1), reduction=reduction)
+            z, y, alpha=0.3, gamma=1.5, pos_weight=pw.view(3, 1), weight=w.view(3, 1), reduction=reduction
+        )
         check_against(ours, ref, z, y, grad=[True, False], reduction=reduction)
 
 
@@ -132,25 +142,28 @@ def test_sigmoid_focal_matches_kornia():
     epsilon=st.sampled_from([0.0, 1.0, -0.5]),
     reduction=st.sampled_from(REDUCTIONS),
 )
-def test_sigmoid_focal_all_options_vs_float64_formula(shape, alpha, gamma, smoothing, weighted, pos_weighted,
-                                                      ignore, soft, epsilon, reduction):
+def test_sigmoid_focal_all_options_vs_float64_formula(
+    shape, alpha, gamma, smoothing, weighted, pos_weighted, ignore, soft, epsilon, reduction
+):
     z, y = _binary(shape, soft=soft)
     if ignore:
         y[torch.rand(shape) < 0.3] = -1.0
         y.view(-1)[0] = 1.0  # at least one element counts
     kw = dict(gamma=gamma, label_smoothing=smoothing, reduction=reduction, ignore_index=-1 if ignore else None)
     c = shape[1] if len(shape) > 1 else shape[0]  # 1-D tensors apply per class (dim 1)
-    along = lambda w: w.view(-1, *([1] * (len(shape) - 2))) if len(shape) > 2 else w  # noqa: E731
+    along = lambda w: w.view(-1, *([1] * (len(shape) - 2))) if len(shape) > 2 else w
     kw["alpha"] = torch.rand(c, dtype=torch.float64) if alpha == "tensor" else alpha
     if weighted:
         kw["weight"] = torch.rand(shape, dtype=torch.float64)
     if pos_weighted:
         kw["pos_weight"] = torch.rand(c, dtype=torch.float64) * 2
     kw_ref = {k: along(v) if isinstance(v, torch.Tensor) and v.dim() == 1 else v for k, v in kw.items()}
-    ours = (lambda *a, **k: poly1_sigmoid_focal_loss(*a, epsilon=epsilon, **kw, **k)) if epsilon else \
-        (lambda *a, **k: sigmoid_focal_loss(*a, **kw, **k))
-    check_against(ours, lambda *a, **k: ref_sigmoid_focal(*a, epsilon=epsilon, **kw_ref, **k), z, y,
-                  grad=[True, False])
+    ours = (
+        (lambda *a, **k: poly1_sigmoid_focal_loss(*a, epsilon=epsilon, **kw, **k))
+        if epsilon
+        else (lambda *a, **k: sigmoid_focal_loss(*a, **kw, **k))
+    )
+    check_against(ours, lambda *a, **k: ref_sigmoid_focal(*a, epsilon=epsilon, **kw_ref, **k), z, y, grad=[True, False])
 
 
 def test_sigmoid_focal_ignore_equals_slicing_and_all_ignored():
@@ -181,8 +194,15 @@ def test_sigmoid_focal_weight_not_in_denominator():
 def test_sigmoid_focal_half_vs_float64(dtype):
     z, y = _binary((16, 5), dtype=torch.float64)
     kw = dict(alpha=0.25, gamma=2.0, label_smoothing=0.1, pos_weight=torch.full((5,), 2.0, dtype=dtype))
-    out = check_against(sigmoid_focal_loss, ref_sigmoid_focal, z.to(dtype), y.to(dtype), grad=[True, False],
-                        ref_dtype=torch.float64, **kw)[0]
+    out = check_against(
+        sigmoid_focal_loss,
+        ref_sigmoid_focal,
+        z.to(dtype),
+        y.to(dtype),
+        grad=[True, False],
+        ref_dtype=torch.float64,
+        **kw,
+    )[0]
     assert out.dtype == dtype
 
 
@@ -205,8 +225,17 @@ def test_sigmoid_focal_small_gamma_near_saturation_matches_float64():
     # fp32 sigma(20) rounds to 1; the gradient of (1 - p)^0.3 log p must still be right
     z = torch.tensor([20.0, -20.0, 30.0, 8.0])
     y = torch.tensor([1.0, 0.0, 1.0, 1.0])
-    check_against(sigmoid_focal_loss, ref_sigmoid_focal, z, y, grad=[True, False], ref_dtype=torch.float64,
-                  gamma=0.3, reduction="none", tol=dict(rtol=1e-4, atol=1e-12))
+    check_against(
+        sigmoid_focal_loss,
+        ref_sigmoid_focal,
+        z,
+        y,
+        grad=[True, False],
+        ref_dtype=torch.float64,
+        gamma=0.3,
+        reduction="none",
+        tol=dict(rtol=1e-4, atol=1e-12),
+    )
 
 
 @pytest.mark.parametrize("gamma", [0.5, 2.0])
@@ -214,18 +243,26 @@ def test_sigmoid_family_gradcheck(gamma):
     z, y = _binary((3, 4), soft=True)
     z.requires_grad_(True)
     w = torch.rand(3, 4, dtype=torch.float64)
-    pw = (torch.rand(4, dtype=torch.float64) + 0.5)
-    assert torch.autograd.gradcheck(lambda z: sigmoid_focal_loss(
-        z, y, alpha=0.3, gamma=gamma, weight=w, pos_weight=pw, label_smoothing=0.1, reduction="none"), (z,))
+    pw = torch.rand(4, dtype=torch.float64) + 0.5
+    assert torch.autograd.gradcheck(
+        lambda z: sigmoid_focal_loss(
+            z, y, alpha=0.3, gamma=gamma, weight=w, pos_weight=pw, label_smoothing=0.1, reduction="none"
+        ),
+        (z,),
+    )
     assert torch.autograd.gradcheck(lambda z: poly1_sigmoid_focal_loss(z, y, gamma=gamma, epsilon=2.0), (z,))
-    assert torch.autograd.gradcheck(lambda z: asymmetric_loss(z, y.round(), gamma_pos=gamma, gamma_neg=4.0,
-                                                              clip=0.05, reduction="sum"), (z,))
+    assert torch.autograd.gradcheck(
+        lambda z: asymmetric_loss(z, y.round(), gamma_pos=gamma, gamma_neg=4.0, clip=0.05, reduction="sum"), (z,)
+    )
 
 
 def test_sigmoid_focal_compiles_fullgraph():
     z, y = _binary((4, 3), dtype=torch.float32)
-    fn = torch.compile(lambda z, y: sigmoid_focal_loss(z, y, alpha=0.25, ignore_index=-1, all_ignored="zero"),
-                       fullgraph=True, backend="eager")
+    fn = torch.compile(
+        lambda z, y: sigmoid_focal_loss(z, y, alpha=0.25, ignore_index=-1, all_ignored="zero"),
+        fullgraph=True,
+        backend="eager",
+    )
     assert_close(fn(z, y), sigmoid_focal_loss(z, y, alpha=0.25, ignore_index=-1))
 
 
@@ -235,6 +272,7 @@ def test_sigmoid_outputs_warn_and_healthy_logits_in_unit_interval_do_not(fn):
     with pytest.warns(UserWarning, match="sigmoid applied twice"):
         fn(z, (z > 0.5).float())
     import warnings
+
     head = torch.zeros(4, 4, requires_grad=True) * 1.0  # a zero-initialised head: every logit 0, in [0, 1]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -251,6 +289,7 @@ def test_softmax_outputs_warn(fn):
     with pytest.warns(UserWarning, match="softmax applied twice"):
         fn(p.detach(), t)  # rows in [0, 1] that sum to 1, without a graph
     import warnings
+
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fn(torch.zeros(6, 3, requires_grad=True) * 1.0, t)  # zero-initialised head
@@ -261,12 +300,16 @@ def test_softmax_outputs_warn(fn):
 def test_sigmoid_focal_errors(fn):
     z, y = _binary((4, 3))
     assert_refuses(lambda: fn(z, y, alpha=1.5), match=r"alpha must be in \[0, 1\], got 1.5")
-    assert_refuses(lambda: fn(z, y, alpha=torch.tensor([0.2, 1.2, 0.3], dtype=torch.float64)),
-                   match=r"alpha has values outside \[0, 1\]")
+    assert_refuses(
+        lambda: fn(z, y, alpha=torch.tensor([0.2, 1.2, 0.3], dtype=torch.float64)),
+        match=r"alpha has values outside \[0, 1\]",
+    )
     assert_refuses(lambda: fn(z, y, gamma=-1.0), match=r"gamma must be in \[0, inf\]")
     assert_refuses(lambda: fn(z, y, label_smoothing=1.0), match=r"label_smoothing must be in \[0, 1\)")
-    assert_refuses(lambda: fn(z, y, weight=torch.ones(4, dtype=torch.float64)),
-                   match=r"weight with shape \(4,\) does not broadcast to the shape of logits \(4, 3\)")
+    assert_refuses(
+        lambda: fn(z, y, weight=torch.ones(4, dtype=torch.float64)),
+        match=r"weight with shape \(4,\) does not broadcast to the shape of logits \(4, 3\)",
+    )
     assert_refuses(lambda: fn(z, y, pos_weight=torch.ones(2)), match="pos_weight with shape")
     assert_refuses(lambda: fn(z, y[:, :2]), match=r"logits \(4, 3\) and target \(4, 2\) must have the same shape")
     assert_refuses(lambda: fn(z, y * 2), match=r"target has values outside \[0, 1\]")
@@ -289,29 +332,45 @@ def test_sigmoid_focal_int_and_bool_targets():
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("gp,gn,clip", [(0.0, 4.0, 0.05), (1.0, 4.0, 0.05), (0.0, 2.0, 0.0), (0.5, 0.3, 0.2), (0.0, 0.0, 0.1)])
+@pytest.mark.parametrize(
+    "gp,gn,clip", [(0.0, 4.0, 0.05), (1.0, 4.0, 0.05), (0.0, 2.0, 0.0), (0.5, 0.3, 0.2), (0.0, 0.0, 0.1)]
+)
 def test_asl_vs_paper_formula(reduction, gp, gn, clip):
     z, y = _binary((6, 5))
     w = torch.rand(6, 5, dtype=torch.float64)
-    check_against(asymmetric_loss, ref_asl, z, y, grad=[True, False], gamma_pos=gp, gamma_neg=gn, clip=clip,
-                  weight=w, reduction=reduction)
+    check_against(
+        asymmetric_loss,
+        ref_asl,
+        z,
+        y,
+        grad=[True, False],
+        gamma_pos=gp,
+        gamma_neg=gn,
+        clip=clip,
+        weight=w,
+        reduction=reduction,
+    )
 
 
 @pytest.mark.parametrize("gp,gn,clip", [(1.0, 4.0, 0.05), (0.0, 4.0, 0.05), (0.0, 2.0, None)])
 def test_asl_matches_reference_code_sum(gp, gn, clip):
     z, y = _binary((8, 6))
     ours = lambda z, y: asymmetric_loss(z, y, gamma_pos=gp, gamma_neg=gn, clip=clip or 0.0, reduction="sum")
-    check_against(ours, lambda z, y: asl_reference_code(z, y, gamma_neg=gn, gamma_pos=gp, clip=clip), z, y,
-                  grad=[True, False])
+    check_against(
+        ours, lambda z, y: asl_reference_code(z, y, gamma_neg=gn, gamma_pos=gp, clip=clip), z, y, grad=[True, False]
+    )
     # "mean" is the reference's sum divided by N * C
-    assert_close(asymmetric_loss(z, y, gamma_pos=gp, gamma_neg=gn, clip=clip or 0.0),
-                 asl_reference_code(z, y, gamma_neg=gn, gamma_pos=gp, clip=clip) / 48)
+    assert_close(
+        asymmetric_loss(z, y, gamma_pos=gp, gamma_neg=gn, clip=clip or 0.0),
+        asl_reference_code(z, y, gamma_neg=gn, gamma_pos=gp, clip=clip) / 48,
+    )
 
 
 def test_asl_special_cases():
     z, y = _binary((5, 4))
-    assert_close(asymmetric_loss(z, y, gamma_pos=0.0, gamma_neg=0.0, clip=0.0),
-                 F.binary_cross_entropy_with_logits(z, y))
+    assert_close(
+        asymmetric_loss(z, y, gamma_pos=0.0, gamma_neg=0.0, clip=0.0), F.binary_cross_entropy_with_logits(z, y)
+    )
     assert_close(asymmetric_loss(z, y, gamma_pos=2.0, gamma_neg=2.0, clip=0.0), sigmoid_focal_loss(z, y, gamma=2.0))
     # negatives with p <= clip are discarded: zero loss and zero gradient
     zz = torch.tensor([-5.0, -4.0], dtype=torch.float64, requires_grad=True)  # sigmoid < 0.02
@@ -396,13 +455,22 @@ def test_softmax_family_vs_float64_formula(case, alpha, gamma, epsilon, reductio
     C = shape[1] if len(shape) > 1 else shape[0]
     kw["alpha"] = torch.rand(C, dtype=torch.float64) * 2 if alpha == "tensor" else alpha
     ours = (lambda *a, **k: poly1_focal_loss(*a, epsilon=epsilon, **k)) if epsilon else focal_loss
-    check_against(ours, lambda *a, **k: ref_softmax_focal(*a, epsilon=epsilon, **k), z, t,
-                  grad=[True, kind == "probs"], gamma=gamma, reduction=reduction, **kw)
+    check_against(
+        ours,
+        lambda *a, **k: ref_softmax_focal(*a, epsilon=epsilon, **k),
+        z,
+        t,
+        grad=[True, kind == "probs"],
+        gamma=gamma,
+        reduction=reduction,
+        **kw,
+    )
 
 
 @pytest.mark.parametrize("reduction", ["none", "sum"])
-@pytest.mark.parametrize("alpha,weighted,ignore", [(None, False, None), (0.25, False, None), (0.7, True, -100),
-                                                   (None, True, 255)])
+@pytest.mark.parametrize(
+    "alpha,weighted,ignore", [(None, False, None), (0.25, False, None), (0.7, True, -100), (None, True, 255)]
+)
 def test_focal_matches_kornia(reduction, alpha, weighted, ignore):
     kornia = pytest.importorskip("kornia")
     C = 4
@@ -412,12 +480,12 @@ def test_focal_matches_kornia(reduction, alpha, weighted, ignore):
     ours_alpha = None if alpha is None else torch.tensor([1 - alpha] + [alpha] * (C - 1), dtype=torch.float64)
 
     def ref(z, t, reduction):
-        out = kornia.losses.focal_loss(z, t, alpha=alpha, gamma=2.0, weight=w, ignore_index=ignore,
-                                       reduction=reduction)
+        out = kornia.losses.focal_loss(z, t, alpha=alpha, gamma=2.0, weight=w, ignore_index=ignore, reduction=reduction)
         return out.sum(1) if reduction == "none" else out
 
-    ours = lambda z, t, reduction: focal_loss(z, t, alpha=ours_alpha, gamma=2.0, weight=w, ignore_index=ignore,
-                                              reduction=reduction)
+    ours = lambda z, t, reduction: focal_loss(
+        z, t, alpha=ours_alpha, gamma=2.0, weight=w, ignore_index=ignore, reduction=reduction
+    )
     check_against(ours, ref, z, t, grad=[True, False], reduction=reduction)
 
 
@@ -443,8 +511,9 @@ def test_focal_ignore_equals_slicing_and_all_ignored():
 @pytest.mark.parametrize("kind", ["index", "smoothing", "probs"])
 @pytest.mark.parametrize("fn", [focal_loss, poly1_focal_loss])
 def test_softmax_family_extreme_logits_finite(dtype, gamma, kind, fn):
-    z = torch.tensor([[1e4, 0.0, -1e4], [-1e4, 1e4, 0.0], [50.0, -50.0, 0.0], [0.0, 0.0, 0.0]],
-                     dtype=dtype).requires_grad_(True)
+    z = torch.tensor(
+        [[1e4, 0.0, -1e4], [-1e4, 1e4, 0.0], [50.0, -50.0, 0.0], [0.0, 0.0, 0.0]], dtype=dtype
+    ).requires_grad_(True)
     t = torch.tensor([0, 0, 0, 2])
     kw = {"gamma": gamma}
     if kind == "smoothing":
@@ -464,16 +533,26 @@ def test_focal_small_gamma_near_saturation_matches_float64(kind):
     z = torch.tensor([[25.0, 0.0, -3.0], [0.0, 30.0, 1.0], [2.0, 1.0, 0.5]])
     t = torch.tensor([0, 1, 2])
     kw = {"gamma": 0.3, "label_smoothing": 0.1 if kind == "smoothing" else 0.0}
-    check_against(focal_loss, ref_softmax_focal, z, t, grad=[True, False], ref_dtype=torch.float64,
-                  reduction="none", tol=dict(rtol=1e-4, atol=1e-10), **kw)
+    check_against(
+        focal_loss,
+        ref_softmax_focal,
+        z,
+        t,
+        grad=[True, False],
+        ref_dtype=torch.float64,
+        reduction="none",
+        tol=dict(rtol=1e-4, atol=1e-10),
+        **kw,
+    )
 
 
 @pytest.mark.parametrize("dtype", HALF)
 def test_focal_half_vs_float64(dtype):
     z, t = _multiclass((16, 5, 3), ignore=-100)
     kw = dict(alpha=torch.rand(5).to(dtype), gamma=2.0, weight=torch.rand(5).to(dtype) + 0.5, label_smoothing=0.1)
-    out = check_against(focal_loss, ref_softmax_focal, z.to(dtype), t, grad=[True, False],
-                        ref_dtype=torch.float64, **kw)[0]
+    out = check_against(
+        focal_loss, ref_softmax_focal, z.to(dtype), t, grad=[True, False], ref_dtype=torch.float64, **kw
+    )[0]
     assert out.dtype == dtype
 
 
@@ -485,8 +564,9 @@ def test_softmax_family_gradcheck(gamma):
     w = torch.rand(4, dtype=torch.float64) + 0.5
     a = torch.rand(4, dtype=torch.float64)
     q = torch.softmax(torch.randn(3, 4, 2, dtype=torch.float64), 1)
-    assert torch.autograd.gradcheck(lambda z: focal_loss(z, t, alpha=a, gamma=gamma, weight=w, label_smoothing=0.1),
-                                    (z,))
+    assert torch.autograd.gradcheck(
+        lambda z: focal_loss(z, t, alpha=a, gamma=gamma, weight=w, label_smoothing=0.1), (z,)
+    )
     assert torch.autograd.gradcheck(lambda z: poly1_focal_loss(z, q, gamma=gamma, weight=w, reduction="none"), (z,))
     assert torch.autograd.gradcheck(lambda z: poly1_cross_entropy(z, t, epsilon=-1.0, weight=w), (z,))
 
@@ -519,22 +599,37 @@ def test_softmax_family_errors(fn):
     if focal:
         assert_refuses(lambda: fn(z, t, alpha=-0.1), match=r"alpha must be in \[0, 1\], got -0.1")
         assert_refuses(lambda: fn(z, t, alpha=torch.ones(4)), match=r"alpha must be a 1-D tensor with one entry per")
-        assert_refuses(lambda: fn(z, t, alpha=-torch.ones(3, dtype=torch.float64)),
-                       match=r"alpha has 3 entries below 0")
+        assert_refuses(
+            lambda: fn(z, t, alpha=-torch.ones(3, dtype=torch.float64)), match=r"alpha has 3 entries below 0"
+        )
         assert_refuses(lambda: fn(z, t, gamma=-0.5), match=r"gamma must be in \[0, inf\], got -0.5")
     else:
         assert_refuses(lambda: fn(z, t, epsilon=float("nan")), match="epsilon must be finite")
-    assert_refuses(lambda: fn(z, t, label_smoothing=1.5), match=r"label_smoothing must be in \[0, 1\)",
-                   torch_call=lambda: F.cross_entropy(z, t, label_smoothing=1.5))
-    assert_refuses(lambda: fn(z, t, weight=torch.ones(4, dtype=torch.float64)),
-                   match=r"weight must be a 1-D tensor with one entry per class \(3 classes\), got shape \(4,\)",
-                   torch_call=lambda: F.cross_entropy(z, t, weight=torch.ones(4, dtype=torch.float64)))
-    assert_refuses(lambda: fn(z, torch.tensor([0, 1, 3, 0])), match="class index 3 outside",
-                   torch_call=lambda: F.cross_entropy(z, torch.tensor([0, 1, 3, 0])))
-    assert_refuses(lambda: fn(z, t[:3]), match=r"target has shape \(3,\) but logits has shape \(4, 3\); class indices are an integer tensor of shape \(4,\)",
-                   torch_call=lambda: F.cross_entropy(z, t[:3]))
-    assert_refuses(lambda: fn(z, torch.rand(4, 2, dtype=torch.float64)), match=r"class probabilities a floating tensor with the shape of logits \(4, 3\)",
-                   torch_call=lambda: F.cross_entropy(z, torch.rand(4, 2, dtype=torch.float64)))
+    assert_refuses(
+        lambda: fn(z, t, label_smoothing=1.5),
+        match=r"label_smoothing must be in \[0, 1\)",
+        torch_call=lambda: F.cross_entropy(z, t, label_smoothing=1.5),
+    )
+    assert_refuses(
+        lambda: fn(z, t, weight=torch.ones(4, dtype=torch.float64)),
+        match=r"weight must be a 1-D tensor with one entry per class \(3 classes\), got shape \(4,\)",
+        torch_call=lambda: F.cross_entropy(z, t, weight=torch.ones(4, dtype=torch.float64)),
+    )
+    assert_refuses(
+        lambda: fn(z, torch.tensor([0, 1, 3, 0])),
+        match="class index 3 outside",
+        torch_call=lambda: F.cross_entropy(z, torch.tensor([0, 1, 3, 0])),
+    )
+    assert_refuses(
+        lambda: fn(z, t[:3]),
+        match=r"target has shape \(3,\) but logits has shape \(4, 3\); class indices are an integer tensor of shape \(4,\)",
+        torch_call=lambda: F.cross_entropy(z, t[:3]),
+    )
+    assert_refuses(
+        lambda: fn(z, torch.rand(4, 2, dtype=torch.float64)),
+        match=r"class probabilities a floating tensor with the shape of logits \(4, 3\)",
+        torch_call=lambda: F.cross_entropy(z, torch.rand(4, 2, dtype=torch.float64)),
+    )
     assert_refuses(lambda: fn(z, t, reduction="avg"), match="reduction")
     assert_refuses(lambda: fn(z, t, ignore_index=1.5), match="ignore_index must be an int")
     assert_refuses(lambda: fn(z, -torch.rand(4, 3, dtype=torch.float64)), match=r"target has values outside \[0, 1\]")
@@ -549,8 +644,11 @@ def test_kernel_is_offered_the_normalised_inputs_and_the_formula_serves_when_it_
         calls.append((b, options))
         return False
 
-    monkeypatch.setitem(_dispatch._REGISTERED, "sigmoid_focal_rows",
-                        _dispatch.Kernel("sigmoid_focal_rows", lambda *a, **k: None, supports))
+    monkeypatch.setitem(
+        _dispatch._REGISTERED,
+        "sigmoid_focal_rows",
+        _dispatch.Kernel("sigmoid_focal_rows", lambda *a, **k: None, supports),
+    )
     z, y = _binary((3, 2))
     with _dispatch.impl("triton"):
         out = sigmoid_focal_loss(z, y, alpha=0.25)
@@ -568,8 +666,11 @@ def test_focal_sample_weight_scales_items_and_joins_the_mean(reduction):
     t = torch.randint(0, 4, (8,), generator=g)
     s = torch.rand(8, dtype=torch.float64, generator=g) * 2
     # Keras's CategoricalFocalCrossentropy(alpha=0.25, gamma=2) with sample_weight: sum_n s_n l_n / N
-    check_against(lambda z: focal_loss(z, t, alpha=0.25, sample_weight=s, reduction="sum") / 8,
-                  lambda z: keras_categorical_focal_crossentropy(z, t, sample_weight=s), z)
+    check_against(
+        lambda z: focal_loss(z, t, alpha=0.25, sample_weight=s, reduction="sum") / 8,
+        lambda z: keras_categorical_focal_crossentropy(z, t, sample_weight=s),
+        z,
+    )
     w = torch.rand(4, dtype=torch.float64, generator=g) + 0.5
     ref = ref_softmax_focal(z, t, gamma=1.5, weight=w, reduction="none") * s
     expected = {"none": ref, "sum": ref.sum(), "mean": ref.sum() / (s * w[t]).sum()}[reduction]
@@ -586,14 +687,17 @@ def test_focal_sample_weight_scales_items_and_joins_the_mean(reduction):
 @pytest.mark.parametrize("gp,gn,eps", [(1.0, 4.0, 0.1), (0.0, 4.0, 0.0), (0.5, 2.0, 0.2), (2.0, 0.0, 0.1)])
 @pytest.mark.parametrize("reduction", ["none", "mean"])
 def test_asymmetric_single_label_matches_timm(gp, gn, eps, reduction):
-    from reference import timm_asymmetric_single_label
     from losskit.functional import asymmetric_single_label_loss
+    from reference import timm_asymmetric_single_label
 
     z, t = _multiclass((7, 5))
-    check_against(lambda z: asymmetric_single_label_loss(z, t, gamma_pos=gp, gamma_neg=gn, label_smoothing=eps,
-                                                         reduction=reduction),
-                  lambda z: timm_asymmetric_single_label(z, t, gamma_pos=gp, gamma_neg=gn, eps=eps, reduction=reduction),
-                  z)
+    check_against(
+        lambda z: asymmetric_single_label_loss(
+            z, t, gamma_pos=gp, gamma_neg=gn, label_smoothing=eps, reduction=reduction
+        ),
+        lambda z: timm_asymmetric_single_label(z, t, gamma_pos=gp, gamma_neg=gn, eps=eps, reduction=reduction),
+        z,
+    )
 
 
 def test_asymmetric_single_label_options():
@@ -601,8 +705,10 @@ def test_asymmetric_single_label_options():
 
     z, t = _multiclass((3, 4, 5), ignore=-100)
     w = torch.rand(4, dtype=torch.float64) + 0.5
-    assert_close(asymmetric_single_label_loss(z, t, gamma_neg=0.0, weight=w, label_smoothing=0.1),
-                 F.cross_entropy(z, t, weight=w, label_smoothing=0.1))
+    assert_close(
+        asymmetric_single_label_loss(z, t, gamma_neg=0.0, weight=w, label_smoothing=0.1),
+        F.cross_entropy(z, t, weight=w, label_smoothing=0.1),
+    )
     keep = t != -100
     rows = asymmetric_single_label_loss(z, t, gamma_pos=1.0, reduction="none")
     assert (rows[~keep] == 0).all()
@@ -611,8 +717,9 @@ def test_asymmetric_single_label_options():
     out = asymmetric_single_label_loss(zs, torch.tensor([0, 1]), gamma_pos=0.5, reduction="none")
     (g,) = torch.autograd.grad(out.sum(), zs)
     assert out[0] > 0 and torch.isfinite(g).all()
-    assert_refuses(lambda: asymmetric_single_label_loss(z, torch.rand(3, 4, 5, dtype=torch.float64)),
-                   match="class indices")
+    assert_refuses(
+        lambda: asymmetric_single_label_loss(z, torch.rand(3, 4, 5, dtype=torch.float64)), match="class indices"
+    )
     assert_refuses(lambda: asymmetric_single_label_loss(z, t, gamma_neg=-1.0), match=r"gamma_neg must be in \[0, inf\]")
 
 
@@ -620,22 +727,28 @@ def test_asymmetric_label_smoothing_and_pos_weight():
     z, y = _binary((6, 5))
     pw = torch.rand(5, dtype=torch.float64) * 2 + 0.5
     # with every focusing off, ASL is BCE, also with smoothing and pos_weight
-    assert_close(asymmetric_loss(z, y, gamma_pos=0.0, gamma_neg=0.0, clip=0.0, label_smoothing=0.2, pos_weight=pw),
-                 F.binary_cross_entropy_with_logits(z, y * 0.8 + 0.1, pos_weight=pw))
+    assert_close(
+        asymmetric_loss(z, y, gamma_pos=0.0, gamma_neg=0.0, clip=0.0, label_smoothing=0.2, pos_weight=pw),
+        F.binary_cross_entropy_with_logits(z, y * 0.8 + 0.1, pos_weight=pw),
+    )
     # smoothing is the expectation of the hard-label losses; pos_weight scales the positive term only
     eps = 0.2
     hard1 = asymmetric_loss(z, torch.ones_like(y), reduction="none", pos_weight=pw)
     hard0 = asymmetric_loss(z, torch.zeros_like(y), reduction="none", pos_weight=pw)
     ys = y * (1 - eps) + eps / 2
-    assert_close(asymmetric_loss(z, y, label_smoothing=eps, pos_weight=pw, reduction="none"), ys * hard1 + (1 - ys) * hard0)
+    assert_close(
+        asymmetric_loss(z, y, label_smoothing=eps, pos_weight=pw, reduction="none"), ys * hard1 + (1 - ys) * hard0
+    )
     assert_close(hard1, asymmetric_loss(z, torch.ones_like(y), reduction="none") * pw)
 
 
 def test_lower_precision_class_weights_are_widened_not_refused():
     z, t = _multiclass((6, 3))
     w = torch.rand(3, dtype=torch.float64) + 0.5
-    assert_close(focal_loss(z, t, weight=w.float(), alpha=w.float()), focal_loss(z, t, weight=w.float().double(),
-                                                                                  alpha=w.float().double()))
+    assert_close(
+        focal_loss(z, t, weight=w.float(), alpha=w.float()),
+        focal_loss(z, t, weight=w.float().double(), alpha=w.float().double()),
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -647,9 +760,13 @@ def test_lower_precision_class_weights_are_widened_not_refused():
 @pytest.mark.parametrize("alpha,gamma", [(0.25, 2.0), (-1, 1.5), (0.6, 0.5)])
 def test_peers_soft_target_form_matches_torchvision_on_soft_targets(reduction, alpha, gamma):
     z, y = _binary((6, 5), soft=True)
-    check_against(lambda z: sigmoid_focal_loss(z, y, alpha=None if alpha < 0 else alpha, gamma=gamma,
-                                               soft_target="peers", reduction=reduction),
-                  lambda z: torchvision_sigmoid_focal(z, y, alpha=alpha, gamma=gamma, reduction=reduction), z)
+    check_against(
+        lambda z: sigmoid_focal_loss(
+            z, y, alpha=None if alpha < 0 else alpha, gamma=gamma, soft_target="peers", reduction=reduction
+        ),
+        lambda z: torchvision_sigmoid_focal(z, y, alpha=alpha, gamma=gamma, reduction=reduction),
+        z,
+    )
 
 
 def test_expected_and_peers_forms_agree_on_hard_targets_and_differ_on_soft_ones():
@@ -662,23 +779,37 @@ def test_expected_and_peers_forms_agree_on_hard_targets_and_differ_on_soft_ones(
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("opts", [dict(), dict(reduced_threshold=0.5), dict(normalized=True),
-                                  dict(reduced_threshold=0.3, normalized=True, alpha=None)])
+@pytest.mark.parametrize(
+    "opts",
+    [
+        dict(),
+        dict(reduced_threshold=0.5),
+        dict(normalized=True),
+        dict(reduced_threshold=0.3, normalized=True, alpha=None),
+    ],
+)
 def test_peers_form_with_smp_options_matches_smp(reduction, opts):
     from reference import smp_focal_loss_with_logits
 
     z, y = _binary((4, 3, 5))  # smp's pt = exp(-BCE) equals p_t on 0/1 targets
     kw = {"alpha": 0.25, "gamma": 2.0, **opts}
-    check_against(lambda z: sigmoid_focal_loss(z, y, soft_target="peers", reduction=reduction, **kw),
-                  lambda z: smp_focal_loss_with_logits(z, y, reduction=reduction, **kw), z)
+    check_against(
+        lambda z: sigmoid_focal_loss(z, y, soft_target="peers", reduction=reduction, **kw),
+        lambda z: smp_focal_loss_with_logits(z, y, reduction=reduction, **kw),
+        z,
+    )
 
 
 def test_soft_target_options_are_checked():
     z, y = _binary((4, 3))
-    assert_refuses(lambda: sigmoid_focal_loss(z, y, soft_target="torchvision"), match="soft_target='torchvision' is not valid")
+    assert_refuses(
+        lambda: sigmoid_focal_loss(z, y, soft_target="torchvision"), match="soft_target='torchvision' is not valid"
+    )
     assert_refuses(lambda: sigmoid_focal_loss(z, y, normalized=True), match="pass soft_target='peers'")
-    assert_refuses(lambda: sigmoid_focal_loss(z, y, soft_target="peers", reduced_threshold=0.0),
-                   match=r"reduced_threshold must be in \(0, 1\]")
+    assert_refuses(
+        lambda: sigmoid_focal_loss(z, y, soft_target="peers", reduced_threshold=0.0),
+        match=r"reduced_threshold must be in \(0, 1\]",
+    )
     zs = torch.tensor([30.0, -30.0, 0.5], dtype=torch.float32, requires_grad=True)
     out = sigmoid_focal_loss(zs, torch.tensor([1.0, 0.0, 1.0]), gamma=0.5, soft_target="peers", reduction="sum")
     (g,) = torch.autograd.grad(out, zs)
@@ -691,20 +822,26 @@ def test_soft_target_options_are_checked():
 
 
 def test_binary_focal_loss_is_sigmoid_focal_on_probabilities_and_matches_keras():
-    from reference import keras_binary_focal_crossentropy
     from losskit.functional import binary_focal_loss
+    from reference import keras_binary_focal_crossentropy
 
     z, y = _binary((6, 5))
     p = torch.sigmoid(z)
     for kw in (dict(alpha=0.25, gamma=2.0), dict(gamma=0.5, label_smoothing=0.1), dict(alpha=0.6, gamma=0.0)):
-        check_against(lambda p: binary_focal_loss(p, y, reduction="none", **kw),
-                      lambda p: sigmoid_focal_loss(torch.logit(p), y, reduction="none", **kw), p)
-    check_against(lambda p: binary_focal_loss(p, y, alpha=0.25, soft_target="peers", label_smoothing=0.1,
-                                              reduction="none"),
-                  lambda p: keras_binary_focal_crossentropy(p, y, label_smoothing=0.1), p)
+        check_against(
+            lambda p: binary_focal_loss(p, y, reduction="none", **kw),
+            lambda p: sigmoid_focal_loss(torch.logit(p), y, reduction="none", **kw),
+            p,
+        )
+    check_against(
+        lambda p: binary_focal_loss(p, y, alpha=0.25, soft_target="peers", label_smoothing=0.1, reduction="none"),
+        lambda p: keras_binary_focal_crossentropy(p, y, label_smoothing=0.1),
+        p,
+    )
     assert_close(binary_focal_loss(p, y, gamma=0.0), F.binary_cross_entropy(p, y))
     edge = torch.tensor([0.0, 1.0, 0.0, 1.0], dtype=torch.float64)
-    assert_close(binary_focal_loss(edge, torch.tensor([1.0, 0.0, 0.0, 1.0], dtype=torch.float64), gamma=0.0,
-                                   reduction="none"),
-                 F.binary_cross_entropy(edge, torch.tensor([1.0, 0.0, 0.0, 1.0], dtype=torch.float64), reduction="none"))
+    assert_close(
+        binary_focal_loss(edge, torch.tensor([1.0, 0.0, 0.0, 1.0], dtype=torch.float64), gamma=0.0, reduction="none"),
+        F.binary_cross_entropy(edge, torch.tensor([1.0, 0.0, 0.0, 1.0], dtype=torch.float64), reduction="none"),
+    )
     assert_refuses(lambda: binary_focal_loss(z, y), match=r"probs has values outside \[0, 1\].*looks like logits")

@@ -27,8 +27,12 @@ REDUCTION = st.sampled_from(["none", "mean", "sum"])
 DTYPES = st.sampled_from([torch.float32, torch.float64])
 
 
-@given(shape=st.lists(st.integers(1, 4), max_size=3).map(tuple), reduction=REDUCTION, dtype=DTYPES,
-       seed=st.integers(0, 2**16))
+@given(
+    shape=st.lists(st.integers(1, 4), max_size=3).map(tuple),
+    reduction=REDUCTION,
+    dtype=DTYPES,
+    seed=st.integers(0, 2**16),
+)
 def test_soft_margin_matches_torch(shape, reduction, dtype, seed):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(shape, generator=g, dtype=torch.float64).mul(3).to(dtype)
@@ -52,28 +56,57 @@ def test_soft_margin_equals_bce_on_shifted_labels():
     assert_close(LF.soft_margin_loss(x, 2 * y - 1), LF.binary_cross_entropy_with_logits(x, y))
 
 
-@given(lead=st.lists(st.integers(1, 3), max_size=2).map(tuple), c=st.integers(1, 5), weighted=st.booleans(),
-       reduction=REDUCTION, dtype=DTYPES, seed=st.integers(0, 2**16))
+@given(
+    lead=st.lists(st.integers(1, 3), max_size=2).map(tuple),
+    c=st.integers(1, 5),
+    weighted=st.booleans(),
+    reduction=REDUCTION,
+    dtype=DTYPES,
+    seed=st.integers(0, 2**16),
+)
 def test_multilabel_soft_margin_matches_torch(lead, c, weighted, reduction, dtype, seed):
     g = torch.Generator().manual_seed(seed)
     shape = (*lead, c)
     x = torch.randn(shape, generator=g, dtype=torch.float64).mul(3).to(dtype)
     y = torch.randint(0, 2, shape, generator=g).to(dtype)
     w = (torch.rand(c, generator=g, dtype=torch.float64) + 0.5).to(dtype) if weighted else None
-    check_against(LF.multilabel_soft_margin_loss, F.multilabel_soft_margin_loss, x, y, w, grad=[True, True, False],
-                  reduction=reduction)
+    check_against(
+        LF.multilabel_soft_margin_loss,
+        F.multilabel_soft_margin_loss,
+        x,
+        y,
+        w,
+        grad=[True, True, False],
+        reduction=reduction,
+    )
 
 
-@given(n=st.one_of(st.none(), st.integers(1, 5)), c=st.integers(1, 5), p=st.sampled_from([1, 2]),
-       margin=st.sampled_from([0.5, 1.0, 2.0]), weighted=st.booleans(), reduction=REDUCTION, dtype=DTYPES,
-       seed=st.integers(0, 2**16))
+@given(
+    n=st.one_of(st.none(), st.integers(1, 5)),
+    c=st.integers(1, 5),
+    p=st.sampled_from([1, 2]),
+    margin=st.sampled_from([0.5, 1.0, 2.0]),
+    weighted=st.booleans(),
+    reduction=REDUCTION,
+    dtype=DTYPES,
+    seed=st.integers(0, 2**16),
+)
 def test_multi_margin_matches_torch(n, c, p, margin, weighted, reduction, dtype, seed):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn((c,) if n is None else (n, c), generator=g, dtype=torch.float64).to(dtype)
     y = torch.randint(0, c, () if n is None else (n,), generator=g)
     w = (torch.rand(c, generator=g, dtype=torch.float64) + 0.5).to(dtype) if weighted else None
-    check_against(LF.multi_margin_loss, F.multi_margin_loss, x, y, p, margin, w, grad=[True, False, False, False, False],
-                  reduction=reduction)
+    check_against(
+        LF.multi_margin_loss,
+        F.multi_margin_loss,
+        x,
+        y,
+        p,
+        margin,
+        w,
+        grad=[True, False, False, False, False],
+        reduction=reduction,
+    )
 
 
 def _label_lists(g, n, c):
@@ -88,8 +121,13 @@ def _label_lists(g, n, c):
     return torch.tensor(rows, dtype=torch.long).reshape(n, c)
 
 
-@given(n=st.one_of(st.none(), st.integers(1, 5)), c=st.integers(1, 5), reduction=REDUCTION, dtype=DTYPES,
-       seed=st.integers(0, 2**16))
+@given(
+    n=st.one_of(st.none(), st.integers(1, 5)),
+    c=st.integers(1, 5),
+    reduction=REDUCTION,
+    dtype=DTYPES,
+    seed=st.integers(0, 2**16),
+)
 def test_multilabel_margin_matches_torch(n, c, reduction, dtype, seed):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn((c,) if n is None else (n, c), generator=g, dtype=torch.float64).to(dtype)
@@ -124,8 +162,7 @@ def test_classification_margins_pass_gradcheck():
     assert torch.autograd.gradcheck(lambda x: LF.soft_margin_loss(x, torch.sign(x.detach())), (x,))
     yl = torch.randint(0, 2, (4, 5)).double()
     assert torch.autograd.gradcheck(lambda x: LF.multilabel_soft_margin_loss(x, yl, w, reduction="none"), (x,))
-    assert torch.autograd.gradcheck(
-        lambda x: LF.multilabel_margin_loss(x, torch.tensor([[0, 2, -1, 1, 1]] * 4)), (x,))
+    assert torch.autograd.gradcheck(lambda x: LF.multilabel_margin_loss(x, torch.tensor([[0, 2, -1, 1, 1]] * 4)), (x,))
 
 
 X = torch.randn(4, 3)
@@ -137,18 +174,51 @@ YL = torch.tensor([[0, 1, -1], [2, -1, 0], [-1, 0, 0], [0, 1, 2]])
     "fn, tfn, args, kwargs, match",
     [
         (LF.multi_margin_loss, F.multi_margin_loss, (X, Y), {"p": 3}, r"p must be 1 or 2.*got 3"),
-        (LF.multi_margin_loss, F.multi_margin_loss, (X, torch.tensor([0, 1, 3, 1])), {}, r"class index 3 outside \[0, 2\]"),
-        (LF.multi_margin_loss, F.multi_margin_loss, (torch.randn(2, 3, 4), torch.zeros(2, dtype=torch.long)), {},
-         r"shape \(N, C\) or \(C,\), got \(2, 3, 4\)"),
+        (
+            LF.multi_margin_loss,
+            F.multi_margin_loss,
+            (X, torch.tensor([0, 1, 3, 1])),
+            {},
+            r"class index 3 outside \[0, 2\]",
+        ),
+        (
+            LF.multi_margin_loss,
+            F.multi_margin_loss,
+            (torch.randn(2, 3, 4), torch.zeros(2, dtype=torch.long)),
+            {},
+            r"shape \(N, C\) or \(C,\), got \(2, 3, 4\)",
+        ),
         (LF.multi_margin_loss, F.multi_margin_loss, (X, Y), {"weight": torch.ones(2)}, r"weight.*\(2,\)"),
-        (LF.multi_margin_loss, F.multi_margin_loss, (X, Y[:3]), {}, r"target has shape \(3,\) but input has shape \(4, 3\)"),
+        (
+            LF.multi_margin_loss,
+            F.multi_margin_loss,
+            (X, Y[:3]),
+            {},
+            r"target has shape \(3,\) but input has shape \(4, 3\)",
+        ),
         (LF.multi_margin_loss, F.multi_margin_loss, (X, Y), {"reduction": "avg"}, "reduction"),
-        (LF.multilabel_margin_loss, F.multilabel_margin_loss, (X, YL.clone().fill_(3)), {},
-         r"values in \[3, 3\].*\[0, 2\].*padded with -1"),
-        (LF.multilabel_margin_loss, F.multilabel_margin_loss, (X, YL[:, :2]), {}, r"input \(4, 3\) and target \(4, 2\)"),
+        (
+            LF.multilabel_margin_loss,
+            F.multilabel_margin_loss,
+            (X, YL.clone().fill_(3)),
+            {},
+            r"values in \[3, 3\].*\[0, 2\].*padded with -1",
+        ),
+        (
+            LF.multilabel_margin_loss,
+            F.multilabel_margin_loss,
+            (X, YL[:, :2]),
+            {},
+            r"input \(4, 3\) and target \(4, 2\)",
+        ),
         (LF.multilabel_margin_loss, F.multilabel_margin_loss, (X, YL.float()), {}, r"integer tensor padded with -1"),
-        (LF.multilabel_soft_margin_loss, F.multilabel_soft_margin_loss, (X, X.sign()), {"weight": torch.ones(2)},
-         r"weight with shape \(2,\) does not broadcast"),
+        (
+            LF.multilabel_soft_margin_loss,
+            F.multilabel_soft_margin_loss,
+            (X, X.sign()),
+            {"weight": torch.ones(2)},
+            r"weight with shape \(2,\) does not broadcast",
+        ),
         (LF.soft_margin_loss, F.soft_margin_loss, (X, Y.float()), {"reduction": "x"}, "reduction"),
     ],
 )
@@ -170,8 +240,13 @@ def test_stricter_than_torch_on_growing_broadcasts():
 # ============================================================================================
 
 REDUCTIONS = ["none", "mean", "sum"]
-NAMES = ["margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss", "triplet_margin_loss",
-         "triplet_margin_with_distance_loss"]
+NAMES = [
+    "margin_ranking_loss",
+    "hinge_embedding_loss",
+    "cosine_embedding_loss",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+]
 
 
 def _gen(seed):
@@ -188,9 +263,15 @@ def _signs(shape, g, with_zero=False):
 # --------------------------------------------------------------------------------------------
 
 
-@given(n=st.integers(0, 12), zero_d=st.booleans(), margin=st.sampled_from([0.0, 0.5, -0.3, 2]),
-       reduction=st.sampled_from(REDUCTIONS), dtype=st.sampled_from([torch.float32, torch.float64]),
-       int_target=st.booleans(), seed=st.integers(0, 2**16))
+@given(
+    n=st.integers(0, 12),
+    zero_d=st.booleans(),
+    margin=st.sampled_from([0.0, 0.5, -0.3, 2]),
+    reduction=st.sampled_from(REDUCTIONS),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    int_target=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
 def test_margin_ranking_matches_torch(n, zero_d, margin, reduction, dtype, int_target, seed):
     g = _gen(seed)
     shape = () if zero_d else (n,)
@@ -198,13 +279,25 @@ def test_margin_ranking_matches_torch(n, zero_d, margin, reduction, dtype, int_t
     x2 = torch.randn(shape, generator=g, dtype=dtype)
     y = _signs(shape, g)
     y = y if int_target else y.to(dtype)
-    check_against(LF.margin_ranking_loss, TF.margin_ranking_loss, x1, x2, y, grad=[True, True, False],
-                  margin=margin, reduction=reduction)
+    check_against(
+        LF.margin_ranking_loss,
+        TF.margin_ranking_loss,
+        x1,
+        x2,
+        y,
+        grad=[True, True, False],
+        margin=margin,
+        reduction=reduction,
+    )
 
 
 def test_margin_ranking_broadcast_and_legacy():
     g = _gen(1)
-    x1, x2, y = torch.randn(6, generator=g, dtype=torch.float64), torch.randn(1, generator=g, dtype=torch.float64), _signs((6,), g).double()
+    x1, x2, y = (
+        torch.randn(6, generator=g, dtype=torch.float64),
+        torch.randn(1, generator=g, dtype=torch.float64),
+        _signs((6,), g).double(),
+    )
     check_against(LF.margin_ranking_loss, TF.margin_ranking_loss, x1, x2, y, grad=[True, True, False])
     with pytest.warns(UserWarning, match="deprecated"):
         ours = LF.margin_ranking_loss(x1, x2, y, 0.1, False)
@@ -215,12 +308,21 @@ def test_margin_ranking_broadcast_and_legacy():
 
 def test_margin_ranking_refusals():
     a = torch.randn(5)
-    assert_refuses(lambda: LF.margin_ranking_loss(a, a, a[None]), match="same number of dimensions",
-                   torch_call=lambda: TF.margin_ranking_loss(a, a, a[None]))
-    assert_refuses(lambda: LF.margin_ranking_loss(a, a[:3], a), match=r"do not broadcast.*input2 \(3,\)",
-                   torch_call=lambda: TF.margin_ranking_loss(a, a[:3], a))
-    assert_refuses(lambda: LF.margin_ranking_loss(a, a, a, reduction="avg"), match="reduction",
-                   torch_call=lambda: TF.margin_ranking_loss(a, a, a, reduction="avg"))
+    assert_refuses(
+        lambda: LF.margin_ranking_loss(a, a, a[None]),
+        match="same number of dimensions",
+        torch_call=lambda: TF.margin_ranking_loss(a, a, a[None]),
+    )
+    assert_refuses(
+        lambda: LF.margin_ranking_loss(a, a[:3], a),
+        match=r"do not broadcast.*input2 \(3,\)",
+        torch_call=lambda: TF.margin_ranking_loss(a, a[:3], a),
+    )
+    assert_refuses(
+        lambda: LF.margin_ranking_loss(a, a, a, reduction="avg"),
+        match="reduction",
+        torch_call=lambda: TF.margin_ranking_loss(a, a, a, reduction="avg"),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -228,27 +330,46 @@ def test_margin_ranking_refusals():
 # --------------------------------------------------------------------------------------------
 
 
-@given(shape=st.lists(st.integers(1, 5), min_size=0, max_size=3).map(tuple), margin=st.sampled_from([1.0, 0.3, 0, -1]),
-       reduction=st.sampled_from(REDUCTIONS), dtype=st.sampled_from([torch.float32, torch.float64]),
-       with_zero=st.booleans(), int_target=st.booleans(), seed=st.integers(0, 2**16))
+@given(
+    shape=st.lists(st.integers(1, 5), min_size=0, max_size=3).map(tuple),
+    margin=st.sampled_from([1.0, 0.3, 0, -1]),
+    reduction=st.sampled_from(REDUCTIONS),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    with_zero=st.booleans(),
+    int_target=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
 def test_hinge_embedding_matches_torch(shape, margin, reduction, dtype, with_zero, int_target, seed):
     g = _gen(seed)
     x = (2 * torch.rand(shape, generator=g, dtype=torch.float64) - 0.5).to(dtype)
     y = _signs(shape, g, with_zero=with_zero)  # 0 labels follow torch's rule (both terms)
     y = y if int_target else y.to(dtype)
-    check_against(LF.hinge_embedding_loss, TF.hinge_embedding_loss, x, y, grad=[True, False], margin=margin,
-                  reduction=reduction)
+    check_against(
+        LF.hinge_embedding_loss, TF.hinge_embedding_loss, x, y, grad=[True, False], margin=margin, reduction=reduction
+    )
 
 
 def test_hinge_embedding_broadcast_and_refusals():
     g = _gen(2)
     x = torch.rand(4, 3, generator=g, dtype=torch.float64)
-    check_against(LF.hinge_embedding_loss, TF.hinge_embedding_loss, x, _signs((3,), g).double(), grad=[True, False],
-                  reduction="none")
-    assert_refuses(lambda: LF.hinge_embedding_loss(x, torch.ones(5)), match=r"do not broadcast",
-                   torch_call=lambda: TF.hinge_embedding_loss(x, torch.ones(5)))
-    assert_refuses(lambda: LF.hinge_embedding_loss(x, torch.ones(3), reduction="avg"), match="reduction",
-                   torch_call=lambda: TF.hinge_embedding_loss(x, torch.ones(3), reduction="avg"))
+    check_against(
+        LF.hinge_embedding_loss,
+        TF.hinge_embedding_loss,
+        x,
+        _signs((3,), g).double(),
+        grad=[True, False],
+        reduction="none",
+    )
+    assert_refuses(
+        lambda: LF.hinge_embedding_loss(x, torch.ones(5)),
+        match=r"do not broadcast",
+        torch_call=lambda: TF.hinge_embedding_loss(x, torch.ones(5)),
+    )
+    assert_refuses(
+        lambda: LF.hinge_embedding_loss(x, torch.ones(3), reduction="avg"),
+        match="reduction",
+        torch_call=lambda: TF.hinge_embedding_loss(x, torch.ones(3), reduction="avg"),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,25 +377,41 @@ def test_hinge_embedding_broadcast_and_refusals():
 # --------------------------------------------------------------------------------------------
 
 
-@given(n=st.integers(1, 8), d=st.integers(1, 6), single=st.booleans(), margin=st.sampled_from([0.0, 0.5, -0.2]),
-       reduction=st.sampled_from(REDUCTIONS), dtype=st.sampled_from([torch.float32, torch.float64]),
-       with_zero=st.booleans(), seed=st.integers(0, 2**16))
+@given(
+    n=st.integers(1, 8),
+    d=st.integers(1, 6),
+    single=st.booleans(),
+    margin=st.sampled_from([0.0, 0.5, -0.2]),
+    reduction=st.sampled_from(REDUCTIONS),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    with_zero=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
 def test_cosine_embedding_matches_torch(n, d, single, margin, reduction, dtype, with_zero, seed):
     g = _gen(seed)
     shape, tshape = ((d,), ()) if single else ((n, d), (n,))
     a = torch.randn(shape, generator=g, dtype=torch.float64).to(dtype)
     b = torch.randn(shape, generator=g, dtype=torch.float64).to(dtype)
     y = _signs(tshape, g, with_zero=with_zero)
-    check_against(LF.cosine_embedding_loss, TF.cosine_embedding_loss, a, b, y, grad=[True, True, False],
-                  margin=margin, reduction=reduction)
+    check_against(
+        LF.cosine_embedding_loss,
+        TF.cosine_embedding_loss,
+        a,
+        b,
+        y,
+        grad=[True, True, False],
+        margin=margin,
+        reduction=reduction,
+    )
 
 
 def test_cosine_embedding_zero_vectors_and_broadcast():
     a = torch.zeros(3, 4, dtype=torch.float64)
     b = torch.randn(1, 4, dtype=torch.float64)
     y = torch.tensor([1, -1, 1])
-    check_against(LF.cosine_embedding_loss, TF.cosine_embedding_loss, a, b, y, grad=[True, True, False],
-                  reduction="none")
+    check_against(
+        LF.cosine_embedding_loss, TF.cosine_embedding_loss, a, b, y, grad=[True, True, False], reduction="none"
+    )
 
 
 def test_cosine_embedding_refusals():
@@ -287,10 +424,14 @@ def test_cosine_embedding_refusals():
         ((a, a, y[:3]), r"do not broadcast.*target \(3,\)"),
     ]
     for args, match in cases:
-        assert_refuses(lambda: LF.cosine_embedding_loss(*args), match=match,
-                       torch_call=lambda: TF.cosine_embedding_loss(*args))
-    assert_refuses(lambda: LF.cosine_embedding_loss(a, a, y, reduction="avg"), match="reduction",
-                   torch_call=lambda: TF.cosine_embedding_loss(a, a, y, reduction="avg"))
+        assert_refuses(
+            lambda: LF.cosine_embedding_loss(*args), match=match, torch_call=lambda: TF.cosine_embedding_loss(*args)
+        )
+    assert_refuses(
+        lambda: LF.cosine_embedding_loss(a, a, y, reduction="avg"),
+        match="reduction",
+        torch_call=lambda: TF.cosine_embedding_loss(a, a, y, reduction="avg"),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -305,14 +446,30 @@ def _triplet(shape, dtype=torch.float64, seed=0):
     return tuple(torch.randn(shape, generator=g, dtype=torch.float64).to(dtype) for _ in range(3))
 
 
-@given(shape=st.sampled_from([(5, 4), (4,), (2, 3, 4), (1, 7), (6, 1)]), p=st.sampled_from(P_VALUES),
-       swap=st.booleans(), margin=st.sampled_from([1.0, 0.2, 3]), eps=st.sampled_from([1e-6, 0.0, 0.1]),
-       reduction=st.sampled_from(REDUCTIONS), dtype=st.sampled_from([torch.float32, torch.float64]),
-       seed=st.integers(0, 2**16))
+@given(
+    shape=st.sampled_from([(5, 4), (4,), (2, 3, 4), (1, 7), (6, 1)]),
+    p=st.sampled_from(P_VALUES),
+    swap=st.booleans(),
+    margin=st.sampled_from([1.0, 0.2, 3]),
+    eps=st.sampled_from([1e-6, 0.0, 0.1]),
+    reduction=st.sampled_from(REDUCTIONS),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 2**16),
+)
 def test_triplet_matches_torch(shape, p, swap, margin, eps, reduction, dtype, seed):
     a, pos, neg = _triplet(shape, dtype, seed)
-    check_against(LF.triplet_margin_loss, TF.triplet_margin_loss, a, pos, neg, margin=margin, p=p, eps=eps,
-                  swap=swap, reduction=reduction)
+    check_against(
+        LF.triplet_margin_loss,
+        TF.triplet_margin_loss,
+        a,
+        pos,
+        neg,
+        margin=margin,
+        p=p,
+        eps=eps,
+        swap=swap,
+        reduction=reduction,
+    )
 
 
 def test_triplet_zero_d_broadcast_legacy():
@@ -331,14 +488,29 @@ def _cos_dist(x, y):
     return 1 - torch.cosine_similarity(x, y, dim=-1)
 
 
-@given(shape=st.sampled_from([(5, 4), (4,), (1, 7)]), dist=st.sampled_from([None, "cos", "l1"]), swap=st.booleans(),
-       margin=st.sampled_from([1.0, 0.3]), reduction=st.sampled_from(REDUCTIONS),
-       dtype=st.sampled_from([torch.float32, torch.float64]), seed=st.integers(0, 2**16))
+@given(
+    shape=st.sampled_from([(5, 4), (4,), (1, 7)]),
+    dist=st.sampled_from([None, "cos", "l1"]),
+    swap=st.booleans(),
+    margin=st.sampled_from([1.0, 0.3]),
+    reduction=st.sampled_from(REDUCTIONS),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 2**16),
+)
 def test_triplet_with_distance_matches_torch(shape, dist, swap, margin, reduction, dtype, seed):
     fn = {None: None, "cos": _cos_dist, "l1": lambda x, y: TF.pairwise_distance(x, y, p=1)}[dist]
     a, pos, neg = _triplet(shape, dtype, seed)
-    check_against(LF.triplet_margin_with_distance_loss, TF.triplet_margin_with_distance_loss, a, pos, neg,
-                  distance_function=fn, margin=margin, swap=swap, reduction=reduction)
+    check_against(
+        LF.triplet_margin_with_distance_loss,
+        TF.triplet_margin_with_distance_loss,
+        a,
+        pos,
+        neg,
+        distance_function=fn,
+        margin=margin,
+        swap=swap,
+        reduction=reduction,
+    )
 
 
 @pytest.mark.parametrize("name", ["triplet_margin_loss", "triplet_margin_with_distance_loss"])
@@ -346,21 +518,33 @@ def test_triplet_refusals(name):
     a, pos, neg = _triplet((5, 4))
     ours, ref = getattr(LF, name), getattr(TF, name)
     for m in (0, -1.0):
-        assert_refuses(lambda: ours(a, pos, neg, margin=m), match=r"margin must be greater than 0",
-                       torch_call=lambda: ref(a, pos, neg, margin=m))
-    assert_refuses(lambda: ours(a, pos[0], neg), match="same number of dimensions",
-                   torch_call=lambda: ref(a, pos[0], neg))
-    assert_refuses(lambda: ours(a, pos[:, :3], neg), match=r"do not broadcast.*positive \(5, 3\)",
-                   torch_call=lambda: ref(a, pos[:, :3], neg))
-    assert_refuses(lambda: ours(a, pos, neg, reduction="avg"), match="reduction",
-                   torch_call=lambda: ref(a, pos, neg, reduction="avg"))
+        assert_refuses(
+            lambda: ours(a, pos, neg, margin=m),
+            match=r"margin must be greater than 0",
+            torch_call=lambda: ref(a, pos, neg, margin=m),
+        )
+    assert_refuses(
+        lambda: ours(a, pos[0], neg), match="same number of dimensions", torch_call=lambda: ref(a, pos[0], neg)
+    )
+    assert_refuses(
+        lambda: ours(a, pos[:, :3], neg),
+        match=r"do not broadcast.*positive \(5, 3\)",
+        torch_call=lambda: ref(a, pos[:, :3], neg),
+    )
+    assert_refuses(
+        lambda: ours(a, pos, neg, reduction="avg"),
+        match="reduction",
+        torch_call=lambda: ref(a, pos, neg, reduction="avg"),
+    )
 
 
 def test_triplet_with_distance_refuses_non_callable():
     a, pos, neg = _triplet((5, 4))
-    assert_refuses(lambda: LF.triplet_margin_with_distance_loss(a, pos, neg, distance_function=3),
-                   match="distance_function must be callable",
-                   torch_call=lambda: TF.triplet_margin_with_distance_loss(a, pos, neg, distance_function=3))
+    assert_refuses(
+        lambda: LF.triplet_margin_with_distance_loss(a, pos, neg, distance_function=3),
+        match="distance_function must be callable",
+        torch_call=lambda: TF.triplet_margin_with_distance_loss(a, pos, neg, distance_function=3),
+    )
     with pytest.raises(TypeError):  # keyword-only, like torch
         LF.triplet_margin_with_distance_loss(a, pos, neg, None)
 
@@ -372,7 +556,7 @@ def test_triplet_with_distance_refuses_non_callable():
 
 def _inputs(name, dtype=torch.float64, seed=0):
     g = _gen(seed)
-    r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64).to(dtype)  # noqa: E731
+    r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64).to(dtype)
     if name == "margin_ranking_loss":
         return (r(8), r(8), _signs((8,), g).to(dtype)), {"margin": 0.3}
     if name == "hinge_embedding_loss":
@@ -389,21 +573,30 @@ def _inputs(name, dtype=torch.float64, seed=0):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_ranking_margins_half_inputs_match_float64(name, dtype, reduction):
     args, kw = _inputs(name, dtype)
-    grad = [a.is_floating_point() and i < (2 if name != "hinge_embedding_loss" else 1) or name.startswith("triplet")
-            for i, a in enumerate(args)]
-    out, _ = check_against(getattr(LF, name), getattr(TF, name), *args, grad=grad, ref_dtype=torch.float64,
-                           reduction=reduction, **kw)
+    grad = [
+        (a.is_floating_point() and i < (2 if name != "hinge_embedding_loss" else 1)) or name.startswith("triplet")
+        for i, a in enumerate(args)
+    ]
+    out, _ = check_against(
+        getattr(LF, name), getattr(TF, name), *args, grad=grad, ref_dtype=torch.float64, reduction=reduction, **kw
+    )
     assert out.dtype == dtype
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_ranking_margins_pass_gradcheck_and_gradgradcheck(name):
     args, kw = _inputs(name)
-    n_diff = 1 if name == "hinge_embedding_loss" else 2 if name != "triplet_margin_loss" and not name.startswith("triplet") else 3
+    n_diff = (
+        1
+        if name == "hinge_embedding_loss"
+        else 2
+        if name != "triplet_margin_loss" and not name.startswith("triplet")
+        else 3
+    )
     diff = [a.requires_grad_() for a in args[:n_diff]]
     rest = args[n_diff:]
     for reduction in REDUCTIONS:
-        f = lambda *d: getattr(LF, name)(*d, *rest, reduction=reduction, **kw)  # noqa: E731
+        f = lambda *d: getattr(LF, name)(*d, *rest, reduction=reduction, **kw)
         assert torch.autograd.gradcheck(f, tuple(diff))
         assert torch.autograd.gradgradcheck(f, tuple(diff))
 
@@ -437,8 +630,16 @@ def test_cosine_embedding_gradient_at_the_margin_matches_torch():
     cos = (a * b).sum(1) / (((a * a).sum(1) + eps) * ((b * b).sum(1) + eps)).sqrt()
     margin = cos[0].item()
     assert TF.cosine_embedding_loss(a, b, y, margin=margin, reduction="none")[0] == 0
-    check_against(LF.cosine_embedding_loss, TF.cosine_embedding_loss, a, b, y, grad=[True, True, False],
-                  margin=margin, reduction="sum")
+    check_against(
+        LF.cosine_embedding_loss,
+        TF.cosine_embedding_loss,
+        a,
+        b,
+        y,
+        grad=[True, True, False],
+        margin=margin,
+        reduction="sum",
+    )
 
 
 # ============================================================================================
@@ -458,8 +659,7 @@ EDGE_CASES = {
 def test_multi_margin_takes_torchs_edge_shapes(case, reduction):
     x, y = EDGE_CASES[case]
     x = x.double()
-    ours, ref = check_against(LF.multi_margin_loss, F.multi_margin_loss, x, y, grad=[True, False],
-                              reduction=reduction)
+    ours, ref = check_against(LF.multi_margin_loss, F.multi_margin_loss, x, y, grad=[True, False], reduction=reduction)
     assert ours.shape == ref.shape
 
 
@@ -467,15 +667,19 @@ def test_multi_margin_takes_torchs_edge_shapes(case, reduction):
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
 def test_multilabel_margin_takes_a_0_dim_input(target, reduction):
     x = torch.tensor(0.5, dtype=torch.float64)
-    ours, ref = check_against(LF.multilabel_margin_loss, F.multilabel_margin_loss, x, target, grad=[True, False],
-                              reduction=reduction)
+    ours, ref = check_against(
+        LF.multilabel_margin_loss, F.multilabel_margin_loss, x, target, grad=[True, False], reduction=reduction
+    )
     assert ours.shape == ref.shape == ()
 
 
 def test_multilabel_margin_refuses_a_c_input_with_a_1_target_like_torch():
     x = torch.tensor([0.1, 0.5, 0.2])
-    assert_refuses(lambda: LF.multilabel_margin_loss(x, torch.tensor([1])), match=r"input \(3,\) and target \(1,\)",
-                   torch_call=lambda: F.multilabel_margin_loss(x, torch.tensor([1])))
+    assert_refuses(
+        lambda: LF.multilabel_margin_loss(x, torch.tensor([1])),
+        match=r"input \(3,\) and target \(1,\)",
+        torch_call=lambda: F.multilabel_margin_loss(x, torch.tensor([1])),
+    )
 
 
 @pytest.mark.parametrize("name", ["multi_margin_loss", "multilabel_margin_loss"])
@@ -502,7 +706,7 @@ def test_multi_margin_second_order_gradients(p, reduction):
     x = torch.randn(5, 4, dtype=torch.float64, requires_grad=True)
     y = torch.tensor([0, 3, 1, 1, 2])
     w = torch.rand(4, dtype=torch.float64) + 0.5
-    f = lambda x: LF.multi_margin_loss(x, y, p, 0.8, w, reduction=reduction)  # noqa: E731
+    f = lambda x: LF.multi_margin_loss(x, y, p, 0.8, w, reduction=reduction)
     assert torch.autograd.gradcheck(f, (x,))
     assert torch.autograd.gradgradcheck(f, (x,))
     with pytest.raises(RuntimeError, match="not implemented"):
@@ -515,7 +719,7 @@ def test_multi_margin_second_order_gradients(p, reduction):
 def test_multilabel_margin_second_order_gradients(reduction):
     x = torch.randn(4, 5, dtype=torch.float64, requires_grad=True)
     y = torch.tensor([[0, 2, -1, 1, 1], [4, -1, 0, 0, 0], [1, 2, 3, 4, 0], [-1, 0, 0, 0, 0]])
-    f = lambda x: LF.multilabel_margin_loss(x, y, reduction=reduction)  # noqa: E731
+    f = lambda x: LF.multilabel_margin_loss(x, y, reduction=reduction)
     assert torch.autograd.gradcheck(f, (x,))
     assert torch.autograd.gradgradcheck(f, (x,))
 
@@ -536,9 +740,17 @@ def test_multi_margin_gradient_at_the_hinge_corner_is_torchs():
     check_against(LF.multi_margin_loss, F.multi_margin_loss, x, torch.tensor([0]), grad=[True, False])
 
 
-MARGIN_LOSSES = ["soft_margin_loss", "multilabel_soft_margin_loss", "multi_margin_loss", "multilabel_margin_loss",
-                 "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss", "triplet_margin_loss",
-                 "triplet_margin_with_distance_loss"]
+MARGIN_LOSSES = [
+    "soft_margin_loss",
+    "multilabel_soft_margin_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "margin_ranking_loss",
+    "hinge_embedding_loss",
+    "cosine_embedding_loss",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+]
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
@@ -599,8 +811,13 @@ def test_multilabel_margin_rows_under_vmap_and_grad():
 import reference as R  # noqa: E402
 
 
-@given(n=st.integers(1, 5), c=st.integers(1, 4), squared=st.booleans(), coding=st.sampled_from(["pm1", "01"]),
-       seed=st.integers(0, 2**16))
+@given(
+    n=st.integers(1, 5),
+    c=st.integers(1, 4),
+    squared=st.booleans(),
+    coding=st.sampled_from(["pm1", "01"]),
+    seed=st.integers(0, 2**16),
+)
 def test_binary_hinges_match_keras(n, c, squared, coding, seed):
     g = torch.Generator().manual_seed(seed)
     z = torch.randn(n, c, generator=g, dtype=torch.float64) * 2
@@ -608,10 +825,20 @@ def test_binary_hinges_match_keras(n, c, squared, coding, seed):
     y = t if coding == "01" else 2 * t - 1
     fn = LF.squared_hinge_loss if squared else LF.hinge_loss
     # Keras: the mean over the last axis per row; losskit "none" keeps the elements
-    check_against(lambda z, y: fn(z, y, labels=coding, reduction="none").mean(-1),
-                  lambda z, y: R.keras_hinge(y, z, squared=squared), z, y, grad=[True, False])
-    check_against(lambda z, y: fn(z, y, labels=coding), lambda z, y: R.keras_hinge(y, z, squared=squared).mean(),
-                  z, y, grad=[True, False])
+    check_against(
+        lambda z, y: fn(z, y, labels=coding, reduction="none").mean(-1),
+        lambda z, y: R.keras_hinge(y, z, squared=squared),
+        z,
+        y,
+        grad=[True, False],
+    )
+    check_against(
+        lambda z, y: fn(z, y, labels=coding),
+        lambda z, y: R.keras_hinge(y, z, squared=squared).mean(),
+        z,
+        y,
+        grad=[True, False],
+    )
 
 
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
@@ -619,8 +846,13 @@ def test_hinge_matches_optax(reduction):
     g = torch.Generator().manual_seed(1)
     z = torch.randn(7, 3, generator=g, dtype=torch.float64)
     y = torch.randint(0, 2, (7, 3), generator=g).double() * 2 - 1
-    check_against(lambda z, y: LF.hinge_loss(z, y, reduction=reduction),
-                  lambda z, y: R.reduce(R.optax_hinge(z, y), reduction), z, y, grad=[True, False])
+    check_against(
+        lambda z, y: LF.hinge_loss(z, y, reduction=reduction),
+        lambda z, y: R.reduce(R.optax_hinge(z, y), reduction),
+        z,
+        y,
+        grad=[True, False],
+    )
 
 
 def test_binary_hinge_label_coding_is_explicit():
@@ -628,16 +860,22 @@ def test_binary_hinge_label_coding_is_explicit():
     ones = torch.ones(3)
     # an all-ones batch is ±1 and 0/1 at once: Keras converts it, losskit reads the option
     assert_close(LF.hinge_loss(z, ones), LF.hinge_loss(z, ones, labels="01"))
-    assert_refuses(lambda: LF.hinge_loss(z, torch.tensor([0.0, 1.0, 1.0])),
-                   match=r"labels='pm1' takes targets in \{-1, 1\}, but target holds 0.0; pass labels='01'")
-    assert_refuses(lambda: LF.squared_hinge_loss(z, torch.tensor([-1, 1, 1]), labels="01"),
-                   match=r"labels='01' takes targets in \{0, 1\}, but target holds -1; pass labels='pm1'")
+    assert_refuses(
+        lambda: LF.hinge_loss(z, torch.tensor([0.0, 1.0, 1.0])),
+        match=r"labels='pm1' takes targets in \{-1, 1\}, but target holds 0.0; pass labels='01'",
+    )
+    assert_refuses(
+        lambda: LF.squared_hinge_loss(z, torch.tensor([-1, 1, 1]), labels="01"),
+        match=r"labels='01' takes targets in \{0, 1\}, but target holds -1; pass labels='pm1'",
+    )
     assert_refuses(lambda: LF.hinge_loss(z, ones, labels="binary"), match=r"labels='binary' is not valid")
     assert_refuses(lambda: LF.hinge_loss(z, ones[:2]), match=r"same shape, got \(3,\) and \(2,\)")
     assert_refuses(lambda: LF.hinge_loss(z.long(), ones.long()), match="floating-point")
     # integer and bool 0/1 targets
-    assert_close(LF.hinge_loss(z, torch.tensor([False, True, True]), labels="01"),
-                 LF.hinge_loss(z, torch.tensor([-1.0, 1.0, 1.0])))
+    assert_close(
+        LF.hinge_loss(z, torch.tensor([False, True, True]), labels="01"),
+        LF.hinge_loss(z, torch.tensor([-1.0, 1.0, 1.0])),
+    )
 
 
 def test_binary_hinge_margin_and_corner_gradient():
@@ -647,8 +885,9 @@ def test_binary_hinge_margin_and_corner_gradient():
     assert_close(out, torch.tensor([0.0, 0.5, 0.0], dtype=torch.float64))
     (g,) = torch.autograd.grad(out.sum(), z)
     assert_close(g, torch.tensor([0.0, -1.0, 0.0], dtype=torch.float64))  # 0 at the corner y z = m
-    assert_close(LF.squared_hinge_loss(z, y, margin=2.0, reduction="none"),
-                 torch.tensor([1.0, 2.25, 0.0], dtype=torch.float64))
+    assert_close(
+        LF.squared_hinge_loss(z, y, margin=2.0, reduction="none"), torch.tensor([1.0, 2.25, 0.0], dtype=torch.float64)
+    )
 
 
 @given(n=st.integers(1, 6), c=st.integers(2, 5), seed=st.integers(0, 2**16))
@@ -656,8 +895,13 @@ def test_categorical_hinge_matches_optax(n, c, seed):
     g = torch.Generator().manual_seed(seed)
     z = torch.randn(n, c, generator=g, dtype=torch.float64) * 2
     y = torch.randint(0, c, (n,), generator=g)
-    check_against(lambda z, y: LF.categorical_hinge_loss(z, y, reduction="none"), R.optax_multiclass_hinge,
-                  z, y, grad=[True, False])
+    check_against(
+        lambda z, y: LF.categorical_hinge_loss(z, y, reduction="none"),
+        R.optax_multiclass_hinge,
+        z,
+        y,
+        grad=[True, False],
+    )
 
 
 @given(n=st.integers(1, 6), c=st.integers(2, 5), seed=st.integers(0, 2**16))
@@ -668,8 +912,13 @@ def test_categorical_hinge_matches_keras_on_one_hot_targets(n, c, seed):
     y = torch.randint(0, c, (n,), generator=g)
     one_hot = torch.nn.functional.one_hot(y, c).double()
     z = torch.where(one_hot.bool(), z, z.abs())  # wrong classes >= 0
-    check_against(lambda z, t: LF.categorical_hinge_loss(z, t, reduction="none"),
-                  lambda z, t: R.keras_categorical_hinge(t, z), z, one_hot, grad=[True, False])
+    check_against(
+        lambda z, t: LF.categorical_hinge_loss(z, t, reduction="none"),
+        lambda z, t: R.keras_categorical_hinge(t, z),
+        z,
+        one_hot,
+        grad=[True, False],
+    )
     assert_close(LF.categorical_hinge_loss(z, one_hot), LF.categorical_hinge_loss(z, y))
 
 
@@ -691,8 +940,11 @@ def test_categorical_hinge_shapes_and_refusals():
     assert_close(rows, R.optax_multiclass_hinge(z.movedim(1, -1), y))
     assert LF.categorical_hinge_loss(z[:, :, 0][0], y[0, 0]).shape == ()  # (C,) with a 0-dim target
     assert LF.categorical_hinge_loss(z[:, :1, 0], y[:, 0] * 0).item() == 0.0  # one class: no wrong class
-    assert_refuses(lambda: LF.categorical_hinge_loss(z[:, :, 0], torch.full((3, 4), 0.25, dtype=torch.float64)),
-                   match="must be one-hot")
-    assert_refuses(lambda: LF.categorical_hinge_loss(z[:, :, 0], torch.tensor([0, 4, 1])),
-                   match=r"class index 4 outside \[0, 3\]")
+    assert_refuses(
+        lambda: LF.categorical_hinge_loss(z[:, :, 0], torch.full((3, 4), 0.25, dtype=torch.float64)),
+        match="must be one-hot",
+    )
+    assert_refuses(
+        lambda: LF.categorical_hinge_loss(z[:, :, 0], torch.tensor([0, 4, 1])), match=r"class index 4 outside \[0, 3\]"
+    )
     assert_refuses(lambda: LF.categorical_hinge_loss(z[:, :, 0], y[:, 0], reduction="avg"), match="reduction")

@@ -10,9 +10,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from losskit.functional import (focal_loss, poly1_cross_entropy, poly1_focal_loss, poly1_sigmoid_focal_loss,
-                                sigmoid_focal_loss)
 from helpers import assert_close, check_against
+from losskit.functional import (
+    focal_loss,
+    poly1_cross_entropy,
+    poly1_focal_loss,
+    poly1_sigmoid_focal_loss,
+    sigmoid_focal_loss,
+)
 from reference import softmax_focal_exact
 
 
@@ -133,13 +138,17 @@ def test_gradcheck_analytic_backward(kind):
     w = torch.rand(4, dtype=torch.float64, generator=g) + 0.5
     ls = 0.2 if kind == "smoothing" else 0.0
     for gamma in (0.0, 0.5, 1.0, 2.0, 3.0):
+
         def f(z, *rest):
             tt = rest[0] if rest else t
-            return poly1_focal_loss(z, tt, gamma=gamma, epsilon=0.8, alpha=al, weight=w, label_smoothing=ls,
-                                    reduction="none")
+            return poly1_focal_loss(
+                z, tt, gamma=gamma, epsilon=0.8, alpha=al, weight=w, label_smoothing=ls, reduction="none"
+            )
+
         assert torch.autograd.gradcheck(f, inputs)
         assert torch.autograd.gradcheck(
-            lambda a: focal_loss(z.detach(), t.detach(), gamma=gamma, alpha=a, label_smoothing=ls), (al,))
+            lambda a: focal_loss(z.detach(), t.detach(), gamma=gamma, alpha=a, label_smoothing=ls), (al,)
+        )
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
@@ -171,8 +180,14 @@ def test_compiles_fullgraph_with_analytic_backward(kind):
     t[0, 0] = -100
     if kind == "probs":
         t = torch.softmax(torch.randn(4, 3, 2, generator=g), 1)
-    kw = dict(gamma=1.5, epsilon=0.5, weight=torch.rand(3, generator=g) + 0.5, alpha=torch.rand(3, generator=g),
-              label_smoothing=0.1 if kind == "smoothing" else 0.0, all_ignored="zero")
+    kw = dict(
+        gamma=1.5,
+        epsilon=0.5,
+        weight=torch.rand(3, generator=g) + 0.5,
+        alpha=torch.rand(3, generator=g),
+        label_smoothing=0.1 if kind == "smoothing" else 0.0,
+        all_ignored="zero",
+    )
     fn = torch.compile(lambda z, t: poly1_focal_loss(z, t, **kw), fullgraph=True, backend="eager")
     z1, z2 = z.clone().requires_grad_(True), z.clone().requires_grad_(True)
     out = fn(z1, t)
@@ -197,8 +212,13 @@ def _multiclass(shape, dtype=torch.float64, scale=2.0):
 def test_poly1_sigmoid_focal_epsilon0_is_sigmoid_focal():
     z, y = _binary((5, 4))
     kw = dict(alpha=0.25, gamma=2.0, label_smoothing=0.1)
-    check_against(lambda *a: poly1_sigmoid_focal_loss(*a, epsilon=0.0, **kw),
-                  lambda *a: sigmoid_focal_loss(*a, **kw), z, y, grad=[True, False])
+    check_against(
+        lambda *a: poly1_sigmoid_focal_loss(*a, epsilon=0.0, **kw),
+        lambda *a: sigmoid_focal_loss(*a, **kw),
+        z,
+        y,
+        grad=[True, False],
+    )
 
 
 def test_poly1_cross_entropy_vs_paper_formula():
@@ -220,6 +240,11 @@ def test_poly1_sample_weight_vs_keras_style_weighted_items(fn):
     t = torch.randint(0, 5, (9,), generator=g)
     s = torch.rand(9, dtype=torch.float64, generator=g) * 2
     f = poly1_cross_entropy if fn == "poly1_cross_entropy" else (lambda *a, **k: poly1_focal_loss(*a, gamma=0.0, **k))
-    check_against(lambda z: f(z, t, epsilon=2.0, sample_weight=s, reduction="sum") / 9,
-                  lambda z: poly1_with_sample_weight(z, t, epsilon=2.0, sample_weight=s), z)
-    assert_close(f(z, t, epsilon=2.0, sample_weight=s), f(z, t, epsilon=2.0, sample_weight=s, reduction="sum") / s.sum())
+    check_against(
+        lambda z: f(z, t, epsilon=2.0, sample_weight=s, reduction="sum") / 9,
+        lambda z: poly1_with_sample_weight(z, t, epsilon=2.0, sample_weight=s),
+        z,
+    )
+    assert_close(
+        f(z, t, epsilon=2.0, sample_weight=s), f(z, t, epsilon=2.0, sample_weight=s, reduction="sum") / s.sum()
+    )

@@ -20,8 +20,16 @@ def _exact(z: torch.Tensor, dim: int):
     return torch.nn.functional.logsigmoid(-u).movedim(-1, dim), torch.sigmoid(u).movedim(-1, dim)
 
 
-SATURATED = torch.tensor([[40.0, 0.0, -3.0, 1.0], [0.0, 30.0, 1.0, -2.0], [2.0, 1.0, 0.5, -1.0],
-                          [-5.0, -4.0, 20.0, -6.0], [0.0, 0.0, 0.0, 0.0]], dtype=torch.float64)
+SATURATED = torch.tensor(
+    [
+        [40.0, 0.0, -3.0, 1.0],
+        [0.0, 30.0, 1.0, -2.0],
+        [2.0, 1.0, 0.5, -1.0],
+        [-5.0, -4.0, 20.0, -6.0],
+        [0.0, 0.0, 0.0, 0.0],
+    ],
+    dtype=torch.float64,
+)
 
 
 @pytest.mark.parametrize("dim", [0, 1])
@@ -57,7 +65,9 @@ def test_log_p_and_one_minus_p_second_order_and_torch_func():
         log_p, a = softmax_log_p_and_one_minus_p(z, z.dim() - 2)
         return (a.pow(2) * -log_p).sum()
 
-    assert torch.autograd.gradgradcheck(lambda z: softmax_log_p_and_one_minus_p(z, 1)[1] * -softmax_log_p_and_one_minus_p(z, 1)[0], (z,))
+    assert torch.autograd.gradgradcheck(
+        lambda z: softmax_log_p_and_one_minus_p(z, 1)[1] * -softmax_log_p_and_one_minus_p(z, 1)[0], (z,)
+    )
     per_sample = torch.func.vmap(torch.func.grad(f))(z.detach())
     for k in range(3):
         zk = z.detach()[k].clone().requires_grad_()
@@ -90,7 +100,7 @@ def test_focal_power_gradient_stays_finite_where_one_minus_p_underflows(dtype, g
     assert torch.isfinite(g).all()
     assert g[0] == 0 and g[1] == 0
     assert_close(g[2:], gamma * a.detach()[2:] ** (gamma - 1))
-    (naive,) = torch.autograd.grad((a ** gamma).sum(), a)
+    (naive,) = torch.autograd.grad((a**gamma).sum(), a)
     assert not torch.isfinite(naive[0])  # what the primitive avoids: gamma a^(gamma - 1) = inf at a = 0
 
 

@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import losskit
-from losskit import functional as LF
 from helpers import assert_close, assert_refuses, check_against
+from losskit import functional as LF
 
 NAMES = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"]
 # options per loss (beyond reduction), each combination tested
@@ -38,8 +38,13 @@ def _pair(shape, dtype, seed, scale=2.0):
 
 
 @pytest.mark.parametrize("name,opts", CASES, ids=IDS)
-@given(shape=shapes, reduction=st.sampled_from(REDUCTIONS), dtype=st.sampled_from([torch.float32, torch.float64]),
-       seed=st.integers(0, 2**16), target_grad=st.booleans())
+@given(
+    shape=shapes,
+    reduction=st.sampled_from(REDUCTIONS),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 2**16),
+    target_grad=st.booleans(),
+)
 def test_pointwise_losses_match_torch(name, opts, shape, reduction, dtype, seed, target_grad):
     x, y = _pair(shape, dtype, seed)
     grad = [True, target_grad]
@@ -51,8 +56,9 @@ def test_pointwise_losses_match_torch(name, opts, shape, reduction, dtype, seed,
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_half_precision_against_float64(name, opts, dtype, reduction):
     x, y = _pair((6, 7), dtype, 3)
-    out, _ = check_against(getattr(LF, name), getattr(TF, name), x, y, ref_dtype=torch.float64,
-                           reduction=reduction, **opts)
+    out, _ = check_against(
+        getattr(LF, name), getattr(TF, name), x, y, ref_dtype=torch.float64, reduction=reduction, **opts
+    )
     assert out.dtype == dtype  # computed in float32, returned in the input's dtype (like torch)
 
 
@@ -62,7 +68,7 @@ def test_gradcheck_and_double_backward(name, opts, reduction):
     x, y = _pair((3, 4), torch.float64, 1)
     x.requires_grad_()
     y.requires_grad_()
-    f = lambda a, b: getattr(LF, name)(a, b, reduction=reduction, **opts)  # noqa: E731
+    f = lambda a, b: getattr(LF, name)(a, b, reduction=reduction, **opts)
     assert torch.autograd.gradcheck(f, (x, y))
     assert torch.autograd.gradgradcheck(f, (x, y))
     # and the second derivative equals torch's
@@ -104,9 +110,14 @@ def test_per_element_weight(name, reduction):
     """torch 2.13's `weight`: mse/l1 'mean' divides by sum(weight), huber by the element count."""
     x, y = _pair((5, 4), torch.float64, 7)
     w = torch.rand(5, 4, dtype=torch.float64) + 0.1
-    check_against(lambda a, b, c: getattr(LF, name)(a, b, reduction=reduction, weight=c),
-                  lambda a, b, c: getattr(TF, name)(a, b, reduction=reduction, weight=c),
-                  x, y, w, grad=[True, True, True])
+    check_against(
+        lambda a, b, c: getattr(LF, name)(a, b, reduction=reduction, weight=c),
+        lambda a, b, c: getattr(TF, name)(a, b, reduction=reduction, weight=c),
+        x,
+        y,
+        w,
+        grad=[True, True, True],
+    )
 
 
 @pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "smooth_l1_loss"])
@@ -188,16 +199,22 @@ X = torch.randn(4, 3)
 
 @pytest.mark.parametrize("name", NAMES)
 def test_pointwise_refuses_bad_reduction(name):
-    assert_refuses(lambda: getattr(LF, name)(X, X, reduction="avg"), match="reduction",
-                   torch_call=lambda: getattr(TF, name)(X, X, reduction="avg"))
+    assert_refuses(
+        lambda: getattr(LF, name)(X, X, reduction="avg"),
+        match="reduction",
+        torch_call=lambda: getattr(TF, name)(X, X, reduction="avg"),
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_refuses_shapes_that_do_not_broadcast(name):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert_refuses(lambda: getattr(LF, name)(X, torch.randn(5, 3)), match=r"input of shape \(4, 3\) and target of shape \(5, 3\) cannot be broadcast",
-                       torch_call=lambda: getattr(TF, name)(X, torch.randn(5, 3)))
+        assert_refuses(
+            lambda: getattr(LF, name)(X, torch.randn(5, 3)),
+            match=r"input of shape \(4, 3\) and target of shape \(5, 3\) cannot be broadcast",
+            torch_call=lambda: getattr(TF, name)(X, torch.randn(5, 3)),
+        )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -208,19 +225,28 @@ def test_refuses_integer_input_and_target(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_refuses_non_tensors(name):
-    assert_refuses(lambda: getattr(LF, name)([1.0], X), match="input must be a torch.Tensor",
-                   torch_call=lambda: getattr(TF, name)([1.0], X))
+    assert_refuses(
+        lambda: getattr(LF, name)([1.0], X),
+        match="input must be a torch.Tensor",
+        torch_call=lambda: getattr(TF, name)([1.0], X),
+    )
 
 
 @pytest.mark.parametrize("delta", [0.0, -1.0, float("nan")])
 def test_huber_refuses_non_positive_delta(delta):
-    assert_refuses(lambda: LF.huber_loss(X, X, delta=delta), match=r"delta must be > 0",
-                   torch_call=(lambda: TF.huber_loss(X, X, delta=delta)) if not math.isnan(delta) else None)
+    assert_refuses(
+        lambda: LF.huber_loss(X, X, delta=delta),
+        match=r"delta must be > 0",
+        torch_call=(lambda: TF.huber_loss(X, X, delta=delta)) if not math.isnan(delta) else None,
+    )
 
 
 def test_smooth_l1_refuses_negative_beta():
-    assert_refuses(lambda: LF.smooth_l1_loss(X, X, beta=-0.5), match=r"beta must be >= 0, got -0.5",
-                   torch_call=lambda: TF.smooth_l1_loss(X, X, beta=-0.5))
+    assert_refuses(
+        lambda: LF.smooth_l1_loss(X, X, beta=-0.5),
+        match=r"beta must be >= 0, got -0.5",
+        torch_call=lambda: TF.smooth_l1_loss(X, X, beta=-0.5),
+    )
 
 
 def test_mse_refuses_complex():
@@ -230,8 +256,11 @@ def test_mse_refuses_complex():
 
 @pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
 def test_refuses_weight_of_wrong_shape(name):
-    assert_refuses(lambda: getattr(LF, name)(X, X, weight=torch.ones(3)), match=r"weight must have the shape",
-                   torch_call=lambda: getattr(TF, name)(X, X, weight=torch.ones(3)))
+    assert_refuses(
+        lambda: getattr(LF, name)(X, X, weight=torch.ones(3)),
+        match=r"weight must have the shape",
+        torch_call=lambda: getattr(TF, name)(X, X, weight=torch.ones(3)),
+    )
 
 
 def test_messages_are_helpful():
@@ -250,7 +279,9 @@ def test_large_float32_sums_are_accurate(name, opts):
     x, y = _pair((1 << 20,), torch.float32, 5, scale=1.0)
     exact = getattr(TF, name)(x.double(), y.double(), **opts)
     assert abs(getattr(LF, name)(x, y, **opts).double() - exact) <= 1e-6 * exact
-    assert abs(getattr(LF, name)(x, y, reduction="sum", **opts).double() - exact * x.numel()) <= 1e-6 * exact * x.numel()
+    assert (
+        abs(getattr(LF, name)(x, y, reduction="sum", **opts).double() - exact * x.numel()) <= 1e-6 * exact * x.numel()
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -281,8 +312,16 @@ VAR_SHAPES = [
     ((), ()),
 ]
 # shapes torch refuses
-BAD_VAR_SHAPES = [((4, 3), (1, 1)), ((4, 3), (3,)), ((4, 3), ()), ((4, 3), (4, 3, 1)), ((4, 3), (2, 3)),
-                  ((4, 3), (4, 2)), ((4, 3, 5), (4, 1, 1)), ((4, 3, 5), (5,))]
+BAD_VAR_SHAPES = [
+    ((4, 3), (1, 1)),
+    ((4, 3), (3,)),
+    ((4, 3), ()),
+    ((4, 3), (4, 3, 1)),
+    ((4, 3), (2, 3)),
+    ((4, 3), (4, 2)),
+    ((4, 3, 5), (4, 1, 1)),
+    ((4, 3, 5), (5,)),
+]
 
 
 def _gauss(shape, vshape, dtype=torch.float64, seed=0):
@@ -298,27 +337,48 @@ def _gauss(shape, vshape, dtype=torch.float64, seed=0):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_gaussian_var_shapes_match_torch(shape, vshape, full, reduction):
     x, y, v = _gauss(shape, vshape)
-    check_against(LF.gaussian_nll_loss, TF.gaussian_nll_loss, x, y, v, grad=[True, True, True],
-                  full=full, reduction=reduction)
+    check_against(
+        LF.gaussian_nll_loss, TF.gaussian_nll_loss, x, y, v, grad=[True, True, True], full=full, reduction=reduction
+    )
 
 
-@given(rows=st.integers(1, 6), cols=st.integers(1, 6), per_row=st.booleans(), full=st.booleans(),
-       reduction=st.sampled_from(REDUCTIONS), dtype=st.sampled_from([torch.float32, torch.float64]),
-       eps=st.sampled_from([1e-6, 1e-3, 0.5]), seed=st.integers(0, 2**16))
+@given(
+    rows=st.integers(1, 6),
+    cols=st.integers(1, 6),
+    per_row=st.booleans(),
+    full=st.booleans(),
+    reduction=st.sampled_from(REDUCTIONS),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    eps=st.sampled_from([1e-6, 1e-3, 0.5]),
+    seed=st.integers(0, 2**16),
+)
 def test_gaussian_hypothesis(rows, cols, per_row, full, reduction, dtype, eps, seed):
     x, y, v = _gauss((rows, cols), (rows, 1) if per_row else (rows, cols), dtype, seed)
     v = v * 0.6  # some variances below eps=0.5: the clamp (and its pass-through gradient) is exercised
-    check_against(LF.gaussian_nll_loss, TF.gaussian_nll_loss, x, y, v, grad=[True, False, True],
-                  full=full, eps=eps, reduction=reduction)
+    check_against(
+        LF.gaussian_nll_loss,
+        TF.gaussian_nll_loss,
+        x,
+        y,
+        v,
+        grad=[True, False, True],
+        full=full,
+        eps=eps,
+        reduction=reduction,
+    )
 
 
 @pytest.mark.parametrize("var", [0.5, 2.0, 0.0, 1e-9])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_gaussian_float_var(var, reduction):
     x, y, _ = _gauss((4, 3), (4, 3))
-    check_against(lambda a, b: LF.gaussian_nll_loss(a, b, var, reduction=reduction, full=True),
-                  lambda a, b: TF.gaussian_nll_loss(a, b, var, reduction=reduction, full=True),
-                  x, y, grad=[True, True])
+    check_against(
+        lambda a, b: LF.gaussian_nll_loss(a, b, var, reduction=reduction, full=True),
+        lambda a, b: TF.gaussian_nll_loss(a, b, var, reduction=reduction, full=True),
+        x,
+        y,
+        grad=[True, True],
+    )
 
 
 def test_gaussian_int_var_is_accepted():
@@ -330,23 +390,32 @@ def test_gaussian_int_var_is_accepted():
 def test_gaussian_clamped_variance_passes_gradient_like_torch():
     x, y, _ = _gauss((3, 2), (3, 2))
     v = torch.tensor([[0.0, 1e-8], [0.5, 1.0], [1e-7, 2.0]], dtype=torch.float64)
-    out, _ = check_against(LF.gaussian_nll_loss, TF.gaussian_nll_loss, x, y, v, grad=[True, False, True],
-                           eps=1e-6, reduction="sum")
+    out, _ = check_against(
+        LF.gaussian_nll_loss, TF.gaussian_nll_loss, x, y, v, grad=[True, False, True], eps=1e-6, reduction="sum"
+    )
     assert torch.isfinite(out)
 
 
 def test_gaussian_target_broadcasts_like_torch():
     x, y, v = _gauss((4, 3), (4, 1))
-    check_against(LF.gaussian_nll_loss, TF.gaussian_nll_loss, x, y[:1], v, grad=[True, True, True],
-                  reduction="none")
+    check_against(LF.gaussian_nll_loss, TF.gaussian_nll_loss, x, y[:1], v, grad=[True, True, True], reduction="none")
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_gaussian_half_against_float64(dtype, reduction):
     x, y, v = _gauss((6, 5), (6, 1), dtype)
-    out, _ = check_against(LF.gaussian_nll_loss, TF.gaussian_nll_loss, x, y, v, ref_dtype=torch.float64,
-                           grad=[True, False, True], reduction=reduction, full=True)
+    out, _ = check_against(
+        LF.gaussian_nll_loss,
+        TF.gaussian_nll_loss,
+        x,
+        y,
+        v,
+        ref_dtype=torch.float64,
+        grad=[True, False, True],
+        reduction=reduction,
+        full=True,
+    )
     assert out.dtype == dtype
 
 
@@ -361,7 +430,7 @@ def test_gaussian_gradcheck():
     x, y, v = _gauss((3, 4), (3, 1))
     args = (x.requires_grad_(), y.requires_grad_(), v.requires_grad_())
     for reduction in REDUCTIONS:
-        f = lambda a, b, c: LF.gaussian_nll_loss(a, b, c, full=True, reduction=reduction)  # noqa: E731
+        f = lambda a, b, c: LF.gaussian_nll_loss(a, b, c, full=True, reduction=reduction)
         assert torch.autograd.gradcheck(f, args)
         assert torch.autograd.gradgradcheck(f, args)
 
@@ -369,29 +438,47 @@ def test_gaussian_gradcheck():
 @pytest.mark.parametrize("shape,vshape", BAD_VAR_SHAPES, ids=[f"{a}-{b}" for a, b in BAD_VAR_SHAPES])
 def test_gaussian_refuses_bad_var_shapes(shape, vshape):
     x, y, v = _gauss(shape, vshape)
-    assert_refuses(lambda: LF.gaussian_nll_loss(x, y, v), match=r"var has shape .* which does not fit input",
-                   torch_call=lambda: TF.gaussian_nll_loss(x, y, v))
+    assert_refuses(
+        lambda: LF.gaussian_nll_loss(x, y, v),
+        match=r"var has shape .* which does not fit input",
+        torch_call=lambda: TF.gaussian_nll_loss(x, y, v),
+    )
 
 
 def test_gaussian_refuses_negative_var():
     x, y, v = _gauss((4, 3), (4, 3))
     v[1, 2] = -0.1
-    assert_refuses(lambda: LF.gaussian_nll_loss(x, y, v), match=r"var has 1 negative entry \(min -0.1\)",
-                   torch_call=lambda: TF.gaussian_nll_loss(x, y, v))
-    assert_refuses(lambda: LF.gaussian_nll_loss(x, y, -1.0), match=r"var must be >= 0, got -1.0",
-                   torch_call=lambda: TF.gaussian_nll_loss(x, y, -1.0))
+    assert_refuses(
+        lambda: LF.gaussian_nll_loss(x, y, v),
+        match=r"var has 1 negative entry \(min -0.1\)",
+        torch_call=lambda: TF.gaussian_nll_loss(x, y, v),
+    )
+    assert_refuses(
+        lambda: LF.gaussian_nll_loss(x, y, -1.0),
+        match=r"var must be >= 0, got -1.0",
+        torch_call=lambda: TF.gaussian_nll_loss(x, y, -1.0),
+    )
     with losskit.checks("off"):  # value checks off: no host read, the log gives NaN instead
         assert torch.isnan(LF.gaussian_nll_loss(x, y, v, eps=-1.0, reduction="none")[1, 2])
 
 
 def test_gaussian_other_refusals():
     x, y, v = _gauss((4, 3), (4, 3))
-    assert_refuses(lambda: LF.gaussian_nll_loss(x, y, v, reduction="avg"), match="reduction",
-                   torch_call=lambda: TF.gaussian_nll_loss(x, y, v, reduction="avg"))
-    assert_refuses(lambda: LF.gaussian_nll_loss(x, y, v.long()), match="var must be a floating-point tensor",
-                   torch_call=lambda: TF.gaussian_nll_loss(x, y, v.long()))
-    assert_refuses(lambda: LF.gaussian_nll_loss(x, y, "1"), match="var must be a torch.Tensor",
-                   torch_call=lambda: TF.gaussian_nll_loss(x, y, "1"))
+    assert_refuses(
+        lambda: LF.gaussian_nll_loss(x, y, v, reduction="avg"),
+        match="reduction",
+        torch_call=lambda: TF.gaussian_nll_loss(x, y, v, reduction="avg"),
+    )
+    assert_refuses(
+        lambda: LF.gaussian_nll_loss(x, y, v.long()),
+        match="var must be a floating-point tensor",
+        torch_call=lambda: TF.gaussian_nll_loss(x, y, v.long()),
+    )
+    assert_refuses(
+        lambda: LF.gaussian_nll_loss(x, y, "1"),
+        match="var must be a torch.Tensor",
+        torch_call=lambda: TF.gaussian_nll_loss(x, y, "1"),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -408,13 +495,28 @@ def _poisson(shape, log_input, dtype=torch.float64, seed=0):
     return x.to(dtype), y.to(dtype)
 
 
-@given(shape=st.lists(st.integers(1, 5), min_size=0, max_size=3).map(tuple), log_input=st.booleans(),
-       full=st.booleans(), eps=st.sampled_from([1e-8, 1e-3]), reduction=st.sampled_from(REDUCTIONS),
-       dtype=st.sampled_from([torch.float32, torch.float64]), seed=st.integers(0, 2**16))
+@given(
+    shape=st.lists(st.integers(1, 5), min_size=0, max_size=3).map(tuple),
+    log_input=st.booleans(),
+    full=st.booleans(),
+    eps=st.sampled_from([1e-8, 1e-3]),
+    reduction=st.sampled_from(REDUCTIONS),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 2**16),
+)
 def test_poisson_matches_torch(shape, log_input, full, eps, reduction, dtype, seed):
     x, y = _poisson(shape, log_input, dtype, seed)
-    check_against(LF.poisson_nll_loss, TF.poisson_nll_loss, x, y, grad=[True, False], log_input=log_input,
-                  full=full, eps=eps, reduction=reduction)
+    check_against(
+        LF.poisson_nll_loss,
+        TF.poisson_nll_loss,
+        x,
+        y,
+        grad=[True, False],
+        log_input=log_input,
+        full=full,
+        eps=eps,
+        reduction=reduction,
+    )
 
 
 @pytest.mark.parametrize("log_input", [True, False])
@@ -422,16 +524,25 @@ def test_poisson_matches_torch(shape, log_input, full, eps, reduction, dtype, se
 def test_poisson_target_gradient_and_zero_one_counts(log_input, full):
     x, _ = _poisson((6,), log_input)
     y = torch.tensor([0.0, 1.0, 2.0, 5.0, 0.5, 3.0], dtype=torch.float64)  # 0/1 hit the Stirling mask
-    check_against(LF.poisson_nll_loss, TF.poisson_nll_loss, x, y, grad=[True, True], log_input=log_input,
-                  full=full, reduction="sum")
+    check_against(
+        LF.poisson_nll_loss,
+        TF.poisson_nll_loss,
+        x,
+        y,
+        grad=[True, True],
+        log_input=log_input,
+        full=full,
+        reduction="sum",
+    )
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 @pytest.mark.parametrize("full", [True, False])
 def test_poisson_half_against_float64(dtype, full):
     x, y = _poisson((6, 5), True, dtype)
-    out, _ = check_against(LF.poisson_nll_loss, TF.poisson_nll_loss, x, y, ref_dtype=torch.float64,
-                           grad=[True, False], full=full)
+    out, _ = check_against(
+        LF.poisson_nll_loss, TF.poisson_nll_loss, x, y, ref_dtype=torch.float64, grad=[True, False], full=full
+    )
     assert out.dtype == dtype
 
 
@@ -449,20 +560,29 @@ def test_poisson_legacy_positional_slots_and_broadcast():
 def test_poisson_gradcheck():
     for log_input in (True, False):
         x, y = _poisson((3, 4), log_input)
-        f = lambda a: LF.poisson_nll_loss(a, y, log_input=log_input, full=True)  # noqa: E731
+        f = lambda a: LF.poisson_nll_loss(a, y, log_input=log_input, full=True)
         assert torch.autograd.gradcheck(f, (x.requires_grad_(),))
         assert torch.autograd.gradgradcheck(f, (x,))
 
 
 def test_poisson_refusals():
     x, y = _poisson((4, 3), True)
-    assert_refuses(lambda: LF.poisson_nll_loss(x, y, reduction="avg"), match="reduction",
-                   torch_call=lambda: TF.poisson_nll_loss(x, y, reduction="avg"))
-    assert_refuses(lambda: LF.poisson_nll_loss(x, torch.ones(5)), match=r"cannot be broadcast",
-                   torch_call=lambda: TF.poisson_nll_loss(x, torch.ones(5)))
+    assert_refuses(
+        lambda: LF.poisson_nll_loss(x, y, reduction="avg"),
+        match="reduction",
+        torch_call=lambda: TF.poisson_nll_loss(x, y, reduction="avg"),
+    )
+    assert_refuses(
+        lambda: LF.poisson_nll_loss(x, torch.ones(5)),
+        match=r"cannot be broadcast",
+        torch_call=lambda: TF.poisson_nll_loss(x, torch.ones(5)),
+    )
     i = torch.ones(3, dtype=torch.long)
-    assert_refuses(lambda: LF.poisson_nll_loss(i, i), match="floating-point",
-                   torch_call=lambda: TF.poisson_nll_loss(i, i).backward())
+    assert_refuses(
+        lambda: LF.poisson_nll_loss(i, i),
+        match="floating-point",
+        torch_call=lambda: TF.poisson_nll_loss(i, i).backward(),
+    )
 
 
 def test_likelihood_losses_signatures_match_torch():
@@ -487,25 +607,41 @@ def test_gaussian_compiles_fullgraph():
 # losskit.checks("full"), half-precision memory, autocast
 # --------------------------------------------------------------------------------------------
 
+
 def _regression_calls():
     """(name, call(tensors), tensors by argument name) for every regression loss and tensor argument."""
     x, y = torch.randn(4, 3), torch.randn(4, 3)
     counts = torch.poisson(torch.full((4, 3), 2.0))
     return [
         ("mse_loss", lambda t: LF.mse_loss(t["input"], t["target"]), {"input": x, "target": y}),
-        ("mse_loss+weight", lambda t: LF.mse_loss(t["input"], t["target"], weight=t["weight"]),
-         {"input": x, "target": y, "weight": torch.rand(4, 3)}),
+        (
+            "mse_loss+weight",
+            lambda t: LF.mse_loss(t["input"], t["target"], weight=t["weight"]),
+            {"input": x, "target": y, "weight": torch.rand(4, 3)},
+        ),
         ("l1_loss", lambda t: LF.l1_loss(t["input"], t["target"]), {"input": x, "target": y}),
-        ("l1_loss+weight", lambda t: LF.l1_loss(t["input"], t["target"], weight=t["weight"]),
-         {"input": x, "target": y, "weight": torch.rand(4, 3)}),
+        (
+            "l1_loss+weight",
+            lambda t: LF.l1_loss(t["input"], t["target"], weight=t["weight"]),
+            {"input": x, "target": y, "weight": torch.rand(4, 3)},
+        ),
         ("huber_loss", lambda t: LF.huber_loss(t["input"], t["target"], delta=0.5), {"input": x, "target": y}),
-        ("huber_loss+weight", lambda t: LF.huber_loss(t["input"], t["target"], weight=t["weight"]),
-         {"input": x, "target": y, "weight": torch.rand(4, 3)}),
+        (
+            "huber_loss+weight",
+            lambda t: LF.huber_loss(t["input"], t["target"], weight=t["weight"]),
+            {"input": x, "target": y, "weight": torch.rand(4, 3)},
+        ),
         ("smooth_l1_loss", lambda t: LF.smooth_l1_loss(t["input"], t["target"], beta=0.5), {"input": x, "target": y}),
-        ("smooth_l1_loss-beta0", lambda t: LF.smooth_l1_loss(t["input"], t["target"], beta=0.0),
-         {"input": x, "target": y}),
-        ("gaussian_nll_loss", lambda t: LF.gaussian_nll_loss(t["input"], t["target"], t["var"]),
-         {"input": x, "target": y, "var": torch.rand(4, 1) + 0.1}),
+        (
+            "smooth_l1_loss-beta0",
+            lambda t: LF.smooth_l1_loss(t["input"], t["target"], beta=0.0),
+            {"input": x, "target": y},
+        ),
+        (
+            "gaussian_nll_loss",
+            lambda t: LF.gaussian_nll_loss(t["input"], t["target"], t["var"]),
+            {"input": x, "target": y, "var": torch.rand(4, 1) + 0.1},
+        ),
         ("poisson_nll_loss", lambda t: LF.poisson_nll_loss(t["input"], t["target"]), {"input": x, "target": counts}),
     ]
 
@@ -552,9 +688,17 @@ def _allocations(loss, args, kwargs):
     return rec
 
 
-@pytest.mark.parametrize("name,opts", [("mse_loss", {}), ("l1_loss", {}), ("huber_loss", {"delta": 0.5}),
-                                       ("smooth_l1_loss", {"beta": 0.5}), ("poisson_nll_loss", {}),
-                                       ("gaussian_nll_loss", {})])
+@pytest.mark.parametrize(
+    "name,opts",
+    [
+        ("mse_loss", {}),
+        ("l1_loss", {}),
+        ("huber_loss", {"delta": 0.5}),
+        ("smooth_l1_loss", {"beta": 0.5}),
+        ("poisson_nll_loss", {}),
+        ("gaussian_nll_loss", {}),
+    ],
+)
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_half_inputs_are_not_copied_to_float32(name, opts, dtype, reduction):
@@ -571,17 +715,28 @@ def test_half_inputs_are_not_copied_to_float32(name, opts, dtype, reduction):
     assert ours.float32 < n * 4, f"{name} made a float32 tensor the size of its {dtype} input"
 
 
-@pytest.mark.parametrize("name,opts", [("mse_loss", {}), ("l1_loss", {}), ("huber_loss", {"delta": 0.5}),
-                                       ("smooth_l1_loss", {"beta": 0.5}), ("smooth_l1_loss", {"beta": 0.0}),
-                                       ("poisson_nll_loss", {"full": True})])
+@pytest.mark.parametrize(
+    "name,opts",
+    [
+        ("mse_loss", {}),
+        ("l1_loss", {}),
+        ("huber_loss", {"delta": 0.5}),
+        ("smooth_l1_loss", {"beta": 0.5}),
+        ("smooth_l1_loss", {"beta": 0.0}),
+        ("poisson_nll_loss", {"full": True}),
+    ],
+)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_autocast_computes_in_float32_like_torch(name, opts, reduction):
     """torch's losses are on autocast's float32 list: bfloat16 inputs give float32 results, with exp (Poisson)
     computed in float32, and the same numbers as torch's."""
     g = torch.Generator().manual_seed(0)
     x = (3 * torch.randn(64, generator=g)).bfloat16()
-    y = torch.poisson(torch.full((64,), 4.0), generator=g).bfloat16() if name == "poisson_nll_loss" \
+    y = (
+        torch.poisson(torch.full((64,), 4.0), generator=g).bfloat16()
+        if name == "poisson_nll_loss"
         else torch.randn(64, generator=g).bfloat16()
+    )
     with torch.autocast("cpu", dtype=torch.bfloat16):
         ours = getattr(LF, name)(x, y, reduction=reduction, **opts)
         theirs = getattr(TF, name)(x, y, reduction=reduction, **opts)
@@ -598,8 +753,12 @@ def test_autocast_computes_in_float32_like_torch(name, opts, reduction):
 import reference  # noqa: E402
 
 
-@given(shape=st.lists(st.integers(1, 5), min_size=0, max_size=3).map(tuple), reduction=st.sampled_from(REDUCTIONS),
-       scale=st.sampled_from([0.1, 1.0, 30.0]), seed=st.integers(0, 2**16))
+@given(
+    shape=st.lists(st.integers(1, 5), min_size=0, max_size=3).map(tuple),
+    reduction=st.sampled_from(REDUCTIONS),
+    scale=st.sampled_from([0.1, 1.0, 30.0]),
+    seed=st.integers(0, 2**16),
+)
 def test_log_cosh_matches_the_textbook_formula(shape, reduction, scale, seed):
     x, y = _pair(shape, torch.float64, seed, scale=scale)
     check_against(LF.log_cosh_loss, reference.log_cosh, x, y, grad=[True, True], reduction=reduction)
@@ -609,8 +768,14 @@ def test_log_cosh_matches_optax_where_cosh_overflows():
     """Residuals up to 1e4 (cosh overflows float64 past ~710): optax's logaddexp form, values and gradients."""
     x = torch.tensor([-1e4, -800.0, -30.0, -1e-3, 0.0, 1e-3, 30.0, 800.0, 1e4], dtype=torch.float64)
     y = torch.zeros_like(x)
-    check_against(LF.log_cosh_loss, lambda a, b, reduction: reference.log_cosh_optax(a, b), x, y,
-                  grad=[True, True], reduction="none")
+    check_against(
+        LF.log_cosh_loss,
+        lambda a, b, reduction: reference.log_cosh_optax(a, b),
+        x,
+        y,
+        grad=[True, True],
+        reduction="none",
+    )
     out = LF.log_cosh_loss(x.float(), y.float(), reduction="none")
     assert torch.isfinite(out).all()
     assert_close(out, reference.log_cosh_optax(x, y).float())

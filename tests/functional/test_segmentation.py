@@ -14,18 +14,22 @@ import warnings
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import losskit
-from losskit.functional import dice_loss, focal_tversky_loss, jaccard_loss, tversky_loss
-
 from helpers import TOL, assert_close, assert_refuses, check_against
+from losskit.functional import dice_loss, focal_tversky_loss, jaccard_loss, tversky_loss
 
 LOSSES = {"dice": dice_loss, "tversky": tversky_loss, "focal_tversky": focal_tversky_loss, "jaccard": jaccard_loss}
 KINDS = list(LOSSES)
 # shape-independent options each kind needs for the reference
-KIND_OPTS = {"dice": {}, "jaccard": {}, "tversky": dict(alpha=0.3, beta=0.8),
-             "focal_tversky": dict(alpha=0.3, beta=0.8, gamma=1.5)}
+KIND_OPTS = {
+    "dice": {},
+    "jaccard": {},
+    "tversky": dict(alpha=0.3, beta=0.8),
+    "focal_tversky": dict(alpha=0.3, beta=0.8, gamma=1.5),
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -33,9 +37,24 @@ KIND_OPTS = {"dice": {}, "jaccard": {}, "tversky": dict(alpha=0.3, beta=0.8),
 # ---------------------------------------------------------------------------------------------
 
 
-def ref_units(x, target, *, kind="dice", alpha=0.5, beta=0.5, gamma=None, mode="multiclass", from_logits=True,
-              weight=None, ignore_index=None, smooth=0.0, eps=1e-7, per_image=False, include_background=True,
-              empty="exclude"):
+def ref_units(
+    x,
+    target,
+    *,
+    kind="dice",
+    alpha=0.5,
+    beta=0.5,
+    gamma=None,
+    mode="multiclass",
+    from_logits=True,
+    weight=None,
+    ignore_index=None,
+    smooth=0.0,
+    eps=1e-7,
+    per_image=False,
+    include_background=True,
+    empty="exclude",
+):
     """Unreduced float64 reference: ``(loss, m)``, each (units, classes), with m = weight * kept."""
     index_target = mode == "multiclass" and target.dim() == x.dim() - 1
     x = x.to(torch.float64)
@@ -120,8 +139,20 @@ def ours_and_ref(kind, **fixed):
 # ---------------------------------------------------------------------------------------------
 
 
-def make_problem(seed, mode, n, c, spatial, *, soft_target=False, from_logits=True, ignore_index=None,
-                 dtype=torch.float64, scale=2.0, channel_dim=True):
+def make_problem(
+    seed,
+    mode,
+    n,
+    c,
+    spatial,
+    *,
+    soft_target=False,
+    from_logits=True,
+    ignore_index=None,
+    dtype=torch.float64,
+    scale=2.0,
+    channel_dim=True,
+):
     """Random logits (or probabilities) and a target for ``mode``; binary input is (N, 1, *) or (N, *)."""
     g = torch.Generator().manual_seed(seed)
     if mode == "binary":
@@ -162,8 +193,17 @@ def problems(draw):
         if mode == "multiclass" and ignore is not None and draw(st.booleans()):
             ignore = 0  # an ignore label that is also a class index
     seed = draw(st.integers(0, 2**16))
-    x, target = make_problem(seed, mode, n, c, spatial, soft_target=soft, from_logits=from_logits,
-                             ignore_index=ignore, channel_dim=draw(st.booleans()))
+    x, target = make_problem(
+        seed,
+        mode,
+        n,
+        c,
+        spatial,
+        soft_target=soft,
+        from_logits=from_logits,
+        ignore_index=ignore,
+        channel_dim=draw(st.booleans()),
+    )
     opts = dict(
         mode=mode,
         from_logits=from_logits,
@@ -237,8 +277,10 @@ def test_from_logits_false_equals_logits():
     probs = torch.softmax(x.detach(), dim=1)
     assert_close(dice_loss(probs, t, from_logits=False), dice_loss(x, t))
     xb, tb = make_problem(4, "binary", 2, 1, (6,))
-    assert_close(jaccard_loss(torch.sigmoid(xb.detach()), tb, mode="binary", from_logits=False),
-                 jaccard_loss(xb, tb, mode="binary"))
+    assert_close(
+        jaccard_loss(torch.sigmoid(xb.detach()), tb, mode="binary", from_logits=False),
+        jaccard_loss(xb, tb, mode="binary"),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,8 +301,9 @@ def test_ignore_index_equals_slicing_pixels_out(kind, ignore_index, include_back
         flat_t = t.reshape(3, -1)
         keep = flat_t != ignore_index
         if per_image:
-            rows = [f(flat_x[i][:, keep[i]][None], flat_t[i][keep[i]][None], reduction="none", **opts)
-                    for i in range(3)]
+            rows = [
+                f(flat_x[i][:, keep[i]][None], flat_t[i][keep[i]][None], reduction="none", **opts) for i in range(3)
+            ]
             expected = torch.stack(rows)
         else:
             xs = flat_x.permute(1, 0, 2)[:, keep][None]  # (1, C, kept pixels of the whole batch)
@@ -294,8 +337,10 @@ def test_fully_ignored_image_is_left_out():
     for empty in ("exclude", "include"):
         out = dice_loss(x, t, ignore_index=-100, per_image=True, empty=empty, reduction="none")
         assert (out[1] == 0).all()
-        assert_close(dice_loss(x, t, ignore_index=-100, per_image=True, empty=empty),
-                     dice_loss(x[:1], t[:1], per_image=True, empty=empty))
+        assert_close(
+            dice_loss(x, t, ignore_index=-100, per_image=True, empty=empty),
+            dice_loss(x[:1], t[:1], per_image=True, empty=empty),
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -310,14 +355,23 @@ def test_tversky_identities(smooth, mode):
     for per_image in (False, True):
         o = dict(mode=mode, per_image=per_image, reduction="none", smooth=smooth)
         # α = β = 1/2: (I + s) / (I + (FP + FN)/2 + s) = (2I + 2s) / (P + T + 2s): dice with smooth 2s
-        check_against(lambda a, b: tversky_loss(a, b, alpha=0.5, beta=0.5, **o),
-                      lambda a, b: dice_loss(a, b, **{**o, "smooth": 2 * smooth}), x, t)
+        check_against(
+            lambda a, b: tversky_loss(a, b, alpha=0.5, beta=0.5, **o),
+            lambda a, b: dice_loss(a, b, **{**o, "smooth": 2 * smooth}),
+            x,
+            t,
+        )
         # α = β = 1: I / (I + FP + FN) = I / (P + T - I): Jaccard with the same smooth
-        check_against(lambda a, b: tversky_loss(a, b, alpha=1.0, beta=1.0, **o),
-                      lambda a, b: jaccard_loss(a, b, **o), x, t)
+        check_against(
+            lambda a, b: tversky_loss(a, b, alpha=1.0, beta=1.0, **o), lambda a, b: jaccard_loss(a, b, **o), x, t
+        )
         # γ = 1: focal Tversky is Tversky
-        check_against(lambda a, b: focal_tversky_loss(a, b, alpha=0.2, beta=0.9, gamma=1.0, **o),
-                      lambda a, b: tversky_loss(a, b, alpha=0.2, beta=0.9, **o), x, t)
+        check_against(
+            lambda a, b: focal_tversky_loss(a, b, alpha=0.2, beta=0.9, gamma=1.0, **o),
+            lambda a, b: tversky_loss(a, b, alpha=0.2, beta=0.9, **o),
+            x,
+            t,
+        )
 
 
 def test_jaccard_dice_relation_on_hard_masks():
@@ -359,21 +413,36 @@ def _monai_args(mode, x, t):
 
 
 @needs_monai
-@pytest.mark.parametrize("mode,include_background", [("binary", True), ("multiclass", True),
-                                                     ("multiclass", False), ("multilabel", True),
-                                                     ("multilabel", False)])
+@pytest.mark.parametrize(
+    "mode,include_background",
+    [("binary", True), ("multiclass", True), ("multiclass", False), ("multilabel", True), ("multilabel", False)],
+)
 @pytest.mark.parametrize("per_image", [False, True])
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
 @pytest.mark.parametrize("smooth", [1e-5, 1.0])
 def test_dice_matches_monai(mode, per_image, include_background, reduction, smooth):
     x, t = make_problem(11, mode, 2, 3, (4, 5))
     act, mt = _monai_args(mode, x, t)
-    m = monai_losses.DiceLoss(include_background=include_background, batch=not per_image, smooth_nr=smooth,
-                              smooth_dr=smooth, reduction=reduction, **act)
+    m = monai_losses.DiceLoss(
+        include_background=include_background,
+        batch=not per_image,
+        smooth_nr=smooth,
+        smooth_dr=smooth,
+        reduction=reduction,
+        **act,
+    )
 
     def ours(a, b):
-        out = dice_loss(a, b, mode=mode, per_image=per_image, include_background=include_background,
-                        smooth=smooth, empty="include", reduction=reduction)
+        out = dice_loss(
+            a,
+            b,
+            mode=mode,
+            per_image=per_image,
+            include_background=include_background,
+            smooth=smooth,
+            empty="include",
+            reduction=reduction,
+        )
         return out.reshape(-1) if reduction == "none" else out
 
     def theirs(a, b):
@@ -391,11 +460,17 @@ def test_jaccard_matches_monai(mode, per_image):
     act, mt = _monai_args(mode, x, t)
     s = 0.5
     # MONAI's jaccard=True is (2I + s_nr) / (2(P + T - I) + s_dr): ours with smooth s is s_nr = s_dr = 2s
-    m = monai_losses.DiceLoss(jaccard=True, batch=not per_image, smooth_nr=2 * s, smooth_dr=2 * s,
-                              reduction="none", **act)
-    check_against(lambda a, b: jaccard_loss(a, b, mode=mode, per_image=per_image, smooth=s, empty="include",
-                                            reduction="none").reshape(-1),
-                  lambda a, b: m(a, mt).reshape(-1), x, t)
+    m = monai_losses.DiceLoss(
+        jaccard=True, batch=not per_image, smooth_nr=2 * s, smooth_dr=2 * s, reduction="none", **act
+    )
+    check_against(
+        lambda a, b: jaccard_loss(
+            a, b, mode=mode, per_image=per_image, smooth=s, empty="include", reduction="none"
+        ).reshape(-1),
+        lambda a, b: m(a, mt).reshape(-1),
+        x,
+        t,
+    )
 
 
 @needs_monai
@@ -405,12 +480,33 @@ def test_jaccard_matches_monai(mode, per_image):
 def test_tversky_matches_monai(mode, per_image, alpha, beta):
     x, t = make_problem(13, mode, 2, 3, (4, 5))
     act, mt = _monai_args(mode, x, t)
-    m = monai_losses.TverskyLoss(alpha=alpha, beta=beta, batch=not per_image, smooth_nr=1e-5, smooth_dr=1e-5,
-                                 reduction="none", include_background=mode == "binary", **act)
-    check_against(lambda a, b: tversky_loss(a, b, mode=mode, alpha=alpha, beta=beta, per_image=per_image,
-                                            smooth=1e-5, empty="include", include_background=mode == "binary",
-                                            reduction="none").reshape(-1),
-                  lambda a, b: m(a, mt).reshape(-1), x, t)
+    m = monai_losses.TverskyLoss(
+        alpha=alpha,
+        beta=beta,
+        batch=not per_image,
+        smooth_nr=1e-5,
+        smooth_dr=1e-5,
+        reduction="none",
+        include_background=mode == "binary",
+        **act,
+    )
+    check_against(
+        lambda a, b: tversky_loss(
+            a,
+            b,
+            mode=mode,
+            alpha=alpha,
+            beta=beta,
+            per_image=per_image,
+            smooth=1e-5,
+            empty="include",
+            include_background=mode == "binary",
+            reduction="none",
+        ).reshape(-1),
+        lambda a, b: m(a, mt).reshape(-1),
+        x,
+        t,
+    )
 
 
 @needs_monai
@@ -420,11 +516,24 @@ def test_dice_weight_matches_monai():
     x, t = make_problem(14, "multiclass", 2, 4, (4, 5))
     w = torch.tensor([0.5, 2.0, 1.0, 3.0], dtype=torch.float64)
     for reduction in ("none", "sum"):
-        m = monai_losses.DiceLoss(softmax=True, to_onehot_y=True, include_background=False, batch=True,
-                                  weight=w[1:], reduction=reduction, smooth_nr=1e-5, smooth_dr=1e-5)
-        check_against(lambda a, b: dice_loss(a, b, weight=w, include_background=False, smooth=1e-5,
-                                             empty="include", reduction=reduction).reshape(-1),
-                      lambda a, b: m(a, b.unsqueeze(1)).reshape(-1), x, t)
+        m = monai_losses.DiceLoss(
+            softmax=True,
+            to_onehot_y=True,
+            include_background=False,
+            batch=True,
+            weight=w[1:],
+            reduction=reduction,
+            smooth_nr=1e-5,
+            smooth_dr=1e-5,
+        )
+        check_against(
+            lambda a, b: dice_loss(
+                a, b, weight=w, include_background=False, smooth=1e-5, empty="include", reduction=reduction
+            ).reshape(-1),
+            lambda a, b: m(a, b.unsqueeze(1)).reshape(-1),
+            x,
+            t,
+        )
     ours_none = dice_loss(x, t, smooth=1e-5, empty="include", reduction="none")
     assert_close(dice_loss(x, t, weight=w, smooth=1e-5, empty="include"), (ours_none * w).sum() / w.sum())
 
@@ -437,11 +546,23 @@ def test_dice_ignore_index_matches_monai(per_image):
     if "ignore_index" not in inspect.signature(monai_losses.DiceLoss).parameters:
         pytest.skip("this MONAI has no ignore_index")
     x, t = make_problem(15, "multiclass", 2, 3, (6, 6), ignore_index=255)
-    m = monai_losses.DiceLoss(softmax=True, to_onehot_y=True, ignore_index=255, batch=not per_image,
-                              smooth_nr=1e-5, smooth_dr=1e-5, reduction="none")
-    check_against(lambda a, b: dice_loss(a, b, ignore_index=255, per_image=per_image, smooth=1e-5,
-                                         empty="include", reduction="none").reshape(-1),
-                  lambda a, b: m(a, b.unsqueeze(1)).reshape(-1), x, t)
+    m = monai_losses.DiceLoss(
+        softmax=True,
+        to_onehot_y=True,
+        ignore_index=255,
+        batch=not per_image,
+        smooth_nr=1e-5,
+        smooth_dr=1e-5,
+        reduction="none",
+    )
+    check_against(
+        lambda a, b: dice_loss(
+            a, b, ignore_index=255, per_image=per_image, smooth=1e-5, empty="include", reduction="none"
+        ).reshape(-1),
+        lambda a, b: m(a, b.unsqueeze(1)).reshape(-1),
+        x,
+        t,
+    )
 
 
 @needs_monai
@@ -449,11 +570,17 @@ def test_binary_dice_matches_monai_generalized_dice_uniform():
     """With one channel and w_type='uniform' (weights 1), MONAI's GeneralizedDiceLoss is the Dice loss."""
     x, t = make_problem(16, "binary", 3, 1, (5, 5))
     for per_image in (False, True):
-        m = monai_losses.GeneralizedDiceLoss(sigmoid=True, w_type="uniform", batch=not per_image,
-                                             smooth_nr=1e-5, smooth_dr=1e-5, reduction="none")
-        check_against(lambda a, b: dice_loss(a, b, mode="binary", per_image=per_image, smooth=1e-5,
-                                             empty="include", reduction="none").reshape(-1),
-                      lambda a, b: m(a, b).reshape(-1), x, t)
+        m = monai_losses.GeneralizedDiceLoss(
+            sigmoid=True, w_type="uniform", batch=not per_image, smooth_nr=1e-5, smooth_dr=1e-5, reduction="none"
+        )
+        check_against(
+            lambda a, b: dice_loss(
+                a, b, mode="binary", per_image=per_image, smooth=1e-5, empty="include", reduction="none"
+            ).reshape(-1),
+            lambda a, b: m(a, b).reshape(-1),
+            x,
+            t,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -512,8 +639,15 @@ def test_saturated_logits_are_finite_and_exact(kind, dtype):
     pred = (torch.rand(2, 3, 4, 4, generator=g) < 0.5).double()
     x = ((pred * 2 - 1) * 1e4).to(dtype).requires_grad_(True)
     out = LOSSES[kind](x, t, mode="multilabel", reduction="none", **KIND_OPTS[kind])
-    expected = reference(pred, t, kind="tversky" if kind == "focal_tversky" else kind, mode="multilabel",
-                         from_logits=False, reduction="none", **KIND_OPTS[kind])
+    expected = reference(
+        pred,
+        t,
+        kind="tversky" if kind == "focal_tversky" else kind,
+        mode="multilabel",
+        from_logits=False,
+        reduction="none",
+        **KIND_OPTS[kind],
+    )
     assert out.dtype == dtype
     assert_close(out, expected.to(dtype))
     out.sum().backward()
@@ -578,7 +712,8 @@ def test_gradcheck(kind, mode):
         opts["gamma"] = 0.75
     for per_image in (False, True):
         assert torch.autograd.gradcheck(
-            lambda a: LOSSES[kind](a, t, per_image=per_image, reduction="none", **opts), (x,))
+            lambda a: LOSSES[kind](a, t, per_image=per_image, reduction="none", **opts), (x,)
+        )
     # soft targets are differentiable too
     xs, ts = make_problem(21, mode, 2, 3, (4,), soft_target=True, scale=1.0)
     ts = ts.detach().requires_grad_(True)
@@ -601,15 +736,35 @@ def test_soft_counts_primitive_is_asked_with_the_normalised_inputs(monkeypatch):
     monkeypatch.setattr(_segmentation._dispatch, "kernel", fake)
     x, t = make_problem(22, "multiclass", 2, 3, (4,))
     w = torch.ones(3, dtype=torch.float64)
-    out = dice_loss(x, t, weight=w, ignore_index=-1, smooth=0.5, eps=1e-6, per_image=True,
-                    include_background=False, empty="include", reduction="sum")
+    out = dice_loss(
+        x,
+        t,
+        weight=w,
+        ignore_index=-1,
+        smooth=0.5,
+        eps=1e-6,
+        per_image=True,
+        include_background=False,
+        empty="include",
+        reduction="sum",
+    )
     assert len(seen) == 1
     name, m, kw = seen[0]
     assert name == "soft_counts" and kw == {"per_image": True}
     assert isinstance(m, _checks.MaskInputs) and m.input.shape == (2, 3, 4) and m.target.shape == (2, 1, 4)
     assert m.ignore_index == -1 and m.weight is w and m.index_target
-    expected = reference(x, t, weight=w, ignore_index=-1, smooth=0.5, eps=1e-6, per_image=True,
-                         include_background=False, empty="include", reduction="sum")
+    expected = reference(
+        x,
+        t,
+        weight=w,
+        ignore_index=-1,
+        smooth=0.5,
+        eps=1e-6,
+        per_image=True,
+        include_background=False,
+        empty="include",
+        reduction="sum",
+    )
     assert_close(out, expected)
 
 
@@ -627,8 +782,11 @@ def test_compiles_fullgraph():
     w = torch.tensor([1.0, 2.0, 0.5])
     # fullgraph=True fails on any graph break (a host sync, a data-dependent branch); "aot_eager" also
     # traces the backward, without inductor's code generation time
-    f = torch.compile(lambda a, b: focal_tversky_loss(a, b, ignore_index=-100, per_image=True, weight=w),
-                      fullgraph=True, backend="aot_eager")
+    f = torch.compile(
+        lambda a, b: focal_tversky_loss(a, b, ignore_index=-100, per_image=True, weight=w),
+        fullgraph=True,
+        backend="aot_eager",
+    )
     expected = focal_tversky_loss(x, t, ignore_index=-100, per_image=True, weight=w)
     out = f(x, t)
     assert_close(out, expected)
@@ -650,37 +808,55 @@ def logits(*shape):
 
 @pytest.mark.parametrize("f", ALL)
 def test_unknown_mode(f):
-    assert_refuses(lambda: f(logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), mode="softmax"),
-                   match=r"mode='softmax' is not valid: use 'binary'.*'multiclass'.*'multilabel'")
+    assert_refuses(
+        lambda: f(logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), mode="softmax"),
+        match=r"mode='softmax' is not valid: use 'binary'.*'multiclass'.*'multilabel'",
+    )
 
 
 @pytest.mark.parametrize("f", ALL)
 def test_bad_reduction(f):
-    assert_refuses(lambda: f(logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), reduction="avg"),
-                   match="'avg' is not a valid value for reduction")
+    assert_refuses(
+        lambda: f(logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), reduction="avg"),
+        match="'avg' is not a valid value for reduction",
+    )
 
 
 @pytest.mark.parametrize("f", ALL)
 def test_shape_mismatch_multiclass(f):
-    assert_refuses(lambda: f(logits(2, 3, 4, 4), torch.zeros(2, 4, 5, dtype=torch.long)),
-                   match=re.escape("mode='multiclass' expects input (N, C, *) logits and target (N, *) class "
-                                   "indices or (N, C, *) one-hot/probabilities; for this input that is target "
-                                   "(2, 4, 4) or (2, 3, 4, 4); got input (2, 3, 4, 4) and target (2, 4, 5)"))
-    assert_refuses(lambda: f(logits(2, 3, 4), torch.zeros(2, 4, 4)), match=r"got input \(2, 3, 4\) and target \(2, 4, 4\)")
+    assert_refuses(
+        lambda: f(logits(2, 3, 4, 4), torch.zeros(2, 4, 5, dtype=torch.long)),
+        match=re.escape(
+            "mode='multiclass' expects input (N, C, *) logits and target (N, *) class "
+            "indices or (N, C, *) one-hot/probabilities; for this input that is target "
+            "(2, 4, 4) or (2, 3, 4, 4); got input (2, 3, 4, 4) and target (2, 4, 5)"
+        ),
+    )
+    assert_refuses(
+        lambda: f(logits(2, 3, 4), torch.zeros(2, 4, 4)), match=r"got input \(2, 3, 4\) and target \(2, 4, 4\)"
+    )
     assert_refuses(lambda: f(logits(3), torch.zeros(3, dtype=torch.long)), match=r"expects input \(N, C, \*\)")
 
 
 @pytest.mark.parametrize("f", ALL)
 def test_shape_mismatch_binary_and_multilabel(f):
-    assert_refuses(lambda: f(logits(2, 1, 4), torch.zeros(2, 5), mode="binary"),
-                   match=re.escape("mode='binary' expects input (N, 1, *) or (N, *) logits and a 0/1 target of "
-                                   "the same shape (or (N, *) for an (N, 1, *) input); got input (2, 1, 4) and "
-                                   "target (2, 5)"))
+    assert_refuses(
+        lambda: f(logits(2, 1, 4), torch.zeros(2, 5), mode="binary"),
+        match=re.escape(
+            "mode='binary' expects input (N, 1, *) or (N, *) logits and a 0/1 target of "
+            "the same shape (or (N, *) for an (N, 1, *) input); got input (2, 1, 4) and "
+            "target (2, 5)"
+        ),
+    )
     # a 2-channel input is not binary: the squeezed-target form needs a channel of size 1
     assert_refuses(lambda: f(logits(2, 2, 4), torch.zeros(2, 4), mode="binary"), match="mode='binary' expects")
-    assert_refuses(lambda: f(logits(2, 3, 4), torch.zeros(2, 4), mode="multilabel"),
-                   match=re.escape("mode='multilabel' expects input (N, C, *) logits and a 0/1 target (N, C, *) "
-                                   "of the same shape; got input (2, 3, 4) and target (2, 4)"))
+    assert_refuses(
+        lambda: f(logits(2, 3, 4), torch.zeros(2, 4), mode="multilabel"),
+        match=re.escape(
+            "mode='multilabel' expects input (N, C, *) logits and a 0/1 target (N, C, *) "
+            "of the same shape; got input (2, 3, 4) and target (2, 4)"
+        ),
+    )
 
 
 @pytest.mark.parametrize("f", [tversky_loss, focal_tversky_loss])
@@ -693,32 +869,46 @@ def test_negative_alpha_beta(f):
 
 @pytest.mark.parametrize("gamma", [0.0, -1.0])
 def test_gamma_not_positive(gamma):
-    assert_refuses(lambda: focal_tversky_loss(logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), gamma=gamma),
-                   match=rf"gamma must be in \(0, inf\], got {gamma}")
+    assert_refuses(
+        lambda: focal_tversky_loss(logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), gamma=gamma),
+        match=rf"gamma must be in \(0, inf\], got {gamma}",
+    )
 
 
 @pytest.mark.parametrize("f", ALL)
 def test_weight_wrong_length(f):
-    assert_refuses(lambda: f(logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), weight=torch.ones(2)),
-                   match=re.escape("weight must be a 1-D tensor with one entry per class (3 classes), got shape (2,)"))
-    assert_refuses(lambda: f(logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), weight=torch.ones(1, 3)),
-                   match="got shape \\(1, 3\\)")
+    assert_refuses(
+        lambda: f(logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), weight=torch.ones(2)),
+        match=re.escape("weight must be a 1-D tensor with one entry per class (3 classes), got shape (2,)"),
+    )
+    assert_refuses(
+        lambda: f(logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), weight=torch.ones(1, 3)),
+        match="got shape \\(1, 3\\)",
+    )
     # binary has one class
-    assert_refuses(lambda: f(logits(2, 4), torch.zeros(2, 4), mode="binary", weight=torch.ones(2)),
-                   match=re.escape("(1 classes), got shape (2,)"))
+    assert_refuses(
+        lambda: f(logits(2, 4), torch.zeros(2, 4), mode="binary", weight=torch.ones(2)),
+        match=re.escape("(1 classes), got shape (2,)"),
+    )
 
 
 @pytest.mark.parametrize("f", ALL)
 def test_ignore_index_with_one_hot_target(f):
-    assert_refuses(lambda: f(logits(2, 3, 4), torch.zeros(2, 3, 4), ignore_index=255),
-                   match=re.escape("ignore_index=255 needs class-index targets (N, *), but target (2, 3, 4) is "
-                                   "one-hot/probabilities like input; pass class indices"))
+    assert_refuses(
+        lambda: f(logits(2, 3, 4), torch.zeros(2, 3, 4), ignore_index=255),
+        match=re.escape(
+            "ignore_index=255 needs class-index targets (N, *), but target (2, 3, 4) is "
+            "one-hot/probabilities like input; pass class indices"
+        ),
+    )
 
 
 @pytest.mark.parametrize("f", ALL)
 def test_class_index_out_of_range(f):
     t = torch.tensor([[0, 1, 3, 2]])
-    assert_refuses(lambda: f(logits(1, 3, 4), t), match=r"target has class index 3 outside \[0, 2\] for input with 3 classes")
+    assert_refuses(
+        lambda: f(logits(1, 3, 4), t), match=r"target has class index 3 outside \[0, 2\] for input with 3 classes"
+    )
     assert_refuses(lambda: f(logits(1, 3, 4), torch.tensor([[0, -1, 1, 2]])), match="class index -1 outside")
     # the ignore label is allowed
     f(logits(1, 3, 4), torch.tensor([[0, 255, 1, 2]]), ignore_index=255)
@@ -732,12 +922,18 @@ def test_float_class_indices(f):
 
 @pytest.mark.parametrize("f", ALL)
 def test_logits_passed_as_probabilities(f):
-    assert_refuses(lambda: f(torch.tensor([[[3.0, -2.0], [0.1, 0.5]]]), torch.tensor([[0, 1]]), from_logits=False),
-                   match=re.escape("input has values outside [0, 1] (min -2, max 3); with from_logits=False input "
-                                   "must hold probabilities — these look like logits: use from_logits=True (the "
-                                   "default), which applies the softmax over dim 1"))
-    assert_refuses(lambda: f(torch.tensor([[3.0, -2.0]]), torch.tensor([[1.0, 0.0]]), mode="binary", from_logits=False),
-                   match="use from_logits=True \\(the default\\), which applies the sigmoid")
+    assert_refuses(
+        lambda: f(torch.tensor([[[3.0, -2.0], [0.1, 0.5]]]), torch.tensor([[0, 1]]), from_logits=False),
+        match=re.escape(
+            "input has values outside [0, 1] (min -2, max 3); with from_logits=False input "
+            "must hold probabilities — these look like logits: use from_logits=True (the "
+            "default), which applies the softmax over dim 1"
+        ),
+    )
+    assert_refuses(
+        lambda: f(torch.tensor([[3.0, -2.0]]), torch.tensor([[1.0, 0.0]]), mode="binary", from_logits=False),
+        match="use from_logits=True \\(the default\\), which applies the sigmoid",
+    )
 
 
 def test_value_checks_follow_the_check_level():
@@ -745,24 +941,32 @@ def test_value_checks_follow_the_check_level():
     with losskit.checks("off"):
         dice_loss(x, torch.tensor([[1.0, 0.0]]), mode="binary", from_logits=False)  # not read
     with losskit.checks("full"):
-        assert_refuses(lambda: dice_loss(torch.tensor([[float("nan"), 0.0]]), torch.tensor([[1.0, 0.0]]),
-                                         mode="binary"), match="non-finite")
+        assert_refuses(
+            lambda: dice_loss(torch.tensor([[float("nan"), 0.0]]), torch.tensor([[1.0, 0.0]]), mode="binary"),
+            match="non-finite",
+        )
 
 
 @pytest.mark.parametrize("f", ALL)
 def test_binary_target_out_of_range(f):
-    assert_refuses(lambda: f(logits(2, 4), torch.tensor([[0.0, 1.0, 2.0, 0.0], [1.0, 0, 0, 0]]), mode="binary"),
-                   match=re.escape("target has values outside [0, 1] (min 0, max 2)"))
+    assert_refuses(
+        lambda: f(logits(2, 4), torch.tensor([[0.0, 1.0, 2.0, 0.0], [1.0, 0, 0, 0]]), mode="binary"),
+        match=re.escape("target has values outside [0, 1] (min 0, max 2)"),
+    )
     # 255 as a void label is fine once it is the ignore_index
     f(logits(2, 4), torch.tensor([[0, 1, 255, 0], [1, 0, 0, 0]]), mode="binary", ignore_index=255)
 
 
 @pytest.mark.parametrize("f", ALL)
 def test_include_background_false_without_background(f):
-    assert_refuses(lambda: f(logits(2, 4), torch.zeros(2, 4), mode="binary", include_background=False),
-                   match="include_background=False drops channel 0, but mode='binary' has a single")
-    assert_refuses(lambda: f(logits(2, 1, 4), torch.zeros(2, 1, 4), mode="multilabel", include_background=False),
-                   match=re.escape("leaves no class for input (2, 1, 4) with 1 channel"))
+    assert_refuses(
+        lambda: f(logits(2, 4), torch.zeros(2, 4), mode="binary", include_background=False),
+        match="include_background=False drops channel 0, but mode='binary' has a single",
+    )
+    assert_refuses(
+        lambda: f(logits(2, 1, 4), torch.zeros(2, 1, 4), mode="multilabel", include_background=False),
+        match=re.escape("leaves no class for input (2, 1, 4) with 1 channel"),
+    )
 
 
 @pytest.mark.parametrize("f", ALL)
@@ -775,8 +979,10 @@ def test_bad_smoothing_and_empty(f):
 
 @pytest.mark.parametrize("f", ALL)
 def test_input_types(f):
-    assert_refuses(lambda: f(torch.zeros(2, 3, 4, dtype=torch.long), torch.zeros(2, 4, dtype=torch.long)),
-                   match="input must be a floating-point tensor, got dtype torch.int64")
+    assert_refuses(
+        lambda: f(torch.zeros(2, 3, 4, dtype=torch.long), torch.zeros(2, 4, dtype=torch.long)),
+        match="input must be a floating-point tensor, got dtype torch.int64",
+    )
     assert_refuses(lambda: f(logits(2, 3, 4), [[0, 1, 2, 0]] * 2), match="target must be a torch.Tensor")
 
 
@@ -822,15 +1028,32 @@ def test_class_weight_applies_along_the_class_dimension_when_width_equals_classe
     for f in ALL:
         per_class = f(x, t, per_image=per_image, reduction="none")
         assert_close(f(x, t, per_image=per_image, weight=w, reduction="none"), per_class * w)
-        assert_close(f(x, t, per_image=per_image, weight=w),
-                     (per_class * w).sum() / (w * torch.ones_like(per_class)).sum())
-        assert_close(f(x, t, per_image=per_image, weight=w), reference(
-            x, t, kind="tversky" if f in (tversky_loss, focal_tversky_loss) else
-            ("jaccard" if f is jaccard_loss else "dice"), weight=w, per_image=per_image,
-            **({k: v for k, v in {"alpha": 0.5 if f is tversky_loss else 0.3,
-                                   "beta": 0.5 if f is tversky_loss else 0.7,
-                                   "gamma": 0.75 if f is focal_tversky_loss else None}.items()
-                if f in (tversky_loss, focal_tversky_loss)})))
+        assert_close(
+            f(x, t, per_image=per_image, weight=w), (per_class * w).sum() / (w * torch.ones_like(per_class)).sum()
+        )
+        assert_close(
+            f(x, t, per_image=per_image, weight=w),
+            reference(
+                x,
+                t,
+                kind="tversky"
+                if f in (tversky_loss, focal_tversky_loss)
+                else ("jaccard" if f is jaccard_loss else "dice"),
+                weight=w,
+                per_image=per_image,
+                **(
+                    {
+                        k: v
+                        for k, v in {
+                            "alpha": 0.5 if f is tversky_loss else 0.3,
+                            "beta": 0.5 if f is tversky_loss else 0.7,
+                            "gamma": 0.75 if f is focal_tversky_loss else None,
+                        }.items()
+                        if f in (tversky_loss, focal_tversky_loss)
+                    }
+                ),
+            ),
+        )
 
 
 @pytest.mark.parametrize("f", [tversky_loss, focal_tversky_loss])
@@ -844,15 +1067,21 @@ def test_per_class_alpha_beta_apply_along_the_class_dimension(f):
     for k in range(3):
         one = f(x, t, alpha=float(alpha[k]), beta=float(beta[k]), reduction="none")
         assert_close(got[k], one[k])
-    assert_refuses(lambda: f(x, t, alpha=torch.ones(2, dtype=torch.float64)),
-                   match=re.escape("alpha must be a 1-D tensor with one entry per class (3 classes), got shape (2,)"))
-    assert_refuses(lambda: f(x, t, beta=torch.tensor([0.5, -0.1, 0.5], dtype=torch.float64)), match="beta has 1 entry below 0")
+    assert_refuses(
+        lambda: f(x, t, alpha=torch.ones(2, dtype=torch.float64)),
+        match=re.escape("alpha must be a 1-D tensor with one entry per class (3 classes), got shape (2,)"),
+    )
+    assert_refuses(
+        lambda: f(x, t, beta=torch.tensor([0.5, -0.1, 0.5], dtype=torch.float64)), match="beta has 1 entry below 0"
+    )
 
 
 @pytest.mark.parametrize("f", ALL)
 def test_negative_class_weight_is_refused(f):
-    assert_refuses(lambda: f(logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), weight=torch.tensor([1.0, -1.0, 1.0])),
-                   match=r"weight has 1 entry below 0 \(min -1\); weight scales each class's term; pass values >= 0")
+    assert_refuses(
+        lambda: f(logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), weight=torch.tensor([1.0, -1.0, 1.0])),
+        match=r"weight has 1 entry below 0 \(min -1\); weight scales each class's term; pass values >= 0",
+    )
 
 
 @pytest.mark.parametrize("f", ALL)
@@ -882,15 +1111,29 @@ def test_generalized_dice_matches_monai(mode, weighting, per_image, include_back
         pytest.skip("binary mode has no background channel")
     x, t = make_problem(40, mode, 3, 4, (5, 6))
     act, tm = _monai_args(mode, x, t)
-    theirs = monai_losses.GeneralizedDiceLoss(**act, w_type=weighting, batch=not per_image, smooth_nr=0.0,
-                                              smooth_dr=0.0, include_background=include_background, reduction="none")
+    theirs = monai_losses.GeneralizedDiceLoss(
+        **act,
+        w_type=weighting,
+        batch=not per_image,
+        smooth_nr=0.0,
+        smooth_dr=0.0,
+        include_background=include_background,
+        reduction="none",
+    )
 
     def ref(a, b):
         return theirs(a, tm).reshape(-1).squeeze(0) if not per_image else theirs(a, tm).reshape(-1)
 
     def ours(a, b):
-        return generalized_dice_loss(a, b, mode=mode, weighting=weighting, per_image=per_image,
-                                     include_background=include_background, reduction="none")
+        return generalized_dice_loss(
+            a,
+            b,
+            mode=mode,
+            weighting=weighting,
+            per_image=per_image,
+            include_background=include_background,
+            reduction="none",
+        )
 
     # MONAI rounds the class weights to float32 (``w_func(ground_o.float())``): float32's tolerance
     check_against(ours, ref, x, t, grad=[True, False], tol=TOL[torch.float32])
@@ -901,10 +1144,17 @@ def test_generalized_dice_matches_monai(mode, weighting, per_image, include_back
 def test_generalized_dice_empty_class_takes_the_largest_weight_as_monai(weighting):
     x, t = make_problem(41, "multiclass", 2, 4, (5, 5))
     t = t.masked_fill(t == 2, 0)  # class 2 absent from the batch: an infinite weight
-    theirs = monai_losses.GeneralizedDiceLoss(softmax=True, to_onehot_y=True, w_type=weighting, batch=True,
-                                              smooth_nr=0.0, smooth_dr=0.0)
-    check_against(lambda a, b: generalized_dice_loss(a, b, weighting=weighting),
-                  lambda a, b: theirs(a, b.unsqueeze(1)), x, t, grad=[True, False], tol=TOL[torch.float32])
+    theirs = monai_losses.GeneralizedDiceLoss(
+        softmax=True, to_onehot_y=True, w_type=weighting, batch=True, smooth_nr=0.0, smooth_dr=0.0
+    )
+    check_against(
+        lambda a, b: generalized_dice_loss(a, b, weighting=weighting),
+        lambda a, b: theirs(a, b.unsqueeze(1)),
+        x,
+        t,
+        grad=[True, False],
+        tol=TOL[torch.float32],
+    )
 
 
 def test_generalized_dice_ignore_index_equals_slicing_pixels_out():
@@ -918,8 +1168,10 @@ def test_generalized_dice_ignore_index_equals_slicing_pixels_out():
 
 def test_generalized_dice_with_one_class_weighting_uniform_is_dice():
     x, t = make_problem(43, "binary", 3, 1, (4, 4))
-    assert_close(generalized_dice_loss(x, t, mode="binary", weighting="uniform", smooth=1.0),
-                 dice_loss(x, t, mode="binary", smooth=1.0))
+    assert_close(
+        generalized_dice_loss(x, t, mode="binary", weighting="uniform", smooth=1.0),
+        dice_loss(x, t, mode="binary", smooth=1.0),
+    )
     assert_close(generalized_dice_loss(x, t, mode="binary", weighting="square"), dice_loss(x, t, mode="binary"))
 
 
@@ -940,9 +1192,13 @@ def test_generalized_dice_focal_combination_through_combined_loss():
 
 def test_generalized_dice_refusals_and_empty_units():
     x, t = logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long)
-    assert_refuses(lambda: generalized_dice_loss(x, t, weighting="log"),
-                   match=r"weighting='log' is not valid: use one of 'square', 'simple', 'uniform'")
-    assert_refuses(lambda: generalized_dice_loss(x, t, reduction="avg"), match="'avg' is not a valid value for reduction")
+    assert_refuses(
+        lambda: generalized_dice_loss(x, t, weighting="log"),
+        match=r"weighting='log' is not valid: use one of 'square', 'simple', 'uniform'",
+    )
+    assert_refuses(
+        lambda: generalized_dice_loss(x, t, reduction="avg"), match="'avg' is not a valid value for reduction"
+    )
     # an image whose kept classes are all empty is left out of the mean (per image), and all-empty gives 0
     x = torch.randn(2, 3, 4, requires_grad=True)
     t = torch.tensor([[1, 2, 1, 0], [0, 0, 0, 0]])
@@ -995,7 +1251,7 @@ def test_lovasz_softmax_matches_berman_values_and_gradients(per_image, classes):
 
     def ref(x):
         p = torch.softmax(x, 1)
-        flat = lambda p, y: R.lovasz_softmax_flat(p.reshape(4, -1).T, y.reshape(-1), classes)  # noqa: E731
+        flat = lambda p, y: R.lovasz_softmax_flat(p.reshape(4, -1).T, y.reshape(-1), classes)
         if per_image:
             return torch.stack([flat(p[i], t[i]) for i in range(2)]).mean()
         return flat(p.transpose(0, 1), t)
@@ -1025,7 +1281,7 @@ def test_lovasz_per_image_is_mean_of_single_images():
     g = torch.Generator().manual_seed(3)
     x = torch.randn(3, 3, 8, generator=g, dtype=torch.float64)
     t = torch.randint(0, 3, (3, 8), generator=g)
-    each = torch.stack([lovasz_softmax_loss(x[i:i + 1], t[i:i + 1]) for i in range(3)])
+    each = torch.stack([lovasz_softmax_loss(x[i : i + 1], t[i : i + 1]) for i in range(3)])
     assert_close(lovasz_softmax_loss(x, t, per_image=True, reduction="none"), each)
     assert_close(lovasz_softmax_loss(x, t, per_image=True), each.mean())
 

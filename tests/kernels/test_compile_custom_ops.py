@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from helpers import assert_close
 
 pytest.importorskip("triton")
-from losskit.kernels._triton import interpreter_active  # noqa: E402
+from losskit.kernels._triton import interpreter_active
 
 pytestmark = [
     pytest.mark.interpret,
@@ -34,10 +34,10 @@ def test_opcheck_cross_entropy():
     torch.library.opcheck(ops.cross_entropy_fwd, (x, t, None, -100, 0.0, 0.0, 0.0, False), test_utils=TESTS)
     _, m, logl, _ = ops.cross_entropy_fwd(x.detach(), t, w, -100, 0.1, 0.0, 0.0, False)
     g = torch.rand(5)
-    torch.library.opcheck(ops.cross_entropy_bwd, (g, x.detach(), t, w, m, logl, -100, 0.1, 0.0, 0.0),
-                          test_utils=TESTS)
-    torch.library.opcheck(ops.cross_entropy_bwd_, (g, x.detach().clone(), t, w, m, logl, -100, 0.1, 0.0, 0.0),
-                          test_utils=TESTS)
+    torch.library.opcheck(ops.cross_entropy_bwd, (g, x.detach(), t, w, m, logl, -100, 0.1, 0.0, 0.0), test_utils=TESTS)
+    torch.library.opcheck(
+        ops.cross_entropy_bwd_, (g, x.detach().clone(), t, w, m, logl, -100, 0.1, 0.0, 0.0), test_utils=TESTS
+    )
 
 
 def test_opcheck_soft_counts():
@@ -91,8 +91,9 @@ def test_compile_fullgraph(case):
         t = (torch.rand(2, 3, 4, 5) > 0.5).float()
 
         def fn(x):
-            return (LF.dice_loss(x, t, mode="multilabel", per_image=True, smooth=1.0)
-                    + 0.5 * LF.binary_cross_entropy_with_logits(x, t))
+            return LF.dice_loss(
+                x, t, mode="multilabel", per_image=True, smooth=1.0
+            ) + 0.5 * LF.binary_cross_entropy_with_logits(x, t)
 
         def ref(x):
             x = x.double()

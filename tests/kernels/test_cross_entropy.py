@@ -10,8 +10,8 @@ import losskit.functional as LF
 from helpers import assert_close, check_against
 
 pytest.importorskip("triton")
-from losskit.kernels import _dispatch  # noqa: E402
-from losskit.kernels._triton import interpreter_active  # noqa: E402
+from losskit.kernels import _dispatch
+from losskit.kernels._triton import interpreter_active
 
 pytestmark = [
     pytest.mark.interpret,
@@ -22,18 +22,19 @@ pytestmark = [
 DTYPES = [torch.float32, torch.bfloat16, torch.float16]
 
 
-def _ref(x, t, *, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean", z_loss=None,
-         softcap=None, **_):
+def _ref(
+    x, t, *, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean", z_loss=None, softcap=None, **_
+):
     """float64 reference: torch's CE, plus z-loss (weighted like the row) and softcap formulas."""
     x = x.double()
     w = None if weight is None else weight.double()
     if softcap is not None:
         x = softcap * torch.tanh(x / softcap)
     if z_loss is None:
-        return F.cross_entropy(x, t, weight=w, ignore_index=ignore_index, label_smoothing=label_smoothing,
-                               reduction=reduction)
-    rows = F.cross_entropy(x, t, weight=w, ignore_index=ignore_index, label_smoothing=label_smoothing,
-                           reduction="none")
+        return F.cross_entropy(
+            x, t, weight=w, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction=reduction
+        )
+    rows = F.cross_entropy(x, t, weight=w, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction="none")
     valid = t != ignore_index
     tc = torch.where(valid, t, 0)
     a = (torch.ones_like(rows) if w is None else w[tc]) * valid
@@ -54,8 +55,11 @@ def _count_kernel_calls(monkeypatch):
     """Record every call the kernel serves, so that a test can tell it was not the PyTorch path."""
     SERVED.clear()
     k = _dispatch.registered("cross_entropy_rows")
-    monkeypatch.setitem(_dispatch._REGISTERED, "cross_entropy_rows", _dispatch.Kernel(
-        k.name, lambda *a, **kw: SERVED.append(1) or k.fn(*a, **kw), k.supports))
+    monkeypatch.setitem(
+        _dispatch._REGISTERED,
+        "cross_entropy_rows",
+        _dispatch.Kernel(k.name, lambda *a, **kw: SERVED.append(1) or k.fn(*a, **kw), k.supports),
+    )
 
 
 def _ours(x, t, **kw):
@@ -195,6 +199,15 @@ def test_strided_targets_are_read_through_their_stride():
         return lambda x, labels, **kw: f(x, labels[:, 1], **kw)
 
     for reduction in ("none", "mean"):
-        check_against(pick(_ours), pick(_ref), x, labels, ref_dtype=torch.float64, grad=[True, False],
-                      reduction=reduction, label_smoothing=0.1, weight=torch.rand(6, generator=g) + 0.5)
+        check_against(
+            pick(_ours),
+            pick(_ref),
+            x,
+            labels,
+            ref_dtype=torch.float64,
+            grad=[True, False],
+            reduction=reduction,
+            label_smoothing=0.1,
+            weight=torch.rand(6, generator=g) + 0.5,
+        )
     assert_close(_ours(x, labels[:, 1]), F.cross_entropy(x, labels[:, 1]))

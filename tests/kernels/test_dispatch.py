@@ -16,8 +16,8 @@ import losskit.functional as LF
 from helpers import assert_close, tol_for
 
 pytest.importorskip("triton")
-from losskit.kernels import _dispatch  # noqa: E402
-from losskit.kernels._triton import interpreter_active  # noqa: E402
+from losskit.kernels import _dispatch
+from losskit.kernels._triton import interpreter_active
 
 pytestmark = [
     pytest.mark.interpret,
@@ -25,12 +25,21 @@ pytestmark = [
     pytest.mark.skipif(not interpreter_active(), reason="needs TRITON_INTERPRET=1 before triton is imported"),
 ]
 
-HOOKED = ("cross_entropy", "binary_cross_entropy_with_logits", "sigmoid_focal_loss", "dice_loss",
-          "linear_cross_entropy")
+HOOKED = (
+    "cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "sigmoid_focal_loss",
+    "dice_loss",
+    "linear_cross_entropy",
+)
 #: the primitive each hooked loss asks the dispatcher for
-PRIMITIVE = {"cross_entropy": "cross_entropy_rows", "linear_cross_entropy": "linear_cross_entropy_chunk",
-             "binary_cross_entropy_with_logits": "sigmoid_focal_rows", "sigmoid_focal_loss": "sigmoid_focal_rows",
-             "dice_loss": "soft_counts"}
+PRIMITIVE = {
+    "cross_entropy": "cross_entropy_rows",
+    "linear_cross_entropy": "linear_cross_entropy_chunk",
+    "binary_cross_entropy_with_logits": "sigmoid_focal_rows",
+    "sigmoid_focal_loss": "sigmoid_focal_rows",
+    "dice_loss": "soft_counts",
+}
 ENTRIES: dict = {}  # name -> the registered kernel function (unwrapped)
 
 
@@ -118,9 +127,24 @@ def _ce(opt):
     return LF.cross_entropy, args or (x, t), kw, served
 
 
-CE_OPTS = ["default", "weight", "ignore_index", "label_smoothing", "none", "sum", "legacy_size_average",
-           "weight+smoothing+ignore", "all_ignored_zero", "nd", "unbatched", "bfloat16", "float16", "int32_target",
-           "prob_target", "float64"]
+CE_OPTS = [
+    "default",
+    "weight",
+    "ignore_index",
+    "label_smoothing",
+    "none",
+    "sum",
+    "legacy_size_average",
+    "weight+smoothing+ignore",
+    "all_ignored_zero",
+    "nd",
+    "unbatched",
+    "bfloat16",
+    "float16",
+    "int32_target",
+    "prob_target",
+    "float64",
+]
 
 
 def _bce(opt):
@@ -137,8 +161,12 @@ def _bce(opt):
     elif opt in ("none", "sum"):
         kw = {"reduction": opt}
     elif opt == "all_options":
-        kw = {"weight": torch.rand(4, 1, generator=g), "pos_weight": torch.rand(3, generator=g) * 2,
-              "label_smoothing": 0.2, "reduction": "sum"}
+        kw = {
+            "weight": torch.rand(4, 1, generator=g),
+            "pos_weight": torch.rand(3, generator=g) * 2,
+            "label_smoothing": 0.2,
+            "reduction": "sum",
+        }
     elif opt == "int_target":
         t = (t > 0.5).long()
     elif opt == "bool_target":
@@ -158,9 +186,22 @@ def _bce(opt):
     return LF.binary_cross_entropy_with_logits, (x, t), kw, served
 
 
-BCE_OPTS = ["default", "weight", "pos_weight", "label_smoothing", "none", "sum", "all_options", "int_target",
-            "bool_target", "float16", "bfloat16_int_target",
-            "float64_target", "float16_logits_float32_target", "float64"]
+BCE_OPTS = [
+    "default",
+    "weight",
+    "pos_weight",
+    "label_smoothing",
+    "none",
+    "sum",
+    "all_options",
+    "int_target",
+    "bool_target",
+    "float16",
+    "bfloat16_int_target",
+    "float64_target",
+    "float16_logits_float32_target",
+    "float64",
+]
 
 
 def _focal(opt):
@@ -195,8 +236,15 @@ def _focal(opt):
         kw = {"reduction": opt}
     elif opt == "all_options":
         t[1, :2] = -1
-        kw = {"alpha": 0.3, "gamma": 1.5, "weight": torch.rand(3, generator=g), "label_smoothing": 0.05,
-              "pos_weight": torch.rand(3, generator=g) + 1, "ignore_index": -1, "reduction": "sum"}
+        kw = {
+            "alpha": 0.3,
+            "gamma": 1.5,
+            "weight": torch.rand(3, generator=g),
+            "label_smoothing": 0.05,
+            "pos_weight": torch.rand(3, generator=g) + 1,
+            "ignore_index": -1,
+            "reduction": "sum",
+        }
     elif opt == "bool_target":
         t = t > 0.5
     elif opt == "bfloat16":
@@ -216,10 +264,28 @@ def _focal(opt):
     return LF.sigmoid_focal_loss, (x, t), kw, served
 
 
-FOCAL_OPTS = ["default", "alpha", "alpha_tensor", "gamma0", "gamma_half", "weight", "pos_weight", "label_smoothing",
-              "ignore_index", "ignore_index_int_target", "all_ignored_zero", "none", "sum", "all_options",
-              "bool_target", "bfloat16",
-              "ignore_index_float16_target", "float64", "alpha_requires_grad", "weight_requires_grad"]
+FOCAL_OPTS = [
+    "default",
+    "alpha",
+    "alpha_tensor",
+    "gamma0",
+    "gamma_half",
+    "weight",
+    "pos_weight",
+    "label_smoothing",
+    "ignore_index",
+    "ignore_index_int_target",
+    "all_ignored_zero",
+    "none",
+    "sum",
+    "all_options",
+    "bool_target",
+    "bfloat16",
+    "ignore_index_float16_target",
+    "float64",
+    "alpha_requires_grad",
+    "weight_requires_grad",
+]
 
 
 def _dice(opt):
@@ -255,8 +321,16 @@ def _dice(opt):
         t = torch.nn.functional.one_hot(t, 4).movedim(-1, 1).float()
     elif opt == "all_options":
         t[1, 1] = -1
-        kw = {"weight": torch.rand(4, generator=g) + 0.5, "ignore_index": -1, "smooth": 0.5, "eps": 1e-5,
-              "per_image": True, "include_background": False, "empty": "include", "reduction": "sum"}
+        kw = {
+            "weight": torch.rand(4, generator=g) + 0.5,
+            "ignore_index": -1,
+            "smooth": 0.5,
+            "eps": 1e-5,
+            "per_image": True,
+            "include_background": False,
+            "empty": "include",
+            "reduction": "sum",
+        }
     elif opt == "binary":
         x = x.detach()[:, :1].clone().requires_grad_()
         t = (torch.rand(2, 3, 3, generator=g) > 0.5).float()  # (N, *) target of an (N, 1, *) input
@@ -286,10 +360,29 @@ def _dice(opt):
     return LF.dice_loss, (x, t), kw, served
 
 
-DICE_OPTS = ["default", "empty_include", "smooth", "eps", "per_image", "no_background", "weight",
-             "weight_requires_grad", "ignore_index", "none", "sum", "onehot_target", "all_options", "binary",
-             "binary_flat", "multilabel", "bfloat16", "channels_last",
-             "from_logits_false", "multilabel_ignore_index", "float64"]
+DICE_OPTS = [
+    "default",
+    "empty_include",
+    "smooth",
+    "eps",
+    "per_image",
+    "no_background",
+    "weight",
+    "weight_requires_grad",
+    "ignore_index",
+    "none",
+    "sum",
+    "onehot_target",
+    "all_options",
+    "binary",
+    "binary_flat",
+    "multilabel",
+    "bfloat16",
+    "channels_last",
+    "from_logits_false",
+    "multilabel_ignore_index",
+    "float64",
+]
 
 
 def _lce(opt):
@@ -344,8 +437,13 @@ def test_dispatch_matches_pytorch_path(name, opt, make, spy):
 def test_entry_accepts_exactly_the_functionals_keywords(name, spy):
     """The default call of each functional is served, and the options it passes are exactly the
     kernel's keyword parameters."""
-    make = {"cross_entropy": _ce, "binary_cross_entropy_with_logits": _bce, "sigmoid_focal_loss": _focal,
-            "dice_loss": _dice, "linear_cross_entropy": _lce}[name]
+    make = {
+        "cross_entropy": _ce,
+        "binary_cross_entropy_with_logits": _bce,
+        "sigmoid_focal_loss": _focal,
+        "dice_loss": _dice,
+        "linear_cross_entropy": _lce,
+    }[name]
     fn, args, kwargs, served = make("default")
     assert served and not kwargs
     with _dispatch.impl("triton"):

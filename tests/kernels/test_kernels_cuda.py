@@ -33,8 +33,9 @@ def test_cross_entropy_large_vocab(n, c, dtype):
     t[::7] = -100
     w = torch.rand(c, device="cuda") + 0.5
     for kw in ({}, {"weight": w, "label_smoothing": 0.1}):
-        o, r, ga, gb = _grad_pair(lambda a, t: cross_entropy_triton(a, t, **kw),
-                                  lambda b, t: F.cross_entropy(b.float(), t, **kw), x, t)
+        o, r, ga, gb = _grad_pair(
+            lambda a, t: cross_entropy_triton(a, t, **kw), lambda b, t: F.cross_entropy(b.float(), t, **kw), x, t
+        )
         assert_close(o.float(), r, tol=FP32 if dtype == torch.float32 else BF16)
         assert_close(ga.float(), gb.float(), tol=dict(rtol=2e-2, atol=1e-6 if dtype == torch.float32 else 1e-4))
 
@@ -80,9 +81,12 @@ def test_focal_and_bce():
     assert_close(o.float(), r, tol=BF16)
     assert_close(ga.float(), gb.float(), tol=dict(rtol=2e-2, atol=1e-9))
     pw = torch.rand(80, device="cuda") + 0.5
-    o, r, ga, gb = _grad_pair(lambda a, t: binary_cross_entropy_with_logits_triton(a, t, pos_weight=pw),
-                              lambda b, t: F.binary_cross_entropy_with_logits(b.float(), t.float(), pos_weight=pw),
-                              x, t)
+    o, r, ga, gb = _grad_pair(
+        lambda a, t: binary_cross_entropy_with_logits_triton(a, t, pos_weight=pw),
+        lambda b, t: F.binary_cross_entropy_with_logits(b.float(), t.float(), pos_weight=pw),
+        x,
+        t,
+    )
     assert_close(o.float(), r, tol=BF16)
 
 
@@ -98,8 +102,14 @@ def test_dice_plus_bce_through_the_soft_counts_kernel():
         d = 1 - (2 * (p * tf).sum((2, 3)) + 1) / (p.sum((2, 3)) + tf.sum((2, 3)) + 1)
         return d.mean() + F.binary_cross_entropy_with_logits(a, tf)
 
-    o, r, ga, gb = _grad_pair(lambda a, t: dice_loss(a, t, mode="multilabel", per_image=True, smooth=1.0)
-                              + binary_cross_entropy_with_logits(a, t), ref, x, t)
+    o, r, ga, gb = _grad_pair(
+        lambda a, t: (
+            dice_loss(a, t, mode="multilabel", per_image=True, smooth=1.0) + binary_cross_entropy_with_logits(a, t)
+        ),
+        ref,
+        x,
+        t,
+    )
     assert_close(o.float(), r, tol=BF16)
     assert_close(ga.float(), gb.float(), tol=dict(rtol=2e-2, atol=1e-8))
 
@@ -164,5 +174,8 @@ def test_strided_targets_and_logits():
     assert_close(cross_entropy(x, labels[:, 1]), F.cross_entropy(x, labels[:, 1]), tol=FP32)
     scores = torch.randn(100_000, 3, device="cuda")
     y = (torch.rand(100_000, 2, device="cuda") > 0.5).float()
-    assert_close(binary_cross_entropy_with_logits(scores[:, 2], y[:, 0]),
-                 F.binary_cross_entropy_with_logits(scores[:, 2], y[:, 0]), tol=FP32)
+    assert_close(
+        binary_cross_entropy_with_logits(scores[:, 2], y[:, 0]),
+        F.binary_cross_entropy_with_logits(scores[:, 2], y[:, 0]),
+        tol=FP32,
+    )

@@ -20,11 +20,16 @@ except ImportError:  # pragma: no cover
 HAS_TORCH_LCE = hasattr(F, "linear_cross_entropy")
 
 
-def unfused(x, w, t, *, linear_bias=None, weight=None, reduction="mean", ignore_index=None, label_smoothing=0.0,
-            **_):
+def unfused(x, w, t, *, linear_bias=None, weight=None, reduction="mean", ignore_index=None, label_smoothing=0.0, **_):
     ii = -100 if ignore_index is None else ignore_index
-    return F.cross_entropy(F.linear(x, w, linear_bias), t, weight=weight, reduction=reduction, ignore_index=ii,
-                           label_smoothing=label_smoothing)
+    return F.cross_entropy(
+        F.linear(x, w, linear_bias),
+        t,
+        weight=weight,
+        reduction=reduction,
+        ignore_index=ii,
+        label_smoothing=label_smoothing,
+    )
 
 
 def _inputs(n=13, h=6, v=37, dtype=torch.float64, bias=True, seed=0):
@@ -56,8 +61,13 @@ def _check(x, w, t, ref=unfused, tol=None, **kw):
     return check_against(ours, theirs, *args, grad=grad, tol=tol, **kw)
 
 
-OPTS = [{}, {"weight": "w"}, {"label_smoothing": 0.2}, {"weight": "w", "label_smoothing": 0.1, "ignore_index": 3},
-        {"weight": "w", "z_loss": 0.01, "softcap": 3.0}]
+OPTS = [
+    {},
+    {"weight": "w"},
+    {"label_smoothing": 0.2},
+    {"weight": "w", "label_smoothing": 0.1, "ignore_index": 3},
+    {"weight": "w", "z_loss": 0.01, "softcap": 3.0},
+]
 
 
 def _kw(opts, v, dtype=torch.float64):
@@ -94,8 +104,16 @@ def test_probability_targets_and_unbatched():
     x, w, b, _ = _inputs()
     p = torch.softmax(torch.randn(13, 37, dtype=torch.float64), 1)
     for reduction in ("none", "mean", "sum"):
-        _check(x, w, p, linear_bias=b, reduction=reduction, chunk_size=5, label_smoothing=0.1,
-               weight=torch.rand(37, dtype=torch.float64))
+        _check(
+            x,
+            w,
+            p,
+            linear_bias=b,
+            reduction=reduction,
+            chunk_size=5,
+            label_smoothing=0.1,
+            weight=torch.rand(37, dtype=torch.float64),
+        )
     _check(x[0], w, torch.tensor(4), reduction="none")
     _check(x[0], w, torch.tensor(4), reduction="mean", linear_bias=b)
 
@@ -113,8 +131,9 @@ def test_gradcheck_float64():
     they are compared with the float64 unfused gradient above instead."""
     x, w, b, t = _inputs(n=5, h=3, v=7)
     cw = torch.rand(7, dtype=torch.float64)
-    f = lambda x, w, b: linear_cross_entropy(x, w, t, linear_bias=b, reduction="none", chunk_size=2,  # noqa: E731
-                                             label_smoothing=0.1, weight=cw)
+    f = lambda x, w, b: linear_cross_entropy(
+        x, w, t, linear_bias=b, reduction="none", chunk_size=2, label_smoothing=0.1, weight=cw
+    )
     assert torch.autograd.gradcheck(f, (x.requires_grad_(), w.requires_grad_(), b.requires_grad_()))
 
 
@@ -151,8 +170,9 @@ def test_k_dimensional_weight_uses_reference():
 
 def test_compile_fullgraph_pytorch_path():
     x, w, b, t = _inputs(dtype=torch.float32)
-    f = torch.compile(lambda x, w, b: linear_cross_entropy(x, w, t, linear_bias=b, chunk_size=4), fullgraph=True,
-                      backend="aot_eager")
+    f = torch.compile(
+        lambda x, w, b: linear_cross_entropy(x, w, t, linear_bias=b, chunk_size=4), fullgraph=True, backend="aot_eager"
+    )
     xs = [a.clone().requires_grad_() for a in (x, w, b)]
     out = f(*xs)
     out.backward()
@@ -164,8 +184,11 @@ def test_errors():
     x, w, b, t = _inputs()
     assert_refuses(lambda: linear_cross_entropy(x.float(), w, t), match="same dtype")
     assert_refuses(lambda: linear_cross_entropy(x[None], w, t), match=r"input must have shape \(N, in_features\)")
-    assert_refuses(lambda: linear_cross_entropy(x, w[:, :4], t), match="linear_weight must have shape",
-                   torch_call=(lambda: F.linear_cross_entropy(x, w[:, :4], t)) if HAS_TORCH_LCE else None)
+    assert_refuses(
+        lambda: linear_cross_entropy(x, w[:, :4], t),
+        match="linear_weight must have shape",
+        torch_call=(lambda: F.linear_cross_entropy(x, w[:, :4], t)) if HAS_TORCH_LCE else None,
+    )
     assert_refuses(lambda: linear_cross_entropy(x, w, t[:5]), match=r"target has shape \(5,\).*\(13,\)")
     assert_refuses(lambda: linear_cross_entropy(x, w, t, chunk_size=0), match="chunk_size")
     assert_refuses(lambda: linear_cross_entropy(x, w, t, linear_bias=b[:3]), match="linear_bias")
@@ -173,8 +196,9 @@ def test_errors():
     assert_refuses(lambda: linear_cross_entropy(x, w, t, reduction="avg"), match="reduction")
     bad = t.clone()
     bad[3] = 99
-    assert_refuses(lambda: linear_cross_entropy(x, w, bad), match="class index 99",
-                   torch_call=lambda: unfused(x, w, bad))
+    assert_refuses(
+        lambda: linear_cross_entropy(x, w, bad), match="class index 99", torch_call=lambda: unfused(x, w, bad)
+    )
 
 
 def test_module_both_ways():
@@ -204,8 +228,11 @@ def test_module_both_ways():
 def test_triton_path(opts, reduction, monkeypatch):
     used = []
     k = _dispatch.registered("linear_cross_entropy_chunk")
-    monkeypatch.setitem(_dispatch._REGISTERED, k.name,
-                        _dispatch.Kernel(k.name, lambda *a, **kw: used.append(1) or k.fn(*a, **kw), k.supports))
+    monkeypatch.setitem(
+        _dispatch._REGISTERED,
+        k.name,
+        _dispatch.Kernel(k.name, lambda *a, **kw: used.append(1) or k.fn(*a, **kw), k.supports),
+    )
     x, w, b, t = _inputs(dtype=torch.float32, n=9, v=21)
     kw = _kw(opts, 21, torch.float32)
     t[0] = kw.get("ignore_index", -100)
@@ -223,7 +250,15 @@ def test_triton_path_strided_target():
     labels = torch.randint(0, 21, (9, 2), generator=torch.Generator().manual_seed(4))
     labels[3, 1] = -100
     with _dispatch.impl("triton"):  # (check_against clones its arguments: the column is taken inside)
-        check_against(lambda x, w, b, lab: linear_cross_entropy(x, w, lab[:, 1], linear_bias=b, chunk_size=4,
-                                                                label_smoothing=0.1),
-                      lambda x, w, b, lab: unfused(x, w, lab[:, 1], linear_bias=b, label_smoothing=0.1),
-                      x, w, b, labels, grad=[True, True, True, False], tol=dict(rtol=1e-5, atol=1e-6))
+        check_against(
+            lambda x, w, b, lab: linear_cross_entropy(
+                x, w, lab[:, 1], linear_bias=b, chunk_size=4, label_smoothing=0.1
+            ),
+            lambda x, w, b, lab: unfused(x, w, lab[:, 1], linear_bias=b, label_smoothing=0.1),
+            x,
+            w,
+            b,
+            labels,
+            grad=[True, True, True, False],
+            tol=dict(rtol=1e-5, atol=1e-6),
+        )

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from helpers import assert_close, check_against
 
 pytest.importorskip("triton")
-from losskit.kernels import _dispatch  # noqa: E402
-from losskit.kernels._triton import interpreter_active  # noqa: E402
+from losskit.kernels import _dispatch
+from losskit.kernels._triton import interpreter_active
 
 pytestmark = [
     pytest.mark.interpret,
@@ -43,12 +43,23 @@ def binary_cross_entropy_with_logits_triton(x, t, **kw):
     with _dispatch.impl("triton"):
         return LF.binary_cross_entropy_with_logits(x, t, **kw)
 
+
 DTYPES = [torch.float32, torch.bfloat16, torch.float16]
 
 
 # ----------------------------------------------------------------------------------------- focal
-def focal_ref(x, t, *, alpha=None, gamma=2.0, weight=None, pos_weight=None, label_smoothing=0.0, ignore_index=None,
-              reduction="mean"):
+def focal_ref(
+    x,
+    t,
+    *,
+    alpha=None,
+    gamma=2.0,
+    weight=None,
+    pos_weight=None,
+    label_smoothing=0.0,
+    ignore_index=None,
+    reduction="mean",
+):
     """losskit's sigmoid focal loss in float64, written out: the expected focal loss of the smoothed target
     y' = y (1 - eps) + eps / 2, i.e. y' alpha pw (1-p)^g (-log p) + (1-y')(1-alpha) p^g (-log(1-p)), times w."""
     x, y = x.double(), t.double()
@@ -108,7 +119,16 @@ def test_focal_options(opts, reduction):
     t[1, :5] = -1.0  # ignored where ignore_index=-1 (values checks are the functional's, not the kernel's)
     if "ignore_index" not in opts:
         t[1, :5] = 0.0
-    check_against(_focal, focal_ref, x, t, ref_dtype=torch.float64, grad=[True, False], reduction=reduction, **_focal_kw(opts, shape))
+    check_against(
+        _focal,
+        focal_ref,
+        x,
+        t,
+        ref_dtype=torch.float64,
+        grad=[True, False],
+        reduction=reduction,
+        **_focal_kw(opts, shape),
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -143,23 +163,37 @@ def test_bce_matches_torch(dtype, reduction):
         return binary_cross_entropy_with_logits_triton(x, t, **kw)
 
     def ref(x, t, **kw):
-        return F.binary_cross_entropy_with_logits(x.double(), t.double(), **{k: v.double() for k, v in kw.items() if k != "reduction"}, reduction=kw["reduction"])
+        return F.binary_cross_entropy_with_logits(
+            x.double(),
+            t.double(),
+            **{k: v.double() for k, v in kw.items() if k != "reduction"},
+            reduction=kw["reduction"],
+        )
 
-    check_against(ours, ref, x, t, ref_dtype=torch.float64, grad=[True, False], reduction=reduction, weight=w, pos_weight=pw)
+    check_against(
+        ours, ref, x, t, ref_dtype=torch.float64, grad=[True, False], reduction=reduction, weight=w, pos_weight=pw
+    )
 
 
 def test_kernel_serves_the_functionals_and_declines_what_it_cannot(served):
     x, t = torch.randn(4, 3), torch.rand(4, 3)
-    assert_close(binary_cross_entropy_with_logits_triton(x, t, reduction="sum"),
-                 F.binary_cross_entropy_with_logits(x, t, reduction="sum"))
+    assert_close(
+        binary_cross_entropy_with_logits_triton(x, t, reduction="sum"),
+        F.binary_cross_entropy_with_logits(x, t, reduction="sum"),
+    )
     assert_close(sigmoid_focal_loss_triton(x, t, alpha=0.25, gamma=2.0), focal_ref(x, t, alpha=0.25).float())
-    assert served == [{"alpha": None, "gamma": 0.0, "reduction": "sum"},
-                      {"alpha": 0.25, "gamma": 2.0, "reduction": "mean"}]
+    assert served == [
+        {"alpha": None, "gamma": 0.0, "reduction": "sum"},
+        {"alpha": 0.25, "gamma": 2.0, "reduction": "mean"},
+    ]
     served.clear()
     tg = t.clone().requires_grad_()
     assert_close(binary_cross_entropy_with_logits_triton(x, tg), F.binary_cross_entropy_with_logits(x, t))
-    assert_close(binary_cross_entropy_with_logits_triton(x, t.double()), F.binary_cross_entropy_with_logits(x, t.double()),
-                 tol=dict(rtol=1e-6, atol=1e-7))
+    assert_close(
+        binary_cross_entropy_with_logits_triton(x, t.double()),
+        F.binary_cross_entropy_with_logits(x, t.double()),
+        tol=dict(rtol=1e-6, atol=1e-7),
+    )
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = binary_cross_entropy_with_logits_triton(x.bfloat16(), t.bfloat16(), reduction="none")
     assert out.dtype == torch.float32
@@ -187,15 +221,29 @@ def test_focal_and_bce_read_strided_1d_inputs_through_their_stride():
         return lambda s, t, **kw: f(s[:, 2], t[:, 1], **kw)
 
     for reduction in ("none", "mean", "sum"):
-        check_against(pick(_focal), pick(focal_ref), scores, targets, ref_dtype=torch.float64, grad=[True, False],
-                      reduction=reduction, alpha=0.25)
-        check_against(pick(binary_cross_entropy_with_logits_triton),
-                      pick(lambda x, t, **kw: F.binary_cross_entropy_with_logits(x.double(), t.double(), **kw)),
-                      scores, targets, ref_dtype=torch.float64, grad=[True, False], reduction=reduction)
-    assert_close(binary_cross_entropy_with_logits_triton(scores[:, 0], targets[:, 1]),
-                 F.binary_cross_entropy_with_logits(scores[:, 0], targets[:, 1]))
-
-
+        check_against(
+            pick(_focal),
+            pick(focal_ref),
+            scores,
+            targets,
+            ref_dtype=torch.float64,
+            grad=[True, False],
+            reduction=reduction,
+            alpha=0.25,
+        )
+        check_against(
+            pick(binary_cross_entropy_with_logits_triton),
+            pick(lambda x, t, **kw: F.binary_cross_entropy_with_logits(x.double(), t.double(), **kw)),
+            scores,
+            targets,
+            ref_dtype=torch.float64,
+            grad=[True, False],
+            reduction=reduction,
+        )
+    assert_close(
+        binary_cross_entropy_with_logits_triton(scores[:, 0], targets[:, 1]),
+        F.binary_cross_entropy_with_logits(scores[:, 0], targets[:, 1]),
+    )
 
 
 # custom ops (from the shared file)
@@ -208,6 +256,6 @@ def test_opcheck_focal():
     pw = torch.rand(7) + 0.5
     ops = torch.ops.losskit
     for reduce in (False, True):
-        torch.library.opcheck(ops.sigmoid_focal_fwd, (x, t, None, 1, pw, 7, None, 1, 0.25, 2.0, 0.1, None, reduce), test_utils=TESTS)
-
-
+        torch.library.opcheck(
+            ops.sigmoid_focal_fwd, (x, t, None, 1, pw, 7, None, 1, 0.25, 2.0, 0.1, None, reduce), test_utils=TESTS
+        )

@@ -11,9 +11,9 @@ import torch.nn.functional as F
 from helpers import assert_close, check_against
 
 pytest.importorskip("triton")
-from losskit import _checks  # noqa: E402
-from losskit.kernels import _dispatch  # noqa: E402
-from losskit.kernels._triton import interpreter_active  # noqa: E402
+from losskit import _checks
+from losskit.kernels import _dispatch
+from losskit.kernels._triton import interpreter_active
 
 pytestmark = [
     pytest.mark.interpret,
@@ -25,8 +25,9 @@ DTYPES = [torch.float32, torch.bfloat16, torch.float16]
 
 
 def _inputs(x, t, mode, ignore_index=None):
-    return _checks.mask_inputs("dice_loss", x, t, mode=mode, from_logits=True, weight=None,
-                               ignore_index=ignore_index, include_background=True)
+    return _checks.mask_inputs(
+        "dice_loss", x, t, mode=mode, from_logits=True, weight=None, ignore_index=ignore_index, include_background=True
+    )
 
 
 def counts_ref(x, t, *, mode="multilabel", ignore_index=None, per_image=False):
@@ -98,8 +99,9 @@ def test_extreme_logits_and_empty_classes_are_finite():
     x[1, 1] = -1e4
     t = torch.zeros(2, 3, 4, 4)  # empty targets everywhere
     for mode in ("multilabel", "multiclass"):
-        out, _ = check_against(_kernel, counts_ref, x, t, ref_dtype=torch.float64, grad=[True, False], mode=mode,
-                               per_image=True)
+        out, _ = check_against(
+            _kernel, counts_ref, x, t, ref_dtype=torch.float64, grad=[True, False], mode=mode, per_image=True
+        )
         assert torch.isfinite(out).all()
 
 
@@ -109,9 +111,19 @@ def test_supports_declines_what_the_formula_serves():
     m = _inputs(x, t, "multilabel")
     assert k.supports(m, per_image=False)
     assert not k.supports(_inputs(x.double(), t, "multilabel"), per_image=False)  # float64
-    assert not k.supports(_checks.mask_inputs("dice_loss", torch.sigmoid(x), t, mode="multilabel", from_logits=False,
-                                              weight=None, ignore_index=None, include_background=True),
-                          per_image=False)
+    assert not k.supports(
+        _checks.mask_inputs(
+            "dice_loss",
+            torch.sigmoid(x),
+            t,
+            mode="multilabel",
+            from_logits=False,
+            weight=None,
+            ignore_index=None,
+            include_background=True,
+        ),
+        per_image=False,
+    )
     assert not k.supports(_inputs(x, t, "multilabel", ignore_index=-1.0), per_image=False)  # value masking
     assert not k.supports(_inputs(x, t.requires_grad_(), "multilabel"), per_image=False)
     with _dispatch.impl("triton"), pytest.raises(TypeError):
@@ -149,8 +161,14 @@ def test_dice_loss_through_the_kernel_equals_the_formula():
     x = (torch.randn(2, 4, 3, 3) * 2).requires_grad_()
     t = torch.randint(0, 4, (2, 3, 3))
     t[1, 1] = -1
-    kw = dict(ignore_index=-1, smooth=0.5, per_image=True, include_background=False, empty="include",
-              weight=torch.tensor([1.0, 2.0, 0.5, 1.5]))
+    kw = dict(
+        ignore_index=-1,
+        smooth=0.5,
+        per_image=True,
+        include_background=False,
+        empty="include",
+        weight=torch.tensor([1.0, 2.0, 0.5, 1.5]),
+    )
     with _dispatch.impl("triton"):
         a = LF.dice_loss(x, t, **kw)
     (ga,) = torch.autograd.grad(a, x)

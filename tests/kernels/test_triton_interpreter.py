@@ -10,7 +10,7 @@ import pytest
 import torch
 
 pytest.importorskip("triton")
-from losskit.kernels._triton import interpreter_active  # noqa: E402
+from losskit.kernels._triton import interpreter_active
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _ROOT = os.path.dirname(os.path.dirname(_HERE))
@@ -22,7 +22,11 @@ def test_kernel_suite_in_a_fresh_interpreter():
     env = dict(os.environ, TRITON_INTERPRET="1")
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", _HERE, "-k", "not fresh_interpreter"],
-        cwd=_ROOT, env=env, capture_output=True, text=True, timeout=600,
+        cwd=_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "passed" in proc.stdout.splitlines()[-1]

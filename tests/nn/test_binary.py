@@ -86,8 +86,10 @@ def test_options_validated_at_construction():
 def test_modules_are_in_the_catalog():
     from losskit import catalog
 
-    for name, module in [("binary_cross_entropy_with_logits", losskit.BCEWithLogitsLoss),
-                         ("binary_cross_entropy", losskit.BCELoss)]:
+    for name, module in [
+        ("binary_cross_entropy_with_logits", losskit.BCEWithLogitsLoss),
+        ("binary_cross_entropy", losskit.BCELoss),
+    ]:
         spec = catalog.get(name)
         assert spec.module is module and spec.torch_twin == name
 

@@ -5,9 +5,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from helpers import assert_close, check_against
 from losskit.functional import focal_loss, precomputed
 from losskit.nn import CombinedLoss, FocalLoss
-from helpers import assert_close, check_against
 
 
 def _data(shape=(4, 3, 5)):
@@ -17,8 +17,9 @@ def _data(shape=(4, 3, 5)):
 def test_module_forward_components_and_buffers():
     x, t = _data()
     w = torch.rand(3, dtype=torch.float64) + 0.5
-    m = CombinedLoss({"ce": precomputed(F.nll_loss, takes="log_probs"), "focal": FocalLoss(weight=w)},
-                     weights={"focal": 0.25})
+    m = CombinedLoss(
+        {"ce": precomputed(F.nll_loss, takes="log_probs"), "focal": FocalLoss(weight=w)}, weights={"focal": 0.25}
+    )
     total = m(x, t)
     assert isinstance(total, torch.Tensor) and total.dim() == 0
     assert_close(total, F.cross_entropy(x, t) + 0.25 * focal_loss(x, t, weight=w))

@@ -22,7 +22,12 @@ def _cases():
     p = torch.softmax(torch.randn(4, 3, generator=g), 1)
     return [
         # (ours, torch's, positional constructor args in torch's order, inputs)
-        (losskit.CrossEntropyLoss, nn.CrossEntropyLoss, (W3, None, 1, None, "sum", 0.2), (x, torch.tensor([0, 2, 1, 1]))),
+        (
+            losskit.CrossEntropyLoss,
+            nn.CrossEntropyLoss,
+            (W3, None, 1, None, "sum", 0.2),
+            (x, torch.tensor([0, 2, 1, 1])),
+        ),
         (losskit.CrossEntropyLoss, nn.CrossEntropyLoss, (None, None, -100, None, "mean", 0.1), (x, p)),
         (losskit.NLLLoss, nn.NLLLoss, (W3, None, -100, None, "mean"), (logq, y)),
     ]
@@ -45,7 +50,8 @@ def test_module_is_a_drop_in_for_torch(ours, theirs, ctor, inputs):
 def test_module_equals_functional(ours, theirs, ctor, inputs):
     m = ours(*ctor)
     name = {
-        "CrossEntropyLoss": "cross_entropy", "NLLLoss": "nll_loss",
+        "CrossEntropyLoss": "cross_entropy",
+        "NLLLoss": "nll_loss",
     }[ours.__name__]
     fn = getattr(LF, name)
     kwargs = {"reduction": m.reduction}

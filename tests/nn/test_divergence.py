@@ -7,8 +7,8 @@ from torch import nn
 
 import losskit
 import losskit.functional as LF
-from losskit import catalog
 from helpers import assert_close
+from losskit import catalog
 
 
 def _cases():

@@ -4,21 +4,26 @@ import pytest
 import torch
 
 import losskit
+from helpers import assert_close, assert_refuses
+from losskit import catalog
 from losskit import functional as LF
 from losskit import nn as LN
-from losskit import catalog
-from helpers import assert_close, assert_refuses
 
 W = torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64)
 
 CASES = [
-    (LN.SigmoidFocalLoss, LF.sigmoid_focal_loss, "binary",
-     dict(alpha=0.25, gamma=1.5, weight=W, pos_weight=W * 2, label_smoothing=0.1, ignore_index=-1)),
+    (
+        LN.SigmoidFocalLoss,
+        LF.sigmoid_focal_loss,
+        "binary",
+        dict(alpha=0.25, gamma=1.5, weight=W, pos_weight=W * 2, label_smoothing=0.1, ignore_index=-1),
+    ),
     (LN.SigmoidFocalLoss, LF.sigmoid_focal_loss, "binary", dict(alpha=W / 2, reduction="none")),
     (LN.AsymmetricLoss, LF.asymmetric_loss, "binary", dict(gamma_pos=1.0, gamma_neg=3.0, clip=0.1, weight=W)),
     (LN.FocalLoss, LF.focal_loss, "class", dict(alpha=W, gamma=0.5, weight=W, ignore_index=-1, label_smoothing=0.1)),
     (LN.FocalLoss, LF.focal_loss, "class", dict(alpha=0.3, reduction="none", all_ignored="zero")),
 ]
+
 
 def _inputs(kind):
     x = torch.randn(5, 3, dtype=torch.float64, requires_grad=True)
@@ -61,8 +66,11 @@ def test_module_options_validated_at_construction():
 
 
 def test_catalog_entries_name_the_modules():
-    for name, cls in [("sigmoid_focal_loss", LN.SigmoidFocalLoss), ("focal_loss", LN.FocalLoss),
-                      ("asymmetric_loss", LN.AsymmetricLoss)]:
+    for name, cls in [
+        ("sigmoid_focal_loss", LN.SigmoidFocalLoss),
+        ("focal_loss", LN.FocalLoss),
+        ("asymmetric_loss", LN.AsymmetricLoss),
+    ]:
         spec = catalog.get(name)
         assert spec.module is cls and spec.functional is getattr(LF, name)
         assert getattr(losskit, cls.__name__) is cls
@@ -71,8 +79,13 @@ def test_catalog_entries_name_the_modules():
 
 def test_repr_shows_the_options_set():
     assert repr(LN.FocalLoss()) == "FocalLoss()"
-    assert repr(LN.FocalLoss(gamma=1.0, alpha=0.25, ignore_index=None)) == "FocalLoss(alpha=0.25, gamma=1.0, ignore_index=None)"
-    assert repr(LN.SigmoidFocalLoss(alpha=W, reduction="sum")) == "SigmoidFocalLoss(alpha=<tensor (3,)>, reduction='sum')"
+    assert (
+        repr(LN.FocalLoss(gamma=1.0, alpha=0.25, ignore_index=None))
+        == "FocalLoss(alpha=0.25, gamma=1.0, ignore_index=None)"
+    )
+    assert (
+        repr(LN.SigmoidFocalLoss(alpha=W, reduction="sum")) == "SigmoidFocalLoss(alpha=<tensor (3,)>, reduction='sum')"
+    )
     assert repr(LN.AsymmetricLoss(clip=0.0, all_ignored="zero")) == "AsymmetricLoss(clip=0.0, all_ignored='zero')"
 
 
@@ -101,8 +114,9 @@ def test_sigmoid_focal_module_takes_the_peers_options():
     x, y = _inputs("binary")
     y = y.clamp(min=0)
     m = LN.SigmoidFocalLoss(alpha=0.25, soft_target="peers", reduced_threshold=0.5, normalized=True)
-    assert_close(m(x, y), LF.sigmoid_focal_loss(x, y, alpha=0.25, soft_target="peers", reduced_threshold=0.5,
-                                                normalized=True))
+    assert_close(
+        m(x, y), LF.sigmoid_focal_loss(x, y, alpha=0.25, soft_target="peers", reduced_threshold=0.5, normalized=True)
+    )
     assert repr(m) == "SigmoidFocalLoss(alpha=0.25, soft_target='peers', reduced_threshold=0.5, normalized=True)"
     assert_refuses(lambda: LN.SigmoidFocalLoss(soft_target="kornia"), match="soft_target")
 

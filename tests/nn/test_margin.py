@@ -8,14 +8,22 @@ import torch
 from torch import nn
 
 import losskit
+from helpers import assert_close, check_against
 from losskit import catalog
 from losskit import functional as LF
 from losskit import nn as LN
-from helpers import assert_close, check_against
 
-CLASSES = ["SoftMarginLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "MultiLabelMarginLoss",
-           "MarginRankingLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
-           "TripletMarginWithDistanceLoss"]
+CLASSES = [
+    "SoftMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
+    "MultiLabelMarginLoss",
+    "MarginRankingLoss",
+    "HingeEmbeddingLoss",
+    "CosineEmbeddingLoss",
+    "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
+]
 W3 = torch.tensor([0.5, 1.0, 2.0])
 
 
@@ -43,8 +51,9 @@ def _classification_cases():
     ]
 
 
-@pytest.mark.parametrize("ours, theirs, ctor, inputs", _classification_cases(),
-                         ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize(
+    "ours, theirs, ctor, inputs", _classification_cases(), ids=lambda v: getattr(v, "__name__", "")
+)
 def test_classification_module_is_a_drop_in_for_torch(ours, theirs, ctor, inputs):
     m, t = ours(*ctor), theirs(*ctor)
     x = inputs[0].clone().requires_grad_()
@@ -57,12 +66,17 @@ def test_classification_module_is_a_drop_in_for_torch(ours, theirs, ctor, inputs
     assert_close(x.grad, xt.grad)
 
 
-@pytest.mark.parametrize("ours, theirs, ctor, inputs", _classification_cases(),
-                         ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize(
+    "ours, theirs, ctor, inputs", _classification_cases(), ids=lambda v: getattr(v, "__name__", "")
+)
 def test_classification_module_equals_functional(ours, theirs, ctor, inputs):
     m = ours(*ctor)
-    name = {"SoftMarginLoss": "soft_margin_loss", "MultiLabelSoftMarginLoss": "multilabel_soft_margin_loss",
-            "MultiMarginLoss": "multi_margin_loss", "MultiLabelMarginLoss": "multilabel_margin_loss"}[ours.__name__]
+    name = {
+        "SoftMarginLoss": "soft_margin_loss",
+        "MultiLabelSoftMarginLoss": "multilabel_soft_margin_loss",
+        "MultiMarginLoss": "multi_margin_loss",
+        "MultiLabelMarginLoss": "multilabel_margin_loss",
+    }[ours.__name__]
     kwargs = {"reduction": m.reduction}
     if getattr(m, "weight", None) is not None:
         kwargs["weight"] = m.weight
@@ -74,7 +88,7 @@ def test_classification_module_equals_functional(ours, theirs, ctor, inputs):
 
 def _ranking_cases():
     g = torch.Generator().manual_seed(0)
-    r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)  # noqa: E731
+    r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)
     s = (torch.randint(0, 2, (6,), generator=g) * 2 - 1).double()
     x, y = r(6, 4), r(6, 4)
     a, p, n = r(6, 5), r(6, 5), r(6, 5)
@@ -96,7 +110,7 @@ def test_ranking_module_equals_torch_module_and_functional(cls, ctor, inputs):
 def test_triplet_with_distance_module():
     g = torch.Generator().manual_seed(2)
     a, p, n = (torch.randn(6, 5, generator=g, dtype=torch.float64) for _ in range(3))
-    dist = lambda u, v: 1 - torch.cosine_similarity(u, v)  # noqa: E731
+    dist = lambda u, v: 1 - torch.cosine_similarity(u, v)
     ours = LN.TripletMarginWithDistanceLoss(distance_function=dist, margin=0.5, swap=True, reduction="none")
     ref = torch.nn.TripletMarginWithDistanceLoss(distance_function=dist, margin=0.5, swap=True, reduction="none")
     check_against(ours, ref, a, p, n)
@@ -127,30 +141,46 @@ def test_module_refusals():
         LN.TripletMarginLoss(swap="yes")
 
 
-@pytest.mark.parametrize("module, shown", [
-    (LN.SoftMarginLoss(reduction="sum"), "SoftMarginLoss(reduction='sum')"),
-    (LN.MultiLabelSoftMarginLoss(W3), "MultiLabelSoftMarginLoss(weight=<tensor (3,)>)"),
-    (LN.MultiMarginLoss(p=2, margin=0.5, weight=W3), "MultiMarginLoss(p=2, margin=0.5, weight=<tensor (3,)>)"),
-    (LN.MultiLabelMarginLoss(reduction="none"), "MultiLabelMarginLoss(reduction='none')"),
-    (LN.MarginRankingLoss(margin=0.3), "MarginRankingLoss(margin=0.3)"),
-    (LN.HingeEmbeddingLoss(margin=2.0, reduction="sum"), "HingeEmbeddingLoss(margin=2.0, reduction='sum')"),
-    (LN.CosineEmbeddingLoss(margin=0.1), "CosineEmbeddingLoss(margin=0.1)"),
-    (LN.TripletMarginLoss(margin=0.5, p=1.0, eps=0.0, swap=True),
-     "TripletMarginLoss(margin=0.5, p=1.0, eps=0.0, swap=True)"),
-    (LN.TripletMarginWithDistanceLoss(margin=2.0, swap=True, reduction="none"),
-     "TripletMarginWithDistanceLoss(margin=2.0, swap=True, reduction='none')"),
-    (LN.TripletMarginLoss(), "TripletMarginLoss()"),
-])
+@pytest.mark.parametrize(
+    "module, shown",
+    [
+        (LN.SoftMarginLoss(reduction="sum"), "SoftMarginLoss(reduction='sum')"),
+        (LN.MultiLabelSoftMarginLoss(W3), "MultiLabelSoftMarginLoss(weight=<tensor (3,)>)"),
+        (LN.MultiMarginLoss(p=2, margin=0.5, weight=W3), "MultiMarginLoss(p=2, margin=0.5, weight=<tensor (3,)>)"),
+        (LN.MultiLabelMarginLoss(reduction="none"), "MultiLabelMarginLoss(reduction='none')"),
+        (LN.MarginRankingLoss(margin=0.3), "MarginRankingLoss(margin=0.3)"),
+        (LN.HingeEmbeddingLoss(margin=2.0, reduction="sum"), "HingeEmbeddingLoss(margin=2.0, reduction='sum')"),
+        (LN.CosineEmbeddingLoss(margin=0.1), "CosineEmbeddingLoss(margin=0.1)"),
+        (
+            LN.TripletMarginLoss(margin=0.5, p=1.0, eps=0.0, swap=True),
+            "TripletMarginLoss(margin=0.5, p=1.0, eps=0.0, swap=True)",
+        ),
+        (
+            LN.TripletMarginWithDistanceLoss(margin=2.0, swap=True, reduction="none"),
+            "TripletMarginWithDistanceLoss(margin=2.0, swap=True, reduction='none')",
+        ),
+        (LN.TripletMarginLoss(), "TripletMarginLoss()"),
+    ],
+)
 def test_repr_shows_the_options_set(module, shown):
     assert repr(module) == shown
 
 
 def test_catalog_entries():
-    rank = {"margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss", "triplet_margin_loss",
-            "triplet_margin_with_distance_loss"}
+    rank = {
+        "margin_ranking_loss",
+        "hinge_embedding_loss",
+        "cosine_embedding_loss",
+        "triplet_margin_loss",
+        "triplet_margin_with_distance_loss",
+    }
     assert rank <= set(catalog.names("ranking"))
-    for name in rank | {"soft_margin_loss", "multilabel_soft_margin_loss", "multi_margin_loss",
-                        "multilabel_margin_loss"}:
+    for name in rank | {
+        "soft_margin_loss",
+        "multilabel_soft_margin_loss",
+        "multi_margin_loss",
+        "multilabel_margin_loss",
+    }:
         spec = catalog.get(name)
         assert spec.torch_twin == name and spec.functional is getattr(LF, name)
         assert hasattr(torch.nn.functional, spec.torch_twin)
@@ -163,18 +193,24 @@ def test_svm_hinge_modules_are_the_functionals():
     g = torch.Generator().manual_seed(4)
     z = torch.randn(5, 3, generator=g, dtype=torch.float64)
     t = torch.randint(0, 2, (5, 3), generator=g)
-    assert torch.equal(LN.HingeLoss(labels="01", margin=0.5, reduction="sum")(z, t),
-                       LF.hinge_loss(z, t, labels="01", margin=0.5, reduction="sum"))
-    assert torch.equal(LN.SquaredHingeLoss(reduction="none")(z, 2 * t - 1),
-                       LF.squared_hinge_loss(z, 2 * t - 1, reduction="none"))
+    assert torch.equal(
+        LN.HingeLoss(labels="01", margin=0.5, reduction="sum")(z, t),
+        LF.hinge_loss(z, t, labels="01", margin=0.5, reduction="sum"),
+    )
+    assert torch.equal(
+        LN.SquaredHingeLoss(reduction="none")(z, 2 * t - 1), LF.squared_hinge_loss(z, 2 * t - 1, reduction="none")
+    )
     y = torch.randint(0, 3, (5,), generator=g)
     assert torch.equal(LN.CategoricalHingeLoss(margin=2.0)(z, y), LF.categorical_hinge_loss(z, y, margin=2.0))
     assert repr(LN.CategoricalHingeLoss(margin=2.0)) == "CategoricalHingeLoss(margin=2.0)"
     assert repr(LN.SquaredHingeLoss(labels="01")) == "SquaredHingeLoss(labels='01')"
     with pytest.raises(ValueError, match="labels='x' is not valid"):
         LN.HingeLoss(labels="x")
-    for name, cls in [("hinge_loss", LN.HingeLoss), ("squared_hinge_loss", LN.SquaredHingeLoss),
-                      ("categorical_hinge_loss", LN.CategoricalHingeLoss)]:
+    for name, cls in [
+        ("hinge_loss", LN.HingeLoss),
+        ("squared_hinge_loss", LN.SquaredHingeLoss),
+        ("categorical_hinge_loss", LN.CategoricalHingeLoss),
+    ]:
         spec = catalog.get(name)
         assert spec.module is cls and spec.functional is getattr(LF, name) and spec.torch_twin is None
         assert getattr(losskit, cls.__name__) is cls

@@ -4,10 +4,10 @@ import pytest
 import torch
 
 import losskit
+from helpers import assert_close, assert_refuses
+from losskit import catalog
 from losskit import functional as LF
 from losskit import nn as LN
-from losskit import catalog
-from helpers import assert_close, assert_refuses
 
 W = torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64)
 
@@ -46,8 +46,11 @@ def test_module_options_validated_at_construction():
 
 
 def test_catalog_entries_name_the_modules():
-    for name, cls in [("poly1_cross_entropy", LN.Poly1CrossEntropyLoss), ("poly1_focal_loss", LN.Poly1FocalLoss),
-                      ("poly1_sigmoid_focal_loss", LN.Poly1SigmoidFocalLoss)]:
+    for name, cls in [
+        ("poly1_cross_entropy", LN.Poly1CrossEntropyLoss),
+        ("poly1_focal_loss", LN.Poly1FocalLoss),
+        ("poly1_sigmoid_focal_loss", LN.Poly1SigmoidFocalLoss),
+    ]:
         spec = catalog.get(name)
         assert spec.module is cls and spec.functional is getattr(LF, name)
         assert getattr(losskit, cls.__name__) is cls

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 import losskit
+from helpers import assert_close, check_against
+from losskit import catalog
 from losskit import functional as LF
 from losskit import nn as LN
-from losskit import catalog
-from helpers import assert_close, check_against
 
 CLASSES = ["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "GaussianNLLLoss", "PoissonNLLLoss"]
 
@@ -27,7 +27,7 @@ def test_constructor_and_forward_signatures_match_torch(cls):
 
 def _data(seed=0):
     g = torch.Generator().manual_seed(seed)
-    r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)  # noqa: E731
+    r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)
     return r
 
 

@@ -6,24 +6,36 @@ import pytest
 import torch
 
 import losskit
+from helpers import assert_close, assert_refuses
 from losskit import catalog
 from losskit.functional import dice_loss, focal_tversky_loss, jaccard_loss, tversky_loss
 from losskit.nn import DiceLoss, FocalTverskyLoss, JaccardLoss, TverskyLoss
 
-from helpers import assert_close, assert_refuses
-
-PAIRS = [(DiceLoss, dice_loss, {}), (JaccardLoss, jaccard_loss, {}),
-         (TverskyLoss, tversky_loss, dict(alpha=0.2, beta=0.9)),
-         (FocalTverskyLoss, focal_tversky_loss, dict(alpha=0.2, beta=0.9, gamma=1.3))]
+PAIRS = [
+    (DiceLoss, dice_loss, {}),
+    (JaccardLoss, jaccard_loss, {}),
+    (TverskyLoss, tversky_loss, dict(alpha=0.2, beta=0.9)),
+    (FocalTverskyLoss, focal_tversky_loss, dict(alpha=0.2, beta=0.9, gamma=1.3)),
+]
 
 
 @pytest.mark.parametrize("cls,fn,extra", PAIRS)
-@pytest.mark.parametrize("opts", [
-    dict(mode="multiclass"),
-    dict(mode="multiclass", per_image=True, include_background=False, ignore_index=-100, smooth=1.0,
-         empty="include", reduction="none"),
-    dict(mode="multilabel", reduction="sum", eps=1e-5),
-])
+@pytest.mark.parametrize(
+    "opts",
+    [
+        dict(mode="multiclass"),
+        dict(
+            mode="multiclass",
+            per_image=True,
+            include_background=False,
+            ignore_index=-100,
+            smooth=1.0,
+            empty="include",
+            reduction="none",
+        ),
+        dict(mode="multilabel", reduction="sum", eps=1e-5),
+    ],
+)
 def test_module_matches_functional(cls, fn, extra, opts):
     g = torch.Generator().manual_seed(0)
     x = torch.randn(2, 3, 4, 4, generator=g, requires_grad=True)
@@ -84,8 +96,12 @@ def test_constructor_validates_tversky_options():
 
 def test_catalog_entries():
     assert set(catalog.names("overlap")) >= {"dice_loss", "tversky_loss", "focal_tversky_loss", "jaccard_loss"}
-    for name, cls in [("dice_loss", DiceLoss), ("tversky_loss", TverskyLoss),
-                      ("focal_tversky_loss", FocalTverskyLoss), ("jaccard_loss", JaccardLoss)]:
+    for name, cls in [
+        ("dice_loss", DiceLoss),
+        ("tversky_loss", TverskyLoss),
+        ("focal_tversky_loss", FocalTverskyLoss),
+        ("jaccard_loss", JaccardLoss),
+    ]:
         spec = catalog.get(name)
         assert spec.family == "overlap" and spec.takes == "logits" and spec.torch_twin is None
         assert spec.functional is getattr(losskit.functional, name)
@@ -110,9 +126,14 @@ def test_generalized_dice_module_matches_functional():
 
 @pytest.mark.parametrize("name", ["lovasz_softmax_loss", "lovasz_hinge_loss", "mcc_loss"])
 def test_lovasz_and_mcc_modules_match_functional_and_catalog(name):
-    from losskit import functional as LF, nn as LN
-    cls = {"lovasz_softmax_loss": LN.LovaszSoftmaxLoss, "lovasz_hinge_loss": LN.LovaszHingeLoss,
-           "mcc_loss": LN.MCCLoss}[name]
+    from losskit import functional as LF
+    from losskit import nn as LN
+
+    cls = {
+        "lovasz_softmax_loss": LN.LovaszSoftmaxLoss,
+        "lovasz_hinge_loss": LN.LovaszHingeLoss,
+        "mcc_loss": LN.MCCLoss,
+    }[name]
     g = torch.Generator().manual_seed(0)
     x = torch.randn(2, 1, 9, generator=g, dtype=torch.float64)
     t = (torch.rand(2, 1, 9, generator=g) < 0.5).double()

@@ -36,8 +36,17 @@ def digits():
 
 def test_user_cnn_on_tensors_multiclass(digits, tmp_path):
     X, y = digits
-    result = compare(SmallCNN(), (X[:600], y[:600]), (X[600:800], y[600:800]), (X[800:1000], y[800:1000]),
-                     losses="ce,focal:gamma=1|2", epochs=2, seeds=2, progress=False, workers=1)
+    result = compare(
+        SmallCNN(),
+        (X[:600], y[:600]),
+        (X[600:800], y[600:800]),
+        (X[800:1000], y[800:1000]),
+        losses="ce,focal:gamma=1|2",
+        epochs=2,
+        seeds=2,
+        progress=False,
+        workers=1,
+    )
     task = result.tasks[0]
     assert task.kind == "multiclass" and [r.key for r in task.runs] == ["ce", "focal:gamma=1", "focal:gamma=2"]
     assert task.seeds == [0, 1] and "SmallCNN" in task.model and "deep-copied" in task.model
@@ -48,7 +57,11 @@ def test_user_cnn_on_tensors_multiclass(digits, tmp_path):
     rows = list(csv.DictReader(open(paths["csv"])))
     n_metrics = len(task.runs[0].metrics) + 1  # + seconds
     assert len(rows) == 1 * 3 * 2 * n_metrics  # task x loss x seed x metric
-    assert {r["seed"] for r in rows} == {"0", "1"} and {r["loss"] for r in rows} == {"ce", "focal:gamma=1", "focal:gamma=2"}
+    assert {r["seed"] for r in rows} == {"0", "1"} and {r["loss"] for r in rows} == {
+        "ce",
+        "focal:gamma=1",
+        "focal:gamma=2",
+    }
     data = json.load(open(paths["json"]))
     assert data["tasks"][0]["kind"] == "multiclass" and data["partial"] is False
     # a module is deep-copied: every seed starts from its weights, and the module itself is untouched
@@ -73,8 +86,16 @@ def test_factory_draws_new_weights_per_seed_and_shares_them_across_losses(digits
         built.append(m.conv.weight.detach().clone())
         return m
 
-    compare(factory, (X[:200], y[:200]), (X[200:300], y[200:300]), losses="ce,focal", epochs=1, seeds=2,
-            progress=False, workers=1)
+    compare(
+        factory,
+        (X[:200], y[:200]),
+        (X[200:300], y[200:300]),
+        losses="ce,focal",
+        epochs=1,
+        seeds=2,
+        progress=False,
+        workers=1,
+    )
     # check() builds once per loss for its trial; each seed's group builds once per loss, from the seed
     seed0, seed1 = built[-4:-2], built[-2:]
     assert torch.equal(seed0[0], seed0[1]) and torch.equal(seed1[0], seed1[1]) and not torch.equal(seed0[0], seed1[0])
@@ -100,8 +121,16 @@ def test_regression_with_a_variance_output():
     X = torch.randn(400, 4, generator=g)
     y = 3 * X[:, 0] + (1 + X[:, 1].abs()) * torch.randn(400, generator=g) + 50
     model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))  # mean, variance before softplus
-    result = compare(model, (X[:240], y[:240]), (X[240:320], y[240:320]), (X[320:], y[320:]), epochs=5, seeds=1,
-                     progress=False, workers=1)
+    result = compare(
+        model,
+        (X[:240], y[:240]),
+        (X[240:320], y[240:320]),
+        (X[320:], y[320:]),
+        epochs=5,
+        seeds=1,
+        progress=False,
+        workers=1,
+    )
     task = result.tasks[0]
     assert task.kind == "regression" and [r.key for r in task.runs] == ["mse", "l1", "huber", "gaussian-nll"]
     assert "regression" in task.problem.steps[0]
@@ -118,8 +147,14 @@ def test_multilabel_and_segmentation_tensors():
     g = torch.Generator().manual_seed(1)
     X = torch.randn(200, 6, generator=g)
     Y = (X[:, :3] > 0).float()
-    res = compare(nn.Linear(6, 3), (X[:120], Y[:120]), (X[120:160], Y[120:160]), (X[160:], Y[160:]),
-                  classes=["a", "b", "c"], **TINY)
+    res = compare(
+        nn.Linear(6, 3),
+        (X[:120], Y[:120]),
+        (X[120:160], Y[120:160]),
+        (X[160:], Y[160:]),
+        classes=["a", "b", "c"],
+        **TINY,
+    )
     t = res.tasks[0]
     assert t.kind == "multilabel" and [r.key for r in t.runs] == ["bce", "asymmetric", "focal"]
     assert [n for n, _ in t.runs[0].per_class] == ["a", "b", "c"]
@@ -135,7 +170,11 @@ def test_multilabel_and_segmentation_tensors():
 @pytest.mark.parametrize(
     "model, losses, match",
     [
-        (nn.Linear(64, 3), None, r"model: its output does not fit a multiclass task with 10 classes: expected \(N, 10\), got \(64, 3\)"),
+        (
+            nn.Linear(64, 3),
+            None,
+            r"model: its output does not fit a multiclass task with 10 classes: expected \(N, 10\), got \(64, 3\)",
+        ),
         (nn.Linear(5, 10), None, r"model: forward pass on a training batch of shape \(64, 64\) failed: RuntimeError"),
         (nn.Linear(64, 10), "bce", "none of --losses apply to your data \\(multiclass\\); multiclass tasks take ce"),
         (nn.Linear(64, 10), "focal:gamma=-1", r"loss 'focal:gamma=-1' \(focal_loss\) cannot run on this data: .*gamma"),

@@ -54,8 +54,13 @@ def test_builtin_datasets(name):
 
 
 def test_every_kind_has_a_bundled_dataset():
-    assert wd.TASK_DATASETS == {"binary": "digits-8-rare", "multiclass": "digits", "multilabel": "digit-attributes",
-                                "regression": "diabetes", "segmentation": "digit-mosaics"}
+    assert wd.TASK_DATASETS == {
+        "binary": "digits-8-rare",
+        "multiclass": "digits",
+        "multilabel": "digit-attributes",
+        "regression": "diabetes",
+        "segmentation": "digit-mosaics",
+    }
     for kind, name in wd.TASK_DATASETS.items():
         assert load_builtin(name).kind == kind
 
@@ -182,8 +187,11 @@ def test_compressed_csv(tmp_path):
 def test_decimal_comma_is_named_and_read_with_decimal(tmp_path):
     text = "a;b;y\n" + "".join(f"{i},5;{i % 3},25;{i % 2}\n" for i in range(30))
     path = _write(tmp_path, text)
-    with pytest.raises(DataError, match=r"column 'a' holds numbers with a decimal comma \(e\.g\. '0,5'\); read the "
-                                        r"file with --decimal ,"):
+    with pytest.raises(
+        DataError,
+        match=r"column 'a' holds numbers with a decimal comma \(e\.g\. '0,5'\); read the "
+        r"file with --decimal ,",
+    ):
         load_table(path, "y")
     ds = load_table(path, "y", decimal=",")
     np.testing.assert_allclose(ds.X["a"].to_numpy()[:3], [0.5, 1.5, 2.5])
@@ -192,8 +200,14 @@ def test_decimal_comma_is_named_and_read_with_decimal(tmp_path):
 def test_text_features_are_one_hot_encoded_and_missing_values_imputed_on_training(tmp_path):
     rng = np.random.default_rng(0)
     n = 200
-    df = pd.DataFrame({"age": rng.normal(40, 10, n), "city": rng.choice(["Paris", "Rome", "Oslo"], n),
-                       "id": [f"user{i}" for i in range(n)], "y": rng.integers(0, 2, n)})
+    df = pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, n),
+            "city": rng.choice(["Paris", "Rome", "Oslo"], n),
+            "id": [f"user{i}" for i in range(n)],
+            "y": rng.integers(0, 2, n),
+        }
+    )
     df.loc[:9, "age"] = np.nan
     df.loc[10:14, "city"] = np.nan
     path = str(tmp_path / "t.csv")
@@ -216,15 +230,23 @@ def test_text_features_are_one_hot_encoded_and_missing_values_imputed_on_trainin
 def test_features_drop_and_max_rows(tmp_path):
     rng = np.random.default_rng(1)
     n = 1000
-    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.normal(size=n),
-                       "y": (rng.random(n) < 0.1).astype(int)})
+    df = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.normal(size=n),
+            "c": rng.normal(size=n),
+            "y": (rng.random(n) < 0.1).astype(int),
+        }
+    )
     path = str(tmp_path / "m.csv")
     df.to_csv(path, index=False)
     assert load_table(path, "y", features=["a", "c"]).feature_names == ["a", "c"]
     assert load_table(path, "y", drop=["b"]).feature_names == ["a", "c"]
     sub = load_table(path, "y", max_rows=200)
     assert len(sub.y) == 200 and abs(sub.y.mean() - df.y.mean()) < 0.01  # stratified
-    assert any("subsampled 200 of 1000 rows at random (--max-rows, stratified by class, seed 0)" in s for s in sub.steps)
+    assert any(
+        "subsampled 200 of 1000 rows at random (--max-rows, stratified by class, seed 0)" in s for s in sub.steps
+    )
     with pytest.raises(DataError, match=r"--features 'z': no such column"):
         load_table(path, "y", features=["z"])
     with pytest.raises(DataError, match="--drop names the target"):
@@ -276,8 +298,11 @@ def test_missing_file_directory_and_bad_positive(tmp_path):
 
 def test_latin1_file_is_read_and_stated(tmp_path):
     p = tmp_path / "l.csv"
-    p.write_bytes(("a,ville,y\n" + "".join(f"{i},{'Besançon' if i % 2 else 'Nîmes'},{i % 2}\n" for i in range(20)))
-                  .encode("latin-1"))
+    p.write_bytes(
+        ("a,ville,y\n" + "".join(f"{i},{'Besançon' if i % 2 else 'Nîmes'},{i % 2}\n" for i in range(20))).encode(
+            "latin-1"
+        )
+    )
     ds = load_table(str(p), "y")
     assert "the file is not UTF-8: read as Latin-1" in ds.steps and set(ds.X["ville"]) == {"Besançon", "Nîmes"}
 

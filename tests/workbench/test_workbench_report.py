@@ -77,14 +77,22 @@ def test_paired_difference_table(seeded, result):
     assert lines[1].split() == ["loss", "acc", "macro-F1", "PR-AUC", "log-loss", "ECE"]
     mean, sd, same, lo, hi, n = wt.paired_differences(t, "log_loss")[1]
     cell = lines[3].split()[4]
-    assert lines[3].startswith("focal") and cell.startswith(f"{mean:+.3f}±") and cell.endswith("•") == wt.significant(
-        (mean, sd, same, lo, hi, n))
+    assert (
+        lines[3].startswith("focal")
+        and cell.startswith(f"{mean:+.3f}±")
+        and cell.endswith("•") == wt.significant((mean, sd, same, lo, hi, n))
+    )
     assert report.format_deltas(result.tasks[0]) == ""  # one seed: no differences to pair
 
 
 def _fake(values, better="high"):
-    seed_runs = [[wt.RunResult(f"l{i}", f"l{i}", "x", "", "", "", s, {}, 1, 1, None, None, 0.0, metrics={"accuracy": v})
-                  for i, v in enumerate(row)] for s, row in enumerate(values)]
+    seed_runs = [
+        [
+            wt.RunResult(f"l{i}", f"l{i}", "x", "", "", "", s, {}, 1, 1, None, None, 0.0, metrics={"accuracy": v})
+            for i, v in enumerate(row)
+        ]
+        for s, row in enumerate(values)
+    ]
     return wt.TaskResult("t", "binary", [], wt.TrainConfig(), None, {}, [], list(range(len(values))), seed_runs)
 
 
@@ -186,9 +194,20 @@ def _screenshot(html_path, png, height):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if chromium is None:
         pytest.skip("chromium is not installed")
-    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-           f"--window-size=1200,{height}", f"--screenshot={png}", f"file://{html_path}"]
+    cmd = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--hide-scrollbars",
+        f"--window-size=1200,{height}",
+        f"--screenshot={png}",
+        f"file://{html_path}",
+    ]
     subprocess.run(cmd, capture_output=True, timeout=120)
     assert png.exists(), "chromium wrote no screenshot"
 

@@ -5,8 +5,16 @@ import math
 import numpy as np
 import pytest
 import torch
-from sklearn.metrics import (average_precision_score, f1_score, jaccard_score, log_loss, mean_absolute_error,
-                             mean_squared_error, r2_score, roc_auc_score)
+from sklearn.metrics import (
+    average_precision_score,
+    f1_score,
+    jaccard_score,
+    log_loss,
+    mean_absolute_error,
+    mean_squared_error,
+    r2_score,
+    roc_auc_score,
+)
 
 from helpers import assert_close
 from losskit import catalog
@@ -22,19 +30,27 @@ def _inputs(task, n=16, k=4, seed=0):
     if task == "binary":
         return torch.randn(n, generator=g, dtype=torch.float64) * 3, torch.randint(0, 2, (n,), generator=g).double()
     if task == "multilabel":
-        return torch.randn(n, k, generator=g, dtype=torch.float64) * 3, torch.randint(0, 2, (n, k), generator=g).double()
+        return torch.randn(n, k, generator=g, dtype=torch.float64) * 3, torch.randint(
+            0, 2, (n, k), generator=g
+        ).double()
     if task == "regression":
         return torch.randn(n, 2, generator=g, dtype=torch.float64), torch.randn(n, generator=g, dtype=torch.float64)
     if task == "segmentation":
-        return (torch.randn(2, k, 5, 5, generator=g, dtype=torch.float64) * 3,
-                torch.randint(0, k, (2, 5, 5), generator=g))
+        return (
+            torch.randn(2, k, 5, 5, generator=g, dtype=torch.float64) * 3,
+            torch.randint(0, k, (2, 5, 5), generator=g),
+        )
     return torch.randn(n, k, generator=g, dtype=torch.float64) * 3, torch.randint(0, k, (n,), generator=g)
 
 
 def _counts(task):
-    return {"binary": torch.tensor([30, 5]), "multiclass": torch.tensor([10, 20, 5, 7]),
-            "multilabel": torch.tensor([[10, 12, 15, 3], [6, 4, 1, 13]]), "regression": torch.tensor([16]),
-            "segmentation": torch.tensor([400, 30, 20, 50])}[task]
+    return {
+        "binary": torch.tensor([30, 5]),
+        "multiclass": torch.tensor([10, 20, 5, 7]),
+        "multilabel": torch.tensor([[10, 12, 15, 3], [6, 4, 1, 13]]),
+        "regression": torch.tensor([16]),
+        "segmentation": torch.tensor([400, 30, 20, 50]),
+    }[task]
 
 
 def _bernoulli(z, y, ls=0.0, pw=1.0):
@@ -55,8 +71,9 @@ def _reference(row, out, target, counts):
     if task == "binary":
         y, z = target, out
         p_t = torch.where(y == 1, torch.sigmoid(z), torch.sigmoid(-z))
-        bce = _bernoulli(z, y, 0.1 if key == "smooth-bce" else 0.0,
-                         counts[0] / counts[1] if key == "weighted-bce" else 1.0)
+        bce = _bernoulli(
+            z, y, 0.1 if key == "smooth-bce" else 0.0, counts[0] / counts[1] if key == "weighted-bce" else 1.0
+        )
         if key in ("bce", "weighted-bce", "smooth-bce"):
             return bce
         if key == "poly1":
@@ -158,8 +175,12 @@ def test_losses_spec_options_and_sweeps():
     assert [r.display for r in rows[1:]] == ["focal (gamma=0.5)", "focal (gamma=1)", "focal (gamma=2)"]
     assert [r.kwargs(torch.tensor([5, 5]))["gamma"] for r in rows[1:]] == [0.5, 1, 2]
     two = catalog.select("binary", "focal:gamma=1|2,alpha=0.25|0.5")
-    assert [dict(r.overrides) for r in two] == [{"gamma": 1, "alpha": 0.25}, {"gamma": 1, "alpha": 0.5},
-                                                {"gamma": 2, "alpha": 0.25}, {"gamma": 2, "alpha": 0.5}]
+    assert [dict(r.overrides) for r in two] == [
+        {"gamma": 1, "alpha": 0.25},
+        {"gamma": 1, "alpha": 0.5},
+        {"gamma": 2, "alpha": 0.25},
+        {"gamma": 2, "alpha": 0.5},
+    ]
     assert catalog.select("binary", ["focal:gamma=1:alpha=0.25"])[0].overrides == (("gamma", 1), ("alpha", 0.25))
     # the same sweep applies to every task that has the key, each with its own loss
     assert catalog.select("multiclass", "focal:gamma=3")[0].loss == "focal_loss"
@@ -291,7 +312,7 @@ def test_regression_metrics_against_sklearn_in_target_units():
 
     rng = np.random.default_rng(3)
     y_val, y_test = rng.normal(size=80), rng.normal(size=100)
-    point = lambda y: np.stack([y + 0.3 * rng.normal(size=len(y)), np.full(len(y), np.nan)], 1)  # noqa: E731
+    point = lambda y: np.stack([y + 0.3 * rng.normal(size=len(y)), np.full(len(y), np.nan)], 1)
     val, test = point(y_val), point(y_test)
     info = SimpleNamespace(y_scale=(10.0, 2.0))
     m = tasks.get("regression").evaluate(val, y_val, test, y_test, info)
@@ -318,7 +339,9 @@ def test_segmentation_metrics_against_sklearn():
     m = tasks.get("segmentation").evaluate(z, y, z, y, info)
     pred = z.argmax(1).ravel()
     ious = jaccard_score(y.ravel(), pred, average=None)
-    assert math.isclose(m["miou"], ious.mean(), rel_tol=1e-9) and math.isclose(m["fg_iou"], ious[1:].mean(), rel_tol=1e-9)
+    assert math.isclose(m["miou"], ious.mean(), rel_tol=1e-9) and math.isclose(
+        m["fg_iou"], ious[1:].mean(), rel_tol=1e-9
+    )
     assert math.isclose(m["mdice"], f1_score(y.ravel(), pred, average="macro"), rel_tol=1e-9)
     assert math.isclose(m["pixel_acc"], np.mean(pred == y.ravel()))
     zz = z.transpose(0, 2, 3, 1).reshape(-1, 3)
@@ -330,8 +353,13 @@ def test_segmentation_metrics_against_sklearn():
 
 def _task(values: list) -> wt.TaskResult:
     """A task whose metric 'accuracy' per seed and loss is ``values[seed][loss]``."""
-    seed_runs = [[wt.RunResult(f"l{i}", f"l{i}", "x", "", "", "", s, {}, 1, 1, None, None, 0.0, metrics={"accuracy": v})
-                  for i, v in enumerate(row)] for s, row in enumerate(values)]
+    seed_runs = [
+        [
+            wt.RunResult(f"l{i}", f"l{i}", "x", "", "", "", s, {}, 1, 1, None, None, 0.0, metrics={"accuracy": v})
+            for i, v in enumerate(row)
+        ]
+        for s, row in enumerate(values)
+    ]
     return wt.TaskResult("t", "binary", [], wt.TrainConfig(), None, {}, [], list(range(len(values))), seed_runs)
 
 

@@ -27,8 +27,6 @@ kornia's conventions next to losskit's (``docs/migrating.md`` has the full table
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import Tensor, nn
 
@@ -39,11 +37,11 @@ from ..functional import tversky_loss as _tversky_loss
 __all__ = ["focal_loss", "dice_loss", "tversky_loss", "FocalLoss", "DiceLoss", "TverskyLoss"]
 
 
-def _valid(target: Tensor, ignore_index: Optional[int]) -> Optional[Tensor]:
+def _valid(target: Tensor, ignore_index: int | None) -> Tensor | None:
     return None if ignore_index is None else target != ignore_index
 
 
-def _present(target: Tensor, c: int, ignore_index: Optional[int]) -> Tensor:
+def _present(target: Tensor, c: int, ignore_index: int | None) -> Tensor:
     """(B, C) bool: class c has a counted pixel in image b."""
     valid = _valid(target, ignore_index)
     t = target if valid is None else torch.where(valid, target, 0)
@@ -53,9 +51,15 @@ def _present(target: Tensor, c: int, ignore_index: Optional[int]) -> Tensor:
     return hit.amax(1).bool()
 
 
-def focal_loss(pred: Tensor, target: Tensor, alpha: Optional[float], gamma: float = 2.0,
-               reduction: str = "none", weight: Optional[Tensor] = None,
-               ignore_index: Optional[int] = -100) -> Tensor:
+def focal_loss(
+    pred: Tensor,
+    target: Tensor,
+    alpha: float | None,
+    gamma: float = 2.0,
+    reduction: str = "none",
+    weight: Tensor | None = None,
+    ignore_index: int | None = -100,
+) -> Tensor:
     r"""kornia's multi-class focal loss :math:`-\alpha_y w_y (1-p_y)^\gamma \log p_y` (softmax over dim 1).
 
     Args:
@@ -83,19 +87,25 @@ def focal_loss(pred: Tensor, target: Tensor, alpha: Optional[float], gamma: floa
         a = torch.full((c,), float(alpha), dtype=pred.dtype, device=pred.device)
         a[0] = 1.0 - float(alpha)  # kornia: [1 - alpha, alpha, ..., alpha]
     if reduction == "none":
-        rows = _focal_loss(pred, target, alpha=a, gamma=gamma, weight=weight, ignore_index=ignore_index,
-                           reduction="none")
+        rows = _focal_loss(
+            pred, target, alpha=a, gamma=gamma, weight=weight, ignore_index=ignore_index, reduction="none"
+        )
         valid = _valid(target, ignore_index)
         t = target if valid is None else torch.where(valid, target, 0)
         hot = torch.nn.functional.one_hot(t.long(), c).movedim(-1, 1).to(rows.dtype)
         return rows.unsqueeze(1) * hot
-    total = _focal_loss(pred, target, alpha=a, gamma=gamma, weight=weight, ignore_index=ignore_index,
-                        reduction="sum")
+    total = _focal_loss(pred, target, alpha=a, gamma=gamma, weight=weight, ignore_index=ignore_index, reduction="sum")
     return total if reduction == "sum" else total / pred.numel()
 
 
-def dice_loss(pred: Tensor, target: Tensor, average: str = "micro", eps: float = 1e-8,
-              weight: Optional[Tensor] = None, ignore_index: Optional[int] = -100) -> Tensor:
+def dice_loss(
+    pred: Tensor,
+    target: Tensor,
+    average: str = "micro",
+    eps: float = 1e-8,
+    weight: Tensor | None = None,
+    ignore_index: int | None = -100,
+) -> Tensor:
     r"""kornia's Dice loss on softmax probabilities of ``pred (B, C, H, W)`` and ``target (B, H, W)``.
 
     ``average="micro"``: one ratio per image over all classes, :math:`1 - 2\sum p t / \sum (p + t)`,
@@ -121,7 +131,8 @@ def dice_loss(pred: Tensor, target: Tensor, average: str = "micro", eps: float =
             raise NotImplementedError(
                 "dice_loss: weight with average='micro' (kornia weighs the cardinality but not the target in the "
                 "intersection) has no losskit equivalent; use average='macro' with weight, or "
-                "losskit.functional.dice_loss(pred, target, weight=weight)")
+                "losskit.functional.dice_loss(pred, target, weight=weight)"
+            )
         # the classes of one image pooled into one binary mask: softmax probabilities and the one-hot target
         # flattened to (B, C·H·W), ignored pixels marked in the target (kornia's link converted around the loss)
         p = torch.softmax(pred, dim=1)
@@ -129,14 +140,30 @@ def dice_loss(pred: Tensor, target: Tensor, average: str = "micro", eps: float =
         hot = torch.nn.functional.one_hot(t.long(), c).movedim(-1, 1).to(p.dtype)
         if valid is not None:
             hot = torch.where(valid.unsqueeze(1), hot, -1.0)
-        out = _dice_loss(p.flatten(1), hot.flatten(1), mode="binary", from_logits=False, per_image=True,
-                         empty="include", ignore_index=None if valid is None else -1, reduction="none")
+        out = _dice_loss(
+            p.flatten(1),
+            hot.flatten(1),
+            mode="binary",
+            from_logits=False,
+            per_image=True,
+            empty="include",
+            ignore_index=None if valid is None else -1,
+            reduction="none",
+        )
         if valid is not None:
             # an image with no counted pixel: kornia's ratio is 0 (loss 1)
             out = torch.where(valid.flatten(1).any(1).unsqueeze(-1), out, 1.0)
         return out.mean()
-    out = _dice_loss(pred, target, mode="multiclass", weight=weight, ignore_index=ignore_index, per_image=True,
-                     empty="exclude", reduction="none")  # (B, C): w·m·loss, m = class present in the image
+    out = _dice_loss(
+        pred,
+        target,
+        mode="multiclass",
+        weight=weight,
+        ignore_index=ignore_index,
+        per_image=True,
+        empty="exclude",
+        reduction="none",
+    )  # (B, C): w·m·loss, m = class present in the image
     present = _present(target, c, ignore_index).to(out.dtype)
     w = present if weight is None else present * weight.to(out.dtype)
     den = w.sum(1)
@@ -144,8 +171,9 @@ def dice_loss(pred: Tensor, target: Tensor, average: str = "micro", eps: float =
     return per_image.mean()
 
 
-def tversky_loss(pred: Tensor, target: Tensor, alpha: float, beta: float, eps: float = 1e-8,
-                 ignore_index: Optional[int] = -100) -> Tensor:
+def tversky_loss(
+    pred: Tensor, target: Tensor, alpha: float, beta: float, eps: float = 1e-8, ignore_index: int | None = -100
+) -> Tensor:
     r"""kornia's Tversky loss: :math:`1 - ` the mean over images of the mean over present classes of
     :math:`TP / (TP + \alpha FP + \beta FN)` on softmax probabilities.
 
@@ -158,8 +186,17 @@ def tversky_loss(pred: Tensor, target: Tensor, alpha: float, beta: float, eps: f
     if pred.dim() != 4:
         raise ValueError(f"tversky_loss: pred must be (B, C, H, W) logits (kornia's shape); got {tuple(pred.shape)}")
     c = pred.shape[1]
-    out = _tversky_loss(pred, target, mode="multiclass", alpha=alpha, beta=beta, ignore_index=ignore_index,
-                        per_image=True, empty="exclude", reduction="none")  # (B, C), 0 for absent classes
+    out = _tversky_loss(
+        pred,
+        target,
+        mode="multiclass",
+        alpha=alpha,
+        beta=beta,
+        ignore_index=ignore_index,
+        per_image=True,
+        empty="exclude",
+        reduction="none",
+    )  # (B, C), 0 for absent classes
     n = _present(target, c, ignore_index).sum(1).to(out.dtype)
     # kornia: score = mean over present classes (0 without any), loss = 1 - mean over images of the score
     per_image = torch.where(n > 0, out.sum(1) / n.clamp_min(1.0), 1.0)
@@ -169,10 +206,16 @@ def tversky_loss(pred: Tensor, target: Tensor, alpha: float, beta: float, eps: f
 class FocalLoss(nn.Module):
     """kornia's ``FocalLoss(alpha, gamma=2.0, reduction="none", weight=None, ignore_index=-100)``; see :func:`focal_loss`."""
 
-    weight: Optional[Tensor]
+    weight: Tensor | None
 
-    def __init__(self, alpha: Optional[float], gamma: float = 2.0, reduction: str = "none",
-                 weight: Optional[Tensor] = None, ignore_index: Optional[int] = -100) -> None:
+    def __init__(
+        self,
+        alpha: float | None,
+        gamma: float = 2.0,
+        reduction: str = "none",
+        weight: Tensor | None = None,
+        ignore_index: int | None = -100,
+    ) -> None:
         super().__init__()
         self.alpha, self.gamma, self.reduction, self.ignore_index = alpha, gamma, reduction, ignore_index
         self.register_buffer("weight", weight, persistent=False)
@@ -184,10 +227,11 @@ class FocalLoss(nn.Module):
 class DiceLoss(nn.Module):
     """kornia's ``DiceLoss(average="micro", eps=1e-8, weight=None, ignore_index=-100)``; see :func:`dice_loss`."""
 
-    weight: Optional[Tensor]
+    weight: Tensor | None
 
-    def __init__(self, average: str = "micro", eps: float = 1e-8, weight: Optional[Tensor] = None,
-                 ignore_index: Optional[int] = -100) -> None:
+    def __init__(
+        self, average: str = "micro", eps: float = 1e-8, weight: Tensor | None = None, ignore_index: int | None = -100
+    ) -> None:
         super().__init__()
         self.average, self.eps, self.ignore_index = average, eps, ignore_index
         self.register_buffer("weight", weight, persistent=False)
@@ -199,7 +243,7 @@ class DiceLoss(nn.Module):
 class TverskyLoss(nn.Module):
     """kornia's ``TverskyLoss(alpha, beta, eps=1e-8, ignore_index=-100)``; see :func:`tversky_loss`."""
 
-    def __init__(self, alpha: float, beta: float, eps: float = 1e-8, ignore_index: Optional[int] = -100) -> None:
+    def __init__(self, alpha: float, beta: float, eps: float = 1e-8, ignore_index: int | None = -100) -> None:
         super().__init__()
         self.alpha, self.beta, self.eps, self.ignore_index = alpha, beta, eps, ignore_index
 

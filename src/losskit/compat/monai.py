@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from typing import Callable, Optional, Sequence, Union
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -42,7 +42,7 @@ from .. import functional as LF
 __all__ = ["DiceLoss", "DiceCELoss", "DiceFocalLoss", "FocalLoss", "TverskyLoss", "GeneralizedDiceLoss"]
 
 _REDUCTIONS = ("none", "mean", "sum")
-Weight = Union[Sequence[float], float, int, Tensor, None]
+Weight = Sequence[float] | float | int | Tensor | None
 
 
 def _accepts(fn: Callable, name: str) -> bool:
@@ -50,8 +50,7 @@ def _accepts(fn: Callable, name: str) -> bool:
 
 
 def _not_yet(cls: str, option: str, hint: str) -> NotImplementedError:
-    return NotImplementedError(
-        f"{cls}: {option} has no losskit equivalent yet in losskit.functional; {hint}")
+    return NotImplementedError(f"{cls}: {option} has no losskit equivalent yet in losskit.functional; {hint}")
 
 
 def _check_reduction(cls: str, reduction: str) -> str:
@@ -61,7 +60,7 @@ def _check_reduction(cls: str, reduction: str) -> str:
     return reduction
 
 
-def _as_weight(weight: Weight) -> Optional[Tensor]:
+def _as_weight(weight: Weight) -> Tensor | None:
     if weight is None:
         return None
     w = torch.as_tensor(weight, dtype=torch.float64)
@@ -70,7 +69,7 @@ def _as_weight(weight: Weight) -> Optional[Tensor]:
     return w
 
 
-def _activation(cls: str, sigmoid: bool, softmax: bool, other_act: Optional[Callable]) -> None:
+def _activation(cls: str, sigmoid: bool, softmax: bool, other_act: Callable | None) -> None:
     if int(sigmoid) + int(softmax) > 1:
         raise ValueError(f"{cls}: sigmoid=True and softmax=True are incompatible (MONAI's rule): choose one")
     if other_act is not None and (sigmoid or softmax):
@@ -89,9 +88,26 @@ class _Overlap(nn.Module):
 
     _name = "DiceLoss"
 
-    def __init__(self, *, include_background, to_onehot_y, sigmoid, softmax, other_act, reduction, smooth_nr,
-                 smooth_dr, batch, weight, soft_label, ignore_index, squared_pred=False, jaccard=False,
-                 alpha=None, beta=None):
+    def __init__(
+        self,
+        *,
+        include_background,
+        to_onehot_y,
+        sigmoid,
+        softmax,
+        other_act,
+        reduction,
+        smooth_nr,
+        smooth_dr,
+        batch,
+        weight,
+        soft_label,
+        ignore_index,
+        squared_pred=False,
+        jaccard=False,
+        alpha=None,
+        beta=None,
+    ):
         super().__init__()
         _activation(self._name, sigmoid, softmax, other_act)
         self.reduction = _check_reduction(self._name, reduction)
@@ -104,19 +120,28 @@ class _Overlap(nn.Module):
         self._extra = {}
         if squared_pred:
             if not _accepts(self._fn, "squared_pred"):
-                raise _not_yet(self._name, "squared_pred=True (sums of p² in the denominator)",
-                               "use squared_pred=False, or monai.losses.DiceLoss")
+                raise _not_yet(
+                    self._name,
+                    "squared_pred=True (sums of p² in the denominator)",
+                    "use squared_pred=False, or monai.losses.DiceLoss",
+                )
             self._extra["squared_pred"] = True
         if self.smooth_nr != self.smooth_dr:
             if not _accepts(self._fn, "smooth_nr"):
-                raise _not_yet(self._name, f"smooth_nr={smooth_nr} != smooth_dr={smooth_dr} (losskit's smooth is "
-                               "added to both)", "use smooth_nr == smooth_dr, or monai.losses")
+                raise _not_yet(
+                    self._name,
+                    f"smooth_nr={smooth_nr} != smooth_dr={smooth_dr} (losskit's smooth is added to both)",
+                    "use smooth_nr == smooth_dr, or monai.losses",
+                )
             self._extra.update(smooth_nr=self.smooth_nr, smooth_dr=self.smooth_dr)
         if soft_label:
             # MONAI's soft_label=True changes the counts only for targets strictly between 0 and 1
             if not _accepts(self._fn, "soft_label"):
-                raise _not_yet(self._name, "soft_label=True (the L1 form of the soft counts)",
-                               "use soft_label=False (0/1 targets give the same counts), or monai.losses")
+                raise _not_yet(
+                    self._name,
+                    "soft_label=True (the L1 form of the soft counts)",
+                    "use soft_label=False (0/1 targets give the same counts), or monai.losses",
+                )
             self._extra["soft_label"] = True
         self.class_weight = _as_weight(weight)
 
@@ -146,13 +171,18 @@ class _Overlap(nn.Module):
         ignore = None
         if self.ignore_index is not None:
             if not label_map:
-                raise _not_yet(name, "ignore_index without to_onehot_y=True (MONAI's mask of a one-hot target)",
-                               "pass an (N, 1, *) label map with to_onehot_y=True")
+                raise _not_yet(
+                    name,
+                    "ignore_index without to_onehot_y=True (MONAI's mask of a one-hot target)",
+                    "pass an (N, 1, *) label map with to_onehot_y=True",
+                )
             ignore = self.ignore_index
         if label_map:
             if target.dim() != input.dim() or target.shape[1] != 1:
-                raise ValueError(f"{name}: to_onehot_y=True expects an (N, 1, *) label map; got target "
-                                 f"{tuple(target.shape)} for input {tuple(input.shape)}")
+                raise ValueError(
+                    f"{name}: to_onehot_y=True expects an (N, 1, *) label map; got target "
+                    f"{tuple(target.shape)} for input {tuple(input.shape)}"
+                )
             if multiclass:
                 t, ignore_kw = target[:, 0].long(), ignore
             else:
@@ -164,9 +194,11 @@ class _Overlap(nn.Module):
                 ignore_kw = None if ignore is None else -1
         else:
             if target.shape != input.shape:
-                raise ValueError(f"{name}: ground truth has different shape {tuple(target.shape)} from input "
-                                 f"{tuple(input.shape)}; pass a one-hot target, or an (N, 1, *) label map with "
-                                 "to_onehot_y=True")
+                raise ValueError(
+                    f"{name}: ground truth has different shape {tuple(target.shape)} from input "
+                    f"{tuple(input.shape)}; pass a one-hot target, or an (N, 1, *) label map with "
+                    "to_onehot_y=True"
+                )
             t, ignore_kw = target, None
         w = self.class_weight
         kept = c - (0 if include_background else 1)
@@ -175,15 +207,26 @@ class _Overlap(nn.Module):
             if w.dim() == 0:
                 w = w.expand(kept)
             elif w.shape[0] != kept:
-                raise ValueError(f"{name}: the length of weight ({w.shape[0]}) should be the number of classes "
-                                 f"({kept}); with include_background=False it does not include class 0")
+                raise ValueError(
+                    f"{name}: the length of weight ({w.shape[0]}) should be the number of classes "
+                    f"({kept}); with include_background=False it does not include class 0"
+                )
             if not include_background:
                 w = torch.cat([w.new_ones(1), w])  # losskit drops channel 0's weight with the channel
         else:
             w = None
-        kw = dict(mode="multiclass" if multiclass else "multilabel", from_logits=from_logits, weight=w,
-                  ignore_index=ignore_kw, per_image=not self.batch, include_background=include_background,
-                  empty="include", reduction="none", **self._smooth(), **self._extra)
+        kw = dict(
+            mode="multiclass" if multiclass else "multilabel",
+            from_logits=from_logits,
+            weight=w,
+            ignore_index=ignore_kw,
+            per_image=not self.batch,
+            include_background=include_background,
+            empty="include",
+            reduction="none",
+            **self._smooth(),
+            **self._extra,
+        )
         if self.alpha is not None:
             kw.update(alpha=self.alpha, beta=self.beta)
         f = self._fn(x, t, **kw)  # (N, C') per image, (C',) with batch=True; w · loss
@@ -214,15 +257,39 @@ class DiceLoss(_Overlap):
 
     _name = "DiceLoss"
 
-    def __init__(self, include_background: bool = True, to_onehot_y: bool = False, sigmoid: bool = False,
-                 softmax: bool = False, other_act: Optional[Callable] = None, squared_pred: bool = False,
-                 jaccard: bool = False, reduction: str = "mean", smooth_nr: float = 1e-5, smooth_dr: float = 1e-5,
-                 batch: bool = False, weight: Weight = None, soft_label: bool = False,
-                 ignore_index: Optional[int] = None) -> None:
-        super().__init__(include_background=include_background, to_onehot_y=to_onehot_y, sigmoid=sigmoid,
-                         softmax=softmax, other_act=other_act, reduction=reduction, smooth_nr=smooth_nr,
-                         smooth_dr=smooth_dr, batch=batch, weight=weight, soft_label=soft_label,
-                         ignore_index=ignore_index, squared_pred=squared_pred, jaccard=jaccard)
+    def __init__(
+        self,
+        include_background: bool = True,
+        to_onehot_y: bool = False,
+        sigmoid: bool = False,
+        softmax: bool = False,
+        other_act: Callable | None = None,
+        squared_pred: bool = False,
+        jaccard: bool = False,
+        reduction: str = "mean",
+        smooth_nr: float = 1e-5,
+        smooth_dr: float = 1e-5,
+        batch: bool = False,
+        weight: Weight = None,
+        soft_label: bool = False,
+        ignore_index: int | None = None,
+    ) -> None:
+        super().__init__(
+            include_background=include_background,
+            to_onehot_y=to_onehot_y,
+            sigmoid=sigmoid,
+            softmax=softmax,
+            other_act=other_act,
+            reduction=reduction,
+            smooth_nr=smooth_nr,
+            smooth_dr=smooth_dr,
+            batch=batch,
+            weight=weight,
+            soft_label=soft_label,
+            ignore_index=ignore_index,
+            squared_pred=squared_pred,
+            jaccard=jaccard,
+        )
 
 
 class TverskyLoss(_Overlap):
@@ -240,14 +307,38 @@ class TverskyLoss(_Overlap):
 
     _name = "TverskyLoss"
 
-    def __init__(self, include_background: bool = True, to_onehot_y: bool = False, sigmoid: bool = False,
-                 softmax: bool = False, other_act: Optional[Callable] = None, alpha: float = 0.5, beta: float = 0.5,
-                 reduction: str = "mean", smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, batch: bool = False,
-                 soft_label: bool = False, ignore_index: Optional[int] = None) -> None:
-        super().__init__(include_background=include_background, to_onehot_y=to_onehot_y, sigmoid=sigmoid,
-                         softmax=softmax, other_act=other_act, reduction=reduction, smooth_nr=smooth_nr,
-                         smooth_dr=smooth_dr, batch=batch, weight=None, soft_label=soft_label,
-                         ignore_index=ignore_index, alpha=float(alpha), beta=float(beta))
+    def __init__(
+        self,
+        include_background: bool = True,
+        to_onehot_y: bool = False,
+        sigmoid: bool = False,
+        softmax: bool = False,
+        other_act: Callable | None = None,
+        alpha: float = 0.5,
+        beta: float = 0.5,
+        reduction: str = "mean",
+        smooth_nr: float = 1e-5,
+        smooth_dr: float = 1e-5,
+        batch: bool = False,
+        soft_label: bool = False,
+        ignore_index: int | None = None,
+    ) -> None:
+        super().__init__(
+            include_background=include_background,
+            to_onehot_y=to_onehot_y,
+            sigmoid=sigmoid,
+            softmax=softmax,
+            other_act=other_act,
+            reduction=reduction,
+            smooth_nr=smooth_nr,
+            smooth_dr=smooth_dr,
+            batch=batch,
+            weight=None,
+            soft_label=soft_label,
+            ignore_index=ignore_index,
+            alpha=float(alpha),
+            beta=float(beta),
+        )
 
 
 class FocalLoss(nn.Module):
@@ -270,15 +361,25 @@ class FocalLoss(nn.Module):
         tensor(0.0001)
     """
 
-    def __init__(self, include_background: bool = True, to_onehot_y: bool = False, gamma: float = 2.0,
-                 alpha: Union[float, Sequence[float], None] = None, weight: Weight = None, reduction: str = "mean",
-                 use_softmax: bool = False, ignore_index: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        include_background: bool = True,
+        to_onehot_y: bool = False,
+        gamma: float = 2.0,
+        alpha: float | Sequence[float] | None = None,
+        weight: Weight = None,
+        reduction: str = "mean",
+        use_softmax: bool = False,
+        ignore_index: int | None = None,
+    ) -> None:
         super().__init__()
         self.reduction = _check_reduction("FocalLoss", reduction)
         if ignore_index is not None:
-            raise _not_yet("FocalLoss", "ignore_index (MONAI's mean then divides by the counted pixels, without it "
-                           "by C × pixels)", "mask the loss with reduction='none', or use "
-                           "losskit.functional.focal_loss(..., ignore_index=...)")
+            raise _not_yet(
+                "FocalLoss",
+                "ignore_index (MONAI's mean then divides by the counted pixels, without it by C × pixels)",
+                "mask the loss with reduction='none', or use losskit.functional.focal_loss(..., ignore_index=...)",
+            )
         self.include_background, self.to_onehot_y, self.gamma = include_background, to_onehot_y, float(gamma)
         self.alpha, self.use_softmax = alpha, use_softmax
         self.class_weight = _as_weight(weight)
@@ -291,8 +392,10 @@ class FocalLoss(nn.Module):
             else:
                 target = _one_hot(target, c, input.dtype)
         if target.shape != input.shape:
-            raise ValueError(f"FocalLoss: ground truth has different shape {tuple(target.shape)} from input "
-                             f"{tuple(input.shape)}; pass a one-hot target, or a label map with to_onehot_y=True")
+            raise ValueError(
+                f"FocalLoss: ground truth has different shape {tuple(target.shape)} from input "
+                f"{tuple(input.shape)}; pass a one-hot target, or a label map with to_onehot_y=True"
+            )
         if not self.include_background:
             if c == 1:
                 warnings.warn("single channel prediction, `include_background=False` ignored.", stacklevel=2)
@@ -306,35 +409,47 @@ class FocalLoss(nn.Module):
             if w.dim() > 0 and k == 1:
                 raise ValueError("FocalLoss: per-class weight is not supported for single-channel outputs (MONAI's)")
             if w.dim() > 0 and w.numel() != k:
-                raise ValueError(f"FocalLoss: the number of weights ({w.numel()}) must match the number of output "
-                                 f"channels ({k})")
+                raise ValueError(
+                    f"FocalLoss: the number of weights ({w.numel()}) must match the number of output channels ({k})"
+                )
             w = w.to(device=input.device, dtype=cdt)
         alpha = self.alpha
         if self.use_softmax:
             if alpha is not None and not self.include_background and isinstance(alpha, (int, float)):
                 warnings.warn("`include_background=False`, scalar `alpha` ignored when using softmax.", stacklevel=2)
                 alpha = None
-            class_alpha: Optional[Tensor] = None
+            class_alpha: Tensor | None = None
             if alpha is not None:
                 a = torch.as_tensor(alpha, dtype=cdt, device=input.device)
                 if a.dim() == 0:
                     a = torch.cat([(1 - a).view(1), a.expand(k - 1)])  # MONAI: [1 - alpha, alpha, ..., alpha]
                 elif a.shape[0] != k:
-                    raise ValueError(f"FocalLoss: the length of alpha ({a.shape[0]}) must match the number of "
-                                     f"classes ({k})")
+                    raise ValueError(
+                        f"FocalLoss: the length of alpha ({a.shape[0]}) must match the number of classes ({k})"
+                    )
                 class_alpha = a
             wc = None if w is None else (w.expand(k) if w.dim() == 0 else w)
             # the (one-hot or soft) target enters as class probabilities: Σ_c t_c w_c α_c (1 - p_c)^γ (-log p_c)
-            rows = LF.focal_loss(input, target.to(input.dtype), alpha=class_alpha, gamma=self.gamma, weight=wc,
-                                 ignore_index=None, reduction="none" if self.reduction == "none" else "sum")
+            rows = LF.focal_loss(
+                input,
+                target.to(input.dtype),
+                alpha=class_alpha,
+                gamma=self.gamma,
+                weight=wc,
+                ignore_index=None,
+                reduction="none" if self.reduction == "none" else "sum",
+            )
             if self.reduction == "none":
                 if not bool(((target == 0) | (target == 1)).all()):
-                    raise _not_yet("FocalLoss", "reduction='none' with soft targets and use_softmax=True",
-                                   "use reduction='mean' or 'sum'")
+                    raise _not_yet(
+                        "FocalLoss",
+                        "reduction='none' with soft targets and use_softmax=True",
+                        "use reduction='mean' or 'sum'",
+                    )
                 return rows.unsqueeze(1) * target.to(rows.dtype)
             total = rows
         else:
-            elem_alpha: Union[float, Tensor, None]
+            elem_alpha: float | Tensor | None
             if alpha is not None and not isinstance(alpha, (int, float)):
                 elem_alpha = torch.as_tensor(alpha, dtype=cdt, device=input.device).view([-1, *spatial])
             else:
@@ -342,9 +457,14 @@ class FocalLoss(nn.Module):
             we = None if w is None else (w if w.dim() == 0 else w.view([-1, *spatial]))
             if we is not None and we.dim() == 0:
                 we = we.expand([k, *spatial])
-            rows = LF.sigmoid_focal_loss(input, target.to(input.dtype), alpha=elem_alpha, gamma=self.gamma,
-                                         weight=None if we is None else we.expand(input.shape[1:]),
-                                         reduction="none" if self.reduction == "none" else "sum")
+            rows = LF.sigmoid_focal_loss(
+                input,
+                target.to(input.dtype),
+                alpha=elem_alpha,
+                gamma=self.gamma,
+                weight=None if we is None else we.expand(input.shape[1:]),
+                reduction="none" if self.reduction == "none" else "sum",
+            )
             if self.reduction == "none":
                 return rows
             total = rows
@@ -371,44 +491,73 @@ class DiceCELoss(nn.Module):
         tensor(0.0361)
     """
 
-    weight: Optional[Tensor]
+    weight: Tensor | None
 
-    def __init__(self, include_background: bool = True, to_onehot_y: bool = False, sigmoid: bool = False,
-                 softmax: bool = False, other_act: Optional[Callable] = None, squared_pred: bool = False,
-                 jaccard: bool = False, reduction: str = "mean", smooth_nr: float = 1e-5, smooth_dr: float = 1e-5,
-                 batch: bool = False, weight: Optional[Tensor] = None, lambda_dice: float = 1.0,
-                 lambda_ce: float = 1.0, label_smoothing: float = 0.0) -> None:
+    def __init__(
+        self,
+        include_background: bool = True,
+        to_onehot_y: bool = False,
+        sigmoid: bool = False,
+        softmax: bool = False,
+        other_act: Callable | None = None,
+        squared_pred: bool = False,
+        jaccard: bool = False,
+        reduction: str = "mean",
+        smooth_nr: float = 1e-5,
+        smooth_dr: float = 1e-5,
+        batch: bool = False,
+        weight: Tensor | None = None,
+        lambda_dice: float = 1.0,
+        lambda_ce: float = 1.0,
+        label_smoothing: float = 0.0,
+    ) -> None:
         super().__init__()
         reduction = _check_reduction("DiceCELoss", reduction)
         if reduction == "none":
-            raise _not_yet("DiceCELoss", "reduction='none' (the Dice and CE parts have different shapes)",
-                           "use 'mean' or 'sum'")
+            raise _not_yet(
+                "DiceCELoss", "reduction='none' (the Dice and CE parts have different shapes)", "use 'mean' or 'sum'"
+            )
         if lambda_dice < 0 or lambda_ce < 0:
             raise ValueError(f"DiceCELoss: lambda_dice={lambda_dice} and lambda_ce={lambda_ce} must be >= 0")
         w = None if weight is None else torch.as_tensor(weight)
-        self.dice = DiceLoss(include_background=include_background, to_onehot_y=to_onehot_y, sigmoid=sigmoid,
-                             softmax=softmax, other_act=other_act, squared_pred=squared_pred, jaccard=jaccard,
-                             reduction=reduction, smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch,
-                             weight=None if w is None else (w if include_background else w[1:]))
+        self.dice = DiceLoss(
+            include_background=include_background,
+            to_onehot_y=to_onehot_y,
+            sigmoid=sigmoid,
+            softmax=softmax,
+            other_act=other_act,
+            squared_pred=squared_pred,
+            jaccard=jaccard,
+            reduction=reduction,
+            smooth_nr=smooth_nr,
+            smooth_dr=smooth_dr,
+            batch=batch,
+            weight=None if w is None else (w if include_background else w[1:]),
+        )
         self.register_buffer("weight", w, persistent=False)
         self.reduction, self.label_smoothing = reduction, label_smoothing
         self.lambda_dice, self.lambda_ce = float(lambda_dice), float(lambda_ce)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         if input.dim() != target.dim():
-            raise ValueError(f"DiceCELoss: input {tuple(input.shape)} and target {tuple(target.shape)} need the same "
-                             "number of dimensions; pass an (N, 1, *) label map or an (N, C, *) one-hot target")
+            raise ValueError(
+                f"DiceCELoss: input {tuple(input.shape)} and target {tuple(target.shape)} need the same "
+                "number of dimensions; pass an (N, 1, *) label map or an (N, C, *) one-hot target"
+            )
         dice = self.dice(input, target)
         w = None if self.weight is None else self.weight.to(input.dtype)
         if input.shape[1] == 1:  # MONAI: BCE-with-logits for one channel (whatever the activation flags), else CE
-            ce = LF.binary_cross_entropy_with_logits(input, target.to(input.dtype), pos_weight=w,
-                                                     reduction=self.reduction)
+            ce = LF.binary_cross_entropy_with_logits(
+                input, target.to(input.dtype), pos_weight=w, reduction=self.reduction
+            )
         elif target.shape[1] == 1 and input.shape[1] != 1:
-            ce = LF.cross_entropy(input, target[:, 0].long(), weight=w, reduction=self.reduction,
-                                  label_smoothing=self.label_smoothing)
+            ce = LF.cross_entropy(
+                input, target[:, 0].long(), weight=w, reduction=self.reduction, label_smoothing=self.label_smoothing
+            )
         else:
-            ce = LF.cross_entropy(input, target.to(input.dtype), weight=w, reduction=self.reduction,
-                                  label_smoothing=self.label_smoothing)
+            ce = LF.cross_entropy(
+                input, target.to(input.dtype), weight=w, reduction=self.reduction, label_smoothing=self.label_smoothing
+            )
         return self.lambda_dice * dice + self.lambda_ce * ce
 
 
@@ -426,26 +575,60 @@ class DiceFocalLoss(nn.Module):
         tensor(0.0198)
     """
 
-    def __init__(self, include_background: bool = True, to_onehot_y: bool = False, sigmoid: bool = False,
-                 softmax: bool = False, other_act: Optional[Callable] = None, squared_pred: bool = False,
-                 jaccard: bool = False, reduction: str = "mean", smooth_nr: float = 1e-5, smooth_dr: float = 1e-5,
-                 batch: bool = False, gamma: float = 2.0, weight: Weight = None, lambda_dice: float = 1.0,
-                 lambda_focal: float = 1.0, alpha: Optional[float] = None) -> None:
+    def __init__(
+        self,
+        include_background: bool = True,
+        to_onehot_y: bool = False,
+        sigmoid: bool = False,
+        softmax: bool = False,
+        other_act: Callable | None = None,
+        squared_pred: bool = False,
+        jaccard: bool = False,
+        reduction: str = "mean",
+        smooth_nr: float = 1e-5,
+        smooth_dr: float = 1e-5,
+        batch: bool = False,
+        gamma: float = 2.0,
+        weight: Weight = None,
+        lambda_dice: float = 1.0,
+        lambda_focal: float = 1.0,
+        alpha: float | None = None,
+    ) -> None:
         super().__init__()
         if lambda_dice < 0 or lambda_focal < 0:
             raise ValueError(f"DiceFocalLoss: lambda_dice={lambda_dice} and lambda_focal={lambda_focal} must be >= 0")
-        self.dice = DiceLoss(include_background=include_background, to_onehot_y=False, sigmoid=sigmoid,
-                             softmax=softmax, other_act=other_act, squared_pred=squared_pred, jaccard=jaccard,
-                             reduction=reduction, smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch, weight=weight)
-        self.focal = FocalLoss(include_background=include_background, to_onehot_y=False, gamma=gamma, alpha=alpha,
-                               weight=weight, reduction=reduction, use_softmax=False)
+        self.dice = DiceLoss(
+            include_background=include_background,
+            to_onehot_y=False,
+            sigmoid=sigmoid,
+            softmax=softmax,
+            other_act=other_act,
+            squared_pred=squared_pred,
+            jaccard=jaccard,
+            reduction=reduction,
+            smooth_nr=smooth_nr,
+            smooth_dr=smooth_dr,
+            batch=batch,
+            weight=weight,
+        )
+        self.focal = FocalLoss(
+            include_background=include_background,
+            to_onehot_y=False,
+            gamma=gamma,
+            alpha=alpha,
+            weight=weight,
+            reduction=reduction,
+            use_softmax=False,
+        )
         self.to_onehot_y = to_onehot_y
         self.lambda_dice, self.lambda_focal = float(lambda_dice), float(lambda_focal)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         if input.dim() != target.dim():
-            raise ValueError(f"DiceFocalLoss: input {tuple(input.shape)} and target {tuple(target.shape)} need the "
-                             "same number of dimensions; pass an (N, 1, *) label map or an (N, C, *) one-hot target")
+            raise ValueError(
+                f"DiceFocalLoss: input {tuple(input.shape)} and target {tuple(target.shape)} need the "
+                "same number of dimensions; pass an (N, 1, *) label map or an (N, C, *) one-hot target"
+            )
         if self.to_onehot_y:
             if input.shape[1] == 1:
                 warnings.warn("single channel prediction, `to_onehot_y=True` ignored.", stacklevel=2)
@@ -461,13 +644,29 @@ class GeneralizedDiceLoss(nn.Module):
     unless :func:`losskit.functional.generalized_dice_loss` exists.
     """
 
-    def __init__(self, include_background: bool = True, to_onehot_y: bool = False, sigmoid: bool = False,
-                 softmax: bool = False, other_act: Optional[Callable] = None, w_type: str = "square",
-                 reduction: str = "mean", smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, batch: bool = False,
-                 soft_label: bool = False) -> None:
+    def __init__(
+        self,
+        include_background: bool = True,
+        to_onehot_y: bool = False,
+        sigmoid: bool = False,
+        softmax: bool = False,
+        other_act: Callable | None = None,
+        w_type: str = "square",
+        reduction: str = "mean",
+        smooth_nr: float = 1e-5,
+        smooth_dr: float = 1e-5,
+        batch: bool = False,
+        soft_label: bool = False,
+    ) -> None:
         super().__init__()
         if not hasattr(LF, "generalized_dice_loss"):
-            raise _not_yet("GeneralizedDiceLoss", "the generalized Dice loss",
-                           "use monai.losses.GeneralizedDiceLoss, or losskit.functional.dice_loss with class weights")
-        raise _not_yet("GeneralizedDiceLoss", "the mapping onto losskit.functional.generalized_dice_loss",
-                       "call losskit.functional.generalized_dice_loss directly")
+            raise _not_yet(
+                "GeneralizedDiceLoss",
+                "the generalized Dice loss",
+                "use monai.losses.GeneralizedDiceLoss, or losskit.functional.dice_loss with class weights",
+            )
+        raise _not_yet(
+            "GeneralizedDiceLoss",
+            "the mapping onto losskit.functional.generalized_dice_loss",
+            "call losskit.functional.generalized_dice_loss directly",
+        )

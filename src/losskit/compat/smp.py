@@ -31,15 +31,23 @@ Options losskit does not have yet raise ``NotImplementedError`` naming the optio
 from __future__ import annotations
 
 import inspect
-from typing import Callable, List, Optional
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
 
 from .. import functional as LF
 
-__all__ = ["DiceLoss", "JaccardLoss", "TverskyLoss", "FocalLoss", "LovaszLoss",
-           "BINARY_MODE", "MULTICLASS_MODE", "MULTILABEL_MODE"]
+__all__ = [
+    "DiceLoss",
+    "JaccardLoss",
+    "TverskyLoss",
+    "FocalLoss",
+    "LovaszLoss",
+    "BINARY_MODE",
+    "MULTICLASS_MODE",
+    "MULTILABEL_MODE",
+]
 
 BINARY_MODE, MULTICLASS_MODE, MULTILABEL_MODE = "binary", "multiclass", "multilabel"
 _MODES = (BINARY_MODE, MULTICLASS_MODE, MULTILABEL_MODE)
@@ -58,20 +66,32 @@ class _Overlap(nn.Module):
     _name = "DiceLoss"
     _fn: Callable = staticmethod(LF.dice_loss)
 
-    def __init__(self, mode: str, classes: Optional[List[int]], log_loss: bool, from_logits: bool, smooth: float,
-                 ignore_index: Optional[int], eps: float, **extra) -> None:
+    def __init__(
+        self,
+        mode: str,
+        classes: list[int] | None,
+        log_loss: bool,
+        from_logits: bool,
+        smooth: float,
+        ignore_index: int | None,
+        eps: float,
+        **extra,
+    ) -> None:
         super().__init__()
         _check_mode(self._name, mode)
         if classes is not None and mode == BINARY_MODE:
-            raise ValueError(f"{self._name}: classes={classes!r} selects channels, but mode='binary' has one; "
-                             "drop classes (smp's rule)")
+            raise ValueError(
+                f"{self._name}: classes={classes!r} selects channels, but mode='binary' has one; "
+                "drop classes (smp's rule)"
+            )
         self.mode, self.from_logits, self.smooth, self.eps = mode, from_logits, float(smooth), float(eps)
         self.log_loss, self.ignore_index, self.extra = log_loss, ignore_index, extra
         self.classes = None if classes is None else torch.as_tensor(classes, dtype=torch.long)
         if log_loss and not _accepts(self._fn, "log_loss"):
             raise NotImplementedError(
                 f"{self._name}: log_loss=True (-log of the score) has no losskit equivalent yet in losskit.functional; "
-                "use log_loss=False (1 - score)")
+                "use log_loss=False (1 - score)"
+            )
 
     def _aggregate(self, loss: Tensor) -> Tensor:
         return loss.mean()
@@ -81,8 +101,19 @@ class _Overlap(nn.Module):
         if self.log_loss:
             kw["log_loss"] = True
         # smp: one ratio per class over the batch; absent classes are 0 in the mean over classes
-        loss = self._fn(y_pred, y_true, mode=self.mode, from_logits=self.from_logits, ignore_index=self.ignore_index,
-                        smooth=self.smooth, eps=self.eps, per_image=False, empty="exclude", reduction="none", **kw)
+        loss = self._fn(
+            y_pred,
+            y_true,
+            mode=self.mode,
+            from_logits=self.from_logits,
+            ignore_index=self.ignore_index,
+            smooth=self.smooth,
+            eps=self.eps,
+            per_image=False,
+            empty="exclude",
+            reduction="none",
+            **kw,
+        )
         if self.classes is not None:
             loss = loss[self.classes.to(loss.device)]
         return self._aggregate(loss)
@@ -102,9 +133,16 @@ class DiceLoss(_Overlap):
     _name = "DiceLoss"
     _fn = staticmethod(LF.dice_loss)
 
-    def __init__(self, mode: str, classes: Optional[List[int]] = None, log_loss: bool = False,
-                 from_logits: bool = True, smooth: float = 0.0, ignore_index: Optional[int] = None,
-                 eps: float = 1e-7) -> None:
+    def __init__(
+        self,
+        mode: str,
+        classes: list[int] | None = None,
+        log_loss: bool = False,
+        from_logits: bool = True,
+        smooth: float = 0.0,
+        ignore_index: int | None = None,
+        eps: float = 1e-7,
+    ) -> None:
         super().__init__(mode, classes, log_loss, from_logits, smooth, ignore_index, eps)
 
 
@@ -122,9 +160,16 @@ class JaccardLoss(_Overlap):
     _name = "JaccardLoss"
     _fn = staticmethod(LF.jaccard_loss)
 
-    def __init__(self, mode: str, classes: Optional[List[int]] = None, log_loss: bool = False,
-                 from_logits: bool = True, smooth: float = 0.0, ignore_index: Optional[int] = None,
-                 eps: float = 1e-7) -> None:
+    def __init__(
+        self,
+        mode: str,
+        classes: list[int] | None = None,
+        log_loss: bool = False,
+        from_logits: bool = True,
+        smooth: float = 0.0,
+        ignore_index: int | None = None,
+        eps: float = 1e-7,
+    ) -> None:
         super().__init__(mode, classes, log_loss, from_logits, smooth, ignore_index, eps)
 
 
@@ -144,9 +189,19 @@ class TverskyLoss(_Overlap):
     _name = "TverskyLoss"
     _fn = staticmethod(LF.tversky_loss)
 
-    def __init__(self, mode: str, classes: Optional[List[int]] = None, log_loss: bool = False,
-                 from_logits: bool = True, smooth: float = 0.0, ignore_index: Optional[int] = None,
-                 eps: float = 1e-7, alpha: float = 0.5, beta: float = 0.5, gamma: float = 1.0) -> None:
+    def __init__(
+        self,
+        mode: str,
+        classes: list[int] | None = None,
+        log_loss: bool = False,
+        from_logits: bool = True,
+        smooth: float = 0.0,
+        ignore_index: int | None = None,
+        eps: float = 1e-7,
+        alpha: float = 0.5,
+        beta: float = 0.5,
+        gamma: float = 1.0,
+    ) -> None:
         super().__init__(mode, classes, log_loss, from_logits, smooth, ignore_index, eps, alpha=alpha, beta=beta)
         self.alpha, self.beta, self.gamma = alpha, beta, float(gamma)
 
@@ -173,21 +228,35 @@ class FocalLoss(nn.Module):
         tensor(0.1769)
     """
 
-    def __init__(self, mode: str, alpha: Optional[float] = None, gamma: Optional[float] = 2.0,
-                 ignore_index: Optional[int] = None, from_logits: bool = True, eps: float = 1e-7,
-                 reduction: Optional[str] = "mean", normalized: bool = False,
-                 reduced_threshold: Optional[float] = None) -> None:
+    def __init__(
+        self,
+        mode: str,
+        alpha: float | None = None,
+        gamma: float | None = 2.0,
+        ignore_index: int | None = None,
+        from_logits: bool = True,
+        eps: float = 1e-7,
+        reduction: str | None = "mean",
+        normalized: bool = False,
+        reduced_threshold: float | None = None,
+    ) -> None:
         super().__init__()
         _check_mode("FocalLoss", mode)
         if reduction not in ("mean", "sum", "batchwise_mean", "none"):
-            raise ValueError(f"FocalLoss: reduction={reduction!r} is not valid: use 'mean', 'sum', 'batchwise_mean' "
-                             "or 'none' (smp's)")
+            raise ValueError(
+                f"FocalLoss: reduction={reduction!r} is not valid: use 'mean', 'sum', 'batchwise_mean' "
+                "or 'none' (smp's)"
+            )
         if normalized:
-            raise NotImplementedError("FocalLoss: normalized=True (the focal term divided by its sum, Cen et al. 2019) "
-                                      "has no losskit equivalent yet in losskit.functional; use normalized=False")
+            raise NotImplementedError(
+                "FocalLoss: normalized=True (the focal term divided by its sum, Cen et al. 2019) "
+                "has no losskit equivalent yet in losskit.functional; use normalized=False"
+            )
         if reduced_threshold is not None:
-            raise NotImplementedError("FocalLoss: reduced_threshold (the reduced focal loss of Sergievskiy & "
-                                      "Ponamarev 2019) has no losskit equivalent yet in losskit.functional; drop it")
+            raise NotImplementedError(
+                "FocalLoss: reduced_threshold (the reduced focal loss of Sergievskiy & "
+                "Ponamarev 2019) has no losskit equivalent yet in losskit.functional; drop it"
+            )
         self.mode, self.alpha, self.gamma = mode, alpha, 0.0 if gamma is None else float(gamma)
         self.ignore_index, self.from_logits, self.eps, self.reduction = ignore_index, from_logits, eps, reduction
 
@@ -205,19 +274,33 @@ class FocalLoss(nn.Module):
             t = torch.nn.functional.one_hot(lab.long(), c).movedim(-1, 1).to(y_pred.dtype)
             if valid is not None:
                 t = torch.where(valid.unsqueeze(1), t, -1.0)
-            out = LF.sigmoid_focal_loss(y_pred, t, alpha=self.alpha, gamma=self.gamma,
-                                        ignore_index=None if valid is None else -1.0, reduction=red)
+            out = LF.sigmoid_focal_loss(
+                y_pred,
+                t,
+                alpha=self.alpha,
+                gamma=self.gamma,
+                ignore_index=None if valid is None else -1.0,
+                reduction=red,
+            )
             if red == "mean":
                 return c * out  # smp adds the C per-class means over kept pixels
             if self.reduction == "batchwise_mean" and valid is None:
                 # smp: each class's (N, *) loss summed over dim 0, added over classes
-                return LF.sigmoid_focal_loss(y_pred, t, alpha=self.alpha, gamma=self.gamma, reduction="none").sum((0, 1))
+                return LF.sigmoid_focal_loss(y_pred, t, alpha=self.alpha, gamma=self.gamma, reduction="none").sum(
+                    (0, 1)
+                )
             if red == "none":
                 out = out.sum(1)  # smp adds the per-class (N, *) losses (the kept pixels, flattened, with ignore_index)
                 return out if valid is None else out[valid]
             return out
-        out = LF.sigmoid_focal_loss(y_pred, y_true.to(y_pred.dtype).reshape(y_pred.shape), alpha=self.alpha,
-                                    gamma=self.gamma, ignore_index=ig, reduction=red)
+        out = LF.sigmoid_focal_loss(
+            y_pred,
+            y_true.to(y_pred.dtype).reshape(y_pred.shape),
+            alpha=self.alpha,
+            gamma=self.gamma,
+            ignore_index=ig,
+            reduction=red,
+        )
         if red == "none":
             out = out.reshape(-1)
             return out if ig is None else out[(y_true != ig).reshape(-1)]
@@ -230,10 +313,13 @@ class LovaszLoss(nn.Module):
     losskit's functional has no Lovász loss yet: constructing this raises ``NotImplementedError``.
     """
 
-    def __init__(self, mode: str, per_image: bool = False, ignore_index: Optional[int] = None,
-                 from_logits: bool = True) -> None:
+    def __init__(
+        self, mode: str, per_image: bool = False, ignore_index: int | None = None, from_logits: bool = True
+    ) -> None:
         super().__init__()
         _check_mode("LovaszLoss", mode)
-        raise NotImplementedError("LovaszLoss: the Lovász-softmax / Lovász-hinge loss has no losskit equivalent yet "
-                                  "in losskit.functional; use segmentation_models_pytorch.losses.LovaszLoss, or "
-                                  "losskit.compat.smp.JaccardLoss (the soft Jaccard it is an extension of)")
+        raise NotImplementedError(
+            "LovaszLoss: the Lovász-softmax / Lovász-hinge loss has no losskit equivalent yet "
+            "in losskit.functional; use segmentation_models_pytorch.losses.LovaszLoss, or "
+            "losskit.compat.smp.JaccardLoss (the soft Jaccard it is an extension of)"
+        )

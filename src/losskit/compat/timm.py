@@ -27,7 +27,7 @@ when the installed :mod:`losskit.functional` accepts them they are passed on.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Optional, Union
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -98,8 +98,14 @@ class BinaryCrossEntropy(nn.Module):
         tensor(0.4333)
     """
 
-    def __init__(self, smoothing: float = 0.1, target_threshold: Optional[float] = None,
-                 weight: Optional[Tensor] = None, reduction: str = "mean", pos_weight: Optional[Tensor] = None) -> None:
+    def __init__(
+        self,
+        smoothing: float = 0.1,
+        target_threshold: float | None = None,
+        weight: Tensor | None = None,
+        reduction: str = "mean",
+        pos_weight: Tensor | None = None,
+    ) -> None:
         super().__init__()
         if not 0.0 <= smoothing < 1.0:
             raise ValueError(f"BinaryCrossEntropy: smoothing={smoothing} must be in [0, 1)")
@@ -109,15 +115,22 @@ class BinaryCrossEntropy(nn.Module):
 
     def forward(self, x: Tensor, target: Tensor) -> Tensor:
         if x.shape[0] != target.shape[0]:
-            raise ValueError(f"BinaryCrossEntropy: x {tuple(x.shape)} and target {tuple(target.shape)} need the same "
-                             "batch size")
+            raise ValueError(
+                f"BinaryCrossEntropy: x {tuple(x.shape)} and target {tuple(target.shape)} need the same batch size"
+            )
         if target.shape != x.shape:
-            target = LF.smooth_labels(target.long().view(-1), smoothing=self.smoothing, num_classes=x.shape[-1],
-                                      ignore_index=None, dtype=x.dtype)
+            target = LF.smooth_labels(
+                target.long().view(-1),
+                smoothing=self.smoothing,
+                num_classes=x.shape[-1],
+                ignore_index=None,
+                dtype=x.dtype,
+            )
         if self.target_threshold is not None:
             target = target.gt(self.target_threshold).to(dtype=target.dtype)
-        return LF.binary_cross_entropy_with_logits(x, target, self.weight, pos_weight=self.pos_weight,
-                                                   reduction=self.reduction)
+        return LF.binary_cross_entropy_with_logits(
+            x, target, self.weight, pos_weight=self.pos_weight, reduction=self.reduction
+        )
 
 
 class AsymmetricLossMultiLabel(nn.Module):
@@ -136,33 +149,47 @@ class AsymmetricLossMultiLabel(nn.Module):
         tensor(0.0402)
     """
 
-    weight: Optional[Tensor]
-    pos_weight: Optional[Tensor]
+    weight: Tensor | None
+    pos_weight: Tensor | None
 
-    def __init__(self, gamma_neg: float = 4, gamma_pos: float = 1, clip: Optional[float] = 0.05, eps: float = 1e-8,
-                 disable_torch_grad_focal_loss: bool = False, smoothing: float = 0.0, reduction: str = "batchmean",
-                 weight: Optional[Tensor] = None, pos_weight: Optional[Union[Tensor, float]] = None) -> None:
+    def __init__(
+        self,
+        gamma_neg: float = 4,
+        gamma_pos: float = 1,
+        clip: float | None = 0.05,
+        eps: float = 1e-8,
+        disable_torch_grad_focal_loss: bool = False,
+        smoothing: float = 0.0,
+        reduction: str = "batchmean",
+        weight: Tensor | None = None,
+        pos_weight: Tensor | float | None = None,
+    ) -> None:
         super().__init__()
         if reduction not in ("batchmean", "sum", "mean", "none"):
-            raise ValueError(f"AsymmetricLossMultiLabel: reduction={reduction!r} is not valid: use 'batchmean', "
-                             "'sum', 'mean' or 'none' (timm's)")
+            raise ValueError(
+                f"AsymmetricLossMultiLabel: reduction={reduction!r} is not valid: use 'batchmean', "
+                "'sum', 'mean' or 'none' (timm's)"
+            )
         params = inspect.signature(LF.asymmetric_loss).parameters
         self._extra: dict[str, float] = {}
         if disable_torch_grad_focal_loss:
             raise NotImplementedError(
                 "AsymmetricLossMultiLabel: disable_torch_grad_focal_loss=True (no gradient through the focusing "
-                "weights) has no losskit equivalent; losskit differentiates the whole loss (timm's default)")
+                "weights) has no losskit equivalent; losskit differentiates the whole loss (timm's default)"
+            )
         if smoothing:
             if "label_smoothing" not in params:
                 raise NotImplementedError(
                     f"AsymmetricLossMultiLabel: smoothing={smoothing} has no losskit equivalent yet in "
-                    "losskit.functional.asymmetric_loss; use smoothing=0")
+                    "losskit.functional.asymmetric_loss; use smoothing=0"
+                )
             self._extra["label_smoothing"] = smoothing
         if pos_weight is not None:
             if "pos_weight" not in params:
                 raise NotImplementedError(
                     "AsymmetricLossMultiLabel: pos_weight has no losskit equivalent yet in "
-                    "losskit.functional.asymmetric_loss; drop it, or scale the positives with weight")
+                    "losskit.functional.asymmetric_loss; drop it, or scale the positives with weight"
+                )
             if not isinstance(pos_weight, Tensor):
                 pos_weight = torch.tensor(pos_weight)
         self.gamma_neg, self.gamma_pos = float(gamma_neg), float(gamma_pos)
@@ -176,6 +203,14 @@ class AsymmetricLossMultiLabel(nn.Module):
         if self.pos_weight is not None:
             kw["pos_weight"] = self.pos_weight
         red = "sum" if self.reduction == "batchmean" else self.reduction
-        out = LF.asymmetric_loss(x, y.to(x.dtype), gamma_pos=self.gamma_pos, gamma_neg=self.gamma_neg,
-                                 clip=self.clip, weight=self.weight, reduction=red, **kw)
+        out = LF.asymmetric_loss(
+            x,
+            y.to(x.dtype),
+            gamma_pos=self.gamma_pos,
+            gamma_neg=self.gamma_neg,
+            clip=self.clip,
+            weight=self.weight,
+            reduction=red,
+            **kw,
+        )
         return out / x.shape[0] if self.reduction == "batchmean" else out

@@ -24,8 +24,6 @@ soft ``p_t`` -- this drop-in gives losskit's.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from torch import Tensor
 
 from ..functional import sigmoid_focal_loss as _sigmoid_focal_loss
@@ -33,8 +31,9 @@ from ..functional import sigmoid_focal_loss as _sigmoid_focal_loss
 __all__ = ["sigmoid_focal_loss"]
 
 
-def sigmoid_focal_loss(inputs: Tensor, targets: Tensor, alpha: float = 0.25, gamma: float = 2,
-                       reduction: str = "none") -> Tensor:
+def sigmoid_focal_loss(
+    inputs: Tensor, targets: Tensor, alpha: float = 0.25, gamma: float = 2, reduction: str = "none"
+) -> Tensor:
     r"""torchvision's sigmoid focal loss (RetinaNet): :math:`-\alpha_t (1-p_t)^\gamma \log p_t` per element.
 
     Args:
@@ -57,7 +56,7 @@ def sigmoid_focal_loss(inputs: Tensor, targets: Tensor, alpha: float = 0.25, gam
         >>> lk(x, t, alpha=0.25, gamma=2.0, reduction="sum")
         tensor(0.0174)
     """
-    balance: Optional[float] = alpha
+    balance: float | None = alpha
     if isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and alpha < 0:
         balance = None  # torchvision: alpha < 0 means no class-balance factor
     return _sigmoid_focal_loss(inputs, targets, alpha=balance, gamma=gamma, reduction=reduction)

@@ -12,7 +12,7 @@ tensors :func:`binary_cross_entropy_with_logits` first offers its rows to the fu
 
 from __future__ import annotations
 
-from typing import Optional, Union, overload
+from typing import overload
 
 import torch
 import torch.nn.functional as F
@@ -57,8 +57,8 @@ def _with_smoothing_doc(fn):
 @overload
 def _in(t: Tensor, dtype: torch.dtype) -> Tensor: ...
 @overload
-def _in(t: Optional[Tensor], dtype: torch.dtype) -> Optional[Tensor]: ...
-def _in(t: Optional[Tensor], dtype: torch.dtype) -> Optional[Tensor]:
+def _in(t: Tensor | None, dtype: torch.dtype) -> Tensor | None: ...
+def _in(t: Tensor | None, dtype: torch.dtype) -> Tensor | None:
     return t if t is None or t.dtype == dtype else t.to(dtype)
 
 
@@ -66,14 +66,14 @@ def _in(t: Optional[Tensor], dtype: torch.dtype) -> Optional[Tensor]:
 def binary_cross_entropy_with_logits(
     logits: Tensor,
     target: Tensor,
-    weight: Optional[Tensor] = None,
-    size_average: Optional[bool] = None,
-    reduce: Optional[bool] = None,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
-    pos_weight: Union[Tensor, float, None] = None,
+    pos_weight: Tensor | float | None = None,
     *,
     label_smoothing: float = 0.0,
-    target_threshold: Optional[float] = None,
+    target_threshold: float | None = None,
 ) -> Tensor:
     r"""Binary cross-entropy between sigmoid(logits) and targets in [0, 1], computed from the logits.
 
@@ -130,14 +130,28 @@ def binary_cross_entropy_with_logits(
         PyTorch, ``torch.nn.BCEWithLogitsLoss``; pytorch#91545 (label smoothing for BCE).
     """
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
-    b = _checks.binary_inputs("binary_cross_entropy_with_logits", logits, target, weight=weight,
-                              pos_weight=pos_weight, label_smoothing=label_smoothing, twin=True,
-                              probs_fn="binary_cross_entropy", index_targets=True, target_threshold=target_threshold)
+    b = _checks.binary_inputs(
+        "binary_cross_entropy_with_logits",
+        logits,
+        target,
+        weight=weight,
+        pos_weight=pos_weight,
+        label_smoothing=label_smoothing,
+        twin=True,
+        probs_fn="binary_cross_entropy",
+        index_targets=True,
+        target_threshold=target_threshold,
+    )
     rows = _dispatch.kernel("sigmoid_focal_rows", b, alpha=None, gamma=0.0, reduction=reduction)
     if rows is None:
         dt = _checks.compute_dtype(b.out_dtype)
-        rows = F.binary_cross_entropy_with_logits(_in(b.logits, dt), b.smoothed_target(dt), _in(b.weight, dt),
-                                                  reduction="none", pos_weight=_in(b.pos_weight, dt))
+        rows = F.binary_cross_entropy_with_logits(
+            _in(b.logits, dt),
+            b.smoothed_target(dt),
+            _in(b.weight, dt),
+            reduction="none",
+            pos_weight=_in(b.pos_weight, dt),
+        )
     return _reduction.reduce(rows, reduction).to(b.out_dtype)
 
 
@@ -145,13 +159,13 @@ def binary_cross_entropy_with_logits(
 def binary_cross_entropy(
     probs: Tensor,
     target: Tensor,
-    weight: Optional[Tensor] = None,
-    size_average: Optional[bool] = None,
-    reduce: Optional[bool] = None,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
     *,
     label_smoothing: float = 0.0,
-    target_threshold: Optional[float] = None,
+    target_threshold: float | None = None,
 ) -> Tensor:
     r"""Binary cross-entropy between probabilities and targets in [0, 1].
 
@@ -196,8 +210,17 @@ def binary_cross_entropy(
         PyTorch, ``torch.nn.BCELoss``.
     """
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
-    b = _checks.binary_inputs("binary_cross_entropy", probs, target, weight=weight, label_smoothing=label_smoothing,
-                              twin=True, takes="probs", index_targets=True, target_threshold=target_threshold)
+    b = _checks.binary_inputs(
+        "binary_cross_entropy",
+        probs,
+        target,
+        weight=weight,
+        label_smoothing=label_smoothing,
+        twin=True,
+        takes="probs",
+        index_targets=True,
+        target_threshold=target_threshold,
+    )
     dt = _checks.compute_dtype(b.logits.dtype)
     p = _in(b.logits, dt)
     nan = torch.isnan(p)  # torch's op refuses NaN (it checks 0 <= p <= 1): route it around, NaN in -> NaN out

@@ -15,7 +15,8 @@ normalisation.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Union
 
 import torch
 from torch import Tensor
@@ -32,7 +33,7 @@ _NORMALIZE = ("num_classes", "max", None)
 _ABSENT = ("max", "zero")
 
 
-def class_counts(labels: Tensor, num_classes: int, *, ignore_index: Optional[int] = None) -> Tensor:
+def class_counts(labels: Tensor, num_classes: int, *, ignore_index: int | None = None) -> Tensor:
     r"""How many times each class occurs in ``labels``.
 
     .. math:: n_c = \sum_i [y_i = c] \quad\text{(class indices)}, \qquad n_c = \sum_i y_{i,c}
@@ -76,8 +77,10 @@ def class_counts(labels: Tensor, num_classes: int, *, ignore_index: Optional[int
             return x.clone()
         return x.transpose(0, 1).reshape(num_classes, -1).sum(1)
     if labels.is_complex():
-        raise TypeError(f"labels must hold class indices (an integer tensor) or multi-label targets (float or bool), "
-                        f"got dtype {labels.dtype}")
+        raise TypeError(
+            f"labels must hold class indices (an integer tensor) or multi-label targets (float or bool), "
+            f"got dtype {labels.dtype}"
+        )
     ii = _checks.ignored(ignore_index, fn="class_counts")
     _checks.class_indices(labels, num_classes, ignore_index=ii, name="labels")
     flat = labels.reshape(-1).long()
@@ -111,11 +114,16 @@ def _as_counts(counts: Counts) -> Tensor:
     return c
 
 
-def _finish(raw: Tensor, present: Tensor, counts: Counts, normalize: Optional[str], absent: str) -> Tensor:
-    _checks.choice(normalize, "normalize", _NORMALIZE, hint="'num_classes': weights sum to C; 'max': largest 1; "
-                   "None: raw")
-    _checks.choice(absent, "absent", _ABSENT, hint="weight of a class with count 0: 'max' (that of the rarest "
-                   "present class) or 'zero'")
+def _finish(raw: Tensor, present: Tensor, counts: Counts, normalize: str | None, absent: str) -> Tensor:
+    _checks.choice(
+        normalize, "normalize", _NORMALIZE, hint="'num_classes': weights sum to C; 'max': largest 1; None: raw"
+    )
+    _checks.choice(
+        absent,
+        "absent",
+        _ABSENT,
+        hint="weight of a class with count 0: 'max' (that of the rarest present class) or 'zero'",
+    )
     if bool(present.any()):
         fill = raw[present].max() if absent == "max" else raw.new_zeros(())
         w = torch.where(present, raw, fill)
@@ -134,7 +142,7 @@ def class_balanced_weights(
     counts: Counts,
     *,
     beta: float = 0.999,
-    normalize: Optional[str] = "num_classes",
+    normalize: str | None = "num_classes",
     absent: str = "max",
 ) -> Tensor:
     r"""Class-balanced weights from the effective number of samples (Cui et al. 2019).
@@ -172,8 +180,9 @@ def class_balanced_weights(
         Cui, Jia, Lin, Song, Belongie. "Class-Balanced Loss Based on Effective Number of Samples",
         CVPR 2019 (arXiv:1901.05555).
     """
-    beta = _checks.number(beta, "beta", low=0.0, high=1.0, high_open=True,
-                          hint="Cui et al. use 0.9 to 0.9999; 0 gives uniform weights")
+    beta = _checks.number(
+        beta, "beta", low=0.0, high=1.0, high_open=True, hint="Cui et al. use 0.9 to 0.9999; 0 gives uniform weights"
+    )
     n = _as_counts(counts)
     present = n > 0
     if beta == 0:
@@ -189,7 +198,7 @@ def inverse_frequency_weights(
     counts: Counts,
     *,
     power: float = 1.0,
-    normalize: Optional[str] = "num_classes",
+    normalize: str | None = "num_classes",
     absent: str = "max",
 ) -> Tensor:
     r"""Inverse-frequency class weights :math:`w_c = n_c^{-\text{power}}`.

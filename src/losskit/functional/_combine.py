@@ -20,11 +20,11 @@ with the unweighted parts (still attached to the graph).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping, Optional, Union
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import torch
 from torch import Tensor
-from torch.nn import functional as F
 
 from .. import _checks
 from ._focal import focal_loss  # noqa: F401  (used in the examples)
@@ -33,7 +33,7 @@ __all__ = ["Activations", "precomputed", "combined_loss", "combined_loss_compone
 
 _TAKES = ("logits", "probs", "log_probs")
 _ACTIVATIONS = ("softmax", "sigmoid")
-Weight = Union[float, Tensor]
+Weight = float | Tensor
 
 
 class Activations:
@@ -124,7 +124,7 @@ def precomputed(loss: Callable, *, takes: str = "probs", activation: str = "soft
     return _Precomputed(loss, takes, activation, kwargs)
 
 
-def _check_parts(losses: Mapping[str, Callable], weights: Optional[Mapping[str, Weight]]) -> dict[str, Weight]:
+def _check_parts(losses: Mapping[str, Callable], weights: Mapping[str, Weight] | None) -> dict[str, Weight]:
     if not isinstance(losses, Mapping) or len(losses) == 0:
         raise TypeError(
             "losses must be a non-empty mapping name -> loss, e.g. {'ce': F.cross_entropy, 'focal': focal_loss}"
@@ -158,10 +158,16 @@ def _label_map(input: Tensor, target: Tensor) -> Tensor:
     """A MONAI-style class-index label map ``(N, 1, *)`` for logits ``(N, C, *)`` (``C > 1``) as ``(N, *)``, the
     class-index form every losskit part takes; anything else unchanged. Unambiguous: an integer target with
     one channel cannot be one-hot or multi-label masks (those have C channels)."""
-    if (isinstance(target, Tensor) and not (target.is_floating_point() or target.is_complex()
-                                            or target.dtype == torch.bool)
-            and input.dim() >= 2 and target.dim() == input.dim() and input.shape[1] > 1 and target.shape[1] == 1
-            and target.shape[0] == input.shape[0] and target.shape[2:] == input.shape[2:]):
+    if (
+        isinstance(target, Tensor)
+        and not (target.is_floating_point() or target.is_complex() or target.dtype == torch.bool)
+        and input.dim() >= 2
+        and target.dim() == input.dim()
+        and input.shape[1] > 1
+        and target.shape[1] == 1
+        and target.shape[0] == input.shape[0]
+        and target.shape[2:] == input.shape[2:]
+    ):
         return target.squeeze(1)
     return target
 
@@ -171,7 +177,7 @@ def combined_loss_components(
     target: Tensor,
     losses: Mapping[str, Callable],
     *,
-    weights: Optional[Mapping[str, Weight]] = None,
+    weights: Mapping[str, Weight] | None = None,
 ) -> tuple[Tensor, dict[str, Tensor]]:
     r"""The weighted sum of named losses and the (unweighted) value of each.
 
@@ -218,7 +224,7 @@ def combined_loss_components(
     weights = _check_parts(losses, weights)
     target = _label_map(input, target)
     acts = Activations(input)
-    total: Optional[Tensor] = None
+    total: Tensor | None = None
     parts: dict[str, Tensor] = {}
     for name, part in losses.items():
         x = acts.get(getattr(part, "takes", "logits"), getattr(part, "activation", "softmax"))
@@ -237,7 +243,7 @@ def combined_loss(
     target: Tensor,
     losses: Mapping[str, Callable],
     *,
-    weights: Optional[Mapping[str, Weight]] = None,
+    weights: Mapping[str, Weight] | None = None,
 ) -> Tensor:
     r"""The weighted sum :math:`\sum_k \lambda_k L_k(x, y)` of named losses (a plain tensor).
 
@@ -266,4 +272,3 @@ def combined_loss(
         See :func:`combined_loss_components`.
     """
     return combined_loss_components(input, target, losses, weights=weights)[0]
-

@@ -15,7 +15,7 @@ PyTorch path here is the reference they are tested against.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Optional, cast
+from typing import TYPE_CHECKING, cast
 
 import torch
 import torch.nn.functional as F
@@ -43,17 +43,17 @@ def _dtensor(*ts) -> bool:
 def cross_entropy(
     logits: Tensor,
     target: Tensor,
-    weight: Optional[Tensor] = None,
-    size_average: Optional[bool] = None,
-    ignore_index: Optional[int] = -100,
-    reduce: Optional[bool] = None,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    ignore_index: int | None = -100,
+    reduce: bool | None = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
     *,
     z_loss: float = 0.0,
-    softcap: Optional[float] = None,
-    class_mask: Optional[Tensor] = None,
-    sample_weight: Optional[Tensor] = None,
+    softcap: float | None = None,
+    class_mask: Tensor | None = None,
+    sample_weight: Tensor | None = None,
     all_ignored: str = "nan",
 ) -> Tensor:
     r"""Cross-entropy between softmax(logits) and class-index or class-probability targets.
@@ -138,26 +138,47 @@ def cross_entropy(
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     if _dtensor(logits):  # sharded on the class dimension: the vocabulary-parallel path, no gather
         from ..distributed import _dtensor as dt
-        return dt.cross_entropy(cast("DTensor", logits), target, weight, ignore_index, reduction, label_smoothing, z_loss=z_loss,
-                                softcap=softcap, all_ignored=all_ignored)
+
+        return dt.cross_entropy(
+            cast("DTensor", logits),
+            target,
+            weight,
+            ignore_index,
+            reduction,
+            label_smoothing,
+            z_loss=z_loss,
+            softcap=softcap,
+            all_ignored=all_ignored,
+        )
     all_ignored = check_all_ignored(all_ignored)
-    c = _checks.class_inputs("cross_entropy", logits, target, weight=weight, ignore_index=ignore_index,
-                             label_smoothing=label_smoothing)
+    c = _checks.class_inputs(
+        "cross_entropy", logits, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing
+    )
     zeta = _checks.number(z_loss, "z_loss", low=0.0, fn="cross_entropy", hint="0 turns it off; PaLM uses 1e-4")
-    cap = None if softcap is None else _checks.number(softcap, "softcap", low=0.0, low_open=True,
-                                                      fn="cross_entropy", hint="None turns it off")
+    cap = (
+        None
+        if softcap is None
+        else _checks.number(softcap, "softcap", low=0.0, low_open=True, fn="cross_entropy", hint="None turns it off")
+    )
     mask = _checks.class_mask(class_mask, c.logits, fn="cross_entropy", target=c.target, ignore_index=c.ignore_index)
     s = _checks.sample_weights(sample_weight, c.target.shape if not c.probs else _item_shape(c), fn="cross_entropy")
     rows = None
     if mask is None:
-        rows = _dispatch.kernel("cross_entropy_rows", c, z_loss=zeta, softcap=cap,
-                                reduction=reduction if s is None else "none")
+        rows = _dispatch.kernel(
+            "cross_entropy_rows", c, z_loss=zeta, softcap=cap, reduction=reduction if s is None else "none"
+        )
     if rows is None:
         if mask is None and s is None and not zeta and cap is None and reduction != "none" and all_ignored == "nan":
             # exactly torch's call: its fused reduction (Σ w_y·ℓ / Σ w_y, 0/0 = nan) is the one reduce()
             # would compute, without the (N, *) rows, the mask and the where
-            out = F.cross_entropy(c.logits, c.target, c.weight, ignore_index=c.torch_ignore_index,
-                                  reduction=reduction, label_smoothing=c.label_smoothing)
+            out = F.cross_entropy(
+                c.logits,
+                c.target,
+                c.weight,
+                ignore_index=c.torch_ignore_index,
+                reduction=reduction,
+                label_smoothing=c.label_smoothing,
+            )
             return out.to(_checks.autocast_dtype(c.logits))
         rows = _categorical_rows(c, zeta, cap, mask)
     return _reduce_rows(rows, c, s, reduction, all_ignored)
@@ -167,7 +188,7 @@ def _item_shape(c) -> tuple:
     return () if c.logits.dim() == 1 else (c.logits.shape[0], *c.logits.shape[2:])
 
 
-def _reduce_rows(rows, c, s: Optional[Tensor], reduction: str, all_ignored: str) -> Tensor:
+def _reduce_rows(rows, c, s: Tensor | None, reduction: str, all_ignored: str) -> Tensor:
     """The one reduction of the categorical losses: torch's weighted mean, times the sample weights."""
     w = c.weight_at_target
     if s is not None:
@@ -178,13 +199,14 @@ def _reduce_rows(rows, c, s: Optional[Tensor], reduction: str, all_ignored: str)
     return out.to(_checks.autocast_dtype(c.logits))
 
 
-def _categorical_rows(c, zeta: float, cap: Optional[float], mask: Optional[Tensor]) -> Tensor:
+def _categorical_rows(c, zeta: float, cap: float | None, mask: Tensor | None) -> Tensor:
     """Rows of cross-entropy by torch's op, with the soft cap, z-loss and class mask on top."""
     x = c.logits if cap is None else cap * torch.tanh(c.logits / cap)  # soft cap: cap·tanh(x/cap)
     if mask is not None:
         return _masked_rows(c, _checks.upcast(x), mask, zeta)
-    rows = F.cross_entropy(x, c.target, c.weight, ignore_index=c.torch_ignore_index, reduction="none",
-                           label_smoothing=c.label_smoothing)
+    rows = F.cross_entropy(
+        x, c.target, c.weight, ignore_index=c.torch_ignore_index, reduction="none", label_smoothing=c.label_smoothing
+    )
     if zeta:
         lse = torch.logsumexp(_checks.upcast(x), dim=c.class_dim)
         a = c.weight_at_target if c.weight_at_target is not None else torch.ones_like(lse)
@@ -228,13 +250,13 @@ def _masked_rows(c, x: Tensor, mask: Tensor, zeta: float) -> Tensor:
 def nll_loss(
     log_probs: Tensor,
     target: Tensor,
-    weight: Optional[Tensor] = None,
-    size_average: Optional[bool] = None,
-    ignore_index: Optional[int] = -100,
-    reduce: Optional[bool] = None,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    ignore_index: int | None = -100,
+    reduce: bool | None = None,
     reduction: str = "mean",
     *,
-    sample_weight: Optional[Tensor] = None,
+    sample_weight: Tensor | None = None,
     all_ignored: str = "nan",
 ) -> Tensor:
     r"""Negative log-likelihood of class indices given log-probabilities.
@@ -277,8 +299,16 @@ def nll_loss(
     """
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     all_ignored = check_all_ignored(all_ignored)
-    c = _checks.class_inputs("nll_loss", log_probs, target, weight=weight, ignore_index=ignore_index,
-                             probs_allowed=False, name="log_probs", link=None)
+    c = _checks.class_inputs(
+        "nll_loss",
+        log_probs,
+        target,
+        weight=weight,
+        ignore_index=ignore_index,
+        probs_allowed=False,
+        name="log_probs",
+        link=None,
+    )
     _checks.warn_not_log_probs(c.logits, fn="nll_loss")
     s = _checks.sample_weights(sample_weight, c.target.shape, fn="nll_loss")
     if s is None and reduction != "none" and all_ignored == "nan":  # exactly torch's call: its fused reduction
@@ -303,18 +333,46 @@ def _default_chunk(n: int, classes: int) -> int:
     return max(1, min(n, rows))
 
 
-def _chunk_step(logits: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int, eps: float,
-                row_scale: Optional[Tensor], zeta: float, cap: float) -> tuple[Tensor, Optional[Tensor]]:
-    out = _dispatch.kernel("linear_cross_entropy_chunk", logits, target, weight, ignore_index, eps, row_scale,
-                           z_loss=zeta, softcap=cap or None)
+def _chunk_step(
+    logits: Tensor,
+    target: Tensor,
+    weight: Tensor | None,
+    ignore_index: int,
+    eps: float,
+    row_scale: Tensor | None,
+    zeta: float,
+    cap: float,
+) -> tuple[Tensor, Tensor | None]:
+    out = _dispatch.kernel(
+        "linear_cross_entropy_chunk",
+        logits,
+        target,
+        weight,
+        ignore_index,
+        eps,
+        row_scale,
+        z_loss=zeta,
+        softcap=cap or None,
+    )
     if out is None:
         out = cross_entropy_rows_and_grad(logits, target, weight, ignore_index, eps, row_scale, zeta, cap or None)
     return out
 
 
-def _run_chunks(x: Tensor, lw: Tensor, lb: Optional[Tensor], target: Tensor, weight: Optional[Tensor],
-                ignore_index: int, eps: float, zeta: float, cap: float, chunk: int, row_scale: Optional[Tensor],
-                needs: tuple[bool, bool, bool]):
+def _run_chunks(
+    x: Tensor,
+    lw: Tensor,
+    lb: Tensor | None,
+    target: Tensor,
+    weight: Tensor | None,
+    ignore_index: int,
+    eps: float,
+    zeta: float,
+    cap: float,
+    chunk: int,
+    row_scale: Tensor | None,
+    needs: tuple[bool, bool, bool],
+):
     """Loss per row and, with ``row_scale``, the gradients of ``sum_i scale_i loss_i`` (three GEMMs a chunk)."""
     n = x.shape[0]
     acc = torch.float64 if x.dtype == torch.float64 else torch.float32
@@ -326,16 +384,24 @@ def _run_chunks(x: Tensor, lw: Tensor, lb: Optional[Tensor], target: Tensor, wei
     lwx = lw if lw.dtype == x.dtype else lw.to(x.dtype)  # the GEMM's dtype (autocast's, or the input's)
     lbx = None if lb is None else (lb if lb.dtype == x.dtype else lb.to(x.dtype))
     for i in range(0, n, chunk):
-        xc = x[i:i + chunk]
+        xc = x[i : i + chunk]
         logits = F.linear(xc, lwx, lbx)  # GEMM, float32 accumulation, in the input's dtype
-        r, dz = _chunk_step(logits, target[i:i + chunk], weight, ignore_index, eps,
-                            None if row_scale is None else row_scale[i:i + chunk], zeta, cap)
-        rows[i:i + chunk] = r
+        r, dz = _chunk_step(
+            logits,
+            target[i : i + chunk],
+            weight,
+            ignore_index,
+            eps,
+            None if row_scale is None else row_scale[i : i + chunk],
+            zeta,
+            cap,
+        )
+        rows[i : i + chunk] = r
         if dz is None:
             continue
         dzl = dz.to(x.dtype)
         if gx is not None:
-            torch.mm(dzl, lwx, out=gx[i:i + chunk])  # dL/dx = dL/dz W
+            torch.mm(dzl, lwx, out=gx[i : i + chunk])  # dL/dx = dL/dz W
         if gw is not None:
             gw.addmm_(dzl.t().to(gw.dtype), xc.to(gw.dtype))  # dL/dW += dL/dz^T x  (in W's dtype)
         if gb is not None:
@@ -349,54 +415,112 @@ def _empty(t: Tensor) -> Tensor:
 
 
 @torch.library.custom_op("losskit::linear_cross_entropy", mutates_args=())
-def _lce_op(x: Tensor, lw: Tensor, lb: Optional[Tensor], target: Tensor, weight: Optional[Tensor],
-            row_weight: Optional[Tensor], ignore_index: int, label_smoothing: float, z_loss: float, softcap: float,
-            per_row: bool, chunk: int, need_x: bool, need_w: bool, need_b: bool
-            ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def _lce_op(
+    x: Tensor,
+    lw: Tensor,
+    lb: Tensor | None,
+    target: Tensor,
+    weight: Tensor | None,
+    row_weight: Tensor | None,
+    ignore_index: int,
+    label_smoothing: float,
+    z_loss: float,
+    softcap: float,
+    per_row: bool,
+    chunk: int,
+    need_x: bool,
+    need_w: bool,
+    need_b: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Rows (``per_row``) or their sum weighted by ``row_weight``, and the gradients of that sum (computed
     in the forward: the backward only scales them); empty tensors where a gradient is not wanted."""
     needs = (need_x, need_w, need_b)
     if per_row or not any(needs):
-        rows, *_ = _run_chunks(x, lw, lb, target, weight, ignore_index, label_smoothing, z_loss, softcap, chunk,
-                               None, needs)
+        rows, *_ = _run_chunks(
+            x, lw, lb, target, weight, ignore_index, label_smoothing, z_loss, softcap, chunk, None, needs
+        )
         out = rows if per_row else (rows if row_weight is None else rows * row_weight).sum()
         return out, _empty(x), _empty(x), _empty(x)
     acc = torch.float64 if x.dtype == torch.float64 else torch.float32
     scale = torch.ones((), dtype=acc, device=x.device).expand(x.shape[0]) if row_weight is None else row_weight
-    rows, gx, gw, gb = _run_chunks(x, lw, lb, target, weight, ignore_index, label_smoothing, z_loss, softcap, chunk,
-                                   scale, needs)
+    rows, gx, gw, gb = _run_chunks(
+        x, lw, lb, target, weight, ignore_index, label_smoothing, z_loss, softcap, chunk, scale, needs
+    )
     total = (rows if row_weight is None else rows * row_weight).sum()
     return total, *(_empty(x) if g is None else g for g in (gx, gw, gb))
 
 
 @_lce_op.register_fake
-def _(x, lw, lb, target, weight, row_weight, ignore_index, label_smoothing, z_loss, softcap, per_row, chunk, need_x,
-      need_w, need_b):
+def _(
+    x,
+    lw,
+    lb,
+    target,
+    weight,
+    row_weight,
+    ignore_index,
+    label_smoothing,
+    z_loss,
+    softcap,
+    per_row,
+    chunk,
+    need_x,
+    need_w,
+    need_b,
+):
     acc = torch.float64 if x.dtype == torch.float64 else torch.float32
     out = x.new_empty((x.shape[0],) if per_row else (), dtype=acc)
     grads = not per_row
-    return (out, x.new_empty(x.shape) if grads and need_x else _empty(x),
-            lw.new_empty(lw.shape) if grads and need_w else _empty(x),
-            lb.new_empty(lb.shape) if grads and need_b and lb is not None else _empty(x))
+    return (
+        out,
+        x.new_empty(x.shape) if grads and need_x else _empty(x),
+        lw.new_empty(lw.shape) if grads and need_w else _empty(x),
+        lb.new_empty(lb.shape) if grads and need_b and lb is not None else _empty(x),
+    )
 
 
 @torch.library.custom_op("losskit::linear_cross_entropy_backward", mutates_args=())
-def _lce_backward_op(g_rows: Tensor, x: Tensor, lw: Tensor, lb: Optional[Tensor], target: Tensor,
-                     weight: Optional[Tensor], ignore_index: int, label_smoothing: float, z_loss: float,
-                     softcap: float, chunk: int, need_x: bool, need_w: bool, need_b: bool
-                     ) -> tuple[Tensor, Tensor, Tensor]:
+def _lce_backward_op(
+    g_rows: Tensor,
+    x: Tensor,
+    lw: Tensor,
+    lb: Tensor | None,
+    target: Tensor,
+    weight: Tensor | None,
+    ignore_index: int,
+    label_smoothing: float,
+    z_loss: float,
+    softcap: float,
+    chunk: int,
+    need_x: bool,
+    need_w: bool,
+    need_b: bool,
+) -> tuple[Tensor, Tensor, Tensor]:
     """Gradients of ``sum_i g_i loss_i`` (``reduction="none"``): the chunk logits are formed again."""
-    _, gx, gw, gb = _run_chunks(x, lw, lb, target, weight, ignore_index, label_smoothing, z_loss, softcap, chunk,
-                                g_rows.to(torch.float64 if x.dtype == torch.float64 else torch.float32),
-                                (need_x, need_w, need_b))
+    _, gx, gw, gb = _run_chunks(
+        x,
+        lw,
+        lb,
+        target,
+        weight,
+        ignore_index,
+        label_smoothing,
+        z_loss,
+        softcap,
+        chunk,
+        g_rows.to(torch.float64 if x.dtype == torch.float64 else torch.float32),
+        (need_x, need_w, need_b),
+    )
     return tuple(_empty(x) if g is None else g for g in (gx, gw, gb))  # type: ignore[return-value]
 
 
 @_lce_backward_op.register_fake
-def _(g_rows, x, lw, lb, target, weight, ignore_index, label_smoothing, z_loss, softcap, chunk, need_x, need_w,
-      need_b):
-    return (x.new_empty(x.shape) if need_x else _empty(x), lw.new_empty(lw.shape) if need_w else _empty(x),
-            lb.new_empty(lb.shape) if need_b and lb is not None else _empty(x))
+def _(g_rows, x, lw, lb, target, weight, ignore_index, label_smoothing, z_loss, softcap, chunk, need_x, need_w, need_b):
+    return (
+        x.new_empty(x.shape) if need_x else _empty(x),
+        lw.new_empty(lw.shape) if need_w else _empty(x),
+        lb.new_empty(lb.shape) if need_b and lb is not None else _empty(x),
+    )
 
 
 def _lce_setup(ctx, inputs, output):
@@ -410,16 +534,19 @@ def _lce_setup(ctx, inputs, output):
 def _lce_backward(ctx, g_out, _gx, _gw, _gb):
     ignore_index, eps, zeta, cap, per_row, chunk, need_x, need_w, need_b = ctx.opts
     if ctx.consumed:
-        raise RuntimeError("linear_cross_entropy: its gradients are formed in the forward and serve one backward "
-                           "only; for retain_graph=True compute cross_entropy(F.linear(input, W, b), target)")
+        raise RuntimeError(
+            "linear_cross_entropy: its gradients are formed in the forward and serve one backward "
+            "only; for retain_graph=True compute cross_entropy(F.linear(input, W, b), target)"
+        )
     x, lw, lb, target, weight, row_weight, gx, gw, gb = ctx.saved_tensors
     if torch.is_grad_enabled():
         # create_graph=True: differentiate the unfused computation (it holds the logits) so that
         # the gradient is itself differentiable
         return _reference_grads(g_out, x, lw, lb, target, weight, row_weight, ignore_index, eps, zeta, cap, per_row)
     if per_row:
-        gx, gw, gb = _lce_backward_op(g_out, x, lw, lb, target, weight, ignore_index, eps, zeta, cap, chunk, need_x,
-                                      need_w, need_b)
+        gx, gw, gb = _lce_backward_op(
+            g_out, x, lw, lb, target, weight, ignore_index, eps, zeta, cap, chunk, need_x, need_w, need_b
+        )
     else:
         ctx.consumed = True
         # an all-ignored mean hands down an infinite scale (d(0/0)/d0); every gradient is 0 then, as in torch
@@ -470,8 +597,10 @@ def _gemm_dtype(fn: str, x: Tensor, lw: Tensor) -> torch.dtype:
         except AttributeError:  # pragma: no cover - torch < 2.4
             return x.dtype
     if x.dtype != lw.dtype:
-        raise TypeError(f"{fn}: input and linear_weight must have the same dtype, got {x.dtype} and {lw.dtype}; "
-                        "cast one of them (e.g. input.to(linear_weight.dtype)), or run under torch.autocast")
+        raise TypeError(
+            f"{fn}: input and linear_weight must have the same dtype, got {x.dtype} and {lw.dtype}; "
+            "cast one of them (e.g. input.to(linear_weight.dtype)), or run under torch.autocast"
+        )
     return x.dtype
 
 
@@ -480,15 +609,15 @@ def linear_cross_entropy(
     linear_weight: Tensor,
     target: Tensor,
     *,
-    linear_bias: Optional[Tensor] = None,
-    weight: Optional[Tensor] = None,
+    linear_bias: Tensor | None = None,
+    weight: Tensor | None = None,
     reduction: str = "mean",
-    ignore_index: Optional[int] = -100,
+    ignore_index: int | None = -100,
     label_smoothing: float = 0.0,
     z_loss: float = 0.0,
-    softcap: Optional[float] = None,
-    sample_weight: Optional[Tensor] = None,
-    chunk_size: Optional[int] = None,
+    softcap: float | None = None,
+    sample_weight: Tensor | None = None,
+    chunk_size: int | None = None,
     all_ignored: str = "nan",
     options=None,
 ) -> Tensor:
@@ -566,65 +695,118 @@ def linear_cross_entropy(
     reduction = check_reduction(reduction)
     if _dtensor(input, linear_weight):  # a head sharded on its rows (the classes): the vocabulary-parallel path
         from ..distributed import _dtensor as dtensor
-        return dtensor.linear_cross_entropy(input, linear_weight, target, linear_bias=linear_bias, weight=weight,
-                                       reduction=reduction, ignore_index=ignore_index, label_smoothing=label_smoothing,
-                                       chunk_size=chunk_size or getattr(options, "batch_chunk_size", None),
-                                       all_ignored=all_ignored)
+
+        return dtensor.linear_cross_entropy(
+            input,
+            linear_weight,
+            target,
+            linear_bias=linear_bias,
+            weight=weight,
+            reduction=reduction,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+            chunk_size=chunk_size or getattr(options, "batch_chunk_size", None),
+            all_ignored=all_ignored,
+        )
     all_ignored = check_all_ignored(all_ignored)
     x = _checks.floating(input, "input")
     lw = _checks.floating(linear_weight, "linear_weight")
     if x.dim() not in (1, 2):
-        raise ValueError(f"{fn}: input must have shape (N, in_features) or (in_features,), got {tuple(x.shape)}; "
-                         "flatten leading dims with input.flatten(0, -2) and target.flatten()")
+        raise ValueError(
+            f"{fn}: input must have shape (N, in_features) or (in_features,), got {tuple(x.shape)}; "
+            "flatten leading dims with input.flatten(0, -2) and target.flatten()"
+        )
     if lw.dim() < 2 or lw.shape[-1] != x.shape[-1]:
-        raise ValueError(f"{fn}: linear_weight must have shape (C, ..., in_features={x.shape[-1]}), "
-                         f"got {tuple(lw.shape)}")
+        raise ValueError(
+            f"{fn}: linear_weight must have shape (C, ..., in_features={x.shape[-1]}), got {tuple(lw.shape)}"
+        )
     if linear_bias is not None:
         _checks.floating(linear_bias, "linear_bias")
         if tuple(linear_bias.shape) != tuple(lw.shape[:-1]):
-            raise ValueError(f"{fn}: linear_bias must have shape {tuple(lw.shape[:-1])}, got "
-                             f"{tuple(linear_bias.shape)}")
+            raise ValueError(
+                f"{fn}: linear_bias must have shape {tuple(lw.shape[:-1])}, got {tuple(linear_bias.shape)}"
+            )
     dt = _gemm_dtype(fn, x, lw)
     zeta = _checks.number(z_loss, "z_loss", low=0.0, fn=fn, hint="0 turns it off; PaLM uses 1e-4")
-    cap = None if softcap is None else _checks.number(softcap, "softcap", low=0.0, low_open=True, fn=fn,
-                                                      hint="None turns it off")
+    cap = (
+        None
+        if softcap is None
+        else _checks.number(softcap, "softcap", low=0.0, low_open=True, fn=fn, hint="None turns it off")
+    )
     if chunk_size is None and options is not None:
         chunk_size = getattr(options, "batch_chunk_size", None)
     if chunk_size is not None:
-        chunk_size = _checks.number(chunk_size, "chunk_size", low=1, integer=True, fn=fn,
-                                    hint="tokens per chunk, or None for the default")
+        chunk_size = _checks.number(
+            chunk_size, "chunk_size", low=1, integer=True, fn=fn, hint="tokens per chunk, or None for the default"
+        )
     for t, name in ((x, "input"), (lw, "linear_weight")):
         _checks.finite(t, name)
 
     n_shape = () if x.dim() == 1 else (x.shape[0],)
-    unfused = (lw.dim() > 2 or _checks.tracing() and not torch.compiler.is_compiling()
-               or target.requires_grad or (weight is not None and weight.requires_grad)
-               or (sample_weight is not None and sample_weight.requires_grad))
+    unfused = (
+        lw.dim() > 2
+        or (_checks.tracing() and not torch.compiler.is_compiling())
+        or target.requires_grad
+        or (weight is not None and weight.requires_grad)
+        or (sample_weight is not None and sample_weight.requires_grad)
+    )
     if unfused:
         # the unfused computation: cross_entropy validates the target and reduces
         logits = F.linear(x, lw.flatten(0, -2), None if linear_bias is None else linear_bias.flatten())
         logits = logits.unflatten(-1, tuple(lw.shape[:-1]))
-        return cross_entropy(logits, target, weight, None, ignore_index, None, reduction, label_smoothing,
-                             z_loss=zeta, softcap=cap, sample_weight=sample_weight, all_ignored=all_ignored)
+        return cross_entropy(
+            logits,
+            target,
+            weight,
+            None,
+            ignore_index,
+            None,
+            reduction,
+            label_smoothing,
+            z_loss=zeta,
+            softcap=cap,
+            sample_weight=sample_weight,
+            all_ignored=all_ignored,
+        )
 
     num_classes = lw.shape[0]
     like = x.new_zeros((), dtype=dt).expand(*n_shape, num_classes)  # stands for the logits' shape and dtype
-    c = _checks.class_inputs(fn, like, target, weight=weight, ignore_index=ignore_index,
-                             label_smoothing=label_smoothing, shape_only=True)
+    c = _checks.class_inputs(
+        fn, like, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing, shape_only=True
+    )
     xb = x.reshape(-1, x.shape[-1]).to(dt)
     n = xb.shape[0]
     sw = _checks.sample_weights(sample_weight, (n,) if x.dim() == 2 else (), fn=fn)
-    sw = None if sw is None else sw.detach().expand(*n_shape).reshape(n).to(torch.float64 if dt == torch.float64
-                                                                              else torch.float32)
+    sw = (
+        None
+        if sw is None
+        else sw.detach().expand(*n_shape).reshape(n).to(torch.float64 if dt == torch.float64 else torch.float32)
+    )
     t = c.target.reshape(n, num_classes) if c.probs else c.target.reshape(n)
     w = None if c.weight is None else c.weight.detach()
     grad_on = torch.is_grad_enabled()
-    needs = (grad_on and x.requires_grad, grad_on and lw.requires_grad,
-             grad_on and linear_bias is not None and linear_bias.requires_grad)
+    needs = (
+        grad_on and x.requires_grad,
+        grad_on and lw.requires_grad,
+        grad_on and linear_bias is not None and linear_bias.requires_grad,
+    )
     chunk = int(chunk_size or _default_chunk(n, num_classes))
     out_dtype = _checks.autocast_dtype(like)  # torch's: the logits' dtype, float32 under autocast
-    out, *_ = _lce_op(xb, lw, linear_bias, t, w, sw, c.torch_ignore_index, c.label_smoothing, zeta, cap or 0.0,
-                      reduction == "none", chunk, *needs)
+    out, *_ = _lce_op(
+        xb,
+        lw,
+        linear_bias,
+        t,
+        w,
+        sw,
+        c.torch_ignore_index,
+        c.label_smoothing,
+        zeta,
+        cap or 0.0,
+        reduction == "none",
+        chunk,
+        *needs,
+    )
     if reduction == "none":
         return (out if sw is None else out * sw).reshape(n_shape).to(out_dtype)
     if reduction == "sum":
@@ -647,10 +829,10 @@ def generalized_cross_entropy(
     target: Tensor,
     *,
     q: float = 0.7,
-    weight: Optional[Tensor] = None,
-    ignore_index: Optional[int] = -100,
+    weight: Tensor | None = None,
+    ignore_index: int | None = -100,
     label_smoothing: float = 0.0,
-    sample_weight: Optional[Tensor] = None,
+    sample_weight: Tensor | None = None,
     reduction: str = "mean",
     all_ignored: str = "nan",
 ) -> Tensor:
@@ -700,8 +882,9 @@ def generalized_cross_entropy(
     fn = "generalized_cross_entropy"
     reduction = check_reduction(reduction)
     all_ignored = check_all_ignored(all_ignored)
-    c = _checks.class_inputs(fn, logits, target, weight=weight, ignore_index=ignore_index,
-                             label_smoothing=label_smoothing)
+    c = _checks.class_inputs(
+        fn, logits, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing
+    )
     q = _checks.number(q, "q", low=0.0, high=1.0, low_open=True, fn=fn, hint="the paper uses 0.7; q -> 0 is CE")
     s = _checks.sample_weights(sample_weight, c.target.shape if not c.probs else _item_shape(c), fn=fn)
     d = c.class_dim
@@ -715,7 +898,8 @@ def generalized_cross_entropy(
         else:
             y = (c.target if c.valid is None else c.target.masked_fill(~c.valid, 0)).unsqueeze(d)
             t = torch.full_like(logp, eps / c.num_classes).scatter_add_(
-                d, y, torch.full(y.shape, 1.0 - eps, dtype=logp.dtype, device=logp.device))
+                d, y, torch.full(y.shape, 1.0 - eps, dtype=logp.dtype, device=logp.device)
+            )
         w = None if c.weight is None else c.weight.to(logp.dtype).view(-1, *([1] * (logp.dim() - 1 - d)))
         rows = (t * (one_minus if w is None else w * one_minus)).sum(d)  # Σ_c t_c w_c (1 - p_c^q)/q
     else:

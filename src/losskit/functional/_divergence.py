@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Optional
 
 import torch
 from torch import Tensor
@@ -51,8 +50,9 @@ def _prep(x: Tensor, name: str, log_input: bool) -> Tensor:
         _checks.finite(x, name, neginf_ok=True)  # -inf is an impossible outcome; NaN and +inf are errors
     else:
         _checks.finite(x, name)
-        _checks.values_in(x, name, low=0.0, high=1.0, fix="pass probabilities in [0, 1] (or log-probabilities "
-                                                             "with log_input=True)")
+        _checks.values_in(
+            x, name, low=0.0, high=1.0, fix="pass probabilities in [0, 1] (or log-probabilities with log_input=True)"
+        )
     return _checks.upcast(x)
 
 
@@ -246,8 +246,8 @@ def js_divergence(p: Tensor, q: Tensor, *, dim: int = -1, log_input: bool = Fals
 def kl_div(
     input: Tensor,
     target: Tensor,
-    size_average: Optional[bool] = None,
-    reduce: Optional[bool] = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
     log_target: bool = False,
 ) -> Tensor:
@@ -289,14 +289,17 @@ def kl_div(
         PyTorch, ``torch.nn.KLDivLoss``; Hinton et al., "Distilling the Knowledge in a Neural
         Network", 2015.
     """
-    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction),
-                                allowed=("none", "batchmean", "sum", "mean"))
+    reduction = check_reduction(
+        legacy_reduction(size_average, reduce, reduction), allowed=("none", "batchmean", "sum", "mean")
+    )
     log_target = _checks.flag(log_target, "log_target", fn="kl_div")
     _checks.floating(input, "input")
-    _checks.broadcasts_to(target, input.shape, "kl_div: target", "input",
-                          fix="give target input's shape (or one that broadcasts to it)")
-    b = _checks.pointwise_inputs("kl_div", {"input": input, "target": target},
-                                 neginf_ok=("input", "target") if log_target else ("input",))
+    _checks.broadcasts_to(
+        target, input.shape, "kl_div: target", "input", fix="give target input's shape (or one that broadcasts to it)"
+    )
+    b = _checks.pointwise_inputs(
+        "kl_div", {"input": input, "target": target}, neginf_ok=("input", "target") if log_target else ("input",)
+    )
     if reduction == "mean" and not _checks.tracing():  # (a warning would break a fullgraph compile)
         warnings.warn(
             "kl_div: reduction='mean' divides the total loss by both the batch size and the support size; "
@@ -309,8 +312,9 @@ def kl_div(
     return _reduction.reduce(rows, reduction)  # batchmean: sum / input.shape[0]; mean: sum / numel
 
 
-def generalized_kl_divergence(input: Tensor, target: Tensor, *, log_input: bool = False,
-                              reduction: str = "batchmean") -> Tensor:
+def generalized_kl_divergence(
+    input: Tensor, target: Tensor, *, log_input: bool = False, reduction: str = "batchmean"
+) -> Tensor:
     r"""Generalized KL divergence (I-divergence) between non-negative measures that need not sum to 1.
 
     .. math::
@@ -356,13 +360,17 @@ def generalized_kl_divergence(input: Tensor, target: Tensor, *, log_input: bool 
     reduction = check_reduction(reduction, allowed=("none", "batchmean", "sum", "mean"))
     log_input = _checks.flag(log_input, "log_input", fn=fn)
     _checks.floating(input, "input")
-    _checks.broadcasts_to(target, input.shape, f"{fn}: target", "input",
-                          fix="give target input's shape (or one that broadcasts to it)")
-    b = _checks.pointwise_inputs(fn, {"input": input, "target": target},
-                                 neginf_ok=("input",) if log_input else ())
+    _checks.broadcasts_to(
+        target, input.shape, f"{fn}: target", "input", fix="give target input's shape (or one that broadcasts to it)"
+    )
+    b = _checks.pointwise_inputs(fn, {"input": input, "target": target}, neginf_ok=("input",) if log_input else ())
     if not log_input:
-        _checks.values_in(input, "input", low=0.0, fix="input is a non-negative measure; pass log_input=True for "
-                                                        "log-measures (e.g. a model's raw output)")
+        _checks.values_in(
+            input,
+            "input",
+            low=0.0,
+            fix="input is a non-negative measure; pass log_input=True for log-measures (e.g. a model's raw output)",
+        )
     _checks.values_in(target, "target", low=0.0, fix="the target is a non-negative measure (counts, intensities)")
     x, t = b.tensors
     out = _checks.autocast_dtype(x, b.dtype)
@@ -375,8 +383,15 @@ def generalized_kl_divergence(input: Tensor, target: Tensor, *, log_input: bool 
     return _reduction.reduce(rows.expand(input.shape), reduction).to(out)
 
 
-def jsd_cross_entropy(logits: Tensor, target: Tensor, *, num_splits: Optional[int] = 3, alpha: float = 12.0,
-                      label_smoothing: float = 0.1, reduction: str = "mean") -> Tensor:
+def jsd_cross_entropy(
+    logits: Tensor,
+    target: Tensor,
+    *,
+    num_splits: int | None = 3,
+    alpha: float = 12.0,
+    label_smoothing: float = 0.1,
+    reduction: str = "mean",
+) -> Tensor:
     r"""Cross-entropy on the clean split plus a Jensen-Shannon consistency term over augmented splits
     (AugMix; timm's ``JsdCrossEntropy``).
 
@@ -429,19 +444,30 @@ def jsd_cross_entropy(logits: Tensor, target: Tensor, *, num_splits: Optional[in
     _checks.tensor(target, "target")
     if x.dim() == 3:
         if num_splits is not None and num_splits != x.shape[0]:
-            raise ValueError(f"{fn}: logits of shape {tuple(x.shape)} hold {x.shape[0]} splits (dim 0) but "
-                             f"num_splits={num_splits}; pass num_splits=None or {x.shape[0]}")
+            raise ValueError(
+                f"{fn}: logits of shape {tuple(x.shape)} hold {x.shape[0]} splits (dim 0) but "
+                f"num_splits={num_splits}; pass num_splits=None or {x.shape[0]}"
+            )
         s, m = x.shape[0], x.shape[1]
     elif x.dim() == 2:
-        s = _checks.number(num_splits, "num_splits", low=1, integer=True, fn=fn,
-                           hint="the number of splits stacked along dim 0 (clean + augmented), timm's default 3")
+        s = _checks.number(
+            num_splits,
+            "num_splits",
+            low=1,
+            integer=True,
+            fn=fn,
+            hint="the number of splits stacked along dim 0 (clean + augmented), timm's default 3",
+        )
         if x.shape[0] % s:
-            raise ValueError(f"{fn}: logits has {x.shape[0]} rows, which is not num_splits={s} splits of equal size; "
-                             "stack [clean; aug1; ...] along dim 0, each split holding the same images")
+            raise ValueError(
+                f"{fn}: logits has {x.shape[0]} rows, which is not num_splits={s} splits of equal size; "
+                "stack [clean; aug1; ...] along dim 0, each split holding the same images"
+            )
         m = x.shape[0] // s
     else:
-        raise ValueError(f"{fn}: logits must be (S*M, C) (splits stacked along dim 0) or (S, M, C), got shape "
-                         f"{tuple(x.shape)}")
+        raise ValueError(
+            f"{fn}: logits must be (S*M, C) (splits stacked along dim 0) or (S, M, C), got shape {tuple(x.shape)}"
+        )
     z = x.reshape(s, m, x.shape[-1])
     if target.dim() == 1 and target.shape[0] == s * m and s > 1:
         target = target[:m]  # timm's convention: the whole batch's targets, the clean split first

@@ -27,8 +27,6 @@ path is plain autograd: second-order gradients, ``torch.func`` and ``torch.compi
 
 from __future__ import annotations
 
-from typing import Optional, Union
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -41,7 +39,7 @@ from ._primitives import focal_power, softmax_log_p_and_one_minus_p
 
 __all__ = ["sigmoid_focal_loss", "binary_focal_loss", "focal_loss", "asymmetric_loss", "asymmetric_single_label_loss"]
 
-Alpha = Union[float, Tensor, None]
+Alpha = float | Tensor | None
 
 
 # --------------------------------------------------------------------------------------------
@@ -68,8 +66,9 @@ def _log_p_and_log_q(b, probs: bool) -> tuple[Tensor, Tensor]:
     return log_p, log_q
 
 
-def sigmoid_rows(b, *, alpha: Alpha, gamma_pos: float, gamma_neg: float, clip: float = 0.0,
-                 epsilon: float = 0.0, probs: bool = False) -> Tensor:
+def sigmoid_rows(
+    b, *, alpha: Alpha, gamma_pos: float, gamma_neg: float, clip: float = 0.0, epsilon: float = 0.0, probs: bool = False
+) -> Tensor:
     """Elementwise ``w [y l_pos + (1 - y) l_neg] (+ poly)`` of normalised binary inputs ``b`` (0 where ignored).
 
     l_pos = alpha pos_weight (1 - p)^g+ (-log p)
@@ -88,7 +87,9 @@ def sigmoid_rows(b, *, alpha: Alpha, gamma_pos: float, gamma_neg: float, clip: f
         if gamma_neg:
             keep = p > clip
             d = torch.where(keep, p - clip, torch.ones((), dtype=dt, device=z.device))  # (no log 0 in the backward)
-            neg = neg * torch.where(keep, torch.exp(gamma_neg * torch.log(d)), torch.zeros((), dtype=dt, device=z.device))
+            neg = neg * torch.where(
+                keep, torch.exp(gamma_neg * torch.log(d)), torch.zeros((), dtype=dt, device=z.device)
+            )
     else:
         neg = -log_q if not gamma_neg else -log_q * torch.exp(gamma_neg * log_p)  # p^g = exp(g log p)
     if alpha is not None:
@@ -99,7 +100,9 @@ def sigmoid_rows(b, *, alpha: Alpha, gamma_pos: float, gamma_neg: float, clip: f
     rows = y * pos + (1.0 - y) * neg  # expectation under y ~ Bernoulli(target)
     if epsilon:
         # Poly-1 (Leng et al. 2022): eps (1 - p_t)^(g + 1), per target side
-        rows = rows + epsilon * (y * torch.exp((gamma_pos + 1.0) * log_q) + (1.0 - y) * torch.exp((gamma_neg + 1.0) * log_p))
+        rows = rows + epsilon * (
+            y * torch.exp((gamma_pos + 1.0) * log_q) + (1.0 - y) * torch.exp((gamma_neg + 1.0) * log_p)
+        )
     if b.weight is not None:
         rows = b.weight.to(dt) * rows
     return rows
@@ -116,14 +119,14 @@ def sigmoid_focal_loss(
     *,
     alpha: Alpha = None,
     gamma: float = 2.0,
-    weight: Optional[Tensor] = None,
-    pos_weight: Optional[Tensor] = None,
+    weight: Tensor | None = None,
+    pos_weight: Tensor | None = None,
     label_smoothing: float = 0.0,
-    ignore_index: Optional[float] = None,
+    ignore_index: float | None = None,
     reduction: str = "mean",
     all_ignored: str = "nan",
     soft_target: str = "expected",
-    reduced_threshold: Optional[float] = None,
+    reduced_threshold: float | None = None,
     normalized: bool = False,
 ) -> Tensor:
     r"""Sigmoid focal loss (Lin et al. 2017) for binary and multi-label targets, from logits.
@@ -207,15 +210,34 @@ def sigmoid_focal_loss(
     """
     fn = "sigmoid_focal_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
-    b = _checks.binary_inputs(fn, logits, target, weight=weight, pos_weight=pos_weight, alpha=alpha,
-                              ignore_index=ignore_index, label_smoothing=label_smoothing)
+    b = _checks.binary_inputs(
+        fn,
+        logits,
+        target,
+        weight=weight,
+        pos_weight=pos_weight,
+        alpha=alpha,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+    )
     gamma, peers = _gamma(gamma, fn), _soft_target(soft_target, reduced_threshold, normalized, fn) == "peers"
     if reduced_threshold is not None:
-        reduced_threshold = _checks.number(reduced_threshold, "reduced_threshold", low=0.0, high=1.0, low_open=True,
-                                           fn=fn, hint="smp uses 0.5; None turns it off")
+        reduced_threshold = _checks.number(
+            reduced_threshold,
+            "reduced_threshold",
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            fn=fn,
+            hint="smp uses 0.5; None turns it off",
+        )
     if peers:
-        return reduce_binary(peers_rows(b, alpha=b.alpha, gamma=gamma, reduced_threshold=reduced_threshold,
-                                        normalized=normalized), b, reduction, all_ignored)
+        return reduce_binary(
+            peers_rows(b, alpha=b.alpha, gamma=gamma, reduced_threshold=reduced_threshold, normalized=normalized),
+            b,
+            reduction,
+            all_ignored,
+        )
     rows = _dispatch.kernel("sigmoid_focal_rows", b, alpha=b.alpha, gamma=gamma, reduction=reduction)
     if rows is None:
         rows = sigmoid_rows(b, alpha=b.alpha, gamma_pos=gamma, gamma_neg=gamma)
@@ -223,11 +245,18 @@ def sigmoid_focal_loss(
 
 
 def _soft_target(value: object, reduced_threshold: object, normalized: object, fn: str) -> str:
-    value = _checks.choice(value, "soft_target", ("expected", "peers"), fn=fn,
-                           hint="'expected': E[focal loss] under Bernoulli(target); 'peers': BCE (1 - p_t)^gamma")
+    value = _checks.choice(
+        value,
+        "soft_target",
+        ("expected", "peers"),
+        fn=fn,
+        hint="'expected': E[focal loss] under Bernoulli(target); 'peers': BCE (1 - p_t)^gamma",
+    )
     if (reduced_threshold is not None or _checks.flag(normalized, "normalized", fn=fn)) and value != "peers":
-        raise ValueError(f"{fn}: reduced_threshold and normalized are smp's options of the peers' form; pass "
-                         "soft_target='peers' with them (they are not defined for the expected focal loss)")
+        raise ValueError(
+            f"{fn}: reduced_threshold and normalized are smp's options of the peers' form; pass "
+            "soft_target='peers' with them (they are not defined for the expected focal loss)"
+        )
     return value
 
 
@@ -237,14 +266,14 @@ def binary_focal_loss(
     *,
     alpha: Alpha = None,
     gamma: float = 2.0,
-    weight: Optional[Tensor] = None,
-    pos_weight: Union[Tensor, float, None] = None,
+    weight: Tensor | None = None,
+    pos_weight: Tensor | float | None = None,
     label_smoothing: float = 0.0,
-    ignore_index: Optional[float] = None,
+    ignore_index: float | None = None,
     reduction: str = "mean",
     all_ignored: str = "nan",
     soft_target: str = "expected",
-    reduced_threshold: Optional[float] = None,
+    reduced_threshold: float | None = None,
     normalized: bool = False,
 ) -> Tensor:
     r"""Binary focal loss from probabilities: :func:`sigmoid_focal_loss` for a model that outputs :math:`p`.
@@ -285,22 +314,46 @@ def binary_focal_loss(
     """
     fn = "binary_focal_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
-    b = _checks.binary_inputs(fn, probs, target, weight=weight, pos_weight=pos_weight, alpha=alpha,
-                              ignore_index=ignore_index, label_smoothing=label_smoothing, takes="probs")
+    b = _checks.binary_inputs(
+        fn,
+        probs,
+        target,
+        weight=weight,
+        pos_weight=pos_weight,
+        alpha=alpha,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        takes="probs",
+    )
     gamma, peers = _gamma(gamma, fn), _soft_target(soft_target, reduced_threshold, normalized, fn) == "peers"
     if reduced_threshold is not None:
-        reduced_threshold = _checks.number(reduced_threshold, "reduced_threshold", low=0.0, high=1.0, low_open=True,
-                                           fn=fn, hint="smp uses 0.5; None turns it off")
+        reduced_threshold = _checks.number(
+            reduced_threshold,
+            "reduced_threshold",
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            fn=fn,
+            hint="smp uses 0.5; None turns it off",
+        )
     if peers:
-        rows = peers_rows(b, alpha=b.alpha, gamma=gamma, reduced_threshold=reduced_threshold, normalized=normalized,
-                          probs=True)
+        rows = peers_rows(
+            b, alpha=b.alpha, gamma=gamma, reduced_threshold=reduced_threshold, normalized=normalized, probs=True
+        )
     else:
         rows = sigmoid_rows(b, alpha=b.alpha, gamma_pos=gamma, gamma_neg=gamma, probs=True)
     return reduce_binary(rows, b, reduction, all_ignored)
 
 
-def peers_rows(b, *, alpha: Alpha, gamma: float, reduced_threshold: Optional[float] = None,
-               normalized: bool = False, probs: bool = False) -> Tensor:
+def peers_rows(
+    b,
+    *,
+    alpha: Alpha,
+    gamma: float,
+    reduced_threshold: float | None = None,
+    normalized: bool = False,
+    probs: bool = False,
+) -> Tensor:
     """``alpha_t (1 - p_t)^g BCE(z, y')`` per element (torchvision / smp / Keras), 0 where ignored.
 
     ``1 - p_t = y' (1 - p) + (1 - y') p`` (a sum of two non-negative terms: no cancellation), its power
@@ -314,8 +367,11 @@ def peers_rows(b, *, alpha: Alpha, gamma: float, reduced_threshold: Optional[flo
     if reduced_threshold is None:
         focus = focal_power(one_minus, gamma)
     else:  # smp: ((1 - p_t) / r)^g where p_t >= r, 1 where p_t < r
-        focus = torch.where(one_minus > 1.0 - reduced_threshold, torch.ones((), dtype=dt, device=z.device),
-                            focal_power(one_minus / reduced_threshold, gamma))
+        focus = torch.where(
+            one_minus > 1.0 - reduced_threshold,
+            torch.ones((), dtype=dt, device=z.device),
+            focal_power(one_minus / reduced_threshold, gamma),
+        )
     rows = focus * bce
     if alpha is not None:
         a = alpha.to(dt) if isinstance(alpha, Tensor) else alpha
@@ -335,12 +391,12 @@ def asymmetric_loss(
     gamma_pos: float = 0.0,
     gamma_neg: float = 4.0,
     clip: float = 0.05,
-    weight: Optional[Tensor] = None,
-    ignore_index: Optional[float] = None,
+    weight: Tensor | None = None,
+    ignore_index: float | None = None,
     reduction: str = "mean",
     all_ignored: str = "nan",
     label_smoothing: float = 0.0,
-    pos_weight: Optional[Tensor] = None,
+    pos_weight: Tensor | None = None,
 ) -> Tensor:
     r"""Asymmetric loss (ASL, Ridnik et al. 2021) for multi-label classification, from logits.
 
@@ -402,8 +458,15 @@ def asymmetric_loss(
     """
     fn = "asymmetric_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
-    b = _checks.binary_inputs(fn, logits, target, weight=weight, pos_weight=pos_weight, ignore_index=ignore_index,
-                              label_smoothing=label_smoothing)
+    b = _checks.binary_inputs(
+        fn,
+        logits,
+        target,
+        weight=weight,
+        pos_weight=pos_weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+    )
     gp, gn = _gamma(gamma_pos, fn, "gamma_pos"), _gamma(gamma_neg, fn, "gamma_neg")
     clip = _checks.number(clip, "clip", low=0.0, high=1.0, high_open=True, fn=fn, hint="0 turns the shift off")
     return reduce_binary(sigmoid_rows(b, alpha=None, gamma_pos=gp, gamma_neg=gn, clip=clip), b, reduction, all_ignored)
@@ -464,8 +527,15 @@ def softmax_rows(c, *, alpha: Alpha, gamma: float, epsilon: float = 0.0) -> Tens
 
 def class_focal_inputs(fn: str, logits, target, *, weight, ignore_index, label_smoothing):
     """``class_inputs`` of the softmax family: smoothing in [0, 1), probability targets in [0, 1]."""
-    c = _checks.class_inputs(fn, logits, target, weight=_widened(weight, logits), ignore_index=ignore_index,
-                             label_smoothing=label_smoothing, smoothing_high_open=True)
+    c = _checks.class_inputs(
+        fn,
+        logits,
+        target,
+        weight=_widened(weight, logits),
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        smoothing_high_open=True,
+    )
     if c.probs:
         _checks.values_in(c.target, "target", low=0.0, high=1.0, fix="class probabilities lie in [0, 1]")
     return c
@@ -477,10 +547,10 @@ def focal_loss(
     *,
     alpha: Alpha = None,
     gamma: float = 2.0,
-    weight: Optional[Tensor] = None,
-    ignore_index: Optional[int] = -100,
+    weight: Tensor | None = None,
+    ignore_index: int | None = -100,
     label_smoothing: float = 0.0,
-    sample_weight: Optional[Tensor] = None,
+    sample_weight: Tensor | None = None,
     reduction: str = "mean",
     all_ignored: str = "nan",
 ) -> Tensor:
@@ -552,7 +622,9 @@ def focal_loss(
     """
     fn = "focal_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
-    c = class_focal_inputs(fn, logits, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing)
+    c = class_focal_inputs(
+        fn, logits, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing
+    )
     s = _checks.sample_weights(sample_weight, _item_shape(c) if c.probs else c.target.shape, fn=fn)
     alpha, gamma = class_alpha(alpha, c, fn), _gamma(gamma, fn)
     return _reduce_rows(softmax_rows(c, alpha=alpha, gamma=gamma), c, s, reduction, all_ignored)
@@ -564,10 +636,10 @@ def asymmetric_single_label_loss(
     *,
     gamma_pos: float = 0.0,
     gamma_neg: float = 4.0,
-    weight: Optional[Tensor] = None,
-    ignore_index: Optional[int] = -100,
+    weight: Tensor | None = None,
+    ignore_index: int | None = -100,
     label_smoothing: float = 0.0,
-    sample_weight: Optional[Tensor] = None,
+    sample_weight: Tensor | None = None,
     reduction: str = "mean",
     all_ignored: str = "nan",
 ) -> Tensor:
@@ -623,8 +695,16 @@ def asymmetric_single_label_loss(
     """
     fn = "asymmetric_single_label_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
-    c = _checks.class_inputs(fn, logits, target, weight=_widened(weight, logits), ignore_index=ignore_index,
-                             label_smoothing=label_smoothing, smoothing_high_open=True, probs_allowed=False)
+    c = _checks.class_inputs(
+        fn,
+        logits,
+        target,
+        weight=_widened(weight, logits),
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        smoothing_high_open=True,
+        probs_allowed=False,
+    )
     gp, gn = _gamma(gamma_pos, fn, "gamma_pos"), _gamma(gamma_neg, fn, "gamma_neg")
     s = _checks.sample_weights(sample_weight, c.target.shape, fn=fn)
     d, x = c.class_dim, _checks.upcast(c.logits)

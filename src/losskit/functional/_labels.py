@@ -6,8 +6,6 @@ smoothed targets for code that needs them as tensors (a custom loss, mixup, dist
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -17,9 +15,15 @@ from .. import _checks
 __all__ = ["smooth_labels"]
 
 
-def smooth_labels(target: Tensor, *, smoothing: float, num_classes: Optional[int] = None,
-                  binary: bool = False, ignore_index: Optional[int] = -100,
-                  dtype: Optional[torch.dtype] = None) -> Tensor:
+def smooth_labels(
+    target: Tensor,
+    *,
+    smoothing: float,
+    num_classes: int | None = None,
+    binary: bool = False,
+    ignore_index: int | None = -100,
+    dtype: torch.dtype | None = None,
+) -> Tensor:
     r"""Smoothed targets, with the definitions losskit's losses use.
 
     .. math::

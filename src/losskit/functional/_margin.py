@@ -26,14 +26,13 @@ always gives a NaN loss (torch's two multi-class margin kernels skip NaN terms).
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .. import _checks
-from .. import _reduction
+from .. import _checks, _reduction
 from .._reduction import check_reduction, legacy_reduction
 from ._primitives import multilabel_margin_rows
 
@@ -77,8 +76,8 @@ def _margin(value: object, fn: str) -> float:
 def soft_margin_loss(
     input: Tensor,
     target: Tensor,
-    size_average: Optional[bool] = None,
-    reduce: Optional[bool] = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     r"""Two-class logistic loss on labels :math:`y \in \{-1, +1\}`.
@@ -125,9 +124,9 @@ def soft_margin_loss(
 def multilabel_soft_margin_loss(
     input: Tensor,
     target: Tensor,
-    weight: Optional[Tensor] = None,
-    size_average: Optional[bool] = None,
-    reduce: Optional[bool] = None,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     r"""Multi-label logistic loss: binary cross-entropy per class, averaged over the classes.
@@ -170,12 +169,15 @@ def multilabel_soft_margin_loss(
     _checks.floating(input, "input")
     _checks.tensor(target, "target")
     if input.dim() == 0:
-        raise ValueError(f"{fn}: input must have a class dimension (shape (..., C)), got a 0-dimensional tensor; "
-                         "for one binary score use binary_cross_entropy_with_logits")
+        raise ValueError(
+            f"{fn}: input must have a class dimension (shape (..., C)), got a 0-dimensional tensor; "
+            "for one binary score use binary_cross_entropy_with_logits"
+        )
     _checks.pointwise_inputs(fn, {"input": input, "target": target})
     _checks.broadcasts_to(target, input.shape, "target", "input", floating_only=False)
-    _checks.broadcasts_to(weight, input.shape, "weight", "input",
-                          fix="give one weight per class along the last dimension, shape (C,)")
+    _checks.broadcasts_to(
+        weight, input.shape, "weight", "input", fix="give one weight per class along the last dimension, shape (C,)"
+    )
     dtype = _checks.compute_dtype(input.dtype)
     x = _up(input)
     # -(y log σ(x) + (1-y) log σ(-x)), torch's fused stable form
@@ -194,14 +196,17 @@ def _class_scores(fn: str, input: object, target: object, *, same_shape: bool) -
     x = _checks.floating(input, "input")
     t = _checks.tensor(target, "target")
     if x.dim() > 2:
-        raise ValueError(f"{fn}: input must have shape (N, C) or (C,), got {tuple(x.shape)}; flatten extra "
-                         "dimensions into N first (input.reshape(-1, C))")
+        raise ValueError(
+            f"{fn}: input must have shape (N, C) or (C,), got {tuple(x.shape)}; flatten extra "
+            "dimensions into N first (input.reshape(-1, C))"
+        )
     if x.dim() == 0:  # one class, as torch reads a 0-dim input
         x = x.reshape(1)
         if same_shape:
             if t.dim() != 0:
-                raise ValueError(f"{fn}: a 0-dimensional input takes a 0-dimensional target, got target "
-                                 f"{tuple(t.shape)}")
+                raise ValueError(
+                    f"{fn}: a 0-dimensional input takes a 0-dimensional target, got target {tuple(t.shape)}"
+                )
             t = t.reshape(1)
         elif t.dim() == 0:
             return x, t, ()
@@ -215,9 +220,9 @@ def multi_margin_loss(
     target: Tensor,
     p: int = 1,
     margin: float = 1.0,
-    weight: Optional[Tensor] = None,
-    size_average: Optional[bool] = None,
-    reduce: Optional[bool] = None,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     r"""Multi-class hinge loss (Weston-Watkins): a margin against every wrong class.
@@ -265,8 +270,7 @@ def multi_margin_loss(
         raise ValueError(f"{fn}: p must be 1 or 2 (as in torch), got {p!r}")
     margin = _margin(margin, fn)
     x, t, out_shape = _class_scores(fn, input, target, same_shape=False)
-    c = _checks.class_inputs(fn, x, t, weight=weight, ignore_index=None, probs_allowed=False, name="input",
-                             link=None)
+    c = _checks.class_inputs(fn, x, t, weight=weight, ignore_index=None, probs_allowed=False, name="input", link=None)
     x, y = _up(c.logits), c.target
     w = None if c.weight is None else c.weight.to(x.dtype)
     x_y = x.gather(-1, y.unsqueeze(-1))
@@ -286,8 +290,8 @@ def multi_margin_loss(
 def multilabel_margin_loss(
     input: Tensor,
     target: Tensor,
-    size_average: Optional[bool] = None,
-    reduce: Optional[bool] = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     r"""Multi-label hinge loss: every present label must outscore every absent one by 1.
@@ -329,20 +333,26 @@ def multilabel_margin_loss(
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     x, t, out_shape = _class_scores(fn, input, target, same_shape=True)
     if t.shape != x.shape:
-        raise ValueError(f"{fn}: input and target must have the same shape, got input {tuple(x.shape)} and target "
-                         f"{tuple(t.shape)}; target holds each row's label indices padded with -1 to C entries")
+        raise ValueError(
+            f"{fn}: input and target must have the same shape, got input {tuple(x.shape)} and target "
+            f"{tuple(t.shape)}; target holds each row's label indices padded with -1 to C entries"
+        )
     if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
-        raise TypeError(f"{fn}: target must hold label indices (an integer tensor padded with -1), got dtype "
-                        f"{t.dtype}; for 0/1 label masks use multilabel_soft_margin_loss or "
-                        "binary_cross_entropy_with_logits")
+        raise TypeError(
+            f"{fn}: target must hold label indices (an integer tensor padded with -1), got dtype "
+            f"{t.dtype}; for 0/1 label masks use multilabel_soft_margin_loss or "
+            "binary_cross_entropy_with_logits"
+        )
     t = t.long()
     num_classes = x.shape[-1]
     try:
         _checks.class_indices(t, num_classes, ignore_index=-1)
     except ValueError:
         lo, hi = torch.aminmax(t)
-        raise ValueError(f"{fn}: target holds values in [{int(lo)}, {int(hi)}] but must hold label indices in "
-                         f"[0, {num_classes - 1}] for input with {num_classes} classes, padded with -1") from None
+        raise ValueError(
+            f"{fn}: target holds values in [{int(lo)}, {int(hi)}] but must hold label indices in "
+            f"[0, {num_classes - 1}] for input with {num_classes} classes, padded with -1"
+        ) from None
     _checks.finite(x, "input")
     x2, t2 = _up(x).reshape(-1, num_classes), t.reshape(-1, num_classes)
     rows = multilabel_margin_rows(x2, t2)
@@ -361,8 +371,8 @@ def margin_ranking_loss(
     input2: Tensor,
     target: Tensor,
     margin: float = 0,
-    size_average: Optional[bool] = None,
-    reduce: Optional[bool] = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     r"""Pairwise ranking hinge: ``input1`` should score ``margin`` above ``input2`` when ``target`` is 1.
@@ -400,8 +410,9 @@ def margin_ranking_loss(
     """
     fn = "margin_ranking_loss"
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
-    p = _checks.pointwise_inputs(fn, {"input1": input1, "input2": input2, "target": target}, same_ndim=True,
-                                 require_float=False)
+    p = _checks.pointwise_inputs(
+        fn, {"input1": input1, "input2": input2, "target": target}, same_ndim=True, require_float=False
+    )
     margin = _margin(margin, fn)
     # -y (x1 - x2) + m == y (x2 - x1) + m (negation is exact); clamp keeps torch's gradient at the corner
     loss = torch.clamp_min(_up(target) * (_up(input2) - _up(input1)) + margin, 0)
@@ -412,8 +423,8 @@ def hinge_embedding_loss(
     input: Tensor,
     target: Tensor,
     margin: float = 1.0,
-    size_average: Optional[bool] = None,
-    reduce: Optional[bool] = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     r"""Hinge embedding loss: small distances for similar pairs, at least ``margin`` for dissimilar ones.
@@ -464,8 +475,8 @@ def cosine_embedding_loss(
     input2: Tensor,
     target: Tensor,
     margin: float = 0,
-    size_average: Optional[bool] = None,
-    reduce: Optional[bool] = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     r"""Cosine embedding loss: pairs with ``target`` 1 should align, pairs with -1 should not.
@@ -509,18 +520,24 @@ def cosine_embedding_loss(
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     t = _checks.tensor(target, "target")
     if t.dim() > 1:
-        raise ValueError(f"{fn}: target must be 0-d or 1-d (one label per pair), got shape {tuple(t.shape)}; "
-                         "flatten the pairs into a batch of shape (N, D) with target (N,)")
+        raise ValueError(
+            f"{fn}: target must be 0-d or 1-d (one label per pair), got shape {tuple(t.shape)}; "
+            "flatten the pairs into a batch of shape (N, D) with target (N,)"
+        )
     want = 2 if t.dim() == 1 else 1
     for x, n in ((input1, "input1"), (input2, "input2")):
         if _checks.tensor(x, n).dim() != want:
-            raise ValueError(f"{fn}: a {t.dim()}-d target needs {want}-d inputs, got input1 {tuple(input1.shape)} "
-                             f"and input2 {tuple(input2.shape)}; use (N, D) inputs with an (N,) target or (D,) "
-                             "inputs with a 0-d target")
+            raise ValueError(
+                f"{fn}: a {t.dim()}-d target needs {want}-d inputs, got input1 {tuple(input1.shape)} "
+                f"and input2 {tuple(input2.shape)}; use (N, D) inputs with an (N,) target or (D,) "
+                "inputs with a 0-d target"
+            )
     p = _checks.pointwise_inputs(fn, {"input1": input1, "input2": input2}, require_float=False)
     if t.dim() == 1 and _checks.broadcast_shape(p.shape[:1], t.shape) is None:
-        raise ValueError(f"{fn}: shapes do not broadcast together: pairs {tuple(p.shape[:1])}, target "
-                         f"{tuple(t.shape)}; give target one label per pair")
+        raise ValueError(
+            f"{fn}: shapes do not broadcast together: pairs {tuple(p.shape[:1])}, target "
+            f"{tuple(t.shape)}; give target one label per pair"
+        )
     x1, x2 = _up(input1), _up(input2)
     dim = t.dim()
     prod = (x1 * x2).sum(dim)  # ATen's composite, op for op (torch's values bit for bit)
@@ -537,8 +554,9 @@ def _pairwise_distance(x1: Tensor, x2: Tensor, p: float, eps: float) -> Tensor:
 
 
 def _triplet(fn: str, anchor: object, positive: object, negative: object, margin: object):
-    p = _checks.pointwise_inputs(fn, {"anchor": anchor, "positive": positive, "negative": negative},
-                                 same_ndim=True, require_float=False)
+    p = _checks.pointwise_inputs(
+        fn, {"anchor": anchor, "positive": positive, "negative": negative}, same_ndim=True, require_float=False
+    )
     margin = _margin(margin, fn)
     if not margin > 0:
         raise ValueError(f"{fn}: margin must be greater than 0, got {margin!r}; a typical value is 1.0")
@@ -554,8 +572,8 @@ def triplet_margin_loss(
     p: float = 2,
     eps: float = 1e-6,
     swap: bool = False,
-    size_average: Optional[bool] = None,
-    reduce: Optional[bool] = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     r"""Triplet margin loss: the anchor should be closer to the positive than to the negative by ``margin``.
@@ -619,7 +637,7 @@ def triplet_margin_with_distance_loss(
     positive: Tensor,
     negative: Tensor,
     *,
-    distance_function: Optional[Callable[[Tensor, Tensor], Tensor]] = None,
+    distance_function: Callable[[Tensor, Tensor], Tensor] | None = None,
     margin: float = 1.0,
     swap: bool = False,
     reduction: str = "mean",
@@ -665,8 +683,10 @@ def triplet_margin_with_distance_loss(
     fn = "triplet_margin_with_distance_loss"
     reduction = check_reduction(reduction)
     if distance_function is not None and not callable(distance_function):
-        raise TypeError(f"{fn}: distance_function must be callable (x1, x2) -> distances or None, got "
-                        f"{type(distance_function).__name__}")
+        raise TypeError(
+            f"{fn}: distance_function must be callable (x1, x2) -> distances or None, got "
+            f"{type(distance_function).__name__}"
+        )
     _, margin, dtype = _triplet(fn, anchor, positive, negative, margin)
     swap = _checks.flag(swap, "swap", fn=fn)
     dist: Callable[[Tensor, Tensor], Tensor]
@@ -694,25 +714,35 @@ def triplet_margin_with_distance_loss(
 _LABELS = ("pm1", "01")
 
 
-def _binary_hinge(fn: str, logits: object, target: object, labels: object, margin: object, squared: bool,
-                  reduction: str) -> Tensor:
+def _binary_hinge(
+    fn: str, logits: object, target: object, labels: object, margin: object, squared: bool, reduction: str
+) -> Tensor:
     reduction = check_reduction(reduction)
-    labels = _checks.choice(labels, "labels", _LABELS, fn=fn,
-                            hint="'pm1': targets are -1/+1; '01': targets are 0/1, read as 2y - 1 (Keras' conversion)")
+    labels = _checks.choice(
+        labels,
+        "labels",
+        _LABELS,
+        fn=fn,
+        hint="'pm1': targets are -1/+1; '01': targets are 0/1, read as 2y - 1 (Keras' conversion)",
+    )
     margin = _checks.number(margin, "margin", fn=fn)
     x = _checks.floating(logits, "logits", hint="pass the model's float scores")
     t = _checks.tensor(target, "target")
     if t.shape != x.shape:
-        raise ValueError(f"{fn}: logits and target must have the same shape, got {tuple(x.shape)} and "
-                         f"{tuple(t.shape)}; give one label per score")
+        raise ValueError(
+            f"{fn}: logits and target must have the same shape, got {tuple(x.shape)} and "
+            f"{tuple(t.shape)}; give one label per score"
+        )
     _checks.pointwise_inputs(fn, {"logits": x, "target": t})
     if _checks.values_checkable(t) and t.numel():
         lo, hi = (-1, 1) if labels == "pm1" else (0, 1)
         bad = (t != lo) & (t != hi)
         if bool(bad.any()):
             other = "'01'" if labels == "pm1" else "'pm1'"
-            raise ValueError(f"{fn}: labels={labels!r} takes targets in {{{lo}, {hi}}}, but target holds "
-                             f"{t[bad].flatten()[0].item()!r}; pass labels={other} if your labels are coded that way")
+            raise ValueError(
+                f"{fn}: labels={labels!r} takes targets in {{{lo}, {hi}}}, but target holds "
+                f"{t[bad].flatten()[0].item()!r}; pass labels={other} if your labels are coded that way"
+            )
     y = _up(t) if t.is_floating_point() else t.to(_checks.compute_dtype(x.dtype))
     if labels == "01":
         y = 2 * y - 1  # {0, 1} -> {-1, +1}
@@ -722,8 +752,9 @@ def _binary_hinge(fn: str, logits: object, target: object, labels: object, margi
     return _out(_reduction.reduce(h, reduction), x, x.dtype)
 
 
-def hinge_loss(logits: Tensor, target: Tensor, *, labels: str = "pm1", margin: float = 1.0,
-               reduction: str = "mean") -> Tensor:
+def hinge_loss(
+    logits: Tensor, target: Tensor, *, labels: str = "pm1", margin: float = 1.0, reduction: str = "mean"
+) -> Tensor:
     r"""Binary SVM hinge loss on scores and ±1 (or 0/1) labels.
 
     .. math:: \ell = \max(0,\; m - y z), \qquad y \in \{-1, +1\}
@@ -769,8 +800,9 @@ def hinge_loss(logits: Tensor, target: Tensor, *, labels: str = "pm1", margin: f
     return _binary_hinge("hinge_loss", logits, target, labels, margin, False, reduction)
 
 
-def squared_hinge_loss(logits: Tensor, target: Tensor, *, labels: str = "pm1", margin: float = 1.0,
-                       reduction: str = "mean") -> Tensor:
+def squared_hinge_loss(
+    logits: Tensor, target: Tensor, *, labels: str = "pm1", margin: float = 1.0, reduction: str = "mean"
+) -> Tensor:
     r"""Squared binary hinge loss (the L2-SVM loss): differentiable everywhere, quadratic inside the margin.
 
     .. math:: \ell = \max(0,\; m - y z)^2, \qquad y \in \{-1, +1\}
@@ -804,8 +836,7 @@ def squared_hinge_loss(logits: Tensor, target: Tensor, *, labels: str = "pm1", m
     return _binary_hinge("squared_hinge_loss", logits, target, labels, margin, True, reduction)
 
 
-def categorical_hinge_loss(logits: Tensor, target: Tensor, *, margin: float = 1.0,
-                           reduction: str = "mean") -> Tensor:
+def categorical_hinge_loss(logits: Tensor, target: Tensor, *, margin: float = 1.0, reduction: str = "mean") -> Tensor:
     r"""Crammer-Singer multi-class hinge: the true class must beat the best wrong class by ``margin``.
 
     .. math:: \ell_n = \max\big(0,\; m + \max_{j \ne y_n} z_{n,j} - z_{n,y_n}\big)
@@ -853,8 +884,10 @@ def categorical_hinge_loss(logits: Tensor, target: Tensor, *, margin: float = 1.
         _checks.values_in(c.target, "target", low=0.0, high=1.0, fix="one-hot targets hold one 1 per row, else 0")
         if _checks.values_checkable(c.target) and c.target.numel():
             if not bool((c.target.sum(d) == 1).all()) or not bool(((c.target == 0) | (c.target == 1)).all()):
-                raise ValueError(f"{fn}: a target of logits' shape must be one-hot (a single 1 per row); for soft "
-                                 "targets use cross_entropy, or pass class indices")
+                raise ValueError(
+                    f"{fn}: a target of logits' shape must be one-hot (a single 1 per row); for soft "
+                    "targets use cross_entropy, or pass class indices"
+                )
         y = c.target.argmax(d)
     else:
         y = c.target

@@ -11,8 +11,6 @@ The numerics are the focal family's (:mod:`losskit.functional._focal`).
 
 from __future__ import annotations
 
-from typing import Optional
-
 from torch import Tensor
 
 from .. import _checks
@@ -24,7 +22,9 @@ __all__ = ["poly1_cross_entropy", "poly1_focal_loss", "poly1_sigmoid_focal_loss"
 
 
 def _epsilon(value: object, fn: str) -> float:
-    return _checks.number(value, "epsilon", fn=fn, finite=True, hint="0 turns the Poly-1 term off; the paper tunes it in [-1, 10]")
+    return _checks.number(
+        value, "epsilon", fn=fn, finite=True, hint="0 turns the Poly-1 term off; the paper tunes it in [-1, 10]"
+    )
 
 
 def poly1_cross_entropy(
@@ -32,10 +32,10 @@ def poly1_cross_entropy(
     target: Tensor,
     *,
     epsilon: float = 1.0,
-    weight: Optional[Tensor] = None,
-    ignore_index: Optional[int] = -100,
+    weight: Tensor | None = None,
+    ignore_index: int | None = -100,
     label_smoothing: float = 0.0,
-    sample_weight: Optional[Tensor] = None,
+    sample_weight: Tensor | None = None,
     reduction: str = "mean",
     all_ignored: str = "nan",
 ) -> Tensor:
@@ -86,7 +86,9 @@ def poly1_cross_entropy(
     """
     fn = "poly1_cross_entropy"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
-    c = class_focal_inputs(fn, logits, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing)
+    c = class_focal_inputs(
+        fn, logits, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing
+    )
     s = _checks.sample_weights(sample_weight, _item_shape(c) if c.probs else c.target.shape, fn=fn)
     rows = softmax_rows(c, alpha=None, gamma=0.0, epsilon=_epsilon(epsilon, fn))
     return _reduce_rows(rows, c, s, reduction, all_ignored)
@@ -99,10 +101,10 @@ def poly1_focal_loss(
     epsilon: float = 1.0,
     alpha: Alpha = None,
     gamma: float = 2.0,
-    weight: Optional[Tensor] = None,
-    ignore_index: Optional[int] = -100,
+    weight: Tensor | None = None,
+    ignore_index: int | None = -100,
     label_smoothing: float = 0.0,
-    sample_weight: Optional[Tensor] = None,
+    sample_weight: Tensor | None = None,
     reduction: str = "mean",
     all_ignored: str = "nan",
 ) -> Tensor:
@@ -151,7 +153,9 @@ def poly1_focal_loss(
     """
     fn = "poly1_focal_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
-    c = class_focal_inputs(fn, logits, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing)
+    c = class_focal_inputs(
+        fn, logits, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing
+    )
     s = _checks.sample_weights(sample_weight, _item_shape(c) if c.probs else c.target.shape, fn=fn)
     alpha, gamma, epsilon = class_alpha(alpha, c, fn), _gamma(gamma, fn), _epsilon(epsilon, fn)
     return _reduce_rows(softmax_rows(c, alpha=alpha, gamma=gamma, epsilon=epsilon), c, s, reduction, all_ignored)
@@ -164,10 +168,10 @@ def poly1_sigmoid_focal_loss(
     epsilon: float = 1.0,
     alpha: Alpha = None,
     gamma: float = 2.0,
-    weight: Optional[Tensor] = None,
-    pos_weight: Optional[Tensor] = None,
+    weight: Tensor | None = None,
+    pos_weight: Tensor | None = None,
     label_smoothing: float = 0.0,
-    ignore_index: Optional[float] = None,
+    ignore_index: float | None = None,
     reduction: str = "mean",
     all_ignored: str = "nan",
 ) -> Tensor:
@@ -214,8 +218,16 @@ def poly1_sigmoid_focal_loss(
     """
     fn = "poly1_sigmoid_focal_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
-    b = _checks.binary_inputs(fn, logits, target, weight=weight, pos_weight=pos_weight, alpha=alpha,
-                              ignore_index=ignore_index, label_smoothing=label_smoothing)
+    b = _checks.binary_inputs(
+        fn,
+        logits,
+        target,
+        weight=weight,
+        pos_weight=pos_weight,
+        alpha=alpha,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+    )
     gamma, epsilon = _gamma(gamma, fn), _epsilon(epsilon, fn)
     rows = sigmoid_rows(b, alpha=b.alpha, gamma_pos=gamma, gamma_neg=gamma, epsilon=epsilon)
     return reduce_binary(rows, b, reduction, all_ignored)

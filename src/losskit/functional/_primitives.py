@@ -19,17 +19,22 @@ The last two are plain differentiable PyTorch (no ``autograd.Function``): double
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import Tensor
 
 __all__ = ["cross_entropy_rows_and_grad", "multilabel_margin_rows", "softmax_log_p_and_one_minus_p", "focal_power"]
 
 
-def cross_entropy_rows_and_grad(logits: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int,
-                                label_smoothing: float, row_scale: Optional[Tensor], z_loss: float = 0.0,
-                                softcap: Optional[float] = None) -> tuple[Tensor, Optional[Tensor]]:
+def cross_entropy_rows_and_grad(
+    logits: Tensor,
+    target: Tensor,
+    weight: Tensor | None,
+    ignore_index: int,
+    label_smoothing: float,
+    row_scale: Tensor | None,
+    z_loss: float = 0.0,
+    softcap: float | None = None,
+) -> tuple[Tensor, Tensor | None]:
     r"""Cross-entropy per row of ``logits`` ``(R, C)`` and, with ``row_scale``, the gradient of
     :math:`\sum_i s_i \ell_i` with respect to the logits. Float32 math (float64 kept).
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Optional, Union
 
 import torch
 from torch import Tensor
@@ -61,16 +60,19 @@ _ENUM = {"none": 0, "mean": 1, "sum": 2}  # torch's reduction enum for its loss 
 
 def _pair(fn: str, input: object, target: object, *, complex_ok: bool = False) -> _checks.PointwiseInputs:
     """input and target of a twin that warns like torch when their shapes differ (warning at the caller)."""
-    return _checks.pointwise_inputs(fn, {"input": input, "target": target}, warn_broadcast=True,
-                                    allow_complex=complex_ok, stacklevel=4)
+    return _checks.pointwise_inputs(
+        fn, {"input": input, "target": target}, warn_broadcast=True, allow_complex=complex_ok, stacklevel=4
+    )
 
 
 def _element_weight(weight: object, input: Tensor, fn: str) -> Tensor:
     """torch 2.13's per-element ``weight``: a tensor of ``input``'s exact shape."""
     w = _checks.tensor(weight, "weight")
     if w.shape != input.shape:
-        raise ValueError(f"{fn}: weight must have the shape of input {tuple(input.shape)}, got {tuple(w.shape)}; "
-                         "pass one weight per element of input")
+        raise ValueError(
+            f"{fn}: weight must have the shape of input {tuple(input.shape)}, got {tuple(w.shape)}; "
+            "pass one weight per element of input"
+        )
     _checks.finite(w, "weight")
     return w
 
@@ -83,10 +85,10 @@ def _element_weight(weight: object, input: Tensor, fn: str) -> Tensor:
 def mse_loss(
     input: Tensor,
     target: Tensor,
-    size_average: Optional[bool] = None,
-    reduce: Optional[bool] = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
-    weight: Optional[Tensor] = None,
+    weight: Tensor | None = None,
 ) -> Tensor:
     r"""Mean squared error: the negative log-likelihood of a Gaussian with fixed variance.
 
@@ -135,7 +137,9 @@ def mse_loss(
     if weight is None:  # torch's fused operator, reduction included (one pass forward, one backward)
         return torch._C._nn.mse_loss(x, y, _ENUM[reduction])  # type: ignore[arg-type]  # stub wrong: takes the enum int
     w = _element_weight(weight, b.tensors[0], "mse_loss")
-    return _reduction.reduce(torch.pow(x - y, 2) * w, reduction, weight=w)  # mean = sum(w (x-y)^2) / sum(w), torch's rule
+    return _reduction.reduce(
+        torch.pow(x - y, 2) * w, reduction, weight=w
+    )  # mean = sum(w (x-y)^2) / sum(w), torch's rule
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,10 +150,10 @@ def mse_loss(
 def l1_loss(
     input: Tensor,
     target: Tensor,
-    size_average: Optional[bool] = None,
-    reduce: Optional[bool] = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
-    weight: Optional[Tensor] = None,
+    weight: Tensor | None = None,
 ) -> Tensor:
     r"""Mean absolute error: the negative log-likelihood of a Laplace distribution with fixed scale.
 
@@ -207,7 +211,7 @@ def huber_loss(
     target: Tensor,
     reduction: str = "mean",
     delta: float = 1.0,
-    weight: Optional[Tensor] = None,
+    weight: Tensor | None = None,
 ) -> Tensor:
     r"""Huber loss: the negative log-likelihood of Huber's density (Gaussian core, Laplace tails).
 
@@ -252,8 +256,9 @@ def huber_loss(
     """
     b = _pair("huber_loss", input, target)
     reduction = check_reduction(reduction)
-    delta = _checks.positive(delta, "delta", fn="huber_loss",
-                             hint="delta is the residual size where the loss turns from quadratic to linear")
+    delta = _checks.positive(
+        delta, "delta", fn="huber_loss", hint="delta is the residual size where the loss turns from quadratic to linear"
+    )
     x, y = b.broadcast()
     if weight is None:  # torch's fused operator, reduction included
         return torch._C._nn.huber_loss(x, y, _ENUM[reduction], delta)  # type: ignore[arg-type]  # stub wrong: takes the enum int
@@ -264,8 +269,8 @@ def huber_loss(
 def smooth_l1_loss(
     input: Tensor,
     target: Tensor,
-    size_average: Optional[bool] = None,
-    reduce: Optional[bool] = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
     beta: float = 1.0,
 ) -> Tensor:
@@ -310,8 +315,13 @@ def smooth_l1_loss(
     """
     b = _pair("smooth_l1_loss", input, target)
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
-    beta = _checks.positive(beta, "beta", zero_ok=True, fn="smooth_l1_loss",
-                            hint="beta is the width of the quadratic zone (0 gives l1_loss)")
+    beta = _checks.positive(
+        beta,
+        "beta",
+        zero_ok=True,
+        fn="smooth_l1_loss",
+        hint="beta is the width of the quadratic zone (0 gives l1_loss)",
+    )
     x, y = b.broadcast()
     if beta == 0.0:  # torch's rule: beta = 0 is exactly l1_loss
         return _reduction.reduce(torch._C._nn.l1_loss(x, y, 0), reduction)  # type: ignore[arg-type]  # stub wrong: takes the enum int
@@ -326,7 +336,7 @@ def smooth_l1_loss(
 def gaussian_nll_loss(
     input: Tensor,
     target: Tensor,
-    var: Union[Tensor, float],
+    var: Tensor | float,
     full: bool = False,
     eps: float = 1e-6,
     reduction: str = "mean",
@@ -386,8 +396,9 @@ def gaussian_nll_loss(
     x, y = b.tensors
     if isinstance(var, numbers.Real) and not isinstance(var, bool):
         if not var >= 0:
-            raise ValueError(f"{fn}: var must be >= 0, got {var!r}; pass a variance (a squared scale), "
-                             "not a log-variance")
+            raise ValueError(
+                f"{fn}: var must be >= 0, got {var!r}; pass a variance (a squared scale), not a log-variance"
+            )
         # torch materialises the number in input's dtype (var * ones_like(input)); a 0-d tensor of that
         # dtype rounds it the same way and promotes the same way
         v = torch.full((), float(var), dtype=x.dtype if x.is_floating_point() else b.dtype, device=x.device)
@@ -430,8 +441,10 @@ def _nonnegative(var: Tensor, fn: str) -> None:
     lo = float(var.detach().min())
     if lo < 0.0:
         n = int((var.detach() < 0).sum())
-        raise ValueError(f"{fn}: var has {n} negative entr{'y' if n == 1 else 'ies'} (min {lo:.4g}); pass "
-                         "variances >= 0, e.g. softplus(raw) or exp(log_var)")
+        raise ValueError(
+            f"{fn}: var has {n} negative entr{'y' if n == 1 else 'ies'} (min {lo:.4g}); pass "
+            "variances >= 0, e.g. softplus(raw) or exp(log_var)"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -444,9 +457,9 @@ def poisson_nll_loss(
     target: Tensor,
     log_input: bool = True,
     full: bool = False,
-    size_average: Optional[bool] = None,
+    size_average: bool | None = None,
     eps: float = 1e-8,
-    reduce: Optional[bool] = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     r"""Poisson negative log-likelihood, by default with a log link (``input`` is the log-rate).

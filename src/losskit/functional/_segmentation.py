@@ -64,8 +64,6 @@ Shared conventions (every loss here):
 
 from __future__ import annotations
 
-from typing import Optional, Union
-
 import torch
 from torch import Tensor
 
@@ -73,8 +71,16 @@ from .. import _checks
 from .._reduction import check_reduction, reduce
 from ..kernels import _dispatch
 
-__all__ = ["dice_loss", "tversky_loss", "focal_tversky_loss", "jaccard_loss", "generalized_dice_loss",
-           "lovasz_hinge_loss", "lovasz_softmax_loss", "mcc_loss"]
+__all__ = [
+    "dice_loss",
+    "tversky_loss",
+    "focal_tversky_loss",
+    "jaccard_loss",
+    "generalized_dice_loss",
+    "lovasz_hinge_loss",
+    "lovasz_softmax_loss",
+    "mcc_loss",
+]
 
 _EMPTY = ("exclude", "include")
 
@@ -84,32 +90,62 @@ _EMPTY = ("exclude", "include")
 # ---------------------------------------------------------------------------------------------
 
 
-def _options(fn: str, *, mode: str, smooth: float, eps: float, empty: str, include_background: bool,
-             reduction: str, alpha=None, beta=None, gamma: Optional[float] = None) -> None:
+def _options(
+    fn: str,
+    *,
+    mode: str,
+    smooth: float,
+    eps: float,
+    empty: str,
+    include_background: bool,
+    reduction: str,
+    alpha=None,
+    beta=None,
+    gamma: float | None = None,
+) -> None:
     """Validate the options that need no input tensor."""
     if isinstance(mode, Tensor) or mode not in _checks._MODES:
-        raise ValueError(f"{fn}: mode={mode!r} is not valid: use 'binary' (one sigmoid channel), 'multiclass' "
-                         "(softmax over C channels, class-index or one-hot targets) or 'multilabel' (a sigmoid per "
-                         "channel, 0/1 targets per channel)")
+        raise ValueError(
+            f"{fn}: mode={mode!r} is not valid: use 'binary' (one sigmoid channel), 'multiclass' "
+            "(softmax over C channels, class-index or one-hot targets) or 'multilabel' (a sigmoid per "
+            "channel, 0/1 targets per channel)"
+        )
     check_reduction(reduction)
     _checks.number(smooth, "smooth", low=0.0, fn=fn)
     _checks.number(eps, "eps", low=0.0, low_open=True, fn=fn)
     if isinstance(empty, Tensor) or empty not in _EMPTY:
-        raise ValueError(f"{fn}: empty={empty!r} is not valid: use 'exclude' (classes with an empty target are left "
-                         "out of the average) or 'include' (they count with the value smoothing gives them)")
+        raise ValueError(
+            f"{fn}: empty={empty!r} is not valid: use 'exclude' (classes with an empty target are left "
+            "out of the average) or 'include' (they count with the value smoothing gives them)"
+        )
     _checks.flag(include_background, "include_background", fn=fn)
     if mode == "binary" and not include_background:
-        raise ValueError(f"{fn}: include_background=False drops channel 0, but mode='binary' has a single (foreground) "
-                         "channel; keep include_background=True, or use mode='multiclass'/'multilabel' with a "
-                         "background channel")
+        raise ValueError(
+            f"{fn}: include_background=False drops channel 0, but mode='binary' has a single (foreground) "
+            "channel; keep include_background=True, or use mode='multiclass'/'multilabel' with a "
+            "background channel"
+        )
     for name, v in (("alpha", alpha), ("beta", beta)):
         if v is not None and not isinstance(v, Tensor):
-            _checks.number(v, name, low=0.0, fn=fn, hint=f"{name} weighs the "
-                           f"{'false positives' if name == 'alpha' else 'false negatives'}")
-    if (alpha is not None and beta is not None and not isinstance(alpha, Tensor) and not isinstance(beta, Tensor)
-            and alpha == 0 and beta == 0):
-        raise ValueError(f"{fn}: alpha=0 and beta=0 make the Tversky index 1 for every prediction (no loss, no "
-                         "gradient); give false positives (alpha) or false negatives (beta) a positive weight")
+            _checks.number(
+                v,
+                name,
+                low=0.0,
+                fn=fn,
+                hint=f"{name} weighs the {'false positives' if name == 'alpha' else 'false negatives'}",
+            )
+    if (
+        alpha is not None
+        and beta is not None
+        and not isinstance(alpha, Tensor)
+        and not isinstance(beta, Tensor)
+        and alpha == 0
+        and beta == 0
+    ):
+        raise ValueError(
+            f"{fn}: alpha=0 and beta=0 make the Tversky index 1 for every prediction (no loss, no "
+            "gradient); give false positives (alpha) or false negatives (beta) a positive weight"
+        )
     if gamma is not None:
         _checks.number(gamma, "gamma", low=0.0, low_open=True, fn=fn)
 
@@ -177,8 +213,9 @@ def _ratio(num: Tensor, den: Tensor, eps: float) -> Tensor:
     return torch.where(den < eps, torch.ones_like(num), num / den.clamp_min(eps))
 
 
-def _overlap(fn: str, m: _checks.MaskInputs, score, *, per_image: bool, empty: str, reduction: str,
-             gamma: Optional[float] = None) -> Tensor:
+def _overlap(
+    fn: str, m: _checks.MaskInputs, score, *, per_image: bool, empty: str, reduction: str, gamma: float | None = None
+) -> Tensor:
     """Counts → ``score(I, P, T)`` per class → loss ``1 - score`` (``^gamma``) → the one reduction."""
     inter, psum, tsum = soft_counts(m, per_image=per_image)
     cdtype = inter.dtype
@@ -218,8 +255,8 @@ def dice_loss(
     *,
     mode: str = "multiclass",
     from_logits: bool = True,
-    weight: Optional[Tensor] = None,
-    ignore_index: Optional[int] = None,
+    weight: Tensor | None = None,
+    ignore_index: int | None = None,
     smooth: float = 0.0,
     eps: float = 1e-7,
     per_image: bool = False,
@@ -290,13 +327,28 @@ def dice_loss(
     per image. losskit: over the batch, ``smooth=0``, empty classes left out.
     """
     fn = "dice_loss"
-    _options(fn, mode=mode, smooth=smooth, eps=eps, empty=empty, include_background=include_background,
-             reduction=reduction)
-    m = _checks.mask_inputs(fn, input, target, mode=mode, from_logits=from_logits, weight=weight,
-                            ignore_index=ignore_index, include_background=include_background)
+    _options(
+        fn, mode=mode, smooth=smooth, eps=eps, empty=empty, include_background=include_background, reduction=reduction
+    )
+    m = _checks.mask_inputs(
+        fn,
+        input,
+        target,
+        mode=mode,
+        from_logits=from_logits,
+        weight=weight,
+        ignore_index=ignore_index,
+        include_background=include_background,
+    )
     # F1 on soft counts: 2 I / (P + T)
-    return _overlap(fn, m, lambda i, p, t: _ratio(2.0 * i + smooth, p + t + smooth, eps),
-                    per_image=per_image, empty=empty, reduction=reduction)
+    return _overlap(
+        fn,
+        m,
+        lambda i, p, t: _ratio(2.0 * i + smooth, p + t + smooth, eps),
+        per_image=per_image,
+        empty=empty,
+        reduction=reduction,
+    )
 
 
 def tversky_loss(
@@ -305,10 +357,10 @@ def tversky_loss(
     *,
     mode: str = "multiclass",
     from_logits: bool = True,
-    alpha: Union[float, Tensor] = 0.5,
-    beta: Union[float, Tensor] = 0.5,
-    weight: Optional[Tensor] = None,
-    ignore_index: Optional[int] = None,
+    alpha: float | Tensor = 0.5,
+    beta: float | Tensor = 0.5,
+    weight: Tensor | None = None,
+    ignore_index: int | None = None,
     smooth: float = 0.0,
     eps: float = 1e-7,
     per_image: bool = False,
@@ -361,10 +413,27 @@ def tversky_loss(
         convolutional deep networks", MLMI 2017 (arXiv:1706.05721).
     """
     fn = "tversky_loss"
-    _options(fn, mode=mode, smooth=smooth, eps=eps, empty=empty, include_background=include_background,
-             reduction=reduction, alpha=alpha, beta=beta)
-    m = _checks.mask_inputs(fn, input, target, mode=mode, from_logits=from_logits, weight=weight,
-                            ignore_index=ignore_index, include_background=include_background)
+    _options(
+        fn,
+        mode=mode,
+        smooth=smooth,
+        eps=eps,
+        empty=empty,
+        include_background=include_background,
+        reduction=reduction,
+        alpha=alpha,
+        beta=beta,
+    )
+    m = _checks.mask_inputs(
+        fn,
+        input,
+        target,
+        mode=mode,
+        from_logits=from_logits,
+        weight=weight,
+        ignore_index=ignore_index,
+        include_background=include_background,
+    )
     cdtype = _checks.compute_dtype(m.input.dtype)
     a = _slice(_class_tensor(alpha, "alpha", m, cdtype), m)
     b = _slice(_class_tensor(beta, "beta", m, cdtype), m)
@@ -382,11 +451,11 @@ def focal_tversky_loss(
     *,
     mode: str = "multiclass",
     from_logits: bool = True,
-    alpha: Union[float, Tensor] = 0.3,
-    beta: Union[float, Tensor] = 0.7,
+    alpha: float | Tensor = 0.3,
+    beta: float | Tensor = 0.7,
     gamma: float = 0.75,
-    weight: Optional[Tensor] = None,
-    ignore_index: Optional[int] = None,
+    weight: Tensor | None = None,
+    ignore_index: int | None = None,
     smooth: float = 0.0,
     eps: float = 1e-7,
     per_image: bool = False,
@@ -440,10 +509,28 @@ def focal_tversky_loss(
         lesion segmentation", ISBI 2019 (arXiv:1810.07842).
     """
     fn = "focal_tversky_loss"
-    _options(fn, mode=mode, smooth=smooth, eps=eps, empty=empty, include_background=include_background,
-             reduction=reduction, alpha=alpha, beta=beta, gamma=gamma)
-    m = _checks.mask_inputs(fn, input, target, mode=mode, from_logits=from_logits, weight=weight,
-                            ignore_index=ignore_index, include_background=include_background)
+    _options(
+        fn,
+        mode=mode,
+        smooth=smooth,
+        eps=eps,
+        empty=empty,
+        include_background=include_background,
+        reduction=reduction,
+        alpha=alpha,
+        beta=beta,
+        gamma=gamma,
+    )
+    m = _checks.mask_inputs(
+        fn,
+        input,
+        target,
+        mode=mode,
+        from_logits=from_logits,
+        weight=weight,
+        ignore_index=ignore_index,
+        include_background=include_background,
+    )
     cdtype = _checks.compute_dtype(m.input.dtype)
     a = _slice(_class_tensor(alpha, "alpha", m, cdtype), m)
     b = _slice(_class_tensor(beta, "beta", m, cdtype), m)
@@ -461,8 +548,8 @@ def jaccard_loss(
     *,
     mode: str = "multiclass",
     from_logits: bool = True,
-    weight: Optional[Tensor] = None,
-    ignore_index: Optional[int] = None,
+    weight: Tensor | None = None,
+    ignore_index: int | None = None,
     smooth: float = 0.0,
     eps: float = 1e-7,
     per_image: bool = False,
@@ -511,13 +598,28 @@ def jaccard_loss(
         segmentation", ISVC 2016.
     """
     fn = "jaccard_loss"
-    _options(fn, mode=mode, smooth=smooth, eps=eps, empty=empty, include_background=include_background,
-             reduction=reduction)
-    m = _checks.mask_inputs(fn, input, target, mode=mode, from_logits=from_logits, weight=weight,
-                            ignore_index=ignore_index, include_background=include_background)
+    _options(
+        fn, mode=mode, smooth=smooth, eps=eps, empty=empty, include_background=include_background, reduction=reduction
+    )
+    m = _checks.mask_inputs(
+        fn,
+        input,
+        target,
+        mode=mode,
+        from_logits=from_logits,
+        weight=weight,
+        ignore_index=ignore_index,
+        include_background=include_background,
+    )
     # IoU on soft counts: I / |P ∪ T| with |P ∪ T| = P + T - I
-    return _overlap(fn, m, lambda i, p, t: _ratio(i + smooth, p + t - i + smooth, eps),
-                    per_image=per_image, empty=empty, reduction=reduction)
+    return _overlap(
+        fn,
+        m,
+        lambda i, p, t: _ratio(i + smooth, p + t - i + smooth, eps),
+        per_image=per_image,
+        empty=empty,
+        reduction=reduction,
+    )
 
 
 _WEIGHTING = ("square", "simple", "uniform")
@@ -530,7 +632,7 @@ def generalized_dice_loss(
     mode: str = "multiclass",
     from_logits: bool = True,
     weighting: str = "square",
-    ignore_index: Optional[int] = None,
+    ignore_index: int | None = None,
     smooth: float = 0.0,
     eps: float = 1e-7,
     per_image: bool = False,
@@ -588,12 +690,32 @@ def generalized_dice_loss(
     ``smooth_nr = smooth_dr = 1e-5``; losskit to the batch and ``smooth=0``.
     """
     fn = "generalized_dice_loss"
-    _options(fn, mode=mode, smooth=smooth, eps=eps, empty="include", include_background=include_background,
-             reduction=reduction)
-    _checks.choice(weighting, "weighting", _WEIGHTING, fn=fn,
-                   hint="square: 1/T^2 (Sudre et al.), simple: 1/T, uniform: 1, with T a class's target volume")
-    m = _checks.mask_inputs(fn, input, target, mode=mode, from_logits=from_logits, weight=None,
-                            ignore_index=ignore_index, include_background=include_background)
+    _options(
+        fn,
+        mode=mode,
+        smooth=smooth,
+        eps=eps,
+        empty="include",
+        include_background=include_background,
+        reduction=reduction,
+    )
+    _checks.choice(
+        weighting,
+        "weighting",
+        _WEIGHTING,
+        fn=fn,
+        hint="square: 1/T^2 (Sudre et al.), simple: 1/T, uniform: 1, with T a class's target volume",
+    )
+    m = _checks.mask_inputs(
+        fn,
+        input,
+        target,
+        mode=mode,
+        from_logits=from_logits,
+        weight=None,
+        ignore_index=ignore_index,
+        include_background=include_background,
+    )
     inter, psum, tsum = soft_counts(m, per_image=per_image)
     if not include_background:
         inter, psum, tsum = inter[..., 1:], psum[..., 1:], tsum[..., 1:]
@@ -630,7 +752,7 @@ def _lovasz_grad(gt_sorted: Tensor) -> Tensor:
     return jac - torch.nn.functional.pad(jac[..., :-1], (1, 0))
 
 
-def _lovasz(errors: Tensor, fg: Tensor, valid: Optional[Tensor], low: float) -> Tensor:
+def _lovasz(errors: Tensor, fg: Tensor, valid: Tensor | None, low: float) -> Tensor:
     """``Σ_k e_(k) g_k`` along the last dimension: ``errors`` sorted in decreasing order (by gather, so
     the gradient flows through the values, not the permutation), ``g`` the Lovász gradient of the
     Jaccard index of ``fg`` in that order. Ignored entries (``valid`` False) sort last with error 0 and
@@ -648,17 +770,23 @@ def _lovasz(errors: Tensor, fg: Tensor, valid: Optional[Tensor], low: float) -> 
     return (e * g).sum(-1)
 
 
-def _lovasz_options(fn: str, *, mode: str, per_image: bool, reduction: str, classes: str = "present",
-                    modes: tuple = _checks._MODES) -> None:
+def _lovasz_options(
+    fn: str, *, mode: str, per_image: bool, reduction: str, classes: str = "present", modes: tuple = _checks._MODES
+) -> None:
     if isinstance(mode, Tensor) or mode not in modes:
         raise ValueError(f"{fn}: mode={mode!r} is not valid: use one of {', '.join(map(repr, modes))}")
     _checks.flag(per_image, "per_image", fn=fn)
     check_reduction(reduction)
-    _checks.choice(classes, "classes", _CLASSES, fn=fn,
-                   hint="present: average over the classes present in the target of each unit; all: every class")
+    _checks.choice(
+        classes,
+        "classes",
+        _CLASSES,
+        fn=fn,
+        hint="present: average over the classes present in the target of each unit; all: every class",
+    )
 
 
-def _hinge_core(m: _checks.MaskInputs, per_image: bool) -> tuple[Tensor, Optional[Tensor]]:
+def _hinge_core(m: _checks.MaskInputs, per_image: bool) -> tuple[Tensor, Tensor | None]:
     """Lovász hinge per unit and channel: ``(N, C)`` with ``per_image``, else ``(C,)``; and which units
     have a counted pixel."""
     x = _checks.upcast(m.input)
@@ -683,7 +811,7 @@ def lovasz_hinge_loss(
     *,
     mode: str = "binary",
     per_image: bool = True,
-    ignore_index: Optional[float] = None,
+    ignore_index: float | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     r"""Lovász hinge loss (Berman et al. 2018): a convex surrogate of the Jaccard (IoU) loss of the
@@ -732,8 +860,9 @@ def lovasz_hinge_loss(
     """
     fn = "lovasz_hinge_loss"
     _lovasz_options(fn, mode=mode, per_image=per_image, reduction=reduction, modes=("binary", "multilabel"))
-    m = _checks.mask_inputs(fn, input, target, mode=mode, from_logits=True, weight=None,
-                            ignore_index=ignore_index, include_background=True)
+    m = _checks.mask_inputs(
+        fn, input, target, mode=mode, from_logits=True, weight=None, ignore_index=ignore_index, include_background=True
+    )
     loss, keep = _hinge_core(m, per_image)
     return reduce(loss, reduction, valid=keep, all_ignored="zero").to(m.out_dtype)
 
@@ -744,7 +873,7 @@ def lovasz_softmax_loss(
     *,
     mode: str = "multiclass",
     per_image: bool = False,
-    ignore_index: Optional[float] = None,
+    ignore_index: float | None = None,
     classes: str = "present",
     reduction: str = "mean",
 ) -> Tensor:
@@ -793,12 +922,16 @@ def lovasz_softmax_loss(
     """
     fn = "lovasz_softmax_loss"
     _lovasz_options(fn, mode=mode, per_image=per_image, reduction=reduction, classes=classes)
-    m = _checks.mask_inputs(fn, input, target, mode=mode, from_logits=True, weight=None,
-                            ignore_index=ignore_index, include_background=True)
+    m = _checks.mask_inputs(
+        fn, input, target, mode=mode, from_logits=True, weight=None, ignore_index=ignore_index, include_background=True
+    )
     if mode != "multiclass":
         loss, keep = _hinge_core(m, per_image)  # (N, C) / (C,)
-        loss = loss.mean(-1) if keep is None else (
-            torch.where(keep, loss, torch.zeros_like(loss)).sum(-1) / keep.sum(-1).clamp_min(1).to(loss.dtype))
+        loss = (
+            loss.mean(-1)
+            if keep is None
+            else (torch.where(keep, loss, torch.zeros_like(loss)).sum(-1) / keep.sum(-1).clamp_min(1).to(loss.dtype))
+        )
         keep = None if keep is None else keep.any(-1)
         return reduce(loss, reduction, valid=keep, all_ignored="zero").to(m.out_dtype)
     cdtype = _checks.compute_dtype(m.input.dtype)
@@ -839,7 +972,7 @@ def mcc_loss(
     *,
     mode: str = "binary",
     from_logits: bool = True,
-    ignore_index: Optional[float] = None,
+    ignore_index: float | None = None,
     eps: float = 1e-5,
     reduction: str = "mean",
 ) -> Tensor:
@@ -884,8 +1017,16 @@ def mcc_loss(
     """
     fn = "mcc_loss"
     _options(fn, mode=mode, smooth=0.0, eps=eps, empty="include", include_background=True, reduction=reduction)
-    m = _checks.mask_inputs(fn, input, target, mode=mode, from_logits=from_logits, weight=None,
-                            ignore_index=ignore_index, include_background=True)
+    m = _checks.mask_inputs(
+        fn,
+        input,
+        target,
+        mode=mode,
+        from_logits=from_logits,
+        weight=None,
+        ignore_index=ignore_index,
+        include_background=True,
+    )
     inter, psum, tsum = soft_counts(m, per_image=False)
     x = m.input
     if m.valid is None:

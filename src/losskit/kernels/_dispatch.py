@@ -16,8 +16,8 @@ a module: call :func:`load` first (or any eager call) so that compiled code uses
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import torch
 
@@ -83,7 +83,7 @@ def register(name: str, *, supports: Callable[..., bool]) -> Callable[[Callable]
     return deco
 
 
-def _load(name: str) -> Optional[Kernel]:
+def _load(name: str) -> Kernel | None:
     k = _REGISTERED.get(name)
     if k is None and name not in _FAILED:
         if _compiling():  # an import cannot be traced: this graph runs the formula (see load())
@@ -120,7 +120,7 @@ def load() -> list:
     return [name for name in PRIMITIVES if _load(name) is not None]
 
 
-def registered(name: str) -> Optional[Kernel]:
+def registered(name: str) -> Kernel | None:
     """The kernel registered for primitive ``name`` (importing its module), or ``None``."""
     return _load(name)
 

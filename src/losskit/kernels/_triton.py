@@ -14,7 +14,8 @@ no libdevice); kernels call no other ``@triton.jit`` function of ours (their sha
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from torch import Tensor
 

@@ -26,8 +26,6 @@ A target outside ``[0, C)`` that is not ``ignore_index`` gives a NaN loss for it
 reads out of bounds); value checks on the host belong to the functional (``losskit.checks``).
 """
 
-from typing import Optional
-
 import torch
 from torch import Tensor
 
@@ -47,13 +45,30 @@ _INTERP_TILE = 64
 
 @kernel
 def _ce_fwd_kernel(
-    X, s_xn, s_xc, s_xs,  # logits viewed as (N, C, S)
+    X,
+    s_xn,
+    s_xc,
+    s_xs,  # logits viewed as (N, C, S)
     T,  # targets, R = N*S rows, row r <-> (n, s) = (r // S, r % S)
-    W, WSUM,  # class weights (fp32, C) and their sum (fp32, 1); unused without HAS_W
-    LOSS, M, LOGL, A,  # per-row outputs, fp32: loss, row max, log sum exp(z - max), target's weight
-    R, C, S, ignore_index, eps, zeta, cap,
-    HAS_W: tl.constexpr, SMOOTH: tl.constexpr, ZLOSS: tl.constexpr, SOFTCAP: tl.constexpr,
-    BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr,
+    W,
+    WSUM,  # class weights (fp32, C) and their sum (fp32, 1); unused without HAS_W
+    LOSS,
+    M,
+    LOGL,
+    A,  # per-row outputs, fp32: loss, row max, log sum exp(z - max), target's weight
+    R,
+    C,
+    S,
+    ignore_index,
+    eps,
+    zeta,
+    cap,
+    HAS_W: tl.constexpr,
+    SMOOTH: tl.constexpr,
+    ZLOSS: tl.constexpr,
+    SOFTCAP: tl.constexpr,
+    BLOCK_R: tl.constexpr,
+    BLOCK_C: tl.constexpr,
 ):
     pid = tl.program_id(0)
     rows = pid * BLOCK_R + tl.arange(0, BLOCK_R)
@@ -122,13 +137,34 @@ def _ce_fwd_kernel(
 
 @kernel
 def _ce_bwd_kernel(
-    X, s_xn, s_xc, s_xs,
-    G, s_gn, s_gc, s_gs,  # gradient, same logical (N, C, S) shape; may be X itself (in place)
-    T, W, WSUM, M, LOGL,  # lse = M + LOGL, kept in two parts: exp(z - M - LOGL) stays exact for huge z
-    GR, s_gr,  # upstream gradient per row (stride 0 when it is a broadcast scalar)
-    R, C, S, ignore_index, eps, zeta, cap,
-    HAS_W: tl.constexpr, SMOOTH: tl.constexpr, ZLOSS: tl.constexpr, SOFTCAP: tl.constexpr,
-    BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr,
+    X,
+    s_xn,
+    s_xc,
+    s_xs,
+    G,
+    s_gn,
+    s_gc,
+    s_gs,  # gradient, same logical (N, C, S) shape; may be X itself (in place)
+    T,
+    W,
+    WSUM,
+    M,
+    LOGL,  # lse = M + LOGL, kept in two parts: exp(z - M - LOGL) stays exact for huge z
+    GR,
+    s_gr,  # upstream gradient per row (stride 0 when it is a broadcast scalar)
+    R,
+    C,
+    S,
+    ignore_index,
+    eps,
+    zeta,
+    cap,
+    HAS_W: tl.constexpr,
+    SMOOTH: tl.constexpr,
+    ZLOSS: tl.constexpr,
+    SOFTCAP: tl.constexpr,
+    BLOCK_R: tl.constexpr,
+    BLOCK_C: tl.constexpr,
 ):
     pid = tl.program_id(0)
     rows = pid * BLOCK_R + tl.arange(0, BLOCK_R)
@@ -200,15 +236,16 @@ def _blocks(x: Tensor, c: int, r: int) -> tuple[int, int, int]:
     return br, bc, warps
 
 
-def _wsum(weight: Optional[Tensor], x: Tensor) -> tuple[Tensor, Tensor]:
+def _wsum(weight: Tensor | None, x: Tensor) -> tuple[Tensor, Tensor]:
     if weight is None:
         dummy = torch.zeros(1, device=x.device, dtype=torch.float32)
         return dummy, dummy
     return weight, weight.sum().reshape(1)
 
 
-def _fwd_impl(x3: Tensor, t: Tensor, weight: Optional[Tensor], ignore_index: int, eps: float,
-              zeta: float, cap: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def _fwd_impl(
+    x3: Tensor, t: Tensor, weight: Tensor | None, ignore_index: int, eps: float, zeta: float, cap: float
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     n, c, s = x3.shape
     r = n * s
     t = t.contiguous()  # the kernel reads target r at T + r (a strided 1-D view is a real case: labels[:, k])
@@ -222,16 +259,48 @@ def _fwd_impl(x3: Tensor, t: Tensor, weight: Optional[Tensor], ignore_index: int
     br, bc, warps = _blocks(x3, c, r)
     grid = (cdiv(r, br),)
     _ce_fwd_kernel[grid](
-        x3, x3.stride(0), x3.stride(1), x3.stride(2), t, w, wsum, loss, m, logl, a,
-        r, c, s, ignore_index, eps, zeta, cap,
-        HAS_W=weight is not None, SMOOTH=eps != 0.0, ZLOSS=zeta != 0.0, SOFTCAP=cap != 0.0,
-        BLOCK_R=br, BLOCK_C=bc, num_warps=warps,
+        x3,
+        x3.stride(0),
+        x3.stride(1),
+        x3.stride(2),
+        t,
+        w,
+        wsum,
+        loss,
+        m,
+        logl,
+        a,
+        r,
+        c,
+        s,
+        ignore_index,
+        eps,
+        zeta,
+        cap,
+        HAS_W=weight is not None,
+        SMOOTH=eps != 0.0,
+        ZLOSS=zeta != 0.0,
+        SOFTCAP=cap != 0.0,
+        BLOCK_R=br,
+        BLOCK_C=bc,
+        num_warps=warps,
     )
     return loss, m, logl, a
 
 
-def _bwd_impl(out: Tensor, g_rows: Tensor, x3: Tensor, t: Tensor, weight: Optional[Tensor], m: Tensor, logl: Tensor,
-              ignore_index: int, eps: float, zeta: float, cap: float) -> None:
+def _bwd_impl(
+    out: Tensor,
+    g_rows: Tensor,
+    x3: Tensor,
+    t: Tensor,
+    weight: Tensor | None,
+    m: Tensor,
+    logl: Tensor,
+    ignore_index: int,
+    eps: float,
+    zeta: float,
+    cap: float,
+) -> None:
     n, c, s = x3.shape
     r = n * s
     if r == 0 or c == 0:
@@ -241,11 +310,35 @@ def _bwd_impl(out: Tensor, g_rows: Tensor, x3: Tensor, t: Tensor, weight: Option
     br, bc, warps = _blocks(x3, c, r)
     grid = (cdiv(r, br),)
     _ce_bwd_kernel[grid](
-        x3, x3.stride(0), x3.stride(1), x3.stride(2), out, out.stride(0), out.stride(1), out.stride(2),
-        t, w, wsum, m, logl, g_rows, g_rows.stride(0),
-        r, c, s, ignore_index, eps, zeta, cap,
-        HAS_W=weight is not None, SMOOTH=eps != 0.0, ZLOSS=zeta != 0.0, SOFTCAP=cap != 0.0,
-        BLOCK_R=br, BLOCK_C=bc, num_warps=warps,
+        x3,
+        x3.stride(0),
+        x3.stride(1),
+        x3.stride(2),
+        out,
+        out.stride(0),
+        out.stride(1),
+        out.stride(2),
+        t,
+        w,
+        wsum,
+        m,
+        logl,
+        g_rows,
+        g_rows.stride(0),
+        r,
+        c,
+        s,
+        ignore_index,
+        eps,
+        zeta,
+        cap,
+        HAS_W=weight is not None,
+        SMOOTH=eps != 0.0,
+        ZLOSS=zeta != 0.0,
+        SOFTCAP=cap != 0.0,
+        BLOCK_R=br,
+        BLOCK_C=bc,
+        num_warps=warps,
     )
 
 
@@ -255,9 +348,16 @@ def _bwd_impl(out: Tensor, g_rows: Tensor, x3: Tensor, t: Tensor, weight: Option
 
 
 @torch.library.custom_op("losskit::cross_entropy_fwd", mutates_args=())
-def _ce_fwd_op(logits: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int,
-               label_smoothing: float, z_loss: float, softcap: float, inplace_grad: bool
-               ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def _ce_fwd_op(
+    logits: Tensor,
+    target: Tensor,
+    weight: Tensor | None,
+    ignore_index: int,
+    label_smoothing: float,
+    z_loss: float,
+    softcap: float,
+    inplace_grad: bool,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Per-row (loss, max, log-sum-exp minus max, class weight of the target) for logits viewed as (N, C, S); fp32."""
     return _fwd_impl(logits, target, weight, ignore_index, label_smoothing, z_loss, softcap)
 
@@ -265,13 +365,23 @@ def _ce_fwd_op(logits: Tensor, target: Tensor, weight: Optional[Tensor], ignore_
 @_ce_fwd_op.register_fake
 def _(logits, target, weight, ignore_index, label_smoothing, z_loss, softcap, inplace_grad):
     r = logits.shape[0] * logits.shape[2]
-    new = lambda: logits.new_empty((r,), dtype=torch.float32)  # noqa: E731
+    new = lambda: logits.new_empty((r,), dtype=torch.float32)
     return new(), new(), new(), new()
 
 
 @torch.library.custom_op("losskit::cross_entropy_bwd", mutates_args=())
-def _ce_bwd_op(grad_rows: Tensor, logits: Tensor, target: Tensor, weight: Optional[Tensor], m: Tensor,
-               logl: Tensor, ignore_index: int, label_smoothing: float, z_loss: float, softcap: float) -> Tensor:
+def _ce_bwd_op(
+    grad_rows: Tensor,
+    logits: Tensor,
+    target: Tensor,
+    weight: Tensor | None,
+    m: Tensor,
+    logl: Tensor,
+    ignore_index: int,
+    label_smoothing: float,
+    z_loss: float,
+    softcap: float,
+) -> Tensor:
     """Gradient of sum_i grad_rows[i] * loss_i with respect to logits (N, C, S); logits' dtype."""
     out = torch.empty_like(logits)
     _bwd_impl(out, grad_rows, logits, target, weight, m, logl, ignore_index, label_smoothing, z_loss, softcap)
@@ -284,8 +394,18 @@ def _(grad_rows, logits, target, weight, m, logl, ignore_index, label_smoothing,
 
 
 @torch.library.custom_op("losskit::cross_entropy_bwd_", mutates_args=("logits",))
-def _ce_bwd_inplace_op(grad_rows: Tensor, logits: Tensor, target: Tensor, weight: Optional[Tensor], m: Tensor,
-                       logl: Tensor, ignore_index: int, label_smoothing: float, z_loss: float, softcap: float) -> None:
+def _ce_bwd_inplace_op(
+    grad_rows: Tensor,
+    logits: Tensor,
+    target: Tensor,
+    weight: Tensor | None,
+    m: Tensor,
+    logl: Tensor,
+    ignore_index: int,
+    label_smoothing: float,
+    z_loss: float,
+    softcap: float,
+) -> None:
     """As ``cross_entropy_bwd`` but writes the gradient over ``logits`` (each element is read before it
     is written, by the same program)."""
     _bwd_impl(logits, grad_rows, logits, target, weight, m, logl, ignore_index, label_smoothing, z_loss, softcap)
@@ -325,24 +445,37 @@ _ce_fwd_op.register_autograd(_backward, setup_context=_setup_context)
 _DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 
 
-def _supports(c, *, z_loss: float, softcap: Optional[float], reduction: str) -> bool:
+def _supports(c, *, z_loss: float, softcap: float | None, reduction: str) -> bool:
     """Class-index targets, float32/bfloat16/float16 logits with at least one class, a weight without a
     gradient, on a device Triton can run on; every other option of the functional is served."""
     x = c.logits
-    return (not c.probs and x.dtype in _DTYPES and c.num_classes >= 1 and can_run(x)
-            and (c.weight is None or not c.weight.requires_grad))
+    return (
+        not c.probs
+        and x.dtype in _DTYPES
+        and c.num_classes >= 1
+        and can_run(x)
+        and (c.weight is None or not c.weight.requires_grad)
+    )
 
 
 @_dispatch.register("cross_entropy_rows", supports=_supports)
-def cross_entropy_rows(c, *, z_loss: float, softcap: Optional[float], reduction: str):
+def cross_entropy_rows(c, *, z_loss: float, softcap: float | None, reduction: str):
     """Rows of :func:`losskit.functional.cross_entropy` for ``reduction="none"`` (float32, the target's
     shape), else :class:`~losskit._reduction.Sums` of the rows and of their weights ``w_y`` (0 where
     ignored): the numerator and denominator of torch's weighted mean."""
     x = c.logits.unsqueeze(0) if c.logits.dim() == 1 else c.logits
     x3 = as_ncs(x)
     w = None if c.weight is None else c.weight.detach().to(device=x.device, dtype=torch.float32).contiguous()
-    rows, _, _, a = _ce_fwd_op(x3, c.target.reshape(-1), w, c.torch_ignore_index, float(c.label_smoothing),
-                               float(z_loss), float(softcap or 0.0), False)
+    rows, _, _, a = _ce_fwd_op(
+        x3,
+        c.target.reshape(-1),
+        w,
+        c.torch_ignore_index,
+        float(c.label_smoothing),
+        float(z_loss),
+        float(softcap or 0.0),
+        False,
+    )
     if reduction == "none":
         return rows.view(c.target.shape)
     return Sums(rows.sum(), a.sum())

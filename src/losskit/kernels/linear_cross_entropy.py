@@ -7,8 +7,6 @@ log-sum-exp per row) and the backward kernel reads them again and overwrites the
 (no second buffer). Extra memory: one chunk of logits plus the gradients themselves.
 """
 
-from typing import Optional
-
 import torch
 from torch import Tensor
 
@@ -19,23 +17,42 @@ from .cross_entropy import _DTYPES
 __all__ = ["linear_cross_entropy_chunk"]
 
 
-def _supports(logits: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int, label_smoothing: float,
-              row_scale: Optional[Tensor], *, z_loss: float, softcap: Optional[float]) -> bool:
+def _supports(
+    logits: Tensor,
+    target: Tensor,
+    weight: Tensor | None,
+    ignore_index: int,
+    label_smoothing: float,
+    row_scale: Tensor | None,
+    *,
+    z_loss: float,
+    softcap: float | None,
+) -> bool:
     return not target.is_floating_point() and logits.dtype in _DTYPES and logits.dim() == 2 and can_run(logits)
 
 
 @_dispatch.register("linear_cross_entropy_chunk", supports=_supports)
-def linear_cross_entropy_chunk(logits: Tensor, target: Tensor, weight: Optional[Tensor], ignore_index: int,
-                               label_smoothing: float, row_scale: Optional[Tensor], *, z_loss: float,
-                               softcap: Optional[float]) -> tuple[Tensor, Optional[Tensor]]:
+def linear_cross_entropy_chunk(
+    logits: Tensor,
+    target: Tensor,
+    weight: Tensor | None,
+    ignore_index: int,
+    label_smoothing: float,
+    row_scale: Tensor | None,
+    *,
+    z_loss: float,
+    softcap: float | None,
+) -> tuple[Tensor, Tensor | None]:
     """(loss per row in float32, the gradient of ``sum_i row_scale_i loss_i`` written over ``logits``)."""
     x3 = logits.unsqueeze(-1)  # (rows, C, 1): a view, C contiguous
     w = None if weight is None else weight.to(device=logits.device, dtype=torch.float32).contiguous()
     zeta, cap = float(z_loss), float(softcap or 0.0)
-    rows, m, logl, _ = torch.ops.losskit.cross_entropy_fwd(x3, target, w, ignore_index, label_smoothing, zeta, cap,
-                                                           True)
+    rows, m, logl, _ = torch.ops.losskit.cross_entropy_fwd(
+        x3, target, w, ignore_index, label_smoothing, zeta, cap, True
+    )
     if row_scale is None:
         return rows, None
-    torch.ops.losskit.cross_entropy_bwd_(row_scale.float(), x3, target, w, m, logl, ignore_index, label_smoothing,
-                                         zeta, cap)
+    torch.ops.losskit.cross_entropy_bwd_(
+        row_scale.float(), x3, target, w, m, logl, ignore_index, label_smoothing, zeta, cap
+    )
     return rows, logits

@@ -29,8 +29,6 @@ to the input; a trailing-dims broadcast (e.g. a per-class ``(C,)`` of an ``(N, C
 a modulo index, any other broadcast (a ``(C, 1, 1)`` per-class view) is expanded once.
 """
 
-from typing import Optional
-
 import torch
 from torch import Tensor
 
@@ -47,9 +45,28 @@ _INTERP_BLOCK = 64
 
 @kernel
 def _focal_fwd_kernel(
-    X, T, W, w_period, PW, pw_period, AL, al_period, OUT, numel, alpha, gamma, eps, ignore,
-    HAS_W: tl.constexpr, HAS_PW: tl.constexpr, ALPHA: tl.constexpr, FOCAL: tl.constexpr, SMOOTH: tl.constexpr,
-    IGNORE: tl.constexpr, REDUCE: tl.constexpr, BLOCK: tl.constexpr,
+    X,
+    T,
+    W,
+    w_period,
+    PW,
+    pw_period,
+    AL,
+    al_period,
+    OUT,
+    numel,
+    alpha,
+    gamma,
+    eps,
+    ignore,
+    HAS_W: tl.constexpr,
+    HAS_PW: tl.constexpr,
+    ALPHA: tl.constexpr,
+    FOCAL: tl.constexpr,
+    SMOOTH: tl.constexpr,
+    IGNORE: tl.constexpr,
+    REDUCE: tl.constexpr,
+    BLOCK: tl.constexpr,
 ):
     pid = tl.program_id(0)
     offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
@@ -96,9 +113,29 @@ def _focal_fwd_kernel(
 
 @kernel
 def _focal_bwd_kernel(
-    X, T, W, w_period, PW, pw_period, AL, al_period, G, GX, numel, alpha, gamma, eps, ignore,
-    HAS_W: tl.constexpr, HAS_PW: tl.constexpr, ALPHA: tl.constexpr, FOCAL: tl.constexpr, SMOOTH: tl.constexpr,
-    IGNORE: tl.constexpr, REDUCE: tl.constexpr, BLOCK: tl.constexpr,
+    X,
+    T,
+    W,
+    w_period,
+    PW,
+    pw_period,
+    AL,
+    al_period,
+    G,
+    GX,
+    numel,
+    alpha,
+    gamma,
+    eps,
+    ignore,
+    HAS_W: tl.constexpr,
+    HAS_PW: tl.constexpr,
+    ALPHA: tl.constexpr,
+    FOCAL: tl.constexpr,
+    SMOOTH: tl.constexpr,
+    IGNORE: tl.constexpr,
+    REDUCE: tl.constexpr,
+    BLOCK: tl.constexpr,
 ):
     pid = tl.program_id(0)
     offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
@@ -158,8 +195,12 @@ def _n_partials(x: Tensor) -> int:
 def _launch_args(x, w, w_period, pw, pw_period, al, al_period):
     dummy = x.new_zeros(1, dtype=torch.float32)
     return (
-        dummy if w is None else w, max(1, w_period), dummy if pw is None else pw, max(1, pw_period),
-        dummy if al is None else al, max(1, al_period),
+        dummy if w is None else w,
+        max(1, w_period),
+        dummy if pw is None else pw,
+        max(1, pw_period),
+        dummy if al is None else al,
+        max(1, al_period),
     )
 
 
@@ -171,16 +212,34 @@ def _scalars(t: Tensor, alpha, gamma, eps, ignore) -> tuple:
 
 def _flags(w, pw, al, alpha, gamma, eps, ignore, reduce, block) -> dict:
     return dict(
-        HAS_W=w is not None, HAS_PW=pw is not None, ALPHA=2 if al is not None else int(alpha is not None),
-        FOCAL=bool(gamma), SMOOTH=eps != 0.0, IGNORE=ignore is not None, REDUCE=reduce, BLOCK=block,
+        HAS_W=w is not None,
+        HAS_PW=pw is not None,
+        ALPHA=2 if al is not None else int(alpha is not None),
+        FOCAL=bool(gamma),
+        SMOOTH=eps != 0.0,
+        IGNORE=ignore is not None,
+        REDUCE=reduce,
+        BLOCK=block,
         num_warps=4 if block <= 1024 else 8,
     )
 
 
 @torch.library.custom_op("losskit::sigmoid_focal_fwd", mutates_args=())
-def _focal_fwd_op(x: Tensor, t: Tensor, w: Optional[Tensor], w_period: int, pw: Optional[Tensor], pw_period: int,
-                  al: Optional[Tensor], al_period: int, alpha: Optional[float], gamma: Optional[float],
-                  label_smoothing: float, ignore: Optional[float], reduce: bool) -> Tensor:
+def _focal_fwd_op(
+    x: Tensor,
+    t: Tensor,
+    w: Tensor | None,
+    w_period: int,
+    pw: Tensor | None,
+    pw_period: int,
+    al: Tensor | None,
+    al_period: int,
+    alpha: float | None,
+    gamma: float | None,
+    label_smoothing: float,
+    ignore: float | None,
+    reduce: bool,
+) -> Tensor:
     """Flat elementwise loss (``x``'s dtype) or, with ``reduce``, fp32 partial sums per block."""
     x, t = x.contiguous(), t.contiguous()  # read at X + offset: a 1-D view with a stride (scores[:, k]) is copied
     block = _block(x)
@@ -189,7 +248,11 @@ def _focal_fwd_op(x: Tensor, t: Tensor, w: Optional[Tensor], w_period: int, pw: 
     if n == 0:
         return out
     _focal_fwd_kernel[(cdiv(n, block),)](
-        x, t, *_launch_args(x, w, w_period, pw, pw_period, al, al_period), out, n,
+        x,
+        t,
+        *_launch_args(x, w, w_period, pw, pw_period, al, al_period),
+        out,
+        n,
         *_scalars(t, alpha, gamma, label_smoothing, ignore),
         **_flags(w, pw, al, alpha, gamma, label_smoothing, ignore, reduce, block),
     )
@@ -204,9 +267,22 @@ def _(x, t, w, w_period, pw, pw_period, al, al_period, alpha, gamma, label_smoot
 
 
 @torch.library.custom_op("losskit::sigmoid_focal_bwd", mutates_args=())
-def _focal_bwd_op(g: Tensor, x: Tensor, t: Tensor, w: Optional[Tensor], w_period: int, pw: Optional[Tensor],
-                  pw_period: int, al: Optional[Tensor], al_period: int, alpha: Optional[float],
-                  gamma: Optional[float], label_smoothing: float, ignore: Optional[float], reduce: bool) -> Tensor:
+def _focal_bwd_op(
+    g: Tensor,
+    x: Tensor,
+    t: Tensor,
+    w: Tensor | None,
+    w_period: int,
+    pw: Tensor | None,
+    pw_period: int,
+    al: Tensor | None,
+    al_period: int,
+    alpha: float | None,
+    gamma: float | None,
+    label_smoothing: float,
+    ignore: float | None,
+    reduce: bool,
+) -> Tensor:
     """Gradient with respect to the flat logits ``x`` (``x``'s dtype)."""
     x, t = x.contiguous(), t.contiguous()
     block = _block(x)
@@ -215,7 +291,12 @@ def _focal_bwd_op(g: Tensor, x: Tensor, t: Tensor, w: Optional[Tensor], w_period
     if n == 0:
         return gx
     _focal_bwd_kernel[(cdiv(n, block),)](
-        x, t, *_launch_args(x, w, w_period, pw, pw_period, al, al_period), g.contiguous(), gx, n,
+        x,
+        t,
+        *_launch_args(x, w, w_period, pw, pw_period, al, al_period),
+        g.contiguous(),
+        gx,
+        n,
         *_scalars(t, alpha, gamma, label_smoothing, ignore),
         **_flags(w, pw, al, alpha, gamma, label_smoothing, ignore, reduce, block),
     )
@@ -236,15 +317,16 @@ def _setup(ctx, inputs, output):
 def _backward(ctx, g):
     x, t, w, pw, al = ctx.saved_tensors
     w_period, pw_period, al_period, alpha, gamma, eps, ignore, reduce = ctx.opts
-    gx = torch.ops.losskit.sigmoid_focal_bwd(g, x, t, w, w_period, pw, pw_period, al, al_period, alpha, gamma, eps,
-                                             ignore, reduce)
+    gx = torch.ops.losskit.sigmoid_focal_bwd(
+        g, x, t, w, w_period, pw, pw_period, al, al_period, alpha, gamma, eps, ignore, reduce
+    )
     return (gx,) + (None,) * 12
 
 
 _focal_fwd_op.register_autograd(_backward, setup_context=_setup)
 
 
-def _flat_broadcast(v: Optional[Tensor], shape: torch.Size, name: str) -> tuple[Optional[Tensor], int]:
+def _flat_broadcast(v: Tensor | None, shape: torch.Size, name: str) -> tuple[Tensor | None, int]:
     """``v`` as a flat fp32 tensor read at ``offset % period``; expands once if it must."""
     if v is None:
         return None, 1
@@ -288,10 +370,21 @@ def sigmoid_focal_rows(b, *, alpha, gamma: float, reduction: str):
     if t.dtype == torch.bool:
         t = t.to(torch.uint8)
     reduce = reduction != "none"
-    out = _focal_fwd_op(x.reshape(-1), t, w, wp, pw, pwp, al, alp,
-                        None if alpha is None or al is not None else float(alpha),
-                        float(gamma) if gamma else None, float(b.label_smoothing),
-                        None if b.ignore_index is None else float(b.ignore_index), reduce)
+    out = _focal_fwd_op(
+        x.reshape(-1),
+        t,
+        w,
+        wp,
+        pw,
+        pwp,
+        al,
+        alp,
+        None if alpha is None or al is not None else float(alpha),
+        float(gamma) if gamma else None,
+        float(b.label_smoothing),
+        None if b.ignore_index is None else float(b.ignore_index),
+        reduce,
+    )
     if not reduce:
         return out.view(x.shape)
     return Sums(out.sum(), _reduction.denominator(x.shape, valid=b.valid, dtype=torch.float32, device=x.device))

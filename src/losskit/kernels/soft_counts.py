@@ -20,8 +20,6 @@ Class-index targets (softmax only) are one-hot encoded in the kernel; pixels who
 ``ignore_index`` drop out of every sum (their p and t count as 0) and get a zero gradient.
 """
 
-from typing import Optional
-
 import torch
 from torch import Tensor
 
@@ -39,7 +37,19 @@ _SIGMOID, _SOFTMAX, _SOFTMAX_INDEX = 0, 1, 2
 
 @kernel
 def _sigmoid_fwd_kernel(
-    X, s_xn, s_xc, s_xs, T, s_tn, s_tc, s_ts, PART, C, S, NC, SB,
+    X,
+    s_xn,
+    s_xc,
+    s_xs,
+    T,
+    s_tn,
+    s_tc,
+    s_ts,
+    PART,
+    C,
+    S,
+    NC,
+    SB,
     BLOCK_S: tl.constexpr,
 ):
     k = tl.program_id(0).to(tl.int64)  # one flat grid axis: CUDA caps axes 1 and 2 at 65535 programs
@@ -62,7 +72,23 @@ def _sigmoid_fwd_kernel(
 
 @kernel
 def _sigmoid_bwd_kernel(
-    X, s_xn, s_xc, s_xs, T, s_tn, s_tc, s_ts, G, GX, s_gn, s_gc, s_gs, C, S, NC, SB,
+    X,
+    s_xn,
+    s_xc,
+    s_xs,
+    T,
+    s_tn,
+    s_tc,
+    s_ts,
+    G,
+    GX,
+    s_gn,
+    s_gc,
+    s_gs,
+    C,
+    S,
+    NC,
+    SB,
     BLOCK_S: tl.constexpr,
 ):
     k = tl.program_id(0).to(tl.int64)  # one flat grid axis: CUDA caps axes 1 and 2 at 65535 programs
@@ -85,8 +111,24 @@ def _sigmoid_bwd_kernel(
 
 @kernel
 def _softmax_fwd_kernel(
-    X, s_xn, s_xc, s_xs, T, s_tn, s_tc, s_ts, PART, C, S, NC, SB, ignore_index,
-    INDEX: tl.constexpr, HAS_IGNORE: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_S: tl.constexpr,
+    X,
+    s_xn,
+    s_xc,
+    s_xs,
+    T,
+    s_tn,
+    s_tc,
+    s_ts,
+    PART,
+    C,
+    S,
+    NC,
+    SB,
+    ignore_index,
+    INDEX: tl.constexpr,
+    HAS_IGNORE: tl.constexpr,
+    BLOCK_C: tl.constexpr,
+    BLOCK_S: tl.constexpr,
 ):
     pid = tl.program_id(0).to(tl.int64)  # one flat grid axis: CUDA caps axes 1 and 2 at 65535 programs
     n64 = pid // SB
@@ -125,8 +167,28 @@ def _softmax_fwd_kernel(
 
 @kernel
 def _softmax_bwd_kernel(
-    X, s_xn, s_xc, s_xs, T, s_tn, s_tc, s_ts, G, GX, s_gn, s_gc, s_gs, C, S, NC, SB, ignore_index,
-    INDEX: tl.constexpr, HAS_IGNORE: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_S: tl.constexpr,
+    X,
+    s_xn,
+    s_xc,
+    s_xs,
+    T,
+    s_tn,
+    s_tc,
+    s_ts,
+    G,
+    GX,
+    s_gn,
+    s_gc,
+    s_gs,
+    C,
+    S,
+    NC,
+    SB,
+    ignore_index,
+    INDEX: tl.constexpr,
+    HAS_IGNORE: tl.constexpr,
+    BLOCK_C: tl.constexpr,
+    BLOCK_S: tl.constexpr,
 ):
     pid = tl.program_id(0).to(tl.int64)  # one flat grid axis: CUDA caps axes 1 and 2 at 65535 programs
     n64 = pid // SB
@@ -186,7 +248,7 @@ def _warps(bc: int, bs: int) -> int:
 
 
 @torch.library.custom_op("losskit::soft_counts_fwd", mutates_args=())
-def _fwd_op(x: Tensor, t: Tensor, mode: int, ignore_index: Optional[int]) -> Tensor:
+def _fwd_op(x: Tensor, t: Tensor, mode: int, ignore_index: int | None) -> Tensor:
     """Partial sums ``(3, N*C, blocks)`` of p*t, p, t per spatial block (fp32)."""
     n, c, s = x.shape
     bc, bs, sb = _blocks(x, mode)
@@ -196,12 +258,26 @@ def _fwd_op(x: Tensor, t: Tensor, mode: int, ignore_index: Optional[int]) -> Ten
     ts = _t_strides(t, mode)
     if mode == _SIGMOID:
         _sigmoid_fwd_kernel[(n * c * sb,)](
-            x, *x.stride(), t, *ts, part, c, s, n * c, sb, BLOCK_S=bs, num_warps=_warps(bc, bs))
+            x, *x.stride(), t, *ts, part, c, s, n * c, sb, BLOCK_S=bs, num_warps=_warps(bc, bs)
+        )
     else:
         _softmax_fwd_kernel[(n * sb,)](
-            x, *x.stride(), t, *ts, part, c, s, n * c, sb, 0 if ignore_index is None else ignore_index,
-            INDEX=mode == _SOFTMAX_INDEX, HAS_IGNORE=ignore_index is not None, BLOCK_C=bc, BLOCK_S=bs,
-            num_warps=_warps(bc, bs))
+            x,
+            *x.stride(),
+            t,
+            *ts,
+            part,
+            c,
+            s,
+            n * c,
+            sb,
+            0 if ignore_index is None else ignore_index,
+            INDEX=mode == _SOFTMAX_INDEX,
+            HAS_IGNORE=ignore_index is not None,
+            BLOCK_C=bc,
+            BLOCK_S=bs,
+            num_warps=_warps(bc, bs),
+        )
     return part
 
 
@@ -212,7 +288,7 @@ def _(x, t, mode, ignore_index):
 
 
 @torch.library.custom_op("losskit::soft_counts_bwd", mutates_args=())
-def _bwd_op(g: Tensor, x: Tensor, t: Tensor, mode: int, ignore_index: Optional[int]) -> Tensor:
+def _bwd_op(g: Tensor, x: Tensor, t: Tensor, mode: int, ignore_index: int | None) -> Tensor:
     """Gradient with respect to ``x`` (N, C, S) given the gradient of the partial sums."""
     n, c, s = x.shape
     bc, bs, sb = _blocks(x, mode)
@@ -223,13 +299,28 @@ def _bwd_op(g: Tensor, x: Tensor, t: Tensor, mode: int, ignore_index: Optional[i
     ts = _t_strides(t, mode)
     if mode == _SIGMOID:
         _sigmoid_bwd_kernel[(n * c * sb,)](
-            x, *x.stride(), t, *ts, g, gx, *gx.stride(), c, s, n * c, sb,
-            BLOCK_S=bs, num_warps=_warps(bc, bs))
+            x, *x.stride(), t, *ts, g, gx, *gx.stride(), c, s, n * c, sb, BLOCK_S=bs, num_warps=_warps(bc, bs)
+        )
     else:
         _softmax_bwd_kernel[(n * sb,)](
-            x, *x.stride(), t, *ts, g, gx, *gx.stride(), c, s, n * c, sb, 0 if ignore_index is None else ignore_index,
-            INDEX=mode == _SOFTMAX_INDEX, HAS_IGNORE=ignore_index is not None, BLOCK_C=bc, BLOCK_S=bs,
-            num_warps=_warps(bc, bs))
+            x,
+            *x.stride(),
+            t,
+            *ts,
+            g,
+            gx,
+            *gx.stride(),
+            c,
+            s,
+            n * c,
+            sb,
+            0 if ignore_index is None else ignore_index,
+            INDEX=mode == _SOFTMAX_INDEX,
+            HAS_IGNORE=ignore_index is not None,
+            BLOCK_C=bc,
+            BLOCK_S=bs,
+            num_warps=_warps(bc, bs),
+        )
     return gx
 
 

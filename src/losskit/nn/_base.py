@@ -8,7 +8,6 @@ lists every option that differs from its default.
 from __future__ import annotations
 
 import inspect
-from typing import Optional
 
 import torch
 from torch import Tensor, nn
@@ -26,8 +25,7 @@ class Loss(nn.Module):
 
     _reductions: tuple[str, ...] = ("none", "mean", "sum")
 
-    def __init__(self, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
-                 reduction: str = "mean") -> None:
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__()
         self.reduction = check_reduction(legacy_reduction(size_average, reduce, reduction), allowed=self._reductions)
 
@@ -56,10 +54,15 @@ class Loss(nn.Module):
 class WeightedLoss(Loss):
     """A loss with an optional per-class ``weight``, stored as a buffer."""
 
-    weight: Optional[Tensor]
+    weight: Tensor | None
 
-    def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None,
-                 reduce: Optional[bool] = None, reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
         if weight is not None and not isinstance(weight, Tensor):
             weight = torch.as_tensor(weight, dtype=torch.get_default_dtype())

@@ -8,8 +8,6 @@ functional's docstring.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import Tensor
 
@@ -35,23 +33,44 @@ class BCEWithLogitsLoss(WeightedLoss):
         BCEWithLogitsLoss(reduction='sum', label_smoothing=0.1)
     """
 
-    pos_weight: Optional[Tensor]
+    pos_weight: Tensor | None
 
-    def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None,
-                 reduce: Optional[bool] = None, reduction: str = "mean", pos_weight: Optional[Tensor] = None,
-                 *, label_smoothing: float = 0.0, target_threshold: Optional[float] = None) -> None:
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        pos_weight: Tensor | None = None,
+        *,
+        label_smoothing: float = 0.0,
+        target_threshold: float | None = None,
+    ) -> None:
         super().__init__(weight, size_average, reduce, reduction)
         if pos_weight is not None and not isinstance(pos_weight, Tensor):
             pos_weight = torch.as_tensor(pos_weight, dtype=torch.get_default_dtype())
         self.register_buffer("pos_weight", pos_weight)
         self.label_smoothing = _checks.smoothing(label_smoothing, high_open=True, fn=type(self).__name__)
-        self.target_threshold = None if target_threshold is None else _checks.number(
-            target_threshold, "target_threshold", low=0.0, high=1.0, high_open=True, fn=type(self).__name__)
+        self.target_threshold = (
+            None
+            if target_threshold is None
+            else _checks.number(
+                target_threshold, "target_threshold", low=0.0, high=1.0, high_open=True, fn=type(self).__name__
+            )
+        )
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
-        return LF.binary_cross_entropy_with_logits(logits, target, self.weight, None, None, self.reduction,
-                                                   self.pos_weight, label_smoothing=self.label_smoothing,
-                                                   target_threshold=self.target_threshold)
+        return LF.binary_cross_entropy_with_logits(
+            logits,
+            target,
+            self.weight,
+            None,
+            None,
+            self.reduction,
+            self.pos_weight,
+            label_smoothing=self.label_smoothing,
+            target_threshold=self.target_threshold,
+        )
 
 
 class BCELoss(WeightedLoss):
@@ -66,11 +85,19 @@ class BCELoss(WeightedLoss):
         0.1054
     """
 
-    def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None,
-                 reduce: Optional[bool] = None, reduction: str = "mean", *, label_smoothing: float = 0.0) -> None:
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        *,
+        label_smoothing: float = 0.0,
+    ) -> None:
         super().__init__(weight, size_average, reduce, reduction)
         self.label_smoothing = _checks.smoothing(label_smoothing, high_open=True, fn=type(self).__name__)
 
     def forward(self, probs: Tensor, target: Tensor) -> Tensor:
-        return LF.binary_cross_entropy(probs, target, self.weight, None, None, self.reduction,
-                                       label_smoothing=self.label_smoothing)
+        return LF.binary_cross_entropy(
+            probs, target, self.weight, None, None, self.reduction, label_smoothing=self.label_smoothing
+        )

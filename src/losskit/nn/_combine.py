@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Optional
+from collections.abc import Callable, Mapping
 
 import torch  # noqa: F401  (used in the example)
 from torch import Tensor, nn
@@ -44,7 +44,7 @@ class CombinedLoss(nn.Module):
 
     last_components: dict[str, Tensor]
 
-    def __init__(self, losses: Mapping[str, Callable], weights: Optional[Mapping[str, float]] = None) -> None:
+    def __init__(self, losses: Mapping[str, Callable], weights: Mapping[str, float] | None = None) -> None:
         super().__init__()
         self.weights = _check_parts(losses, weights)
         self._parts: dict[str, Callable] = dict(losses)

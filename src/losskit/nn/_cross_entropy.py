@@ -8,7 +8,6 @@ after them), stores weights as buffers, and its ``forward`` is one call into
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 from torch import Tensor, nn
 
@@ -35,22 +34,43 @@ class CrossEntropyLoss(WeightedLoss):
         CrossEntropyLoss(weight=<tensor (3,)>, label_smoothing=0.1)
     """
 
-    def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None,
-                 ignore_index: Optional[int] = -100, reduce: Optional[bool] = None, reduction: str = "mean",
-                 label_smoothing: float = 0.0, *, z_loss: float = 0.0, softcap: Optional[float] = None,
-                 all_ignored: str = "nan") -> None:
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        ignore_index: int | None = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+        *,
+        z_loss: float = 0.0,
+        softcap: float | None = None,
+        all_ignored: str = "nan",
+    ) -> None:
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = _checks.ignored(ignore_index, fn="CrossEntropyLoss")
         self.label_smoothing = _checks.smoothing(label_smoothing, high_open=False, fn="CrossEntropyLoss")
         self.z_loss = _checks.number(z_loss, "z_loss", low=0.0, fn="CrossEntropyLoss")
-        self.softcap = None if softcap is None else _checks.number(softcap, "softcap", low=0.0, low_open=True,
-                                                                   fn="CrossEntropyLoss")
+        self.softcap = (
+            None
+            if softcap is None
+            else _checks.number(softcap, "softcap", low=0.0, low_open=True, fn="CrossEntropyLoss")
+        )
         self.all_ignored = check_all_ignored(all_ignored)
 
-    def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Optional[Tensor] = None) -> Tensor:
-        return LF.cross_entropy(logits, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
-                                label_smoothing=self.label_smoothing, z_loss=self.z_loss, softcap=self.softcap,
-                                sample_weight=sample_weight, all_ignored=self.all_ignored)
+    def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Tensor | None = None) -> Tensor:
+        return LF.cross_entropy(
+            logits,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+            z_loss=self.z_loss,
+            softcap=self.softcap,
+            sample_weight=sample_weight,
+            all_ignored=self.all_ignored,
+        )
 
 
 class NLLLoss(WeightedLoss):
@@ -65,18 +85,30 @@ class NLLLoss(WeightedLoss):
         0.3567
     """
 
-    def __init__(self, weight: Optional[Tensor] = None, size_average: Optional[bool] = None,
-                 ignore_index: Optional[int] = -100, reduce: Optional[bool] = None, reduction: str = "mean",
-                 *, all_ignored: str = "nan") -> None:
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        ignore_index: int | None = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        *,
+        all_ignored: str = "nan",
+    ) -> None:
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = _checks.ignored(ignore_index, fn="NLLLoss")
         self.all_ignored = check_all_ignored(all_ignored)
 
-    def forward(self, log_probs: Tensor, target: Tensor, *, sample_weight: Optional[Tensor] = None) -> Tensor:
-        return LF.nll_loss(log_probs, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
-                           sample_weight=sample_weight, all_ignored=self.all_ignored)
-
-
+    def forward(self, log_probs: Tensor, target: Tensor, *, sample_weight: Tensor | None = None) -> Tensor:
+        return LF.nll_loss(
+            log_probs,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            sample_weight=sample_weight,
+            all_ignored=self.all_ignored,
+        )
 
 
 class GeneralizedCrossEntropyLoss(WeightedLoss):
@@ -89,18 +121,34 @@ class GeneralizedCrossEntropyLoss(WeightedLoss):
         0.222
     """
 
-    def __init__(self, *, q: float = 0.7, weight: Optional[Tensor] = None, ignore_index: Optional[int] = -100,
-                 label_smoothing: float = 0.0, reduction: str = "mean", all_ignored: str = "nan") -> None:
+    def __init__(
+        self,
+        *,
+        q: float = 0.7,
+        weight: Tensor | None = None,
+        ignore_index: int | None = -100,
+        label_smoothing: float = 0.0,
+        reduction: str = "mean",
+        all_ignored: str = "nan",
+    ) -> None:
         super().__init__(weight, reduction=reduction)
         self.q = _checks.number(q, "q", low=0.0, high=1.0, low_open=True, fn="GeneralizedCrossEntropyLoss")
         self.ignore_index = _checks.ignored(ignore_index, fn="GeneralizedCrossEntropyLoss")
         self.label_smoothing = _checks.smoothing(label_smoothing, high_open=False, fn="GeneralizedCrossEntropyLoss")
         self.all_ignored = check_all_ignored(all_ignored)
 
-    def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Optional[Tensor] = None) -> Tensor:
-        return LF.generalized_cross_entropy(logits, target, q=self.q, weight=self.weight, ignore_index=self.ignore_index,
-                                            label_smoothing=self.label_smoothing, sample_weight=sample_weight,
-                                            reduction=self.reduction, all_ignored=self.all_ignored)
+    def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Tensor | None = None) -> Tensor:
+        return LF.generalized_cross_entropy(
+            logits,
+            target,
+            q=self.q,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+            sample_weight=sample_weight,
+            reduction=self.reduction,
+            all_ignored=self.all_ignored,
+        )
 
 
 class LinearCrossEntropyLoss(WeightedLoss):
@@ -130,18 +178,32 @@ class LinearCrossEntropyLoss(WeightedLoss):
         True
     """
 
-    def __init__(self, in_features: Optional[int] = None, num_classes: Optional[int] = None, *,
-                 out_features: tuple[int, ...] = (), bias: bool = False, device=None, dtype=None,
-                 reduction: str = "mean", weight: Optional[Tensor] = None, ignore_index: Optional[int] = -100,
-                 label_smoothing: float = 0.0, chunk_size: Optional[int] = None, all_ignored: str = "nan") -> None:
+    def __init__(
+        self,
+        in_features: int | None = None,
+        num_classes: int | None = None,
+        *,
+        out_features: tuple[int, ...] = (),
+        bias: bool = False,
+        device=None,
+        dtype=None,
+        reduction: str = "mean",
+        weight: Tensor | None = None,
+        ignore_index: int | None = -100,
+        label_smoothing: float = 0.0,
+        chunk_size: int | None = None,
+        all_ignored: str = "nan",
+    ) -> None:
         super().__init__(weight, reduction=reduction)
         if (in_features is None) != (num_classes is None):
-            raise ValueError("give both in_features and num_classes (to own the projection), or neither "
-                             f"(to pass linear_weight at call time); got in_features={in_features!r}, "
-                             f"num_classes={num_classes!r}")
+            raise ValueError(
+                "give both in_features and num_classes (to own the projection), or neither "
+                f"(to pass linear_weight at call time); got in_features={in_features!r}, "
+                f"num_classes={num_classes!r}"
+            )
         self.out_features = tuple(out_features)
         self.num_classes = num_classes
-        self.linear: Optional[nn.Linear] = None
+        self.linear: nn.Linear | None = None
         if in_features is not None and num_classes is not None:  # given together, checked above
             outs = num_classes * math.prod(self.out_features)
             self.linear = nn.Linear(in_features, outs, bias=bias, device=device, dtype=dtype)
@@ -150,8 +212,8 @@ class LinearCrossEntropyLoss(WeightedLoss):
         self.chunk_size = chunk_size
         self.all_ignored = check_all_ignored(all_ignored)
 
-    def forward(self, input: Tensor, *args: Tensor, linear_bias: Optional[Tensor] = None) -> Tensor:
-        lb: Optional[Tensor]
+    def forward(self, input: Tensor, *args: Tensor, linear_bias: Tensor | None = None) -> Tensor:
+        lb: Tensor | None
         if self.linear is not None:
             if len(args) != 1 or linear_bias is not None:
                 raise TypeError("this LinearCrossEntropyLoss owns its projection: call it as loss(input, target)")
@@ -166,9 +228,20 @@ class LinearCrossEntropyLoss(WeightedLoss):
             elif len(args) == 2:
                 lw, target = args
             else:
-                raise TypeError("call as loss(input, linear_weight, target, linear_bias=None) "
-                                "(or build the module with in_features and num_classes)")
+                raise TypeError(
+                    "call as loss(input, linear_weight, target, linear_bias=None) "
+                    "(or build the module with in_features and num_classes)"
+                )
             lb = linear_bias
-        return LF.linear_cross_entropy(input, lw, target, linear_bias=lb, weight=self.weight, reduction=self.reduction,
-                                    ignore_index=self.ignore_index, label_smoothing=self.label_smoothing,
-                                    chunk_size=self.chunk_size, all_ignored=self.all_ignored)
+        return LF.linear_cross_entropy(
+            input,
+            lw,
+            target,
+            linear_bias=lb,
+            weight=self.weight,
+            reduction=self.reduction,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+            chunk_size=self.chunk_size,
+            all_ignored=self.all_ignored,
+        )

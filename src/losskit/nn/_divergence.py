@@ -6,8 +6,6 @@ The information measures (:func:`losskit.functional.entropy`, ``kl_divergence``,
 
 from __future__ import annotations
 
-from typing import Optional
-
 from torch import Tensor
 
 from .. import _checks
@@ -33,8 +31,13 @@ class KLDivLoss(Loss):
 
     _reductions = ("none", "batchmean", "sum", "mean")
 
-    def __init__(self, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
-                 reduction: str = "mean", log_target: bool = False) -> None:
+    def __init__(
+        self,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        log_target: bool = False,
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
         self.log_target = _checks.flag(log_target, "log_target", fn="KLDivLoss")
 
@@ -76,15 +79,23 @@ class JsdCrossEntropyLoss(Loss):
         0.4547
     """
 
-    def __init__(self, num_splits: Optional[int] = 3, alpha: float = 12.0, label_smoothing: float = 0.1,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self, num_splits: int | None = 3, alpha: float = 12.0, label_smoothing: float = 0.1, reduction: str = "mean"
+    ) -> None:
         super().__init__(reduction=reduction)
         fn = "JsdCrossEntropyLoss"
-        self.num_splits = None if num_splits is None else _checks.number(num_splits, "num_splits", low=1,
-                                                                          integer=True, fn=fn)
+        self.num_splits = (
+            None if num_splits is None else _checks.number(num_splits, "num_splits", low=1, integer=True, fn=fn)
+        )
         self.alpha = _checks.number(alpha, "alpha", low=0.0, fn=fn)
         self.label_smoothing = _checks.smoothing(label_smoothing, high_open=False, fn=fn)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
-        return LF.jsd_cross_entropy(logits, target, num_splits=self.num_splits, alpha=self.alpha,
-                                    label_smoothing=self.label_smoothing, reduction=self.reduction)
+        return LF.jsd_cross_entropy(
+            logits,
+            target,
+            num_splits=self.num_splits,
+            alpha=self.alpha,
+            label_smoothing=self.label_smoothing,
+            reduction=self.reduction,
+        )

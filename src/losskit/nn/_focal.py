@@ -7,8 +7,6 @@ the likelihood view and the reduction rules are in the functionals' docstrings.
 
 from __future__ import annotations
 
-from typing import Optional, Union
-
 from torch import Tensor
 
 from .. import _checks
@@ -18,13 +16,13 @@ from ._base import WeightedLoss
 
 __all__ = ["SigmoidFocalLoss", "BinaryFocalLoss", "FocalLoss", "AsymmetricLoss", "AsymmetricSingleLabelLoss"]
 
-Alpha = Union[float, Tensor, None]
+Alpha = float | Tensor | None
 
 
 class FocalOptions(WeightedLoss):
     """Shared construction of the focal and Poly-1 modules: each option checked once, by name."""
 
-    def __init__(self, *, weight: Optional[Tensor], reduction: str, all_ignored: str, **options) -> None:
+    def __init__(self, *, weight: Tensor | None, reduction: str, all_ignored: str, **options) -> None:
         super().__init__(weight, reduction=reduction)
         fn = type(self).__name__
         self.all_ignored = check_all_ignored(all_ignored)
@@ -64,28 +62,57 @@ class SigmoidFocalLoss(FocalOptions):
 
     alpha: Alpha
     gamma: float
-    pos_weight: Optional[Tensor]
+    pos_weight: Tensor | None
     label_smoothing: float
-    ignore_index: Optional[float]
+    ignore_index: float | None
     soft_target: str
-    reduced_threshold: Optional[float]
+    reduced_threshold: float | None
     normalized: bool
 
-    def __init__(self, alpha: Alpha = None, gamma: float = 2.0, weight: Optional[Tensor] = None,
-                 pos_weight: Optional[Tensor] = None, label_smoothing: float = 0.0,
-                 ignore_index: Optional[float] = None, reduction: str = "mean", all_ignored: str = "nan",
-                 soft_target: str = "expected", reduced_threshold: Optional[float] = None,
-                 normalized: bool = False) -> None:
-        super().__init__(weight=weight, reduction=reduction, all_ignored=all_ignored, alpha=alpha, gamma=gamma,
-                         pos_weight=pos_weight, label_smoothing=label_smoothing, ignore_index=ignore_index,
-                         soft_target=soft_target, reduced_threshold=reduced_threshold, normalized=normalized)
+    def __init__(
+        self,
+        alpha: Alpha = None,
+        gamma: float = 2.0,
+        weight: Tensor | None = None,
+        pos_weight: Tensor | None = None,
+        label_smoothing: float = 0.0,
+        ignore_index: float | None = None,
+        reduction: str = "mean",
+        all_ignored: str = "nan",
+        soft_target: str = "expected",
+        reduced_threshold: float | None = None,
+        normalized: bool = False,
+    ) -> None:
+        super().__init__(
+            weight=weight,
+            reduction=reduction,
+            all_ignored=all_ignored,
+            alpha=alpha,
+            gamma=gamma,
+            pos_weight=pos_weight,
+            label_smoothing=label_smoothing,
+            ignore_index=ignore_index,
+            soft_target=soft_target,
+            reduced_threshold=reduced_threshold,
+            normalized=normalized,
+        )
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
-        return LF.sigmoid_focal_loss(logits, target, alpha=self.alpha, gamma=self.gamma, weight=self.weight,
-                                     pos_weight=self.pos_weight, label_smoothing=self.label_smoothing,
-                                     ignore_index=self.ignore_index, reduction=self.reduction,
-                                     all_ignored=self.all_ignored, soft_target=self.soft_target,
-                                     reduced_threshold=self.reduced_threshold, normalized=self.normalized)
+        return LF.sigmoid_focal_loss(
+            logits,
+            target,
+            alpha=self.alpha,
+            gamma=self.gamma,
+            weight=self.weight,
+            pos_weight=self.pos_weight,
+            label_smoothing=self.label_smoothing,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            all_ignored=self.all_ignored,
+            soft_target=self.soft_target,
+            reduced_threshold=self.reduced_threshold,
+            normalized=self.normalized,
+        )
 
 
 class BinaryFocalLoss(SigmoidFocalLoss):
@@ -99,11 +126,21 @@ class BinaryFocalLoss(SigmoidFocalLoss):
     """
 
     def forward(self, probs: Tensor, target: Tensor) -> Tensor:
-        return LF.binary_focal_loss(probs, target, alpha=self.alpha, gamma=self.gamma, weight=self.weight,
-                                    pos_weight=self.pos_weight, label_smoothing=self.label_smoothing,
-                                    ignore_index=self.ignore_index, reduction=self.reduction,
-                                    all_ignored=self.all_ignored, soft_target=self.soft_target,
-                                    reduced_threshold=self.reduced_threshold, normalized=self.normalized)
+        return LF.binary_focal_loss(
+            probs,
+            target,
+            alpha=self.alpha,
+            gamma=self.gamma,
+            weight=self.weight,
+            pos_weight=self.pos_weight,
+            label_smoothing=self.label_smoothing,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            all_ignored=self.all_ignored,
+            soft_target=self.soft_target,
+            reduced_threshold=self.reduced_threshold,
+            normalized=self.normalized,
+        )
 
 
 class AsymmetricLoss(FocalOptions):
@@ -119,23 +156,48 @@ class AsymmetricLoss(FocalOptions):
     gamma_pos: float
     gamma_neg: float
     clip: float
-    ignore_index: Optional[float]
+    ignore_index: float | None
     label_smoothing: float
-    pos_weight: Optional[Tensor]
+    pos_weight: Tensor | None
 
-    def __init__(self, gamma_pos: float = 0.0, gamma_neg: float = 4.0, clip: float = 0.05,
-                 weight: Optional[Tensor] = None, ignore_index: Optional[float] = None,
-                 reduction: str = "mean", all_ignored: str = "nan", label_smoothing: float = 0.0,
-                 pos_weight: Optional[Tensor] = None) -> None:
-        super().__init__(weight=weight, reduction=reduction, all_ignored=all_ignored, gamma_pos=gamma_pos,
-                         gamma_neg=gamma_neg, clip=clip, ignore_index=ignore_index, label_smoothing=label_smoothing,
-                         pos_weight=pos_weight)
+    def __init__(
+        self,
+        gamma_pos: float = 0.0,
+        gamma_neg: float = 4.0,
+        clip: float = 0.05,
+        weight: Tensor | None = None,
+        ignore_index: float | None = None,
+        reduction: str = "mean",
+        all_ignored: str = "nan",
+        label_smoothing: float = 0.0,
+        pos_weight: Tensor | None = None,
+    ) -> None:
+        super().__init__(
+            weight=weight,
+            reduction=reduction,
+            all_ignored=all_ignored,
+            gamma_pos=gamma_pos,
+            gamma_neg=gamma_neg,
+            clip=clip,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+            pos_weight=pos_weight,
+        )
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
-        return LF.asymmetric_loss(logits, target, gamma_pos=self.gamma_pos, gamma_neg=self.gamma_neg,
-                                  clip=self.clip, weight=self.weight, ignore_index=self.ignore_index,
-                                  reduction=self.reduction, all_ignored=self.all_ignored,
-                                  label_smoothing=self.label_smoothing, pos_weight=self.pos_weight)
+        return LF.asymmetric_loss(
+            logits,
+            target,
+            gamma_pos=self.gamma_pos,
+            gamma_neg=self.gamma_neg,
+            clip=self.clip,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            all_ignored=self.all_ignored,
+            label_smoothing=self.label_smoothing,
+            pos_weight=self.pos_weight,
+        )
 
 
 class AsymmetricSingleLabelLoss(FocalOptions):
@@ -151,20 +213,42 @@ class AsymmetricSingleLabelLoss(FocalOptions):
 
     gamma_pos: float
     gamma_neg: float
-    ignore_index: Optional[int]
+    ignore_index: int | None
     label_smoothing: float
 
-    def __init__(self, gamma_pos: float = 0.0, gamma_neg: float = 4.0, weight: Optional[Tensor] = None,
-                 ignore_index: Optional[int] = -100, label_smoothing: float = 0.0, reduction: str = "mean",
-                 all_ignored: str = "nan") -> None:
-        super().__init__(weight=weight, reduction=reduction, all_ignored=all_ignored, gamma_pos=gamma_pos,
-                         gamma_neg=gamma_neg, ignore_index=ignore_index, label_smoothing=label_smoothing)
+    def __init__(
+        self,
+        gamma_pos: float = 0.0,
+        gamma_neg: float = 4.0,
+        weight: Tensor | None = None,
+        ignore_index: int | None = -100,
+        label_smoothing: float = 0.0,
+        reduction: str = "mean",
+        all_ignored: str = "nan",
+    ) -> None:
+        super().__init__(
+            weight=weight,
+            reduction=reduction,
+            all_ignored=all_ignored,
+            gamma_pos=gamma_pos,
+            gamma_neg=gamma_neg,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+        )
 
-    def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Optional[Tensor] = None) -> Tensor:
-        return LF.asymmetric_single_label_loss(logits, target, gamma_pos=self.gamma_pos, gamma_neg=self.gamma_neg,
-                                               weight=self.weight, ignore_index=self.ignore_index,
-                                               label_smoothing=self.label_smoothing, reduction=self.reduction,
-                                               all_ignored=self.all_ignored, sample_weight=sample_weight)
+    def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Tensor | None = None) -> Tensor:
+        return LF.asymmetric_single_label_loss(
+            logits,
+            target,
+            gamma_pos=self.gamma_pos,
+            gamma_neg=self.gamma_neg,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+            reduction=self.reduction,
+            all_ignored=self.all_ignored,
+            sample_weight=sample_weight,
+        )
 
 
 class FocalLoss(FocalOptions):
@@ -179,16 +263,39 @@ class FocalLoss(FocalOptions):
 
     alpha: Alpha
     gamma: float
-    ignore_index: Optional[int]
+    ignore_index: int | None
     label_smoothing: float
 
-    def __init__(self, alpha: Alpha = None, gamma: float = 2.0, weight: Optional[Tensor] = None,
-                 ignore_index: Optional[int] = -100, label_smoothing: float = 0.0, reduction: str = "mean",
-                 all_ignored: str = "nan") -> None:
-        super().__init__(weight=weight, reduction=reduction, all_ignored=all_ignored, alpha=alpha, gamma=gamma,
-                         ignore_index=ignore_index, label_smoothing=label_smoothing)
+    def __init__(
+        self,
+        alpha: Alpha = None,
+        gamma: float = 2.0,
+        weight: Tensor | None = None,
+        ignore_index: int | None = -100,
+        label_smoothing: float = 0.0,
+        reduction: str = "mean",
+        all_ignored: str = "nan",
+    ) -> None:
+        super().__init__(
+            weight=weight,
+            reduction=reduction,
+            all_ignored=all_ignored,
+            alpha=alpha,
+            gamma=gamma,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+        )
 
-    def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Optional[Tensor] = None) -> Tensor:
-        return LF.focal_loss(logits, target, alpha=self.alpha, gamma=self.gamma, weight=self.weight,
-                             ignore_index=self.ignore_index, label_smoothing=self.label_smoothing,
-                             reduction=self.reduction, all_ignored=self.all_ignored, sample_weight=sample_weight)
+    def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Tensor | None = None) -> Tensor:
+        return LF.focal_loss(
+            logits,
+            target,
+            alpha=self.alpha,
+            gamma=self.gamma,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+            reduction=self.reduction,
+            all_ignored=self.all_ignored,
+            sample_weight=sample_weight,
+        )

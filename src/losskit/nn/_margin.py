@@ -7,7 +7,7 @@ lists the options that differ from their defaults.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from torch import Tensor
 
@@ -79,9 +79,15 @@ class MultiMarginLoss(WeightedLoss):
         MultiMarginLoss(p=2, margin=0.5)
     """
 
-    def __init__(self, p: int = 1, margin: float = 1.0, weight: Optional[Tensor] = None,
-                 size_average: Optional[bool] = None, reduce: Optional[bool] = None,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        p: int = 1,
+        margin: float = 1.0,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__(weight, size_average, reduce, reduction)
         if isinstance(p, bool) or p not in (1, 2):
             raise ValueError(f"MultiMarginLoss: p must be 1 or 2 (as in torch), got {p!r}")
@@ -123,8 +129,9 @@ class MarginRankingLoss(Loss):
         MarginRankingLoss(margin=0.5)
     """
 
-    def __init__(self, margin: float = 0.0, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self, margin: float = 0.0, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
         self.margin = _checks.number(margin, "margin", fn="MarginRankingLoss")
 
@@ -142,8 +149,9 @@ class HingeEmbeddingLoss(Loss):
         HingeEmbeddingLoss(margin=2.0, reduction='none')
     """
 
-    def __init__(self, margin: float = 1.0, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self, margin: float = 1.0, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
         self.margin = _checks.number(margin, "margin", fn="HingeEmbeddingLoss")
 
@@ -161,8 +169,9 @@ class CosineEmbeddingLoss(Loss):
         CosineEmbeddingLoss(margin=0.2)
     """
 
-    def __init__(self, margin: float = 0.0, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self, margin: float = 0.0, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
         self.margin = _checks.number(margin, "margin", fn="CosineEmbeddingLoss")
 
@@ -187,8 +196,16 @@ class TripletMarginLoss(Loss):
         TripletMarginLoss(margin=0.5, p=1.0, swap=True)
     """
 
-    def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
-                 size_average: Optional[bool] = None, reduce: Optional[bool] = None, reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        margin: float = 1.0,
+        p: float = 2.0,
+        eps: float = 1e-6,
+        swap: bool = False,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
         self.margin = _positive_margin(margin, "TripletMarginLoss")
         self.p = _checks.number(p, "p", fn="TripletMarginLoss")
@@ -196,8 +213,16 @@ class TripletMarginLoss(Loss):
         self.swap = _checks.flag(swap, "swap", fn="TripletMarginLoss")
 
     def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
-        return LF.triplet_margin_loss(anchor, positive, negative, margin=self.margin, p=self.p, eps=self.eps,
-                                      swap=self.swap, reduction=self.reduction)
+        return LF.triplet_margin_loss(
+            anchor,
+            positive,
+            negative,
+            margin=self.margin,
+            p=self.p,
+            eps=self.eps,
+            swap=self.swap,
+            reduction=self.reduction,
+        )
 
 
 class TripletMarginWithDistanceLoss(Loss):
@@ -210,20 +235,34 @@ class TripletMarginWithDistanceLoss(Loss):
         TripletMarginWithDistanceLoss(margin=2.0, swap=True)
     """
 
-    def __init__(self, *, distance_function: Optional[Callable[[Tensor, Tensor], Tensor]] = None,
-                 margin: float = 1.0, swap: bool = False, reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        *,
+        distance_function: Callable[[Tensor, Tensor], Tensor] | None = None,
+        margin: float = 1.0,
+        swap: bool = False,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__(reduction=reduction)
         self.margin = _positive_margin(margin, "TripletMarginWithDistanceLoss")
         if distance_function is not None and not callable(distance_function):
-            raise TypeError("TripletMarginWithDistanceLoss: distance_function must be callable or None, got "
-                            f"{type(distance_function).__name__}")
+            raise TypeError(
+                "TripletMarginWithDistanceLoss: distance_function must be callable or None, got "
+                f"{type(distance_function).__name__}"
+            )
         self.distance_function = distance_function
         self.swap = _checks.flag(swap, "swap", fn="TripletMarginWithDistanceLoss")
 
     def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
-        return LF.triplet_margin_with_distance_loss(anchor, positive, negative,
-                                                    distance_function=self.distance_function, margin=self.margin,
-                                                    swap=self.swap, reduction=self.reduction)
+        return LF.triplet_margin_with_distance_loss(
+            anchor,
+            positive,
+            negative,
+            distance_function=self.distance_function,
+            margin=self.margin,
+            swap=self.swap,
+            reduction=self.reduction,
+        )
 
 
 class HingeLoss(Loss):

@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from torch import Tensor
 
 from .. import functional as LF
@@ -26,18 +24,39 @@ class Poly1CrossEntropyLoss(FocalOptions):
     """
 
     epsilon: float
-    ignore_index: Optional[int]
+    ignore_index: int | None
     label_smoothing: float
 
-    def __init__(self, epsilon: float = 1.0, weight: Optional[Tensor] = None, ignore_index: Optional[int] = -100,
-                 label_smoothing: float = 0.0, reduction: str = "mean", all_ignored: str = "nan") -> None:
-        super().__init__(weight=weight, reduction=reduction, all_ignored=all_ignored, epsilon=epsilon,
-                         ignore_index=ignore_index, label_smoothing=label_smoothing)
+    def __init__(
+        self,
+        epsilon: float = 1.0,
+        weight: Tensor | None = None,
+        ignore_index: int | None = -100,
+        label_smoothing: float = 0.0,
+        reduction: str = "mean",
+        all_ignored: str = "nan",
+    ) -> None:
+        super().__init__(
+            weight=weight,
+            reduction=reduction,
+            all_ignored=all_ignored,
+            epsilon=epsilon,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+        )
 
-    def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Optional[Tensor] = None) -> Tensor:
-        return LF.poly1_cross_entropy(logits, target, epsilon=self.epsilon, weight=self.weight,
-                                      ignore_index=self.ignore_index, label_smoothing=self.label_smoothing,
-                                      reduction=self.reduction, all_ignored=self.all_ignored, sample_weight=sample_weight)
+    def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Tensor | None = None) -> Tensor:
+        return LF.poly1_cross_entropy(
+            logits,
+            target,
+            epsilon=self.epsilon,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+            reduction=self.reduction,
+            all_ignored=self.all_ignored,
+            sample_weight=sample_weight,
+        )
 
 
 class Poly1FocalLoss(FocalOptions):
@@ -53,20 +72,45 @@ class Poly1FocalLoss(FocalOptions):
     epsilon: float
     alpha: Alpha
     gamma: float
-    ignore_index: Optional[int]
+    ignore_index: int | None
     label_smoothing: float
 
-    def __init__(self, epsilon: float = 1.0, alpha: Alpha = None, gamma: float = 2.0,
-                 weight: Optional[Tensor] = None, ignore_index: Optional[int] = -100,
-                 label_smoothing: float = 0.0, reduction: str = "mean", all_ignored: str = "nan") -> None:
-        super().__init__(weight=weight, reduction=reduction, all_ignored=all_ignored, epsilon=epsilon, alpha=alpha,
-                         gamma=gamma, ignore_index=ignore_index, label_smoothing=label_smoothing)
+    def __init__(
+        self,
+        epsilon: float = 1.0,
+        alpha: Alpha = None,
+        gamma: float = 2.0,
+        weight: Tensor | None = None,
+        ignore_index: int | None = -100,
+        label_smoothing: float = 0.0,
+        reduction: str = "mean",
+        all_ignored: str = "nan",
+    ) -> None:
+        super().__init__(
+            weight=weight,
+            reduction=reduction,
+            all_ignored=all_ignored,
+            epsilon=epsilon,
+            alpha=alpha,
+            gamma=gamma,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+        )
 
-    def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Optional[Tensor] = None) -> Tensor:
-        return LF.poly1_focal_loss(logits, target, epsilon=self.epsilon, alpha=self.alpha, gamma=self.gamma,
-                                   weight=self.weight, ignore_index=self.ignore_index,
-                                   label_smoothing=self.label_smoothing, reduction=self.reduction,
-                                   all_ignored=self.all_ignored, sample_weight=sample_weight)
+    def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Tensor | None = None) -> Tensor:
+        return LF.poly1_focal_loss(
+            logits,
+            target,
+            epsilon=self.epsilon,
+            alpha=self.alpha,
+            gamma=self.gamma,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+            reduction=self.reduction,
+            all_ignored=self.all_ignored,
+            sample_weight=sample_weight,
+        )
 
 
 class Poly1SigmoidFocalLoss(FocalOptions):
@@ -82,20 +126,45 @@ class Poly1SigmoidFocalLoss(FocalOptions):
     epsilon: float
     alpha: Alpha
     gamma: float
-    pos_weight: Optional[Tensor]
+    pos_weight: Tensor | None
     label_smoothing: float
-    ignore_index: Optional[float]
+    ignore_index: float | None
 
-    def __init__(self, epsilon: float = 1.0, alpha: Alpha = None, gamma: float = 2.0,
-                 weight: Optional[Tensor] = None, pos_weight: Optional[Tensor] = None,
-                 label_smoothing: float = 0.0, ignore_index: Optional[float] = None,
-                 reduction: str = "mean", all_ignored: str = "nan") -> None:
-        super().__init__(weight=weight, reduction=reduction, all_ignored=all_ignored, epsilon=epsilon, alpha=alpha,
-                         gamma=gamma, pos_weight=pos_weight, label_smoothing=label_smoothing,
-                         ignore_index=ignore_index)
+    def __init__(
+        self,
+        epsilon: float = 1.0,
+        alpha: Alpha = None,
+        gamma: float = 2.0,
+        weight: Tensor | None = None,
+        pos_weight: Tensor | None = None,
+        label_smoothing: float = 0.0,
+        ignore_index: float | None = None,
+        reduction: str = "mean",
+        all_ignored: str = "nan",
+    ) -> None:
+        super().__init__(
+            weight=weight,
+            reduction=reduction,
+            all_ignored=all_ignored,
+            epsilon=epsilon,
+            alpha=alpha,
+            gamma=gamma,
+            pos_weight=pos_weight,
+            label_smoothing=label_smoothing,
+            ignore_index=ignore_index,
+        )
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
-        return LF.poly1_sigmoid_focal_loss(logits, target, epsilon=self.epsilon, alpha=self.alpha, gamma=self.gamma,
-                                           weight=self.weight, pos_weight=self.pos_weight,
-                                           label_smoothing=self.label_smoothing, ignore_index=self.ignore_index,
-                                           reduction=self.reduction, all_ignored=self.all_ignored)
+        return LF.poly1_sigmoid_focal_loss(
+            logits,
+            target,
+            epsilon=self.epsilon,
+            alpha=self.alpha,
+            gamma=self.gamma,
+            weight=self.weight,
+            pos_weight=self.pos_weight,
+            label_smoothing=self.label_smoothing,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            all_ignored=self.all_ignored,
+        )

@@ -6,8 +6,6 @@ shapes are documented on the functional it calls.
 
 from __future__ import annotations
 
-from typing import Optional, Union
-
 import torch  # noqa: F401  (the doctests use it)
 from torch import Tensor
 
@@ -27,8 +25,7 @@ class MSELoss(Loss):
     tensor(2.)
     """
 
-    def __init__(self, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
-                 reduction: str = "mean") -> None:
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__(size_average, reduce, reduction)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -41,8 +38,7 @@ class L1Loss(Loss):
     A drop-in for :class:`torch.nn.L1Loss`.
     """
 
-    def __init__(self, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
-                 reduction: str = "mean") -> None:
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__(size_average, reduce, reduction)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -55,11 +51,17 @@ class SmoothL1Loss(Loss):
     A drop-in for :class:`torch.nn.SmoothL1Loss`.
     """
 
-    def __init__(self, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
-                 reduction: str = "mean", beta: float = 1.0) -> None:
+    def __init__(
+        self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean", beta: float = 1.0
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
-        self.beta = _checks.positive(beta, "beta", zero_ok=True, fn="SmoothL1Loss",
-                                     hint="beta is the width of the quadratic zone (0 gives l1_loss)")
+        self.beta = _checks.positive(
+            beta,
+            "beta",
+            zero_ok=True,
+            fn="SmoothL1Loss",
+            hint="beta is the width of the quadratic zone (0 gives l1_loss)",
+        )
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
@@ -76,8 +78,12 @@ class HuberLoss(Loss):
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction=reduction)
-        self.delta = _checks.positive(delta, "delta", fn="HuberLoss",
-                                      hint="delta is the residual size where the loss turns from quadratic to linear")
+        self.delta = _checks.positive(
+            delta,
+            "delta",
+            fn="HuberLoss",
+            hint="delta is the residual size where the loss turns from quadratic to linear",
+        )
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
@@ -97,7 +103,7 @@ class GaussianNLLLoss(Loss):
         self.full = _checks.flag(full, "full", fn="GaussianNLLLoss")
         self.eps = _checks.number(eps, "eps", fn="GaussianNLLLoss")
 
-    def forward(self, input: Tensor, target: Tensor, var: Union[Tensor, float]) -> Tensor:
+    def forward(self, input: Tensor, target: Tensor, var: Tensor | float) -> Tensor:
         return F.gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps, reduction=self.reduction)
 
     def extra_repr(self) -> str:
@@ -111,16 +117,24 @@ class PoissonNLLLoss(Loss):
     named ``log_input`` (the log-rate, or the rate when ``log_input=False`` was given here).
     """
 
-    def __init__(self, log_input: bool = True, full: bool = False, size_average: Optional[bool] = None,
-                 eps: float = 1e-8, reduce: Optional[bool] = None, reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        log_input: bool = True,
+        full: bool = False,
+        size_average: bool | None = None,
+        eps: float = 1e-8,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__(size_average, reduce, reduction)
         self.log_input = _checks.flag(log_input, "log_input", fn="PoissonNLLLoss")
         self.full = _checks.flag(full, "full", fn="PoissonNLLLoss")
         self.eps = _checks.number(eps, "eps", fn="PoissonNLLLoss")
 
     def forward(self, log_input: Tensor, target: Tensor) -> Tensor:
-        return F.poisson_nll_loss(log_input, target, log_input=self.log_input, full=self.full, eps=self.eps,
-                                  reduction=self.reduction)
+        return F.poisson_nll_loss(
+            log_input, target, log_input=self.log_input, full=self.full, eps=self.eps, reduction=self.reduction
+        )
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}, log_input={self.log_input}, full={self.full}, eps={self.eps}"

@@ -7,30 +7,54 @@ docstrings give the formulas and the conventions on modes, smoothing, empty clas
 
 from __future__ import annotations
 
-from typing import Optional
-
 from torch import Tensor
 
-from .. import functional as LF
 from .. import _checks
+from .. import functional as LF
 from ..functional._segmentation import _WEIGHTING, _lovasz_options, _options
-from ._base import Loss
-from ._base import WeightedLoss
+from ._base import Loss, WeightedLoss
 
-__all__ = ["DiceLoss", "TverskyLoss", "FocalTverskyLoss", "JaccardLoss", "GeneralizedDiceLoss", "LovaszHingeLoss",
-           "LovaszSoftmaxLoss", "MCCLoss"]
+__all__ = [
+    "DiceLoss",
+    "TverskyLoss",
+    "FocalTverskyLoss",
+    "JaccardLoss",
+    "GeneralizedDiceLoss",
+    "LovaszHingeLoss",
+    "LovaszSoftmaxLoss",
+    "MCCLoss",
+]
 
 
 class _OverlapLoss(WeightedLoss):
     _fn_name = ""
 
-    def __init__(self, mode: str = "multiclass", *, from_logits: bool = True, weight: Optional[Tensor] = None,
-                 ignore_index: Optional[int] = None, smooth: float = 0.0, eps: float = 1e-7,
-                 per_image: bool = False, include_background: bool = True, empty: str = "exclude",
-                 reduction: str = "mean", **extra) -> None:
+    def __init__(
+        self,
+        mode: str = "multiclass",
+        *,
+        from_logits: bool = True,
+        weight: Tensor | None = None,
+        ignore_index: int | None = None,
+        smooth: float = 0.0,
+        eps: float = 1e-7,
+        per_image: bool = False,
+        include_background: bool = True,
+        empty: str = "exclude",
+        reduction: str = "mean",
+        **extra,
+    ) -> None:
         super().__init__(weight, reduction=reduction)
-        _options(self._fn_name, mode=mode, smooth=smooth, eps=eps, empty=empty,
-                  include_background=include_background, reduction=reduction, **extra)
+        _options(
+            self._fn_name,
+            mode=mode,
+            smooth=smooth,
+            eps=eps,
+            empty=empty,
+            include_background=include_background,
+            reduction=reduction,
+            **extra,
+        )
         self.mode = mode
         self.from_logits = from_logits
         self.ignore_index = ignore_index
@@ -41,10 +65,18 @@ class _OverlapLoss(WeightedLoss):
         self.empty = empty
 
     def _options(self) -> dict:
-        return dict(mode=self.mode, from_logits=self.from_logits, weight=self.weight,
-                    ignore_index=self.ignore_index, smooth=self.smooth, eps=self.eps,
-                    per_image=self.per_image, include_background=self.include_background,
-                    empty=self.empty, reduction=self.reduction)
+        return dict(
+            mode=self.mode,
+            from_logits=self.from_logits,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            smooth=self.smooth,
+            eps=self.eps,
+            per_image=self.per_image,
+            include_background=self.include_background,
+            empty=self.empty,
+            reduction=self.reduction,
+        )
 
     def extra_repr(self) -> str:
         opts = {k: v for k, v in self._options().items() if k != "weight"}
@@ -105,13 +137,36 @@ class TverskyLoss(_OverlapLoss):
 
     _fn_name = "tversky_loss"
 
-    def __init__(self, mode: str = "multiclass", *, from_logits: bool = True, alpha: float = 0.5,
-                 beta: float = 0.5, weight: Optional[Tensor] = None, ignore_index: Optional[int] = None,
-                 smooth: float = 0.0, eps: float = 1e-7, per_image: bool = False,
-                 include_background: bool = True, empty: str = "exclude", reduction: str = "mean") -> None:
-        super().__init__(mode, from_logits=from_logits, weight=weight, ignore_index=ignore_index, smooth=smooth,
-                         eps=eps, per_image=per_image, include_background=include_background, empty=empty,
-                         reduction=reduction, alpha=alpha, beta=beta)
+    def __init__(
+        self,
+        mode: str = "multiclass",
+        *,
+        from_logits: bool = True,
+        alpha: float = 0.5,
+        beta: float = 0.5,
+        weight: Tensor | None = None,
+        ignore_index: int | None = None,
+        smooth: float = 0.0,
+        eps: float = 1e-7,
+        per_image: bool = False,
+        include_background: bool = True,
+        empty: str = "exclude",
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(
+            mode,
+            from_logits=from_logits,
+            weight=weight,
+            ignore_index=ignore_index,
+            smooth=smooth,
+            eps=eps,
+            per_image=per_image,
+            include_background=include_background,
+            empty=empty,
+            reduction=reduction,
+            alpha=alpha,
+            beta=beta,
+        )
         self.alpha = alpha
         self.beta = beta
 
@@ -136,14 +191,38 @@ class FocalTverskyLoss(_OverlapLoss):
 
     _fn_name = "focal_tversky_loss"
 
-    def __init__(self, mode: str = "multiclass", *, from_logits: bool = True, alpha: float = 0.3,
-                 beta: float = 0.7, gamma: float = 0.75, weight: Optional[Tensor] = None,
-                 ignore_index: Optional[int] = None, smooth: float = 0.0, eps: float = 1e-7,
-                 per_image: bool = False, include_background: bool = True, empty: str = "exclude",
-                 reduction: str = "mean") -> None:
-        super().__init__(mode, from_logits=from_logits, weight=weight, ignore_index=ignore_index, smooth=smooth,
-                         eps=eps, per_image=per_image, include_background=include_background, empty=empty,
-                         reduction=reduction, alpha=alpha, beta=beta, gamma=gamma)
+    def __init__(
+        self,
+        mode: str = "multiclass",
+        *,
+        from_logits: bool = True,
+        alpha: float = 0.3,
+        beta: float = 0.7,
+        gamma: float = 0.75,
+        weight: Tensor | None = None,
+        ignore_index: int | None = None,
+        smooth: float = 0.0,
+        eps: float = 1e-7,
+        per_image: bool = False,
+        include_background: bool = True,
+        empty: str = "exclude",
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(
+            mode,
+            from_logits=from_logits,
+            weight=weight,
+            ignore_index=ignore_index,
+            smooth=smooth,
+            eps=eps,
+            per_image=per_image,
+            include_background=include_background,
+            empty=empty,
+            reduction=reduction,
+            alpha=alpha,
+            beta=beta,
+            gamma=gamma,
+        )
         self.alpha = alpha
         self.beta = beta
         self.gamma = gamma
@@ -152,8 +231,9 @@ class FocalTverskyLoss(_OverlapLoss):
         return dict(alpha=self.alpha, beta=self.beta, gamma=self.gamma)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.focal_tversky_loss(input, target, alpha=self.alpha, beta=self.beta, gamma=self.gamma,
-                                     **self._options())
+        return LF.focal_tversky_loss(
+            input, target, alpha=self.alpha, beta=self.beta, gamma=self.gamma, **self._options()
+        )
 
 
 class GeneralizedDiceLoss(Loss):
@@ -168,13 +248,30 @@ class GeneralizedDiceLoss(Loss):
         0.1915
     """
 
-    def __init__(self, mode: str = "multiclass", *, from_logits: bool = True, weighting: str = "square",
-                 ignore_index: Optional[int] = None, smooth: float = 0.0, eps: float = 1e-7, per_image: bool = False,
-                 include_background: bool = True, reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        mode: str = "multiclass",
+        *,
+        from_logits: bool = True,
+        weighting: str = "square",
+        ignore_index: int | None = None,
+        smooth: float = 0.0,
+        eps: float = 1e-7,
+        per_image: bool = False,
+        include_background: bool = True,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__(reduction=reduction)
         fn = "GeneralizedDiceLoss"
-        _options(fn, mode=mode, smooth=smooth, eps=eps, empty="include", include_background=include_background,
-                 reduction=reduction)
+        _options(
+            fn,
+            mode=mode,
+            smooth=smooth,
+            eps=eps,
+            empty="include",
+            include_background=include_background,
+            reduction=reduction,
+        )
         self.mode = mode
         self.from_logits = _checks.flag(from_logits, "from_logits", fn=fn)
         self.weighting = _checks.choice(weighting, "weighting", _WEIGHTING, fn=fn)
@@ -185,54 +282,98 @@ class GeneralizedDiceLoss(Loss):
         self.include_background = include_background
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.generalized_dice_loss(input, target, mode=self.mode, from_logits=self.from_logits,
-                                        weighting=self.weighting, ignore_index=self.ignore_index, smooth=self.smooth,
-                                        eps=self.eps, per_image=self.per_image,
-                                        include_background=self.include_background, reduction=self.reduction)
-
+        return LF.generalized_dice_loss(
+            input,
+            target,
+            mode=self.mode,
+            from_logits=self.from_logits,
+            weighting=self.weighting,
+            ignore_index=self.ignore_index,
+            smooth=self.smooth,
+            eps=self.eps,
+            per_image=self.per_image,
+            include_background=self.include_background,
+            reduction=self.reduction,
+        )
 
 
 class LovaszHingeLoss(Loss):
     """Lovász hinge loss (Berman et al. 2018); see :func:`losskit.functional.lovasz_hinge_loss`."""
 
-    def __init__(self, mode: str = "binary", *, per_image: bool = True, ignore_index: Optional[float] = None,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        mode: str = "binary",
+        *,
+        per_image: bool = True,
+        ignore_index: float | None = None,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__(reduction=reduction)
-        _lovasz_options("LovaszHingeLoss", mode=mode, per_image=per_image, reduction=reduction,
-                        modes=("binary", "multilabel"))
+        _lovasz_options(
+            "LovaszHingeLoss", mode=mode, per_image=per_image, reduction=reduction, modes=("binary", "multilabel")
+        )
         self.mode, self.per_image, self.ignore_index = mode, per_image, ignore_index
 
     def extra_repr(self) -> str:
         return f"mode={self.mode!r}, per_image={self.per_image!r}, ignore_index={self.ignore_index!r}"
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.lovasz_hinge_loss(input, target, mode=self.mode, per_image=self.per_image,
-                                    ignore_index=self.ignore_index, reduction=self.reduction)
+        return LF.lovasz_hinge_loss(
+            input,
+            target,
+            mode=self.mode,
+            per_image=self.per_image,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+        )
 
 
 class LovaszSoftmaxLoss(Loss):
     """Lovász-Softmax loss (Berman et al. 2018); see :func:`losskit.functional.lovasz_softmax_loss`."""
 
-    def __init__(self, mode: str = "multiclass", *, per_image: bool = False, ignore_index: Optional[float] = None,
-                 classes: str = "present", reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        mode: str = "multiclass",
+        *,
+        per_image: bool = False,
+        ignore_index: float | None = None,
+        classes: str = "present",
+        reduction: str = "mean",
+    ) -> None:
         super().__init__(reduction=reduction)
         _lovasz_options("LovaszSoftmaxLoss", mode=mode, per_image=per_image, reduction=reduction, classes=classes)
         self.mode, self.per_image, self.ignore_index, self.classes = mode, per_image, ignore_index, classes
 
     def extra_repr(self) -> str:
-        return (f"mode={self.mode!r}, per_image={self.per_image!r}, ignore_index={self.ignore_index!r}, "
-                f"classes={self.classes!r}")
+        return (
+            f"mode={self.mode!r}, per_image={self.per_image!r}, ignore_index={self.ignore_index!r}, "
+            f"classes={self.classes!r}"
+        )
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.lovasz_softmax_loss(input, target, mode=self.mode, per_image=self.per_image,
-                                      ignore_index=self.ignore_index, classes=self.classes, reduction=self.reduction)
+        return LF.lovasz_softmax_loss(
+            input,
+            target,
+            mode=self.mode,
+            per_image=self.per_image,
+            ignore_index=self.ignore_index,
+            classes=self.classes,
+            reduction=self.reduction,
+        )
 
 
 class MCCLoss(Loss):
     """Matthews-correlation loss (as smp's ``MCCLoss``); see :func:`losskit.functional.mcc_loss`."""
 
-    def __init__(self, mode: str = "binary", *, from_logits: bool = True, ignore_index: Optional[float] = None,
-                 eps: float = 1e-5, reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        mode: str = "binary",
+        *,
+        from_logits: bool = True,
+        ignore_index: float | None = None,
+        eps: float = 1e-5,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__(reduction=reduction)
         fn = "MCCLoss"
         _options(fn, mode=mode, smooth=0.0, eps=eps, empty="include", include_background=True, reduction=reduction)
@@ -243,5 +384,12 @@ class MCCLoss(Loss):
         return f"mode={self.mode!r}, from_logits={self.from_logits!r}, eps={self.eps!r}"
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.mcc_loss(input, target, mode=self.mode, from_logits=self.from_logits,
-                           ignore_index=self.ignore_index, eps=self.eps, reduction=self.reduction)
+        return LF.mcc_loss(
+            input,
+            target,
+            mode=self.mode,
+            from_logits=self.from_logits,
+            ignore_index=self.ignore_index,
+            eps=self.eps,
+            reduction=self.reduction,
+        )
