@@ -1133,7 +1133,7 @@ ENTRIES: tuple[Entry, ...] = (
         "overlap",
         "logits",
         "Matthews-correlation loss 1 - MCC on soft counts (as smp MCCLoss)",
-        curve="overlap",
+        curve=None,  # the MCC is a measure of a whole batch of pixels: one pixel alone has no curve
     ),
     # ---- regression: Gaussian, Laplace, Huber, Poisson NLLs -------------------------------------------
     _entry(

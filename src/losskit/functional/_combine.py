@@ -111,6 +111,7 @@ def precomputed(loss: Callable, *, takes: str = "probs", activation: str = "soft
         A callable part with ``takes`` and ``activation`` attributes, for :func:`combined_loss`.
 
     Example:
+        >>> import torch.nn.functional as F
         >>> part = precomputed(F.nll_loss, takes="log_probs")
         >>> part.takes, part.activation
         ('log_probs', 'softmax')
@@ -207,6 +208,7 @@ def combined_loss_components(
         ``(total, components)``: the total, and a dict ``name -> L_k`` (attached to the graph).
 
     Example:
+        >>> import torch.nn.functional as F
         >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.0, 1.0, 3.0]])
         >>> target = torch.tensor([0, 2])
         >>> total, parts = combined_loss_components(
@@ -264,6 +266,7 @@ def combined_loss(
         The total, of the parts' shape (a scalar for reduced parts).
 
     Example:
+        >>> import torch.nn.functional as F
         >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.0, 1.0, 3.0]])
         >>> round(combined_loss(logits, torch.tensor([0, 2]), {"ce": F.cross_entropy}).item(), 4)
         0.2056
