@@ -463,22 +463,25 @@ def values_in(
     high: float | None = None,
     fix: str = "",
     skip: float | None = None,
-) -> None:
+) -> bool:
     """Value check: every entry of ``t`` in ``[low, high]`` (entries equal to ``skip`` aside).
 
     Runs when values may be read (see :func:`values_checkable`); NaN is left to :func:`finite`.
+    Returns whether every value was read and none is NaN (``False`` when nothing was read).
     """
     if t.numel() == 0 or not values_checkable(t):
-        return
+        return False
     d = t.detach()
     if skip is not None:
         d = d[d != skip]
         if d.numel() == 0:
-            return
+            return False
     if d.dtype == torch.bool:
-        return
+        return True
     lo, hi = torch.aminmax(d)
     lo_v, hi_v = float(lo), float(hi)
+    if math.isnan(lo_v) or math.isnan(hi_v):
+        return False
     if (low is not None and lo_v < low) or (high is not None and hi_v > high):
         if low is not None and high is None:
             n_bad = int((d < low).sum())
@@ -486,6 +489,7 @@ def values_in(
         else:
             what = f"values outside {_interval(low, high, False, False)} (min {lo_v:.4g}, max {hi_v:.4g})"
         raise ValueError(f"{name} has {what}" + (f"; {fix}" if fix else ""))
+    return True
 
 
 def finite(t: Tensor, name: str, *, neginf_ok: bool = False) -> None:
@@ -935,6 +939,8 @@ class BinaryInputs:
         ignore_index: the ignored target value, or ``None``.
         label_smoothing: ε in [0, 1): targets become ``y(1 - ε) + ε/2``.
         out_dtype: the dtype of the result.
+        nan_free: ``True`` when the checks read every value of ``logits`` and found no NaN (the
+            probabilities of ``binary_cross_entropy``), else ``False`` (unknown).
     """
 
     logits: Tensor
@@ -945,6 +951,7 @@ class BinaryInputs:
     ignore_index: float | None
     label_smoothing: float
     out_dtype: torch.dtype
+    nan_free: bool = False
 
     @property
     def device(self) -> torch.device:
@@ -1088,8 +1095,9 @@ def binary_inputs(
         else:
             a = number(alpha, "alpha", low=0.0, high=1.0, fn=fn)
     finite(x, xname)
+    nan_free = False
     if takes == "probs":
-        values_in(
+        nan_free = values_in(
             x,
             "probs",
             low=0.0,
@@ -1104,7 +1112,7 @@ def binary_inputs(
         warn_activated(x, fn=fn, link="sigmoid", fix=f"If these are probabilities, use {probs_fn}." if probs_fn else "")
     out = result_type(x, t) if twin and t.is_floating_point() else x.dtype
     out = autocast_dtype(x, out)  # torch's losses are on autocast's float32 list
-    return BinaryInputs(x, t, weight, pos_weight, a, ii, eps, out)
+    return BinaryInputs(x, t, weight, pos_weight, a, ii, eps, out, nan_free)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -93,8 +93,9 @@ def binary_cross_entropy_with_logits(
     values) raise a warning: the sigmoid was probably applied twice.
     <<SMOOTHING>>
     Args:
-        logits: raw scores, any shape. float16/bfloat16 are computed in float32 (float32 results
-            under ``torch.autocast``, as torch).
+        logits: raw scores, any shape. float16/bfloat16 go to torch's kernel as they are (it computes
+            each term in float32 and accumulates the mean in float32, with no float32 copy of the
+            input); float32 results under ``torch.autocast``, as torch.
         target: same shape as ``logits``, values in [0, 1] (floating, or integer/bool 0/1). Also
             accepted: one trailing 1 more or less (``(N, 1)`` labels for ``(N,)`` logits, Keras's rule),
             and integer class indices of shape ``logits.shape[:-1]``, read as one-hot rows over the
@@ -144,7 +145,7 @@ def binary_cross_entropy_with_logits(
     )
     rows = _dispatch.kernel("sigmoid_focal_rows", b, alpha=None, gamma=0.0, reduction=reduction)
     if rows is None:
-        dt = _checks.compute_dtype(b.out_dtype)
+        dt = b.out_dtype  # torch's dtype: its kernel computes half inputs in float32 per element, no copy
         rows = F.binary_cross_entropy_with_logits(
             _in(b.logits, dt),
             b.smoothed_target(dt),
@@ -183,8 +184,9 @@ def binary_cross_entropy(
     [0, 1]; a NaN probability gives a NaN loss (torch's op refuses it).
     <<SMOOTHING>>
     Args:
-        probs: probabilities in [0, 1], any shape. float16/bfloat16 are computed in float32 (float32
-            results under ``torch.autocast``, as torch).
+        probs: probabilities in [0, 1], any shape. float16/bfloat16 go to torch's kernel as they are
+            (float32 per term and in the mean, no float32 copy); float32 results under
+            ``torch.autocast``, as torch.
         target: same shape as ``probs``, values in [0, 1] (floating, or integer/bool 0/1); one trailing
             1 more or less, or class indices ``probs.shape[:-1]``, as in
             :func:`binary_cross_entropy_with_logits`.
@@ -221,9 +223,10 @@ def binary_cross_entropy(
         index_targets=True,
         target_threshold=target_threshold,
     )
-    dt = _checks.compute_dtype(b.logits.dtype)
-    p = _in(b.logits, dt)
+    dt = _checks.autocast_dtype(b.logits)  # torch's dtype: its kernel computes half inputs in float32 per element
+    p, y, w = _in(b.logits, dt), b.smoothed_target(dt), _in(b.weight, dt)
+    if b.nan_free:  # the range check read every value: torch's own call, fused reduction
+        return F.binary_cross_entropy(p, y, w, reduction=reduction)
     nan = torch.isnan(p)  # torch's op refuses NaN (it checks 0 <= p <= 1): route it around, NaN in -> NaN out
-    rows = F.binary_cross_entropy(p.masked_fill(nan, 0.5), b.smoothed_target(dt), _in(b.weight, dt), reduction="none")
-    rows = torch.where(nan, p, rows)
-    return _reduction.reduce(rows, reduction).to(_checks.autocast_dtype(b.logits))
+    rows = torch.where(nan, p, F.binary_cross_entropy(p.masked_fill(nan, 0.5), y, w, reduction="none"))
+    return _reduction.reduce(rows, reduction)
