@@ -51,7 +51,14 @@ __all__ = [
     "categorical_hinge_loss",
 ]
 
-_up = _checks.upcast  # half precision is computed in float32 (torch's losses accumulate in float32)
+_up = _checks.upcast  # float32 for half inputs: torch has no half CPU kernel for these formulas
+
+
+def _like_torch(x: Tensor) -> Tensor:
+    """``x`` in the dtype torch computes its twin in: half stays half (torch's elementwise kernels
+    compute each term in float32 and round once; no float32 copy), float32 under ``torch.autocast``."""
+    dtype = _checks.autocast_dtype(x)
+    return x if x.dtype == dtype else x.to(dtype)
 
 # added to squared norms in cosine_embedding_loss: ATen's `static const float EPSILON = 1e-12`, i.e. 1e-12
 # rounded to float32 (it matters for zero vectors, where the gradient scales like 1/sqrt(EPSILON))
@@ -117,7 +124,7 @@ def soft_margin_loss(
     _checks.pointwise_inputs(fn, {"input": input, "target": target})
     _checks.floating(input, "input")
     _checks.broadcasts_to(target, input.shape, "target", "input", floating_only=False)
-    loss = F.softplus(-_up(target) * _up(input))  # log(1 + exp(-y x)), finite for any y x
+    loss = F.softplus(-_like_torch(target) * _like_torch(input))  # log(1 + exp(-y x)), finite for any y x
     return _out(_reduction.reduce(loss, reduction), input, input.dtype)
 
 
@@ -178,8 +185,8 @@ def multilabel_soft_margin_loss(
     _checks.broadcasts_to(
         weight, input.shape, "weight", "input", fix="give one weight per class along the last dimension, shape (C,)"
     )
-    dtype = _checks.compute_dtype(input.dtype)
-    x = _up(input)
+    x = _like_torch(input)
+    dtype = x.dtype
     # -(y log σ(x) + (1-y) log σ(-x)), torch's fused stable form
     loss = F.binary_cross_entropy_with_logits(x, target.to(dtype).expand_as(x), reduction="none")
     if weight is not None:
@@ -415,7 +422,7 @@ def margin_ranking_loss(
     )
     margin = _margin(margin, fn)
     # -y (x1 - x2) + m == y (x2 - x1) + m (negation is exact); clamp keeps torch's gradient at the corner
-    loss = torch.clamp_min(_up(target) * (_up(input2) - _up(input1)) + margin, 0)
+    loss = torch.clamp_min(_like_torch(target) * (_like_torch(input2) - _like_torch(input1)) + margin, 0)
     return _out(_reduction.reduce(loss, reduction), input1, p.dtype)
 
 
@@ -464,7 +471,7 @@ def hinge_embedding_loss(
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     _checks.pointwise_inputs(fn, {"input": input, "target": target}, require_float=False)
     margin = _margin(margin, fn)
-    x = _up(input)
+    x = _like_torch(input)
     # where(y != 1, max(0, m - x), 0) + where(y != -1, x, 0), as ATen writes it
     loss = torch.where(target != 1, torch.clamp_min(margin - x, 0), 0.0) + torch.where(target != -1, x, 0.0)
     return _out(_reduction.reduce(loss, reduction), input, input.dtype)
@@ -538,7 +545,7 @@ def cosine_embedding_loss(
             f"{fn}: shapes do not broadcast together: pairs {tuple(p.shape[:1])}, target "
             f"{tuple(t.shape)}; give target one label per pair"
         )
-    x1, x2 = _up(input1), _up(input2)
+    x1, x2 = _like_torch(input1), _like_torch(input2)
     dim = t.dim()
     prod = (x1 * x2).sum(dim)  # ATen's composite, op for op (torch's values bit for bit)
     mag1 = (x1 * x1).sum(dim) + _COS_EPS
@@ -623,7 +630,7 @@ def triplet_margin_loss(
     p = _checks.number(p, "p", fn=fn)
     eps = _checks.number(eps, "eps", fn=fn)
     swap = _checks.flag(swap, "swap", fn=fn)
-    a, pos, neg = _up(anchor), _up(positive), _up(negative)
+    a, pos, neg = _like_torch(anchor), _like_torch(positive), _like_torch(negative)
     d_pos = _pairwise_distance(a, pos, p, eps)
     d_neg = _pairwise_distance(a, neg, p, eps)
     if swap:
@@ -691,7 +698,7 @@ def triplet_margin_with_distance_loss(
     swap = _checks.flag(swap, "swap", fn=fn)
     dist: Callable[[Tensor, Tensor], Tensor]
     if distance_function is None:
-        a, pos, neg = _up(anchor), _up(positive), _up(negative)
+        a, pos, neg = _like_torch(anchor), _like_torch(positive), _like_torch(negative)
 
         def dist(x: Tensor, y: Tensor) -> Tensor:
             return _pairwise_distance(x, y, 2.0, 1e-6)
