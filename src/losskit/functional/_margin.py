@@ -124,7 +124,7 @@ def soft_margin_loss(
     _checks.pointwise_inputs(fn, {"input": input, "target": target})
     _checks.floating(input, "input")
     _checks.broadcasts_to(target, input.shape, "target", "input", floating_only=False)
-    loss = F.softplus(-_like_torch(target) * _like_torch(input))  # log(1 + exp(-y x)), finite for any y x
+    loss = F.softplus(-_like_torch(input) * _like_torch(target))  # log(1 + exp(-x y)), finite for any x y; saves only y
     return _out(_reduction.reduce(loss, reduction), input, input.dtype)
 
 
@@ -556,8 +556,8 @@ def cosine_embedding_loss(
 
 
 def _pairwise_distance(x1: Tensor, x2: Tensor, p: float, eps: float) -> Tensor:
-    # torch.pairwise_distance: || x1 - x2 + eps ||_p over the last dimension
-    return torch.linalg.vector_norm(x1 - x2 + eps, ord=p, dim=-1)
+    # || x1 - x2 + eps ||_p over the last dimension: torch's own op (what its triplet losses call)
+    return F.pairwise_distance(x1, x2, p, eps)
 
 
 def _triplet(fn: str, anchor: object, positive: object, negative: object, margin: object):
