@@ -294,8 +294,14 @@ def _cast(args: tuple, dtype: torch.dtype) -> tuple:
     return tuple(out)
 
 
-def peak_bytes(fn: Callable, args: tuple, kwargs: dict) -> int:
-    """Peak bytes the CPU allocator holds during one forward + backward of ``fn`` above the level before it."""
+def peak_bytes(fn: Callable, args: tuple, kwargs: dict, *, repeats: int = 3) -> int:
+    """Peak bytes the CPU allocator holds during one forward + backward of ``fn`` above the level before it:
+    the median of ``repeats`` measurements (intra-op threads free their buffers in varying order, which
+    moves a single measurement of a small input by a tensor or two)."""
+    return int(statistics.median(_peak_once(fn, args, kwargs) for _ in range(repeats)))
+
+
+def _peak_once(fn: Callable, args: tuple, kwargs: dict) -> int:
     from torch.profiler import ProfilerActivity, profile
 
     diff = [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad]

@@ -327,8 +327,12 @@ _CHUNK_ELEMENTS = 1 << 25
 
 
 def _default_chunk(n: int, classes: int) -> int:
-    """Tokens per chunk: a power of two (>= 16) whose logits fit the budget, at most ``n``."""
+    """Tokens per chunk: a power of two (>= 16) whose logits fit the budget, and at most half of ``n``
+    from 32 tokens on -- a float32 chunk of half the tokens takes the memory of the whole logits in half
+    precision, so the chunked path never holds more than torch's unfused one."""
     rows = max(1, _CHUNK_ELEMENTS // max(1, classes))
+    if n >= 32:
+        rows = min(rows, n // 2)
     rows = max(16, 1 << (rows.bit_length() - 1))
     return max(1, min(n, rows))
 
