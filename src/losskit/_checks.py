@@ -645,6 +645,9 @@ def _sample_rows(x: Tensor, dim: int, rows: int = 32) -> Tensor:
     others = d.shape[:dim] + d.shape[dim + 1 :]
     count = math.prod(others)
     k = min(rows, count)
+    if d.dim() == 2 and dim == 1 and k > 1:  # (N, C): one gather of k rows
+        index = torch.arange(k, device=d.device) * (count - 1) // (k - 1)  # the positions the loop below picks
+        return d.index_select(0, index).float()
     picked = []
     for i in range(k):
         flat = i * (count - 1) // (k - 1) if k > 1 else 0
