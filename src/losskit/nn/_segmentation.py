@@ -11,7 +11,7 @@ from torch import Tensor
 
 from .. import _checks
 from .. import functional as LF
-from ..functional._segmentation import _WEIGHTING, _lovasz_options, _options
+from .._options import WEIGHTING, lovasz_options, overlap_options
 from ._base import Loss, WeightedLoss
 
 __all__ = [
@@ -45,7 +45,7 @@ class _OverlapLoss(WeightedLoss):
         **extra,
     ) -> None:
         super().__init__(weight, reduction=reduction)
-        _options(
+        overlap_options(
             self._fn_name,
             mode=mode,
             smooth=smooth,
@@ -263,7 +263,7 @@ class GeneralizedDiceLoss(Loss):
     ) -> None:
         super().__init__(reduction=reduction)
         fn = "GeneralizedDiceLoss"
-        _options(
+        overlap_options(
             fn,
             mode=mode,
             smooth=smooth,
@@ -274,7 +274,7 @@ class GeneralizedDiceLoss(Loss):
         )
         self.mode = mode
         self.from_logits = _checks.flag(from_logits, "from_logits", fn=fn)
-        self.weighting = _checks.choice(weighting, "weighting", _WEIGHTING, fn=fn)
+        self.weighting = _checks.choice(weighting, "weighting", WEIGHTING, fn=fn)
         self.ignore_index = ignore_index
         self.smooth = smooth
         self.eps = eps
@@ -309,7 +309,7 @@ class LovaszHingeLoss(Loss):
         reduction: str = "mean",
     ) -> None:
         super().__init__(reduction=reduction)
-        _lovasz_options(
+        lovasz_options(
             "LovaszHingeLoss", mode=mode, per_image=per_image, reduction=reduction, modes=("binary", "multilabel")
         )
         self.mode, self.per_image, self.ignore_index = mode, per_image, ignore_index
@@ -341,7 +341,7 @@ class LovaszSoftmaxLoss(Loss):
         reduction: str = "mean",
     ) -> None:
         super().__init__(reduction=reduction)
-        _lovasz_options("LovaszSoftmaxLoss", mode=mode, per_image=per_image, reduction=reduction, classes=classes)
+        lovasz_options("LovaszSoftmaxLoss", mode=mode, per_image=per_image, reduction=reduction, classes=classes)
         self.mode, self.per_image, self.ignore_index, self.classes = mode, per_image, ignore_index, classes
 
     def extra_repr(self) -> str:
@@ -376,7 +376,9 @@ class MCCLoss(Loss):
     ) -> None:
         super().__init__(reduction=reduction)
         fn = "MCCLoss"
-        _options(fn, mode=mode, smooth=0.0, eps=eps, empty="include", include_background=True, reduction=reduction)
+        overlap_options(
+            fn, mode=mode, smooth=0.0, eps=eps, empty="include", include_background=True, reduction=reduction
+        )
         self.mode, self.ignore_index, self.eps = mode, ignore_index, eps
         self.from_logits = _checks.flag(from_logits, "from_logits", fn=fn)
 
