@@ -30,7 +30,7 @@ def tol_for(*tensors: torch.Tensor) -> dict[str, float]:
 
 def _clone_args(args: Sequence, grad_mask: Sequence[bool]) -> list:
     out = []
-    for a, g in zip(args, grad_mask):
+    for a, g in zip(args, grad_mask, strict=True):
         if isinstance(a, torch.Tensor):
             c = a.detach().clone()
             if g:
@@ -80,7 +80,7 @@ def check_against(
     if ref_dtype is not None:
         a_ref = [
             (a.detach().to(ref_dtype).requires_grad_(g) if isinstance(a, torch.Tensor) and a.is_floating_point() else a)
-            for a, g in zip(a_ref, grad)
+            for a, g in zip(a_ref, grad, strict=True)
         ]
     out = ours(*a_ours, **kwargs)
     ref = reference(*a_ref, **kwargs)
@@ -97,7 +97,7 @@ def check_against(
         )
         out.backward(g.to(out.dtype))
         ref.backward(g.to(ref.dtype))
-        for i, (x, y, gflag) in enumerate(zip(a_ours, a_ref, grad)):
+        for i, (x, y, gflag) in enumerate(zip(a_ours, a_ref, grad, strict=True)):
             if gflag:
                 assert (x.grad is None) == (y.grad is None), f"arg {i}: gradient presence differs"
                 if x.grad is not None:

@@ -166,8 +166,8 @@ def test_compare_on_a_csv(tmp_path, capsys):
     from sklearn.datasets import load_breast_cancer
 
     d = load_breast_cancer()
-    lines = [",".join(list(d.feature_names[:5]) + ["diagnosis"])]
-    for x, y in zip(d.data[:200, :5], d.target[:200]):
+    lines = [",".join([*d.feature_names[:5], "diagnosis"])]
+    for x, y in zip(d.data[:200, :5], d.target[:200], strict=True):
         lines.append(",".join(f"{v:g}" for v in x) + "," + ("benign" if y else "malignant"))
     path = tmp_path / "cancer.csv"
     path.write_text("\n".join(lines) + "\n")

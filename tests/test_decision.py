@@ -76,7 +76,7 @@ def test_cost_threshold_is_the_brute_force_minimum(data, cfp, cfn):
 @given(scored_labels(), st.floats(0.0, 1.0))
 def test_precision_at_recall_respects_the_floor(data, floor):
     s, y = data
-    precision, recall, thresholds = precision_recall_curve(y, s)
+    precision, recall, _thresholds = precision_recall_curve(y, s)
     feasible = recall[:-1] >= floor
     res = tune_threshold(s, y, metric="precision_at_recall", min_recall=floor)
     assert math.isclose(res.value, precision[:-1][feasible].max(), rel_tol=1e-12)

@@ -26,7 +26,7 @@ def _bind(entry, args, kwargs, idx):
 
     def f(*diff):
         full = list(args)
-        for i, t in zip(idx, diff):
+        for i, t in zip(idx, diff, strict=True):
             full[i] = t
         return entry.functional(*full, **kwargs)
 
@@ -68,7 +68,7 @@ def test_torch_func_grad_equals_autograd(entry):
     got = torch.func.grad(f, argnums=tuple(range(len(diff))))(*diff)
     leaves = [d.clone().requires_grad_() for d in diff]
     expected = torch.autograd.grad(f(*leaves), leaves)
-    for g, e in zip(got, expected):
+    for g, e in zip(got, expected, strict=True):
         assert_close(g, e)
 
 
@@ -83,7 +83,7 @@ def test_vmap_of_grad_equals_a_loop(entry):
 
     def per_input(*tensors):
         full = list(examples[0][0])
-        for i, t in zip(positions, tensors):
+        for i, t in zip(positions, tensors, strict=True):
             full[i] = t
         return entry.functional(*full, **kwargs)
 
@@ -93,10 +93,10 @@ def test_vmap_of_grad_equals_a_loop(entry):
     for k, seed_args in enumerate(ex[0] for ex in examples):
         leaves = [seed_args[i].detach().clone().requires_grad_() for i in idx]
         full = [a.detach() if isinstance(a, torch.Tensor) else a for a in seed_args]
-        for i, t in zip(idx, leaves):
+        for i, t in zip(idx, leaves, strict=True):
             full[i] = t
         expected = torch.autograd.grad(entry.functional(*full, **kwargs), leaves)
-        for g, e in zip(got, expected):
+        for g, e in zip(got, expected, strict=True):
             assert_close(g[k], e, msg=f"{entry.name}: vmap'd gradient of input {k} differs")
 
 

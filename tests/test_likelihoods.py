@@ -122,7 +122,7 @@ def test_log_prob_gradient_matches_torch_distributions(case):
     up = torch.rand(ours.shape, dtype=torch.float64) + 0.5
     g_ours = torch.autograd.grad(ours, ours_in if isinstance(ours_in, tuple) else (ours_in,), up)
     g_ref = torch.autograd.grad(ref, ref_in if isinstance(ref_in, tuple) else (ref_in,), up)
-    for a, b in zip(g_ours, g_ref):
+    for a, b in zip(g_ours, g_ref, strict=True):
         assert_close(a, b)
 
 
@@ -352,7 +352,7 @@ def test_output_shape_mismatches_are_refused_with_the_fix():
         L.Laplace(1.0).log_prob((mu, mu), mu)
     with pytest.raises(TypeError, match="output must be a floating-point tensor"):
         L.Bernoulli().predict(torch.tensor([1, 0]))
-    with pytest.raises(TypeError, match="output must be a torch.Tensor"):
+    with pytest.raises(TypeError, match=r"output must be a torch\.Tensor"):
         L.Poisson().link([0.0, 1.0])
     with pytest.raises(ValueError, match="class dimension"):
         L.Categorical().predict(torch.tensor(1.0))

@@ -216,7 +216,7 @@ def _run(code, section, dtype, ref64):
         if out.requires_grad and used
         else ()
     )
-    return out.detach(), {k: g for k, g in zip(used, grads) if g is not None}
+    return out.detach(), {k: g for k, g in zip(used, grads, strict=False) if g is not None}
 
 
 def _tol(section, dtype, peer_out, peer):
@@ -252,7 +252,11 @@ def test_row(section, peer, target, nearest, dropin, dtype):
         ours = _run(code, section, dtype, False)
         assert ours[0].shape == theirs[0].shape, f"{code}: shape {tuple(ours[0].shape)} != {tuple(theirs[0].shape)}"
         torch.testing.assert_close(
-            ours[0].double(), theirs[0].double(), equal_nan=True, **tol, msg=lambda m: f"{code} vs {peer}: {m}"
+            ours[0].double(),
+            theirs[0].double(),
+            equal_nan=True,
+            **tol,
+            msg=lambda m, code=code: f"{code} vs {peer}: {m}",
         )
         assert ours[1].keys() == theirs[1].keys(), f"{code}: gradients of {sorted(ours[1])} vs {sorted(theirs[1])}"
         for k in ours[1]:
@@ -260,7 +264,7 @@ def test_row(section, peer, target, nearest, dropin, dtype):
                 ours[1][k].double(),
                 theirs[1][k].double(),
                 **tol,
-                msg=lambda m: f"gradient wrt {k}, {code} vs {peer}: {m}",
+                msg=lambda m, k=k, code=code: f"gradient wrt {k}, {code} vs {peer}: {m}",
             )
 
 

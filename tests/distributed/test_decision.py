@@ -22,7 +22,7 @@ def _predictions(rank: int):
 
 def case_metrics():
     world, r = dist.get_world_size(), dist.get_rank()
-    every = [torch.cat(parts) for parts in zip(*(_predictions(k) for k in range(world)))]
+    every = [torch.cat(parts) for parts in zip(*(_predictions(k) for k in range(world)), strict=True)]
     logits, target, scores, labels = _predictions(r)
     probs = torch.softmax(logits, 1)
     all_probs = torch.softmax(every[0], 1)

@@ -191,7 +191,7 @@ def case_ddp_training(recipe: str, steps: int = 3):
         LF.cross_entropy(single(x), y).backward()
         opt1.step()
         opt1.zero_grad()
-    diffs = [float((a - b).abs().max()) for a, b in zip(model.module.parameters(), single.parameters())]
+    diffs = [float((a - b).abs().max()) for a, b in zip(model.module.parameters(), single.parameters(), strict=True)]
     return max(diffs)
 
 

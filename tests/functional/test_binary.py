@@ -199,8 +199,8 @@ def test_healthy_logits_in_unit_interval_stay_quiet():
 def test_target_outside_unit_interval_is_refused_by_losskit():
     p = torch.rand(4, 3)
     for bad in (T * 2, T - 1):
-        assert_refuses(lambda: LF.binary_cross_entropy(p, bad), match=r"target has values outside \[0, 1\]")
-        assert_refuses(lambda: LF.binary_cross_entropy_with_logits(p, bad), match=r"target has values outside")
+        assert_refuses(lambda bad=bad: LF.binary_cross_entropy(p, bad), match=r"target has values outside \[0, 1\]")
+        assert_refuses(lambda bad=bad: LF.binary_cross_entropy_with_logits(p, bad), match=r"target has values outside")
 
 
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
@@ -294,7 +294,9 @@ def test_refuses_what_torch_refuses(fn, tfn, args, kwargs, match):
 @pytest.mark.parametrize("eps", [1.0, -0.1, 2])
 def test_label_smoothing_range(eps):
     for fn in (LF.binary_cross_entropy, LF.binary_cross_entropy_with_logits):
-        assert_refuses(lambda: fn(P, T, label_smoothing=eps), match=rf"label_smoothing must be in \[0, 1\), got {eps}")
+        assert_refuses(
+            lambda fn=fn: fn(P, T, label_smoothing=eps), match=rf"label_smoothing must be in \[0, 1\), got {eps}"
+        )
 
 
 def test_nan_refused_in_full_check_mode():

@@ -34,13 +34,13 @@ def soft_dice(x, target, *, from_logits=True, eps=1.0):
     """A small multiclass soft dice written for the test (takes probs with from_logits=False)."""
     p = torch.softmax(x, 1) if from_logits else x
     q = F.one_hot(target, x.shape[1]).movedim(-1, 1).to(p.dtype)
-    dims = (0,) + tuple(range(2, x.dim()))
+    dims = (0, *range(2, x.dim()))
     inter = (p * q).sum(dims)
     return 1 - ((2 * inter + eps) / (p.sum(dims) + q.sum(dims) + eps)).mean()
 
 
 def _data(shape=(4, 3, 5)):
-    return torch.randn(shape, dtype=torch.float64), torch.randint(0, shape[1], (shape[0],) + shape[2:])
+    return torch.randn(shape, dtype=torch.float64), torch.randint(0, shape[1], (shape[0], *shape[2:]))
 
 
 def test_total_is_weighted_sum_of_parts():

@@ -286,9 +286,9 @@ def test_weight_of_lower_precision_than_the_logits_is_refused_like_torch():
         (torch.randn(4, 3), torch.rand(3, dtype=torch.float16)),
     ):
         assert_refuses(
-            lambda: LF.nll_loss(x.log_softmax(1), y, w),
+            lambda x=x, w=w: LF.nll_loss(x.log_softmax(1), y, w),
             match="lower precision",
-            torch_call=lambda: F.nll_loss(x.log_softmax(1), y, w),
+            torch_call=lambda x=x, w=w: F.nll_loss(x.log_softmax(1), y, w),
         )
     # a wider weight is rounded to the logits' dtype (a float32 weight with bfloat16 logits)
     xb, w32 = torch.randn(4, 3).bfloat16(), torch.rand(3)
@@ -329,8 +329,10 @@ def test_class_mask_on_class_indices_is_cross_entropy_over_the_kept_classes():
         # the kept classes alone, as a 4-class problem
         yk = torch.where(y == -100, y, torch.cumsum(keep.long(), 0)[y.clamp_min(0)] - 1)
         check_against(
-            lambda x: LF.cross_entropy(x, y, class_mask=keep, reduction=reduction, **kw),
-            lambda x: reference.categorical_nll(x[:, keep], yk, reduction=reduction, **{**kw, "weight": w[keep]}),
+            lambda x, reduction=reduction: LF.cross_entropy(x, y, class_mask=keep, reduction=reduction, **kw),
+            lambda x, yk=yk, reduction=reduction: reference.categorical_nll(
+                x[:, keep], yk, reduction=reduction, **{**kw, "weight": w[keep]}
+            ),
             x,
         )
     assert_refuses(
@@ -374,12 +376,14 @@ def test_sample_weight_scales_items_and_the_mean(reduction, prob):
 
 
 def test_linear_cross_entropy_sample_weight_matches_cross_entropy():
-    x, w, b, y = _lce_inputs()
+    x, w, _b, y = _lce_inputs()
     s = torch.rand(7, dtype=torch.float64)
     for reduction in ("none", "mean", "sum"):
         check_against(
-            lambda x, w: LF.linear_cross_entropy(x, w, y, sample_weight=s, chunk_size=3, reduction=reduction),
-            lambda x, w: LF.cross_entropy(x @ w.T, y, sample_weight=s, reduction=reduction),
+            lambda x, w, reduction=reduction: LF.linear_cross_entropy(
+                x, w, y, sample_weight=s, chunk_size=3, reduction=reduction
+            ),
+            lambda x, w, reduction=reduction: LF.cross_entropy(x @ w.T, y, sample_weight=s, reduction=reduction),
             x,
             w,
         )
@@ -460,7 +464,7 @@ def test_linear_cross_entropy_second_order_gradients(reduction):
 
 
 def test_linear_cross_entropy_gradient_penalty_matches_the_unfused_one():
-    x, w, b, y = _lce_inputs()
+    x, w, _b, y = _lce_inputs()
 
     def penalty(loss_fn):
         xx, ww = x.detach().clone().requires_grad_(), w.detach().clone().requires_grad_()
@@ -474,19 +478,19 @@ def test_linear_cross_entropy_gradient_penalty_matches_the_unfused_one():
 
 
 def test_linear_cross_entropy_under_torch_func():
-    x, w, b, y = _lce_inputs()
+    x, w, _b, y = _lce_inputs()
     y = y.clamp_min(0)
     gx = torch.func.grad(lambda x: LF.linear_cross_entropy(x, w.detach(), y))(x.detach())
     assert_close(gx, torch.func.grad(lambda x: _lce_ref(x, w.detach(), y))(x.detach()))
     per_sample = torch.func.vmap(
         torch.func.grad(lambda w, xi, yi: LF.linear_cross_entropy(xi, w, yi)), in_dims=(None, 0, 0)
     )(w.detach(), x.detach(), y)
-    loop = torch.stack([torch.func.grad(lambda w: _lce_ref(x.detach()[i], w, y[i]))(w.detach()) for i in range(7)])
+    loop = torch.stack([torch.func.grad(lambda w, i=i: _lce_ref(x.detach()[i], w, y[i]))(w.detach()) for i in range(7)])
     assert_close(per_sample, loop)
 
 
 def test_linear_cross_entropy_probability_targets_with_gradient():
-    x, w, b, _ = _lce_inputs()
+    x, w, _b, _ = _lce_inputs()
     t = torch.softmax(torch.randn(7, 11, dtype=torch.float64), 1).requires_grad_()
     check_against(lambda x, w, t: LF.linear_cross_entropy(x, w, t, chunk_size=3), _lce_ref, x, w, t)
 
@@ -509,14 +513,14 @@ def test_linear_cross_entropy_z_loss_and_softcap_match_cross_entropy(reduction, 
 
 
 def test_linear_cross_entropy_small_integer_labels():
-    x, w, b, y = _lce_inputs()
+    x, w, _b, y = _lce_inputs()
     y = y.clamp_min(0)
     for dt in (torch.uint8, torch.int16, torch.int32):
         assert_close(LF.linear_cross_entropy(x, w, y.to(dt), chunk_size=3), _lce_ref(x, w, y))
 
 
 def test_linear_cross_entropy_autocast_bf16_input_with_float32_weight():
-    x, w, b, y = _lce_inputs(dtype=torch.float32)
+    x, w, _b, y = _lce_inputs(dtype=torch.float32)
     xb = x.detach().bfloat16().requires_grad_()
     with torch.autocast("cpu", dtype=torch.bfloat16):
         ours = LF.linear_cross_entropy(xb, w, y, chunk_size=3)
@@ -528,7 +532,7 @@ def test_linear_cross_entropy_autocast_bf16_input_with_float32_weight():
 
 
 def test_linear_cross_entropy_ignore_index_none_ignores_nothing():
-    x, w, b, y = _lce_inputs()
+    x, w, _b, y = _lce_inputs()
     with pytest.raises(ValueError, match="class index -100 outside"):
         LF.linear_cross_entropy(x, w, y, ignore_index=None)
     yy = y.clamp_min(0)

@@ -41,7 +41,7 @@ def _binary(shape, dtype=torch.float64, soft=False, scale=2.0):
 def _multiclass(shape, dtype=torch.float64, scale=2.0, ignore=None):
     z = scale * torch.randn(shape, dtype=dtype)
     C = shape[1] if len(shape) > 1 else shape[0]
-    tshape = (shape[0],) + tuple(shape[2:]) if len(shape) > 1 else ()
+    tshape = (shape[0], *shape[2:]) if len(shape) > 1 else ()
     t = torch.randint(0, C, tshape)
     if ignore is not None and len(tshape):
         t[torch.rand(tshape) < 0.3] = ignore
@@ -829,8 +829,8 @@ def test_binary_focal_loss_is_sigmoid_focal_on_probabilities_and_matches_keras()
     p = torch.sigmoid(z)
     for kw in (dict(alpha=0.25, gamma=2.0), dict(gamma=0.5, label_smoothing=0.1), dict(alpha=0.6, gamma=0.0)):
         check_against(
-            lambda p: binary_focal_loss(p, y, reduction="none", **kw),
-            lambda p: sigmoid_focal_loss(torch.logit(p), y, reduction="none", **kw),
+            lambda p, kw=kw: binary_focal_loss(p, y, reduction="none", **kw),
+            lambda p, kw=kw: sigmoid_focal_loss(torch.logit(p), y, reduction="none", **kw),
             p,
         )
     check_against(

@@ -425,7 +425,9 @@ def test_cosine_embedding_refusals():
     ]
     for args, match in cases:
         assert_refuses(
-            lambda: LF.cosine_embedding_loss(*args), match=match, torch_call=lambda: TF.cosine_embedding_loss(*args)
+            lambda args=args: LF.cosine_embedding_loss(*args),
+            match=match,
+            torch_call=lambda args=args: TF.cosine_embedding_loss(*args),
         )
     assert_refuses(
         lambda: LF.cosine_embedding_loss(a, a, y, reduction="avg"),
@@ -519,9 +521,9 @@ def test_triplet_refusals(name):
     ours, ref = getattr(LF, name), getattr(TF, name)
     for m in (0, -1.0):
         assert_refuses(
-            lambda: ours(a, pos, neg, margin=m),
+            lambda m=m: ours(a, pos, neg, margin=m),
             match=r"margin must be greater than 0",
-            torch_call=lambda: ref(a, pos, neg, margin=m),
+            torch_call=lambda m=m: ref(a, pos, neg, margin=m),
         )
     assert_refuses(
         lambda: ours(a, pos[0], neg), match="same number of dimensions", torch_call=lambda: ref(a, pos[0], neg)
@@ -596,7 +598,7 @@ def test_ranking_margins_pass_gradcheck_and_gradgradcheck(name):
     diff = [a.requires_grad_() for a in args[:n_diff]]
     rest = args[n_diff:]
     for reduction in REDUCTIONS:
-        f = lambda *d: getattr(LF, name)(*d, *rest, reduction=reduction, **kw)
+        f = lambda *d, reduction=reduction: getattr(LF, name)(*d, *rest, reduction=reduction, **kw)
         assert torch.autograd.gradcheck(f, tuple(diff))
         assert torch.autograd.gradgradcheck(f, tuple(diff))
 

@@ -102,7 +102,7 @@ def test_weight_alpha_and_probs_gradients_vs_exact_reference(kind, shape):
     g = torch.Generator().manual_seed(3)
     C = shape[1]
     z = 4.0 * torch.randn(shape, dtype=torch.float64, generator=g)
-    t_shape = (shape[0],) + shape[2:]
+    t_shape = (shape[0], *shape[2:])
     if kind == "probs":
         t = torch.softmax(torch.randn(shape, dtype=torch.float64, generator=g), 1).requires_grad_(True)
     else:
@@ -119,7 +119,7 @@ def test_weight_alpha_and_probs_gradients_vs_exact_reference(kind, shape):
         up = torch.rand(out.shape, dtype=torch.float64, generator=g) + 0.5
         go = torch.autograd.grad((out * up).sum(), leaves, allow_unused=True)
         gr = torch.autograd.grad((ref * up).sum(), leaves, allow_unused=True)  # C = 1: z unused, loss constant
-        for a, b, leaf in zip(go, gr, leaves):
+        for a, b, leaf in zip(go, gr, leaves, strict=True):
             assert a is not None
             assert_close(a, torch.zeros_like(leaf) if b is None else b)
 
@@ -139,7 +139,7 @@ def test_gradcheck_analytic_backward(kind):
     ls = 0.2 if kind == "smoothing" else 0.0
     for gamma in (0.0, 0.5, 1.0, 2.0, 3.0):
 
-        def f(z, *rest):
+        def f(z, *rest, gamma=gamma):
             tt = rest[0] if rest else t
             return poly1_focal_loss(
                 z, tt, gamma=gamma, epsilon=0.8, alpha=al, weight=w, label_smoothing=ls, reduction="none"
@@ -147,7 +147,7 @@ def test_gradcheck_analytic_backward(kind):
 
         assert torch.autograd.gradcheck(f, inputs)
         assert torch.autograd.gradcheck(
-            lambda a: focal_loss(z.detach(), t.detach(), gamma=gamma, alpha=a, label_smoothing=ls), (al,)
+            lambda a, gamma=gamma: focal_loss(z.detach(), t.detach(), gamma=gamma, alpha=a, label_smoothing=ls), (al,)
         )
 
 
@@ -206,7 +206,7 @@ def _binary(shape, dtype=torch.float64, soft=False, scale=2.0):
 
 def _multiclass(shape, dtype=torch.float64, scale=2.0):
     z = scale * torch.randn(shape, dtype=dtype)
-    return z, torch.randint(0, shape[1], (shape[0],) + tuple(shape[2:]))
+    return z, torch.randint(0, shape[1], (shape[0], *shape[2:]))
 
 
 def test_poly1_sigmoid_focal_epsilon0_is_sigmoid_focal():

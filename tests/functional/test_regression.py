@@ -430,7 +430,7 @@ def test_gaussian_gradcheck():
     x, y, v = _gauss((3, 4), (3, 1))
     args = (x.requires_grad_(), y.requires_grad_(), v.requires_grad_())
     for reduction in REDUCTIONS:
-        f = lambda a, b, c: LF.gaussian_nll_loss(a, b, c, full=True, reduction=reduction)
+        f = lambda a, b, c, reduction=reduction: LF.gaussian_nll_loss(a, b, c, full=True, reduction=reduction)
         assert torch.autograd.gradcheck(f, args)
         assert torch.autograd.gradgradcheck(f, args)
 
@@ -560,7 +560,7 @@ def test_poisson_legacy_positional_slots_and_broadcast():
 def test_poisson_gradcheck():
     for log_input in (True, False):
         x, y = _poisson((3, 4), log_input)
-        f = lambda a: LF.poisson_nll_loss(a, y, log_input=log_input, full=True)
+        f = lambda a, y=y, log_input=log_input: LF.poisson_nll_loss(a, y, log_input=log_input, full=True)
         assert torch.autograd.gradcheck(f, (x.requires_grad_(),))
         assert torch.autograd.gradgradcheck(f, (x,))
 

@@ -266,7 +266,7 @@ def test_integer_and_bool_binary_targets():
 def test_one_hot_targets_equal_index_targets():
     x, t = make_problem(2, "multiclass", 2, 4, (3, 5))
     onehot = F.one_hot(t, 4).permute(0, 3, 1, 2)
-    for kind, f in LOSSES.items():
+    for f in LOSSES.values():
         for per_image in (False, True):
             assert_close(f(x, onehot, per_image=per_image), f(x, t, per_image=per_image))
             assert_close(f(x, onehot.double(), per_image=per_image), f(x, t, per_image=per_image))
@@ -356,19 +356,22 @@ def test_tversky_identities(smooth, mode):
         o = dict(mode=mode, per_image=per_image, reduction="none", smooth=smooth)
         # α = β = 1/2: (I + s) / (I + (FP + FN)/2 + s) = (2I + 2s) / (P + T + 2s): dice with smooth 2s
         check_against(
-            lambda a, b: tversky_loss(a, b, alpha=0.5, beta=0.5, **o),
-            lambda a, b: dice_loss(a, b, **{**o, "smooth": 2 * smooth}),
+            lambda a, b, o=o: tversky_loss(a, b, alpha=0.5, beta=0.5, **o),
+            lambda a, b, o=o: dice_loss(a, b, **{**o, "smooth": 2 * smooth}),
             x,
             t,
         )
         # α = β = 1: I / (I + FP + FN) = I / (P + T - I): Jaccard with the same smooth
         check_against(
-            lambda a, b: tversky_loss(a, b, alpha=1.0, beta=1.0, **o), lambda a, b: jaccard_loss(a, b, **o), x, t
+            lambda a, b, o=o: tversky_loss(a, b, alpha=1.0, beta=1.0, **o),
+            lambda a, b, o=o: jaccard_loss(a, b, **o),
+            x,
+            t,
         )
         # γ = 1: focal Tversky is Tversky
         check_against(
-            lambda a, b: focal_tversky_loss(a, b, alpha=0.2, beta=0.9, gamma=1.0, **o),
-            lambda a, b: tversky_loss(a, b, alpha=0.2, beta=0.9, **o),
+            lambda a, b, o=o: focal_tversky_loss(a, b, alpha=0.2, beta=0.9, gamma=1.0, **o),
+            lambda a, b, o=o: tversky_loss(a, b, alpha=0.2, beta=0.9, **o),
             x,
             t,
         )
@@ -527,10 +530,10 @@ def test_dice_weight_matches_monai():
             smooth_dr=1e-5,
         )
         check_against(
-            lambda a, b: dice_loss(
+            lambda a, b, reduction=reduction: dice_loss(
                 a, b, weight=w, include_background=False, smooth=1e-5, empty="include", reduction=reduction
             ).reshape(-1),
-            lambda a, b: m(a, b.unsqueeze(1)).reshape(-1),
+            lambda a, b, m=m: m(a, b.unsqueeze(1)).reshape(-1),
             x,
             t,
         )
@@ -574,10 +577,10 @@ def test_binary_dice_matches_monai_generalized_dice_uniform():
             sigmoid=True, w_type="uniform", batch=not per_image, smooth_nr=1e-5, smooth_dr=1e-5, reduction="none"
         )
         check_against(
-            lambda a, b: dice_loss(
+            lambda a, b, per_image=per_image: dice_loss(
                 a, b, mode="binary", per_image=per_image, smooth=1e-5, empty="include", reduction="none"
             ).reshape(-1),
-            lambda a, b: m(a, b).reshape(-1),
+            lambda a, b, m=m: m(a, b).reshape(-1),
             x,
             t,
         )
@@ -712,7 +715,7 @@ def test_gradcheck(kind, mode):
         opts["gamma"] = 0.75
     for per_image in (False, True):
         assert torch.autograd.gradcheck(
-            lambda a: LOSSES[kind](a, t, per_image=per_image, reduction="none", **opts), (x,)
+            lambda a, per_image=per_image: LOSSES[kind](a, t, per_image=per_image, reduction="none", **opts), (x,)
         )
     # soft targets are differentiable too
     xs, ts = make_problem(21, mode, 2, 3, (4,), soft_target=True, scale=1.0)

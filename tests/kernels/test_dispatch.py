@@ -426,7 +426,7 @@ def test_dispatch_matches_pytorch_path(name, opt, make, spy):
     assert out_k.dtype == out_t.dtype and out_k.shape == out_t.shape
     tol = tol_for(out_t, *[a for a in args if isinstance(a, torch.Tensor)])
     assert_close(out_k, out_t, tol=tol, msg=f"{name} [{opt}] value")
-    for gk, gt in zip(grads_k, grads_t):
+    for gk, gt in zip(grads_k, grads_t, strict=True):
         assert (gk is None) == (gt is None)
         if gk is not None:
             assert gk.dtype == gt.dtype
@@ -448,7 +448,7 @@ def test_entry_accepts_exactly_the_functionals_keywords(name, spy):
     assert served and not kwargs
     with _dispatch.impl("triton"):
         fn(*args)
-    rec = [r for r in spy if r[0] == name][0]
+    rec = next(r for r in spy if r[0] == name)
     assert rec[2], f"the default call of {name} is not served by its kernel"
     params = inspect.signature(ENTRIES[name]).parameters
     named = {k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}

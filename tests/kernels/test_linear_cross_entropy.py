@@ -138,7 +138,7 @@ def test_gradcheck_float64():
 
 
 def test_all_ignored_and_no_grad():
-    x, w, b, t = _inputs()
+    x, w, _b, t = _inputs()
     t[:] = -100
     xx = x.clone().requires_grad_()
     out = linear_cross_entropy(xx, w, t)
@@ -151,7 +151,7 @@ def test_all_ignored_and_no_grad():
 
 
 def test_second_backward_is_refused():
-    x, w, b, t = _inputs()
+    x, w, _b, t = _inputs()
     x.requires_grad_()
     out = linear_cross_entropy(x, w, t)
     out.backward(retain_graph=True)

@@ -11,7 +11,7 @@ from losskit.nn import CombinedLoss, FocalLoss
 
 
 def _data(shape=(4, 3, 5)):
-    return torch.randn(shape, dtype=torch.float64), torch.randint(0, shape[1], (shape[0],) + shape[2:])
+    return torch.randn(shape, dtype=torch.float64), torch.randint(0, shape[1], (shape[0], *shape[2:]))
 
 
 def test_module_forward_components_and_buffers():

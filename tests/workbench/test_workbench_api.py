@@ -74,7 +74,7 @@ def test_module_is_not_trained_in_place(digits):
     model = SmallCNN()
     before = [p.detach().clone() for p in model.parameters()]
     compare(model, (X[:200], y[:200]), (X[200:300], y[200:300]), losses="ce", **TINY)
-    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
 
 
 def test_factory_draws_new_weights_per_seed_and_shares_them_across_losses(digits):

@@ -97,7 +97,7 @@ def _reference(row, out, target, counts):
         pm = (p - 0.05).clamp_min(0)
         return -(y * torch.log(p) + (1 - y) * pm**4 * torch.log(1 - pm))
     if task == "regression":
-        mu, r = out[:, 0], out[:, 0] - target
+        r = out[:, 0] - target
         if key == "mse":
             return r**2
         if key == "l1":
@@ -216,7 +216,7 @@ def test_stacked_training_equals_one_loss_after_another(wine_plan):
     stacked = wt.train_group(plan, 3, cfg)
     alone = wt.train_group(plan, 3, replace(cfg, stack=False))
     assert stacked.stacked and not alone.stacked
-    for a, b in zip(stacked.runs, alone.runs):
+    for a, b in zip(stacked.runs, alone.runs, strict=True):
         np.testing.assert_allclose(a.test_out, b.test_out, rtol=1e-4, atol=1e-5)
         assert a.best_epoch == b.best_epoch and a.epochs_run == b.epochs_run
         np.testing.assert_allclose(a.history["val"], b.history["val"], rtol=1e-5)
@@ -225,7 +225,7 @@ def test_stacked_training_equals_one_loss_after_another(wine_plan):
 def test_training_is_deterministic_and_loss_dependent(wine_plan):
     plan, cfg = wine_plan
     a, b = wt.train_group(plan, 5, cfg), wt.train_group(plan, 5, cfg)
-    for ra, rb in zip(a.runs, b.runs):
+    for ra, rb in zip(a.runs, b.runs, strict=True):
         np.testing.assert_array_equal(ra.test_out, rb.test_out)
         assert ra.history == rb.history
     assert not np.array_equal(a.runs[0].test_out, a.runs[1].test_out)
@@ -250,11 +250,13 @@ def test_same_initial_model_for_every_loss():
 
     spec = Model(lambda: mlp(5, 3, 8))
     m1, m2 = spec.build(3), spec.build(3)
-    for p1, p2 in zip(m1.parameters(), m2.parameters()):
+    for p1, p2 in zip(m1.parameters(), m2.parameters(), strict=True):
         assert torch.equal(p1, p2)
     mod = mlp(5, 3, 8)
     copies = Model.of(mod)
-    assert all(torch.equal(a, b) for a, b in zip(copies.build(0).parameters(), copies.build(7).parameters()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(copies.build(0).parameters(), copies.build(7).parameters(), strict=True)
+    )
     assert copies.build(0) is not mod
 
 
@@ -367,7 +369,7 @@ def test_summary_and_paired_differences():
     values = [[0.80, 0.83, 0.79], [0.70, 0.74, 0.71], [0.75, 0.77, 0.74], [0.90, 0.91, 0.92]]
     t = _task(values)
     a = np.array(values)
-    (m0, s0), (m1, s1), _ = wt.summary(t, "accuracy")
+    (_m0, _s0), (m1, s1), _ = wt.summary(t, "accuracy")
     assert math.isclose(m1, a[:, 1].mean()) and math.isclose(s1, a[:, 1].std(ddof=1))
     base, up, mixed = wt.paired_differences(t, "accuracy")
     d = a[:, 1] - a[:, 0]

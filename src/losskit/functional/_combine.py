@@ -19,7 +19,6 @@ with the unweighted parts (still attached to the graph).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,12 +26,13 @@ import torch
 from torch import Tensor
 
 from .. import _checks
+from .._options import ACTIVATIONS as _ACTIVATIONS
+from .._options import Precomputed as _Precomputed
+from .._options import combination_parts as _check_parts
 from ._focal import focal_loss  # noqa: F401  (used in the examples)
 
 __all__ = ["Activations", "precomputed", "combined_loss", "combined_loss_components"]
 
-_TAKES = ("logits", "probs", "log_probs")
-_ACTIVATIONS = ("softmax", "sigmoid")
 Weight = float | Tensor
 
 
@@ -70,24 +70,6 @@ class Activations:
         return self._cache[key]
 
 
-class _Precomputed:
-    """A part that takes a precomputed activation; made by :func:`precomputed`."""
-
-    def __init__(self, loss: Callable, takes: str, activation: str, kwargs: dict) -> None:
-        self.loss = loss
-        self.takes = takes
-        self.activation = activation
-        self.kwargs = kwargs
-
-    def __call__(self, x: Tensor, target: Tensor) -> Tensor:
-        return self.loss(x, target, **self.kwargs)
-
-    def __repr__(self) -> str:
-        name = getattr(self.loss, "__name__", None) or type(self.loss).__name__
-        extra = "".join(f", {k}={v!r}" for k, v in self.kwargs.items())
-        return f"precomputed({name}, takes={self.takes!r}, activation={self.activation!r}{extra})"
-
-
 def precomputed(loss: Callable, *, takes: str = "probs", activation: str = "softmax", **kwargs: Any) -> _Precomputed:
     r"""Declare that ``loss`` takes a precomputed activation instead of logits.
 
@@ -123,36 +105,6 @@ def precomputed(loss: Callable, *, takes: str = "probs", activation: str = "soft
     if activation not in _ACTIVATIONS:
         raise ValueError(f"activation={activation!r} is not valid: use 'softmax' or 'sigmoid'")
     return _Precomputed(loss, takes, activation, kwargs)
-
-
-def _check_parts(losses: Mapping[str, Callable], weights: Mapping[str, Weight] | None) -> dict[str, Weight]:
-    if not isinstance(losses, Mapping) or len(losses) == 0:
-        raise TypeError(
-            "losses must be a non-empty mapping name -> loss, e.g. {'ce': F.cross_entropy, 'focal': focal_loss}"
-        )
-    for name, part in losses.items():
-        if not isinstance(name, str):
-            raise TypeError(f"loss names must be strings, got {name!r}")
-        if not callable(part):
-            raise TypeError(f"losses[{name!r}] must be callable (a loss function or module), got {type(part).__name__}")
-        takes = getattr(part, "takes", "logits")
-        act = getattr(part, "activation", "softmax")
-        if takes not in _TAKES or act not in _ACTIVATIONS:
-            raise ValueError(
-                f"losses[{name!r}] declares takes={takes!r}, activation={act!r}; takes must be one of {_TAKES} "
-                f"and activation one of {_ACTIVATIONS} (use precomputed(...))"
-            )
-    weights = dict(weights or {})
-    unknown = sorted(set(weights) - set(losses))
-    if unknown:
-        raise ValueError(f"weights has names that are not losses: {unknown}; the losses are {sorted(losses)}")
-    for name, w in weights.items():
-        if isinstance(w, Tensor):
-            if w.numel() != 1:
-                raise ValueError(f"weights[{name!r}] must be a scalar, got shape {tuple(w.shape)}")
-        elif isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
-            raise TypeError(f"weights[{name!r}] must be a finite number, got {w!r}")
-    return weights
 
 
 def _label_map(input: Tensor, target: Tensor) -> Tensor:

@@ -68,7 +68,10 @@ import torch
 from torch import Tensor
 
 from .. import _checks
-from .._reduction import check_reduction, reduce
+from .._options import WEIGHTING as _WEIGHTING
+from .._options import lovasz_options as _lovasz_options
+from .._options import overlap_options as _options
+from .._reduction import reduce
 from ..kernels import _dispatch
 
 __all__ = [
@@ -82,72 +85,10 @@ __all__ = [
     "mcc_loss",
 ]
 
-_EMPTY = ("exclude", "include")
-
 
 # ---------------------------------------------------------------------------------------------
-# options (also checked by the modules' constructors)
+# options (the checks that need no input tensor are in losskit._options: the modules run them too)
 # ---------------------------------------------------------------------------------------------
-
-
-def _options(
-    fn: str,
-    *,
-    mode: str,
-    smooth: float,
-    eps: float,
-    empty: str,
-    include_background: bool,
-    reduction: str,
-    alpha=None,
-    beta=None,
-    gamma: float | None = None,
-) -> None:
-    """Validate the options that need no input tensor."""
-    if isinstance(mode, Tensor) or mode not in _checks._MODES:
-        raise ValueError(
-            f"{fn}: mode={mode!r} is not valid: use 'binary' (one sigmoid channel), 'multiclass' "
-            "(softmax over C channels, class-index or one-hot targets) or 'multilabel' (a sigmoid per "
-            "channel, 0/1 targets per channel)"
-        )
-    check_reduction(reduction)
-    _checks.number(smooth, "smooth", low=0.0, fn=fn)
-    _checks.number(eps, "eps", low=0.0, low_open=True, fn=fn)
-    if isinstance(empty, Tensor) or empty not in _EMPTY:
-        raise ValueError(
-            f"{fn}: empty={empty!r} is not valid: use 'exclude' (classes with an empty target are left "
-            "out of the average) or 'include' (they count with the value smoothing gives them)"
-        )
-    _checks.flag(include_background, "include_background", fn=fn)
-    if mode == "binary" and not include_background:
-        raise ValueError(
-            f"{fn}: include_background=False drops channel 0, but mode='binary' has a single (foreground) "
-            "channel; keep include_background=True, or use mode='multiclass'/'multilabel' with a "
-            "background channel"
-        )
-    for name, v in (("alpha", alpha), ("beta", beta)):
-        if v is not None and not isinstance(v, Tensor):
-            _checks.number(
-                v,
-                name,
-                low=0.0,
-                fn=fn,
-                hint=f"{name} weighs the {'false positives' if name == 'alpha' else 'false negatives'}",
-            )
-    if (
-        alpha is not None
-        and beta is not None
-        and not isinstance(alpha, Tensor)
-        and not isinstance(beta, Tensor)
-        and alpha == 0
-        and beta == 0
-    ):
-        raise ValueError(
-            f"{fn}: alpha=0 and beta=0 make the Tversky index 1 for every prediction (no loss, no "
-            "gradient); give false positives (alpha) or false negatives (beta) a positive weight"
-        )
-    if gamma is not None:
-        _checks.number(gamma, "gamma", low=0.0, low_open=True, fn=fn)
 
 
 def _class_tensor(v, name: str, m: _checks.MaskInputs, dtype: torch.dtype):
@@ -622,9 +563,6 @@ def jaccard_loss(
     )
 
 
-_WEIGHTING = ("square", "simple", "uniform")
-
-
 def generalized_dice_loss(
     input: Tensor,
     target: Tensor,
@@ -739,8 +677,6 @@ def generalized_dice_loss(
 # Lovász losses (Berman et al. 2018) and the Matthews-correlation loss
 # ---------------------------------------------------------------------------------------------
 
-_CLASSES = ("present", "all")
-
 
 def _lovasz_grad(gt_sorted: Tensor) -> Tensor:
     """The Lovász gradient of the Jaccard loss along the last dimension of a 0/1 ``gt_sorted`` (a constant
@@ -768,22 +704,6 @@ def _lovasz(errors: Tensor, fg: Tensor, valid: Tensor | None, low: float) -> Ten
     e = errors.gather(-1, perm)
     g = _lovasz_grad(fg.detach().gather(-1, perm))
     return (e * g).sum(-1)
-
-
-def _lovasz_options(
-    fn: str, *, mode: str, per_image: bool, reduction: str, classes: str = "present", modes: tuple = _checks._MODES
-) -> None:
-    if isinstance(mode, Tensor) or mode not in modes:
-        raise ValueError(f"{fn}: mode={mode!r} is not valid: use one of {', '.join(map(repr, modes))}")
-    _checks.flag(per_image, "per_image", fn=fn)
-    check_reduction(reduction)
-    _checks.choice(
-        classes,
-        "classes",
-        _CLASSES,
-        fn=fn,
-        hint="present: average over the classes present in the target of each unit; all: every class",
-    )
 
 
 def _hinge_core(m: _checks.MaskInputs, per_image: bool) -> tuple[Tensor, Tensor | None]:

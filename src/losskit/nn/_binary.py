@@ -8,12 +8,10 @@ functional's docstring.
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
-from .. import _checks
 from .. import functional as LF
-from ._base import WeightedLoss
+from ._base import WeightedLoss, given, number, option_checks, optional, smoothing
 
 __all__ = ["BCEWithLogitsLoss", "BCELoss"]
 
@@ -34,6 +32,11 @@ class BCEWithLogitsLoss(WeightedLoss):
     """
 
     pos_weight: Tensor | None
+    _functional = staticmethod(LF.binary_cross_entropy_with_logits)
+    _option_checks = option_checks(
+        label_smoothing=smoothing(high_open=True),
+        target_threshold=optional(number(low=0.0, high=1.0, high_open=True)),
+    )
 
     def __init__(
         self,
@@ -46,31 +49,10 @@ class BCEWithLogitsLoss(WeightedLoss):
         label_smoothing: float = 0.0,
         target_threshold: float | None = None,
     ) -> None:
-        super().__init__(weight, size_average, reduce, reduction)
-        if pos_weight is not None and not isinstance(pos_weight, Tensor):
-            pos_weight = torch.as_tensor(pos_weight, dtype=torch.get_default_dtype())
-        self.register_buffer("pos_weight", pos_weight)
-        self.label_smoothing = _checks.smoothing(label_smoothing, high_open=True, fn=type(self).__name__)
-        self.target_threshold = (
-            None
-            if target_threshold is None
-            else _checks.number(
-                target_threshold, "target_threshold", low=0.0, high=1.0, high_open=True, fn=type(self).__name__
-            )
-        )
+        super().__init__(**given(locals()))
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
-        return LF.binary_cross_entropy_with_logits(
-            logits,
-            target,
-            self.weight,
-            None,
-            None,
-            self.reduction,
-            self.pos_weight,
-            label_smoothing=self.label_smoothing,
-            target_threshold=self.target_threshold,
-        )
+        return self._call(logits, target)
 
 
 class BCELoss(WeightedLoss):
@@ -85,6 +67,9 @@ class BCELoss(WeightedLoss):
         0.1054
     """
 
+    _functional = staticmethod(LF.binary_cross_entropy)
+    _option_checks = option_checks(label_smoothing=smoothing(high_open=True))
+
     def __init__(
         self,
         weight: Tensor | None = None,
@@ -94,10 +79,7 @@ class BCELoss(WeightedLoss):
         *,
         label_smoothing: float = 0.0,
     ) -> None:
-        super().__init__(weight, size_average, reduce, reduction)
-        self.label_smoothing = _checks.smoothing(label_smoothing, high_open=True, fn=type(self).__name__)
+        super().__init__(**given(locals()))
 
     def forward(self, probs: Tensor, target: Tensor) -> Tensor:
-        return LF.binary_cross_entropy(
-            probs, target, self.weight, None, None, self.reduction, label_smoothing=self.label_smoothing
-        )
+        return self._call(probs, target)

@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping
 import torch  # noqa: F401  (used in the example)
 from torch import Tensor, nn
 
-from ..functional._combine import _check_parts, _Precomputed, combined_loss_components, precomputed
+from .._options import Precomputed, combination_parts
+from ..functional import combined_loss_components, precomputed
 
 __all__ = ["CombinedLoss", "precomputed"]
 
@@ -46,11 +47,11 @@ class CombinedLoss(nn.Module):
 
     def __init__(self, losses: Mapping[str, Callable], weights: Mapping[str, float] | None = None) -> None:
         super().__init__()
-        self.weights = _check_parts(losses, weights)
+        self.weights = combination_parts(losses, weights)
         self._parts: dict[str, Callable] = dict(losses)
         self.parts = nn.ModuleDict()
         for name, part in losses.items():
-            inner = part.loss if isinstance(part, _Precomputed) else part
+            inner = part.loss if isinstance(part, Precomputed) else part
             if isinstance(inner, nn.Module):
                 self.parts[name] = inner
         self.last_components = {}

@@ -11,12 +11,13 @@ import math
 
 from torch import Tensor, nn
 
-from .. import _checks
 from .. import functional as LF
-from .._reduction import check_all_ignored
-from ._base import WeightedLoss
+from ._base import WeightedLoss, given, ignored, number, option_checks, optional, smoothing
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "LinearCrossEntropyLoss", "GeneralizedCrossEntropyLoss"]
+
+# The options of the losses on class-index targets (torch's CrossEntropyLoss allows label_smoothing=1).
+CLASS_CHECKS = option_checks(ignore_index=ignored(), label_smoothing=smoothing(high_open=False))
 
 
 class CrossEntropyLoss(WeightedLoss):
@@ -34,6 +35,13 @@ class CrossEntropyLoss(WeightedLoss):
         CrossEntropyLoss(weight=<tensor (3,)>, label_smoothing=0.1)
     """
 
+    _functional = staticmethod(LF.cross_entropy)
+    _option_checks = option_checks(
+        CLASS_CHECKS,
+        z_loss=number(low=0.0),
+        softcap=optional(number(low=0.0, low_open=True)),
+    )
+
     def __init__(
         self,
         weight: Tensor | None = None,
@@ -47,30 +55,10 @@ class CrossEntropyLoss(WeightedLoss):
         softcap: float | None = None,
         all_ignored: str = "nan",
     ) -> None:
-        super().__init__(weight, size_average, reduce, reduction)
-        self.ignore_index = _checks.ignored(ignore_index, fn="CrossEntropyLoss")
-        self.label_smoothing = _checks.smoothing(label_smoothing, high_open=False, fn="CrossEntropyLoss")
-        self.z_loss = _checks.number(z_loss, "z_loss", low=0.0, fn="CrossEntropyLoss")
-        self.softcap = (
-            None
-            if softcap is None
-            else _checks.number(softcap, "softcap", low=0.0, low_open=True, fn="CrossEntropyLoss")
-        )
-        self.all_ignored = check_all_ignored(all_ignored)
+        super().__init__(**given(locals()))
 
     def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Tensor | None = None) -> Tensor:
-        return LF.cross_entropy(
-            logits,
-            target,
-            self.weight,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-            label_smoothing=self.label_smoothing,
-            z_loss=self.z_loss,
-            softcap=self.softcap,
-            sample_weight=sample_weight,
-            all_ignored=self.all_ignored,
-        )
+        return self._call(logits, target, sample_weight=sample_weight)
 
 
 class NLLLoss(WeightedLoss):
@@ -85,6 +73,9 @@ class NLLLoss(WeightedLoss):
         0.3567
     """
 
+    _functional = staticmethod(LF.nll_loss)
+    _option_checks = CLASS_CHECKS
+
     def __init__(
         self,
         weight: Tensor | None = None,
@@ -95,20 +86,10 @@ class NLLLoss(WeightedLoss):
         *,
         all_ignored: str = "nan",
     ) -> None:
-        super().__init__(weight, size_average, reduce, reduction)
-        self.ignore_index = _checks.ignored(ignore_index, fn="NLLLoss")
-        self.all_ignored = check_all_ignored(all_ignored)
+        super().__init__(**given(locals()))
 
     def forward(self, log_probs: Tensor, target: Tensor, *, sample_weight: Tensor | None = None) -> Tensor:
-        return LF.nll_loss(
-            log_probs,
-            target,
-            self.weight,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-            sample_weight=sample_weight,
-            all_ignored=self.all_ignored,
-        )
+        return self._call(log_probs, target, sample_weight=sample_weight)
 
 
 class GeneralizedCrossEntropyLoss(WeightedLoss):
@@ -121,6 +102,9 @@ class GeneralizedCrossEntropyLoss(WeightedLoss):
         0.222
     """
 
+    _functional = staticmethod(LF.generalized_cross_entropy)
+    _option_checks = option_checks(CLASS_CHECKS, q=number(low=0.0, high=1.0, low_open=True))
+
     def __init__(
         self,
         *,
@@ -131,24 +115,10 @@ class GeneralizedCrossEntropyLoss(WeightedLoss):
         reduction: str = "mean",
         all_ignored: str = "nan",
     ) -> None:
-        super().__init__(weight, reduction=reduction)
-        self.q = _checks.number(q, "q", low=0.0, high=1.0, low_open=True, fn="GeneralizedCrossEntropyLoss")
-        self.ignore_index = _checks.ignored(ignore_index, fn="GeneralizedCrossEntropyLoss")
-        self.label_smoothing = _checks.smoothing(label_smoothing, high_open=False, fn="GeneralizedCrossEntropyLoss")
-        self.all_ignored = check_all_ignored(all_ignored)
+        super().__init__(**given(locals()))
 
     def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Tensor | None = None) -> Tensor:
-        return LF.generalized_cross_entropy(
-            logits,
-            target,
-            q=self.q,
-            weight=self.weight,
-            ignore_index=self.ignore_index,
-            label_smoothing=self.label_smoothing,
-            sample_weight=sample_weight,
-            reduction=self.reduction,
-            all_ignored=self.all_ignored,
-        )
+        return self._call(logits, target, sample_weight=sample_weight)
 
 
 class LinearCrossEntropyLoss(WeightedLoss):
@@ -178,6 +148,10 @@ class LinearCrossEntropyLoss(WeightedLoss):
         True
     """
 
+    _functional = staticmethod(LF.linear_cross_entropy)
+    _option_checks = CLASS_CHECKS
+    _not_options = ("in_features", "num_classes", "out_features", "bias", "device", "dtype")
+
     def __init__(
         self,
         in_features: int | None = None,
@@ -194,7 +168,7 @@ class LinearCrossEntropyLoss(WeightedLoss):
         chunk_size: int | None = None,
         all_ignored: str = "nan",
     ) -> None:
-        super().__init__(weight, reduction=reduction)
+        super().__init__(**given(locals()))
         if (in_features is None) != (num_classes is None):
             raise ValueError(
                 "give both in_features and num_classes (to own the projection), or neither "
@@ -207,10 +181,6 @@ class LinearCrossEntropyLoss(WeightedLoss):
         if in_features is not None and num_classes is not None:  # given together, checked above
             outs = num_classes * math.prod(self.out_features)
             self.linear = nn.Linear(in_features, outs, bias=bias, device=device, dtype=dtype)
-        self.ignore_index = _checks.ignored(ignore_index, fn="LinearCrossEntropyLoss")
-        self.label_smoothing = _checks.smoothing(label_smoothing, high_open=False, fn="LinearCrossEntropyLoss")
-        self.chunk_size = chunk_size
-        self.all_ignored = check_all_ignored(all_ignored)
 
     def forward(self, input: Tensor, *args: Tensor, linear_bias: Tensor | None = None) -> Tensor:
         lb: Tensor | None
@@ -233,15 +203,4 @@ class LinearCrossEntropyLoss(WeightedLoss):
                     "(or build the module with in_features and num_classes)"
                 )
             lb = linear_bias
-        return LF.linear_cross_entropy(
-            input,
-            lw,
-            target,
-            linear_bias=lb,
-            weight=self.weight,
-            reduction=self.reduction,
-            ignore_index=self.ignore_index,
-            label_smoothing=self.label_smoothing,
-            chunk_size=self.chunk_size,
-            all_ignored=self.all_ignored,
-        )
+        return self._call(input, lw, target, linear_bias=lb)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from .. import _checks
 from .. import functional as LF
-from ._base import Loss
+from ._base import Loss, flag, given, number, option_checks, optional, smoothing
 
 __all__ = ["KLDivLoss", "GeneralizedKLDivLoss", "JsdCrossEntropyLoss"]
 
@@ -30,6 +29,9 @@ class KLDivLoss(Loss):
     """
 
     _reductions = ("none", "batchmean", "sum", "mean")
+    _functional = staticmethod(LF.kl_div)
+    _option_checks = option_checks(log_target=flag)
+    _always_shown = ("reduction", "log_target")
 
     def __init__(
         self,
@@ -38,14 +40,10 @@ class KLDivLoss(Loss):
         reduction: str = "mean",
         log_target: bool = False,
     ) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.log_target = _checks.flag(log_target, "log_target", fn="KLDivLoss")
+        super().__init__(**given(locals()))
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}, log_target={self.log_target}"
+        return self._call(input, target)
 
 
 class GeneralizedKLDivLoss(Loss):
@@ -59,13 +57,14 @@ class GeneralizedKLDivLoss(Loss):
     """
 
     _reductions = ("none", "batchmean", "sum", "mean")
+    _functional = staticmethod(LF.generalized_kl_divergence)
+    _option_checks = option_checks(log_input=flag)
 
     def __init__(self, reduction: str = "batchmean", *, log_input: bool = False) -> None:
-        super().__init__(reduction=reduction)
-        self.log_input = _checks.flag(log_input, "log_input", fn="GeneralizedKLDivLoss")
+        super().__init__(**given(locals()))
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.generalized_kl_divergence(input, target, log_input=self.log_input, reduction=self.reduction)
+        return self._call(input, target)
 
 
 class JsdCrossEntropyLoss(Loss):
@@ -79,23 +78,17 @@ class JsdCrossEntropyLoss(Loss):
         0.4547
     """
 
+    _functional = staticmethod(LF.jsd_cross_entropy)
+    _option_checks = option_checks(
+        num_splits=optional(number(low=1, integer=True)),
+        alpha=number(low=0.0),
+        label_smoothing=smoothing(high_open=False),
+    )
+
     def __init__(
         self, num_splits: int | None = 3, alpha: float = 12.0, label_smoothing: float = 0.1, reduction: str = "mean"
     ) -> None:
-        super().__init__(reduction=reduction)
-        fn = "JsdCrossEntropyLoss"
-        self.num_splits = (
-            None if num_splits is None else _checks.number(num_splits, "num_splits", low=1, integer=True, fn=fn)
-        )
-        self.alpha = _checks.number(alpha, "alpha", low=0.0, fn=fn)
-        self.label_smoothing = _checks.smoothing(label_smoothing, high_open=False, fn=fn)
+        super().__init__(**given(locals()))
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
-        return LF.jsd_cross_entropy(
-            logits,
-            target,
-            num_splits=self.num_splits,
-            alpha=self.alpha,
-            label_smoothing=self.label_smoothing,
-            reduction=self.reduction,
-        )
+        return self._call(logits, target)

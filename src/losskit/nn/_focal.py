@@ -7,48 +7,38 @@ the likelihood view and the reduction rules are in the functionals' docstrings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import ClassVar
+
 from torch import Tensor
 
-from .. import _checks
 from .. import functional as LF
-from .._reduction import check_all_ignored
-from ._base import WeightedLoss
+from ._base import WeightedLoss, choice, flag, fraction, given, ignored, number, option_checks, optional, smoothing
 
 __all__ = ["SigmoidFocalLoss", "BinaryFocalLoss", "FocalLoss", "AsymmetricLoss", "AsymmetricSingleLabelLoss"]
 
 Alpha = float | Tensor | None
 
 
-class FocalOptions(WeightedLoss):
-    """Shared construction of the focal and Poly-1 modules: each option checked once, by name."""
-
-    def __init__(self, *, weight: Tensor | None, reduction: str, all_ignored: str, **options) -> None:
-        super().__init__(weight, reduction=reduction)
-        fn = type(self).__name__
-        self.all_ignored = check_all_ignored(all_ignored)
-        for name, value in options.items():
-            if name == "label_smoothing":
-                value = _checks.smoothing(value, high_open=True, fn=fn)
-            elif name in ("gamma", "gamma_pos", "gamma_neg"):
-                value = _checks.number(value, name, low=0.0, fn=fn)
-            elif name == "epsilon":
-                value = _checks.number(value, name, fn=fn, finite=True)
-            elif name == "clip":
-                value = _checks.number(value, name, low=0.0, high=1.0, high_open=True, fn=fn)
-            elif name == "alpha" and value is not None and not isinstance(value, Tensor):
-                value = _checks.number(value, name, low=0.0, high=1.0, fn=fn)
-            elif name == "soft_target":
-                value = _checks.choice(value, name, ("expected", "peers"), fn=fn)
-            elif name == "normalized":
-                value = _checks.flag(value, name, fn=fn)
-            elif name == "reduced_threshold" and value is not None:
-                value = _checks.number(value, name, low=0.0, high=1.0, low_open=True, fn=fn)
-            elif name == "ignore_index":
-                value = _checks.ignored(value, fn=fn, floats=isinstance(self, (SigmoidFocalLoss, AsymmetricLoss)))
-            self.register_option(name, value)
+# The options of the focal and Poly-1 losses, each checked by name; ``ignore_index`` is an int for
+# class-index targets, a number too for 0/1-or-soft ones (SIGMOID_FOCAL_CHECKS).
+FOCAL_CHECKS = option_checks(
+    label_smoothing=smoothing(high_open=True),
+    gamma=number(low=0.0),
+    gamma_pos=number(low=0.0),
+    gamma_neg=number(low=0.0),
+    epsilon=number(finite=True),
+    clip=number(low=0.0, high=1.0, high_open=True),
+    alpha=fraction,
+    soft_target=choice("expected", "peers"),
+    normalized=flag,
+    reduced_threshold=optional(number(low=0.0, high=1.0, low_open=True)),
+    ignore_index=ignored(),
+)
+SIGMOID_FOCAL_CHECKS = option_checks(FOCAL_CHECKS, ignore_index=ignored(floats=True))
 
 
-class SigmoidFocalLoss(FocalOptions):
+class SigmoidFocalLoss(WeightedLoss):
     """Sigmoid focal loss for binary / multi-label targets; see :func:`losskit.functional.sigmoid_focal_loss`.
 
     Example:
@@ -60,14 +50,8 @@ class SigmoidFocalLoss(FocalOptions):
         SigmoidFocalLoss(alpha=0.25)
     """
 
-    alpha: Alpha
-    gamma: float
-    pos_weight: Tensor | None
-    label_smoothing: float
-    ignore_index: float | None
-    soft_target: str
-    reduced_threshold: float | None
-    normalized: bool
+    _functional: ClassVar[Callable[..., Tensor]] = staticmethod(LF.sigmoid_focal_loss)
+    _option_checks = SIGMOID_FOCAL_CHECKS
 
     def __init__(
         self,
@@ -83,36 +67,10 @@ class SigmoidFocalLoss(FocalOptions):
         reduced_threshold: float | None = None,
         normalized: bool = False,
     ) -> None:
-        super().__init__(
-            weight=weight,
-            reduction=reduction,
-            all_ignored=all_ignored,
-            alpha=alpha,
-            gamma=gamma,
-            pos_weight=pos_weight,
-            label_smoothing=label_smoothing,
-            ignore_index=ignore_index,
-            soft_target=soft_target,
-            reduced_threshold=reduced_threshold,
-            normalized=normalized,
-        )
+        super().__init__(**given(locals()))
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
-        return LF.sigmoid_focal_loss(
-            logits,
-            target,
-            alpha=self.alpha,
-            gamma=self.gamma,
-            weight=self.weight,
-            pos_weight=self.pos_weight,
-            label_smoothing=self.label_smoothing,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-            all_ignored=self.all_ignored,
-            soft_target=self.soft_target,
-            reduced_threshold=self.reduced_threshold,
-            normalized=self.normalized,
-        )
+        return self._call(logits, target)
 
 
 class BinaryFocalLoss(SigmoidFocalLoss):
@@ -125,25 +83,13 @@ class BinaryFocalLoss(SigmoidFocalLoss):
         0.00872
     """
 
+    _functional = staticmethod(LF.binary_focal_loss)
+
     def forward(self, probs: Tensor, target: Tensor) -> Tensor:
-        return LF.binary_focal_loss(
-            probs,
-            target,
-            alpha=self.alpha,
-            gamma=self.gamma,
-            weight=self.weight,
-            pos_weight=self.pos_weight,
-            label_smoothing=self.label_smoothing,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-            all_ignored=self.all_ignored,
-            soft_target=self.soft_target,
-            reduced_threshold=self.reduced_threshold,
-            normalized=self.normalized,
-        )
+        return self._call(probs, target)
 
 
-class AsymmetricLoss(FocalOptions):
+class AsymmetricLoss(WeightedLoss):
     """Asymmetric loss (ASL) for multi-label targets; see :func:`losskit.functional.asymmetric_loss`.
 
     Example:
@@ -153,12 +99,8 @@ class AsymmetricLoss(FocalOptions):
         0.1275
     """
 
-    gamma_pos: float
-    gamma_neg: float
-    clip: float
-    ignore_index: float | None
-    label_smoothing: float
-    pos_weight: Tensor | None
+    _functional = staticmethod(LF.asymmetric_loss)
+    _option_checks = SIGMOID_FOCAL_CHECKS
 
     def __init__(
         self,
@@ -172,35 +114,13 @@ class AsymmetricLoss(FocalOptions):
         label_smoothing: float = 0.0,
         pos_weight: Tensor | None = None,
     ) -> None:
-        super().__init__(
-            weight=weight,
-            reduction=reduction,
-            all_ignored=all_ignored,
-            gamma_pos=gamma_pos,
-            gamma_neg=gamma_neg,
-            clip=clip,
-            ignore_index=ignore_index,
-            label_smoothing=label_smoothing,
-            pos_weight=pos_weight,
-        )
+        super().__init__(**given(locals()))
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
-        return LF.asymmetric_loss(
-            logits,
-            target,
-            gamma_pos=self.gamma_pos,
-            gamma_neg=self.gamma_neg,
-            clip=self.clip,
-            weight=self.weight,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-            all_ignored=self.all_ignored,
-            label_smoothing=self.label_smoothing,
-            pos_weight=self.pos_weight,
-        )
+        return self._call(logits, target)
 
 
-class AsymmetricSingleLabelLoss(FocalOptions):
+class AsymmetricSingleLabelLoss(WeightedLoss):
     """Single-label asymmetric loss (timm's ``AsymmetricLossSingleLabel``); see
     :func:`losskit.functional.asymmetric_single_label_loss`.
 
@@ -211,10 +131,8 @@ class AsymmetricSingleLabelLoss(FocalOptions):
         AsymmetricSingleLabelLoss(gamma_pos=1.0, label_smoothing=0.1)
     """
 
-    gamma_pos: float
-    gamma_neg: float
-    ignore_index: int | None
-    label_smoothing: float
+    _functional = staticmethod(LF.asymmetric_single_label_loss)
+    _option_checks = FOCAL_CHECKS
 
     def __init__(
         self,
@@ -226,32 +144,13 @@ class AsymmetricSingleLabelLoss(FocalOptions):
         reduction: str = "mean",
         all_ignored: str = "nan",
     ) -> None:
-        super().__init__(
-            weight=weight,
-            reduction=reduction,
-            all_ignored=all_ignored,
-            gamma_pos=gamma_pos,
-            gamma_neg=gamma_neg,
-            ignore_index=ignore_index,
-            label_smoothing=label_smoothing,
-        )
+        super().__init__(**given(locals()))
 
     def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Tensor | None = None) -> Tensor:
-        return LF.asymmetric_single_label_loss(
-            logits,
-            target,
-            gamma_pos=self.gamma_pos,
-            gamma_neg=self.gamma_neg,
-            weight=self.weight,
-            ignore_index=self.ignore_index,
-            label_smoothing=self.label_smoothing,
-            reduction=self.reduction,
-            all_ignored=self.all_ignored,
-            sample_weight=sample_weight,
-        )
+        return self._call(logits, target, sample_weight=sample_weight)
 
 
-class FocalLoss(FocalOptions):
+class FocalLoss(WeightedLoss):
     """Multi-class (softmax) focal loss; see :func:`losskit.functional.focal_loss`.
 
     Example:
@@ -261,10 +160,8 @@ class FocalLoss(FocalOptions):
         0.01109
     """
 
-    alpha: Alpha
-    gamma: float
-    ignore_index: int | None
-    label_smoothing: float
+    _functional = staticmethod(LF.focal_loss)
+    _option_checks = FOCAL_CHECKS
 
     def __init__(
         self,
@@ -276,26 +173,7 @@ class FocalLoss(FocalOptions):
         reduction: str = "mean",
         all_ignored: str = "nan",
     ) -> None:
-        super().__init__(
-            weight=weight,
-            reduction=reduction,
-            all_ignored=all_ignored,
-            alpha=alpha,
-            gamma=gamma,
-            ignore_index=ignore_index,
-            label_smoothing=label_smoothing,
-        )
+        super().__init__(**given(locals()))
 
     def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Tensor | None = None) -> Tensor:
-        return LF.focal_loss(
-            logits,
-            target,
-            alpha=self.alpha,
-            gamma=self.gamma,
-            weight=self.weight,
-            ignore_index=self.ignore_index,
-            label_smoothing=self.label_smoothing,
-            reduction=self.reduction,
-            all_ignored=self.all_ignored,
-            sample_weight=sample_weight,
-        )
+        return self._call(logits, target, sample_weight=sample_weight)

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from .. import _checks
 from .. import functional as LF
-from ._base import Loss, WeightedLoss
+from ._base import Loss, WeightedLoss, choice, flag, given, number, option_checks
 
 __all__ = [
     "SoftMarginLoss",
@@ -31,6 +31,12 @@ __all__ = [
 ]
 
 
+def _one_or_two(value: object, name: str, fn: str) -> object:
+    if isinstance(value, bool) or value not in (1, 2):
+        raise ValueError(f"{fn}: {name} must be 1 or 2 (as in torch), got {value!r}")
+    return value
+
+
 class SoftMarginLoss(Loss):
     """Logistic loss on ±1 labels; see :func:`losskit.functional.soft_margin_loss`.
 
@@ -44,8 +50,13 @@ class SoftMarginLoss(Loss):
         SoftMarginLoss(reduction='sum')
     """
 
+    _functional = staticmethod(LF.soft_margin_loss)
+
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.soft_margin_loss(input, target, reduction=self.reduction)
+        return self._call(input, target)
 
 
 class MultiLabelSoftMarginLoss(WeightedLoss):
@@ -61,8 +72,19 @@ class MultiLabelSoftMarginLoss(WeightedLoss):
         0.2201
     """
 
+    _functional = staticmethod(LF.multilabel_soft_margin_loss)
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.multilabel_soft_margin_loss(input, target, self.weight, reduction=self.reduction)
+        return self._call(input, target)
 
 
 class MultiMarginLoss(WeightedLoss):
@@ -79,6 +101,9 @@ class MultiMarginLoss(WeightedLoss):
         MultiMarginLoss(p=2, margin=0.5)
     """
 
+    _functional = staticmethod(LF.multi_margin_loss)
+    _option_checks = option_checks(p=_one_or_two, margin=number())
+
     def __init__(
         self,
         p: int = 1,
@@ -88,14 +113,10 @@ class MultiMarginLoss(WeightedLoss):
         reduce: bool | None = None,
         reduction: str = "mean",
     ) -> None:
-        super().__init__(weight, size_average, reduce, reduction)
-        if isinstance(p, bool) or p not in (1, 2):
-            raise ValueError(f"MultiMarginLoss: p must be 1 or 2 (as in torch), got {p!r}")
-        self.p = p
-        self.margin = _checks.number(margin, "margin", fn="MultiMarginLoss")
+        super().__init__(**given(locals()))
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.multi_margin_loss(input, target, self.p, self.margin, self.weight, reduction=self.reduction)
+        return self._call(input, target)
 
 
 class MultiLabelMarginLoss(Loss):
@@ -111,11 +132,31 @@ class MultiLabelMarginLoss(Loss):
         0.85
     """
 
+    _functional = staticmethod(LF.multilabel_margin_loss)
+
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.multilabel_margin_loss(input, target, reduction=self.reduction)
+        return self._call(input, target)
 
 
-class MarginRankingLoss(Loss):
+class _PairMarginLoss(Loss):
+    """A torch twin of a margin loss on pairs: ``(margin=0.0, size_average, reduce, reduction)``,
+    ``forward(input1, input2, target)``."""
+
+    _option_checks = option_checks(margin=number())
+
+    def __init__(
+        self, margin: float = 0.0, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
+    ) -> None:
+        super().__init__(**given(locals()))
+
+    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
+        return self._call(input1, input2, target)
+
+
+class MarginRankingLoss(_PairMarginLoss):
     """Pairwise ranking hinge; see :func:`losskit.functional.margin_ranking_loss`.
 
     A drop-in for :class:`torch.nn.MarginRankingLoss`; ``forward(input1, input2, target)``.
@@ -129,14 +170,7 @@ class MarginRankingLoss(Loss):
         MarginRankingLoss(margin=0.5)
     """
 
-    def __init__(
-        self, margin: float = 0.0, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
-    ) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.margin = _checks.number(margin, "margin", fn="MarginRankingLoss")
-
-    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
-        return LF.margin_ranking_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
+    _functional = staticmethod(LF.margin_ranking_loss)
 
 
 class HingeEmbeddingLoss(Loss):
@@ -149,17 +183,19 @@ class HingeEmbeddingLoss(Loss):
         HingeEmbeddingLoss(margin=2.0, reduction='none')
     """
 
+    _functional = staticmethod(LF.hinge_embedding_loss)
+    _option_checks = _PairMarginLoss._option_checks
+
     def __init__(
         self, margin: float = 1.0, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
     ) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.margin = _checks.number(margin, "margin", fn="HingeEmbeddingLoss")
+        super().__init__(**given(locals()))
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
+        return self._call(input, target)
 
 
-class CosineEmbeddingLoss(Loss):
+class CosineEmbeddingLoss(_PairMarginLoss):
     """Cosine-similarity margin loss on pairs; see :func:`losskit.functional.cosine_embedding_loss`.
 
     A drop-in for :class:`torch.nn.CosineEmbeddingLoss`; ``forward(input1, input2, target)``.
@@ -169,21 +205,20 @@ class CosineEmbeddingLoss(Loss):
         CosineEmbeddingLoss(margin=0.2)
     """
 
-    def __init__(
-        self, margin: float = 0.0, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
-    ) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.margin = _checks.number(margin, "margin", fn="CosineEmbeddingLoss")
-
-    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
-        return LF.cosine_embedding_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
+    _functional = staticmethod(LF.cosine_embedding_loss)
 
 
-def _positive_margin(margin: object, fn: str) -> float:
-    margin = _checks.number(margin, "margin", fn=fn)
+def _positive_margin(value: object, name: str, fn: str) -> float:
+    margin = _checks.number(value, name, fn=fn)
     if not margin > 0:
         raise ValueError(f"{fn}: margin must be greater than 0, got {margin!r}; a typical value is 1.0")
     return margin
+
+
+def _distance(value: object, name: str, fn: str) -> object:
+    if value is not None and not callable(value):
+        raise TypeError(f"{fn}: {name} must be callable or None, got {type(value).__name__}")
+    return value
 
 
 class TripletMarginLoss(Loss):
@@ -196,6 +231,9 @@ class TripletMarginLoss(Loss):
         TripletMarginLoss(margin=0.5, p=1.0, swap=True)
     """
 
+    _functional = staticmethod(LF.triplet_margin_loss)
+    _option_checks = option_checks(margin=_positive_margin, p=number(), eps=number(), swap=flag)
+
     def __init__(
         self,
         margin: float = 1.0,
@@ -206,23 +244,10 @@ class TripletMarginLoss(Loss):
         reduce: bool | None = None,
         reduction: str = "mean",
     ) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.margin = _positive_margin(margin, "TripletMarginLoss")
-        self.p = _checks.number(p, "p", fn="TripletMarginLoss")
-        self.eps = _checks.number(eps, "eps", fn="TripletMarginLoss")
-        self.swap = _checks.flag(swap, "swap", fn="TripletMarginLoss")
+        super().__init__(**given(locals()))
 
     def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
-        return LF.triplet_margin_loss(
-            anchor,
-            positive,
-            negative,
-            margin=self.margin,
-            p=self.p,
-            eps=self.eps,
-            swap=self.swap,
-            reduction=self.reduction,
-        )
+        return self._call(anchor, positive, negative)
 
 
 class TripletMarginWithDistanceLoss(Loss):
@@ -235,6 +260,9 @@ class TripletMarginWithDistanceLoss(Loss):
         TripletMarginWithDistanceLoss(margin=2.0, swap=True)
     """
 
+    _functional = staticmethod(LF.triplet_margin_with_distance_loss)
+    _option_checks = option_checks(distance_function=_distance, margin=_positive_margin, swap=flag)
+
     def __init__(
         self,
         *,
@@ -243,26 +271,10 @@ class TripletMarginWithDistanceLoss(Loss):
         swap: bool = False,
         reduction: str = "mean",
     ) -> None:
-        super().__init__(reduction=reduction)
-        self.margin = _positive_margin(margin, "TripletMarginWithDistanceLoss")
-        if distance_function is not None and not callable(distance_function):
-            raise TypeError(
-                "TripletMarginWithDistanceLoss: distance_function must be callable or None, got "
-                f"{type(distance_function).__name__}"
-            )
-        self.distance_function = distance_function
-        self.swap = _checks.flag(swap, "swap", fn="TripletMarginWithDistanceLoss")
+        super().__init__(**given(locals()))
 
     def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
-        return LF.triplet_margin_with_distance_loss(
-            anchor,
-            positive,
-            negative,
-            distance_function=self.distance_function,
-            margin=self.margin,
-            swap=self.swap,
-            reduction=self.reduction,
-        )
+        return self._call(anchor, positive, negative)
 
 
 class HingeLoss(Loss):
@@ -277,16 +289,14 @@ class HingeLoss(Loss):
         HingeLoss(labels='01')
     """
 
-    _fn = staticmethod(LF.hinge_loss)
+    _functional = staticmethod(LF.hinge_loss)
+    _option_checks = option_checks(labels=choice("pm1", "01"), margin=number())
 
     def __init__(self, *, labels: str = "pm1", margin: float = 1.0, reduction: str = "mean") -> None:
-        super().__init__(reduction=reduction)
-        name = type(self).__name__
-        self.labels = _checks.choice(labels, "labels", ("pm1", "01"), fn=name)
-        self.margin = _checks.number(margin, "margin", fn=name)
+        super().__init__(**given(locals()))
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
-        return self._fn(logits, target, labels=self.labels, margin=self.margin, reduction=self.reduction)
+        return self._call(logits, target)
 
 
 class SquaredHingeLoss(HingeLoss):
@@ -297,7 +307,7 @@ class SquaredHingeLoss(HingeLoss):
         SquaredHingeLoss(margin=0.5)
     """
 
-    _fn = staticmethod(LF.squared_hinge_loss)
+    _functional = staticmethod(LF.squared_hinge_loss)
 
 
 class CategoricalHingeLoss(Loss):
@@ -309,9 +319,11 @@ class CategoricalHingeLoss(Loss):
         tensor(1.2000)
     """
 
+    _functional = staticmethod(LF.categorical_hinge_loss)
+    _option_checks = option_checks(margin=number())
+
     def __init__(self, *, margin: float = 1.0, reduction: str = "mean") -> None:
-        super().__init__(reduction=reduction)
-        self.margin = _checks.number(margin, "margin", fn="CategoricalHingeLoss")
+        super().__init__(**given(locals()))
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
-        return LF.categorical_hinge_loss(logits, target, margin=self.margin, reduction=self.reduction)
+        return self._call(logits, target)

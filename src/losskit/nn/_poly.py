@@ -8,12 +8,13 @@ from __future__ import annotations
 from torch import Tensor
 
 from .. import functional as LF
-from ._focal import Alpha, FocalOptions
+from ._base import WeightedLoss, given
+from ._focal import FOCAL_CHECKS, SIGMOID_FOCAL_CHECKS, Alpha
 
 __all__ = ["Poly1CrossEntropyLoss", "Poly1FocalLoss", "Poly1SigmoidFocalLoss"]
 
 
-class Poly1CrossEntropyLoss(FocalOptions):
+class Poly1CrossEntropyLoss(WeightedLoss):
     """Poly-1 cross-entropy; see :func:`losskit.functional.poly1_cross_entropy`.
 
     Example:
@@ -23,9 +24,8 @@ class Poly1CrossEntropyLoss(FocalOptions):
         0.45571
     """
 
-    epsilon: float
-    ignore_index: int | None
-    label_smoothing: float
+    _functional = staticmethod(LF.poly1_cross_entropy)
+    _option_checks = FOCAL_CHECKS
 
     def __init__(
         self,
@@ -36,30 +36,13 @@ class Poly1CrossEntropyLoss(FocalOptions):
         reduction: str = "mean",
         all_ignored: str = "nan",
     ) -> None:
-        super().__init__(
-            weight=weight,
-            reduction=reduction,
-            all_ignored=all_ignored,
-            epsilon=epsilon,
-            ignore_index=ignore_index,
-            label_smoothing=label_smoothing,
-        )
+        super().__init__(**given(locals()))
 
     def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Tensor | None = None) -> Tensor:
-        return LF.poly1_cross_entropy(
-            logits,
-            target,
-            epsilon=self.epsilon,
-            weight=self.weight,
-            ignore_index=self.ignore_index,
-            label_smoothing=self.label_smoothing,
-            reduction=self.reduction,
-            all_ignored=self.all_ignored,
-            sample_weight=sample_weight,
-        )
+        return self._call(logits, target, sample_weight=sample_weight)
 
 
-class Poly1FocalLoss(FocalOptions):
+class Poly1FocalLoss(WeightedLoss):
     """Poly-1 softmax focal loss; see :func:`losskit.functional.poly1_focal_loss`.
 
     Example:
@@ -69,11 +52,8 @@ class Poly1FocalLoss(FocalOptions):
         0.02095
     """
 
-    epsilon: float
-    alpha: Alpha
-    gamma: float
-    ignore_index: int | None
-    label_smoothing: float
+    _functional = staticmethod(LF.poly1_focal_loss)
+    _option_checks = FOCAL_CHECKS
 
     def __init__(
         self,
@@ -86,34 +66,13 @@ class Poly1FocalLoss(FocalOptions):
         reduction: str = "mean",
         all_ignored: str = "nan",
     ) -> None:
-        super().__init__(
-            weight=weight,
-            reduction=reduction,
-            all_ignored=all_ignored,
-            epsilon=epsilon,
-            alpha=alpha,
-            gamma=gamma,
-            ignore_index=ignore_index,
-            label_smoothing=label_smoothing,
-        )
+        super().__init__(**given(locals()))
 
     def forward(self, logits: Tensor, target: Tensor, *, sample_weight: Tensor | None = None) -> Tensor:
-        return LF.poly1_focal_loss(
-            logits,
-            target,
-            epsilon=self.epsilon,
-            alpha=self.alpha,
-            gamma=self.gamma,
-            weight=self.weight,
-            ignore_index=self.ignore_index,
-            label_smoothing=self.label_smoothing,
-            reduction=self.reduction,
-            all_ignored=self.all_ignored,
-            sample_weight=sample_weight,
-        )
+        return self._call(logits, target, sample_weight=sample_weight)
 
 
-class Poly1SigmoidFocalLoss(FocalOptions):
+class Poly1SigmoidFocalLoss(WeightedLoss):
     """Poly-1 sigmoid focal loss; see :func:`losskit.functional.poly1_sigmoid_focal_loss`.
 
     Example:
@@ -123,12 +82,8 @@ class Poly1SigmoidFocalLoss(FocalOptions):
         0.0228
     """
 
-    epsilon: float
-    alpha: Alpha
-    gamma: float
-    pos_weight: Tensor | None
-    label_smoothing: float
-    ignore_index: float | None
+    _functional = staticmethod(LF.poly1_sigmoid_focal_loss)
+    _option_checks = SIGMOID_FOCAL_CHECKS
 
     def __init__(
         self,
@@ -142,29 +97,7 @@ class Poly1SigmoidFocalLoss(FocalOptions):
         reduction: str = "mean",
         all_ignored: str = "nan",
     ) -> None:
-        super().__init__(
-            weight=weight,
-            reduction=reduction,
-            all_ignored=all_ignored,
-            epsilon=epsilon,
-            alpha=alpha,
-            gamma=gamma,
-            pos_weight=pos_weight,
-            label_smoothing=label_smoothing,
-            ignore_index=ignore_index,
-        )
+        super().__init__(**given(locals()))
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
-        return LF.poly1_sigmoid_focal_loss(
-            logits,
-            target,
-            epsilon=self.epsilon,
-            alpha=self.alpha,
-            gamma=self.gamma,
-            weight=self.weight,
-            pos_weight=self.pos_weight,
-            label_smoothing=self.label_smoothing,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-            all_ignored=self.all_ignored,
-        )
+        return self._call(logits, target)

@@ -9,9 +9,8 @@ from __future__ import annotations
 import torch  # noqa: F401  (the doctests use it)
 from torch import Tensor
 
-from .. import _checks
 from .. import functional as F
-from ._base import Loss
+from ._base import Loss, flag, given, number, option_checks, positive
 
 __all__ = ["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "GaussianNLLLoss", "PoissonNLLLoss", "LogCoshLoss"]
 
@@ -25,11 +24,13 @@ class MSELoss(Loss):
     tensor(2.)
     """
 
+    _functional = staticmethod(F.mse_loss)
+
     def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__(size_average, reduce, reduction)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.mse_loss(input, target, reduction=self.reduction)
+        return self._call(input, target)
 
 
 class L1Loss(Loss):
@@ -38,11 +39,13 @@ class L1Loss(Loss):
     A drop-in for :class:`torch.nn.L1Loss`.
     """
 
+    _functional = staticmethod(F.l1_loss)
+
     def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__(size_average, reduce, reduction)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.l1_loss(input, target, reduction=self.reduction)
+        return self._call(input, target)
 
 
 class SmoothL1Loss(Loss):
@@ -51,23 +54,19 @@ class SmoothL1Loss(Loss):
     A drop-in for :class:`torch.nn.SmoothL1Loss`.
     """
 
+    _functional = staticmethod(F.smooth_l1_loss)
+    _option_checks = option_checks(
+        beta=positive(zero_ok=True, hint="beta is the width of the quadratic zone (0 gives l1_loss)"),
+    )
+    _always_shown = ("reduction", "beta")
+
     def __init__(
         self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean", beta: float = 1.0
     ) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.beta = _checks.positive(
-            beta,
-            "beta",
-            zero_ok=True,
-            fn="SmoothL1Loss",
-            hint="beta is the width of the quadratic zone (0 gives l1_loss)",
-        )
+        super().__init__(**given(locals()))
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}, beta={self.beta}"
+        return self._call(input, target)
 
 
 class HuberLoss(Loss):
@@ -76,20 +75,17 @@ class HuberLoss(Loss):
     A drop-in for :class:`torch.nn.HuberLoss` (arguments ``reduction, delta``, in torch's order).
     """
 
+    _functional = staticmethod(F.huber_loss)
+    _option_checks = option_checks(
+        delta=positive(hint="delta is the residual size where the loss turns from quadratic to linear"),
+    )
+    _always_shown = ("reduction", "delta")
+
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
-        super().__init__(reduction=reduction)
-        self.delta = _checks.positive(
-            delta,
-            "delta",
-            fn="HuberLoss",
-            hint="delta is the residual size where the loss turns from quadratic to linear",
-        )
+        super().__init__(**given(locals()))
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}, delta={self.delta}"
+        return self._call(input, target)
 
 
 class GaussianNLLLoss(Loss):
@@ -98,16 +94,15 @@ class GaussianNLLLoss(Loss):
     A drop-in for :class:`torch.nn.GaussianNLLLoss`; ``forward(input, target, var)``.
     """
 
+    _functional = staticmethod(F.gaussian_nll_loss)
+    _option_checks = option_checks(full=flag, eps=number())
+    _always_shown = ("reduction", "full", "eps")
+
     def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
-        super().__init__(reduction=reduction)
-        self.full = _checks.flag(full, "full", fn="GaussianNLLLoss")
-        self.eps = _checks.number(eps, "eps", fn="GaussianNLLLoss")
+        super().__init__(**given(locals()))
 
     def forward(self, input: Tensor, target: Tensor, var: Tensor | float) -> Tensor:
-        return F.gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps, reduction=self.reduction)
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}, full={self.full}, eps={self.eps}"
+        return self._call(input, target, var)
 
 
 class PoissonNLLLoss(Loss):
@@ -116,6 +111,10 @@ class PoissonNLLLoss(Loss):
     A drop-in for :class:`torch.nn.PoissonNLLLoss`; like torch, ``forward``'s first argument is
     named ``log_input`` (the log-rate, or the rate when ``log_input=False`` was given here).
     """
+
+    _functional = staticmethod(F.poisson_nll_loss)
+    _option_checks = option_checks(log_input=flag, full=flag, eps=number())
+    _always_shown = ("reduction", "log_input", "full", "eps")
 
     def __init__(
         self,
@@ -126,18 +125,10 @@ class PoissonNLLLoss(Loss):
         reduce: bool | None = None,
         reduction: str = "mean",
     ) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.log_input = _checks.flag(log_input, "log_input", fn="PoissonNLLLoss")
-        self.full = _checks.flag(full, "full", fn="PoissonNLLLoss")
-        self.eps = _checks.number(eps, "eps", fn="PoissonNLLLoss")
+        super().__init__(**given(locals()))
 
     def forward(self, log_input: Tensor, target: Tensor) -> Tensor:
-        return F.poisson_nll_loss(
-            log_input, target, log_input=self.log_input, full=self.full, eps=self.eps, reduction=self.reduction
-        )
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}, log_input={self.log_input}, full={self.full}, eps={self.eps}"
+        return self._call(log_input, target)
 
 
 class LogCoshLoss(Loss):
@@ -147,8 +138,10 @@ class LogCoshLoss(Loss):
     tensor(49.6534)
     """
 
+    _functional = staticmethod(F.log_cosh_loss)
+
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__(reduction=reduction)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.log_cosh_loss(input, target, reduction=self.reduction)
+        return self._call(input, target)

@@ -7,12 +7,13 @@ docstrings give the formulas and the conventions on modes, smoothing, empty clas
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from torch import Tensor
 
-from .. import _checks
 from .. import functional as LF
-from ..functional._segmentation import _WEIGHTING, _lovasz_options, _options
-from ._base import Loss, WeightedLoss
+from .._options import WEIGHTING, lovasz_options, overlap_options
+from ._base import Loss, WeightedLoss, choice, flag, given, option_checks
 
 __all__ = [
     "DiceLoss",
@@ -27,7 +28,20 @@ __all__ = [
 
 
 class _OverlapLoss(WeightedLoss):
-    _fn_name = ""
+    """Dice, Jaccard, Tversky, focal Tversky: options checked together by the functional's own check."""
+
+    _fn_name = ""  # the functional, which the option errors name
+    _always_shown: ClassVar[tuple[str, ...]] = (
+        "mode",
+        "from_logits",
+        "ignore_index",
+        "smooth",
+        "eps",
+        "per_image",
+        "include_background",
+        "empty",
+        "reduction",
+    )
 
     def __init__(
         self,
@@ -42,49 +56,12 @@ class _OverlapLoss(WeightedLoss):
         include_background: bool = True,
         empty: str = "exclude",
         reduction: str = "mean",
-        **extra,
     ) -> None:
-        super().__init__(weight, reduction=reduction)
-        _options(
-            self._fn_name,
-            mode=mode,
-            smooth=smooth,
-            eps=eps,
-            empty=empty,
-            include_background=include_background,
-            reduction=reduction,
-            **extra,
-        )
-        self.mode = mode
-        self.from_logits = from_logits
-        self.ignore_index = ignore_index
-        self.smooth = smooth
-        self.eps = eps
-        self.per_image = per_image
-        self.include_background = include_background
-        self.empty = empty
+        super().__init__(**given(locals()))
 
-    def _options(self) -> dict:
-        return dict(
-            mode=self.mode,
-            from_logits=self.from_logits,
-            weight=self.weight,
-            ignore_index=self.ignore_index,
-            smooth=self.smooth,
-            eps=self.eps,
-            per_image=self.per_image,
-            include_background=self.include_background,
-            empty=self.empty,
-            reduction=self.reduction,
-        )
-
-    def extra_repr(self) -> str:
-        opts = {k: v for k, v in self._options().items() if k != "weight"}
-        opts.update(self._extra())
-        return ", ".join(f"{k}={v!r}" for k, v in opts.items())
-
-    def _extra(self) -> dict:
-        return {}
+    def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        self.check_together(overlap_options, options, fn=self._fn_name)
+        return super().check_options(options)
 
 
 class DiceLoss(_OverlapLoss):
@@ -101,10 +78,11 @@ class DiceLoss(_OverlapLoss):
         0.1769
     """
 
+    _functional = staticmethod(LF.dice_loss)
     _fn_name = "dice_loss"
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.dice_loss(input, target, **self._options())
+        return self._call(input, target)
 
 
 class JaccardLoss(_OverlapLoss):
@@ -117,10 +95,11 @@ class JaccardLoss(_OverlapLoss):
         0.2487
     """
 
+    _functional = staticmethod(LF.jaccard_loss)
     _fn_name = "jaccard_loss"
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.jaccard_loss(input, target, **self._options())
+        return self._call(input, target)
 
 
 class TverskyLoss(_OverlapLoss):
@@ -135,7 +114,9 @@ class TverskyLoss(_OverlapLoss):
         0.1658
     """
 
+    _functional = staticmethod(LF.tversky_loss)
     _fn_name = "tversky_loss"
+    _always_shown = (*_OverlapLoss._always_shown, "alpha", "beta")
 
     def __init__(
         self,
@@ -153,28 +134,10 @@ class TverskyLoss(_OverlapLoss):
         empty: str = "exclude",
         reduction: str = "mean",
     ) -> None:
-        super().__init__(
-            mode,
-            from_logits=from_logits,
-            weight=weight,
-            ignore_index=ignore_index,
-            smooth=smooth,
-            eps=eps,
-            per_image=per_image,
-            include_background=include_background,
-            empty=empty,
-            reduction=reduction,
-            alpha=alpha,
-            beta=beta,
-        )
-        self.alpha = alpha
-        self.beta = beta
-
-    def _extra(self) -> dict:
-        return dict(alpha=self.alpha, beta=self.beta)
+        super(_OverlapLoss, self).__init__(**given(locals()))  # the signature above, not _OverlapLoss's
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.tversky_loss(input, target, alpha=self.alpha, beta=self.beta, **self._options())
+        return self._call(input, target)
 
 
 class FocalTverskyLoss(_OverlapLoss):
@@ -189,7 +152,9 @@ class FocalTverskyLoss(_OverlapLoss):
         0.2593
     """
 
+    _functional = staticmethod(LF.focal_tversky_loss)
     _fn_name = "focal_tversky_loss"
+    _always_shown = (*_OverlapLoss._always_shown, "alpha", "beta", "gamma")
 
     def __init__(
         self,
@@ -208,32 +173,10 @@ class FocalTverskyLoss(_OverlapLoss):
         empty: str = "exclude",
         reduction: str = "mean",
     ) -> None:
-        super().__init__(
-            mode,
-            from_logits=from_logits,
-            weight=weight,
-            ignore_index=ignore_index,
-            smooth=smooth,
-            eps=eps,
-            per_image=per_image,
-            include_background=include_background,
-            empty=empty,
-            reduction=reduction,
-            alpha=alpha,
-            beta=beta,
-            gamma=gamma,
-        )
-        self.alpha = alpha
-        self.beta = beta
-        self.gamma = gamma
-
-    def _extra(self) -> dict:
-        return dict(alpha=self.alpha, beta=self.beta, gamma=self.gamma)
+        super(_OverlapLoss, self).__init__(**given(locals()))  # the signature above, not _OverlapLoss's
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.focal_tversky_loss(
-            input, target, alpha=self.alpha, beta=self.beta, gamma=self.gamma, **self._options()
-        )
+        return self._call(input, target)
 
 
 class GeneralizedDiceLoss(Loss):
@@ -248,6 +191,9 @@ class GeneralizedDiceLoss(Loss):
         0.1915
     """
 
+    _functional = staticmethod(LF.generalized_dice_loss)
+    _option_checks = option_checks(from_logits=flag, weighting=choice(*WEIGHTING))
+
     def __init__(
         self,
         mode: str = "multiclass",
@@ -261,44 +207,21 @@ class GeneralizedDiceLoss(Loss):
         include_background: bool = True,
         reduction: str = "mean",
     ) -> None:
-        super().__init__(reduction=reduction)
-        fn = "GeneralizedDiceLoss"
-        _options(
-            fn,
-            mode=mode,
-            smooth=smooth,
-            eps=eps,
-            empty="include",
-            include_background=include_background,
-            reduction=reduction,
-        )
-        self.mode = mode
-        self.from_logits = _checks.flag(from_logits, "from_logits", fn=fn)
-        self.weighting = _checks.choice(weighting, "weighting", _WEIGHTING, fn=fn)
-        self.ignore_index = ignore_index
-        self.smooth = smooth
-        self.eps = eps
-        self.per_image = per_image
-        self.include_background = include_background
+        super().__init__(**given(locals()))
+
+    def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        self.check_together(overlap_options, options, empty="include")
+        return super().check_options(options)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.generalized_dice_loss(
-            input,
-            target,
-            mode=self.mode,
-            from_logits=self.from_logits,
-            weighting=self.weighting,
-            ignore_index=self.ignore_index,
-            smooth=self.smooth,
-            eps=self.eps,
-            per_image=self.per_image,
-            include_background=self.include_background,
-            reduction=self.reduction,
-        )
+        return self._call(input, target)
 
 
 class LovaszHingeLoss(Loss):
     """Lovász hinge loss (Berman et al. 2018); see :func:`losskit.functional.lovasz_hinge_loss`."""
+
+    _functional = staticmethod(LF.lovasz_hinge_loss)
+    _always_shown = ("mode", "per_image", "ignore_index")
 
     def __init__(
         self,
@@ -308,28 +231,21 @@ class LovaszHingeLoss(Loss):
         ignore_index: float | None = None,
         reduction: str = "mean",
     ) -> None:
-        super().__init__(reduction=reduction)
-        _lovasz_options(
-            "LovaszHingeLoss", mode=mode, per_image=per_image, reduction=reduction, modes=("binary", "multilabel")
-        )
-        self.mode, self.per_image, self.ignore_index = mode, per_image, ignore_index
+        super().__init__(**given(locals()))
 
-    def extra_repr(self) -> str:
-        return f"mode={self.mode!r}, per_image={self.per_image!r}, ignore_index={self.ignore_index!r}"
+    def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        self.check_together(lovasz_options, options, modes=("binary", "multilabel"))
+        return super().check_options(options)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.lovasz_hinge_loss(
-            input,
-            target,
-            mode=self.mode,
-            per_image=self.per_image,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-        )
+        return self._call(input, target)
 
 
 class LovaszSoftmaxLoss(Loss):
     """Lovász-Softmax loss (Berman et al. 2018); see :func:`losskit.functional.lovasz_softmax_loss`."""
+
+    _functional = staticmethod(LF.lovasz_softmax_loss)
+    _always_shown = ("mode", "per_image", "ignore_index", "classes")
 
     def __init__(
         self,
@@ -340,30 +256,22 @@ class LovaszSoftmaxLoss(Loss):
         classes: str = "present",
         reduction: str = "mean",
     ) -> None:
-        super().__init__(reduction=reduction)
-        _lovasz_options("LovaszSoftmaxLoss", mode=mode, per_image=per_image, reduction=reduction, classes=classes)
-        self.mode, self.per_image, self.ignore_index, self.classes = mode, per_image, ignore_index, classes
+        super().__init__(**given(locals()))
 
-    def extra_repr(self) -> str:
-        return (
-            f"mode={self.mode!r}, per_image={self.per_image!r}, ignore_index={self.ignore_index!r}, "
-            f"classes={self.classes!r}"
-        )
+    def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        self.check_together(lovasz_options, options)
+        return super().check_options(options)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.lovasz_softmax_loss(
-            input,
-            target,
-            mode=self.mode,
-            per_image=self.per_image,
-            ignore_index=self.ignore_index,
-            classes=self.classes,
-            reduction=self.reduction,
-        )
+        return self._call(input, target)
 
 
 class MCCLoss(Loss):
     """Matthews-correlation loss (as smp's ``MCCLoss``); see :func:`losskit.functional.mcc_loss`."""
+
+    _functional = staticmethod(LF.mcc_loss)
+    _option_checks = option_checks(from_logits=flag)
+    _always_shown = ("mode", "from_logits", "eps")
 
     def __init__(
         self,
@@ -374,22 +282,11 @@ class MCCLoss(Loss):
         eps: float = 1e-5,
         reduction: str = "mean",
     ) -> None:
-        super().__init__(reduction=reduction)
-        fn = "MCCLoss"
-        _options(fn, mode=mode, smooth=0.0, eps=eps, empty="include", include_background=True, reduction=reduction)
-        self.mode, self.ignore_index, self.eps = mode, ignore_index, eps
-        self.from_logits = _checks.flag(from_logits, "from_logits", fn=fn)
+        super().__init__(**given(locals()))
 
-    def extra_repr(self) -> str:
-        return f"mode={self.mode!r}, from_logits={self.from_logits!r}, eps={self.eps!r}"
+    def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        self.check_together(overlap_options, options, smooth=0.0, empty="include", include_background=True)
+        return super().check_options(options)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return LF.mcc_loss(
-            input,
-            target,
-            mode=self.mode,
-            from_logits=self.from_logits,
-            ignore_index=self.ignore_index,
-            eps=self.eps,
-            reduction=self.reduction,
-        )
+        return self._call(input, target)
