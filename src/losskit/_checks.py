@@ -646,8 +646,8 @@ def _sample_rows(x: Tensor, dim: int, rows: int = 32) -> Tensor:
     count = math.prod(others)
     k = min(rows, count)
     if d.dim() == 2 and dim == 1 and k > 1:  # (N, C): one gather of k rows
-        index = torch.arange(k, device=d.device) * (count - 1) // (k - 1)  # the positions the loop below picks
-        return d.index_select(0, index).float()
+        positions = torch.arange(k, device=d.device) * (count - 1) // (k - 1)  # the rows the loop below picks
+        return d.index_select(0, positions).float()
     picked = []
     for i in range(k):
         flat = i * (count - 1) // (k - 1) if k > 1 else 0

@@ -60,6 +60,7 @@ def _like_torch(x: Tensor) -> Tensor:
     dtype = _checks.autocast_dtype(x)
     return x if x.dtype == dtype else x.to(dtype)
 
+
 # added to squared norms in cosine_embedding_loss: ATen's `static const float EPSILON = 1e-12`, i.e. 1e-12
 # rounded to float32 (it matters for zero vectors, where the gradient scales like 1/sqrt(EPSILON))
 _COS_EPS = 9.999999960041972e-13
