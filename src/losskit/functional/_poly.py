@@ -69,12 +69,8 @@ def poly1_cross_entropy(
         target: class indices ``(N, d1..dk)`` or probabilities of the logits' shape.
         epsilon: coefficient of the Poly-1 term (any finite float; the paper tunes it in [-1, 10]).
         weight, ignore_index, label_smoothing, all_ignored: as in ``cross_entropy`` / :func:`focal_loss`.
-        sample_weight: per-item weight (Keras's ``sample_weight``), the shape of the loss per item
-            ``(N, d1, ..., dk)`` or broadcasting to it, values >= 0 (``None``: off); ``weight`` stays per
-            class. It multiplies each item's loss and joins the mean's denominator, as in
-            :func:`~losskit.functional.cross_entropy`: ``mean`` is :math:`\sum_n s_n \ell_n / \sum_n s_n w_{y_n}`
-            (:math:`\sum_n s_n` for probability targets). Keras divides by the number of items instead
-            (``reduction="sum"``, then divide by N).
+        sample_weight: per-item weight (Keras's ``sample_weight``), ``(N, d1, ..., dk)`` or broadcasting to
+            it, as in :func:`focal_loss`: it multiplies each item's loss and joins the mean's denominator.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"`` (torch's cross-entropy mean rule).
 
     Returns:
@@ -135,12 +131,8 @@ def poly1_focal_loss(
         target: class indices ``(N, d1..dk)`` or probabilities of the logits' shape.
         epsilon: coefficient of the Poly-1 term (``0`` = off).
         alpha, gamma, weight, ignore_index, label_smoothing, all_ignored: as in :func:`focal_loss`.
-        sample_weight: per-item weight (Keras's ``sample_weight``), the shape of the loss per item
-            ``(N, d1, ..., dk)`` or broadcasting to it, values >= 0 (``None``: off); ``weight`` stays per
-            class. It multiplies each item's loss and joins the mean's denominator, as in
-            :func:`~losskit.functional.cross_entropy`: ``mean`` is :math:`\sum_n s_n \ell_n / \sum_n s_n w_{y_n}`
-            (:math:`\sum_n s_n` for probability targets). Keras divides by the number of items instead
-            (``reduction="sum"``, then divide by N).
+        sample_weight: per-item weight (Keras's ``sample_weight``), ``(N, d1, ..., dk)`` or broadcasting to
+            it, as in :func:`focal_loss`: it multiplies each item's loss and joins the mean's denominator.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"`` (the cross-entropy mean rule).
 
     Returns:
