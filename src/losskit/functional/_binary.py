@@ -222,8 +222,12 @@ def binary_cross_entropy(
         target_threshold=target_threshold,
     )
     dt = _checks.compute_dtype(b.logits.dtype)
-    p = _in(b.logits, dt)
-    nan = torch.isnan(p)  # torch's op refuses NaN (it checks 0 <= p <= 1): route it around, NaN in -> NaN out
-    rows = F.binary_cross_entropy(p.masked_fill(nan, 0.5), b.smoothed_target(dt), _in(b.weight, dt), reduction="none")
-    rows = torch.where(nan, p, rows)
-    return _reduction.reduce(rows, reduction).to(_checks.autocast_dtype(b.logits))
+    p, y, w, out = _in(b.logits, dt), b.smoothed_target(dt), _in(b.weight, dt), _checks.autocast_dtype(b.logits)
+    # torch's op refuses NaN (it checks 0 <= p <= 1). Where values may be read, one read of p says whether
+    # there is any: p is checked to lie in [0, 1], so its sum is NaN exactly when some p is. Without NaN,
+    # torch's op reduces inside its kernel, as torch does (no rows kept for a separate mean and its backward).
+    if _checks.values_checkable(p) and not torch.isnan(p.detach().sum()):
+        return F.binary_cross_entropy(p, y, w, reduction=reduction).to(out)
+    nan = torch.isnan(p)  # route NaN around torch's op: NaN in -> NaN out
+    rows = torch.where(nan, p, F.binary_cross_entropy(p.masked_fill(nan, 0.5), y, w, reduction="none"))
+    return _reduction.reduce(rows, reduction).to(out)

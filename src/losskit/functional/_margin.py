@@ -26,6 +26,7 @@ always gives a NaN loss (torch's two multi-class margin kernels skip NaN terms).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -273,13 +274,13 @@ def multi_margin_loss(
     c = _checks.class_inputs(fn, x, t, weight=weight, ignore_index=None, probs_allowed=False, name="input", link=None)
     x, y = _up(c.logits), c.target
     w = None if c.weight is None else c.weight.to(x.dtype)
-    x_y = x.gather(-1, y.unsqueeze(-1))
-    # relu, not clamp: no gradient at the corner z = 0, as torch's `z > 0`
-    h = torch.relu(margin - x_y + x)
+    y1 = y.unsqueeze(-1)
+    # one new (N, C) tensor, then in place: the y column set to -inf (relu gives 0 there and no gradient,
+    # as torch skips k = y), relu rather than clamp (no gradient at the corner z = 0, as torch's `z > 0`)
+    h = (margin - x.gather(-1, y1) + x).scatter_(-1, y1, -math.inf).relu_()
     if p == 2:
         h = h * h
-    is_y = torch.arange(x.shape[-1], device=x.device) == y.unsqueeze(-1)
-    rows = torch.where(is_y, 0.0, h).sum(-1) / x.shape[-1]
+    rows = h.sum(-1) / x.shape[-1]
     if w is not None:
         rows = rows * w[y]
     rows = rows.reshape(out_shape)
