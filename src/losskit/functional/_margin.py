@@ -346,14 +346,13 @@ def multilabel_margin_loss(
         )
     t = t.long()
     num_classes = x.shape[-1]
-    try:
-        _checks.class_indices(t, num_classes, ignore_index=-1)
-    except ValueError:
-        lo, hi = torch.aminmax(t)
-        raise ValueError(
-            f"{fn}: target holds values in [{int(lo)}, {int(hi)}] but must hold label indices in "
-            f"[0, {num_classes - 1}] for input with {num_classes} classes, padded with -1"
-        ) from None
+    if t.numel() and _checks.values_checkable(t):  # label indices in [0, C) or the padding -1: one range read
+        lo, hi = (int(v) for v in torch.aminmax(t))
+        if lo < -1 or hi >= num_classes:
+            raise ValueError(
+                f"{fn}: target holds values in [{lo}, {hi}] but must hold label indices in "
+                f"[0, {num_classes - 1}] for input with {num_classes} classes, padded with -1"
+            )
     _checks.finite(x, "input")
     x2, t2 = _up(x).reshape(-1, num_classes), t.reshape(-1, num_classes)
     rows = multilabel_margin_rows(x2, t2)
