@@ -143,15 +143,10 @@ def binary_cross_entropy_with_logits(
         target_threshold=target_threshold,
     )
     rows = _dispatch.kernel("sigmoid_focal_rows", b, alpha=None, gamma=0.0, reduction=reduction)
-    if rows is None:
+    if rows is None:  # torch's op, its reduction included (as torch: one pass forward and one backward)
         dt = _checks.compute_dtype(b.out_dtype)
-        rows = F.binary_cross_entropy_with_logits(
-            _in(b.logits, dt),
-            b.smoothed_target(dt),
-            _in(b.weight, dt),
-            reduction="none",
-            pos_weight=_in(b.pos_weight, dt),
-        )
+        x, y, w, pw = _in(b.logits, dt), b.smoothed_target(dt), _in(b.weight, dt), _in(b.pos_weight, dt)
+        return F.binary_cross_entropy_with_logits(x, y, w, reduction=reduction, pos_weight=pw).to(b.out_dtype)
     return _reduction.reduce(rows, reduction).to(b.out_dtype)
 
 
