@@ -41,10 +41,13 @@ import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Literal, TypedDict, TypeVar, cast, overload
 
 import torch
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
 _T = TypeVar("_T")
 
@@ -241,34 +244,22 @@ def _interval(low, high, low_open, high_open) -> str:
     return f"{'(' if low_open else '['}{lo}, {hi}{')' if high_open else ']'}"
 
 
+class _NumberOptions(TypedDict, total=False):
+    """The keywords of :func:`number` other than ``integer`` (its overloads differ only there)."""
+
+    low: float | None
+    high: float | None
+    low_open: bool
+    high_open: bool
+    hint: str
+    fn: str
+    finite: bool
+
+
 @overload
-def number(
-    value: object,
-    name: str,
-    *,
-    low: float | None = ...,
-    high: float | None = ...,
-    low_open: bool = ...,
-    high_open: bool = ...,
-    integer: Literal[True],
-    hint: str = ...,
-    fn: str = ...,
-    finite: bool = ...,
-) -> int: ...
+def number(value: object, name: str, *, integer: Literal[True], **options: Unpack[_NumberOptions]) -> int: ...
 @overload
-def number(
-    value: object,
-    name: str,
-    *,
-    low: float | None = ...,
-    high: float | None = ...,
-    low_open: bool = ...,
-    high_open: bool = ...,
-    integer: Literal[False] = ...,
-    hint: str = ...,
-    fn: str = ...,
-    finite: bool = ...,
-) -> float: ...
+def number(value: object, name: str, *, integer: Literal[False] = ..., **options: Unpack[_NumberOptions]) -> float: ...
 def number(
     value: object,
     name: str,

@@ -93,532 +93,415 @@ class LossView:
 # ---------------------------------------------------------------------------------------------
 
 _MARGIN = "not a likelihood: a margin (hinge) penalty, zero once the margin is met; it has no probabilistic reading"
+_PER_PIXEL = "σ(z) ≥ 0.5 per pixel, or argmax over classes"
 
 
-def _v(name: str, **kw) -> LossView:
-    return LossView(name=name, **kw)
+def _nll(name: str, *, dropped_constants: str = "none (exact NLL)", **kw) -> LossView:
+    """The view of a likelihood's negative log-likelihood (exact unless ``dropped_constants`` says otherwise)."""
+    return LossView(name=name, dropped_constants=dropped_constants, is_likelihood=True, **kw)
+
+
+def _built_on(name: str, base: str, adds: str, *, dropped_constants: str = "none", **kw) -> LossView:
+    """The view of a loss that reweights, transforms or adds to the likelihood loss ``base``."""
+    return LossView(name=name, dropped_constants=dropped_constants, is_likelihood=False, base=base, adds=adds, **kw)
+
+
+def _overlap(
+    name: str,
+    formula: str,
+    adds: str,
+    *,
+    base: str = "cross_entropy (or binary_cross_entropy_with_logits)",
+    link: str | None = "sigmoid or softmax",
+    inference: str = _PER_PIXEL,
+) -> LossView:
+    """The view of an overlap measure: no distribution behind it, usually added to ``base``."""
+    return _built_on(
+        name, base, adds, formula=formula, distribution=None, link=link, inference=inference, dropped_constants="n/a"
+    )
+
+
+def _margin(name: str, formula: str, inference: str, also: str = "") -> LossView:
+    """The view of a margin (hinge) loss: no distribution, no link; ``also`` is appended to :data:`_MARGIN`."""
+    return LossView(name, formula, None, None, inference, "n/a", False, adds=_MARGIN + also)
 
 
 _VIEWS: dict[str, LossView] = {
     v.name: v
     for v in [
         # ---- likelihoods: classification ------------------------------------------------------
-        _v(
+        _nll(
             "binary_cross_entropy_with_logits",
             formula="ℓ = −[y·log σ(z) + (1−y)·log σ(−z)] = softplus(z) − y·z",
             distribution="Bernoulli",
             link="sigmoid",
             inference="σ(z) ≥ 0.5, i.e. z ≥ 0 (tune the threshold for other costs)",
-            dropped_constants="none (exact NLL)",
-            is_likelihood=True,
             likelihood=Bernoulli(),
             notes="pos_weight multiplies the y=1 term (a reweighted likelihood); label_smoothing=ε fits the "
             "Bernoulli to the soft target y(1−ε)+ε/2; soft targets in [0, 1] are cross-entropies.",
         ),
-        _v(
+        _nll(
             "binary_cross_entropy",
             formula="ℓ = −[y·log p + (1−y)·log(1−p)], p = σ(z) applied by the model",
             distribution="Bernoulli",
             link="sigmoid (applied by the model: input is p)",
             inference="p ≥ 0.5",
             dropped_constants="none (exact NLL); log p is clamped at −100 as in torch",
-            is_likelihood=True,
             likelihood=Bernoulli(),
             notes="Prefer binary_cross_entropy_with_logits: log σ(z) computed from the logit is exact, "
             "log(σ(z)) after rounding p to 1 is not.",
         ),
-        _v(
+        _nll(
             "cross_entropy",
             formula="ℓ = −log softmax(z)_y = logsumexp(z) − z_y",
             distribution="Categorical",
             link="softmax",
             inference="argmax over classes",
-            dropped_constants="none (exact NLL)",
-            is_likelihood=True,
             likelihood=Categorical(),
             notes="weight=w makes a weighted likelihood (mean = Σ w_y ℓ / Σ w_y); label_smoothing=ε is "
             "CE against the mixed target (1−ε)·onehot(y) + ε/K; probability targets give CE(t, p).",
         ),
-        _v(
+        _nll(
             "nll_loss",
             formula="ℓ = −log p_y, input = log p (log_softmax applied by the model)",
             distribution="Categorical",
             link="log_softmax (applied by the model: input is log p)",
             inference="argmax over classes",
-            dropped_constants="none (exact NLL)",
-            is_likelihood=True,
             likelihood=Categorical(),
             notes="nll_loss(log_softmax(z), y) == cross_entropy(z, y).",
         ),
-        _v(
+        _nll(
             "kl_div",
             formula="ℓ = Σ_k t_k·(log t_k − log p_k), input = log p",
             distribution="Categorical",
             link="log_softmax (applied by the model: input is log p)",
             inference="argmax over classes",
             dropped_constants="the target's entropy H(t): kl_div = CE(t, p) − H(t), and H(t) does not depend on the model",
-            is_likelihood=True,
             likelihood=Categorical(),
             notes="Use reduction='batchmean' for the true KL per example (torch's 'mean' divides by every element).",
         ),
-        _v(
+        _built_on(
             "generalized_cross_entropy",
+            "cross_entropy",
+            "the negative Box-Cox transform (1 − L^q)/q of the likelihood L = p_y: its gradient is p_y^q times "
+            "cross-entropy's, so examples the model finds unlikely (often mislabelled) count less; q → 0 gives "
+            "cross_entropy, q = 1 the bounded mean absolute error 1 − p_y",
             formula="ℓ = (1 − p_y^q)/q, p = softmax(z), q ∈ (0, 1]",
             distribution="Categorical",
             link="softmax",
             inference="argmax over classes",
-            dropped_constants="none",
-            is_likelihood=False,
-            base="cross_entropy",
-            adds="the negative Box-Cox transform (1 − L^q)/q of the likelihood L = p_y: its gradient is p_y^q times "
-            "cross-entropy's, so examples the model finds unlikely (often mislabelled) count less; q → 0 gives "
-            "cross_entropy, q = 1 the bounded mean absolute error 1 − p_y",
             likelihood=Categorical(),
         ),
-        _v(
+        _nll(
             "linear_cross_entropy",
             formula="ℓ = logsumexp(h·Wᵀ) − (h·Wᵀ)_y, computed without storing the logits",
             distribution="Categorical",
             link="softmax of h·Wᵀ (+ b)",
             inference="argmax over classes",
-            dropped_constants="none (exact NLL)",
-            is_likelihood=True,
             likelihood=Categorical(),
             notes="The same likelihood as cross_entropy on the logits h·Wᵀ; only the memory use differs.",
         ),
-        _v(
+        _nll(
             "soft_margin_loss",
             formula="ℓ = log(1 + exp(−y·z)), y ∈ {−1, +1}",
             distribution="Bernoulli",
             link="sigmoid",
             inference="sign(z)",
-            dropped_constants="none (exact NLL)",
-            is_likelihood=True,
             likelihood=Bernoulli(),
             notes="binary_cross_entropy_with_logits with targets coded ±1 instead of 0/1.",
         ),
-        _v(
+        _nll(
             "multilabel_soft_margin_loss",
             formula="ℓ = −(1/C)·Σ_c [y_c·log σ(z_c) + (1−y_c)·log σ(−z_c)]",
             distribution="Bernoulli (one per label)",
             link="sigmoid",
             inference="σ(z_c) ≥ 0.5 per label",
             dropped_constants="none; the NLL is divided by the number of labels C",
-            is_likelihood=True,
             likelihood=Bernoulli(),
         ),
         # ---- likelihoods: regression ------------------------------------------------------------
-        _v(
+        _nll(
             "mse_loss",
             formula="ℓ = (x − y)²",
             distribution="Gaussian (fixed σ)",
             link="identity",
             inference="the mean",
             dropped_constants="NLL = (x−y)²/(2σ²) + log σ + ½·log 2π: mse is 2σ²·(NLL − log σ − ½·log 2π)",
-            is_likelihood=True,
             likelihood=Gaussian(1.0),
         ),
-        _v(
+        _nll(
             "l1_loss",
             formula="ℓ = |x − y|",
             distribution="Laplace (fixed b)",
             link="identity",
             inference="the median",
             dropped_constants="NLL = |x−y|/b + log 2b: l1 is b·(NLL − log 2b)",
-            is_likelihood=True,
             likelihood=Laplace(1.0),
         ),
-        _v(
+        _nll(
             "huber_loss",
             formula="ℓ = ½r² if |r| ≤ δ else δ·(|r| − ½δ), r = x − y",
             distribution="Huber density ∝ exp(−ℓ): a Gaussian centre with Laplace tails",
             link="identity",
             inference="the location (an M-estimate between the mean and the median)",
             dropped_constants="the log-normaliser log Z(δ), Z = √(2π)·erf(δ/√2) + (2/δ)·exp(−δ²/2)",
-            is_likelihood=True,
             notes="Quadratic (Gaussian) for residuals up to δ, linear (Laplace) beyond: "
             "robust to outliers; δ → ∞ gives ½·mse, δ → 0 gives δ·l1.",
         ),
-        _v(
+        _nll(
             "smooth_l1_loss",
             formula="ℓ = ½r²/β if |r| < β else |r| − ½β, r = x − y  (= huber_loss(δ=β)/β)",
             distribution="Huber density ∝ exp(−ℓ): a Gaussian centre with Laplace tails",
             link="identity",
             inference="the location (an M-estimate between the mean and the median)",
             dropped_constants="the log-normaliser, and the factor β relative to huber_loss",
-            is_likelihood=True,
             notes="β → 0 gives l1_loss.",
         ),
-        _v(
+        _nll(
             "gaussian_nll_loss",
             formula="ℓ = ½·(log v + (x − y)²/v) [+ ½·log 2π if full=True]",
             distribution="Gaussian (predicted variance)",
             link="identity for the mean; v > 0 from the model (softplus/exp)",
             inference="the mean (the variance gives its uncertainty)",
             dropped_constants="½·log 2π unless full=True; v is clamped at eps",
-            is_likelihood=True,
             likelihood=Gaussian(None),
         ),
-        _v(
+        _nll(
             "log_cosh_loss",
             formula="ℓ = log cosh(x − y) = r + softplus(−2r) − log 2, r = x − y",
             distribution="hyperbolic secant, density sech(r)/π",
             link="identity",
             inference="the location (an M-estimate between the mean and the median)",
             dropped_constants="log π",
-            is_likelihood=True,
             notes="≈ r²/2 near 0 and |r| − log 2 far out; gradient tanh(r), smooth everywhere (Huber without δ).",
         ),
-        _v(
+        _nll(
             "generalized_kl_divergence",
             formula="ℓ = t·log(t/x) − t + x (log_input: t·(log t − z) − t + exp(z))",
             distribution="Poisson (rate x, counts t)",
             link="identity (exp with log_input=True)",
             inference="the measure x (the Poisson mean)",
             dropped_constants="t·log t − t − log t! (a constant of the target): ℓ = Poisson NLL + that constant",
-            is_likelihood=True,
             likelihood=Poisson(),
             notes="Equals KL(t ‖ x) when both sum to 1; for unnormalised measures adds Σx − Σt. "
             "Use reduction='batchmean' for the divergence per sample.",
         ),
-        _v(
+        _built_on(
             "jsd_cross_entropy",
+            "cross_entropy",
+            "α × the Jensen-Shannon divergence of the S views' predictions (augmentation consistency, AugMix)",
             formula="ℓ = CE_ε(z⁽⁰⁾, y) + α·(1/S)·Σ_s KL(p⁽ˢ⁾ ‖ M), M = (1/S)·Σ_s p⁽ˢ⁾, p⁽ˢ⁾ = softmax(z⁽ˢ⁾)",
             distribution="Categorical",
             link="softmax",
             inference="argmax over classes of the clean view",
-            dropped_constants="none",
-            is_likelihood=False,
-            base="cross_entropy",
-            adds="α × the Jensen-Shannon divergence of the S views' predictions (augmentation consistency, AugMix)",
             likelihood=Categorical(),
             notes="timm's JsdCrossEntropy: num_splits=3, alpha=12, label_smoothing=0.1.",
         ),
-        _v(
+        _nll(
             "poisson_nll_loss",
             formula="ℓ = exp(z) − y·z (log_input=True; λ − y·log(λ + eps) with log_input=False)",
             distribution="Poisson",
             link="exp (log_input=True)",
             inference="the rate λ = exp(z) (the mean)",
             dropped_constants="log y! (full=True adds Stirling's approximation y·log y − y + ½·log(2πy) for y > 1)",
-            is_likelihood=True,
             likelihood=Poisson(),
         ),
         # ---- built on a likelihood -------------------------------------------------------------
-        _v(
+        _built_on(
             "sigmoid_focal_loss",
+            "binary_cross_entropy_with_logits",
+            "reweights each Bernoulli NLL term by (1 − p_t)^γ (down-weights easy, well-classified examples) "
+            "and by α_t (α for positives, 1 − α for negatives); γ = 0 and no α give BCE",
             formula="ℓ = −α_t·(1 − p_t)^γ·log p_t, p_t = σ(z) if y = 1 else 1 − σ(z)",
             distribution="Bernoulli",
             link="sigmoid",
             inference="σ(z) ≥ threshold (tune it: focal probabilities are not calibrated)",
-            dropped_constants="none",
-            is_likelihood=False,
-            base="binary_cross_entropy_with_logits",
-            adds="reweights each Bernoulli NLL term by (1 − p_t)^γ (down-weights easy, well-classified examples) "
-            "and by α_t (α for positives, 1 − α for negatives); γ = 0 and no α give BCE",
             likelihood=Bernoulli(),
         ),
-        _v(
+        _built_on(
             "binary_focal_loss",
+            "binary_cross_entropy",
+            "sigmoid_focal_loss's reweighting on probabilities; γ = 0 and no α give binary_cross_entropy",
             formula="ℓ = −α_t·(1 − p_t)^γ·log p_t, p_t = p if y = 1 else 1 − p (p given by the model)",
             distribution="Bernoulli",
             link="none (input is p)",
             inference="p ≥ threshold (tune it: not calibrated)",
             dropped_constants="none; log p clamped at −100 as in torch's BCE",
-            is_likelihood=False,
-            base="binary_cross_entropy",
-            adds="sigmoid_focal_loss's reweighting on probabilities; γ = 0 and no α give binary_cross_entropy",
             likelihood=Bernoulli(),
         ),
-        _v(
+        _built_on(
             "focal_loss",
+            "cross_entropy",
+            "reweights each Categorical NLL term by (1 − p_y)^γ (down-weights easy examples), and by a "
+            "per-class α_y; γ = 0 gives cross_entropy",
             formula="ℓ = −α_y·(1 − p_y)^γ·log p_y, p = softmax(z)",
             distribution="Categorical",
             link="softmax",
             inference="argmax over classes",
-            dropped_constants="none",
-            is_likelihood=False,
-            base="cross_entropy",
-            adds="reweights each Categorical NLL term by (1 − p_y)^γ (down-weights easy examples), and by a "
-            "per-class α_y; γ = 0 gives cross_entropy",
             likelihood=Categorical(),
         ),
-        _v(
+        _built_on(
             "poly1_cross_entropy",
+            "cross_entropy",
+            "ε·(1 − p_y): raises the weight of the first term of −log p_y = Σ_j (1 − p_y)^j / j "
+            "(ε > 0 steeper near p_y = 1, ε = −1 drops it); ε = 0 gives cross_entropy",
             formula="ℓ = −log p_y + ε·(1 − p_y), p = softmax(z)",
             distribution="Categorical",
             link="softmax",
             inference="argmax over classes",
-            dropped_constants="none",
-            is_likelihood=False,
-            base="cross_entropy",
-            adds="ε·(1 − p_y): raises the weight of the first term of −log p_y = Σ_j (1 − p_y)^j / j "
-            "(ε > 0 steeper near p_y = 1, ε = −1 drops it); ε = 0 gives cross_entropy",
             likelihood=Categorical(),
         ),
-        _v(
+        _built_on(
             "asymmetric_loss",
+            "binary_cross_entropy_with_logits",
+            "focal reweighting with separate exponents for positives (γ₊) and negatives (γ₋ > γ₊), and a "
+            "probability shift m that zeroes the loss of easy negatives (p < m); γ₊ = γ₋ = m = 0 gives BCE",
             formula="ℓ = −y·(1 − p)^γ₊·log p − (1 − y)·p_m^γ₋·log(1 − p_m), p = σ(z), p_m = max(p − m, 0)",
             distribution="Bernoulli (one per label)",
             link="sigmoid",
             inference="σ(z) ≥ threshold per label (tune it)",
-            dropped_constants="none",
-            is_likelihood=False,
-            base="binary_cross_entropy_with_logits",
-            adds="focal reweighting with separate exponents for positives (γ₊) and negatives (γ₋ > γ₊), and a "
-            "probability shift m that zeroes the loss of easy negatives (p < m); γ₊ = γ₋ = m = 0 gives BCE",
             likelihood=Bernoulli(),
         ),
-        _v(
+        _built_on(
             "asymmetric_single_label_loss",
+            "cross_entropy",
+            "focuses the labelled class by (1 − p_y)^γ₊ and every other class's (smoothing) term by p_c^γ₋ "
+            "(timm's AsymmetricLossSingleLabel); γ₊ = γ₋ = 0 gives cross_entropy",
             formula="ℓ = Σ_c q'_c·m_c·(−log p_c), m_y = (1 − p_y)^γ₊, m_c = p_c^γ₋ (c ≠ y), p = softmax(z)",
             distribution="Categorical",
             link="softmax",
             inference="argmax over classes",
-            dropped_constants="none",
-            is_likelihood=False,
-            base="cross_entropy",
-            adds="focuses the labelled class by (1 − p_y)^γ₊ and every other class's (smoothing) term by p_c^γ₋ "
-            "(timm's AsymmetricLossSingleLabel); γ₊ = γ₋ = 0 gives cross_entropy",
             likelihood=Categorical(),
         ),
-        _v(
+        _built_on(
             "poly1_sigmoid_focal_loss",
+            "sigmoid_focal_loss",
+            "ε·(1 − p_t)^(γ+1) on top of the focal-reweighted Bernoulli NLL: the leading term of the focal "
+            "loss's expansion in (1 − p_t), reweighted; ε = 0 gives sigmoid_focal_loss",
             formula="ℓ = −α_t·(1 − p_t)^γ·log p_t + ε·(1 − p_t)^(γ+1), p_t = σ(z) if y = 1 else 1 − σ(z)",
             distribution="Bernoulli",
             link="sigmoid",
             inference="σ(z) ≥ threshold (tune it: not calibrated)",
-            dropped_constants="none",
-            is_likelihood=False,
-            base="sigmoid_focal_loss",
-            adds="ε·(1 − p_t)^(γ+1) on top of the focal-reweighted Bernoulli NLL: the leading term of the focal "
-            "loss's expansion in (1 − p_t), reweighted; ε = 0 gives sigmoid_focal_loss",
             likelihood=Bernoulli(),
         ),
-        _v(
+        _built_on(
             "poly1_focal_loss",
+            "focal_loss",
+            "ε·(1 − p_y)^(γ+1) on top of the focal-reweighted Categorical NLL; ε = 0 gives focal_loss, "
+            "γ = 0 gives poly1_cross_entropy",
             formula="ℓ = −α_y·(1 − p_y)^γ·log p_y + ε·(1 − p_y)^(γ+1), p = softmax(z)",
             distribution="Categorical",
             link="softmax",
             inference="argmax over classes",
-            dropped_constants="none",
-            is_likelihood=False,
-            base="focal_loss",
-            adds="ε·(1 − p_y)^(γ+1) on top of the focal-reweighted Categorical NLL; ε = 0 gives focal_loss, "
-            "γ = 0 gives poly1_cross_entropy",
             likelihood=Categorical(),
         ),
         # ---- overlap measures ------------------------------------------------------------------
-        _v(
+        _overlap(
             "dice_loss",
-            formula="ℓ = 1 − (2·Σ p·y + s) / (Σ p + Σ y + s), sums over the pixels of an image (per class)",
-            distribution=None,
-            link="sigmoid or softmax",
-            inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
-            dropped_constants="n/a",
-            is_likelihood=False,
-            base="cross_entropy (or binary_cross_entropy_with_logits)",
-            adds="a soft F1 (Dice) overlap measure over a whole image, not a likelihood: it does not decompose "
+            "ℓ = 1 − (2·Σ p·y + s) / (Σ p + Σ y + s), sums over the pixels of an image (per class)",
+            "a soft F1 (Dice) overlap measure over a whole image, not a likelihood: it does not decompose "
             "over pixels and is insensitive to class imbalance; usually added to CE/BCE (dice + CE)",
         ),
-        _v(
+        _overlap(
             "tversky_loss",
-            formula="ℓ = 1 − (TP + s) / (TP + α·FP + β·FN + s), TP = Σ p·y, FP = Σ p·(1−y), FN = Σ (1−p)·y",
-            distribution=None,
-            link="sigmoid or softmax",
-            inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
-            dropped_constants="n/a",
-            is_likelihood=False,
-            base="cross_entropy (or binary_cross_entropy_with_logits)",
-            adds="a soft Tversky index over a whole image, not a likelihood: α and β trade false positives "
+            "ℓ = 1 − (TP + s) / (TP + α·FP + β·FN + s), TP = Σ p·y, FP = Σ p·(1−y), FN = Σ (1−p)·y",
+            "a soft Tversky index over a whole image, not a likelihood: α and β trade false positives "
             "against false negatives (α = β = ½ is Dice, α = β = 1 is Jaccard); usually added to CE",
         ),
-        _v(
+        _overlap(
             "focal_tversky_loss",
-            formula="ℓ = (1 − TI)^γ, TI = (TP + s) / (TP + α·FP + β·FN + s)",
-            distribution=None,
-            link="sigmoid or softmax",
-            inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
-            dropped_constants="n/a",
-            is_likelihood=False,
-            base="tversky_loss",
-            adds="raises the Tversky loss to the power γ (γ < 1 keeps a strong gradient near a perfect overlap, "
+            "ℓ = (1 − TI)^γ, TI = (TP + s) / (TP + α·FP + β·FN + s)",
+            "raises the Tversky loss to the power γ (γ < 1 keeps a strong gradient near a perfect overlap, "
             "γ > 1 down-weights well-segmented classes); not a likelihood; usually added to CE",
+            base="tversky_loss",
         ),
-        _v(
+        _overlap(
             "jaccard_loss",
-            formula="ℓ = 1 − (Σ p·y + s) / (Σ p + Σ y − Σ p·y + s)",
-            distribution=None,
-            link="sigmoid or softmax",
-            inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
-            dropped_constants="n/a",
-            is_likelihood=False,
-            base="cross_entropy (or binary_cross_entropy_with_logits)",
-            adds="a soft IoU (Jaccard) overlap measure over a whole image, not a likelihood; usually added to CE",
+            "ℓ = 1 − (Σ p·y + s) / (Σ p + Σ y − Σ p·y + s)",
+            "a soft IoU (Jaccard) overlap measure over a whole image, not a likelihood; usually added to CE",
         ),
-        _v(
+        _overlap(
             "generalized_dice_loss",
-            formula="ℓ = 1 − (2·Σ_c w_c·Σ p·y + s) / (Σ_c w_c·(Σ p + Σ y) + s), w_c = 1/(Σ y_c)² (or 1/Σ y_c, or 1)",
-            distribution=None,
-            link="sigmoid or softmax",
-            inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
-            dropped_constants="n/a",
-            is_likelihood=False,
-            base="cross_entropy (or binary_cross_entropy_with_logits)",
-            adds="one soft Dice ratio over all classes with each class's counts weighted by its inverse (squared) "
+            "ℓ = 1 − (2·Σ_c w_c·Σ p·y + s) / (Σ_c w_c·(Σ p + Σ y) + s), w_c = 1/(Σ y_c)² (or 1/Σ y_c, or 1)",
+            "one soft Dice ratio over all classes with each class's counts weighted by its inverse (squared) "
             "target volume (Sudre et al. 2017), not a likelihood: small structures count as much as large "
             "ones; usually added to CE or a focal loss",
         ),
-        _v(
+        _overlap(
             "lovasz_hinge_loss",
-            formula="ℓ = Σ_k relu(1 − z·s)_(k) · g_k, errors sorted decreasing, g the Lovász gradient of the Jaccard loss",
-            distribution=None,
+            "ℓ = Σ_k relu(1 − z·s)_(k) · g_k, errors sorted decreasing, g the Lovász gradient of the Jaccard loss",
+            "the Lovász extension of the Jaccard (IoU) loss on hinge errors (Berman et al. 2018): a convex "
+            "surrogate of the IoU of the thresholded prediction, not a likelihood",
             link=None,
             inference="z > 0 per pixel",
-            dropped_constants="n/a",
-            is_likelihood=False,
             base="binary_cross_entropy_with_logits",
-            adds="the Lovász extension of the Jaccard (IoU) loss on hinge errors (Berman et al. 2018): a convex "
-            "surrogate of the IoU of the thresholded prediction, not a likelihood",
         ),
-        _v(
+        _overlap(
             "lovasz_softmax_loss",
-            formula="ℓ = mean_c Σ_k |y_c − p_c|_(k) · g_ck, p = softmax(z), errors sorted decreasing per class",
-            distribution=None,
+            "ℓ = mean_c Σ_k |y_c − p_c|_(k) · g_ck, p = softmax(z), errors sorted decreasing per class",
+            "the Lovász extension of each class's Jaccard loss on softmax errors (Berman et al. 2018): a "
+            "surrogate of the mean IoU, not a likelihood; usually added to CE or used to fine-tune",
             link="softmax",
             inference="argmax over classes",
-            dropped_constants="n/a",
-            is_likelihood=False,
             base="cross_entropy",
-            adds="the Lovász extension of each class's Jaccard loss on softmax errors (Berman et al. 2018): a "
-            "surrogate of the mean IoU, not a likelihood; usually added to CE or used to fine-tune",
         ),
-        _v(
+        _overlap(
             "mcc_loss",
-            formula="ℓ = 1 − (TP·TN − FP·FN) / √((TP+FP)(TP+FN)(TN+FP)(TN+FN)), soft counts over the batch",
-            distribution=None,
-            link="sigmoid or softmax",
-            inference="σ(z) ≥ 0.5 per pixel, or argmax over classes",
-            dropped_constants="n/a",
-            is_likelihood=False,
-            base="binary_cross_entropy_with_logits",
-            adds="the Matthews correlation of soft counts (true negatives included, unlike Dice), not a "
+            "ℓ = 1 − (TP·TN − FP·FN) / √((TP+FP)(TP+FN)(TN+FP)(TN+FN)), soft counts over the batch",
+            "the Matthews correlation of soft counts (true negatives included, unlike Dice), not a "
             "likelihood; usually added to BCE",
+            base="binary_cross_entropy_with_logits",
         ),
         # ---- margin losses ---------------------------------------------------------------------
-        _v(
-            "hinge_embedding_loss",
-            formula="ℓ = x if y = 1 else max(0, margin − x)",
-            distribution=None,
-            link=None,
-            inference="threshold on the distance x",
-            dropped_constants="n/a",
-            is_likelihood=False,
-            adds=_MARGIN,
-        ),
-        _v(
-            "margin_ranking_loss",
-            formula="ℓ = max(0, −y·(x₁ − x₂) + margin)",
-            distribution=None,
-            link=None,
-            inference="rank by score",
-            dropped_constants="n/a",
-            is_likelihood=False,
-            adds=_MARGIN,
-        ),
-        _v(
+        _margin("hinge_embedding_loss", "ℓ = x if y = 1 else max(0, margin − x)", "threshold on the distance x"),
+        _margin("margin_ranking_loss", "ℓ = max(0, −y·(x₁ − x₂) + margin)", "rank by score"),
+        _margin(
             "multi_margin_loss",
-            formula="ℓ = Σ_{k≠y} max(0, margin − z_y + z_k)^p / C",
-            distribution=None,
-            link=None,
-            inference="argmax over classes",
-            dropped_constants="n/a",
-            is_likelihood=False,
-            adds=_MARGIN + " (the multi-class SVM hinge; compare cross_entropy, its smooth likelihood counterpart)",
+            "ℓ = Σ_{k≠y} max(0, margin − z_y + z_k)^p / C",
+            "argmax over classes",
+            " (the multi-class SVM hinge; compare cross_entropy, its smooth likelihood counterpart)",
         ),
-        _v(
-            "multilabel_margin_loss",
-            formula="ℓ = Σ_{j∈Y, k∉Y} max(0, 1 − (z_j − z_k)) / C",
-            distribution=None,
-            link=None,
-            inference="the top-scoring labels",
-            dropped_constants="n/a",
-            is_likelihood=False,
-            adds=_MARGIN,
-        ),
-        _v(
-            "triplet_margin_loss",
-            formula="ℓ = max(d(a, p) − d(a, n) + margin, 0)",
-            distribution=None,
-            link=None,
-            inference="nearest neighbour in the embedding",
-            dropped_constants="n/a",
-            is_likelihood=False,
-            adds=_MARGIN,
-        ),
-        _v(
+        _margin("multilabel_margin_loss", "ℓ = Σ_{j∈Y, k∉Y} max(0, 1 − (z_j − z_k)) / C", "the top-scoring labels"),
+        _margin("triplet_margin_loss", "ℓ = max(d(a, p) − d(a, n) + margin, 0)", "nearest neighbour in the embedding"),
+        _margin(
             "triplet_margin_with_distance_loss",
-            formula="ℓ = max(d(a, p) − d(a, n) + margin, 0), d user-given",
-            distribution=None,
-            link=None,
-            inference="nearest neighbour in the embedding",
-            dropped_constants="n/a",
-            is_likelihood=False,
-            adds=_MARGIN,
+            "ℓ = max(d(a, p) − d(a, n) + margin, 0), d user-given",
+            "nearest neighbour in the embedding",
         ),
-        _v(
+        _margin(
             "cosine_embedding_loss",
-            formula="ℓ = 1 − cos(x₁, x₂) if y = 1 else max(0, cos(x₁, x₂) − margin)",
-            distribution=None,
-            link=None,
-            inference="threshold on the cosine similarity",
-            dropped_constants="n/a",
-            is_likelihood=False,
-            adds=_MARGIN,
+            "ℓ = 1 − cos(x₁, x₂) if y = 1 else max(0, cos(x₁, x₂) − margin)",
+            "threshold on the cosine similarity",
         ),
-        _v(
+        _margin(
             "hinge_loss",
-            formula="ℓ = max(0, margin − y·z), y ∈ {−1, +1} (labels='01': y = 2t − 1)",
-            distribution=None,
-            link=None,
-            inference="sign(z)",
-            dropped_constants="n/a",
-            is_likelihood=False,
-            adds=_MARGIN + " (the linear SVM's loss; compare soft_margin_loss, its logistic likelihood counterpart)",
+            "ℓ = max(0, margin − y·z), y ∈ {−1, +1} (labels='01': y = 2t − 1)",
+            "sign(z)",
+            " (the linear SVM's loss; compare soft_margin_loss, its logistic likelihood counterpart)",
         ),
-        _v(
+        _margin(
             "squared_hinge_loss",
-            formula="ℓ = max(0, margin − y·z)², y ∈ {−1, +1} (labels='01': y = 2t − 1)",
-            distribution=None,
-            link=None,
-            inference="sign(z)",
-            dropped_constants="n/a",
-            is_likelihood=False,
-            adds=_MARGIN + " (the L2-SVM loss: differentiable, quadratic inside the margin)",
+            "ℓ = max(0, margin − y·z)², y ∈ {−1, +1} (labels='01': y = 2t − 1)",
+            "sign(z)",
+            " (the L2-SVM loss: differentiable, quadratic inside the margin)",
         ),
-        _v(
+        _margin(
             "categorical_hinge_loss",
-            formula="ℓ = max(0, margin + max_{j≠y} z_j − z_y)",
-            distribution=None,
-            link=None,
-            inference="argmax over classes",
-            dropped_constants="n/a",
-            is_likelihood=False,
-            adds=_MARGIN + " (the Crammer-Singer multi-class SVM hinge; compare cross_entropy, which replaces the max "
-            "by a logsumexp)",
+            "ℓ = max(0, margin + max_{j≠y} z_j − z_y)",
+            "argmax over classes",
+            " (the Crammer-Singer multi-class SVM hinge; compare cross_entropy, which replaces the max by a logsumexp)",
         ),
         # ---- not a catalog loss: shown next to BCE in plots -----------------------------------
-        _v(
+        _built_on(
             "mse_after_sigmoid",
+            "binary_cross_entropy_with_logits",
+            "replaces the Bernoulli NLL by a squared error on σ(z): the gradient 2(σ−y)·σ(1−σ) vanishes "
+            "when the model is confidently wrong, where BCE's gradient σ − y is largest",
             formula="ℓ = (σ(z) − y)²",
             distribution="Gaussian on the probability (a mis-specified model for a 0/1 target)",
             link="sigmoid",
             inference="σ(z) ≥ 0.5",
             dropped_constants="as mse_loss",
-            is_likelihood=False,
-            base="binary_cross_entropy_with_logits",
-            adds="replaces the Bernoulli NLL by a squared error on σ(z): the gradient 2(σ−y)·σ(1−σ) vanishes "
-            "when the model is confidently wrong, where BCE's gradient σ − y is largest",
         ),
     ]
 }
@@ -659,6 +542,11 @@ def _inverse_frequency(counts: torch.Tensor) -> dict:
 
 def _no_options(counts: torch.Tensor) -> dict:
     return {}
+
+
+def _fixed(**options) -> Callable[[torch.Tensor], dict]:
+    """Options that do not depend on the training counts."""
+    return lambda counts: dict(options)
 
 
 @dataclass(frozen=True)
@@ -715,6 +603,29 @@ class Roster:
         return {**self.options(counts), **dict(self.overrides)}
 
 
+def _weighted(task: str, key: str, display: str, options: Callable, note: str, *, default: bool = False) -> Roster:
+    """The reweighted row ``weighted-<key>`` of the baseline ``key`` (second in its table): weights from the
+    training counts."""
+    return Roster(task, f"weighted-{key}", f"weighted {display}", options, default=default, note=note, order=1)
+
+
+def _focal(task: str, note: str, *, order: int) -> Roster:
+    """The focal row of a task: gamma = FOCAL_GAMMA, no alpha."""
+    return Roster(task, "focal", "focal", _fixed(gamma=FOCAL_GAMMA), note=note, order=order)
+
+
+def _class_balanced_focal(task: str, note: str, *, default: bool = True) -> Roster:
+    """Focal (gamma = FOCAL_GAMMA) times class-balanced sample weights (beta = CB_BETA)."""
+    gamma = _fixed(gamma=FOCAL_GAMMA)
+    return Roster(task, "cb-focal", "class-balanced focal", gamma, _class_balanced, note=note, default=default, order=3)
+
+
+def _smoothed(task: str, key: str, display: str, note: str) -> Roster:
+    """The label-smoothed row ``smooth-<key>`` of the baseline ``key``: label_smoothing = SMOOTHING."""
+    options = _fixed(label_smoothing=SMOOTHING)
+    return Roster(task, f"smooth-{key}", f"label-smoothed {display}", options, note=note, order=5)
+
+
 @dataclass(frozen=True)
 class Entry:
     """What losskit knows about one loss.
@@ -755,9 +666,13 @@ def _full(z, y):
     return torch.full_like(z, float(y))
 
 
-def _entry(name: str, module: type, family: str, takes: str, summary: str, **kw) -> Entry:
+def _entry(name: str, module: type, family: str, takes: str, summary: str, *, twin: bool = False, **kw) -> Entry:
+    """The entry of loss ``name``; ``twin``: it reproduces the ``torch.nn.functional`` function of the same name."""
     rows = tuple(Roster(**{**r.__dict__, "loss": name}) for r in kw.pop("roster", ()))
-    return Entry(name, getattr(F, name), module, family, takes, summary, _VIEWS[name], roster=rows, **kw)
+    torch_twin = name if twin else None
+    return Entry(
+        name, getattr(F, name), module, family, takes, summary, _VIEWS[name], torch_twin=torch_twin, roster=rows, **kw
+    )
 
 
 ENTRIES: tuple[Entry, ...] = (
@@ -769,38 +684,21 @@ ENTRIES: tuple[Entry, ...] = (
         "logits",
         "softmax cross-entropy (Categorical NLL): weight, ignore_index, label smoothing, probability targets",
         curve="two_class",
-        torch_twin="cross_entropy",
+        twin=True,
         kernel="cross_entropy_rows",
         roster=(
             Roster("multiclass", "ce", "CE", note="categorical negative log-likelihood: the baseline", order=0),
-            Roster(
-                "multiclass",
-                "weighted-ce",
-                "weighted CE",
-                _inverse_frequency,
-                default=False,
-                note="class weights n / (K n_c) (inverse frequency)",
-                order=1,
-            ),
-            Roster(
-                "multiclass",
-                "smooth-ce",
-                "label-smoothed CE",
-                lambda c: {"label_smoothing": SMOOTHING},
-                note=f"label_smoothing={SMOOTHING:g}",
-                order=5,
-            ),
+            _weighted("multiclass", "ce", "CE", _inverse_frequency, "class weights n / (K n_c) (inverse frequency)"),
+            _smoothed("multiclass", "ce", "CE", f"label_smoothing={SMOOTHING:g}"),
             Roster(
                 "segmentation", "ce", "CE", note="per-pixel categorical negative log-likelihood: the baseline", order=0
             ),
-            Roster(
+            _weighted(
                 "segmentation",
-                "weighted-ce",
-                "weighted CE",
+                "ce",
+                "CE",
                 _inverse_frequency,
-                default=False,
-                note="per-pixel CE with class weights n / (K n_c) from the training pixel counts",
-                order=1,
+                "per-pixel CE with class weights n / (K n_c) from the training pixel counts",
             ),
         ),
     ),
@@ -811,7 +709,7 @@ ENTRIES: tuple[Entry, ...] = (
         "log_probs",
         "Categorical NLL of class indices given log-probabilities",
         curve="two_class_log_probs",
-        torch_twin="nll_loss",
+        twin=True,
     ),
     _entry(
         "generalized_cross_entropy",
@@ -827,7 +725,7 @@ ENTRIES: tuple[Entry, ...] = (
         "classification",
         "values",
         "Categorical NLL of a linear projection, chunked: the (tokens x classes) logits never exist",
-        torch_twin="linear_cross_entropy",
+        twin=True,
         kernel="linear_cross_entropy_chunk",
     ),
     # ---- binary: Bernoulli NLL -----------------------------------------------------------------
@@ -838,41 +736,31 @@ ENTRIES: tuple[Entry, ...] = (
         "logits",
         "sigmoid binary cross-entropy (Bernoulli NLL): pos_weight, label smoothing",
         curve="logits",
-        torch_twin="binary_cross_entropy_with_logits",
+        twin=True,
         kernel="sigmoid_focal_rows",
         roster=(
             Roster("binary", "bce", "BCE", note="Bernoulli negative log-likelihood: the baseline", order=0),
-            Roster(
+            _weighted(
                 "binary",
-                "weighted-bce",
-                "weighted BCE",
+                "bce",
+                "BCE",
                 _pos_weight,
-                note="positives weighted by n_neg/n_pos (pos_weight): balances the classes, shifts probabilities up",
-                order=1,
+                "positives weighted by n_neg/n_pos (pos_weight): balances the classes, shifts probabilities up",
+                default=True,
             ),
-            Roster(
+            _smoothed(
                 "binary",
-                "smooth-bce",
-                "label-smoothed BCE",
-                lambda c: {"label_smoothing": SMOOTHING},
-                note=f"targets pulled to {SMOOTHING / 2:g} / {1 - SMOOTHING / 2:g} (label_smoothing={SMOOTHING:g})",
-                order=5,
+                "bce",
+                "BCE",
+                f"targets pulled to {SMOOTHING / 2:g} / {1 - SMOOTHING / 2:g} (label_smoothing={SMOOTHING:g})",
             ),
-            Roster(
+            Roster("multilabel", "bce", "BCE", note="one Bernoulli negative log-likelihood per label: the baseline"),
+            _weighted(
                 "multilabel",
                 "bce",
                 "BCE",
-                note="one Bernoulli negative log-likelihood per label: the baseline",
-                order=0,
-            ),
-            Roster(
-                "multilabel",
-                "weighted-bce",
-                "weighted BCE",
                 _label_pos_weight,
-                default=False,
-                note="each label's positives weighted by its n_neg/n_pos (pos_weight per label)",
-                order=1,
+                "each label's positives weighted by its n_neg/n_pos (pos_weight per label)",
             ),
         ),
     ),
@@ -883,7 +771,7 @@ ENTRIES: tuple[Entry, ...] = (
         "probs",
         "binary cross-entropy on probabilities (Bernoulli NLL, no link)",
         curve="probs",
-        torch_twin="binary_cross_entropy",
+        twin=True,
     ),
     # ---- focal and Poly-1: reweighted NLLs ----------------------------------------------------------
     _entry(
@@ -895,31 +783,13 @@ ENTRIES: tuple[Entry, ...] = (
         curve="logits",
         kernel="sigmoid_focal_rows",
         roster=(
-            Roster(
-                "binary",
-                "focal",
-                "focal",
-                lambda c: {"gamma": FOCAL_GAMMA},
-                note=f"sigmoid focal loss, gamma={FOCAL_GAMMA:g}, no alpha: down-weights easy examples",
-                order=2,
+            _focal(
+                "binary", f"sigmoid focal loss, gamma={FOCAL_GAMMA:g}, no alpha: down-weights easy examples", order=2
             ),
-            Roster(
-                "binary",
-                "cb-focal",
-                "class-balanced focal",
-                lambda c: {"gamma": FOCAL_GAMMA},
-                sample_weights=_class_balanced,
-                note=f"focal (gamma={FOCAL_GAMMA:g}) x class-balanced weights, beta={CB_BETA} (Cui et al., 2019)",
-                order=3,
+            _class_balanced_focal(
+                "binary", f"focal (gamma={FOCAL_GAMMA:g}) x class-balanced weights, beta={CB_BETA} (Cui et al., 2019)"
             ),
-            Roster(
-                "multilabel",
-                "focal",
-                "focal",
-                lambda c: {"gamma": FOCAL_GAMMA},
-                note=f"sigmoid focal loss per label, gamma={FOCAL_GAMMA:g}, no alpha",
-                order=3,
-            ),
+            _focal("multilabel", f"sigmoid focal loss per label, gamma={FOCAL_GAMMA:g}, no alpha", order=3),
         ),
     ),
     _entry(
@@ -938,30 +808,13 @@ ENTRIES: tuple[Entry, ...] = (
         "Categorical NLL reweighted by (1-p_c)^gamma and alpha_c (softmax focal loss)",
         curve="two_class",
         roster=(
-            Roster(
-                "multiclass",
-                "focal",
-                "focal",
-                lambda c: {"gamma": FOCAL_GAMMA},
-                note=f"softmax focal loss, gamma={FOCAL_GAMMA:g}",
-                order=2,
+            _focal("multiclass", f"softmax focal loss, gamma={FOCAL_GAMMA:g}", order=2),
+            _class_balanced_focal(
+                "multiclass", f"focal (gamma={FOCAL_GAMMA:g}) x class-balanced weights, beta={CB_BETA}", default=False
             ),
-            Roster(
-                "multiclass",
-                "cb-focal",
-                "class-balanced focal",
-                lambda c: {"gamma": FOCAL_GAMMA},
-                sample_weights=_class_balanced,
-                default=False,
-                note=f"focal (gamma={FOCAL_GAMMA:g}) x class-balanced weights, beta={CB_BETA}",
-                order=3,
-            ),
-            Roster(
+            _focal(
                 "segmentation",
-                "focal",
-                "focal",
-                lambda c: {"gamma": FOCAL_GAMMA},
-                note=f"per-pixel softmax focal loss, gamma={FOCAL_GAMMA:g}: easy (background) pixels go quiet",
+                f"per-pixel softmax focal loss, gamma={FOCAL_GAMMA:g}: easy (background) pixels go quiet",
                 order=4,
             ),
         ),
@@ -1004,7 +857,7 @@ ENTRIES: tuple[Entry, ...] = (
                 "multiclass",
                 "poly1",
                 "poly-1",
-                lambda c: {"epsilon": POLY_EPSILON},
+                _fixed(epsilon=POLY_EPSILON),
                 note=f"CE + epsilon*(1 - p_t), epsilon={POLY_EPSILON:g}",
                 order=4,
             ),
@@ -1030,7 +883,7 @@ ENTRIES: tuple[Entry, ...] = (
                 "binary",
                 "poly1",
                 "poly-1",
-                lambda c: {"epsilon": POLY_EPSILON, "gamma": 0.0},
+                _fixed(epsilon=POLY_EPSILON, gamma=0.0),
                 note=f"BCE + epsilon*(1 - p_t), epsilon={POLY_EPSILON:g} (Leng et al., 2022; poly-1 focal "
                 "with gamma=0)",
                 order=4,
@@ -1086,7 +939,7 @@ ENTRIES: tuple[Entry, ...] = (
                 "segmentation",
                 "tversky",
                 "Tversky",
-                lambda c: {"alpha": TVERSKY_ALPHA, "beta": TVERSKY_BETA},
+                _fixed(alpha=TVERSKY_ALPHA, beta=TVERSKY_BETA),
                 note=f"Tversky loss, alpha={TVERSKY_ALPHA:g} (false positives), beta={TVERSKY_BETA:g} "
                 "(false negatives): leans toward recall",
                 order=5,
@@ -1143,7 +996,7 @@ ENTRIES: tuple[Entry, ...] = (
         "values",
         "squared error: Gaussian NLL with fixed variance",
         curve="logits",
-        torch_twin="mse_loss",
+        twin=True,
         roster=(
             Roster(
                 "regression",
@@ -1161,7 +1014,7 @@ ENTRIES: tuple[Entry, ...] = (
         "values",
         "absolute error: Laplace NLL with fixed scale (median regression)",
         curve="logits",
-        torch_twin="l1_loss",
+        twin=True,
         roster=(
             Roster(
                 "regression",
@@ -1179,7 +1032,7 @@ ENTRIES: tuple[Entry, ...] = (
         "values",
         "Huber / beta: Gaussian core, Laplace tails, unit tail slope",
         curve="logits",
-        torch_twin="smooth_l1_loss",
+        twin=True,
     ),
     _entry(
         "huber_loss",
@@ -1188,13 +1041,13 @@ ENTRIES: tuple[Entry, ...] = (
         "values",
         "Huber: NLL of Huber's density (Gaussian core, Laplace tails)",
         curve="logits",
-        torch_twin="huber_loss",
+        twin=True,
         roster=(
             Roster(
                 "regression",
                 "huber",
                 "Huber",
-                lambda c: {"delta": HUBER_DELTA},
+                _fixed(delta=HUBER_DELTA),
                 note=f"quadratic within delta={HUBER_DELTA:g} training standard deviations, linear beyond",
                 order=2,
             ),
@@ -1207,7 +1060,7 @@ ENTRIES: tuple[Entry, ...] = (
         "values",
         "Gaussian NLL with a predicted variance (heteroscedastic)",
         curve=lambda f, z, y: f(z, _full(z, y), torch.ones_like(z), reduction="none"),
-        torch_twin="gaussian_nll_loss",
+        twin=True,
         roster=(
             Roster(
                 "regression",
@@ -1227,7 +1080,7 @@ ENTRIES: tuple[Entry, ...] = (
         "values",
         "Poisson NLL; input is the log-rate (log_input=True) or the rate",
         curve="logits",
-        torch_twin="poisson_nll_loss",
+        twin=True,
     ),
     _entry(
         "log_cosh_loss",
@@ -1245,7 +1098,7 @@ ENTRIES: tuple[Entry, ...] = (
         "logits",
         "logistic loss on ±1 labels, softplus(-y x)",
         curve=lambda f, z, y: f(z, _full(z, 2 * y - 1), reduction="none"),
-        torch_twin="soft_margin_loss",
+        twin=True,
     ),
     _entry(
         "multilabel_soft_margin_loss",
@@ -1254,7 +1107,7 @@ ENTRIES: tuple[Entry, ...] = (
         "logits",
         "multi-label sigmoid cross-entropy averaged over classes",
         curve=lambda f, z, y: f(z.unsqueeze(-1), _full(z, y).unsqueeze(-1), reduction="none"),
-        torch_twin="multilabel_soft_margin_loss",
+        twin=True,
     ),
     _entry(
         "multi_margin_loss",
@@ -1263,7 +1116,7 @@ ENTRIES: tuple[Entry, ...] = (
         "logits",
         "multi-class hinge loss (margin against every wrong class)",
         curve="two_class",
-        torch_twin="multi_margin_loss",
+        twin=True,
     ),
     _entry(
         "multilabel_margin_loss",
@@ -1271,7 +1124,7 @@ ENTRIES: tuple[Entry, ...] = (
         "classification",
         "logits",
         "multi-label hinge loss on -1-padded label lists",
-        torch_twin="multilabel_margin_loss",
+        twin=True,
     ),
     _entry(
         "hinge_loss",
@@ -1303,7 +1156,7 @@ ENTRIES: tuple[Entry, ...] = (
         "ranking",
         "values",
         "pairwise ranking hinge on a score difference (a margin loss, not a likelihood)",
-        torch_twin="margin_ranking_loss",
+        twin=True,
     ),
     _entry(
         "hinge_embedding_loss",
@@ -1311,7 +1164,7 @@ ENTRIES: tuple[Entry, ...] = (
         "ranking",
         "values",
         "hinge on distances of similar/dissimilar pairs (margin loss)",
-        torch_twin="hinge_embedding_loss",
+        twin=True,
     ),
     _entry(
         "cosine_embedding_loss",
@@ -1319,7 +1172,7 @@ ENTRIES: tuple[Entry, ...] = (
         "ranking",
         "values",
         "cosine-similarity margin loss on embedding pairs",
-        torch_twin="cosine_embedding_loss",
+        twin=True,
     ),
     _entry(
         "triplet_margin_loss",
@@ -1327,7 +1180,7 @@ ENTRIES: tuple[Entry, ...] = (
         "ranking",
         "values",
         "triplet margin loss with an L_p distance (metric learning)",
-        torch_twin="triplet_margin_loss",
+        twin=True,
     ),
     _entry(
         "triplet_margin_with_distance_loss",
@@ -1335,7 +1188,7 @@ ENTRIES: tuple[Entry, ...] = (
         "ranking",
         "values",
         "triplet margin loss with any distance function",
-        torch_twin="triplet_margin_with_distance_loss",
+        twin=True,
     ),
     # ---- divergences ---------------------------------------------------------------------------
     _entry(
@@ -1349,7 +1202,7 @@ ENTRIES: tuple[Entry, ...] = (
             torch.nn.functional.one_hot(torch.full(z.shape, y, dtype=torch.long), 2).to(z.dtype),
             reduction="none",
         ).sum(-1),
-        torch_twin="kl_div",
+        twin=True,
         reductions=("none", "mean", "sum", "batchmean"),
     ),
     _entry(

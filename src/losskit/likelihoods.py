@@ -277,7 +277,63 @@ def _pair(output: Output, what: str) -> tuple[Tensor, Tensor]:
     return loc, par
 
 
-class Gaussian(Likelihood[Output]):
+class _LocationScale(Likelihood[Output]):
+    """An identity-link family with a location μ (the output) and a fixed or predicted spread.
+
+    A subclass names its spread parameter (``_spread``: what the model predicts with ``scale=None``),
+    says how a fixed ``scale`` gives it (:meth:`_fixed_spread`) and names its two losses (fixed and
+    predicted spread); the location is the prediction."""
+
+    link_name = "identity"
+    _spread = "scale"
+    _location = "the location"
+    _output_pair = "(loc, scale)"
+    _spread_per_row = False  # a predicted spread of loc.shape[:-1] is one per row
+    _losses: tuple[str | None, str | None] = (None, None)  # the functional loss for fixed, predicted spread
+
+    def __init__(self, scale: float | None = 1.0, *, eps: float = 1e-6) -> None:
+        if scale is not None:
+            number(scale, "scale", low=0.0, low_open=True)
+        self.scale = scale
+        self.eps = number(eps, "eps", low=0.0)
+        self.loss = self._losses[scale is None]
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        return f"{name}(scale={self.scale})" if self.scale is not None else f"{name}(scale=None, eps={self.eps})"
+
+    def _fixed_spread(self, scale: float) -> float:
+        return scale
+
+    def _params(self, output: Output) -> tuple[Tensor, Tensor]:
+        """(loc, spread), the spread broadcastable to loc and clamped at ``eps`` when predicted."""
+        if self.scale is not None:
+            if isinstance(output, (tuple, list)):
+                raise TypeError(
+                    f"output must be a tensor ({self._location}) when the scale is fixed; "
+                    f"use {type(self).__name__}(scale=None) to pass {self._output_pair}"
+                )
+            loc = floating(output, "output")
+            return loc, torch.full((), self._fixed_spread(self.scale), dtype=loc.dtype, device=loc.device)
+        loc, spread = _pair(output, self._spread)
+        if self._spread_per_row and spread.shape != loc.shape and spread.shape == loc.shape[:-1]:
+            spread = spread.unsqueeze(-1)
+        return loc, _clamp_min_keep_grad(spread, self.eps)
+
+    def link(self, output: Output) -> Output:
+        """Identity: the location (and the spread when predicted)."""
+        return output
+
+    def mean(self, output: Output) -> Tensor:
+        """The location μ (the mean of either family)."""
+        return self._params(output)[0]
+
+    def predict(self, output: Output) -> Tensor:
+        """The location μ: the minimiser of the expected loss (squared error: the mean; absolute: the median)."""
+        return self._params(output)[0]
+
+
+class Gaussian(_LocationScale):
     r"""Gaussian likelihood with an identity link, with a fixed standard deviation or a predicted variance.
 
     **Fixed** ``scale=σ`` (default 1): the output is the mean :math:`\mu`.
@@ -316,45 +372,15 @@ class Gaussian(Likelihood[Output]):
         ICNN 1994 (predicted variance); PyTorch, ``torch.nn.GaussianNLLLoss``.
     """
 
-    link_name = "identity"
     inference = "the mean μ"
+    _spread = "var"
+    _location = "the mean"
+    _output_pair = "(mean, var)"
+    _spread_per_row = True  # one variance per row, as gaussian_nll_loss
+    _losses = ("mse_loss", "gaussian_nll_loss")
 
-    def __init__(self, scale: float | None = 1.0, *, eps: float = 1e-6) -> None:
-        if scale is not None:
-            number(scale, "scale", low=0.0, low_open=True)
-        self.scale = scale
-        self.eps = number(eps, "eps", low=0.0)
-        self.loss = "mse_loss" if scale is not None else "gaussian_nll_loss"
-
-    def __repr__(self) -> str:
-        return f"Gaussian(scale={self.scale})" if self.scale is not None else f"Gaussian(scale=None, eps={self.eps})"
-
-    def _params(self, output: Output) -> tuple[Tensor, Tensor]:
-        """(loc, variance), the variance broadcastable to loc."""
-        if self.scale is not None:
-            if isinstance(output, (tuple, list)):
-                raise TypeError(
-                    "output must be a tensor (the mean) when the scale is fixed; "
-                    "use Gaussian(scale=None) to pass (mean, var)"
-                )
-            loc = floating(output, "output")
-            return loc, torch.full((), self.scale**2, dtype=loc.dtype, device=loc.device)
-        loc, var = _pair(output, "var")
-        if var.shape != loc.shape and var.shape == loc.shape[:-1]:  # one variance per row, as gaussian_nll_loss
-            var = var.unsqueeze(-1)
-        return loc, _clamp_min_keep_grad(var, self.eps)
-
-    def link(self, output: Output) -> Output:
-        """Identity: the mean (and the variance when predicted)."""
-        return output
-
-    def mean(self, output: Output) -> Tensor:
-        """The mean μ."""
-        return self._params(output)[0]
-
-    def predict(self, output: Output) -> Tensor:
-        """The mean μ (the minimiser of the expected squared error)."""
-        return self._params(output)[0]
+    def _fixed_spread(self, scale: float) -> float:
+        return scale**2  # the variance σ²
 
     def log_prob(self, output: Output, target: Tensor) -> Tensor:
         """``−(y−μ)²/(2v) − ½ log v − ½ log 2π``, element-wise."""
@@ -380,7 +406,7 @@ class Gaussian(Likelihood[Output]):
         return _loss("mse_loss")(output, target, reduction=reduction)
 
 
-class Laplace(Likelihood[Output]):
+class Laplace(_LocationScale):
     r"""Laplace likelihood with an identity link, with a fixed scale ``b`` or a predicted one.
 
     **Fixed** ``scale=b`` (default 1): the output is the location :math:`\mu`.
@@ -411,47 +437,15 @@ class Laplace(Likelihood[Output]):
         tensor(0.7500)
         >>> Laplace().nll(mu, y, full=True)  # l1 + log 2
         tensor(1.4431)
+        >>> Laplace(scale=None).nll((mu, torch.tensor([1.0, 0.5])), y)  # predicted b: |y-μ|/b + log b
+        tensor(0.9034)
 
     References:
         Kotz, Kozubowski & Podgórski, *The Laplace Distribution and Generalizations*, 2001.
     """
 
-    link_name = "identity"
     inference = "the median μ"
-
-    def __init__(self, scale: float | None = 1.0, *, eps: float = 1e-6) -> None:
-        if scale is not None:
-            number(scale, "scale", low=0.0, low_open=True)
-        self.scale = scale
-        self.eps = number(eps, "eps", low=0.0)
-        self.loss = "l1_loss" if scale is not None else None
-
-    def __repr__(self) -> str:
-        return f"Laplace(scale={self.scale})" if self.scale is not None else f"Laplace(scale=None, eps={self.eps})"
-
-    def _params(self, output: Output) -> tuple[Tensor, Tensor]:
-        if self.scale is not None:
-            if isinstance(output, (tuple, list)):
-                raise TypeError(
-                    "output must be a tensor (the location) when the scale is fixed; "
-                    "use Laplace(scale=None) to pass (loc, scale)"
-                )
-            loc = floating(output, "output")
-            return loc, torch.full((), self.scale, dtype=loc.dtype, device=loc.device)
-        loc, b = _pair(output, "scale")
-        return loc, _clamp_min_keep_grad(b, self.eps)
-
-    def link(self, output: Output) -> Output:
-        """Identity: the location (and the scale when predicted)."""
-        return output
-
-    def mean(self, output: Output) -> Tensor:
-        """The location μ (mean, median and mode of a Laplace)."""
-        return self._params(output)[0]
-
-    def predict(self, output: Output) -> Tensor:
-        """The median μ."""
-        return self._params(output)[0]
+    _losses = ("l1_loss", None)
 
     def log_prob(self, output: Output, target: Tensor) -> Tensor:
         """``−|y−μ|/b − log 2b``, element-wise."""

@@ -27,6 +27,7 @@ from torch.autograd.function import once_differentiable
 
 from .. import _checks, _reduction
 from .._reduction import Sums, check_all_ignored, check_reduction, denominator
+from ..functional._cross_entropy import linear_inputs
 from . import _comm
 
 __all__ = ["vocab_parallel_cross_entropy", "vocab_parallel_linear_cross_entropy"]
@@ -659,27 +660,12 @@ def vocab_parallel_linear_cross_entropy(
 
 
 def linear_cross_entropy_parts(
-    input,
-    weight_shard,
-    target,
-    group,
-    bias_shard,
-    weight,
-    ignore_index,
-    label_smoothing,
-    z_loss,
-    chunk_size,
-    per_row: bool,
+    input, weight_shard, target, group, bias_shard, weight, ignore_index, label_smoothing, z_loss, chunk_size, per_row
 ) -> Parts:
-    """:func:`vocab_parallel_linear_cross_entropy` before its reduction (``out``: rows, or their sum)."""
+    """:func:`vocab_parallel_linear_cross_entropy` before its reduction (``out``: the rows where ``per_row``,
+    else their sum)."""
     fn = "vocab_parallel_linear_cross_entropy"
-    x = _checks.floating(input, "input")
-    lw = _checks.floating(weight_shard, "weight_shard")
-    if x.dim() not in (1, 2):
-        raise ValueError(
-            f"{fn}: input must have shape (N, H) or (H,), got {tuple(x.shape)}; flatten leading dims "
-            "with input.flatten(0, -2) and target.flatten()"
-        )
+    x, lw = linear_inputs(fn, input, weight_shard, "weight_shard", "H")
     if lw.dim() != 2 or lw.shape[1] != x.shape[-1]:
         raise ValueError(f"{fn}: weight_shard must have shape (C_r, H={x.shape[-1]}), got {tuple(lw.shape)}")
     if bias_shard is not None:

@@ -2,9 +2,22 @@
 
 This is losskit's source of truth: every module in :mod:`losskit.nn` and every fused kernel in
 :mod:`losskit.kernels` must give the numbers these functions give. One private module per topic,
-re-exported here name by name.
+re-exported here name by name; ``__all__`` is the stems' own lists, topic by topic.
 """
 
+from . import (
+    _binary,
+    _class_weights,
+    _combine,
+    _cross_entropy,
+    _divergence,
+    _focal,
+    _labels,
+    _margin,
+    _poly,
+    _regression,
+    _segmentation,
+)
 from ._binary import binary_cross_entropy, binary_cross_entropy_with_logits
 from ._class_weights import class_balanced_weights, class_counts, inverse_frequency_weights
 from ._combine import Activations, combined_loss, combined_loss_components, precomputed
@@ -47,69 +60,17 @@ from ._segmentation import (
     tversky_loss,
 )
 
+# the API pages list the names in this order: topic by topic, each stem's names in its own order
 __all__ = [
-    # cross-entropy (Categorical NLL)
-    "cross_entropy",
-    "nll_loss",
-    "linear_cross_entropy",
-    "generalized_cross_entropy",
-    # binary cross-entropy (Bernoulli NLL)
-    "binary_cross_entropy_with_logits",
-    "binary_cross_entropy",
-    # focal and Poly-1 (reweighted NLLs)
-    "sigmoid_focal_loss",
-    "binary_focal_loss",
-    "focal_loss",
-    "asymmetric_loss",
-    "asymmetric_single_label_loss",
-    "poly1_cross_entropy",
-    "poly1_focal_loss",
-    "poly1_sigmoid_focal_loss",
-    # segmentation (overlap measures)
-    "dice_loss",
-    "jaccard_loss",
-    "tversky_loss",
-    "focal_tversky_loss",
-    "generalized_dice_loss",
-    "lovasz_hinge_loss",
-    "lovasz_softmax_loss",
-    "mcc_loss",
-    # regression (Gaussian, Laplace, Huber, Poisson NLLs)
-    "mse_loss",
-    "l1_loss",
-    "smooth_l1_loss",
-    "huber_loss",
-    "gaussian_nll_loss",
-    "poisson_nll_loss",
-    "log_cosh_loss",
-    # margin losses
-    "soft_margin_loss",
-    "multilabel_soft_margin_loss",
-    "multi_margin_loss",
-    "multilabel_margin_loss",
-    "margin_ranking_loss",
-    "hinge_embedding_loss",
-    "cosine_embedding_loss",
-    "triplet_margin_loss",
-    "triplet_margin_with_distance_loss",
-    "hinge_loss",
-    "squared_hinge_loss",
-    "categorical_hinge_loss",
-    # divergences
-    "kl_div",
-    "generalized_kl_divergence",
-    "jsd_cross_entropy",
-    "entropy",
-    "kl_divergence",
-    "js_divergence",
-    # class weights and targets
-    "class_counts",
-    "class_balanced_weights",
-    "inverse_frequency_weights",
-    "smooth_labels",
-    # combinations
-    "combined_loss",
-    "combined_loss_components",
-    "precomputed",
-    "Activations",
+    *_cross_entropy.__all__,  # cross-entropy (Categorical NLL)
+    *_binary.__all__,  # binary cross-entropy (Bernoulli NLL)
+    *_focal.__all__,  # focal and Poly-1 (reweighted NLLs)
+    *_poly.__all__,
+    *_segmentation.__all__,  # overlap measures
+    *_regression.__all__,  # Gaussian, Laplace, Huber, Poisson NLLs
+    *_margin.__all__,  # margin losses
+    *_divergence.__all__,  # divergences
+    *_class_weights.__all__,  # class weights and targets
+    *_labels.__all__,
+    *_combine.__all__,  # combinations
 ]

@@ -144,15 +144,10 @@ def binary_cross_entropy_with_logits(
         target_threshold=target_threshold,
     )
     rows = _dispatch.kernel("sigmoid_focal_rows", b, alpha=None, gamma=0.0, reduction=reduction)
-    if rows is None:
-        dt = b.out_dtype  # torch's dtype: its kernel computes half inputs in float32 per element, no copy
-        rows = F.binary_cross_entropy_with_logits(
-            _in(b.logits, dt),
-            b.smoothed_target(dt),
-            _in(b.weight, dt),
-            reduction="none",
-            pos_weight=_in(b.pos_weight, dt),
-        )
+    if rows is None:  # torch's op in torch's dtype, its reduction included (one pass forward, one backward)
+        dt = b.out_dtype  # half inputs stay half: torch's kernel computes each term in float32, no copy
+        x, y, w, pw = _in(b.logits, dt), b.smoothed_target(dt), _in(b.weight, dt), _in(b.pos_weight, dt)
+        return F.binary_cross_entropy_with_logits(x, y, w, reduction=reduction, pos_weight=pw)
     return _reduction.reduce(rows, reduction).to(b.out_dtype)
 
 

@@ -593,6 +593,19 @@ def _unfused_rows(logits, target, weight, ignore_index, eps, zeta, cap):
 _lce_op.register_autograd(_lce_backward, setup_context=_lce_setup)
 
 
+def linear_inputs(fn: str, input: object, linear_weight: object, weight_name: str, features: str) -> tuple:
+    """``(input, linear_weight)`` of a linear cross-entropy, both floating, ``input`` ``(N, features)`` or
+    ``(features,)``; the weight's shape is the caller's to check (a full head or a vocabulary shard)."""
+    x = _checks.floating(input, "input")
+    lw = _checks.floating(linear_weight, weight_name)
+    if x.dim() not in (1, 2):
+        raise ValueError(
+            f"{fn}: input must have shape (N, {features}) or ({features},), got {tuple(x.shape)}; "
+            "flatten leading dims with input.flatten(0, -2) and target.flatten()"
+        )
+    return x, lw
+
+
 def _gemm_dtype(fn: str, x: Tensor, lw: Tensor) -> torch.dtype:
     """The dtype of the projection: autocast's where it is on, else the common dtype of input and weight."""
     if torch.is_autocast_enabled(x.device.type) and x.dtype.is_floating_point:
@@ -713,13 +726,7 @@ def linear_cross_entropy(
             all_ignored=all_ignored,
         )
     all_ignored = check_all_ignored(all_ignored)
-    x = _checks.floating(input, "input")
-    lw = _checks.floating(linear_weight, "linear_weight")
-    if x.dim() not in (1, 2):
-        raise ValueError(
-            f"{fn}: input must have shape (N, in_features) or (in_features,), got {tuple(x.shape)}; "
-            "flatten leading dims with input.flatten(0, -2) and target.flatten()"
-        )
+    x, lw = linear_inputs(fn, input, linear_weight, "linear_weight", "in_features")
     if lw.dim() < 2 or lw.shape[-1] != x.shape[-1]:
         raise ValueError(
             f"{fn}: linear_weight must have shape (C, ..., in_features={x.shape[-1]}), got {tuple(lw.shape)}"

@@ -207,13 +207,12 @@ def js_divergence(p: Tensor, q: Tensor, *, dim: int = -1, log_input: bool = Fals
     both are scored by the mixture model m (a measure, not a loss: no link, no reduction).
 
     Args:
-        p: probabilities (or log-probabilities if ``log_input``), distributions along ``dim``.
-        q: same as ``p`` (shapes must broadcast; same number of outcomes).
-        dim: the dimension that holds the outcomes.
-        log_input: ``p`` and ``q`` hold log-probabilities.
+        p, q: two distributions along ``dim``, as for :func:`kl_divergence` (probabilities, or
+            log-probabilities if ``log_input``; broadcastable, the same number of outcomes).
+        dim, log_input: as for :func:`kl_divergence`.
 
     Returns:
-        the broadcast shape of ``p`` and ``q`` without ``dim``.
+        one divergence per pair of distributions: the broadcast shape without ``dim``.
 
     Example:
         >>> import torch

@@ -51,6 +51,42 @@ def _gamma(value: object, fn: str, name: str = "gamma") -> float:
     return _checks.number(value, name, low=0.0, fn=fn, hint="0 turns the focusing off; the paper uses 2")
 
 
+def binary_focal_inputs(
+    fn: str, x, target, weight, pos_weight, alpha, ignore_index, label_smoothing, *, takes: str = "logits"
+):
+    """:func:`~losskit._checks.binary_inputs` of the sigmoid family: ``weight``, ``pos_weight`` and ``alpha``
+    along the class dimension 1 (a ``(C,)`` tensor applies per class), ``x`` the logits or (``takes="probs"``)
+    the probabilities."""
+    return _checks.binary_inputs(
+        fn,
+        x,
+        target,
+        weight=weight,
+        pos_weight=pos_weight,
+        alpha=alpha,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        takes=takes,
+    )
+
+
+def _focusing(fn: str, gamma: object, soft_target: object, reduced_threshold: object, normalized: object):
+    """The focusing options of the sigmoid focal losses, checked: ``(gamma, peers, reduced_threshold)``, where
+    ``peers`` says ``soft_target="peers"`` (smp's ``reduced_threshold`` and ``normalized`` need it)."""
+    gamma, peers = _gamma(gamma, fn), _soft_target(soft_target, reduced_threshold, normalized, fn) == "peers"
+    if reduced_threshold is not None:
+        reduced_threshold = _checks.number(
+            reduced_threshold,
+            "reduced_threshold",
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            fn=fn,
+            hint="smp uses 0.5; None turns it off",
+        )
+    return gamma, peers, reduced_threshold
+
+
 def _log_p_and_log_q(b, probs: bool) -> tuple[Tensor, Tensor]:
     """``(log p, log(1 - p))`` in the compute dtype: log-sigmoid of logits (exact for any z), or the logs of
     probabilities clamped at -100 as torch's ``binary_cross_entropy`` does (gradient 0 where p is 0 or 1)."""
@@ -210,37 +246,14 @@ def sigmoid_focal_loss(
     """
     fn = "sigmoid_focal_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
-    b = _checks.binary_inputs(
-        fn,
-        logits,
-        target,
-        weight=weight,
-        pos_weight=pos_weight,
-        alpha=alpha,
-        ignore_index=ignore_index,
-        label_smoothing=label_smoothing,
-    )
-    gamma, peers = _gamma(gamma, fn), _soft_target(soft_target, reduced_threshold, normalized, fn) == "peers"
-    if reduced_threshold is not None:
-        reduced_threshold = _checks.number(
-            reduced_threshold,
-            "reduced_threshold",
-            low=0.0,
-            high=1.0,
-            low_open=True,
-            fn=fn,
-            hint="smp uses 0.5; None turns it off",
-        )
+    b = binary_focal_inputs(fn, logits, target, weight, pos_weight, alpha, ignore_index, label_smoothing)
+    gamma, peers, threshold = _focusing(fn, gamma, soft_target, reduced_threshold, normalized)
     if peers:
-        return reduce_binary(
-            peers_rows(b, alpha=b.alpha, gamma=gamma, reduced_threshold=reduced_threshold, normalized=normalized),
-            b,
-            reduction,
-            all_ignored,
-        )
-    rows = _dispatch.kernel("sigmoid_focal_rows", b, alpha=b.alpha, gamma=gamma, reduction=reduction)
-    if rows is None:
-        rows = sigmoid_rows(b, alpha=b.alpha, gamma_pos=gamma, gamma_neg=gamma)
+        rows = peers_rows(b, alpha=b.alpha, gamma=gamma, reduced_threshold=threshold, normalized=normalized)
+    else:
+        rows = _dispatch.kernel("sigmoid_focal_rows", b, alpha=b.alpha, gamma=gamma, reduction=reduction)
+        if rows is None:
+            rows = sigmoid_rows(b, alpha=b.alpha, gamma_pos=gamma, gamma_neg=gamma)
     return reduce_binary(rows, b, reduction, all_ignored)
 
 
@@ -314,32 +327,10 @@ def binary_focal_loss(
     """
     fn = "binary_focal_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
-    b = _checks.binary_inputs(
-        fn,
-        probs,
-        target,
-        weight=weight,
-        pos_weight=pos_weight,
-        alpha=alpha,
-        ignore_index=ignore_index,
-        label_smoothing=label_smoothing,
-        takes="probs",
-    )
-    gamma, peers = _gamma(gamma, fn), _soft_target(soft_target, reduced_threshold, normalized, fn) == "peers"
-    if reduced_threshold is not None:
-        reduced_threshold = _checks.number(
-            reduced_threshold,
-            "reduced_threshold",
-            low=0.0,
-            high=1.0,
-            low_open=True,
-            fn=fn,
-            hint="smp uses 0.5; None turns it off",
-        )
+    b = binary_focal_inputs(fn, probs, target, weight, pos_weight, alpha, ignore_index, label_smoothing, takes="probs")
+    gamma, peers, threshold = _focusing(fn, gamma, soft_target, reduced_threshold, normalized)
     if peers:
-        rows = peers_rows(
-            b, alpha=b.alpha, gamma=gamma, reduced_threshold=reduced_threshold, normalized=normalized, probs=True
-        )
+        rows = peers_rows(b, alpha=b.alpha, gamma=gamma, reduced_threshold=threshold, normalized=normalized, probs=True)
     else:
         rows = sigmoid_rows(b, alpha=b.alpha, gamma_pos=gamma, gamma_neg=gamma, probs=True)
     return reduce_binary(rows, b, reduction, all_ignored)
@@ -458,15 +449,7 @@ def asymmetric_loss(
     """
     fn = "asymmetric_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
-    b = _checks.binary_inputs(
-        fn,
-        logits,
-        target,
-        weight=weight,
-        pos_weight=pos_weight,
-        ignore_index=ignore_index,
-        label_smoothing=label_smoothing,
-    )
+    b = binary_focal_inputs(fn, logits, target, weight, pos_weight, None, ignore_index, label_smoothing)  # no alpha
     gp, gn = _gamma(gamma_pos, fn, "gamma_pos"), _gamma(gamma_neg, fn, "gamma_neg")
     clip = _checks.number(clip, "clip", low=0.0, high=1.0, high_open=True, fn=fn, hint="0 turns the shift off")
     return reduce_binary(sigmoid_rows(b, alpha=None, gamma_pos=gp, gamma_neg=gn, clip=clip), b, reduction, all_ignored)
@@ -525,8 +508,11 @@ def softmax_rows(c, *, alpha: Alpha, gamma: float, epsilon: float = 0.0) -> Tens
     return rows
 
 
-def class_focal_inputs(fn: str, logits, target, *, weight, ignore_index, label_smoothing):
-    """``class_inputs`` of the softmax family: smoothing in [0, 1), probability targets in [0, 1]."""
+def softmax_inputs(
+    fn: str, logits, target, weight, ignore_index, label_smoothing, sample_weight, *, probs_allowed: bool = True
+):
+    """``(class_inputs, sample weights or None)`` of the softmax family: smoothing in [0, 1), probability
+    targets in [0, 1], a lower-precision ``weight`` widened, ``sample_weight`` of the shape of the loss per item."""
     c = _checks.class_inputs(
         fn,
         logits,
@@ -535,10 +521,11 @@ def class_focal_inputs(fn: str, logits, target, *, weight, ignore_index, label_s
         ignore_index=ignore_index,
         label_smoothing=label_smoothing,
         smoothing_high_open=True,
+        probs_allowed=probs_allowed,
     )
     if c.probs:
         _checks.values_in(c.target, "target", low=0.0, high=1.0, fix="class probabilities lie in [0, 1]")
-    return c
+    return c, _checks.sample_weights(sample_weight, _item_shape(c) if c.probs else c.target.shape, fn=fn)
 
 
 def focal_loss(
@@ -622,10 +609,7 @@ def focal_loss(
     """
     fn = "focal_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
-    c = class_focal_inputs(
-        fn, logits, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing
-    )
-    s = _checks.sample_weights(sample_weight, _item_shape(c) if c.probs else c.target.shape, fn=fn)
+    c, s = softmax_inputs(fn, logits, target, weight, ignore_index, label_smoothing, sample_weight)
     alpha, gamma = class_alpha(alpha, c, fn), _gamma(gamma, fn)
     return _reduce_rows(softmax_rows(c, alpha=alpha, gamma=gamma), c, s, reduction, all_ignored)
 
@@ -695,18 +679,8 @@ def asymmetric_single_label_loss(
     """
     fn = "asymmetric_single_label_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
-    c = _checks.class_inputs(
-        fn,
-        logits,
-        target,
-        weight=_widened(weight, logits),
-        ignore_index=ignore_index,
-        label_smoothing=label_smoothing,
-        smoothing_high_open=True,
-        probs_allowed=False,
-    )
+    c, s = softmax_inputs(fn, logits, target, weight, ignore_index, label_smoothing, sample_weight, probs_allowed=False)
     gp, gn = _gamma(gamma_pos, fn, "gamma_pos"), _gamma(gamma_neg, fn, "gamma_neg")
-    s = _checks.sample_weights(sample_weight, c.target.shape, fn=fn)
     d, x = c.class_dim, _checks.upcast(c.logits)
     log_p, one_minus = softmax_log_p_and_one_minus_p(x, d)
     y = (c.target if c.valid is None else c.target.masked_fill(~c.valid, 0)).unsqueeze(d)

@@ -26,6 +26,7 @@ always gives a NaN loss (torch's two multi-class margin kernels skip NaN terms).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -281,13 +282,13 @@ def multi_margin_loss(
     c = _checks.class_inputs(fn, x, t, weight=weight, ignore_index=None, probs_allowed=False, name="input", link=None)
     x, y = _up(c.logits), c.target
     w = None if c.weight is None else c.weight.to(x.dtype)
-    x_y = x.gather(-1, y.unsqueeze(-1))
-    # relu, not clamp: no gradient at the corner z = 0, as torch's `z > 0`
-    h = torch.relu(margin - x_y + x)
+    y1 = y.unsqueeze(-1)
+    # one new (N, C) tensor, then in place: the y column set to -inf (relu gives 0 there and no gradient,
+    # as torch skips k = y), relu rather than clamp (no gradient at the corner z = 0, as torch's `z > 0`)
+    h = (margin - x.gather(-1, y1) + x).scatter_(-1, y1, -math.inf).relu_()
     if p == 2:
         h = h * h
-    is_y = torch.arange(x.shape[-1], device=x.device) == y.unsqueeze(-1)
-    rows = torch.where(is_y, 0.0, h).sum(-1) / x.shape[-1]
+    rows = h.sum(-1) / x.shape[-1]
     if w is not None:
         rows = rows * w[y]
     rows = rows.reshape(out_shape)
@@ -353,14 +354,13 @@ def multilabel_margin_loss(
         )
     t = t.long()
     num_classes = x.shape[-1]
-    try:
-        _checks.class_indices(t, num_classes, ignore_index=-1)
-    except ValueError:
-        lo, hi = torch.aminmax(t)
-        raise ValueError(
-            f"{fn}: target holds values in [{int(lo)}, {int(hi)}] but must hold label indices in "
-            f"[0, {num_classes - 1}] for input with {num_classes} classes, padded with -1"
-        ) from None
+    if t.numel() and _checks.values_checkable(t):  # label indices in [0, C) or the padding -1: one range read
+        lo, hi = (int(v) for v in torch.aminmax(t))
+        if lo < -1 or hi >= num_classes:
+            raise ValueError(
+                f"{fn}: target holds values in [{lo}, {hi}] but must hold label indices in "
+                f"[0, {num_classes - 1}] for input with {num_classes} classes, padded with -1"
+            )
     _checks.finite(x, "input")
     x2, t2 = _up(x).reshape(-1, num_classes), t.reshape(-1, num_classes)
     rows = multilabel_margin_rows(x2, t2)

@@ -15,8 +15,17 @@ from torch import Tensor
 
 from .. import _checks
 from .._reduction import check_all_ignored, check_reduction
-from ._cross_entropy import _item_shape, _reduce_rows
-from ._focal import Alpha, _gamma, class_alpha, class_focal_inputs, reduce_binary, sigmoid_rows, softmax_rows
+from ._cross_entropy import _reduce_rows
+from ._focal import (
+    Alpha,
+    _gamma,
+    binary_focal_inputs,
+    class_alpha,
+    reduce_binary,
+    sigmoid_rows,
+    softmax_inputs,
+    softmax_rows,
+)
 
 __all__ = ["poly1_cross_entropy", "poly1_focal_loss", "poly1_sigmoid_focal_loss"]
 
@@ -60,12 +69,8 @@ def poly1_cross_entropy(
         target: class indices ``(N, d1..dk)`` or probabilities of the logits' shape.
         epsilon: coefficient of the Poly-1 term (any finite float; the paper tunes it in [-1, 10]).
         weight, ignore_index, label_smoothing, all_ignored: as in ``cross_entropy`` / :func:`focal_loss`.
-        sample_weight: per-item weight (Keras's ``sample_weight``), the shape of the loss per item
-            ``(N, d1, ..., dk)`` or broadcasting to it, values >= 0 (``None``: off); ``weight`` stays per
-            class. It multiplies each item's loss and joins the mean's denominator, as in
-            :func:`~losskit.functional.cross_entropy`: ``mean`` is :math:`\sum_n s_n \ell_n / \sum_n s_n w_{y_n}`
-            (:math:`\sum_n s_n` for probability targets). Keras divides by the number of items instead
-            (``reduction="sum"``, then divide by N).
+        sample_weight: per-item weight (Keras's ``sample_weight``), ``(N, d1, ..., dk)`` or broadcasting to
+            it, as in :func:`focal_loss`: it multiplies each item's loss and joins the mean's denominator.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"`` (torch's cross-entropy mean rule).
 
     Returns:
@@ -75,9 +80,11 @@ def poly1_cross_entropy(
         >>> import torch
         >>> import torch.nn.functional as F
         >>> from losskit.functional import poly1_cross_entropy
-        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.0, 1.0, 3.0]])
-        >>> round(poly1_cross_entropy(logits, torch.tensor([0, 1]), epsilon=1.0).item(), 5)
+        >>> logits, y = torch.tensor([[2.0, 0.5, -1.0], [0.0, 1.0, 3.0]]), torch.tensor([0, 1])
+        >>> round(poly1_cross_entropy(logits, y, epsilon=1.0).item(), 5)
         1.75568
+        >>> torch.allclose(poly1_cross_entropy(logits, y, epsilon=0.0), F.cross_entropy(logits, y))
+        True
 
     References:
         Leng, Xu, Qi, Li, Ohn-Bar, ... Anguelov. "PolyLoss: A Polynomial Expansion Perspective of
@@ -86,10 +93,7 @@ def poly1_cross_entropy(
     """
     fn = "poly1_cross_entropy"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
-    c = class_focal_inputs(
-        fn, logits, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing
-    )
-    s = _checks.sample_weights(sample_weight, _item_shape(c) if c.probs else c.target.shape, fn=fn)
+    c, s = softmax_inputs(fn, logits, target, weight, ignore_index, label_smoothing, sample_weight)
     rows = softmax_rows(c, alpha=None, gamma=0.0, epsilon=_epsilon(epsilon, fn))
     return _reduce_rows(rows, c, s, reduction, all_ignored)
 
@@ -127,12 +131,8 @@ def poly1_focal_loss(
         target: class indices ``(N, d1..dk)`` or probabilities of the logits' shape.
         epsilon: coefficient of the Poly-1 term (``0`` = off).
         alpha, gamma, weight, ignore_index, label_smoothing, all_ignored: as in :func:`focal_loss`.
-        sample_weight: per-item weight (Keras's ``sample_weight``), the shape of the loss per item
-            ``(N, d1, ..., dk)`` or broadcasting to it, values >= 0 (``None``: off); ``weight`` stays per
-            class. It multiplies each item's loss and joins the mean's denominator, as in
-            :func:`~losskit.functional.cross_entropy`: ``mean`` is :math:`\sum_n s_n \ell_n / \sum_n s_n w_{y_n}`
-            (:math:`\sum_n s_n` for probability targets). Keras divides by the number of items instead
-            (``reduction="sum"``, then divide by N).
+        sample_weight: per-item weight (Keras's ``sample_weight``), ``(N, d1, ..., dk)`` or broadcasting to
+            it, as in :func:`focal_loss`: it multiplies each item's loss and joins the mean's denominator.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"`` (the cross-entropy mean rule).
 
     Returns:
@@ -140,11 +140,13 @@ def poly1_focal_loss(
 
     Example:
         >>> import torch
-        >>> import torch.nn.functional as F
-        >>> from losskit.functional import poly1_focal_loss
+        >>> from losskit.functional import focal_loss, poly1_focal_loss
         >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.0, 1.0, 3.0]])
-        >>> round(poly1_focal_loss(logits, torch.tensor([0, 1]), epsilon=1.0).item(), 5)
+        >>> target = torch.tensor([0, 1])
+        >>> print(f"{poly1_focal_loss(logits, target, epsilon=1.0):.5f}")  # focal loss + (1 - p_t)^3
         1.20928
+        >>> bool(poly1_focal_loss(logits, target, epsilon=0.0) == focal_loss(logits, target))
+        True
 
     References:
         Leng et al. "PolyLoss", ICLR 2022 (arXiv:2204.12511). Lin et al. "Focal Loss for Dense Object
@@ -153,10 +155,7 @@ def poly1_focal_loss(
     """
     fn = "poly1_focal_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
-    c = class_focal_inputs(
-        fn, logits, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing
-    )
-    s = _checks.sample_weights(sample_weight, _item_shape(c) if c.probs else c.target.shape, fn=fn)
+    c, s = softmax_inputs(fn, logits, target, weight, ignore_index, label_smoothing, sample_weight)
     alpha, gamma, epsilon = class_alpha(alpha, c, fn), _gamma(gamma, fn), _epsilon(epsilon, fn)
     return _reduce_rows(softmax_rows(c, alpha=alpha, gamma=gamma, epsilon=epsilon), c, s, reduction, all_ignored)
 
@@ -204,7 +203,6 @@ def poly1_sigmoid_focal_loss(
 
     Example:
         >>> import torch
-        >>> import torch.nn.functional as F
         >>> from losskit.functional import poly1_sigmoid_focal_loss
         >>> logits = torch.tensor([[2.0, -1.0], [0.5, 3.0]])
         >>> target = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
@@ -218,16 +216,7 @@ def poly1_sigmoid_focal_loss(
     """
     fn = "poly1_sigmoid_focal_loss"
     reduction, all_ignored = check_reduction(reduction), check_all_ignored(all_ignored)
-    b = _checks.binary_inputs(
-        fn,
-        logits,
-        target,
-        weight=weight,
-        pos_weight=pos_weight,
-        alpha=alpha,
-        ignore_index=ignore_index,
-        label_smoothing=label_smoothing,
-    )
+    b = binary_focal_inputs(fn, logits, target, weight, pos_weight, alpha, ignore_index, label_smoothing)
     gamma, epsilon = _gamma(gamma, fn), _epsilon(epsilon, fn)
     rows = sigmoid_rows(b, alpha=b.alpha, gamma_pos=gamma, gamma_neg=gamma, epsilon=epsilon)
     return reduce_binary(rows, b, reduction, all_ignored)

@@ -168,16 +168,20 @@ def _multilabel_margin_slope(x: Tensor, target: Tensor) -> Tensor:
     c = x.shape[-1]
     listed = torch.cumprod((target != -1).to(torch.int8), dim=-1).bool()  # entries before the first -1
     t = torch.where(listed, target, 0)
-    is_target = torch.zeros_like(t).scatter_add_(-1, t, listed.long()) > 0
+    is_target = torch.zeros_like(t, dtype=torch.int32).scatter_add_(-1, t, listed.int()) > 0
     x_t = x.gather(-1, t)
     inf = torch.full((), float("inf"), dtype=x.dtype, device=x.device)
+    # the counts fit in int32 (at most C): half the memory of searchsorted's default int64
     listed_sorted = torch.where(listed, x_t, inf).sort(-1).values
-    above = torch.searchsorted(listed_sorted, (x + 1).contiguous(), side="left")  # listed k: x_{t_k} < x_i + 1
+    above = torch.searchsorted(
+        listed_sorted, (x + 1).contiguous(), side="left", out_int32=True
+    )  # listed k: x_{t_k} < x_i + 1
     slope = torch.where(is_target, 0, above).to(x.dtype)
     others_sorted = torch.where(is_target, -inf, x).sort(-1).values
-    beaten = c - torch.searchsorted(others_sorted, (x_t - 1).contiguous(), side="right")  # i not in Y: x_i > x_t - 1
-    slope.scatter_add_(-1, t, torch.where(listed, -beaten, 0).to(x.dtype))
-    return slope / c
+    at_most = torch.searchsorted(others_sorted, (x_t - 1).contiguous(), side="right", out_int32=True)
+    # -(number of i not in Y with x_i > x_t - 1) = at_most - C
+    slope.scatter_add_(-1, t, torch.where(listed, at_most - c, 0).to(x.dtype))
+    return slope.div_(c)
 
 
 def multilabel_margin_rows(x: Tensor, target: Tensor) -> Tensor:

@@ -18,32 +18,20 @@ __all__ = ["linear_cross_entropy_chunk"]
 
 
 def _supports(
-    logits: Tensor,
-    target: Tensor,
-    weight: Tensor | None,
-    ignore_index: int,
-    label_smoothing: float,
-    row_scale: Tensor | None,
-    *,
-    z_loss: float,
-    softcap: float | None,
+    logits: Tensor, target: Tensor, weight, ignore_index, label_smoothing, row_scale, *, z_loss, softcap
 ) -> bool:
+    """Class-index targets and 2-D float32/bfloat16/float16 logits on a device Triton can run on (the other
+    arguments, those of :func:`linear_cross_entropy_chunk`, are named so that an unknown one is a TypeError)."""
     return not target.is_floating_point() and logits.dtype in _DTYPES and logits.dim() == 2 and can_run(logits)
 
 
 @_dispatch.register("linear_cross_entropy_chunk", supports=_supports)
 def linear_cross_entropy_chunk(
-    logits: Tensor,
-    target: Tensor,
-    weight: Tensor | None,
-    ignore_index: int,
-    label_smoothing: float,
-    row_scale: Tensor | None,
-    *,
-    z_loss: float,
-    softcap: float | None,
+    logits: Tensor, target: Tensor, weight, ignore_index, label_smoothing, row_scale, *, z_loss, softcap
 ) -> tuple[Tensor, Tensor | None]:
-    """(loss per row in float32, the gradient of ``sum_i row_scale_i loss_i`` written over ``logits``)."""
+    """(loss per row in float32, the gradient of ``sum_i row_scale_i loss_i`` written over ``logits``); the
+    arguments are those of :func:`losskit.functional._primitives.cross_entropy_rows_and_grad`, the formula
+    this kernel stands in for."""
     x3 = logits.unsqueeze(-1)  # (rows, C, 1): a view, C contiguous
     w = None if weight is None else weight.to(device=logits.device, dtype=torch.float32).contiguous()
     zeta, cap = float(z_loss), float(softcap or 0.0)

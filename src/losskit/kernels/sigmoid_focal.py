@@ -44,7 +44,7 @@ _INTERP_BLOCK = 64
 
 
 @kernel
-def _focal_fwd_kernel(
+def _focal_kernel(
     X,
     T,
     W,
@@ -53,6 +53,7 @@ def _focal_fwd_kernel(
     pw_period,
     AL,
     al_period,
+    G,
     OUT,
     numel,
     alpha,
@@ -66,8 +67,12 @@ def _focal_fwd_kernel(
     SMOOTH: tl.constexpr,
     IGNORE: tl.constexpr,
     REDUCE: tl.constexpr,
+    BACKWARD: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
+    """Forward: the loss per element into ``OUT`` (``REDUCE``: one partial sum per program). ``BACKWARD``:
+    the same formula with ``pos``/``neg`` replaced by their derivatives in x, times the upstream ``G``
+    (one value per program with ``REDUCE``), into ``OUT``."""
     pid = tl.program_id(0)
     offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < numel
@@ -86,11 +91,21 @@ def _focal_fwd_kernel(
     l1p = tl.where(v == 1.0, u, tl.log(v) * (u / (v - 1.0)))
     ls_pos = tl.minimum(x, 0.0) - l1p  # log p
     ls_neg = tl.minimum(-x, 0.0) - l1p  # log (1 - p)
-    pos = -ls_pos
-    neg = -ls_neg
-    if FOCAL:
-        pos = pos * tl.exp(gamma * ls_neg)  # (1 - p)^gamma (-log p)
-        neg = neg * tl.exp(gamma * ls_pos)  # p^gamma (-log(1 - p))
+    if BACKWARD:
+        sp = tl.exp(ls_pos)  # p = sigmoid(x);      d log p / dx = 1 - p
+        sn = tl.exp(ls_neg)  # 1 - p = sigmoid(-x); d log(1 - p) / dx = -p
+        pos = -sn  # d(-log p)/dx
+        neg = sp  # d(-log(1 - p))/dx
+        if FOCAL:
+            # (1 - p)^gamma, d/dx = -gamma p (1 - p)^gamma;  p^gamma, d/dx = gamma (1 - p) p^gamma
+            pos = -tl.exp(gamma * ls_neg) * (sn + gamma * sp * (-ls_pos))
+            neg = tl.exp(gamma * ls_pos) * (sp + gamma * sn * (-ls_neg))
+    else:
+        pos = -ls_pos
+        neg = -ls_neg
+        if FOCAL:
+            pos = pos * tl.exp(gamma * ls_neg)  # (1 - p)^gamma (-log p)
+            neg = neg * tl.exp(gamma * ls_pos)  # p^gamma (-log(1 - p))
     if ALPHA == 1:
         pos = pos * alpha
         neg = neg * (1.0 - alpha)
@@ -105,83 +120,16 @@ def _focal_fwd_kernel(
         loss = loss * tl.load(W + offs % w_period, mask=mask, other=0.0).to(tl.float32)
     if IGNORE:
         loss = tl.where(valid, loss, 0.0)
-    if REDUCE:
+    if BACKWARD:
+        if REDUCE:
+            g = tl.load(G + pid).to(tl.float32)  # the gradient of this program's partial sum
+        else:
+            g = tl.load(G + offs, mask=mask, other=0.0).to(tl.float32)
+        tl.store(OUT + offs, (loss * g).to(OUT.dtype.element_ty), mask=mask)
+    elif REDUCE:
         tl.store(OUT + pid, tl.sum(tl.where(mask, loss, 0.0), 0))
     else:
         tl.store(OUT + offs, loss.to(OUT.dtype.element_ty), mask=mask)
-
-
-@kernel
-def _focal_bwd_kernel(
-    X,
-    T,
-    W,
-    w_period,
-    PW,
-    pw_period,
-    AL,
-    al_period,
-    G,
-    GX,
-    numel,
-    alpha,
-    gamma,
-    eps,
-    ignore,
-    HAS_W: tl.constexpr,
-    HAS_PW: tl.constexpr,
-    ALPHA: tl.constexpr,
-    FOCAL: tl.constexpr,
-    SMOOTH: tl.constexpr,
-    IGNORE: tl.constexpr,
-    REDUCE: tl.constexpr,
-    BLOCK: tl.constexpr,
-):
-    pid = tl.program_id(0)
-    offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < numel
-    x = tl.load(X + offs, mask=mask, other=0.0).to(tl.float32)
-    t_raw = tl.load(T + offs, mask=mask, other=0)
-    if IGNORE:
-        valid = mask & (t_raw != ignore)
-        y = tl.where(valid, t_raw.to(tl.float32), 0.0)
-    else:
-        y = t_raw.to(tl.float32)
-    if SMOOTH:
-        y = y * (1.0 - eps) + 0.5 * eps
-    if REDUCE:
-        g = tl.load(G + pid).to(tl.float32)  # the gradient of this program's partial sum
-    else:
-        g = tl.load(G + offs, mask=mask, other=0.0).to(tl.float32)
-    u = tl.exp(-tl.abs(x))
-    v = 1.0 + u
-    l1p = tl.where(v == 1.0, u, tl.log(v) * (u / (v - 1.0)))
-    ls_pos = tl.minimum(x, 0.0) - l1p
-    ls_neg = tl.minimum(-x, 0.0) - l1p
-    sp = tl.exp(ls_pos)  # p = sigmoid(x);      d log p / dx = 1 - p
-    sn = tl.exp(ls_neg)  # 1 - p = sigmoid(-x); d log(1 - p) / dx = -p
-    dpos = -sn  # d(-log p)/dx
-    dneg = sp  # d(-log(1 - p))/dx
-    if FOCAL:
-        mp = tl.exp(gamma * ls_neg)  # (1 - p)^gamma, d/dx = -gamma p (1 - p)^gamma
-        mn = tl.exp(gamma * ls_pos)  # p^gamma,       d/dx = gamma (1 - p) p^gamma
-        dpos = -mp * (sn + gamma * sp * (-ls_pos))
-        dneg = mn * (sp + gamma * sn * (-ls_neg))
-    if ALPHA == 1:
-        dpos = dpos * alpha
-        dneg = dneg * (1.0 - alpha)
-    if ALPHA == 2:
-        a = tl.load(AL + offs % al_period, mask=mask, other=0.0).to(tl.float32)
-        dpos = dpos * a
-        dneg = dneg * (1.0 - a)
-    if HAS_PW:
-        dpos = dpos * tl.load(PW + offs % pw_period, mask=mask, other=1.0).to(tl.float32)
-    d = y * dpos + (1.0 - y) * dneg
-    if HAS_W:
-        d = d * tl.load(W + offs % w_period, mask=mask, other=0.0).to(tl.float32)
-    if IGNORE:
-        d = tl.where(valid, d, 0.0)
-    tl.store(GX + offs, (d * g).to(GX.dtype.element_ty), mask=mask)
 
 
 def _block(x: Tensor) -> int:
@@ -192,26 +140,32 @@ def _n_partials(x: Tensor) -> int:
     return max(1, cdiv(x.numel(), _block(x)))
 
 
-def _launch_args(x, w, w_period, pw, pw_period, al, al_period):
+def _launch(x, t, w, w_period, pw, pw_period, al, al_period, alpha, gamma, eps, ignore, reduce, out, g=None):
+    """Run :func:`_focal_kernel` over the flat ``x`` into ``out``: the forward, or with the upstream ``g``
+    the backward. Absent tensors are passed as a dummy the kernel never reads."""
+    n = x.numel()
+    if n == 0:
+        return out
+    block = _block(x)
     dummy = x.new_zeros(1, dtype=torch.float32)
-    return (
+    # an integer target compares with an integer ignore value, a float32 target with a float32 one
+    ign = 0 if ignore is None else (float(ignore) if t.is_floating_point() else int(ignore))
+    _focal_kernel[(cdiv(n, block),)](
+        x,
+        t,
         dummy if w is None else w,
         max(1, w_period),
         dummy if pw is None else pw,
         max(1, pw_period),
         dummy if al is None else al,
         max(1, al_period),
-    )
-
-
-def _scalars(t: Tensor, alpha, gamma, eps, ignore) -> tuple:
-    # an integer target compares with an integer ignore value, a float32 target with a float32 one
-    ign = 0 if ignore is None else (float(ignore) if t.is_floating_point() else int(ignore))
-    return float(alpha or 0.0), float(gamma or 0.0), float(eps), ign
-
-
-def _flags(w, pw, al, alpha, gamma, eps, ignore, reduce, block) -> dict:
-    return dict(
+        dummy if g is None else g.contiguous(),
+        out,
+        n,
+        float(alpha or 0.0),
+        float(gamma or 0.0),
+        float(eps),
+        ign,
         HAS_W=w is not None,
         HAS_PW=pw is not None,
         ALPHA=2 if al is not None else int(alpha is not None),
@@ -219,9 +173,11 @@ def _flags(w, pw, al, alpha, gamma, eps, ignore, reduce, block) -> dict:
         SMOOTH=eps != 0.0,
         IGNORE=ignore is not None,
         REDUCE=reduce,
+        BACKWARD=g is not None,
         BLOCK=block,
         num_warps=4 if block <= 1024 else 8,
     )
+    return out
 
 
 @torch.library.custom_op("losskit::sigmoid_focal_fwd", mutates_args=())
@@ -242,21 +198,8 @@ def _focal_fwd_op(
 ) -> Tensor:
     """Flat elementwise loss (``x``'s dtype) or, with ``reduce``, fp32 partial sums per block."""
     x, t = x.contiguous(), t.contiguous()  # read at X + offset: a 1-D view with a stride (scores[:, k]) is copied
-    block = _block(x)
-    n = x.numel()
     out = x.new_zeros(_n_partials(x), dtype=torch.float32) if reduce else torch.empty_like(x)
-    if n == 0:
-        return out
-    _focal_fwd_kernel[(cdiv(n, block),)](
-        x,
-        t,
-        *_launch_args(x, w, w_period, pw, pw_period, al, al_period),
-        out,
-        n,
-        *_scalars(t, alpha, gamma, label_smoothing, ignore),
-        **_flags(w, pw, al, alpha, gamma, label_smoothing, ignore, reduce, block),
-    )
-    return out
+    return _launch(x, t, w, w_period, pw, pw_period, al, al_period, alpha, gamma, label_smoothing, ignore, reduce, out)
 
 
 @_focal_fwd_op.register_fake
@@ -285,22 +228,10 @@ def _focal_bwd_op(
 ) -> Tensor:
     """Gradient with respect to the flat logits ``x`` (``x``'s dtype)."""
     x, t = x.contiguous(), t.contiguous()
-    block = _block(x)
-    n = x.numel()
     gx = torch.empty_like(x)
-    if n == 0:
-        return gx
-    _focal_bwd_kernel[(cdiv(n, block),)](
-        x,
-        t,
-        *_launch_args(x, w, w_period, pw, pw_period, al, al_period),
-        g.contiguous(),
-        gx,
-        n,
-        *_scalars(t, alpha, gamma, label_smoothing, ignore),
-        **_flags(w, pw, al, alpha, gamma, label_smoothing, ignore, reduce, block),
+    return _launch(
+        x, t, w, w_period, pw, pw_period, al, al_period, alpha, gamma, label_smoothing, ignore, reduce, gx, g
     )
-    return gx
 
 
 @_focal_bwd_op.register_fake

@@ -159,30 +159,22 @@ def _load_digits():
     return load_digits()
 
 
+def _bunch(name: str, bunch, y: np.ndarray, classes: list, source: str, description: str, **more) -> Dataset:
+    """A :class:`Dataset` of a scikit-learn ``Bunch``'s feature table (as float64) and its feature names."""
+    more.setdefault("license", _UCI)
+    X, features = bunch.data.astype(np.float64), list(bunch.feature_names)
+    return Dataset(name, X, y, classes, features, source, description=description, **more)
+
+
 def _digits(binary: bool) -> Dataset:
     d = _load_digits()
     if binary:
         y = (d.target == 9).astype(np.int64)
-        return Dataset(
-            "digits-9",
-            d.data.astype(np.float64),
-            y,
-            ["not 9", "9"],
-            list(d.feature_names),
-            _DIGITS_SRC,
-            _UCI,
-            "binary, imbalanced: is the handwritten digit a 9?",
+        return _bunch(
+            "digits-9", d, y, ["not 9", "9"], _DIGITS_SRC, "binary, imbalanced: is the handwritten digit a 9?"
         )
-    return Dataset(
-        "digits",
-        d.data.astype(np.float64),
-        d.target.astype(np.int64),
-        [str(i) for i in range(10)],
-        list(d.feature_names),
-        _DIGITS_SRC,
-        _UCI,
-        "10-class handwritten digits",
-    )
+    classes = [str(i) for i in range(10)]
+    return _bunch("digits", d, d.target.astype(np.int64), classes, _DIGITS_SRC, "10-class handwritten digits")
 
 
 #: share of the training 8s that ``digits-8-rare`` keeps
@@ -203,17 +195,8 @@ def _digits_8_rare() -> Dataset:
         "predictions at threshold 0.5, while a threshold tuned on validation (which, like test, has the "
         "natural rate) recovers the difference. Of the digits tried (1, 3, 8, 9), 8 was the hardest to tell from the rest."
     )
-    return Dataset(
-        "digits-8-rare",
-        d.data.astype(np.float64),
-        y,
-        ["not 8", "8"],
-        list(d.feature_names),
-        _DIGITS_SRC,
-        _UCI,
-        desc,
-        extra={"why": why},
-        train_positive_keep=RARE_KEEP,
+    return _bunch(
+        "digits-8-rare", d, y, ["not 8", "8"], _DIGITS_SRC, desc, extra={"why": why}, train_positive_keep=RARE_KEEP
     )
 
 
@@ -226,16 +209,7 @@ def _breast_cancer() -> Dataset:
         "Breast Cancer Wisconsin (Diagnostic) (Wolberg, Street & Mangasarian, 1995): 569 tumours, 30 "
         "features of cell nuclei, via sklearn.datasets.load_breast_cancer"
     )
-    return Dataset(
-        "breast-cancer",
-        d.data.astype(np.float64),
-        y,
-        ["benign", "malignant"],
-        list(d.feature_names),
-        src,
-        _UCI,
-        "binary: malignant vs benign tumour",
-    )
+    return _bunch("breast-cancer", d, y, ["benign", "malignant"], src, "binary: malignant vs benign tumour")
 
 
 def _wine() -> Dataset:
@@ -243,15 +217,9 @@ def _wine() -> Dataset:
 
     d = load_wine()
     src = "Wine recognition (Forina et al., 1988): 178 wines, 13 chemical features, via sklearn.datasets.load_wine"
-    return Dataset(
-        "wine",
-        d.data.astype(np.float64),
-        d.target.astype(np.int64),
-        [str(n) for n in d.target_names],
-        list(d.feature_names),
-        src,
-        _UCI,
-        "3-class wine cultivars (small: metrics are noisy)",
+    classes = [str(n) for n in d.target_names]
+    return _bunch(
+        "wine", d, d.target.astype(np.int64), classes, src, "3-class wine cultivars (small: metrics are noisy)"
     )
 
 
@@ -273,17 +241,7 @@ def _digit_attributes() -> Dataset:
         "even, is prime (2, 3, 5, 7), is drawn with straight strokes only (1, 4, 7), is a zero (rare: 10%)"
     )
     src = _DIGITS_SRC + "; the labels are derived from each image's digit as listed"
-    return Dataset(
-        "digit-attributes",
-        d.data.astype(np.float64),
-        y,
-        list(DIGIT_ATTRIBUTES),
-        list(d.feature_names),
-        src,
-        _UCI,
-        desc,
-        kind="multilabel",
-    )
+    return _bunch("digit-attributes", d, y, list(DIGIT_ATTRIBUTES), src, desc, kind="multilabel")
 
 
 def _diabetes() -> Dataset:
@@ -297,17 +255,8 @@ def _diabetes() -> Dataset:
         "sklearn.datasets.load_diabetes"
     )
     lic = "distributed with scikit-learn (BSD-3-Clause) from the authors' published data; nothing is downloaded"
-    return Dataset(
-        "diabetes",
-        d.data.astype(np.float64),
-        d.target.astype(np.float64),
-        [],
-        list(d.feature_names),
-        src,
-        lic,
-        "regression: disease progression (25-346) from 10 baseline variables",
-        kind="regression",
-    )
+    desc = "regression: disease progression (25-346) from 10 baseline variables"
+    return _bunch("diabetes", d, d.target.astype(np.float64), [], src, desc, license=lic, kind="regression")
 
 
 #: pixels of at least this intensity (of 16) are a digit's stroke in ``digit-mosaics``
