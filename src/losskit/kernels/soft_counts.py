@@ -247,37 +247,35 @@ def _warps(bc: int, bs: int) -> int:
     return 4 if e <= 1024 else 8
 
 
+def _launch(x: Tensor, t: Tensor, mode: int, ignore_index: int | None, backward: bool, *outputs) -> None:
+    """Run the forward (``outputs``: the partial sums) or the backward kernel (``outputs``: the
+    gradient of the partial sums, the gradient of ``x`` and its strides) of ``mode`` over ``x``."""
+    n, c, s = x.shape
+    bc, bs, sb = _blocks(x, mode)
+    args = (x, *x.stride(), t, *_t_strides(t, mode), *outputs, c, s, n * c, sb)
+    if mode == _SIGMOID:
+        sigmoid = _sigmoid_bwd_kernel if backward else _sigmoid_fwd_kernel
+        sigmoid[(n * c * sb,)](*args, BLOCK_S=bs, num_warps=_warps(bc, bs))
+        return
+    softmax = _softmax_bwd_kernel if backward else _softmax_fwd_kernel
+    softmax[(n * sb,)](
+        *args,
+        0 if ignore_index is None else ignore_index,
+        INDEX=mode == _SOFTMAX_INDEX,
+        HAS_IGNORE=ignore_index is not None,
+        BLOCK_C=bc,
+        BLOCK_S=bs,
+        num_warps=_warps(bc, bs),
+    )
+
+
 @torch.library.custom_op("losskit::soft_counts_fwd", mutates_args=())
 def _fwd_op(x: Tensor, t: Tensor, mode: int, ignore_index: int | None) -> Tensor:
     """Partial sums ``(3, N*C, blocks)`` of p*t, p, t per spatial block (fp32)."""
-    n, c, s = x.shape
-    bc, bs, sb = _blocks(x, mode)
-    part = x.new_zeros((3, n * c, sb), dtype=torch.float32)
-    if x.numel() == 0:
-        return part
-    ts = _t_strides(t, mode)
-    if mode == _SIGMOID:
-        _sigmoid_fwd_kernel[(n * c * sb,)](
-            x, *x.stride(), t, *ts, part, c, s, n * c, sb, BLOCK_S=bs, num_warps=_warps(bc, bs)
-        )
-    else:
-        _softmax_fwd_kernel[(n * sb,)](
-            x,
-            *x.stride(),
-            t,
-            *ts,
-            part,
-            c,
-            s,
-            n * c,
-            sb,
-            0 if ignore_index is None else ignore_index,
-            INDEX=mode == _SOFTMAX_INDEX,
-            HAS_IGNORE=ignore_index is not None,
-            BLOCK_C=bc,
-            BLOCK_S=bs,
-            num_warps=_warps(bc, bs),
-        )
+    n, c, _ = x.shape
+    part = x.new_zeros((3, n * c, _blocks(x, mode)[2]), dtype=torch.float32)
+    if x.numel():
+        _launch(x, t, mode, ignore_index, False, part)
     return part
 
 
@@ -290,37 +288,9 @@ def _(x, t, mode, ignore_index):
 @torch.library.custom_op("losskit::soft_counts_bwd", mutates_args=())
 def _bwd_op(g: Tensor, x: Tensor, t: Tensor, mode: int, ignore_index: int | None) -> Tensor:
     """Gradient with respect to ``x`` (N, C, S) given the gradient of the partial sums."""
-    n, c, s = x.shape
-    bc, bs, sb = _blocks(x, mode)
     gx = torch.empty_like(x)
-    if x.numel() == 0:
-        return gx
-    g = g.contiguous()
-    ts = _t_strides(t, mode)
-    if mode == _SIGMOID:
-        _sigmoid_bwd_kernel[(n * c * sb,)](
-            x, *x.stride(), t, *ts, g, gx, *gx.stride(), c, s, n * c, sb, BLOCK_S=bs, num_warps=_warps(bc, bs)
-        )
-    else:
-        _softmax_bwd_kernel[(n * sb,)](
-            x,
-            *x.stride(),
-            t,
-            *ts,
-            g,
-            gx,
-            *gx.stride(),
-            c,
-            s,
-            n * c,
-            sb,
-            0 if ignore_index is None else ignore_index,
-            INDEX=mode == _SOFTMAX_INDEX,
-            HAS_IGNORE=ignore_index is not None,
-            BLOCK_C=bc,
-            BLOCK_S=bs,
-            num_warps=_warps(bc, bs),
-        )
+    if x.numel():
+        _launch(x, t, mode, ignore_index, True, g.contiguous(), gx, *gx.stride())
     return gx
 
 
