@@ -104,15 +104,16 @@ def _class_tensor(v, name: str, m: _checks.MaskInputs, dtype: torch.dtype):
 # ---------------------------------------------------------------------------------------------
 
 
-def soft_counts(m: _checks.MaskInputs, *, per_image: bool) -> tuple[Tensor, Tensor, Tensor]:
+def soft_counts(m: _checks.MaskInputs, *, per_image: bool, squared: bool = False) -> tuple[Tensor, Tensor, Tensor]:
     """``(I, P, T)``: the sums of ``p t``, ``p`` and ``t`` over the pixels of each image (``(N, C)``,
-    ``per_image``) or of the batch (``(C,)``), for every channel, ignored pixels left out of each sum.
+    ``per_image``) or of the batch (``(C,)``), for every channel, ignored pixels left out of each sum;
+    with ``squared``, ``P`` and ``T`` are the sums of ``p²`` and ``t²`` (MONAI's ``squared_pred``).
 
     ``p`` is the link of ``m.input`` (softmax over ``C`` for multiclass, else a sigmoid; the input
     itself with ``from_logits=False``). Float32 for half inputs. The kernel of primitive
-    ``"soft_counts"`` returns the same numbers.
+    ``"soft_counts"`` returns the same numbers (the squared sums are the formula's only).
     """
-    counts = _dispatch.kernel("soft_counts", m, per_image=per_image)
+    counts = None if squared else _dispatch.kernel("soft_counts", m, per_image=per_image)
     if counts is not None:
         return counts
     x = m.input
@@ -131,10 +132,10 @@ def soft_counts(m: _checks.MaskInputs, *, per_image: bool) -> tuple[Tensor, Tens
             y = torch.where(valid, y, torch.zeros((), dtype=y.dtype, device=y.device))  # (N, 1, L): small
             v = valid.to(cdtype)
             # Σ over counted pixels, no masked copy of p
-            psum = torch.einsum("ncl,nl->nc" if per_image else "ncl,nl->c", p, v[:, 0])
+            psum = torch.einsum("ncl,nl->nc" if per_image else "ncl,nl->c", p * p if squared else p, v[:, 0])
         else:
             v = torch.ones((), dtype=cdtype, device=p.device).expand(y.shape)
-            psum = p.sum(dims)
+            psum = (p * p if squared else p).sum(dims)
         # the one-hot target scattered from the labels (0 at ignored pixels): no comparison of the whole
         # mask, and its product with p backpropagates as one multiplication
         t = torch.zeros_like(p).scatter_(1, y, v)
@@ -144,8 +145,8 @@ def soft_counts(m: _checks.MaskInputs, *, per_image: bool) -> tuple[Tensor, Tens
             t = torch.where(valid, t, torch.zeros((), dtype=t.dtype, device=t.device))
             p = torch.where(valid, p, torch.zeros((), dtype=p.dtype, device=p.device))
         t = t.to(cdtype)
-        psum = p.sum(dims)
-    return (p * t).sum(dims), psum, t.sum(dims)
+        psum = (p * p if squared else p).sum(dims)
+    return (p * t).sum(dims), psum, (t * t if squared else t).sum(dims)
 
 
 def _ratio(num: Tensor, den: Tensor, eps: float) -> Tensor:
@@ -154,11 +155,13 @@ def _ratio(num: Tensor, den: Tensor, eps: float) -> Tensor:
     return torch.where(den < eps, torch.ones_like(num), num / den.clamp_min(eps))
 
 
-def _counts(m: _checks.MaskInputs, *, per_image: bool, empty: str) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
+def _counts(
+    m: _checks.MaskInputs, *, per_image: bool, empty: str, squared: bool = False
+) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
     """``(I, P, T, keep)`` of the kept channels (channel 0 dropped without ``include_background``):
     the soft counts per class and unit, and which ratios count -- ``T > 0`` with ``empty="exclude"``,
     else the units with a counted pixel (``None``: every unit)."""
-    inter, psum, tsum = soft_counts(m, per_image=per_image)
+    inter, psum, tsum = soft_counts(m, per_image=per_image, squared=squared)
     keep = tsum > 0 if empty == "exclude" else None
     if m.valid is not None and empty == "include":
         # a unit whose pixels are all ignored is left out (with empty="exclude" its T = 0 already is)
@@ -216,10 +219,14 @@ def _overlap(
     beta=None,
     gamma: float | None = None,
     weighting: str | None = None,
+    squared_pred: bool = False,
+    smooth_denominator: float | None = None,
+    log_loss: bool = False,
 ) -> Tensor:
     """Every overlap loss: options checked, inputs normalised, the soft counts computed once, then
     ``terms(I, P, T)`` per class -- pooled over the classes of each unit with generalized Dice's
-    ``weighting`` -- → ``1 - (num + s) / (den + s)`` (``^gamma``) → the one reduction.
+    ``weighting`` -- → the score ``(num + s) / (den + s_den)`` → ``1 - score`` (``-log score`` with
+    ``log_loss``; ``^gamma``) → the one reduction.
 
     The public losses hand over their own arguments by name (``**locals()``, their first statement),
     so each option is spelt once, in its signature.
@@ -236,6 +243,10 @@ def _overlap(
         beta=beta,
         gamma=gamma,
     )
+    _checks.flag(squared_pred, "squared_pred", fn=fn)
+    _checks.flag(log_loss, "log_loss", fn=fn)
+    if smooth_denominator is not None:
+        _checks.number(smooth_denominator, "smooth_denominator", low=0.0, fn=fn)
     if weighting is not None:
         _checks.choice(
             weighting,
@@ -257,7 +268,7 @@ def _overlap(
     cdtype = _checks.compute_dtype(m.input.dtype)
     a = _slice(_class_tensor(alpha, "alpha", m, cdtype), m)
     b = _slice(_class_tensor(beta, "beta", m, cdtype), m)
-    inter, psum, tsum, keep = _counts(m, per_image=per_image, empty=empty)
+    inter, psum, tsum, keep = _counts(m, per_image=per_image, empty=empty, squared=squared_pred)
     num, den = terms(inter, psum, tsum, a, b)
     w = None if m.weight is None else _slice(m.weight.to(cdtype), m)
     if weighting is not None:
@@ -265,7 +276,9 @@ def _overlap(
         wc = _volume_weights(tsum, weighting)
         num, den = (wc * num).sum(-1), (wc * den).sum(-1)
         keep = tsum.sum(-1) > 0  # a unit with an empty target everywhere is left out
-    loss = 1.0 - _ratio(num + smooth, den + smooth, eps)
+    score = _ratio(num + smooth, den + (smooth if smooth_denominator is None else smooth_denominator), eps)
+    # smp's log_loss: -log of the score, clamped at eps (an empty prediction of a present class stays finite)
+    loss = -torch.log(score.clamp_min(eps)) if log_loss else 1.0 - score
     if gamma is not None:
         # (1 - TI)^γ, exactly 0 at a perfect score; the floor inside keeps γ·x^(γ-1) finite for γ < 1
         # (both branches of a where() are differentiated); NaN <= 0 is False, so NaN stays NaN
@@ -299,6 +312,9 @@ def dice_loss(
     include_background: bool = True,
     empty: str = "exclude",
     reduction: str = "mean",
+    squared_pred: bool = False,
+    smooth_denominator: float | None = None,
+    log_loss: bool = False,
 ) -> Tensor:
     """Soft Dice loss: one minus the Dice coefficient (F1 score) of soft predicted and target masks.
 
@@ -337,6 +353,12 @@ def dice_loss(
         include_background: keep channel 0 (``False`` drops it after the softmax).
         empty: ``"exclude"`` (default) or ``"include"`` ratios whose target is empty.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+        squared_pred: sums of squares in the denominator, ``Σ p² + Σ t²`` in place of ``P + T``
+            (MONAI's ``squared_pred``; Milletari et al.'s form).
+        smooth_denominator: the denominator's smoothing when it differs from the numerator's
+            ``smooth`` (MONAI's ``smooth_dr`` beside ``smooth_nr``); ``None`` (default): ``smooth``.
+        log_loss: the loss is ``-log`` of the score (clamped at ``eps``) instead of ``1 - score``
+            (smp's ``log_loss``).
 
     Returns:
         ``"none"``: ``(C,)`` per-class losses (``(N, C)`` with ``per_image``; ``C`` counts the kept
@@ -381,6 +403,8 @@ def tversky_loss(
     include_background: bool = True,
     empty: str = "exclude",
     reduction: str = "mean",
+    smooth_denominator: float | None = None,
+    log_loss: bool = False,
 ) -> Tensor:
     """Tversky loss: one minus the Tversky index, an overlap score that weighs FP and FN apart.
 
@@ -410,6 +434,7 @@ def tversky_loss(
         weight, ignore_index, smooth, eps, per_image, include_background, empty: as in
             :func:`dice_loss`.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+        smooth_denominator, log_loss: as in :func:`dice_loss`.
 
     Returns:
         As :func:`dice_loss`: ``(C,)`` or ``(N, C)`` for ``"none"``, a scalar otherwise.
@@ -509,6 +534,9 @@ def jaccard_loss(
     include_background: bool = True,
     empty: str = "exclude",
     reduction: str = "mean",
+    squared_pred: bool = False,
+    smooth_denominator: float | None = None,
+    log_loss: bool = False,
 ) -> Tensor:
     """Soft Jaccard (IoU) loss: one minus the intersection over union of soft masks.
 
@@ -534,6 +562,8 @@ def jaccard_loss(
         weight, ignore_index, smooth, eps, per_image, include_background, empty: as in
             :func:`dice_loss`.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+        squared_pred: ``Σ p² + Σ t² - I`` in place of the union ``P + T - I`` (MONAI's Jaccard form).
+        smooth_denominator, log_loss: as in :func:`dice_loss`.
 
     Returns:
         As :func:`dice_loss`: ``(C,)`` or ``(N, C)`` for ``"none"``, a scalar otherwise.
