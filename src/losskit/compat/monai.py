@@ -23,9 +23,10 @@ focal ``"mean"``       divides by ``C ×`` pixels                divides by pixe
 jaccard smoothing      ``(2I + s) / (2U + s)``                 ``(I + s) / (U + s)``: here ``s / 2``
 ===================== ======================================= =========================================
 
-Options losskit does not have yet raise ``NotImplementedError`` naming the option (``squared_pred``,
-``smooth_nr != smooth_dr``, ``soft_label``, ``GeneralizedDiceLoss``, the focal loss's
-``ignore_index``); when the installed :mod:`losskit.functional` accepts them they are passed on.
+``squared_pred`` and ``smooth_dr`` map onto losskit's ``squared_pred`` and ``smooth_denominator``.
+Options losskit does not have yet raise ``NotImplementedError`` naming the option (``soft_label``,
+``GeneralizedDiceLoss``, the focal loss's ``ignore_index``); when the installed
+:mod:`losskit.functional` accepts them they are passed on.
 """
 
 from __future__ import annotations
@@ -135,14 +136,12 @@ class _Overlap(nn.Module):
                     "use squared_pred=False, or monai.losses.DiceLoss",
                 )
             self._extra["squared_pred"] = True
-        if self.smooth_nr != self.smooth_dr:
-            if not _accepts(self._fn, "smooth_nr"):
-                raise _not_yet(
-                    self._name,
-                    f"smooth_nr={smooth_nr} != smooth_dr={smooth_dr} (losskit's smooth is added to both)",
-                    "use smooth_nr == smooth_dr, or monai.losses",
-                )
-            self._extra.update(smooth_nr=self.smooth_nr, smooth_dr=self.smooth_dr)
+        if self.smooth_nr != self.smooth_dr and not _accepts(self._fn, "smooth_denominator"):
+            raise _not_yet(
+                self._name,
+                f"smooth_nr={smooth_nr} != smooth_dr={smooth_dr} (losskit's smooth is added to both)",
+                "use smooth_nr == smooth_dr, or monai.losses",
+            )
         if soft_label:
             # MONAI's soft_label=True changes the counts only for targets strictly between 0 and 1
             if not _accepts(self._fn, "soft_label"):
@@ -155,10 +154,10 @@ class _Overlap(nn.Module):
         self.class_weight = _as_weight(weight)
 
     def _smooth(self) -> dict:
-        if "smooth_nr" in self._extra:
-            return {}
-        # MONAI's Jaccard is (2I + s) / (2U + s) = (I + s/2) / (U + s/2)
-        return {"smooth": self.smooth_nr / 2 if (self.jaccard and self.alpha is None) else self.smooth_nr}
+        # MONAI's Jaccard is (2I + s_nr) / (2U + s_dr) = (I + s_nr/2) / (U + s_dr/2)
+        half = self.jaccard and self.alpha is None
+        nr, dr = (self.smooth_nr / 2, self.smooth_dr / 2) if half else (self.smooth_nr, self.smooth_dr)
+        return {"smooth": nr} if nr == dr else {"smooth": nr, "smooth_denominator": dr}
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         name = self._name

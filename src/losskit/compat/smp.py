@@ -23,9 +23,9 @@ smp's conventions next to losskit's (``docs/migrating.md`` has the full table):
   mean over elements; ignored positions are dropped (as losskit does), ``"none"`` returns the
   kept positions flattened (the class sum per pixel in multiclass mode, ``(N, *)`` without ``ignore_index``).
 
-Options losskit does not have yet raise ``NotImplementedError`` naming the option (``log_loss``,
-``FocalLoss(normalized=True)``, ``reduced_threshold``, ``LovaszLoss``); when the installed
-:mod:`losskit.functional` accepts them they are passed on.
+``log_loss=True`` is losskit's ``log_loss``. Options losskit does not have yet raise
+``NotImplementedError`` naming the option (``FocalLoss(normalized=True)``, ``reduced_threshold``,
+``LovaszLoss``); when the installed :mod:`losskit.functional` accepts them they are passed on.
 """
 
 from __future__ import annotations
