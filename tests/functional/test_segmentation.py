@@ -404,6 +404,11 @@ try:
 except ImportError:  # pragma: no cover - monai is in the test extra
     monai_losses = None
 needs_monai = pytest.mark.skipif(monai_losses is None, reason="needs monai (pip install monai)")
+try:
+    import kornia.losses as kornia_losses
+except ImportError:  # pragma: no cover - kornia is in the test extra
+    kornia_losses = None
+needs_kornia = pytest.mark.skipif(kornia_losses is None, reason="needs kornia (pip install kornia)")
 
 
 def _monai_args(mode, x, t):
@@ -565,6 +570,74 @@ def test_log_loss_matches_smp(kind, mode):
     check_against(
         lambda a, b: f(a, b, mode=mode, log_loss=True, smooth=0.1, reduction="none", **ab).mean(),
         lambda a, b: R.smp_overlap_loss(kind, a, b, mode=mode, log_loss=True, smooth=0.1, **ab),
+        x,
+        t,
+    )
+
+
+def _pooled_reference(kind, x, t, *, per_image, smooth, weight=None, alpha=0.3, beta=0.7):
+    """float64: the classes of each unit pooled into one ratio, class c's terms scaled by weight_c."""
+    p = torch.softmax(x.to(torch.float64), 1)
+    oh = F.one_hot(t, x.shape[1]).movedim(-1, 1).to(torch.float64)
+    dims = (2, 3) if per_image else (0, 2, 3)
+    i, ps, ts = (p * oh).sum(dims), p.sum(dims), oh.sum(dims)
+    num, den = {
+        "dice": (2 * i, ps + ts),
+        "jaccard": (i, ps + ts - i),
+        "tversky": (i, i + alpha * (ps - i) + beta * (ts - i)),
+    }[kind]
+    w = torch.ones(x.shape[1], dtype=torch.float64) if weight is None else weight
+    return 1 - ((w * num).sum(-1) + smooth) / ((w * den).sum(-1) + smooth)
+
+
+@pytest.mark.parametrize("kind", ["dice", "jaccard", "tversky"])
+@pytest.mark.parametrize("per_image", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_micro_average_pools_the_classes_of_each_unit(kind, per_image, weighted):
+    x, t = make_problem(25, "multiclass", 2, 3, (4, 5))
+    w = torch.tensor([0.5, 2.0, 1.0], dtype=torch.float64) if weighted else None
+    f = {"dice": dice_loss, "jaccard": jaccard_loss, "tversky": tversky_loss}[kind]
+    ab = dict(alpha=0.3, beta=0.7) if kind == "tversky" else {}
+    check_against(
+        lambda a, b: f(a, b, average="micro", per_image=per_image, weight=w, smooth=0.2, reduction="none", **ab),
+        lambda a, b: _pooled_reference(kind, a, b, per_image=per_image, smooth=0.2, weight=w),
+        x,
+        t,
+    )
+
+
+def test_micro_dice_is_uniform_generalized_dice():
+    from losskit.functional import generalized_dice_loss
+
+    x, t = make_problem(26, "multiclass", 2, 3, (4, 5))
+    for per_image in (False, True):
+        assert_close(
+            dice_loss(x, t, average="micro", per_image=per_image, smooth=0.1, reduction="none"),
+            generalized_dice_loss(x, t, weighting="uniform", per_image=per_image, smooth=0.1, reduction="none"),
+        )
+
+
+def test_micro_average_leaves_out_units_as_macro_does():
+    x, t = make_problem(27, "multiclass", 3, 3, (4, 5), ignore_index=-1)
+    t[1] = -1  # an image whose pixels are all ignored
+    for empty in ("exclude", "include"):
+        out = dice_loss(x, t, ignore_index=-1, average="micro", per_image=True, empty=empty, reduction="none")
+        assert out[1] == 0 and out[0] > 0
+        mean = dice_loss(x, t, ignore_index=-1, average="micro", per_image=True, empty=empty)
+        assert_close(mean, out[[0, 2]].mean())
+
+
+@needs_kornia
+@pytest.mark.parametrize("weighted", [False, True])
+def test_micro_average_matches_kornia(weighted):
+    """kornia/losses/dice.py dice_loss(average="micro"): 2 Σ w p t / (Σ w (p + t) + eps) per image."""
+    x, t = make_problem(28, "multiclass", 2, 3, (4, 5), ignore_index=-100)
+    w = torch.tensor([0.5, 2.0, 1.0], dtype=torch.float64) if weighted else None
+    check_against(
+        lambda a, b: dice_loss(
+            a, b, average="micro", weight=w, ignore_index=-100, smooth_denominator=1e-8, per_image=True, empty="include"
+        ),
+        lambda a, b: kornia_losses.dice_loss(a, b, average="micro", eps=1e-8, weight=w),
         x,
         t,
     )
@@ -977,6 +1050,7 @@ def test_overlap_options_are_checked():
     x, t = logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long)
     assert_refuses(lambda: dice_loss(x, t, squared_pred=1), match="squared_pred")
     assert_refuses(lambda: jaccard_loss(x, t, log_loss="yes"), match="log_loss")
+    assert_refuses(lambda: dice_loss(x, t, average="weighted"), match="average")
     assert_refuses(
         lambda: tversky_loss(x, t, smooth_denominator=-1.0), match=r"smooth_denominator must be in \[0, inf\], got -1.0"
     )

@@ -85,6 +85,8 @@ __all__ = [
     "mcc_loss",
 ]
 
+_AVERAGE = ("macro", "micro")  # the overlap losses' class averaging (options only the functional has)
+
 
 # ---------------------------------------------------------------------------------------------
 # options (the checks that need no input tensor are in losskit._options: the modules run them too)
@@ -214,7 +216,7 @@ def _overlap(
     include_background: bool,
     reduction: str,
     weight: Tensor | None = None,
-    empty: str = "include",
+    empty: str = "exclude",
     alpha=None,
     beta=None,
     gamma: float | None = None,
@@ -222,10 +224,11 @@ def _overlap(
     squared_pred: bool = False,
     smooth_denominator: float | None = None,
     log_loss: bool = False,
+    average: str = "macro",
 ) -> Tensor:
     """Every overlap loss: options checked, inputs normalised, the soft counts computed once, then
-    ``terms(I, P, T)`` per class -- pooled over the classes of each unit with generalized Dice's
-    ``weighting`` -- → the score ``(num + s) / (den + s_den)`` → ``1 - score`` (``-log score`` with
+    ``terms(I, P, T)`` per class -- pooled over the classes of each unit with ``average="micro"``
+    (class weights ``weight``) or generalized Dice's ``weighting`` (volume weights) -- → the score ``(num + s) / (den + s_den)`` → ``1 - score`` (``-log score`` with
     ``log_loss``; ``^gamma``) → the one reduction.
 
     The public losses hand over their own arguments by name (``**locals()``, their first statement),
@@ -247,6 +250,13 @@ def _overlap(
     _checks.flag(log_loss, "log_loss", fn=fn)
     if smooth_denominator is not None:
         _checks.number(smooth_denominator, "smooth_denominator", low=0.0, fn=fn)
+    _checks.choice(
+        average,
+        "average",
+        _AVERAGE,
+        fn=fn,
+        hint="macro: one ratio per class, averaged; micro: the classes of each unit pooled into one ratio",
+    )
     if weighting is not None:
         _checks.choice(
             weighting,
@@ -271,11 +281,12 @@ def _overlap(
     inter, psum, tsum, keep = _counts(m, per_image=per_image, empty=empty, squared=squared_pred)
     num, den = terms(inter, psum, tsum, a, b)
     w = None if m.weight is None else _slice(m.weight.to(cdtype), m)
-    if weighting is not None:
+    if weighting is not None or average == "micro":
         # one ratio per unit: class c's terms weighted by w_c and summed over the classes
-        wc = _volume_weights(tsum, weighting)
-        num, den = (wc * num).sum(-1), (wc * den).sum(-1)
-        keep = tsum.sum(-1) > 0  # a unit with an empty target everywhere is left out
+        wc = w if weighting is None else _volume_weights(tsum, weighting)
+        num, den = (num.sum(-1), den.sum(-1)) if wc is None else ((wc * num).sum(-1), (wc * den).sum(-1))
+        keep = None if keep is None else keep.any(-1)  # a unit counts if one of its ratios would
+        w = None
     score = _ratio(num + smooth, den + (smooth if smooth_denominator is None else smooth_denominator), eps)
     # smp's log_loss: -log of the score, clamped at eps (an empty prediction of a present class stays finite)
     loss = -torch.log(score.clamp_min(eps)) if log_loss else 1.0 - score
@@ -315,6 +326,7 @@ def dice_loss(
     squared_pred: bool = False,
     smooth_denominator: float | None = None,
     log_loss: bool = False,
+    average: str = "macro",
 ) -> Tensor:
     """Soft Dice loss: one minus the Dice coefficient (F1 score) of soft predicted and target masks.
 
@@ -359,6 +371,10 @@ def dice_loss(
             ``smooth`` (MONAI's ``smooth_dr`` beside ``smooth_nr``); ``None`` (default): ``smooth``.
         log_loss: the loss is ``-log`` of the score (clamped at ``eps``) instead of ``1 - score``
             (smp's ``log_loss``).
+        average: ``"macro"`` (default): one ratio per class, averaged; ``"micro"``: the classes of
+            each unit pooled into one ratio ``(2 Σ_c w_c I_c + s) / (Σ_c w_c (P_c + T_c) + s)``
+            (``w`` the ``weight``, 1 without; kornia's ``average="micro"``); ``"none"`` then gives
+            one loss per unit, ``(N,)`` with ``per_image`` else 0-d, 0 for a unit left out.
 
     Returns:
         ``"none"``: ``(C,)`` per-class losses (``(N, C)`` with ``per_image``; ``C`` counts the kept
@@ -405,6 +421,7 @@ def tversky_loss(
     reduction: str = "mean",
     smooth_denominator: float | None = None,
     log_loss: bool = False,
+    average: str = "macro",
 ) -> Tensor:
     """Tversky loss: one minus the Tversky index, an overlap score that weighs FP and FN apart.
 
@@ -434,7 +451,7 @@ def tversky_loss(
         weight, ignore_index, smooth, eps, per_image, include_background, empty: as in
             :func:`dice_loss`.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
-        smooth_denominator, log_loss: as in :func:`dice_loss`.
+        smooth_denominator, log_loss, average: as in :func:`dice_loss`.
 
     Returns:
         As :func:`dice_loss`: ``(C,)`` or ``(N, C)`` for ``"none"``, a scalar otherwise.
@@ -537,6 +554,7 @@ def jaccard_loss(
     squared_pred: bool = False,
     smooth_denominator: float | None = None,
     log_loss: bool = False,
+    average: str = "macro",
 ) -> Tensor:
     """Soft Jaccard (IoU) loss: one minus the intersection over union of soft masks.
 
@@ -563,7 +581,7 @@ def jaccard_loss(
             :func:`dice_loss`.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
         squared_pred: ``Σ p² + Σ t² - I`` in place of the union ``P + T - I`` (MONAI's Jaccard form).
-        smooth_denominator, log_loss: as in :func:`dice_loss`.
+        smooth_denominator, log_loss, average: as in :func:`dice_loss`.
 
     Returns:
         As :func:`dice_loss`: ``(C,)`` or ``(N, C)`` for ``"none"``, a scalar otherwise.
