@@ -56,6 +56,9 @@ DICE = [
     dict(to_onehot_y=True, softmax=True, jaccard=True),
     dict(to_onehot_y=True, softmax=True, jaccard=True, smooth_nr=0.5, smooth_dr=0.5),
     dict(to_onehot_y=True, softmax=True, smooth_nr=0.0, smooth_dr=0.0),
+    dict(to_onehot_y=True, softmax=True, smooth_nr=0.0, smooth_dr=1e-5),
+    dict(to_onehot_y=True, softmax=True, jaccard=True, smooth_nr=0.3, smooth_dr=1.0),
+    dict(to_onehot_y=True, sigmoid=True, batch=True, smooth_nr=2.0, smooth_dr=0.5, reduction="none"),
     dict(to_onehot_y=True, softmax=True, weight=[1.0, 2.0, 3.0, 0.5]),
     dict(to_onehot_y=True, softmax=True, weight=2.0),
     dict(to_onehot_y=True, sigmoid=True, include_background=False, weight=[2.0, 3.0, 0.5], reduction="none"),
@@ -77,7 +80,16 @@ def test_dice_loss_equals_monai_on_label_maps(dtype, options):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
     "options",
-    [dict(sigmoid=True), dict(softmax=True, batch=True), dict(), dict(sigmoid=True, include_background=False)],
+    [
+        dict(sigmoid=True),
+        dict(softmax=True, batch=True),
+        dict(),
+        dict(sigmoid=True, include_background=False),
+        # squared_pred on a one-hot target of the input's dtype: MONAI's own one-hot is float32
+        dict(softmax=True, squared_pred=True),
+        dict(sigmoid=True, squared_pred=True, jaccard=True, batch=True, smooth_nr=0.5, smooth_dr=0.5),
+        dict(softmax=True, squared_pred=True, include_background=False, smooth_nr=0.0, smooth_dr=1e-5),
+    ],
     ids=_id,
 )
 def test_dice_loss_equals_monai_on_one_hot_targets(dtype, options):
@@ -101,6 +113,7 @@ def test_single_channel_dice_ignores_softmax_and_include_background_as_monai_doe
         dict(to_onehot_y=True, sigmoid=True, batch=True, reduction="none"),
         dict(to_onehot_y=True, softmax=True, include_background=False, smooth_nr=1.0, smooth_dr=1.0),
         dict(to_onehot_y=True, softmax=True, ignore_index=1, alpha=0.8, beta=0.2),
+        dict(to_onehot_y=True, softmax=True, alpha=0.3, beta=0.7, smooth_nr=0.0, smooth_dr=1e-5),
     ],
     ids=_id,
 )
@@ -240,7 +253,7 @@ def test_options_losskit_lacks_raise_naming_them(make, match):
 
     if match == "squared_pred" and "squared_pred" in inspect.signature(LF.dice_loss).parameters:
         pytest.skip("losskit has squared_pred: covered by the value tests")
-    if match == "smooth_nr" and "smooth_nr" in inspect.signature(LF.dice_loss).parameters:
+    if match == "smooth_nr" and "smooth_denominator" in inspect.signature(LF.dice_loss).parameters:
         pytest.skip("losskit has smooth_nr: covered by the value tests")
     with pytest.raises(NotImplementedError, match=match):
         make()

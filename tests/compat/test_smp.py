@@ -40,6 +40,9 @@ OVERLAP = [
     ("tversky", S.TverskyLoss, dict(alpha=0.7, beta=0.3, gamma=2.0)),
     ("dice", S.DiceLoss, dict(ignore_index=-1)),
     ("tversky", S.TverskyLoss, dict(ignore_index=-1, smooth=0.1)),
+    ("dice", S.DiceLoss, dict(log_loss=True, smooth=0.1)),
+    ("jaccard", S.JaccardLoss, dict(log_loss=True, classes=[0, 2])),
+    ("tversky", S.TverskyLoss, dict(log_loss=True, alpha=0.3, beta=0.7, gamma=2.0, ignore_index=-1)),
 ]
 
 

@@ -404,6 +404,11 @@ try:
 except ImportError:  # pragma: no cover - monai is in the test extra
     monai_losses = None
 needs_monai = pytest.mark.skipif(monai_losses is None, reason="needs monai (pip install monai)")
+try:
+    import kornia.losses as kornia_losses
+except ImportError:  # pragma: no cover - kornia is in the test extra
+    kornia_losses = None
+needs_kornia = pytest.mark.skipif(kornia_losses is None, reason="needs kornia (pip install kornia)")
 
 
 def _monai_args(mode, x, t):
@@ -474,6 +479,177 @@ def test_jaccard_matches_monai(mode, per_image):
         x,
         t,
     )
+
+
+def _monai_float64_target(mode, t, c):
+    """MONAI's target as a float64 one-hot (N, C, *) for multiclass: MONAI's own one-hot is float32, whose
+    norms (squared_pred) round at float32."""
+    if mode == "multiclass":
+        return F.one_hot(t, c).movedim(-1, 1).to(torch.float64)
+    return t
+
+
+@needs_monai
+@pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize("per_image", [False, True])
+@pytest.mark.parametrize("jaccard", [False, True])
+def test_squared_pred_matches_monai(mode, per_image, jaccard):
+    """MONAI (monai/losses/dice.py, utils.compute_tp_fp_fn with ord=2): Σp² + Σt² in the Dice denominator,
+    Σp² + Σt² - I as Jaccard's union."""
+    x, t = make_problem(21, mode, 2, 3, (4, 5))
+    act = dict(softmax=True) if mode == "multiclass" else dict(sigmoid=True)
+    s = 0.5
+    m = monai_losses.DiceLoss(
+        squared_pred=True, jaccard=jaccard, batch=not per_image, smooth_nr=s, smooth_dr=s, reduction="none", **act
+    )
+    mt = _monai_float64_target(mode, t, 3)
+    f = jaccard_loss if jaccard else dice_loss
+    check_against(
+        lambda a, b: f(
+            a,
+            b,
+            mode=mode,
+            per_image=per_image,
+            squared_pred=True,
+            smooth=s / 2 if jaccard else s,
+            empty="include",
+            reduction="none",
+        ).reshape(-1),
+        lambda a, b: m(a, mt).reshape(-1),
+        x,
+        t,
+    )
+
+
+@needs_monai
+@pytest.mark.parametrize("kind", ["dice", "jaccard", "tversky"])
+@pytest.mark.parametrize("mode", ["binary", "multiclass"])
+@pytest.mark.parametrize("smooth_nr,smooth_dr", [(0.0, 1e-5), (0.3, 1.0), (2.0, 0.5)])
+def test_smooth_denominator_matches_monai_smooth_dr(kind, mode, smooth_nr, smooth_dr):
+    x, t = make_problem(22, mode, 2, 3, (4, 5))
+    act, mt = _monai_args(mode, x, t)
+    if kind == "tversky":
+        m = monai_losses.TverskyLoss(
+            alpha=0.3, beta=0.7, smooth_nr=smooth_nr, smooth_dr=smooth_dr, reduction="none", **act
+        )
+        ours = lambda a, b, **kw: tversky_loss(a, b, alpha=0.3, beta=0.7, **kw)
+        nr, dr = smooth_nr, smooth_dr
+    else:
+        m = monai_losses.DiceLoss(
+            jaccard=kind == "jaccard", smooth_nr=smooth_nr, smooth_dr=smooth_dr, reduction="none", **act
+        )
+        ours = jaccard_loss if kind == "jaccard" else dice_loss
+        # MONAI's Jaccard is (2I + s_nr) / (2U + s_dr): ours with both smoothings halved
+        nr, dr = (smooth_nr / 2, smooth_dr / 2) if kind == "jaccard" else (smooth_nr, smooth_dr)
+    check_against(
+        lambda a, b: ours(
+            a, b, mode=mode, per_image=True, smooth=nr, smooth_denominator=dr, empty="include", reduction="none"
+        ).reshape(-1),
+        lambda a, b: m(a, mt).reshape(-1),
+        x,
+        t,
+    )
+
+
+def test_smooth_denominator_equal_to_smooth_is_smooth():
+    x, t = make_problem(23, "multiclass", 2, 3, (4, 5))
+    for f in (dice_loss, jaccard_loss, tversky_loss):
+        assert_close(f(x, t, smooth=0.7, smooth_denominator=0.7), f(x, t, smooth=0.7))
+
+
+@pytest.mark.parametrize("kind", ["dice", "jaccard", "tversky"])
+@pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
+def test_log_loss_matches_smp(kind, mode):
+    """smp's log_loss=True: -log(score.clamp_min(eps)) per class, absent classes 0 in the mean (reference.py's
+    transcription of segmentation_models_pytorch/losses/{dice,jaccard,tversky}.py)."""
+    import reference as R
+
+    x, t = make_problem(24, mode, 2, 3, (4, 5), scale=4.0)
+    f = {"dice": dice_loss, "jaccard": jaccard_loss, "tversky": tversky_loss}[kind]
+    ab = dict(alpha=0.3, beta=0.7) if kind == "tversky" else {}
+    check_against(
+        lambda a, b: f(a, b, mode=mode, log_loss=True, smooth=0.1, reduction="none", **ab).mean(),
+        lambda a, b: R.smp_overlap_loss(kind, a, b, mode=mode, log_loss=True, smooth=0.1, **ab),
+        x,
+        t,
+    )
+
+
+def _pooled_reference(kind, x, t, *, per_image, smooth, weight=None, alpha=0.3, beta=0.7):
+    """float64: the classes of each unit pooled into one ratio, class c's terms scaled by weight_c."""
+    p = torch.softmax(x.to(torch.float64), 1)
+    oh = F.one_hot(t, x.shape[1]).movedim(-1, 1).to(torch.float64)
+    dims = (2, 3) if per_image else (0, 2, 3)
+    i, ps, ts = (p * oh).sum(dims), p.sum(dims), oh.sum(dims)
+    num, den = {
+        "dice": (2 * i, ps + ts),
+        "jaccard": (i, ps + ts - i),
+        "tversky": (i, i + alpha * (ps - i) + beta * (ts - i)),
+    }[kind]
+    w = torch.ones(x.shape[1], dtype=torch.float64) if weight is None else weight
+    return 1 - ((w * num).sum(-1) + smooth) / ((w * den).sum(-1) + smooth)
+
+
+@pytest.mark.parametrize("kind", ["dice", "jaccard", "tversky"])
+@pytest.mark.parametrize("per_image", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_micro_average_pools_the_classes_of_each_unit(kind, per_image, weighted):
+    x, t = make_problem(25, "multiclass", 2, 3, (4, 5))
+    w = torch.tensor([0.5, 2.0, 1.0], dtype=torch.float64) if weighted else None
+    f = {"dice": dice_loss, "jaccard": jaccard_loss, "tversky": tversky_loss}[kind]
+    ab = dict(alpha=0.3, beta=0.7) if kind == "tversky" else {}
+    check_against(
+        lambda a, b: f(a, b, average="micro", per_image=per_image, weight=w, smooth=0.2, reduction="none", **ab),
+        lambda a, b: _pooled_reference(kind, a, b, per_image=per_image, smooth=0.2, weight=w),
+        x,
+        t,
+    )
+
+
+def test_micro_dice_is_uniform_generalized_dice():
+    from losskit.functional import generalized_dice_loss
+
+    x, t = make_problem(26, "multiclass", 2, 3, (4, 5))
+    for per_image in (False, True):
+        assert_close(
+            dice_loss(x, t, average="micro", per_image=per_image, smooth=0.1, reduction="none"),
+            generalized_dice_loss(x, t, weighting="uniform", per_image=per_image, smooth=0.1, reduction="none"),
+        )
+
+
+def test_micro_average_leaves_out_units_as_macro_does():
+    x, t = make_problem(27, "multiclass", 3, 3, (4, 5), ignore_index=-1)
+    t[1] = -1  # an image whose pixels are all ignored
+    for empty in ("exclude", "include"):
+        out = dice_loss(x, t, ignore_index=-1, average="micro", per_image=True, empty=empty, reduction="none")
+        assert out[1] == 0 and out[0] > 0
+        mean = dice_loss(x, t, ignore_index=-1, average="micro", per_image=True, empty=empty)
+        assert_close(mean, out[[0, 2]].mean())
+
+
+@needs_kornia
+@pytest.mark.parametrize("weighted", [False, True])
+def test_micro_average_matches_kornia(weighted):
+    """kornia/losses/dice.py dice_loss(average="micro"): 2 Σ w p t / (Σ w (p + t) + eps) per image."""
+    x, t = make_problem(28, "multiclass", 2, 3, (4, 5), ignore_index=-100)
+    w = torch.tensor([0.5, 2.0, 1.0], dtype=torch.float64) if weighted else None
+    check_against(
+        lambda a, b: dice_loss(
+            a, b, average="micro", weight=w, ignore_index=-100, smooth_denominator=1e-8, per_image=True, empty="include"
+        ),
+        lambda a, b: kornia_losses.dice_loss(a, b, average="micro", eps=1e-8, weight=w),
+        x,
+        t,
+    )
+
+
+def test_log_loss_of_an_empty_prediction_is_finite():
+    x = torch.full((1, 1, 4), -1e4, dtype=torch.float64, requires_grad=True)
+    t = torch.ones(1, 1, 4, dtype=torch.float64)
+    out = dice_loss(x, t, mode="binary", log_loss=True)
+    out.backward()
+    assert torch.isfinite(out) and torch.isfinite(x.grad).all()
+    assert_close(out, -torch.log(torch.tensor(1e-7, dtype=torch.float64)))
 
 
 @needs_monai
@@ -868,6 +1044,16 @@ def test_negative_alpha_beta(f):
     assert_refuses(lambda: f(x, t, alpha=-0.1), match=r"alpha must be in \[0, inf\], got -0.1")
     assert_refuses(lambda: f(x, t, beta=-1.0), match=r"beta must be in \[0, inf\], got -1.0")
     assert_refuses(lambda: f(x, t, alpha=0.0, beta=0.0), match="alpha=0 and beta=0 make the Tversky index 1")
+
+
+def test_overlap_options_are_checked():
+    x, t = logits(2, 3, 4), torch.zeros(2, 4, dtype=torch.long)
+    assert_refuses(lambda: dice_loss(x, t, squared_pred=1), match="squared_pred")
+    assert_refuses(lambda: jaccard_loss(x, t, log_loss="yes"), match="log_loss")
+    assert_refuses(lambda: dice_loss(x, t, average="weighted"), match="average")
+    assert_refuses(
+        lambda: tversky_loss(x, t, smooth_denominator=-1.0), match=r"smooth_denominator must be in \[0, inf\], got -1.0"
+    )
 
 
 @pytest.mark.parametrize("gamma", [0.0, -1.0])

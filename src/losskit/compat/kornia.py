@@ -15,11 +15,11 @@ kornia's conventions next to losskit's (``docs/migrating.md`` has the full table
   included); losskit divides by the number of counted pixels. ``"none"`` is ``(B, C, H, W)`` with
   the loss at the target class's channel (losskit: ``(B, H, W)``).
 * ``dice_loss(average="micro")`` (kornia's default) pools the classes of an image into one Dice
-  ratio -- here :func:`dice_loss` in binary mode on the flattened softmax and one-hot target, one
-  ratio per image; ``average="macro"`` averages per-image, per-class ratios over the classes present
-  in the image, then over images (``per_image=True``). kornia adds ``eps=1e-8`` to the denominator
-  only; losskit's ``eps`` is a guard that changes no ratio whose denominator exceeds it, so the two
-  differ by at most ``eps / denominator`` (relative).
+  ratio, ``weight`` scaling class ``c``'s terms in both sums -- losskit's ``average="micro"`` with
+  ``per_image=True``; ``average="macro"`` averages per-image, per-class ratios over the classes
+  present in the image, then over images. kornia adds ``eps=1e-8`` to the denominator only: here
+  losskit's ``smooth_denominator=eps`` (losskit's own ``eps`` is a guard that changes no ratio
+  whose denominator exceeds it).
 * ``tversky_loss``: one Tversky index per image and present class, averaged over the present
   classes of each image (an image with none scores 0, loss 1), then over images.
 * ignored pixels are removed from the counts (as losskit does).
@@ -108,11 +108,10 @@ def dice_loss(
 ) -> Tensor:
     r"""kornia's Dice loss on softmax probabilities of ``pred (B, C, H, W)`` and ``target (B, H, W)``.
 
-    ``average="micro"``: one ratio per image over all classes, :math:`1 - 2\sum p t / \sum (p + t)`,
-    averaged over images. ``"macro"``: one ratio per image and class, averaged (with ``weight``)
-    over the classes present in the image, then over images. ``weight`` with ``"micro"`` weighs the
-    cardinality and the intersection differently in kornia; not reachable here
-    (``NotImplementedError``).
+    ``average="micro"``: one ratio per image over all classes,
+    :math:`1 - 2\sum_c w_c \sum p t / (\sum_c w_c \sum (p + t) + \epsilon)`, averaged over images
+    (an image without a counted pixel: loss 1). ``"macro"``: one ratio per image and class, averaged
+    (with ``weight``) over the classes present in the image, then over images.
 
     Example:
         >>> import torch
@@ -127,32 +126,20 @@ def dice_loss(
     c = pred.shape[1]
     valid = _valid(target, ignore_index)
     if average == "micro":
-        if weight is not None:
-            raise NotImplementedError(
-                "dice_loss: weight with average='micro' (kornia weighs the cardinality but not the target in the "
-                "intersection) has no losskit equivalent; use average='macro' with weight, or "
-                "losskit.functional.dice_loss(pred, target, weight=weight)"
-            )
-        # the classes of one image pooled into one binary mask: softmax probabilities and the one-hot target
-        # flattened to (B, C·H·W), ignored pixels marked in the target (kornia's link converted around the loss)
-        p = torch.softmax(pred, dim=1)
-        t = target if valid is None else torch.where(valid, target, 0)
-        hot = torch.nn.functional.one_hot(t.long(), c).movedim(-1, 1).to(p.dtype)
-        if valid is not None:
-            hot = torch.where(valid.unsqueeze(1), hot, -1.0)
         out = _dice_loss(
-            p.flatten(1),
-            hot.flatten(1),
-            mode="binary",
-            from_logits=False,
+            pred,
+            target,
+            weight=weight,
+            ignore_index=ignore_index,
+            smooth_denominator=eps,
             per_image=True,
             empty="include",
-            ignore_index=None if valid is None else -1,
+            average="micro",
             reduction="none",
-        )
+        )  # (B,): one pooled ratio per image, 0 for an image without a counted pixel
         if valid is not None:
             # an image with no counted pixel: kornia's ratio is 0 (loss 1)
-            out = torch.where(valid.flatten(1).any(1).unsqueeze(-1), out, 1.0)
+            out = torch.where(valid.flatten(1).any(1), out, 1.0)
         return out.mean()
     out = _dice_loss(
         pred,
@@ -160,6 +147,7 @@ def dice_loss(
         mode="multiclass",
         weight=weight,
         ignore_index=ignore_index,
+        smooth_denominator=eps,
         per_image=True,
         empty="exclude",
         reduction="none",
@@ -193,6 +181,7 @@ def tversky_loss(
         alpha=alpha,
         beta=beta,
         ignore_index=ignore_index,
+        smooth_denominator=eps,
         per_image=True,
         empty="exclude",
         reduction="none",

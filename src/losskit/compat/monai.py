@@ -23,9 +23,10 @@ focal ``"mean"``       divides by ``C ×`` pixels                divides by pixe
 jaccard smoothing      ``(2I + s) / (2U + s)``                 ``(I + s) / (U + s)``: here ``s / 2``
 ===================== ======================================= =========================================
 
-Options losskit does not have yet raise ``NotImplementedError`` naming the option (``squared_pred``,
-``smooth_nr != smooth_dr``, ``soft_label``, ``GeneralizedDiceLoss``, the focal loss's
-``ignore_index``); when the installed :mod:`losskit.functional` accepts them they are passed on.
+``squared_pred`` and ``smooth_dr`` map onto losskit's ``squared_pred`` and ``smooth_denominator``.
+Options losskit does not have yet raise ``NotImplementedError`` naming the option (``soft_label``,
+``GeneralizedDiceLoss``, the focal loss's ``ignore_index``); when the installed
+:mod:`losskit.functional` accepts them they are passed on.
 """
 
 from __future__ import annotations
@@ -47,6 +48,13 @@ Weight = Sequence[float] | float | int | Tensor | None
 
 def _accepts(fn: Callable, name: str) -> bool:
     return name in inspect.signature(fn).parameters
+
+
+def _by_name(fn: Callable, args: dict, **fixed) -> dict:
+    """The entries of ``args`` (a constructor's ``locals()``) that ``fn`` takes by name, ``fixed``
+    overriding them: every MONAI class spells MONAI's signature once and hands its arguments on."""
+    names = inspect.signature(fn).parameters
+    return {**{k: v for k, v in args.items() if k in names and k != "self"}, **fixed}
 
 
 def _not_yet(cls: str, option: str, hint: str) -> NotImplementedError:
@@ -100,9 +108,9 @@ class _Overlap(nn.Module):
         smooth_nr,
         smooth_dr,
         batch,
-        weight,
         soft_label,
         ignore_index,
+        weight=None,
         squared_pred=False,
         jaccard=False,
         alpha=None,
@@ -115,7 +123,9 @@ class _Overlap(nn.Module):
         self.sigmoid, self.softmax, self.other_act = sigmoid, softmax, other_act
         self.squared_pred, self.jaccard, self.batch = squared_pred, jaccard, batch
         self.smooth_nr, self.smooth_dr = float(smooth_nr), float(smooth_dr)
-        self.alpha, self.beta, self.soft_label, self.ignore_index = alpha, beta, soft_label, ignore_index
+        self.alpha = None if alpha is None else float(alpha)
+        self.beta = None if beta is None else float(beta)
+        self.soft_label, self.ignore_index = soft_label, ignore_index
         self._fn = LF.tversky_loss if alpha is not None else (LF.jaccard_loss if jaccard else LF.dice_loss)
         self._extra = {}
         if squared_pred:
@@ -126,14 +136,12 @@ class _Overlap(nn.Module):
                     "use squared_pred=False, or monai.losses.DiceLoss",
                 )
             self._extra["squared_pred"] = True
-        if self.smooth_nr != self.smooth_dr:
-            if not _accepts(self._fn, "smooth_nr"):
-                raise _not_yet(
-                    self._name,
-                    f"smooth_nr={smooth_nr} != smooth_dr={smooth_dr} (losskit's smooth is added to both)",
-                    "use smooth_nr == smooth_dr, or monai.losses",
-                )
-            self._extra.update(smooth_nr=self.smooth_nr, smooth_dr=self.smooth_dr)
+        if self.smooth_nr != self.smooth_dr and not _accepts(self._fn, "smooth_denominator"):
+            raise _not_yet(
+                self._name,
+                f"smooth_nr={smooth_nr} != smooth_dr={smooth_dr} (losskit's smooth is added to both)",
+                "use smooth_nr == smooth_dr, or monai.losses",
+            )
         if soft_label:
             # MONAI's soft_label=True changes the counts only for targets strictly between 0 and 1
             if not _accepts(self._fn, "soft_label"):
@@ -146,10 +154,10 @@ class _Overlap(nn.Module):
         self.class_weight = _as_weight(weight)
 
     def _smooth(self) -> dict:
-        if "smooth_nr" in self._extra:
-            return {}
-        # MONAI's Jaccard is (2I + s) / (2U + s) = (I + s/2) / (U + s/2)
-        return {"smooth": self.smooth_nr / 2 if (self.jaccard and self.alpha is None) else self.smooth_nr}
+        # MONAI's Jaccard is (2I + s_nr) / (2U + s_dr) = (I + s_nr/2) / (U + s_dr/2)
+        half = self.jaccard and self.alpha is None
+        nr, dr = (self.smooth_nr / 2, self.smooth_dr / 2) if half else (self.smooth_nr, self.smooth_dr)
+        return {"smooth": nr} if nr == dr else {"smooth": nr, "smooth_denominator": dr}
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         name = self._name
@@ -274,22 +282,7 @@ class DiceLoss(_Overlap):
         soft_label: bool = False,
         ignore_index: int | None = None,
     ) -> None:
-        super().__init__(
-            include_background=include_background,
-            to_onehot_y=to_onehot_y,
-            sigmoid=sigmoid,
-            softmax=softmax,
-            other_act=other_act,
-            reduction=reduction,
-            smooth_nr=smooth_nr,
-            smooth_dr=smooth_dr,
-            batch=batch,
-            weight=weight,
-            soft_label=soft_label,
-            ignore_index=ignore_index,
-            squared_pred=squared_pred,
-            jaccard=jaccard,
-        )
+        super().__init__(**_by_name(_Overlap.__init__, locals()))
 
 
 class TverskyLoss(_Overlap):
@@ -323,22 +316,7 @@ class TverskyLoss(_Overlap):
         soft_label: bool = False,
         ignore_index: int | None = None,
     ) -> None:
-        super().__init__(
-            include_background=include_background,
-            to_onehot_y=to_onehot_y,
-            sigmoid=sigmoid,
-            softmax=softmax,
-            other_act=other_act,
-            reduction=reduction,
-            smooth_nr=smooth_nr,
-            smooth_dr=smooth_dr,
-            batch=batch,
-            weight=None,
-            soft_label=soft_label,
-            ignore_index=ignore_index,
-            alpha=float(alpha),
-            beta=float(beta),
-        )
+        super().__init__(**_by_name(_Overlap.__init__, locals()))
 
 
 class FocalLoss(nn.Module):
@@ -521,18 +499,7 @@ class DiceCELoss(nn.Module):
             raise ValueError(f"DiceCELoss: lambda_dice={lambda_dice} and lambda_ce={lambda_ce} must be >= 0")
         w = None if weight is None else torch.as_tensor(weight)
         self.dice = DiceLoss(
-            include_background=include_background,
-            to_onehot_y=to_onehot_y,
-            sigmoid=sigmoid,
-            softmax=softmax,
-            other_act=other_act,
-            squared_pred=squared_pred,
-            jaccard=jaccard,
-            reduction=reduction,
-            smooth_nr=smooth_nr,
-            smooth_dr=smooth_dr,
-            batch=batch,
-            weight=None if w is None else (w if include_background else w[1:]),
+            **_by_name(DiceLoss, locals(), weight=None if w is None else (w if include_background else w[1:]))
         )
         self.register_buffer("weight", w, persistent=False)
         self.reduction, self.label_smoothing = reduction, label_smoothing
@@ -597,29 +564,8 @@ class DiceFocalLoss(nn.Module):
         super().__init__()
         if lambda_dice < 0 or lambda_focal < 0:
             raise ValueError(f"DiceFocalLoss: lambda_dice={lambda_dice} and lambda_focal={lambda_focal} must be >= 0")
-        self.dice = DiceLoss(
-            include_background=include_background,
-            to_onehot_y=False,
-            sigmoid=sigmoid,
-            softmax=softmax,
-            other_act=other_act,
-            squared_pred=squared_pred,
-            jaccard=jaccard,
-            reduction=reduction,
-            smooth_nr=smooth_nr,
-            smooth_dr=smooth_dr,
-            batch=batch,
-            weight=weight,
-        )
-        self.focal = FocalLoss(
-            include_background=include_background,
-            to_onehot_y=False,
-            gamma=gamma,
-            alpha=alpha,
-            weight=weight,
-            reduction=reduction,
-            use_softmax=False,
-        )
+        self.dice = DiceLoss(**_by_name(DiceLoss, locals(), to_onehot_y=False))
+        self.focal = FocalLoss(**_by_name(FocalLoss, locals(), to_onehot_y=False, use_softmax=False))
         self.to_onehot_y = to_onehot_y
         self.lambda_dice, self.lambda_focal = float(lambda_dice), float(lambda_focal)
 

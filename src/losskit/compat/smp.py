@@ -23,9 +23,9 @@ smp's conventions next to losskit's (``docs/migrating.md`` has the full table):
   mean over elements; ignored positions are dropped (as losskit does), ``"none"`` returns the
   kept positions flattened (the class sum per pixel in multiclass mode, ``(N, *)`` without ``ignore_index``).
 
-Options losskit does not have yet raise ``NotImplementedError`` naming the option (``log_loss``,
-``FocalLoss(normalized=True)``, ``reduced_threshold``, ``LovaszLoss``); when the installed
-:mod:`losskit.functional` accepts them they are passed on.
+``log_loss=True`` is losskit's ``log_loss``. Options losskit does not have yet raise
+``NotImplementedError`` naming the option (``FocalLoss(normalized=True)``, ``reduced_threshold``,
+``LovaszLoss``); when the installed :mod:`losskit.functional` accepts them they are passed on.
 """
 
 from __future__ import annotations
@@ -63,19 +63,20 @@ def _check_mode(cls: str, mode: str) -> None:
 
 
 class _Overlap(nn.Module):
+    """smp's overlap losses: their shared signature (DiceLoss's, JaccardLoss's) and conventions."""
+
     _name = "DiceLoss"
     _fn: Callable = staticmethod(LF.dice_loss)
 
     def __init__(
         self,
         mode: str,
-        classes: list[int] | None,
-        log_loss: bool,
-        from_logits: bool,
-        smooth: float,
-        ignore_index: int | None,
-        eps: float,
-        **extra,
+        classes: list[int] | None = None,
+        log_loss: bool = False,
+        from_logits: bool = True,
+        smooth: float = 0.0,
+        ignore_index: int | None = None,
+        eps: float = 1e-7,
     ) -> None:
         super().__init__()
         _check_mode(self._name, mode)
@@ -85,7 +86,8 @@ class _Overlap(nn.Module):
                 "drop classes (smp's rule)"
             )
         self.mode, self.from_logits, self.smooth, self.eps = mode, from_logits, float(smooth), float(eps)
-        self.log_loss, self.ignore_index, self.extra = log_loss, ignore_index, extra
+        self.log_loss, self.ignore_index = log_loss, ignore_index
+        self.extra: dict = {}  # the options of a subclass's loss (TverskyLoss: alpha, beta)
         self.classes = None if classes is None else torch.as_tensor(classes, dtype=torch.long)
         if log_loss and not _accepts(self._fn, "log_loss"):
             raise NotImplementedError(
@@ -133,18 +135,6 @@ class DiceLoss(_Overlap):
     _name = "DiceLoss"
     _fn = staticmethod(LF.dice_loss)
 
-    def __init__(
-        self,
-        mode: str,
-        classes: list[int] | None = None,
-        log_loss: bool = False,
-        from_logits: bool = True,
-        smooth: float = 0.0,
-        ignore_index: int | None = None,
-        eps: float = 1e-7,
-    ) -> None:
-        super().__init__(mode, classes, log_loss, from_logits, smooth, ignore_index, eps)
-
 
 class JaccardLoss(_Overlap):
     r"""smp's ``JaccardLoss``: :math:`1 - (I + s)/(P + T - I + s)`; as :class:`DiceLoss` otherwise.
@@ -159,18 +149,6 @@ class JaccardLoss(_Overlap):
 
     _name = "JaccardLoss"
     _fn = staticmethod(LF.jaccard_loss)
-
-    def __init__(
-        self,
-        mode: str,
-        classes: list[int] | None = None,
-        log_loss: bool = False,
-        from_logits: bool = True,
-        smooth: float = 0.0,
-        ignore_index: int | None = None,
-        eps: float = 1e-7,
-    ) -> None:
-        super().__init__(mode, classes, log_loss, from_logits, smooth, ignore_index, eps)
 
 
 class TverskyLoss(_Overlap):
@@ -202,7 +180,8 @@ class TverskyLoss(_Overlap):
         beta: float = 0.5,
         gamma: float = 1.0,
     ) -> None:
-        super().__init__(mode, classes, log_loss, from_logits, smooth, ignore_index, eps, alpha=alpha, beta=beta)
+        super().__init__(mode, classes, log_loss, from_logits, smooth, ignore_index, eps)
+        self.extra = dict(alpha=alpha, beta=beta)
         self.alpha, self.beta, self.gamma = alpha, beta, float(gamma)
 
     def _aggregate(self, loss: Tensor) -> Tensor:

@@ -85,6 +85,8 @@ __all__ = [
     "mcc_loss",
 ]
 
+_AVERAGE = ("macro", "micro")  # the overlap losses' class averaging (options only the functional has)
+
 
 # ---------------------------------------------------------------------------------------------
 # options (the checks that need no input tensor are in losskit._options: the modules run them too)
@@ -104,15 +106,16 @@ def _class_tensor(v, name: str, m: _checks.MaskInputs, dtype: torch.dtype):
 # ---------------------------------------------------------------------------------------------
 
 
-def soft_counts(m: _checks.MaskInputs, *, per_image: bool) -> tuple[Tensor, Tensor, Tensor]:
+def soft_counts(m: _checks.MaskInputs, *, per_image: bool, squared: bool = False) -> tuple[Tensor, Tensor, Tensor]:
     """``(I, P, T)``: the sums of ``p t``, ``p`` and ``t`` over the pixels of each image (``(N, C)``,
-    ``per_image``) or of the batch (``(C,)``), for every channel, ignored pixels left out of each sum.
+    ``per_image``) or of the batch (``(C,)``), for every channel, ignored pixels left out of each sum;
+    with ``squared``, ``P`` and ``T`` are the sums of ``p²`` and ``t²`` (MONAI's ``squared_pred``).
 
     ``p`` is the link of ``m.input`` (softmax over ``C`` for multiclass, else a sigmoid; the input
     itself with ``from_logits=False``). Float32 for half inputs. The kernel of primitive
-    ``"soft_counts"`` returns the same numbers.
+    ``"soft_counts"`` returns the same numbers (the squared sums are the formula's only).
     """
-    counts = _dispatch.kernel("soft_counts", m, per_image=per_image)
+    counts = None if squared else _dispatch.kernel("soft_counts", m, per_image=per_image)
     if counts is not None:
         return counts
     x = m.input
@@ -131,10 +134,10 @@ def soft_counts(m: _checks.MaskInputs, *, per_image: bool) -> tuple[Tensor, Tens
             y = torch.where(valid, y, torch.zeros((), dtype=y.dtype, device=y.device))  # (N, 1, L): small
             v = valid.to(cdtype)
             # Σ over counted pixels, no masked copy of p
-            psum = torch.einsum("ncl,nl->nc" if per_image else "ncl,nl->c", p, v[:, 0])
+            psum = torch.einsum("ncl,nl->nc" if per_image else "ncl,nl->c", p * p if squared else p, v[:, 0])
         else:
             v = torch.ones((), dtype=cdtype, device=p.device).expand(y.shape)
-            psum = p.sum(dims)
+            psum = (p * p if squared else p).sum(dims)
         # the one-hot target scattered from the labels (0 at ignored pixels): no comparison of the whole
         # mask, and its product with p backpropagates as one multiplication
         t = torch.zeros_like(p).scatter_(1, y, v)
@@ -144,8 +147,8 @@ def soft_counts(m: _checks.MaskInputs, *, per_image: bool) -> tuple[Tensor, Tens
             t = torch.where(valid, t, torch.zeros((), dtype=t.dtype, device=t.device))
             p = torch.where(valid, p, torch.zeros((), dtype=p.dtype, device=p.device))
         t = t.to(cdtype)
-        psum = p.sum(dims)
-    return (p * t).sum(dims), psum, t.sum(dims)
+        psum = (p * p if squared else p).sum(dims)
+    return (p * t).sum(dims), psum, (t * t if squared else t).sum(dims)
 
 
 def _ratio(num: Tensor, den: Tensor, eps: float) -> Tensor:
@@ -154,23 +157,139 @@ def _ratio(num: Tensor, den: Tensor, eps: float) -> Tensor:
     return torch.where(den < eps, torch.ones_like(num), num / den.clamp_min(eps))
 
 
-def _overlap(
-    fn: str, m: _checks.MaskInputs, score, *, per_image: bool, empty: str, reduction: str, gamma: float | None = None
-) -> Tensor:
-    """Counts → ``score(I, P, T)`` per class → loss ``1 - score`` (``^gamma``) → the one reduction."""
-    inter, psum, tsum = soft_counts(m, per_image=per_image)
-    cdtype = inter.dtype
+def _counts(
+    m: _checks.MaskInputs, *, per_image: bool, empty: str, squared: bool = False
+) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
+    """``(I, P, T, keep)`` of the kept channels (channel 0 dropped without ``include_background``):
+    the soft counts per class and unit, and which ratios count -- ``T > 0`` with ``empty="exclude"``,
+    else the units with a counted pixel (``None``: every unit)."""
+    inter, psum, tsum = soft_counts(m, per_image=per_image, squared=squared)
     keep = tsum > 0 if empty == "exclude" else None
     if m.valid is not None and empty == "include":
         # a unit whose pixels are all ignored is left out (with empty="exclude" its T = 0 already is)
         dims = (2,) if per_image else (0, 2)
         keep = (m.valid.sum(dims) > 0).expand_as(inter)
-    w = None if m.weight is None else m.weight.to(cdtype)
     if not m.include_background:
         inter, psum, tsum = inter[..., 1:], psum[..., 1:], tsum[..., 1:]
         keep = None if keep is None else keep[..., 1:]
-        w = None if w is None else w[1:]
-    loss = 1.0 - score(inter, psum, tsum)
+    return inter, psum, tsum, keep
+
+
+def _volume_weights(tsum: Tensor, weighting: str) -> Tensor:
+    """Generalized Dice's class weights, constants of the target: ``1/T^2``, ``1/T`` or 1; a class with
+    an empty target (an infinite weight) takes the largest finite weight of its unit (MONAI's rule)."""
+    t = tsum.detach()
+    if weighting == "uniform":
+        return torch.ones_like(t)
+    w = torch.reciprocal(t * t if weighting == "square" else t)
+    finite = torch.isfinite(w)
+    w = torch.where(finite, w, torch.zeros((), dtype=w.dtype, device=w.device))
+    return torch.where(finite, w, w.amax(-1, keepdim=True))
+
+
+# the ratio of each overlap loss as (numerator, denominator) of its soft counts, before smoothing;
+# ``a``/``b`` are the Tversky weights of false positives and false negatives (None elsewhere)
+def _dice_terms(i, p, t, a, b):
+    return 2.0 * i, p + t  # F1 on soft counts: 2 I / (P + T)
+
+
+def _jaccard_terms(i, p, t, a, b):
+    return i, p + t - i  # IoU on soft counts: I / |P ∪ T| with |P ∪ T| = P + T - I
+
+
+def _tversky_terms(i, p, t, a, b):
+    return i, i + a * (p - i) + b * (t - i)  # I / (I + α FP + β FN), with FP = P - I and FN = T - I
+
+
+def _overlap(
+    fn: str,
+    terms,
+    *,
+    input: Tensor,
+    target: Tensor,
+    mode: str,
+    from_logits: bool,
+    ignore_index,
+    smooth: float,
+    eps: float,
+    per_image: bool,
+    include_background: bool,
+    reduction: str,
+    weight: Tensor | None = None,
+    empty: str = "exclude",
+    alpha=None,
+    beta=None,
+    gamma: float | None = None,
+    weighting: str | None = None,
+    squared_pred: bool = False,
+    smooth_denominator: float | None = None,
+    log_loss: bool = False,
+    average: str = "macro",
+) -> Tensor:
+    """Every overlap loss: options checked, inputs normalised, the soft counts computed once, then
+    ``terms(I, P, T)`` per class -- pooled over the classes of each unit with ``average="micro"``
+    (class weights ``weight``) or generalized Dice's ``weighting`` (volume weights) -- → the score ``(num + s) / (den + s_den)`` → ``1 - score`` (``-log score`` with
+    ``log_loss``; ``^gamma``) → the one reduction.
+
+    The public losses hand over their own arguments by name (``**locals()``, their first statement),
+    so each option is spelt once, in its signature.
+    """
+    _options(
+        fn,
+        mode=mode,
+        smooth=smooth,
+        eps=eps,
+        empty=empty,
+        include_background=include_background,
+        reduction=reduction,
+        alpha=alpha,
+        beta=beta,
+        gamma=gamma,
+    )
+    _checks.flag(squared_pred, "squared_pred", fn=fn)
+    _checks.flag(log_loss, "log_loss", fn=fn)
+    if smooth_denominator is not None:
+        _checks.number(smooth_denominator, "smooth_denominator", low=0.0, fn=fn)
+    _checks.choice(
+        average,
+        "average",
+        _AVERAGE,
+        fn=fn,
+        hint="macro: one ratio per class, averaged; micro: the classes of each unit pooled into one ratio",
+    )
+    if weighting is not None:
+        _checks.choice(
+            weighting,
+            "weighting",
+            _WEIGHTING,
+            fn=fn,
+            hint="square: 1/T^2 (Sudre et al.), simple: 1/T, uniform: 1, with T a class's target volume",
+        )
+    m = _checks.mask_inputs(
+        fn,
+        input,
+        target,
+        mode=mode,
+        from_logits=from_logits,
+        weight=weight,
+        ignore_index=ignore_index,
+        include_background=include_background,
+    )
+    cdtype = _checks.compute_dtype(m.input.dtype)
+    a = _slice(_class_tensor(alpha, "alpha", m, cdtype), m)
+    b = _slice(_class_tensor(beta, "beta", m, cdtype), m)
+    inter, psum, tsum, keep = _counts(m, per_image=per_image, empty=empty, squared=squared_pred)
+    num, den = terms(inter, psum, tsum, a, b)
+    w = None if m.weight is None else _slice(m.weight.to(cdtype), m)
+    if weighting is not None or average == "micro":
+        # one ratio per unit: class c's terms weighted by w_c and summed over the classes
+        wc = w if weighting is None else _volume_weights(tsum, weighting)
+        num, den = (num.sum(-1), den.sum(-1)) if wc is None else ((wc * num).sum(-1), (wc * den).sum(-1))
+        keep = None if keep is None else keep.any(-1)  # a unit counts if one of its ratios would
+        w = None
+    score = _ratio(num + smooth, den + (smooth if smooth_denominator is None else smooth_denominator), eps)
+    # smp's log_loss: -log of the score, clamped at eps (an empty prediction of a present class stays finite)
+    loss = -torch.log(score.clamp_min(eps)) if log_loss else 1.0 - score
     if gamma is not None:
         # (1 - TI)^γ, exactly 0 at a perfect score; the floor inside keeps γ·x^(γ-1) finite for γ < 1
         # (both branches of a where() are differentiated); NaN <= 0 is False, so NaN stays NaN
@@ -204,6 +323,10 @@ def dice_loss(
     include_background: bool = True,
     empty: str = "exclude",
     reduction: str = "mean",
+    squared_pred: bool = False,
+    smooth_denominator: float | None = None,
+    log_loss: bool = False,
+    average: str = "macro",
 ) -> Tensor:
     """Soft Dice loss: one minus the Dice coefficient (F1 score) of soft predicted and target masks.
 
@@ -242,6 +365,16 @@ def dice_loss(
         include_background: keep channel 0 (``False`` drops it after the softmax).
         empty: ``"exclude"`` (default) or ``"include"`` ratios whose target is empty.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+        squared_pred: sums of squares in the denominator, ``Σ p² + Σ t²`` in place of ``P + T``
+            (MONAI's ``squared_pred``; Milletari et al.'s form).
+        smooth_denominator: the denominator's smoothing when it differs from the numerator's
+            ``smooth`` (MONAI's ``smooth_dr`` beside ``smooth_nr``); ``None`` (default): ``smooth``.
+        log_loss: the loss is ``-log`` of the score (clamped at ``eps``) instead of ``1 - score``
+            (smp's ``log_loss``).
+        average: ``"macro"`` (default): one ratio per class, averaged; ``"micro"``: the classes of
+            each unit pooled into one ratio ``(2 Σ_c w_c I_c + s) / (Σ_c w_c (P_c + T_c) + s)``
+            (``w`` the ``weight``, 1 without; kornia's ``average="micro"``); ``"none"`` then gives
+            one loss per unit, ``(N,)`` with ``per_image`` else 0-d, 0 for a unit left out.
 
     Returns:
         ``"none"``: ``(C,)`` per-class losses (``(N, C)`` with ``per_image``; ``C`` counts the kept
@@ -267,29 +400,7 @@ def dice_loss(
     (``empty="include"`` with ``smooth=0`` here gives them loss 1); kornia ``dice_loss`` averages
     per image. losskit: over the batch, ``smooth=0``, empty classes left out.
     """
-    fn = "dice_loss"
-    _options(
-        fn, mode=mode, smooth=smooth, eps=eps, empty=empty, include_background=include_background, reduction=reduction
-    )
-    m = _checks.mask_inputs(
-        fn,
-        input,
-        target,
-        mode=mode,
-        from_logits=from_logits,
-        weight=weight,
-        ignore_index=ignore_index,
-        include_background=include_background,
-    )
-    # F1 on soft counts: 2 I / (P + T)
-    return _overlap(
-        fn,
-        m,
-        lambda i, p, t: _ratio(2.0 * i + smooth, p + t + smooth, eps),
-        per_image=per_image,
-        empty=empty,
-        reduction=reduction,
-    )
+    return _overlap("dice_loss", _dice_terms, **locals())
 
 
 def tversky_loss(
@@ -308,6 +419,9 @@ def tversky_loss(
     include_background: bool = True,
     empty: str = "exclude",
     reduction: str = "mean",
+    smooth_denominator: float | None = None,
+    log_loss: bool = False,
+    average: str = "macro",
 ) -> Tensor:
     """Tversky loss: one minus the Tversky index, an overlap score that weighs FP and FN apart.
 
@@ -337,6 +451,7 @@ def tversky_loss(
         weight, ignore_index, smooth, eps, per_image, include_background, empty: as in
             :func:`dice_loss`.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+        smooth_denominator, log_loss, average: as in :func:`dice_loss`.
 
     Returns:
         As :func:`dice_loss`: ``(C,)`` or ``(N, C)`` for ``"none"``, a scalar otherwise.
@@ -353,37 +468,7 @@ def tversky_loss(
         Salehi, Erdogmus & Gholipour, "Tversky loss function for image segmentation using 3D fully
         convolutional deep networks", MLMI 2017 (arXiv:1706.05721).
     """
-    fn = "tversky_loss"
-    _options(
-        fn,
-        mode=mode,
-        smooth=smooth,
-        eps=eps,
-        empty=empty,
-        include_background=include_background,
-        reduction=reduction,
-        alpha=alpha,
-        beta=beta,
-    )
-    m = _checks.mask_inputs(
-        fn,
-        input,
-        target,
-        mode=mode,
-        from_logits=from_logits,
-        weight=weight,
-        ignore_index=ignore_index,
-        include_background=include_background,
-    )
-    cdtype = _checks.compute_dtype(m.input.dtype)
-    a = _slice(_class_tensor(alpha, "alpha", m, cdtype), m)
-    b = _slice(_class_tensor(beta, "beta", m, cdtype), m)
-
-    def score(i, p, t):
-        # Tversky index I / (I + α FP + β FN), with FP = P - I and FN = T - I
-        return _ratio(i + smooth, i + a * (p - i) + b * (t - i) + smooth, eps)
-
-    return _overlap(fn, m, score, per_image=per_image, empty=empty, reduction=reduction)
+    return _overlap("tversky_loss", _tversky_terms, **locals())
 
 
 def focal_tversky_loss(
@@ -449,38 +534,7 @@ def focal_tversky_loss(
         Abraham & Khan, "A novel focal Tversky loss function with improved attention U-Net for
         lesion segmentation", ISBI 2019 (arXiv:1810.07842).
     """
-    fn = "focal_tversky_loss"
-    _options(
-        fn,
-        mode=mode,
-        smooth=smooth,
-        eps=eps,
-        empty=empty,
-        include_background=include_background,
-        reduction=reduction,
-        alpha=alpha,
-        beta=beta,
-        gamma=gamma,
-    )
-    m = _checks.mask_inputs(
-        fn,
-        input,
-        target,
-        mode=mode,
-        from_logits=from_logits,
-        weight=weight,
-        ignore_index=ignore_index,
-        include_background=include_background,
-    )
-    cdtype = _checks.compute_dtype(m.input.dtype)
-    a = _slice(_class_tensor(alpha, "alpha", m, cdtype), m)
-    b = _slice(_class_tensor(beta, "beta", m, cdtype), m)
-
-    def score(i, p, t):
-        # Tversky index I / (I + α FP + β FN), with FP = P - I and FN = T - I
-        return _ratio(i + smooth, i + a * (p - i) + b * (t - i) + smooth, eps)
-
-    return _overlap(fn, m, score, per_image=per_image, empty=empty, reduction=reduction, gamma=gamma)
+    return _overlap("focal_tversky_loss", _tversky_terms, **locals())
 
 
 def jaccard_loss(
@@ -497,6 +551,10 @@ def jaccard_loss(
     include_background: bool = True,
     empty: str = "exclude",
     reduction: str = "mean",
+    squared_pred: bool = False,
+    smooth_denominator: float | None = None,
+    log_loss: bool = False,
+    average: str = "macro",
 ) -> Tensor:
     """Soft Jaccard (IoU) loss: one minus the intersection over union of soft masks.
 
@@ -522,6 +580,8 @@ def jaccard_loss(
         weight, ignore_index, smooth, eps, per_image, include_background, empty: as in
             :func:`dice_loss`.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+        squared_pred: ``Σ p² + Σ t² - I`` in place of the union ``P + T - I`` (MONAI's Jaccard form).
+        smooth_denominator, log_loss, average: as in :func:`dice_loss`.
 
     Returns:
         As :func:`dice_loss`: ``(C,)`` or ``(N, C)`` for ``"none"``, a scalar otherwise.
@@ -538,29 +598,7 @@ def jaccard_loss(
         Rahman & Wang, "Optimizing intersection-over-union in deep neural networks for image
         segmentation", ISVC 2016.
     """
-    fn = "jaccard_loss"
-    _options(
-        fn, mode=mode, smooth=smooth, eps=eps, empty=empty, include_background=include_background, reduction=reduction
-    )
-    m = _checks.mask_inputs(
-        fn,
-        input,
-        target,
-        mode=mode,
-        from_logits=from_logits,
-        weight=weight,
-        ignore_index=ignore_index,
-        include_background=include_background,
-    )
-    # IoU on soft counts: I / |P ∪ T| with |P ∪ T| = P + T - I
-    return _overlap(
-        fn,
-        m,
-        lambda i, p, t: _ratio(i + smooth, p + t - i + smooth, eps),
-        per_image=per_image,
-        empty=empty,
-        reduction=reduction,
-    )
+    return _overlap("jaccard_loss", _jaccard_terms, **locals())
 
 
 def generalized_dice_loss(
@@ -627,50 +665,7 @@ def generalized_dice_loss(
     Peers: MONAI ``GeneralizedDiceLoss`` defaults to per image (``batch=False``) and
     ``smooth_nr = smooth_dr = 1e-5``; losskit to the batch and ``smooth=0``.
     """
-    fn = "generalized_dice_loss"
-    _options(
-        fn,
-        mode=mode,
-        smooth=smooth,
-        eps=eps,
-        empty="include",
-        include_background=include_background,
-        reduction=reduction,
-    )
-    _checks.choice(
-        weighting,
-        "weighting",
-        _WEIGHTING,
-        fn=fn,
-        hint="square: 1/T^2 (Sudre et al.), simple: 1/T, uniform: 1, with T a class's target volume",
-    )
-    m = _checks.mask_inputs(
-        fn,
-        input,
-        target,
-        mode=mode,
-        from_logits=from_logits,
-        weight=None,
-        ignore_index=ignore_index,
-        include_background=include_background,
-    )
-    inter, psum, tsum = soft_counts(m, per_image=per_image)
-    if not include_background:
-        inter, psum, tsum = inter[..., 1:], psum[..., 1:], tsum[..., 1:]
-    t = tsum.detach()
-    if weighting == "uniform":
-        w = torch.ones_like(t)
-    else:
-        w = torch.reciprocal(t * t if weighting == "square" else t)
-        finite = torch.isfinite(w)
-        w = torch.where(finite, w, torch.zeros((), dtype=w.dtype, device=w.device))
-        # an empty class takes its unit's largest finite weight (MONAI's rule)
-        w = torch.where(finite, w, w.amax(-1, keepdim=True))
-    num = 2.0 * (w * inter).sum(-1) + smooth
-    den = (w * (psum + tsum)).sum(-1) + smooth
-    loss = 1.0 - _ratio(num, den, eps)
-    keep = tsum.sum(-1) > 0  # a unit with an empty target everywhere is left out
-    return reduce(loss, reduction, valid=keep, all_ignored="zero").to(m.out_dtype)
+    return _overlap("generalized_dice_loss", _dice_terms, **locals())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ formula it must match): the sums :math:`I = \sum p t`, :math:`P = \sum p`, :math
 The functional turns the counts into Dice / Jaccard / Tversky ratios and reduces them; nothing
 but the per-``(n, c)`` sums is kept between the two passes.
 
-Forward: one program per (sample·class, spatial block) for sigmoid, per (sample, spatial block) for
-softmax, writes partial sums of :math:`p t`, :math:`p`, :math:`t` for its block; the partials are
+One kernel per link serves both passes (``BACKWARD``). Forward: one program per (sample·class,
+spatial block) for sigmoid, per (sample, spatial block) for softmax, writes partial sums of :math:`p t`, :math:`p`, :math:`t` for its block; the partials are
 summed by torch (deterministic: no atomics).
 
 Backward: autograd hands each block the gradient of its partial sums (gI, gP), and per element::
@@ -36,42 +36,7 @@ _SIGMOID, _SOFTMAX, _SOFTMAX_INDEX = 0, 1, 2
 
 
 @kernel
-def _sigmoid_fwd_kernel(
-    X,
-    s_xn,
-    s_xc,
-    s_xs,
-    T,
-    s_tn,
-    s_tc,
-    s_ts,
-    PART,
-    C,
-    S,
-    NC,
-    SB,
-    BLOCK_S: tl.constexpr,
-):
-    k = tl.program_id(0).to(tl.int64)  # one flat grid axis: CUDA caps axes 1 and 2 at 65535 programs
-    nc = k // SB
-    sb = k - nc * SB
-    n = nc // C
-    c = nc - n * C
-    offs = sb * BLOCK_S + tl.arange(0, BLOCK_S)
-    mask = offs < S
-    o64 = offs.to(tl.int64)
-    x = tl.load(X + n * s_xn + c * s_xc + o64 * s_xs, mask=mask, other=0.0).to(tl.float32)
-    t = tl.load(T + n * s_tn + c * s_tc + o64 * s_ts, mask=mask, other=0.0).to(tl.float32)
-    ls_pos = tl.minimum(x, 0.0) - tl.log(1.0 + tl.exp(-tl.abs(x)))  # log sigmoid(x), no overflow
-    p = tl.where(mask, tl.exp(ls_pos), 0.0)
-    stride_k = NC * SB  # (no .to(): an int argument equal to 1 arrives as a constexpr)
-    tl.store(PART + k, tl.sum(p * t, 0))
-    tl.store(PART + stride_k + k, tl.sum(p, 0))
-    tl.store(PART + 2 * stride_k + k, tl.sum(t, 0))
-
-
-@kernel
-def _sigmoid_bwd_kernel(
+def _sigmoid_kernel(
     X,
     s_xn,
     s_xc,
@@ -81,16 +46,19 @@ def _sigmoid_bwd_kernel(
     s_tc,
     s_ts,
     G,
-    GX,
-    s_gn,
-    s_gc,
-    s_gs,
+    OUT,
+    s_on,
+    s_oc,
+    s_os,
     C,
     S,
     NC,
     SB,
+    BACKWARD: tl.constexpr,
     BLOCK_S: tl.constexpr,
 ):
+    """Forward: the block's partial sums of p t, p, t into ``OUT``. ``BACKWARD``: the gradient of ``x``
+    (strides ``s_o*``) into ``OUT`` from the gradient ``G`` of the partial sums."""
     k = tl.program_id(0).to(tl.int64)  # one flat grid axis: CUDA caps axes 1 and 2 at 65535 programs
     nc = k // SB
     sb = k - nc * SB
@@ -101,16 +69,22 @@ def _sigmoid_bwd_kernel(
     o64 = offs.to(tl.int64)
     x = tl.load(X + n * s_xn + c * s_xc + o64 * s_xs, mask=mask, other=0.0).to(tl.float32)
     t = tl.load(T + n * s_tn + c * s_tc + o64 * s_ts, mask=mask, other=0.0).to(tl.float32)
+    p = tl.exp(tl.minimum(x, 0.0) - tl.log(1.0 + tl.exp(-tl.abs(x))))  # sigmoid(x) from log sigmoid, no overflow
     stride_k = NC * SB  # (no .to(): an int argument equal to 1 arrives as a constexpr)
-    g_i = tl.load(G + k)
-    g_p = tl.load(G + stride_k + k)
-    p = tl.exp(tl.minimum(x, 0.0) - tl.log(1.0 + tl.exp(-tl.abs(x))))
-    d = (g_i * t + g_p) * p * (1.0 - p)
-    tl.store(GX + n * s_gn + c * s_gc + o64 * s_gs, d.to(GX.dtype.element_ty), mask=mask)
+    if BACKWARD:
+        g_i = tl.load(G + k)
+        g_p = tl.load(G + stride_k + k)
+        d = (g_i * t + g_p) * p * (1.0 - p)
+        tl.store(OUT + n * s_on + c * s_oc + o64 * s_os, d.to(OUT.dtype.element_ty), mask=mask)
+    else:
+        p = tl.where(mask, p, 0.0)
+        tl.store(OUT + k, tl.sum(p * t, 0))
+        tl.store(OUT + stride_k + k, tl.sum(p, 0))
+        tl.store(OUT + 2 * stride_k + k, tl.sum(t, 0))
 
 
 @kernel
-def _softmax_fwd_kernel(
+def _softmax_kernel(
     X,
     s_xn,
     s_xc,
@@ -119,7 +93,11 @@ def _softmax_fwd_kernel(
     s_tn,
     s_tc,
     s_ts,
-    PART,
+    G,
+    OUT,
+    s_on,
+    s_oc,
+    s_os,
     C,
     S,
     NC,
@@ -127,9 +105,11 @@ def _softmax_fwd_kernel(
     ignore_index,
     INDEX: tl.constexpr,
     HAS_IGNORE: tl.constexpr,
+    BACKWARD: tl.constexpr,
     BLOCK_C: tl.constexpr,
     BLOCK_S: tl.constexpr,
 ):
+    """As :func:`_sigmoid_kernel`, with the softmax over the ``C`` classes of each pixel."""
     pid = tl.program_id(0).to(tl.int64)  # one flat grid axis: CUDA caps axes 1 and 2 at 65535 programs
     n64 = pid // SB
     sb = pid - n64 * SB
@@ -150,79 +130,26 @@ def _softmax_fwd_kernel(
         y = tl.load(T + n64 * s_tn + offs.to(tl.int64) * s_ts, mask=smask, other=0).to(tl.int64)
         if HAS_IGNORE:
             valid = smask & (y != ignore_index)
-            p = tl.where(valid[None, :], p, 0.0)  # an ignored pixel adds to no count
         else:
             valid = smask
         # one-hot in the kernel: a label outside [0, C) matches no class (its p still counts)
-        t = tl.where((c64 == y[None, :]) & valid[None, :], 1.0, 0.0)
-    else:
-        t = tl.load(T + n64 * s_tn + c64 * s_tc + o64 * s_ts, mask=mask, other=0.0).to(tl.float32)
-    p = tl.where(mask, p, 0.0)
-    k = (n64 * C + cls.to(tl.int64)) * SB + sb
-    stride_k = NC * SB  # (no .to(): an int argument equal to 1 arrives as a constexpr)
-    tl.store(PART + k, tl.sum(p * t, 1), mask=cmask)
-    tl.store(PART + stride_k + k, tl.sum(p, 1), mask=cmask)
-    tl.store(PART + 2 * stride_k + k, tl.sum(t, 1), mask=cmask)
-
-
-@kernel
-def _softmax_bwd_kernel(
-    X,
-    s_xn,
-    s_xc,
-    s_xs,
-    T,
-    s_tn,
-    s_tc,
-    s_ts,
-    G,
-    GX,
-    s_gn,
-    s_gc,
-    s_gs,
-    C,
-    S,
-    NC,
-    SB,
-    ignore_index,
-    INDEX: tl.constexpr,
-    HAS_IGNORE: tl.constexpr,
-    BLOCK_C: tl.constexpr,
-    BLOCK_S: tl.constexpr,
-):
-    pid = tl.program_id(0).to(tl.int64)  # one flat grid axis: CUDA caps axes 1 and 2 at 65535 programs
-    n64 = pid // SB
-    sb = pid - n64 * SB
-    cls = tl.arange(0, BLOCK_C)
-    offs = sb * BLOCK_S + tl.arange(0, BLOCK_S)
-    cmask = cls < C
-    smask = offs < S
-    mask = cmask[:, None] & smask[None, :]
-    c64 = cls.to(tl.int64)[:, None]
-    o64 = offs.to(tl.int64)[None, :]
-    x = tl.load(X + n64 * s_xn + c64 * s_xc + o64 * s_xs, mask=mask, other=0.0).to(tl.float32)
-    x = tl.where(mask, x, -float("inf"))
-    m = tl.max(x, 0)
-    m = tl.where(m == -float("inf"), 0.0, m)
-    e = tl.exp(x - m[None, :])
-    p = e / tl.maximum(tl.sum(e, 0), 1e-30)[None, :]
-    if INDEX:
-        y = tl.load(T + n64 * s_tn + offs.to(tl.int64) * s_ts, mask=smask, other=0).to(tl.int64)
-        if HAS_IGNORE:
-            valid = smask & (y != ignore_index)
-        else:
-            valid = smask
         t = tl.where((c64 == y[None, :]) & valid[None, :], 1.0, 0.0)
     else:
         valid = smask
         t = tl.load(T + n64 * s_tn + c64 * s_tc + o64 * s_ts, mask=mask, other=0.0).to(tl.float32)
     k = (n64 * C + cls.to(tl.int64)) * SB + sb
     stride_k = NC * SB  # (no .to(): an int argument equal to 1 arrives as a constexpr)
-    g_i = tl.load(G + k, mask=cmask, other=0.0)
-    g_p = tl.load(G + stride_k + k, mask=cmask, other=0.0)
-    dp = tl.where(mask & valid[None, :], g_i[:, None] * t + g_p[:, None], 0.0)  # dL/dp_c
-    d = p * (dp - tl.sum(p * dp, 0)[None, :])
-    tl.store(GX + n64 * s_gn + c64 * s_gc + o64 * s_gs, d.to(GX.dtype.element_ty), mask=mask)
+    if BACKWARD:
+        g_i = tl.load(G + k, mask=cmask, other=0.0)
+        g_p = tl.load(G + stride_k + k, mask=cmask, other=0.0)
+        dp = tl.where(mask & valid[None, :], g_i[:, None] * t + g_p[:, None], 0.0)  # dL/dp_c
+        d = p * (dp - tl.sum(p * dp, 0)[None, :])
+        tl.store(OUT + n64 * s_on + c64 * s_oc + o64 * s_os, d.to(OUT.dtype.element_ty), mask=mask)
+    else:
+        p = tl.where(mask & valid[None, :], p, 0.0)  # an ignored or padded pixel adds to no count
+        tl.store(OUT + k, tl.sum(p * t, 1), mask=cmask)
+        tl.store(OUT + stride_k + k, tl.sum(p, 1), mask=cmask)
+        tl.store(OUT + 2 * stride_k + k, tl.sum(t, 1), mask=cmask)
 
 
 def _blocks(x3: Tensor, mode: int) -> tuple[int, int, int]:
@@ -247,37 +174,43 @@ def _warps(bc: int, bs: int) -> int:
     return 4 if e <= 1024 else 8
 
 
+def _launch(
+    x: Tensor,
+    t: Tensor,
+    mode: int,
+    ignore_index: int | None,
+    backward: bool,
+    g: Tensor,
+    out: Tensor,
+    out_strides=(0, 0, 0),
+) -> None:
+    """One launch of the kernel of ``mode`` over ``x``: the forward (``out``: the partial sums) or the
+    backward (``g``: the gradient of the partial sums, ``out``: the gradient of ``x``, its strides)."""
+    n, c, s = x.shape
+    bc, bs, sb = _blocks(x, mode)
+    args = (x, *x.stride(), t, *_t_strides(t, mode), g, out, *out_strides, c, s, n * c, sb)
+    if mode == _SIGMOID:
+        _sigmoid_kernel[(n * c * sb,)](*args, BACKWARD=backward, BLOCK_S=bs, num_warps=_warps(bc, bs))
+        return
+    _softmax_kernel[(n * sb,)](
+        *args,
+        0 if ignore_index is None else ignore_index,
+        INDEX=mode == _SOFTMAX_INDEX,
+        HAS_IGNORE=ignore_index is not None,
+        BACKWARD=backward,
+        BLOCK_C=bc,
+        BLOCK_S=bs,
+        num_warps=_warps(bc, bs),
+    )
+
+
 @torch.library.custom_op("losskit::soft_counts_fwd", mutates_args=())
 def _fwd_op(x: Tensor, t: Tensor, mode: int, ignore_index: int | None) -> Tensor:
     """Partial sums ``(3, N*C, blocks)`` of p*t, p, t per spatial block (fp32)."""
-    n, c, s = x.shape
-    bc, bs, sb = _blocks(x, mode)
-    part = x.new_zeros((3, n * c, sb), dtype=torch.float32)
-    if x.numel() == 0:
-        return part
-    ts = _t_strides(t, mode)
-    if mode == _SIGMOID:
-        _sigmoid_fwd_kernel[(n * c * sb,)](
-            x, *x.stride(), t, *ts, part, c, s, n * c, sb, BLOCK_S=bs, num_warps=_warps(bc, bs)
-        )
-    else:
-        _softmax_fwd_kernel[(n * sb,)](
-            x,
-            *x.stride(),
-            t,
-            *ts,
-            part,
-            c,
-            s,
-            n * c,
-            sb,
-            0 if ignore_index is None else ignore_index,
-            INDEX=mode == _SOFTMAX_INDEX,
-            HAS_IGNORE=ignore_index is not None,
-            BLOCK_C=bc,
-            BLOCK_S=bs,
-            num_warps=_warps(bc, bs),
-        )
+    n, c, _ = x.shape
+    part = x.new_zeros((3, n * c, _blocks(x, mode)[2]), dtype=torch.float32)
+    if x.numel():
+        _launch(x, t, mode, ignore_index, False, part, part)
     return part
 
 
@@ -290,37 +223,9 @@ def _(x, t, mode, ignore_index):
 @torch.library.custom_op("losskit::soft_counts_bwd", mutates_args=())
 def _bwd_op(g: Tensor, x: Tensor, t: Tensor, mode: int, ignore_index: int | None) -> Tensor:
     """Gradient with respect to ``x`` (N, C, S) given the gradient of the partial sums."""
-    n, c, s = x.shape
-    bc, bs, sb = _blocks(x, mode)
     gx = torch.empty_like(x)
-    if x.numel() == 0:
-        return gx
-    g = g.contiguous()
-    ts = _t_strides(t, mode)
-    if mode == _SIGMOID:
-        _sigmoid_bwd_kernel[(n * c * sb,)](
-            x, *x.stride(), t, *ts, g, gx, *gx.stride(), c, s, n * c, sb, BLOCK_S=bs, num_warps=_warps(bc, bs)
-        )
-    else:
-        _softmax_bwd_kernel[(n * sb,)](
-            x,
-            *x.stride(),
-            t,
-            *ts,
-            g,
-            gx,
-            *gx.stride(),
-            c,
-            s,
-            n * c,
-            sb,
-            0 if ignore_index is None else ignore_index,
-            INDEX=mode == _SOFTMAX_INDEX,
-            HAS_IGNORE=ignore_index is not None,
-            BLOCK_C=bc,
-            BLOCK_S=bs,
-            num_warps=_warps(bc, bs),
-        )
+    if x.numel():
+        _launch(x, t, mode, ignore_index, True, g.contiguous(), gx, gx.stride())
     return gx
 
 
