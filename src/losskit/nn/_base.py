@@ -126,7 +126,7 @@ class Loss(nn.Module):
     A subclass sets:
 
     * ``_functional``: the function of :mod:`losskit.functional` it wraps (a ``staticmethod``);
-    * ``_option_checks``: ``{option name: check}``, over :data:`SHARED_CHECKS` (an option with
+    * ``_option_checks``: ``{option name: check}``, over ``SHARED_CHECKS`` (an option with
       neither is stored as given);
     * ``_not_options``: constructor parameters that are not options of the functional;
     * ``_always_shown``: the options its repr lists whatever their value (by default the repr lists
@@ -159,7 +159,7 @@ class Loss(nn.Module):
 
     def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """The options as stored: each passed through its check in ``_option_checks`` (or in
-        :data:`SHARED_CHECKS`), if it has one. A subclass whose options are checked together (as its
+        ``SHARED_CHECKS``), if it has one. A subclass whose options are checked together (as its
         functional checks them) extends this."""
         fn = type(self).__name__
         checks = {**SHARED_CHECKS, **self._option_checks}
