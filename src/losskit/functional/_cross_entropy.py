@@ -727,6 +727,58 @@ def linear_cross_entropy(
         )
     all_ignored = check_all_ignored(all_ignored)
     x, lw = linear_inputs(fn, input, linear_weight, "linear_weight", "in_features")
+    dt, zeta, cap, chunk_size = _linear_options(fn, x, lw, linear_bias, z_loss, softcap, chunk_size, options)
+    if (
+        lw.dim() > 2
+        or (_checks.tracing() and not torch.compiler.is_compiling())
+        or any(t is not None and t.requires_grad for t in (target, weight, sample_weight))
+    ):  # the unfused computation: cross_entropy validates the target and reduces
+        logits = F.linear(x, lw.flatten(0, -2), None if linear_bias is None else linear_bias.flatten())
+        return cross_entropy(
+            logits.unflatten(-1, tuple(lw.shape[:-1])),
+            target,
+            weight,
+            ignore_index=ignore_index,
+            reduction=reduction,
+            label_smoothing=label_smoothing,
+            z_loss=zeta,
+            softcap=cap,
+            sample_weight=sample_weight,
+            all_ignored=all_ignored,
+        )
+    n_shape = () if x.dim() == 1 else (x.shape[0],)
+    like = x.new_zeros((), dtype=dt).expand(*n_shape, lw.shape[0])  # stands for the logits' shape and dtype
+    c = _checks.class_inputs(
+        fn, like, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing, shape_only=True
+    )
+    sw = _checks.sample_weights(sample_weight, n_shape, fn=fn)
+    return _linear_fused(
+        x.reshape(-1, x.shape[-1]).to(dt),
+        lw,
+        linear_bias,
+        c,
+        sw,
+        n_shape,
+        reduction,
+        zeta,
+        cap,
+        chunk_size,
+        all_ignored,
+        out_dtype=_checks.autocast_dtype(like),
+    )
+
+
+def _linear_options(
+    fn: str,
+    x: Tensor,
+    lw: Tensor,
+    linear_bias: Tensor | None,
+    z_loss: float,
+    softcap: float | None,
+    chunk_size: int | None,
+    options: object,
+) -> tuple[torch.dtype, float, float | None, int | None]:
+    """The checks of linear_cross_entropy's head and options: ``(gemm dtype, z_loss, softcap, chunk_size)``."""
     if lw.dim() < 2 or lw.shape[-1] != x.shape[-1]:
         raise ValueError(
             f"{fn}: linear_weight must have shape (C, ..., in_features={x.shape[-1]}), got {tuple(lw.shape)}"
@@ -752,57 +804,38 @@ def linear_cross_entropy(
         )
     for t, name in ((x, "input"), (lw, "linear_weight")):
         _checks.finite(t, name)
+    return dt, zeta, cap, chunk_size
 
-    n_shape = () if x.dim() == 1 else (x.shape[0],)
-    unfused = (
-        lw.dim() > 2
-        or (_checks.tracing() and not torch.compiler.is_compiling())
-        or target.requires_grad
-        or (weight is not None and weight.requires_grad)
-        or (sample_weight is not None and sample_weight.requires_grad)
-    )
-    if unfused:
-        # the unfused computation: cross_entropy validates the target and reduces
-        logits = F.linear(x, lw.flatten(0, -2), None if linear_bias is None else linear_bias.flatten())
-        logits = logits.unflatten(-1, tuple(lw.shape[:-1]))
-        return cross_entropy(
-            logits,
-            target,
-            weight,
-            None,
-            ignore_index,
-            None,
-            reduction,
-            label_smoothing,
-            z_loss=zeta,
-            softcap=cap,
-            sample_weight=sample_weight,
-            all_ignored=all_ignored,
-        )
 
-    num_classes = lw.shape[0]
-    like = x.new_zeros((), dtype=dt).expand(*n_shape, num_classes)  # stands for the logits' shape and dtype
-    c = _checks.class_inputs(
-        fn, like, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing, shape_only=True
-    )
-    xb = x.reshape(-1, x.shape[-1]).to(dt)
-    n = xb.shape[0]
-    sw = _checks.sample_weights(sample_weight, (n,) if x.dim() == 2 else (), fn=fn)
-    sw = (
-        None
-        if sw is None
-        else sw.detach().expand(*n_shape).reshape(n).to(torch.float64 if dt == torch.float64 else torch.float32)
-    )
+def _linear_fused(
+    xb: Tensor,
+    lw: Tensor,
+    linear_bias: Tensor | None,
+    c: _checks.ClassInputs,
+    sw: Tensor | None,
+    n_shape: tuple[int, ...],
+    reduction: str,
+    zeta: float,
+    cap: float | None,
+    chunk_size: int | None,
+    all_ignored: str,
+    *,
+    out_dtype: torch.dtype,
+) -> Tensor:
+    """linear_cross_entropy on the chunked op: ``xb`` (n, in_features) in the GEMM dtype, ``c`` the
+    checked targets, ``sw`` the checked per-sample weights; never holds more than a chunk of logits."""
+    n, num_classes = xb.shape[0], lw.shape[0]
+    if sw is not None:
+        sw = sw.detach().expand(*n_shape).reshape(n).to(torch.float64 if xb.dtype == torch.float64 else torch.float32)
     t = c.target.reshape(n, num_classes) if c.probs else c.target.reshape(n)
     w = None if c.weight is None else c.weight.detach()
     grad_on = torch.is_grad_enabled()
     needs = (
-        grad_on and x.requires_grad,
+        grad_on and xb.requires_grad,
         grad_on and lw.requires_grad,
         grad_on and linear_bias is not None and linear_bias.requires_grad,
     )
     chunk = int(chunk_size or _default_chunk(n, num_classes))
-    out_dtype = _checks.autocast_dtype(like)  # torch's: the logits' dtype, float32 under autocast
     out, *_ = _lce_op(
         xb,
         lw,
