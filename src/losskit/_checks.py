@@ -630,26 +630,25 @@ _LOG_SOFTMAX = frozenset({"LogSoftmaxBackward0"})
 def _sample_rows(x: Tensor, dim: int, rows: int = 32) -> Tensor:
     """Up to ``rows`` distributions along ``dim`` (class dim), spread evenly over the others: (k, C).
 
-    Each row is a view picked by its position (unravelled in Python: no host read, no copy of ``x``);
-    only the picked rows are copied, by the final stack."""
+    The positions are unravelled in Python (no host read of ``x``) and the rows gathered by one
+    advanced index: only the picked rows are copied, never ``x``."""
     d = x.detach()
     others = d.shape[:dim] + d.shape[dim + 1 :]
     count = math.prod(others)
     k = min(rows, count)
-    if d.dim() == 2 and dim == 1 and k > 1:  # (N, C): one gather of k rows
-        positions = torch.arange(k, device=d.device) * (count - 1) // (k - 1)  # the rows the loop below picks
-        return d.index_select(0, positions).float()
-    picked = []
+    if not others:
+        return d.unsqueeze(0).float()
+    coords: list[list[int]] = [[] for _ in others]
     for i in range(k):
         flat = i * (count - 1) // (k - 1) if k > 1 else 0
-        pos = []
-        for size in reversed(others):
-            flat, r = divmod(flat, size)
-            pos.append(r)
-        pos.reverse()
-        index: tuple[int | slice, ...] = (*pos[:dim], slice(None), *pos[dim:])
-        picked.append(d[index])
-    return torch.stack(picked).float()
+        for j in range(len(others) - 1, -1, -1):
+            flat, r = divmod(flat, others[j])
+            coords[j].append(r)
+    idx = [torch.tensor(c, dtype=torch.long, device=d.device) for c in coords]
+    index: tuple[Tensor | slice, ...] = (*idx[:dim], slice(None), *idx[dim:])
+    picked = d[index]
+    # numpy's rule: indices all after a leading slice keep their place, (C, k); otherwise (k, C)
+    return (picked.T if dim == 0 else picked).float()
 
 
 def warn_activated(
