@@ -18,6 +18,7 @@ from ._reduction import check_reduction
 __all__ = [
     "EMPTY",
     "WEIGHTING",
+    "AVERAGE",
     "CLASSES",
     "overlap_options",
     "lovasz_options",
@@ -33,6 +34,7 @@ __all__ = [
 
 EMPTY = ("exclude", "include")
 WEIGHTING = ("square", "simple", "uniform")
+AVERAGE = ("macro", "micro")  # the class averaging of Dice, Jaccard and Tversky
 CLASSES = ("present", "all")
 
 
@@ -48,6 +50,10 @@ def overlap_options(
     alpha=None,
     beta=None,
     gamma: float | None = None,
+    squared_pred: bool = False,
+    smooth_denominator: float | None = None,
+    log_loss: bool = False,
+    average: str = "macro",
 ) -> None:
     """Validate the options of the overlap losses that need no input tensor (``fn`` names the loss in messages)."""
     if isinstance(mode, Tensor) or mode not in _checks._MODES:
@@ -94,6 +100,17 @@ def overlap_options(
         )
     if gamma is not None:
         _checks.number(gamma, "gamma", low=0.0, low_open=True, fn=fn)
+    _checks.flag(squared_pred, "squared_pred", fn=fn)
+    _checks.flag(log_loss, "log_loss", fn=fn)
+    if smooth_denominator is not None:
+        _checks.number(smooth_denominator, "smooth_denominator", low=0.0, fn=fn)
+    _checks.choice(
+        average,
+        "average",
+        AVERAGE,
+        fn=fn,
+        hint="macro: one ratio per class, averaged; micro: the classes of each unit pooled into one ratio",
+    )
 
 
 def lovasz_options(

@@ -85,9 +85,6 @@ __all__ = [
     "mcc_loss",
 ]
 
-_AVERAGE = ("macro", "micro")  # the overlap losses' class averaging (options only the functional has)
-
-
 # ---------------------------------------------------------------------------------------------
 # options (the checks that need no input tensor are in losskit._options: the modules run them too)
 # ---------------------------------------------------------------------------------------------
@@ -245,17 +242,10 @@ def _overlap(
         alpha=alpha,
         beta=beta,
         gamma=gamma,
-    )
-    _checks.flag(squared_pred, "squared_pred", fn=fn)
-    _checks.flag(log_loss, "log_loss", fn=fn)
-    if smooth_denominator is not None:
-        _checks.number(smooth_denominator, "smooth_denominator", low=0.0, fn=fn)
-    _checks.choice(
-        average,
-        "average",
-        _AVERAGE,
-        fn=fn,
-        hint="macro: one ratio per class, averaged; micro: the classes of each unit pooled into one ratio",
+        squared_pred=squared_pred,
+        smooth_denominator=smooth_denominator,
+        log_loss=log_loss,
+        average=average,
     )
     if weighting is not None:
         _checks.choice(
@@ -614,6 +604,8 @@ def generalized_dice_loss(
     per_image: bool = False,
     include_background: bool = True,
     reduction: str = "mean",
+    smooth_denominator: float | None = None,
+    empty: str = "exclude",
 ) -> Tensor:
     r"""Generalized Dice loss (Sudre et al. 2017): one Dice ratio over all classes, each class's counts
     weighted by the inverse of its target volume.
@@ -642,11 +634,15 @@ def generalized_dice_loss(
         weighting: ``"square"`` (default, Sudre et al.), ``"simple"`` or ``"uniform"`` (MONAI's ``w_type``).
         ignore_index, smooth, eps, per_image, include_background: as in :func:`dice_loss`.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+        smooth_denominator: as in :func:`dice_loss` (MONAI's ``smooth_dr``).
+        empty: ``"exclude"`` (default) leaves out a unit whose target is empty in every kept class;
+            ``"include"`` counts it with the score smoothing gives it (every weight 0:
+            ``smooth / smooth_denominator``, as MONAI).
 
     Returns:
-        ``"none"``: the loss of each unit, shape ``(N,)`` with ``per_image`` (0 for an image whose target
-        is empty in every kept class), else a 0-d tensor. ``"mean"``: the mean over the units whose target
-        is not empty (0 with zero gradient if none). ``"sum"``: their sum. The dtype is ``input``'s.
+        ``"none"``: the loss of each unit, shape ``(N,)`` with ``per_image`` (with ``empty="exclude"``, 0
+        for an image whose target is empty in every kept class), else a 0-d tensor. ``"mean"``: the mean
+        over the units counted (0 with zero gradient if none). ``"sum"``: their sum. The dtype is ``input``'s.
 
     Example:
         >>> import torch
@@ -662,8 +658,9 @@ def generalized_dice_loss(
         Hill, "Generalized overlap measures for evaluation and validation in medical image analysis",
         IEEE TMI 2006.
 
-    Peers: MONAI ``GeneralizedDiceLoss`` defaults to per image (``batch=False``) and
-    ``smooth_nr = smooth_dr = 1e-5``; losskit to the batch and ``smooth=0``.
+    Peers: MONAI ``GeneralizedDiceLoss`` defaults to per image (``batch=False``),
+    ``smooth_nr = smooth_dr = 1e-5`` and counts an image with an empty target; losskit to the batch,
+    ``smooth=0`` and ``empty="exclude"`` (:class:`losskit.compat.monai.GeneralizedDiceLoss` maps them).
     """
     return _overlap("generalized_dice_loss", _dice_terms, **locals())
 
