@@ -55,6 +55,59 @@ def test_module_matches_functional(cls, fn, extra, opts):
     assert_close(gm, gf)
 
 
+OPTIONS = [
+    dict(squared_pred=True),
+    dict(smooth=0.5, smooth_denominator=2.0),
+    dict(log_loss=True, smooth=0.1),
+    dict(average="micro", per_image=True, reduction="none"),
+    dict(log_loss=True, average="micro", ignore_index=-100),
+]
+WITH_OPTIONS = [
+    (DiceLoss, dice_loss, {}),
+    (JaccardLoss, jaccard_loss, {}),
+    (TverskyLoss, tversky_loss, dict(alpha=0.2, beta=0.9)),
+]
+
+
+@pytest.mark.parametrize("cls,fn,extra", WITH_OPTIONS, ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize("opts", OPTIONS, ids=str)
+def test_module_options_match_functional(cls, fn, extra, opts):
+    if "squared_pred" in opts and cls is TverskyLoss:
+        pytest.skip("tversky_loss has no squared_pred")
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(2, 3, 4, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    t = torch.randint(0, 3, (2, 4, 4), generator=g)
+    if "ignore_index" in opts:
+        t[0, 0] = -100
+    w = torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64)
+    module = cls(**opts, **extra, weight=w)
+    out = module(x, t)
+    expected = fn(x, t, **opts, **extra, weight=w)
+    assert_close(out, expected)
+    (gm,) = torch.autograd.grad(out.sum(), x)
+    (gf,) = torch.autograd.grad(expected.sum(), x)
+    assert_close(gm, gf)
+    r = repr(module)
+    for name, value in opts.items():
+        assert f"{name}={value!r}" in r, (name, r)
+
+
+@pytest.mark.parametrize("cls", [DiceLoss, JaccardLoss, TverskyLoss])
+def test_repr_leaves_out_the_unset_options_and_the_constructor_checks_them(cls):
+    r = repr(cls())
+    assert "log_loss" not in r and "average" not in r and "smooth_denominator" not in r
+    assert_refuses(lambda: cls(average="weighted"), match="average='weighted' is not valid")
+    assert_refuses(lambda: cls(log_loss=1), match="log_loss")
+    assert_refuses(lambda: cls(smooth_denominator=-1.0), match="smooth_denominator must be in")
+
+
+def test_squared_pred_is_refused_where_the_functional_has_none():
+    with pytest.raises(TypeError):
+        TverskyLoss(squared_pred=True)
+    with pytest.raises(TypeError):
+        FocalTverskyLoss(log_loss=True)
+
+
 def test_mode_is_the_positional_argument():
     x = torch.randn(2, 1, 5)
     t = (torch.rand(2, 1, 5) < 0.5).float()
@@ -117,6 +170,10 @@ def test_generalized_dice_module_matches_functional():
     t = torch.randint(0, 3, (2, 4, 4), generator=g)
     opts = dict(weighting="simple", per_image=True, include_background=False, smooth=0.5, reduction="none")
     assert_close(GeneralizedDiceLoss(**opts)(x, t), generalized_dice_loss(x, t, **opts))
+    t[1] = 0  # image 1: every kept class empty
+    opts.update(smooth_denominator=2.0, empty="include")
+    assert_close(GeneralizedDiceLoss(**opts)(x, t), generalized_dice_loss(x, t, **opts))
+    assert "empty='include'" in repr(GeneralizedDiceLoss(**opts))
     r = repr(GeneralizedDiceLoss("multilabel", weighting="uniform"))
     assert "mode='multilabel'" in r and "weighting='uniform'" in r
     assert_refuses(lambda: GeneralizedDiceLoss(weighting="cube"), match="weighting='cube' is not valid")
