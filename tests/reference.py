@@ -760,11 +760,11 @@ def lovasz_hinge_flat(logits: Tensor, labels: Tensor) -> Tensor:
     return torch.dot(torch.relu(errors_sorted), _berman_grad(labels.double()[perm]))
 
 
-def lovasz_softmax_flat(probas: Tensor, labels: Tensor, classes: str = "present") -> Tensor:
+def lovasz_softmax_flat(probas: Tensor, labels: Tensor, classes: str | list[int] = "present") -> Tensor:
     if probas.numel() == 0:
         return probas.sum() * 0.0
     losses = []
-    for c in range(probas.shape[1]):
+    for c in range(probas.shape[1]) if classes in ("all", "present") else classes:  # or a list (Berman's, smp's)
         fg = (labels == c).double()
         if classes == "present" and fg.sum() == 0:
             continue

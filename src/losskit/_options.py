@@ -8,7 +8,7 @@ of :mod:`losskit.functional`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from torch import Tensor
 
@@ -114,19 +114,38 @@ def overlap_options(
 
 
 def lovasz_options(
-    fn: str, *, mode: str, per_image: bool, reduction: str, classes: str = "present", modes: tuple = _checks._MODES
+    fn: str,
+    *,
+    mode: str,
+    per_image: bool,
+    reduction: str,
+    classes: str | Sequence[int] = "present",
+    modes: tuple = _checks._MODES,
 ) -> None:
-    """Validate the options of the Lovász losses that need no input tensor."""
+    """Validate the options of the Lovász losses that need no input tensor (a list of ``classes`` is checked
+    against the number of classes by the loss, which sees the input)."""
     if isinstance(mode, Tensor) or mode not in modes:
         raise ValueError(f"{fn}: mode={mode!r} is not valid: use one of {', '.join(map(repr, modes))}")
     _checks.flag(per_image, "per_image", fn=fn)
     check_reduction(reduction)
+    if isinstance(classes, (list, tuple)):
+        if not classes or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in classes):
+            raise ValueError(
+                f"{fn}: classes={classes!r} is not valid: a list of classes holds one or more class indices >= 0"
+            )
+        if mode != "multiclass":
+            raise ValueError(
+                f"{fn}: classes={classes!r} selects classes of the softmax, but mode={mode!r}; use "
+                "mode='multiclass', or classes='present'/'all'"
+            )
+        return
     _checks.choice(
         classes,
         "classes",
         CLASSES,
         fn=fn,
-        hint="present: average over the classes present in the target of each unit; all: every class",
+        hint="present: average over the classes present in the target of each unit; all: every class; "
+        "or a list of class indices",
     )
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import losskit
-from helpers import assert_close, assert_refuses
+from helpers import assert_close, assert_refuses, check_against
 from losskit import catalog
 from losskit.functional import dice_loss, focal_tversky_loss, jaccard_loss, tversky_loss
 from losskit.nn import DiceLoss, FocalTverskyLoss, JaccardLoss, TverskyLoss
@@ -199,3 +199,40 @@ def test_lovasz_and_mcc_modules_match_functional_and_catalog(name):
     assert "mode='binary'" in repr(cls(mode))
     assert_refuses(lambda: cls("soft"), match="mode='soft' is not valid")
     assert catalog.get(name).module is cls is getattr(losskit, cls.__name__)
+
+
+@pytest.mark.parametrize("per_image", [False, True])
+@pytest.mark.parametrize("classes", [[0, 2], (3,), [1, 1, 3], [0, 1, 2, 3]], ids=str)
+def test_lovasz_softmax_takes_a_list_of_classes_as_berman_and_smp(classes, per_image):
+    import reference as R
+    from losskit.nn import LovaszSoftmaxLoss
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 4, 5, 6, generator=g, dtype=torch.float64, requires_grad=True)
+    y = torch.randint(0, 3, (2, 5, 6), generator=g)  # class 3 absent: listed, it counts (as in Berman's loop)
+    y[0, :2] = -1
+
+    def reference(x, y):
+        p = torch.softmax(x, 1)
+        units = [(p[i : i + 1], y[i : i + 1]) for i in range(2)] if per_image else [(p, y)]
+        losses = []
+        for pu, yu in units:
+            flat_p, flat_y = pu.movedim(1, -1).reshape(-1, 4), yu.reshape(-1)
+            keep = flat_y != -1
+            losses.append(R.lovasz_softmax_flat(flat_p[keep], flat_y[keep], list(classes)))
+        return torch.stack(losses).mean()
+
+    module = LovaszSoftmaxLoss(per_image=per_image, ignore_index=-1, classes=classes)
+    assert f"classes={classes!r}" in repr(module)
+    check_against(lambda x, y: module(x, y), reference, x, y, grad=[True, False])
+
+
+def test_lovasz_softmax_refuses_a_bad_list_of_classes():
+    from losskit.functional import lovasz_softmax_loss
+    from losskit.nn import LovaszSoftmaxLoss
+
+    x, y = torch.randn(2, 3, 4), torch.randint(0, 3, (2, 4))
+    assert_refuses(lambda: LovaszSoftmaxLoss(classes=[]), match=r"classes=\[\] is not valid")
+    assert_refuses(lambda: LovaszSoftmaxLoss(classes=[0, -1]), match="class indices >= 0")
+    assert_refuses(lambda: LovaszSoftmaxLoss("multilabel", classes=[0]), match="mode='multiclass'")
+    assert_refuses(lambda: lovasz_softmax_loss(x, y, classes=[0, 3]), match="names class 3, but the input has 3")

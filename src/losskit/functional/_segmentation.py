@@ -64,6 +64,8 @@ Shared conventions (every loss here):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor
 
@@ -786,7 +788,7 @@ def lovasz_softmax_loss(
     mode: str = "multiclass",
     per_image: bool = False,
     ignore_index: float | None = None,
-    classes: str = "present",
+    classes: str | Sequence[int] = "present",
     reduction: str = "mean",
 ) -> Tensor:
     r"""Lovász-Softmax loss (Berman et al. 2018): a convex surrogate of the mean Jaccard (IoU) loss,
@@ -800,7 +802,8 @@ def lovasz_softmax_loss(
     with ``p`` the softmax over classes, ``π_c`` the order of decreasing errors of class ``c`` and
     ``g_c`` the Lovász gradient of class ``c``'s Jaccard loss at that order (see
     :func:`lovasz_hinge_loss`). ``K``: the classes present in the target of the unit
-    (``classes="present"``, Berman's default) or all classes. ``mode="binary"``/``"multilabel"`` is the
+    (``classes="present"``, Berman's default), all classes, or the classes listed (as Berman's and
+    smp's ``lovasz_softmax(classes=[...])``: present or not, a class listed twice counted twice). ``mode="binary"``/``"multilabel"`` is the
     Lovász hinge of each channel (:func:`lovasz_hinge_loss`) averaged over channels.
 
     Not a likelihood: it optimises the (mean) IoU of the argmax prediction; usually added to
@@ -813,7 +816,7 @@ def lovasz_softmax_loss(
         per_image: one loss per image (mean over images) instead of one over the batch (default, as
             Berman's ``lovasz_softmax``).
         ignore_index: target value whose pixels are left out (equal to slicing them out).
-        classes: ``"present"`` (default) or ``"all"``.
+        classes: ``"present"`` (default), ``"all"``, or a list/tuple of class indices (multiclass mode).
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
 
     Returns:
@@ -866,12 +869,25 @@ def lovasz_softmax_loss(
     errors = (fg - p).abs()
     per_class = _lovasz(errors, fg, valid, -1.0)  # (U, C)
     fgv = fg if valid is None else torch.where(valid, fg, torch.zeros_like(fg))
-    if classes == "present":
-        kc = fgv.sum(-1) > 0
+    if isinstance(classes, (list, tuple)):
+        if max(classes) >= per_class.shape[-1]:
+            raise ValueError(
+                f"{fn}: classes={classes!r} names class {max(classes)}, but the input has "
+                f"{per_class.shape[-1]} classes (dimension 1)"
+            )
+        # how often each class is listed (a class listed twice counts twice, as in Berman's loop)
+        kf = torch.bincount(torch.tensor(classes, device=per_class.device), minlength=per_class.shape[-1])
+        kf = kf.to(per_class.dtype).expand_as(per_class)
+        if valid is not None:
+            kf = torch.where(valid.any(-1), kf, torch.zeros_like(kf))
+        kc = kf > 0
     else:
-        kc = torch.ones_like(per_class, dtype=torch.bool) if valid is None else valid.any(-1)
-    kf = kc.to(per_class.dtype)
-    loss = torch.where(kc, per_class, torch.zeros_like(per_class)).sum(-1) / kf.sum(-1).clamp_min(1.0)
+        if classes == "present":
+            kc = fgv.sum(-1) > 0
+        else:
+            kc = torch.ones_like(per_class, dtype=torch.bool) if valid is None else valid.any(-1)
+        kf = kc.to(per_class.dtype)
+    loss = torch.where(kc, kf * per_class, torch.zeros_like(per_class)).sum(-1) / kf.sum(-1).clamp_min(1.0)
     keep = kc.any(-1)
     if not per_image:
         loss, keep = loss[0], keep[0]

@@ -7,6 +7,7 @@ docstrings give the formulas and the conventions on modes, smoothing, empty clas
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from torch import Tensor
@@ -277,7 +278,7 @@ class LovaszSoftmaxLoss(Loss):
         *,
         per_image: bool = False,
         ignore_index: float | None = None,
-        classes: str = "present",
+        classes: str | Sequence[int] = "present",
         reduction: str = "mean",
     ) -> None:
         super().__init__(**given(locals()))
