@@ -71,10 +71,14 @@ DICE = [
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("options", DICE, ids=_id)
 def test_dice_loss_equals_monai_on_label_maps(dtype, options):
+    _compare_on_label_maps("DiceLoss", options, dtype, TOL[dtype])
+
+
+def _compare_on_label_maps(name, options, dtype, tol):
     x, y = _data(dtype)
     if "other_act" in options:
         x = x.abs()  # tanh of |x| lies in [0, 1)
-    _compare("DiceLoss", options, x, y, TOL[dtype])
+    _compare(name, options, x, y, tol)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -146,10 +150,7 @@ def _generalized_dice_tol(dtype, options):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("options", GENERALIZED_DICE, ids=_id)
 def test_generalized_dice_loss_equals_monai_on_label_maps(dtype, options):
-    x, y = _data(dtype)
-    if "other_act" in options:
-        x = x.abs()  # tanh of |x| lies in [0, 1)
-    _compare("GeneralizedDiceLoss", options, x, y, _generalized_dice_tol(dtype, options))
+    _compare_on_label_maps("GeneralizedDiceLoss", options, dtype, _generalized_dice_tol(dtype, options))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

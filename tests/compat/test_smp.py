@@ -2,6 +2,8 @@
 dice.py, jaccard.py, tversky.py, focal.py, _functional.py, transcribed in float64 in tests/reference.py:
 smp does not install beside CPU torch 2.13)."""
 
+import functools
+
 import pytest
 import torch
 
@@ -46,22 +48,27 @@ OVERLAP = [
 ]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
-@pytest.mark.parametrize("kind, cls, options", OVERLAP, ids=lambda v: getattr(v, "__name__", str(v)))
-def test_overlap_losses_equal_smp(dtype, mode, kind, cls, options):
-    if mode == "binary" and "classes" in options:
-        pytest.skip("smp refuses classes in binary mode (tested below)")
+def _equals_smp(cls, reference, mode, dtype, options):
+    """``cls(mode, **options)`` against the float64 ``reference(x, y, mode=mode, **options)``: values and gradients."""
     x, y = _data(mode, dtype, ignore=options.get("ignore_index"))
     check_against(
         lambda x, y: cls(mode, **options)(x, y),
-        lambda x, y: R.smp_overlap_loss(kind, x, y, mode=mode, **options),
+        lambda x, y: reference(x, y, mode=mode, **options),
         x,
         y,
         grad=[True, False],
         ref_dtype=torch.float64,
         tol=TOL[dtype],
     )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize("kind, cls, options", OVERLAP, ids=lambda v: getattr(v, "__name__", str(v)))
+def test_overlap_losses_equal_smp(dtype, mode, kind, cls, options):
+    if mode == "binary" and "classes" in options:
+        pytest.skip("smp refuses classes in binary mode (tested below)")
+    _equals_smp(cls, functools.partial(R.smp_overlap_loss, kind), mode, dtype, options)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -92,22 +99,6 @@ FOCAL = [
 ]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
-@pytest.mark.parametrize("options", FOCAL, ids=str)
-def test_focal_loss_equals_smp(dtype, mode, options):
-    x, y = _data(mode, dtype, ignore=options.get("ignore_index"))
-    check_against(
-        lambda x, y: S.FocalLoss(mode, **options)(x, y),
-        lambda x, y: R.smp_focal_loss(x, y, mode=mode, **options),
-        x,
-        y,
-        grad=[True, False],
-        ref_dtype=torch.float64,
-        tol=TOL[dtype],
-    )
-
-
 def test_focal_loss_probabilities_are_turned_into_logits_as_smp_does():
     x, y = _data("binary", torch.float64)
     p = torch.sigmoid(x).clamp(1e-7, 1 - 1e-7)
@@ -117,22 +108,17 @@ def test_focal_loss_probabilities_are_turned_into_logits_as_smp_does():
 
 
 LOVASZ = [dict(), dict(per_image=True), dict(ignore_index=-1), dict(per_image=True, ignore_index=-1)]
+FOCAL_AND_LOVASZ = [
+    *[pytest.param(S.FocalLoss, R.smp_focal_loss, o, id=f"FocalLoss-{o}") for o in FOCAL],
+    *[pytest.param(S.LovaszLoss, R.smp_lovasz_loss, o, id=f"LovaszLoss-{o}") for o in LOVASZ],
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
-@pytest.mark.parametrize("options", LOVASZ, ids=str)
-def test_lovasz_loss_equals_smp(dtype, mode, options):
-    x, y = _data(mode, dtype, ignore=options.get("ignore_index"))
-    check_against(
-        lambda x, y: S.LovaszLoss(mode, **options)(x, y),
-        lambda x, y: R.smp_lovasz_loss(x, y, mode=mode, **options),
-        x,
-        y,
-        grad=[True, False],
-        ref_dtype=torch.float64,
-        tol=TOL[dtype],
-    )
+@pytest.mark.parametrize("cls, reference, options", FOCAL_AND_LOVASZ)
+def test_focal_and_lovasz_losses_equal_smp(dtype, mode, cls, reference, options):
+    _equals_smp(cls, reference, mode, dtype, options)
 
 
 def test_lovasz_loss_multilabel_is_one_hinge_over_the_channels_as_smp_computes_it():

@@ -45,14 +45,19 @@ def test_module_matches_functional(cls, fn, extra, opts):
             t[0, 0] = -100
     else:
         t = (torch.rand(2, 3, 4, 4, generator=g) < 0.5).float()
-    w = torch.tensor([1.0, 2.0, 0.5])
-    module = cls(**opts, **extra, weight=w)
+    _module_equals_functional(cls, fn, x, t, **opts, **extra, weight=torch.tensor([1.0, 2.0, 0.5]))
+
+
+def _module_equals_functional(cls, fn, x, t, **options):
+    """``cls(**options)(x, t)`` against ``fn(x, t, **options)``: value and gradient wrt ``x``; returns the module."""
+    module = cls(**options)
     out = module(x, t)
-    expected = fn(x, t, **opts, **extra, weight=w)
+    expected = fn(x, t, **options)
     assert_close(out, expected)
     (gm,) = torch.autograd.grad(out.sum(), x)
     (gf,) = torch.autograd.grad(expected.sum(), x)
     assert_close(gm, gf)
+    return module
 
 
 OPTIONS = [
@@ -80,14 +85,7 @@ def test_module_options_match_functional(cls, fn, extra, opts):
     if "ignore_index" in opts:
         t[0, 0] = -100
     w = torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64)
-    module = cls(**opts, **extra, weight=w)
-    out = module(x, t)
-    expected = fn(x, t, **opts, **extra, weight=w)
-    assert_close(out, expected)
-    (gm,) = torch.autograd.grad(out.sum(), x)
-    (gf,) = torch.autograd.grad(expected.sum(), x)
-    assert_close(gm, gf)
-    r = repr(module)
+    r = repr(_module_equals_functional(cls, fn, x, t, **opts, **extra, weight=w))
     for name, value in opts.items():
         assert f"{name}={value!r}" in r, (name, r)
 

@@ -104,7 +104,7 @@ def _one_hot(target: Tensor, c: int, dtype: torch.dtype) -> Tensor:
 
 
 class _Overlap(nn.Module):
-    """The shared part of DiceLoss / TverskyLoss: MONAI's conventions around losskit's overlap losses."""
+    """The shared part of DiceLoss / TverskyLoss / GeneralizedDiceLoss: MONAI's conventions around losskit's overlap losses."""
 
     _name = "DiceLoss"
 
