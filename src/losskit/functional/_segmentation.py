@@ -770,7 +770,8 @@ def lovasz_hinge_loss(
         optimization of the intersection-over-union measure in neural networks", CVPR 2018 (arXiv:1705.08790).
 
     Peers: smp ``LovaszLoss(mode="binary")`` defaults to ``per_image=False``; Berman's ``lovasz_hinge`` to
-    ``per_image=True`` (as here).
+    ``per_image=True`` (as here). smp's ``mode="multilabel"`` is one hinge over every channel of an image
+    (here one per channel); :class:`losskit.compat.smp.LovaszLoss` computes smp's.
     """
     fn = "lovasz_hinge_loss"
     _lovasz_options(fn, mode=mode, per_image=per_image, reduction=reduction, modes=("binary", "multilabel"))
