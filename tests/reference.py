@@ -760,17 +760,48 @@ def lovasz_hinge_flat(logits: Tensor, labels: Tensor) -> Tensor:
     return torch.dot(torch.relu(errors_sorted), _berman_grad(labels.double()[perm]))
 
 
-def lovasz_softmax_flat(probas: Tensor, labels: Tensor, classes: str = "present") -> Tensor:
+def lovasz_softmax_flat(probas: Tensor, labels: Tensor, classes: str | list[int] = "present") -> Tensor:
     if probas.numel() == 0:
         return probas.sum() * 0.0
     losses = []
-    for c in range(probas.shape[1]):
+    for c in range(probas.shape[1]) if classes in ("all", "present") else classes:  # or a list (Berman's, smp's)
         fg = (labels == c).double()
         if classes == "present" and fg.sum() == 0:
             continue
         errors = (fg - probas[:, c].double()).abs()
         errors_sorted, perm = torch.sort(errors, descending=True)
         losses.append(torch.dot(errors_sorted, _berman_grad(fg[perm])))
+    return torch.stack(losses).mean()
+
+
+def smp_lovasz_loss(
+    y_pred: Tensor, y_true: Tensor, *, mode: str, per_image: bool = False, ignore_index=None, from_logits: bool = True
+) -> Tensor:
+    """segmentation_models_pytorch/losses/lovasz.py ``LovaszLoss`` (Berman's functions above, smp's wrapper):
+    binary and multilabel, one hinge over every channel and pixel of an image (``per_image``) or of the batch;
+    multiclass, the softmax over dim 1, then the Lovász-softmax of the classes present; ignored pixels sliced
+    out; ``per_image`` averages over every image (an all-ignored one counts 0). smp ignores ``from_logits``."""
+    x = y_pred.double()
+    if mode == "multiclass":
+        x = torch.softmax(x, dim=1)
+    units = list(zip(x, y_true, strict=True)) if per_image else [(x, y_true)]
+    losses = []
+    for xu, yu in units:
+        labels = yu.reshape(-1)
+        keep = None if ignore_index is None else labels != ignore_index
+        if mode == "multiclass":
+            c = x.shape[1]
+            probas = (xu.unsqueeze(0) if per_image else xu).movedim(1, -1).reshape(-1, c)
+            losses.append(
+                lovasz_softmax_flat(
+                    probas if keep is None else probas[keep], labels[keep] if keep is not None else labels
+                )
+            )
+        else:
+            logits = xu.reshape(-1)
+            losses.append(
+                lovasz_hinge_flat(logits if keep is None else logits[keep], labels if keep is None else labels[keep])
+            )
     return torch.stack(losses).mean()
 
 

@@ -8,7 +8,7 @@ of :mod:`losskit.functional`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from torch import Tensor
 
@@ -18,6 +18,7 @@ from ._reduction import check_reduction
 __all__ = [
     "EMPTY",
     "WEIGHTING",
+    "AVERAGE",
     "CLASSES",
     "overlap_options",
     "lovasz_options",
@@ -33,6 +34,7 @@ __all__ = [
 
 EMPTY = ("exclude", "include")
 WEIGHTING = ("square", "simple", "uniform")
+AVERAGE = ("macro", "micro")  # the class averaging of Dice, Jaccard and Tversky
 CLASSES = ("present", "all")
 
 
@@ -48,6 +50,10 @@ def overlap_options(
     alpha=None,
     beta=None,
     gamma: float | None = None,
+    squared_pred: bool = False,
+    smooth_denominator: float | None = None,
+    log_loss: bool = False,
+    average: str = "macro",
 ) -> None:
     """Validate the options of the overlap losses that need no input tensor (``fn`` names the loss in messages)."""
     if isinstance(mode, Tensor) or mode not in _checks._MODES:
@@ -94,22 +100,52 @@ def overlap_options(
         )
     if gamma is not None:
         _checks.number(gamma, "gamma", low=0.0, low_open=True, fn=fn)
+    _checks.flag(squared_pred, "squared_pred", fn=fn)
+    _checks.flag(log_loss, "log_loss", fn=fn)
+    if smooth_denominator is not None:
+        _checks.number(smooth_denominator, "smooth_denominator", low=0.0, fn=fn)
+    _checks.choice(
+        average,
+        "average",
+        AVERAGE,
+        fn=fn,
+        hint="macro: one ratio per class, averaged; micro: the classes of each unit pooled into one ratio",
+    )
 
 
 def lovasz_options(
-    fn: str, *, mode: str, per_image: bool, reduction: str, classes: str = "present", modes: tuple = _checks._MODES
+    fn: str,
+    *,
+    mode: str,
+    per_image: bool,
+    reduction: str,
+    classes: str | Sequence[int] = "present",
+    modes: tuple = _checks._MODES,
 ) -> None:
-    """Validate the options of the Lovász losses that need no input tensor."""
+    """Validate the options of the Lovász losses that need no input tensor (a list of ``classes`` is checked
+    against the number of classes by the loss, which sees the input)."""
     if isinstance(mode, Tensor) or mode not in modes:
         raise ValueError(f"{fn}: mode={mode!r} is not valid: use one of {', '.join(map(repr, modes))}")
     _checks.flag(per_image, "per_image", fn=fn)
     check_reduction(reduction)
+    if isinstance(classes, (list, tuple)):
+        if not classes or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in classes):
+            raise ValueError(
+                f"{fn}: classes={classes!r} is not valid: a list of classes holds one or more class indices >= 0"
+            )
+        if mode != "multiclass":
+            raise ValueError(
+                f"{fn}: classes={classes!r} selects classes of the softmax, but mode={mode!r}; use "
+                "mode='multiclass', or classes='present'/'all'"
+            )
+        return
     _checks.choice(
         classes,
         "classes",
         CLASSES,
         fn=fn,
-        hint="present: average over the classes present in the target of each unit; all: every class",
+        hint="present: average over the classes present in the target of each unit; all: every class; "
+        "or a list of class indices",
     )
 
 

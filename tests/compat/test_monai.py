@@ -71,10 +71,14 @@ DICE = [
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("options", DICE, ids=_id)
 def test_dice_loss_equals_monai_on_label_maps(dtype, options):
+    _compare_on_label_maps("DiceLoss", options, dtype, TOL[dtype])
+
+
+def _compare_on_label_maps(name, options, dtype, tol):
     x, y = _data(dtype)
     if "other_act" in options:
         x = x.abs()  # tanh of |x| lies in [0, 1)
-    _compare("DiceLoss", options, x, y, TOL[dtype])
+    _compare(name, options, x, y, tol)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -120,6 +124,70 @@ def test_single_channel_dice_ignores_softmax_and_include_background_as_monai_doe
 def test_tversky_loss_equals_monai(dtype, options):
     x, y = _data(dtype)
     _compare("TverskyLoss", options, x, y, TOL[dtype])
+
+
+GENERALIZED_DICE = [
+    dict(to_onehot_y=True, softmax=True),
+    dict(to_onehot_y=True, softmax=True, batch=True),
+    dict(to_onehot_y=True, sigmoid=True, w_type="simple"),
+    dict(to_onehot_y=True, softmax=True, w_type="uniform", include_background=False),
+    dict(to_onehot_y=True, softmax=True, reduction="none"),
+    dict(to_onehot_y=True, sigmoid=True, batch=True, reduction="none", w_type="simple"),
+    dict(to_onehot_y=True, softmax=True, reduction="sum", smooth_nr=0.1, smooth_dr=0.3),
+    dict(to_onehot_y=True, softmax=True, smooth_nr=0.0, smooth_dr=1e-5, include_background=False),
+    dict(to_onehot_y=True, other_act=torch.tanh, w_type="uniform"),
+]
+
+
+def _generalized_dice_tol(dtype, options):
+    # MONAI's class weights come from float32 volumes (w_func(ground_o.float())): 1/T² and 1/T are rounded
+    # to float32, about 1e-8 relative in the value and gradients of a float64 input
+    if dtype == torch.float64 and options.get("w_type", "square") != "uniform":
+        return dict(rtol=1e-6, atol=1e-8)
+    return TOL[dtype]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("options", GENERALIZED_DICE, ids=_id)
+def test_generalized_dice_loss_equals_monai_on_label_maps(dtype, options):
+    _compare_on_label_maps("GeneralizedDiceLoss", options, dtype, _generalized_dice_tol(dtype, options))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "options",
+    [dict(softmax=True), dict(sigmoid=True, batch=True, w_type="simple"), dict(w_type="uniform")],
+    ids=_id,
+)
+def test_generalized_dice_loss_equals_monai_on_one_hot_targets(dtype, options):
+    x, y = _data(dtype)
+    if not options.get("sigmoid") and not options.get("softmax"):
+        x = torch.sigmoid(x)
+    _compare("GeneralizedDiceLoss", options, x, _one_hot(y, dtype), _generalized_dice_tol(dtype, options))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch", [False, True])
+def test_generalized_dice_loss_counts_an_empty_image_as_monai_does(dtype, batch):
+    # every kept class empty in image 2: MONAI's weights are all 0 there and its loss is 1 - smooth_nr / smooth_dr
+    x, y = _data(dtype)
+    y[2] = 0
+    options = dict(to_onehot_y=True, softmax=True, include_background=False, smooth_nr=0.1, smooth_dr=0.3, batch=batch)
+    _compare("GeneralizedDiceLoss", options, x, y, _generalized_dice_tol(dtype, options))
+    options["reduction"] = "none"
+    _compare("GeneralizedDiceLoss", options, x, y, _generalized_dice_tol(dtype, options))
+
+
+def test_generalized_dice_loss_takes_monais_weight_enum_and_refuses_an_unknown_w_type():
+    from monai.utils import Weight
+
+    x, y = _data(torch.float64)
+    torch.testing.assert_close(
+        M.GeneralizedDiceLoss(to_onehot_y=True, softmax=True, w_type=Weight.SIMPLE)(x, y),
+        M.GeneralizedDiceLoss(to_onehot_y=True, softmax=True, w_type="simple")(x, y),
+    )
+    with pytest.raises(ValueError, match="w_type='cube' is not valid"):
+        M.GeneralizedDiceLoss(w_type="cube")
 
 
 FOCAL = [
@@ -212,6 +280,8 @@ def test_defaults_are_monais():
     d = M.DiceLoss()
     assert (d.smooth_nr, d.smooth_dr, d.batch, d.reduction, d.include_background) == (1e-5, 1e-5, False, "mean", True)
     assert M.TverskyLoss().alpha == 0.5 and M.FocalLoss().gamma == 2.0
+    g = M.GeneralizedDiceLoss()
+    assert (g.w_type, g.smooth_nr, g.smooth_dr, g.batch, g.reduction) == ("square", 1e-5, 1e-5, False, "mean")
 
 
 @pytest.mark.parametrize(
@@ -241,7 +311,7 @@ def test_shape_errors_name_the_fix():
     [
         (lambda: M.DiceLoss(squared_pred=True), "squared_pred"),
         (lambda: M.DiceLoss(smooth_nr=0.0, smooth_dr=1e-5), "smooth_nr"),
-        (lambda: M.GeneralizedDiceLoss(), "eneralized"),
+        (lambda: M.GeneralizedDiceLoss(soft_label=True), "soft_label"),
         (lambda: M.FocalLoss(ignore_index=0), "ignore_index"),
         (lambda: M.DiceCELoss(reduction="none"), "none"),
     ],

@@ -2,6 +2,8 @@
 dice.py, jaccard.py, tversky.py, focal.py, _functional.py, transcribed in float64 in tests/reference.py:
 smp does not install beside CPU torch 2.13)."""
 
+import functools
+
 import pytest
 import torch
 
@@ -46,22 +48,27 @@ OVERLAP = [
 ]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
-@pytest.mark.parametrize("kind, cls, options", OVERLAP, ids=lambda v: getattr(v, "__name__", str(v)))
-def test_overlap_losses_equal_smp(dtype, mode, kind, cls, options):
-    if mode == "binary" and "classes" in options:
-        pytest.skip("smp refuses classes in binary mode (tested below)")
+def _equals_smp(cls, reference, mode, dtype, options):
+    """``cls(mode, **options)`` against the float64 ``reference(x, y, mode=mode, **options)``: values and gradients."""
     x, y = _data(mode, dtype, ignore=options.get("ignore_index"))
     check_against(
         lambda x, y: cls(mode, **options)(x, y),
-        lambda x, y: R.smp_overlap_loss(kind, x, y, mode=mode, **options),
+        lambda x, y: reference(x, y, mode=mode, **options),
         x,
         y,
         grad=[True, False],
         ref_dtype=torch.float64,
         tol=TOL[dtype],
     )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize("kind, cls, options", OVERLAP, ids=lambda v: getattr(v, "__name__", str(v)))
+def test_overlap_losses_equal_smp(dtype, mode, kind, cls, options):
+    if mode == "binary" and "classes" in options:
+        pytest.skip("smp refuses classes in binary mode (tested below)")
+    _equals_smp(cls, functools.partial(R.smp_overlap_loss, kind), mode, dtype, options)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -92,28 +99,50 @@ FOCAL = [
 ]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
-@pytest.mark.parametrize("options", FOCAL, ids=str)
-def test_focal_loss_equals_smp(dtype, mode, options):
-    x, y = _data(mode, dtype, ignore=options.get("ignore_index"))
-    check_against(
-        lambda x, y: S.FocalLoss(mode, **options)(x, y),
-        lambda x, y: R.smp_focal_loss(x, y, mode=mode, **options),
-        x,
-        y,
-        grad=[True, False],
-        ref_dtype=torch.float64,
-        tol=TOL[dtype],
-    )
-
-
 def test_focal_loss_probabilities_are_turned_into_logits_as_smp_does():
     x, y = _data("binary", torch.float64)
     p = torch.sigmoid(x).clamp(1e-7, 1 - 1e-7)
     torch.testing.assert_close(
         S.FocalLoss("binary", from_logits=False)(p, y), R.smp_focal_loss(torch.log(p / (1 - p)), y, mode="binary")
     )
+
+
+LOVASZ = [dict(), dict(per_image=True), dict(ignore_index=-1), dict(per_image=True, ignore_index=-1)]
+FOCAL_AND_LOVASZ = [
+    *[pytest.param(S.FocalLoss, R.smp_focal_loss, o, id=f"FocalLoss-{o}") for o in FOCAL],
+    *[pytest.param(S.LovaszLoss, R.smp_lovasz_loss, o, id=f"LovaszLoss-{o}") for o in LOVASZ],
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize("cls, reference, options", FOCAL_AND_LOVASZ)
+def test_focal_and_lovasz_losses_equal_smp(dtype, mode, cls, reference, options):
+    _equals_smp(cls, reference, mode, dtype, options)
+
+
+def test_lovasz_loss_multilabel_is_one_hinge_over_the_channels_as_smp_computes_it():
+    import losskit.functional as LF
+
+    x, y = _data("multilabel", torch.float64)
+    smp_value = S.LovaszLoss("multilabel", per_image=True)(x, y)
+    torch.testing.assert_close(smp_value, LF.lovasz_hinge_loss(x.reshape(N, 1, -1), y.reshape(N, 1, -1)))
+    # losskit's multilabel mode is one hinge per channel: another number
+    assert not torch.allclose(smp_value, LF.lovasz_hinge_loss(x, y, mode="multilabel"))
+
+
+def test_lovasz_loss_counts_an_all_ignored_image_as_zero_in_the_image_mean():
+    x, y = _data("binary", torch.float64)
+    y[1] = -1
+    value = S.LovaszLoss("binary", per_image=True, ignore_index=-1)(x, y)
+    torch.testing.assert_close(value, R.smp_lovasz_loss(x, y, mode="binary", per_image=True, ignore_index=-1))
+    kept = S.LovaszLoss("binary", per_image=True, ignore_index=-1)(x[[0, 2]], y[[0, 2]])
+    torch.testing.assert_close(value, kept * 2 / 3)
+
+
+def test_lovasz_loss_ignores_from_logits_as_smp_does():
+    x, y = _data("multiclass", torch.float64)
+    torch.testing.assert_close(S.LovaszLoss("multiclass", from_logits=False)(x, y), S.LovaszLoss("multiclass")(x, y))
 
 
 def test_absent_classes_count_as_zero_in_the_mean():
@@ -131,6 +160,7 @@ def test_absent_classes_count_as_zero_in_the_mean():
         (lambda: S.DiceLoss("binary", classes=[0]), "classes"),
         (lambda: S.DiceLoss("softmax"), "mode"),
         (lambda: S.FocalLoss("binary", reduction="avg"), "reduction"),
+        (lambda: S.LovaszLoss("softmax"), "mode"),
     ],
 )
 def test_errors_name_the_argument(make, match):
@@ -143,7 +173,6 @@ def test_errors_name_the_argument(make, match):
     [
         (lambda: S.FocalLoss("binary", normalized=True), "normalized"),
         (lambda: S.FocalLoss("binary", reduced_threshold=0.5), "reduced_threshold"),
-        (lambda: S.LovaszLoss("multiclass"), "Lov"),
     ],
 )
 def test_options_losskit_lacks_raise_naming_them(make, match):

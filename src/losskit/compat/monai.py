@@ -23,10 +23,11 @@ focal ``"mean"``       divides by ``C ×`` pixels                divides by pixe
 jaccard smoothing      ``(2I + s) / (2U + s)``                 ``(I + s) / (U + s)``: here ``s / 2``
 ===================== ======================================= =========================================
 
-``squared_pred`` and ``smooth_dr`` map onto losskit's ``squared_pred`` and ``smooth_denominator``.
-Options losskit does not have yet raise ``NotImplementedError`` naming the option (``soft_label``,
-``GeneralizedDiceLoss``, the focal loss's ``ignore_index``); when the installed
-:mod:`losskit.functional` accepts them they are passed on.
+``squared_pred`` and ``smooth_dr`` map onto losskit's ``squared_pred`` and ``smooth_denominator``;
+``GeneralizedDiceLoss``'s ``w_type`` onto :func:`~losskit.functional.generalized_dice_loss`'s
+``weighting``. Options losskit does not have yet raise ``NotImplementedError`` naming the option
+(``soft_label``, the focal loss's ``ignore_index``); when the installed :mod:`losskit.functional`
+accepts them they are passed on.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import torch
 from torch import Tensor, nn
 
 from .. import functional as LF
+from .._options import WEIGHTING
 
 __all__ = ["DiceLoss", "DiceCELoss", "DiceFocalLoss", "FocalLoss", "TverskyLoss", "GeneralizedDiceLoss"]
 
@@ -77,6 +79,16 @@ def _as_weight(weight: Weight) -> Tensor | None:
     return w
 
 
+def _weighting(cls: str, w_type) -> str:
+    w_type = getattr(w_type, "value", w_type)  # MONAI's Weight enum
+    if w_type not in WEIGHTING:
+        raise ValueError(
+            f"{cls}: w_type={w_type!r} is not valid: use 'square' (1/T², Sudre et al.), 'simple' (1/T) or "
+            "'uniform' (1), with T a class's target volume (MONAI's)"
+        )
+    return w_type
+
+
 def _activation(cls: str, sigmoid: bool, softmax: bool, other_act: Callable | None) -> None:
     if int(sigmoid) + int(softmax) > 1:
         raise ValueError(f"{cls}: sigmoid=True and softmax=True are incompatible (MONAI's rule): choose one")
@@ -92,7 +104,7 @@ def _one_hot(target: Tensor, c: int, dtype: torch.dtype) -> Tensor:
 
 
 class _Overlap(nn.Module):
-    """The shared part of DiceLoss / TverskyLoss: MONAI's conventions around losskit's overlap losses."""
+    """The shared part of DiceLoss / TverskyLoss / GeneralizedDiceLoss: MONAI's conventions around losskit's overlap losses."""
 
     _name = "DiceLoss"
 
@@ -115,6 +127,7 @@ class _Overlap(nn.Module):
         jaccard=False,
         alpha=None,
         beta=None,
+        w_type=None,
     ):
         super().__init__()
         _activation(self._name, sigmoid, softmax, other_act)
@@ -126,7 +139,11 @@ class _Overlap(nn.Module):
         self.alpha = None if alpha is None else float(alpha)
         self.beta = None if beta is None else float(beta)
         self.soft_label, self.ignore_index = soft_label, ignore_index
-        self._fn = LF.tversky_loss if alpha is not None else (LF.jaccard_loss if jaccard else LF.dice_loss)
+        self.w_type = None if w_type is None else _weighting(self._name, w_type)
+        if self.w_type is not None:
+            self._fn = LF.generalized_dice_loss
+        else:
+            self._fn = LF.tversky_loss if alpha is not None else (LF.jaccard_loss if jaccard else LF.dice_loss)
         self._extra = {}
         if squared_pred:
             if not _accepts(self._fn, "squared_pred"):
@@ -226,7 +243,6 @@ class _Overlap(nn.Module):
         kw = dict(
             mode="multiclass" if multiclass else "multilabel",
             from_logits=from_logits,
-            weight=w,
             ignore_index=ignore_kw,
             per_image=not self.batch,
             include_background=include_background,
@@ -235,15 +251,22 @@ class _Overlap(nn.Module):
             **self._smooth(),
             **self._extra,
         )
+        if w is not None:
+            kw.update(weight=w)
         if self.alpha is not None:
             kw.update(alpha=self.alpha, beta=self.beta)
-        f = self._fn(x, t, **kw)  # (N, C') per image, (C',) with batch=True; w · loss
+        if self.w_type is not None:
+            kw.update(weighting=self.w_type)
+        # (N, C') per image, (C',) with batch=True, w · loss; generalized Dice: (N,) per image, () with batch=True
+        f = self._fn(x, t, **kw)
         if self.reduction == "mean":
-            return f.mean()  # MONAI: the mean over images and classes of w · loss
+            return f.mean()  # MONAI: the mean over images (and classes) of w · loss
         if self.reduction == "sum":
             return f.sum()
         if self.alpha is not None:
             return f  # MONAI's TverskyLoss: (N, C') or (C',)
+        if self.w_type is not None:
+            f = f.view(-1, 1) if f.dim() else f.view(1)  # MONAI's generalized Dice: (N, 1) per image, (1,) with batch
         return f.view(list(f.shape[0:2]) + [1] * (input.dim() - 2))  # MONAI's DiceLoss: (N, C', 1, ...)
 
 
@@ -583,12 +606,26 @@ class DiceFocalLoss(nn.Module):
         return self.lambda_dice * self.dice(input, target) + self.lambda_focal * self.focal(input, target)
 
 
-class GeneralizedDiceLoss(nn.Module):
-    """MONAI's ``GeneralizedDiceLoss`` (Sudre et al. 2017): class weights ``1 / T_c²`` inside one Dice ratio.
+class GeneralizedDiceLoss(_Overlap):
+    r"""MONAI's ``GeneralizedDiceLoss`` (Sudre et al. 2017):
+    :math:`1 - (2 \sum_c w_c I_c + s_{nr}) / (\sum_c w_c (P_c + T_c) + s_{dr})` per image, ``w_c = 1/T_c²``.
 
-    losskit's functional has no generalized Dice yet: constructing this raises ``NotImplementedError``
-    unless :func:`losskit.functional.generalized_dice_loss` exists.
+    Computed by :func:`losskit.functional.generalized_dice_loss` with ``weighting = w_type``,
+    ``per_image = not batch``, ``smooth = smooth_nr``, ``smooth_denominator = smooth_dr`` and
+    ``empty="include"`` (an image whose target is empty in every kept class scores
+    ``1 - smooth_nr / smooth_dr``, as MONAI's); a class with an empty target takes the largest weight of
+    its unit in both. MONAI computes the weights from float32 volumes (a float64 input's weights are
+    rounded to float32, about 1e-8 relative); losskit keeps the input's precision. ``"none"`` keeps
+    MONAI's shape, ``(N, 1, 1, ...)`` (``(1, 1, ...)`` with ``batch=True``).
+
+    Example:
+        >>> import torch
+        >>> x, y = torch.tensor([[[[2.0, -2.0]], [[-2.0, 2.0]]]]), torch.tensor([[[[0, 1]]]])
+        >>> GeneralizedDiceLoss(to_onehot_y=True, softmax=True)(x, y)
+        tensor(0.0180)
     """
+
+    _name = "GeneralizedDiceLoss"
 
     def __init__(
         self,
@@ -604,15 +641,4 @@ class GeneralizedDiceLoss(nn.Module):
         batch: bool = False,
         soft_label: bool = False,
     ) -> None:
-        super().__init__()
-        if not hasattr(LF, "generalized_dice_loss"):
-            raise _not_yet(
-                "GeneralizedDiceLoss",
-                "the generalized Dice loss",
-                "use monai.losses.GeneralizedDiceLoss, or losskit.functional.dice_loss with class weights",
-            )
-        raise _not_yet(
-            "GeneralizedDiceLoss",
-            "the mapping onto losskit.functional.generalized_dice_loss",
-            "call losskit.functional.generalized_dice_loss directly",
-        )
+        super().__init__(**_by_name(_Overlap.__init__, locals(), ignore_index=None))

@@ -23,9 +23,11 @@ smp's conventions next to losskit's (``docs/migrating.md`` has the full table):
   mean over elements; ignored positions are dropped (as losskit does), ``"none"`` returns the
   kept positions flattened (the class sum per pixel in multiclass mode, ``(N, *)`` without ``ignore_index``).
 
-``log_loss=True`` is losskit's ``log_loss``. Options losskit does not have yet raise
-``NotImplementedError`` naming the option (``FocalLoss(normalized=True)``, ``reduced_threshold``,
-``LovaszLoss``); when the installed :mod:`losskit.functional` accepts them they are passed on.
+``log_loss=True`` is losskit's ``log_loss``. ``LovaszLoss`` is :func:`~losskit.functional.lovasz_softmax_loss`
+(multiclass) or :func:`~losskit.functional.lovasz_hinge_loss` over an image's channels flattened together
+(binary, multilabel). Options losskit does not have yet raise ``NotImplementedError`` naming the option
+(``FocalLoss(normalized=True)``, ``reduced_threshold``); when the installed :mod:`losskit.functional`
+accepts them they are passed on.
 """
 
 from __future__ import annotations
@@ -287,9 +289,21 @@ class FocalLoss(nn.Module):
 
 
 class LovaszLoss(nn.Module):
-    """smp's ``LovaszLoss`` (Berman et al. 2018): the Lovász extension of the Jaccard loss.
+    r"""smp's ``LovaszLoss`` (Berman et al. 2018): the Lovász extension of the Jaccard loss.
 
-    losskit's functional has no Lovász loss yet: constructing this raises ``NotImplementedError``.
+    ``"multiclass"``: :func:`losskit.functional.lovasz_softmax_loss` (softmax over dim 1, the classes
+    present in the target); ``"binary"`` and ``"multilabel"``: :func:`losskit.functional.lovasz_hinge_loss`
+    on the logits, with -- as smp -- one hinge over **every channel and pixel** of an image
+    (``per_image=True``) or of the whole batch (``per_image=False``, smp's default), not one per
+    channel. Ignored pixels are dropped; ``per_image=True`` averages over every image (an image whose
+    pixels are all ignored counts 0, as smp's). As in smp, ``from_logits`` is accepted and changes
+    nothing (the hinge takes logits, the multiclass form applies the softmax).
+
+    Example:
+        >>> import torch
+        >>> x, y = torch.tensor([[[[2.0, -2.0]], [[-2.0, 2.0]], [[0.0, 0.0]]]]), torch.tensor([[[0, 1]]])
+        >>> LovaszLoss("multiclass")(x, y)
+        tensor(0.1332)
     """
 
     def __init__(
@@ -297,8 +311,21 @@ class LovaszLoss(nn.Module):
     ) -> None:
         super().__init__()
         _check_mode("LovaszLoss", mode)
-        raise NotImplementedError(
-            "LovaszLoss: the Lovász-softmax / Lovász-hinge loss has no losskit equivalent yet "
-            "in losskit.functional; use segmentation_models_pytorch.losses.LovaszLoss, or "
-            "losskit.compat.smp.JaccardLoss (the soft Jaccard it is an extension of)"
-        )
+        self.mode, self.per_image, self.ignore_index, self.from_logits = mode, per_image, ignore_index, from_logits
+
+    def forward(self, y_pred: Tensor, y_true: Tensor) -> Tensor:
+        if self.mode == MULTICLASS_MODE:
+            loss = LF.lovasz_softmax_loss(
+                y_pred, y_true, per_image=self.per_image, ignore_index=self.ignore_index, reduction="none"
+            )
+        else:
+            n = y_pred.shape[0]  # smp flattens the channels of an image into one hinge
+            loss = LF.lovasz_hinge_loss(
+                y_pred.reshape(n, -1),
+                y_true.reshape(n, -1),
+                mode="binary",
+                per_image=self.per_image,
+                ignore_index=self.ignore_index,
+                reduction="none",
+            )
+        return loss.mean()  # smp: the mean over every image (0 for an all-ignored one), or the batch's one loss

@@ -64,6 +64,8 @@ Shared conventions (every loss here):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor
 
@@ -84,9 +86,6 @@ __all__ = [
     "lovasz_softmax_loss",
     "mcc_loss",
 ]
-
-_AVERAGE = ("macro", "micro")  # the overlap losses' class averaging (options only the functional has)
-
 
 # ---------------------------------------------------------------------------------------------
 # options (the checks that need no input tensor are in losskit._options: the modules run them too)
@@ -245,17 +244,10 @@ def _overlap(
         alpha=alpha,
         beta=beta,
         gamma=gamma,
-    )
-    _checks.flag(squared_pred, "squared_pred", fn=fn)
-    _checks.flag(log_loss, "log_loss", fn=fn)
-    if smooth_denominator is not None:
-        _checks.number(smooth_denominator, "smooth_denominator", low=0.0, fn=fn)
-    _checks.choice(
-        average,
-        "average",
-        _AVERAGE,
-        fn=fn,
-        hint="macro: one ratio per class, averaged; micro: the classes of each unit pooled into one ratio",
+        squared_pred=squared_pred,
+        smooth_denominator=smooth_denominator,
+        log_loss=log_loss,
+        average=average,
     )
     if weighting is not None:
         _checks.choice(
@@ -614,6 +606,8 @@ def generalized_dice_loss(
     per_image: bool = False,
     include_background: bool = True,
     reduction: str = "mean",
+    smooth_denominator: float | None = None,
+    empty: str = "exclude",
 ) -> Tensor:
     r"""Generalized Dice loss (Sudre et al. 2017): one Dice ratio over all classes, each class's counts
     weighted by the inverse of its target volume.
@@ -642,11 +636,15 @@ def generalized_dice_loss(
         weighting: ``"square"`` (default, Sudre et al.), ``"simple"`` or ``"uniform"`` (MONAI's ``w_type``).
         ignore_index, smooth, eps, per_image, include_background: as in :func:`dice_loss`.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+        smooth_denominator: as in :func:`dice_loss` (MONAI's ``smooth_dr``).
+        empty: ``"exclude"`` (default) leaves out a unit whose target is empty in every kept class;
+            ``"include"`` counts it with the score smoothing gives it (every weight 0:
+            ``smooth / smooth_denominator``, as MONAI).
 
     Returns:
-        ``"none"``: the loss of each unit, shape ``(N,)`` with ``per_image`` (0 for an image whose target
-        is empty in every kept class), else a 0-d tensor. ``"mean"``: the mean over the units whose target
-        is not empty (0 with zero gradient if none). ``"sum"``: their sum. The dtype is ``input``'s.
+        ``"none"``: the loss of each unit, shape ``(N,)`` with ``per_image`` (with ``empty="exclude"``, 0
+        for an image whose target is empty in every kept class), else a 0-d tensor. ``"mean"``: the mean
+        over the units counted (0 with zero gradient if none). ``"sum"``: their sum. The dtype is ``input``'s.
 
     Example:
         >>> import torch
@@ -662,8 +660,9 @@ def generalized_dice_loss(
         Hill, "Generalized overlap measures for evaluation and validation in medical image analysis",
         IEEE TMI 2006.
 
-    Peers: MONAI ``GeneralizedDiceLoss`` defaults to per image (``batch=False``) and
-    ``smooth_nr = smooth_dr = 1e-5``; losskit to the batch and ``smooth=0``.
+    Peers: MONAI ``GeneralizedDiceLoss`` defaults to per image (``batch=False``),
+    ``smooth_nr = smooth_dr = 1e-5`` and counts an image with an empty target; losskit to the batch,
+    ``smooth=0`` and ``empty="exclude"`` (:class:`losskit.compat.monai.GeneralizedDiceLoss` maps them).
     """
     return _overlap("generalized_dice_loss", _dice_terms, **locals())
 
@@ -771,7 +770,8 @@ def lovasz_hinge_loss(
         optimization of the intersection-over-union measure in neural networks", CVPR 2018 (arXiv:1705.08790).
 
     Peers: smp ``LovaszLoss(mode="binary")`` defaults to ``per_image=False``; Berman's ``lovasz_hinge`` to
-    ``per_image=True`` (as here).
+    ``per_image=True`` (as here). smp's ``mode="multilabel"`` is one hinge over every channel of an image
+    (here one per channel); :class:`losskit.compat.smp.LovaszLoss` computes smp's.
     """
     fn = "lovasz_hinge_loss"
     _lovasz_options(fn, mode=mode, per_image=per_image, reduction=reduction, modes=("binary", "multilabel"))
@@ -789,7 +789,7 @@ def lovasz_softmax_loss(
     mode: str = "multiclass",
     per_image: bool = False,
     ignore_index: float | None = None,
-    classes: str = "present",
+    classes: str | Sequence[int] = "present",
     reduction: str = "mean",
 ) -> Tensor:
     r"""Lovász-Softmax loss (Berman et al. 2018): a convex surrogate of the mean Jaccard (IoU) loss,
@@ -803,7 +803,8 @@ def lovasz_softmax_loss(
     with ``p`` the softmax over classes, ``π_c`` the order of decreasing errors of class ``c`` and
     ``g_c`` the Lovász gradient of class ``c``'s Jaccard loss at that order (see
     :func:`lovasz_hinge_loss`). ``K``: the classes present in the target of the unit
-    (``classes="present"``, Berman's default) or all classes. ``mode="binary"``/``"multilabel"`` is the
+    (``classes="present"``, Berman's default), all classes, or the classes listed (as Berman's and
+    smp's ``lovasz_softmax(classes=[...])``: present or not, a class listed twice counted twice). ``mode="binary"``/``"multilabel"`` is the
     Lovász hinge of each channel (:func:`lovasz_hinge_loss`) averaged over channels.
 
     Not a likelihood: it optimises the (mean) IoU of the argmax prediction; usually added to
@@ -816,7 +817,7 @@ def lovasz_softmax_loss(
         per_image: one loss per image (mean over images) instead of one over the batch (default, as
             Berman's ``lovasz_softmax``).
         ignore_index: target value whose pixels are left out (equal to slicing them out).
-        classes: ``"present"`` (default) or ``"all"``.
+        classes: ``"present"`` (default), ``"all"``, or a list/tuple of class indices (multiclass mode).
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
 
     Returns:
@@ -869,12 +870,25 @@ def lovasz_softmax_loss(
     errors = (fg - p).abs()
     per_class = _lovasz(errors, fg, valid, -1.0)  # (U, C)
     fgv = fg if valid is None else torch.where(valid, fg, torch.zeros_like(fg))
-    if classes == "present":
-        kc = fgv.sum(-1) > 0
+    if isinstance(classes, (list, tuple)):
+        if max(classes) >= per_class.shape[-1]:
+            raise ValueError(
+                f"{fn}: classes={classes!r} names class {max(classes)}, but the input has "
+                f"{per_class.shape[-1]} classes (dimension 1)"
+            )
+        # how often each class is listed (a class listed twice counts twice, as in Berman's loop)
+        kf = torch.bincount(torch.tensor(classes, device=per_class.device), minlength=per_class.shape[-1])
+        kf = kf.to(per_class.dtype).expand_as(per_class)
+        if valid is not None:
+            kf = torch.where(valid.any(-1), kf, torch.zeros_like(kf))
+        kc = kf > 0
     else:
-        kc = torch.ones_like(per_class, dtype=torch.bool) if valid is None else valid.any(-1)
-    kf = kc.to(per_class.dtype)
-    loss = torch.where(kc, per_class, torch.zeros_like(per_class)).sum(-1) / kf.sum(-1).clamp_min(1.0)
+        if classes == "present":
+            kc = fgv.sum(-1) > 0
+        else:
+            kc = torch.ones_like(per_class, dtype=torch.bool) if valid is None else valid.any(-1)
+        kf = kc.to(per_class.dtype)
+    loss = torch.where(kc, kf * per_class, torch.zeros_like(per_class)).sum(-1) / kf.sum(-1).clamp_min(1.0)
     keep = kc.any(-1)
     if not per_image:
         loss, keep = loss[0], keep[0]

@@ -7,6 +7,7 @@ docstrings give the formulas and the conventions on modes, smoothing, empty clas
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from torch import Tensor
@@ -42,6 +43,13 @@ class _OverlapLoss(WeightedLoss):
         "empty",
         "reduction",
     )
+    # the options the repr lists after those when they differ from their default (the functional's forms)
+    _shown_when_set: ClassVar[dict[str, object]] = {
+        "squared_pred": False,
+        "smooth_denominator": None,
+        "log_loss": False,
+        "average": "macro",
+    }
 
     def __init__(
         self,
@@ -56,12 +64,24 @@ class _OverlapLoss(WeightedLoss):
         include_background: bool = True,
         empty: str = "exclude",
         reduction: str = "mean",
+        squared_pred: bool = False,
+        smooth_denominator: float | None = None,
+        log_loss: bool = False,
+        average: str = "macro",
     ) -> None:
         super().__init__(**given(locals()))
 
     def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
         self.check_together(overlap_options, options, fn=self._fn_name)
         return super().check_options(options)
+
+    def extra_repr(self) -> str:
+        set_options = [
+            f"{name}={getattr(self, name)!r}"
+            for name, default in self._shown_when_set.items()
+            if hasattr(self, name) and getattr(self, name) != default
+        ]
+        return ", ".join([super().extra_repr(), *set_options])
 
 
 class DiceLoss(_OverlapLoss):
@@ -133,6 +153,9 @@ class TverskyLoss(_OverlapLoss):
         include_background: bool = True,
         empty: str = "exclude",
         reduction: str = "mean",
+        smooth_denominator: float | None = None,
+        log_loss: bool = False,
+        average: str = "macro",
     ) -> None:
         super(_OverlapLoss, self).__init__(**given(locals()))  # the signature above, not _OverlapLoss's
 
@@ -206,11 +229,13 @@ class GeneralizedDiceLoss(Loss):
         per_image: bool = False,
         include_background: bool = True,
         reduction: str = "mean",
+        smooth_denominator: float | None = None,
+        empty: str = "exclude",
     ) -> None:
         super().__init__(**given(locals()))
 
     def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        self.check_together(overlap_options, options, empty="include")
+        self.check_together(overlap_options, options)
         return super().check_options(options)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -253,7 +278,7 @@ class LovaszSoftmaxLoss(Loss):
         *,
         per_image: bool = False,
         ignore_index: float | None = None,
-        classes: str = "present",
+        classes: str | Sequence[int] = "present",
         reduction: str = "mean",
     ) -> None:
         super().__init__(**given(locals()))
