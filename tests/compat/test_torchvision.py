@@ -52,8 +52,31 @@ def test_invalid_reduction_names_the_argument():
         sigmoid_focal_loss(x, t, reduction="avg")
 
 
-def test_soft_targets_give_losskits_expectation_not_torchvisions_formula():
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("args", [(), (0.25, 2, "sum"), (-1, 0.5, "mean")])
+def test_soft_targets_give_torchvisions_formula(dtype, args):
+    """On soft targets the drop-in keeps torchvision's BCE (1 - p_t)^gamma (losskit's soft_target="peers"),
+    not losskit's default expectation, which differs there."""
+    x, t = _data(dtype)
+    t = torch.rand(t.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64).to(dtype)
+    check_against(
+        lambda x, t: sigmoid_focal_loss(x, t, *args),
+        lambda x, t: R.torchvision_sigmoid_focal_loss(x, t, *args),
+        x,
+        t,
+        grad=[True, False],
+        ref_dtype=torch.float64,
+        tol=TOL[dtype],
+    )
+    from losskit.functional import sigmoid_focal_loss as expected_form
+
+    assert not torch.allclose(
+        expected_form(x, t, alpha=0.25, reduction="sum"), sigmoid_focal_loss(x, t, reduction="sum")
+    )
+
+
+def test_integer_and_bool_targets_give_the_same_numbers():
     x, t = _data(torch.float64)
-    t = torch.rand_like(t)
-    ours, theirs = sigmoid_focal_loss(x, t, reduction="sum"), R.torchvision_sigmoid_focal_loss(x, t, reduction="sum")
-    assert not torch.allclose(ours, theirs)  # documented difference (docs/migrating.md)
+    ref = R.torchvision_sigmoid_focal_loss(x, t)
+    for labels in (t.long(), t.bool()):
+        torch.testing.assert_close(sigmoid_focal_loss(x, labels), ref)
