@@ -125,22 +125,8 @@ def dice_loss(
         raise ValueError(f"dice_loss: pred must be (B, C, H, W) logits (kornia's shape); got {tuple(pred.shape)}")
     c = pred.shape[1]
     valid = _valid(target, ignore_index)
-    if average == "micro":
-        out = _dice_loss(
-            pred,
-            target,
-            weight=weight,
-            ignore_index=ignore_index,
-            smooth_denominator=eps,
-            per_image=True,
-            empty="include",
-            average="micro",
-            reduction="none",
-        )  # (B,): one pooled ratio per image, 0 for an image without a counted pixel
-        if valid is not None:
-            # an image with no counted pixel: kornia's ratio is 0 (loss 1)
-            out = torch.where(valid.flatten(1).any(1), out, 1.0)
-        return out.mean()
+    # micro: (B,), one pooled ratio per image, 0 for an image without a counted pixel;
+    # macro: (B, C), w·m·loss with m = class present in the image
     out = _dice_loss(
         pred,
         target,
@@ -149,9 +135,15 @@ def dice_loss(
         ignore_index=ignore_index,
         smooth_denominator=eps,
         per_image=True,
-        empty="exclude",
+        empty="include" if average == "micro" else "exclude",
+        average=average,
         reduction="none",
-    )  # (B, C): w·m·loss, m = class present in the image
+    )
+    if average == "micro":
+        if valid is not None:
+            # an image with no counted pixel: kornia's ratio is 0 (loss 1)
+            out = torch.where(valid.flatten(1).any(1), out, 1.0)
+        return out.mean()
     present = _present(target, c, ignore_index).to(out.dtype)
     w = present if weight is None else present * weight.to(out.dtype)
     den = w.sum(1)

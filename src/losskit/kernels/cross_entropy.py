@@ -243,6 +243,26 @@ def _wsum(weight: Tensor | None, x: Tensor) -> tuple[Tensor, Tensor]:
     return weight, weight.sum().reshape(1)
 
 
+def _launch(
+    weight: Tensor | None, x3: Tensor, eps: float, zeta: float, cap: float
+) -> tuple[Tensor, Tensor, tuple[int], dict[str, bool | int]]:
+    """What both CE kernels take besides their tensors, for ``x3`` viewed as ``(N, C, S)``: the class
+    weights and their sum, the grid, and the compile-time switches, block sizes and warps (by keyword)."""
+    n, c, s = x3.shape
+    w, wsum = _wsum(weight, x3)
+    br, bc, warps = _blocks(x3, c, n * s)
+    meta = {
+        "HAS_W": weight is not None,
+        "SMOOTH": eps != 0.0,
+        "ZLOSS": zeta != 0.0,
+        "SOFTCAP": cap != 0.0,
+        "BLOCK_R": br,
+        "BLOCK_C": bc,
+        "num_warps": warps,
+    }
+    return w, wsum, (cdiv(n * s, br),), meta
+
+
 def _fwd_impl(
     x3: Tensor, t: Tensor, weight: Tensor | None, ignore_index: int, eps: float, zeta: float, cap: float
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -255,9 +275,7 @@ def _fwd_impl(
     a = torch.empty_like(loss)
     if r == 0:
         return loss, m, logl, a
-    w, wsum = _wsum(weight, x3)
-    br, bc, warps = _blocks(x3, c, r)
-    grid = (cdiv(r, br),)
+    w, wsum, grid, meta = _launch(weight, x3, eps, zeta, cap)
     _ce_fwd_kernel[grid](
         x3,
         x3.stride(0),
@@ -277,13 +295,7 @@ def _fwd_impl(
         eps,
         zeta,
         cap,
-        HAS_W=weight is not None,
-        SMOOTH=eps != 0.0,
-        ZLOSS=zeta != 0.0,
-        SOFTCAP=cap != 0.0,
-        BLOCK_R=br,
-        BLOCK_C=bc,
-        num_warps=warps,
+        **meta,
     )
     return loss, m, logl, a
 
@@ -306,9 +318,7 @@ def _bwd_impl(
     if r == 0 or c == 0:
         return
     t = t.contiguous()
-    w, wsum = _wsum(weight, x3)
-    br, bc, warps = _blocks(x3, c, r)
-    grid = (cdiv(r, br),)
+    w, wsum, grid, meta = _launch(weight, x3, eps, zeta, cap)
     _ce_bwd_kernel[grid](
         x3,
         x3.stride(0),
@@ -332,13 +342,7 @@ def _bwd_impl(
         eps,
         zeta,
         cap,
-        HAS_W=weight is not None,
-        SMOOTH=eps != 0.0,
-        ZLOSS=zeta != 0.0,
-        SOFTCAP=cap != 0.0,
-        BLOCK_R=br,
-        BLOCK_C=bc,
-        num_warps=warps,
+        **meta,
     )
 
 
