@@ -12,6 +12,14 @@ def test_package_root_exports_decision():
     assert losskit.nn.CrossEntropyLoss(ignore_index=None)(torch.randn(2, 3), torch.tensor([0, 2])).isfinite()
 
 
+def test_nn_all_lists_exactly_the_reexported_modules():
+    import losskit.nn as N
+
+    public = {n for n, v in vars(N).items() if not n.startswith("_") and isinstance(v, type)}
+    assert len(N.__all__) == len(set(N.__all__))
+    assert set(N.__all__) == public
+
+
 def test_functional_all_lists_exactly_the_reexported_names():
     import losskit.functional as F
 

@@ -1,8 +1,10 @@
 """``nn.Module`` losses: options in ``__init__``, weights as buffers, ``forward`` is one functional call.
 
-One private module per topic (the same stems as :mod:`losskit.functional`), re-exported here name by name.
+One private module per topic (the same stems as :mod:`losskit.functional`), re-exported here name by name;
+``__all__`` is the stems' own lists, topic by topic.
 """
 
+from . import _base, _binary, _combine, _cross_entropy, _divergence, _focal, _margin, _poly, _regression, _segmentation
 from ._base import Loss, WeightedLoss
 from ._binary import BCELoss, BCEWithLogitsLoss
 from ._combine import CombinedLoss
@@ -36,52 +38,16 @@ from ._segmentation import (
     TverskyLoss,
 )
 
+# the API pages list the names in this order: the bases, then topic by topic, each stem's names in its own order
 __all__ = [
-    "Loss",
-    "WeightedLoss",
-    "CrossEntropyLoss",
-    "NLLLoss",
-    "LinearCrossEntropyLoss",
-    "GeneralizedCrossEntropyLoss",
-    "BCEWithLogitsLoss",
-    "BCELoss",
-    "SigmoidFocalLoss",
-    "BinaryFocalLoss",
-    "FocalLoss",
-    "AsymmetricLoss",
-    "AsymmetricSingleLabelLoss",
-    "Poly1CrossEntropyLoss",
-    "Poly1FocalLoss",
-    "Poly1SigmoidFocalLoss",
-    "DiceLoss",
-    "JaccardLoss",
-    "TverskyLoss",
-    "FocalTverskyLoss",
-    "GeneralizedDiceLoss",
-    "LovaszHingeLoss",
-    "LovaszSoftmaxLoss",
-    "MCCLoss",
-    "MSELoss",
-    "L1Loss",
-    "SmoothL1Loss",
-    "HuberLoss",
-    "GaussianNLLLoss",
-    "PoissonNLLLoss",
-    "LogCoshLoss",
-    "SoftMarginLoss",
-    "MultiLabelSoftMarginLoss",
-    "MultiMarginLoss",
-    "MultiLabelMarginLoss",
-    "MarginRankingLoss",
-    "HingeEmbeddingLoss",
-    "CosineEmbeddingLoss",
-    "TripletMarginLoss",
-    "TripletMarginWithDistanceLoss",
-    "HingeLoss",
-    "SquaredHingeLoss",
-    "CategoricalHingeLoss",
-    "KLDivLoss",
-    "GeneralizedKLDivLoss",
-    "JsdCrossEntropyLoss",
-    "CombinedLoss",
+    *_base.__all__,
+    *_cross_entropy.__all__,  # cross-entropy (Categorical NLL)
+    *_binary.__all__,  # binary cross-entropy (Bernoulli NLL)
+    *_focal.__all__,  # focal and Poly-1 (reweighted NLLs)
+    *_poly.__all__,
+    *_segmentation.__all__,  # overlap measures
+    *_regression.__all__,  # Gaussian, Laplace, Huber, Poisson NLLs
+    *_margin.__all__,  # margin losses
+    *_divergence.__all__,  # divergences
+    *_combine.__all__,  # combinations
 ]

@@ -8,9 +8,9 @@ import torch  # noqa: F401  (used in the example)
 from torch import Tensor, nn
 
 from .._options import Precomputed, combination_parts
-from ..functional import combined_loss_components, precomputed
+from ..functional import combined_loss_components
 
-__all__ = ["CombinedLoss", "precomputed"]
+__all__ = ["CombinedLoss"]
 
 
 class CombinedLoss(nn.Module):
@@ -33,6 +33,7 @@ class CombinedLoss(nn.Module):
 
     Example:
         >>> import torch.nn.functional as F
+        >>> from losskit.functional import precomputed
         >>> from losskit.nn import FocalLoss
         >>> loss = CombinedLoss({"ce": precomputed(F.nll_loss, takes="log_probs"), "focal": FocalLoss()},
         ...                     weights={"focal": 2.0})
