@@ -806,6 +806,42 @@ def test_multilabel_margin_rows_under_vmap_and_grad():
     assert_close(got, torch.stack([F.multilabel_margin_loss(x, ys[0], reduction="none") for x in xs]))
 
 
+@pytest.mark.parametrize("name", ["multi_margin_loss", "multilabel_margin_loss"])
+def test_multi_class_margins_save_only_their_inputs_for_backward(name):
+    """Nothing of the inputs' size is kept between forward and backward but the inputs themselves
+    (torch's peak memory: the gradient is the one (N, C) tensor the backward makes)."""
+    g = torch.Generator().manual_seed(0)
+    n, c = 6, 5
+    x = torch.randn(n, c, generator=g, requires_grad=True)
+    y = torch.randint(0, c, (n,), generator=g) if name == "multi_margin_loss" else _lists(g, n, c)
+    kwargs = {"weight": torch.rand(c, generator=g) + 0.5} if name == "multi_margin_loss" else {}
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        out = getattr(LF, name)(x, y, **kwargs)
+    big = [t for t in saved if t.numel() > n]
+    assert big and all(t.data_ptr() in (x.data_ptr(), y.data_ptr()) for t in big)
+    out.backward()
+    x_ref = x.detach().clone().requires_grad_()
+    getattr(F, name)(x_ref, y, **kwargs).backward()
+    assert_close(x.grad, x_ref.grad)
+
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_multi_margin_per_sample_gradients_under_vmap_and_grad(p):
+    g = torch.Generator().manual_seed(5)
+    xs = torch.randn(3, 4, 5, generator=g, dtype=torch.float64)
+    ys = torch.randint(0, 5, (3, 4), generator=g)
+    w = torch.rand(5, generator=g, dtype=torch.float64) + 0.5
+    got = torch.func.vmap(torch.func.grad(lambda x, y: LF.multi_margin_loss(x, y, p, 0.8, w, reduction="sum")))(xs, ys)
+    for k in range(3):
+        xr = xs[k].clone().requires_grad_()
+        F.multi_margin_loss(xr, ys[k], p, 0.8, w, reduction="sum").backward()
+        assert_close(got[k], xr.grad)
+    # an unbatched target under vmap
+    got = torch.func.vmap(lambda x: LF.multi_margin_loss(x, ys[0], p, 0.8, w, reduction="none"))(xs)
+    assert_close(got, torch.stack([F.multi_margin_loss(x, ys[0], p, 0.8, w, reduction="none") for x in xs]))
+
+
 # ============================================================================================
 # SVM hinges beyond torch: hinge_loss, squared_hinge_loss, categorical_hinge_loss (issue 10)
 # ============================================================================================

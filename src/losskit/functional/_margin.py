@@ -18,15 +18,16 @@ Every function keeps torch's positional signature (the deprecated ``size_average
 slots included), its values and gradients, and computes float16/bfloat16 inputs in float32; the
 result has torch's dtype (float32 under ``torch.autocast``, as torch's losses are on autocast's
 float32 list; the input's dtype otherwise). Each is its formula under autograd (so second-order
-gradients, ``torch.func`` and ``torch.compile`` work), except :func:`multilabel_margin_loss`,
-whose pairwise hinge is torch's own kernel behind a twice-differentiable primitive
-(:func:`losskit.functional._primitives.multilabel_margin_rows`). Unlike torch, a NaN in the input
-always gives a NaN loss (torch's two multi-class margin kernels skip NaN terms).
+gradients, ``torch.func`` and ``torch.compile`` work), except :func:`multi_margin_loss` and
+:func:`multilabel_margin_loss`, whose hinges are torch's own kernels behind twice-differentiable
+``autograd.Function``\ s (``_MultiMarginRows``,
+:func:`losskit.functional._primitives.multilabel_margin_rows`) that save only the inputs, so their
+peak memory is torch's. Unlike torch, a NaN in the input always gives a NaN loss (torch's two
+multi-class margin kernels skip NaN terms).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
@@ -224,6 +225,60 @@ def _class_scores(fn: str, input: object, target: object, *, same_shape: bool) -
     return x, t, (tuple(x.shape[:-1]) if x.dim() == 2 else ())
 
 
+class _MultiMarginRows(torch.autograd.Function):
+    r"""Unweighted rows of the multi-class hinge, torch's kernel in the forward and a twice-differentiable backward.
+
+    Row :math:`n` of ``x`` ``(N, C)`` with target :math:`y` and :math:`z_c = m - x_y + x_c`:
+    :math:`\ell_n = \frac{1}{C} \sum_{c \ne y} \max(0, z_c)^p`, so
+    :math:`\partial \ell_n / \partial x_c = D_c = [z_c > 0]\, p\, z_c^{p-1} / C` for :math:`c \ne y` and
+    :math:`\partial \ell_n / \partial x_y = -\sum_{c \ne y} D_c` (no gradient at the corner :math:`z_c = 0`,
+    torch's ``z > 0``). Only the inputs are saved. Without a graph to build, the backward is torch's
+    kernel, writing :math:`g_n D` into the one (N, C) gradient; with one (``create_graph=True``, or
+    under compile) it is the formula above under autograd, whose derivative is the second one
+    (0 for :math:`p = 1`, :math:`2 [z_c > 0] / C` times :math:`\partial z_c` for :math:`p = 2`), where torch's op
+    has no double backward.
+    """
+
+    @staticmethod
+    def forward(x: Tensor, target: Tensor, p: int, margin: float) -> Tensor:
+        return torch.ops.aten.multi_margin_loss(x, target, p, margin, None, 0)  # reduction "none"
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        x, target, ctx.p, ctx.margin = inputs
+        ctx.save_for_backward(x, target)
+
+    @staticmethod
+    def backward(ctx, grad_rows: Tensor):
+        x, target = ctx.saved_tensors
+        p, margin = ctx.p, ctx.margin
+        if not torch.is_grad_enabled() and not torch.compiler.is_compiling():
+            grad = torch.ops.aten.multi_margin_loss_backward(grad_rows, x, target, p, margin, None, 0)
+            return grad, None, None, None
+        return _multi_margin_grad(x, target, p, margin, grad_rows), None, None, None
+
+    @staticmethod
+    def vmap(info, in_dims, x: Tensor, target: Tensor, p: int, margin: float):
+        # fold the vmapped dimension into the rows: (B, N, C) -> (B*N, C)
+        x_dim, t_dim = in_dims[:2]
+        b = info.batch_size
+        x = x.movedim(x_dim, 0) if x_dim is not None else x.expand(b, *x.shape)
+        target = target.movedim(t_dim, 0) if t_dim is not None else target.expand(b, *target.shape)
+        rows = _MultiMarginRows.apply(x.reshape(-1, x.shape[-1]), target.reshape(-1), p, margin)
+        return rows.reshape(x.shape[:-1]), 0
+
+
+def _multi_margin_grad(x: Tensor, target: Tensor, p: int, margin: float, grad_rows: Tensor) -> Tensor:
+    r""":math:`g_n\, \partial \ell_n / \partial x` of :class:`_MultiMarginRows` under autograd (differentiable
+    in ``x`` and ``grad_rows``)."""
+    y1 = target.unsqueeze(-1)
+    z = margin - x.gather(-1, y1) + x
+    hit = (z > 0).scatter(-1, y1, False)  # the y column has no term
+    d = hit.to(x.dtype) if p == 1 else torch.where(hit, 2 * z, 0)
+    d = d * (grad_rows / x.shape[-1]).unsqueeze(-1)
+    return d.scatter_add(-1, y1, -d.sum(-1, keepdim=True))  # d_y = 0 before: the y column gets -sum_c D_c
+
+
 def multi_margin_loss(
     input: Tensor,
     target: Tensor,
@@ -282,16 +337,11 @@ def multi_margin_loss(
     c = _checks.class_inputs(fn, x, t, weight=weight, ignore_index=None, probs_allowed=False, name="input", link=None)
     x, y = _up(c.logits), c.target
     w = None if c.weight is None else c.weight.to(x.dtype)
-    y1 = y.unsqueeze(-1)
-    # one new (N, C) tensor, then in place: the y column set to -inf (relu gives 0 there and no gradient,
-    # as torch skips k = y), relu rather than clamp (no gradient at the corner z = 0, as torch's `z > 0`)
-    h = (margin - x.gather(-1, y1) + x).scatter_(-1, y1, -math.inf).relu_()
-    if p == 2:
-        h = h * h
-    rows = h.sum(-1) / x.shape[-1]
+    x2, y2 = x.reshape(-1, x.shape[-1]), y.reshape(-1)
+    rows = _MultiMarginRows.apply(x2, y2, p, margin)
     if w is not None:
-        rows = rows * w[y]
-    rows = rows.reshape(out_shape)
+        rows = rows * w[y2]
+    rows = torch.where(torch.isnan(x2).any(-1), float("nan"), rows).reshape(out_shape)  # torch skips NaN terms
     empty_mean = reduction == "mean" and rows.numel() == 0  # torch: 0 for an empty batch, not 0/0
     return _out(_reduction.reduce(rows, "sum" if empty_mean else reduction), input, input.dtype)
 

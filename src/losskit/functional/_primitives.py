@@ -127,7 +127,9 @@ class _MultilabelMarginRows(torch.autograd.Function):
     (:func:`_multilabel_margin_slope`): linear in the upstream gradient :math:`g` and constant in
     :math:`x` -- exactly the second derivative (0 almost everywhere), so double backward is right
     where torch's own op has none. Memory stays linear in C (the pairwise sum is never
-    materialised, unlike a formula over all (label, non-label) pairs).
+    materialised, unlike a formula over all (label, non-label) pairs). When no graph is being built
+    (eager, outside ``create_graph=True``) the same :math:`g_n G_n` is torch's backward kernel,
+    written straight into the one (N, C) gradient.
     """
 
     @staticmethod
@@ -143,6 +145,11 @@ class _MultilabelMarginRows(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_rows: Tensor):
         x, target = ctx.saved_tensors
+        if not torch.is_grad_enabled() and not torch.compiler.is_compiling():
+            # no graph to build (eager): torch's own backward, whose is_target mask the forward kernel
+            # gives again -- two (N, C) tensors at the peak, as torch's (which saves the mask instead)
+            _, is_target = torch.ops.aten.multilabel_margin_loss_forward(x, target, 0)
+            return torch.ops.aten.multilabel_margin_loss_backward(grad_rows, x, target, 0, is_target), None
         with torch.no_grad():
             slope = _multilabel_margin_slope(x.detach(), target)
         return slope * grad_rows.unsqueeze(-1), None
