@@ -27,9 +27,11 @@ jaccard smoothing      ``(2I + s) / (2U + s)``                 ``(I + s) / (U + 
 ``GeneralizedDiceLoss``'s ``w_type`` onto :func:`~losskit.functional.generalized_dice_loss`'s
 ``weighting``. ``FocalLoss(ignore_index=...)`` is MONAI's masked focal loss: ignored pixels weigh 0
 (losskit's ``weight`` / ``sample_weight``) and ``"mean"`` divides by the kept pixels.
-``DiceCELoss(reduction="none")`` is refused with a ``ValueError``, as MONAI refuses it. Options losskit
-does not have yet raise ``NotImplementedError`` naming the option (``soft_label``); when the installed
-:mod:`losskit.functional` accepts them they are passed on.
+``DiceCELoss(reduction="none")`` is refused with a ``ValueError``, as MONAI refuses it. ``soft_label=True``
+(``DiceLoss``, ``GeneralizedDiceLoss``, ``TverskyLoss``) is the overlap functionals' ``soft_label``: MONAI's L1
+intersection ``(Σp + Σt - Σ|p - t|) / 2`` for soft targets. Options losskit does not have yet raise
+``NotImplementedError`` naming the option (``FocalLoss(use_softmax=True, reduction="none")`` with soft
+targets).
 """
 
 from __future__ import annotations
