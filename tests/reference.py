@@ -249,14 +249,32 @@ def smp_overlap_loss(
     return loss.mean() ** gamma if kind == "tversky" else loss.mean()
 
 
-def _smp_focal_with_logits(output: Tensor, target: Tensor, gamma: float, alpha: float | None, reduction: str) -> Tensor:
-    """segmentation_models_pytorch/losses/_functional.py ``focal_loss_with_logits`` (normalized=False,
-    reduced_threshold=None): BCE · (1 - exp(-BCE))^γ, times α_t."""
+def _smp_focal_with_logits(
+    output: Tensor,
+    target: Tensor,
+    gamma: float,
+    alpha: float | None,
+    reduction: str,
+    normalized: bool = False,
+    reduced_threshold: float | None = None,
+    eps: float = 1e-6,
+) -> Tensor:
+    """segmentation_models_pytorch/losses/_functional.py ``focal_loss_with_logits``: BCE · focal term, times
+    α_t; the focal term (1 - p_t)^γ with p_t = exp(-BCE), or ((1 - p_t)/r)^γ set to 1 where p_t < r
+    (``reduced_threshold``); ``normalized`` divides by the focal terms' sum clamped at eps."""
     target = target.to(output.dtype)
     logpt = _bce_logits(output, target)
-    loss = (1 - torch.exp(-logpt)) ** gamma * logpt
+    pt = torch.exp(-logpt)
+    if reduced_threshold is None:
+        focal_term = (1 - pt) ** gamma
+    else:
+        focal_term = ((1.0 - pt) / reduced_threshold) ** gamma
+        focal_term = torch.where(pt < reduced_threshold, torch.ones_like(focal_term), focal_term)
+    loss = focal_term * logpt
     if alpha is not None:
         loss = loss * (alpha * target + (1 - alpha) * (1 - target))
+    if normalized:
+        loss = loss / focal_term.sum().clamp_min(eps)
     if reduction == "mean":
         return loss.mean()
     if reduction == "sum":
@@ -275,22 +293,25 @@ def smp_focal_loss(
     gamma: float = 2.0,
     ignore_index: int | None = None,
     reduction: str = "mean",
+    normalized: bool = False,
+    reduced_threshold: float | None = None,
 ) -> Tensor:
     """segmentation_models_pytorch/losses/focal.py ``FocalLoss``: flattened sigmoid focal (binary /
     multilabel), or the sum over classes of the one-vs-rest focal loss (multiclass), ignored positions dropped."""
+    opts = dict(normalized=normalized, reduced_threshold=reduced_threshold)
     if mode in ("binary", "multilabel"):
         t, p = y_true.reshape(-1), y_pred.reshape(-1)
         if ignore_index is not None:
             keep = t != ignore_index
             t, p = t[keep], p[keep]
-        return _smp_focal_with_logits(p, t, gamma, alpha, reduction)
+        return _smp_focal_with_logits(p, t, gamma, alpha, reduction, **opts)
     loss = 0
     keep = None if ignore_index is None else y_true != ignore_index
     for cls in range(y_pred.shape[1]):
         t, p = (y_true == cls).long(), y_pred[:, cls, ...]
         if keep is not None:
             t, p = t[keep], p[keep]
-        loss = loss + _smp_focal_with_logits(p, t, gamma, alpha, reduction)
+        loss = loss + _smp_focal_with_logits(p, t, gamma, alpha, reduction, **opts)
     return loss
 
 

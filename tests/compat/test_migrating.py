@@ -53,12 +53,13 @@ def _rows():
         target = CODE.search(cells[1])
         assert target is not None, f"docs/migrating.md: no losskit call in row {line}"
         unreachable = cells[1].startswith("not reachable")
+        refused = cells[1].startswith("refused")  # "refused, as the peer (`Error`)": both raise it
         drop = CODE.search(cells[2])
         rows.append(
             pytest.param(
                 section,
                 peer,
-                None if unreachable else target.group(1),
+                None if unreachable or refused else target.group(1),
                 target.group(1) if unreachable else None,
                 drop.group(1) if drop else None,
                 id=f"{section}:{peer[:70]}",
@@ -245,6 +246,13 @@ def test_row(section, peer, target, nearest, dropin, dtype):
     if section == "keras" and dtype == torch.float64:
         pytest.skip("Keras computes in floatx (float32): its rows run in float32")
     ref64 = section in SHIMS
+    if target is None and nearest is None:  # refused, as the peer refuses it: the same kind of error
+        with pytest.raises(Exception) as refusal:
+            _run(peer, section, dtype, ref64)
+        assert dropin is not None, f"{peer}: a refused row names the drop-in that refuses it"
+        with pytest.raises(type(refusal.value)):
+            _run(dropin, section, dtype, False)
+        return
     theirs = _run(peer, section, dtype, ref64)
     tol = _tol(section, dtype, theirs[0], peer)
     if nearest is not None:

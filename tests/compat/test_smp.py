@@ -96,6 +96,12 @@ FOCAL = [
     dict(reduction="none"),
     dict(ignore_index=-1, reduction="none"),
     dict(reduction="batchwise_mean"),
+    dict(normalized=True),
+    dict(reduced_threshold=0.5),
+    dict(reduced_threshold=0.3, gamma=1.5, reduction="sum"),
+    dict(normalized=True, reduced_threshold=0.5, alpha=0.25, ignore_index=-1),
+    dict(normalized=True, ignore_index=-1, reduction="none"),
+    dict(normalized=True, reduction="batchwise_mean"),
 ]
 
 
@@ -168,16 +174,13 @@ def test_errors_name_the_argument(make, match):
         make()
 
 
-@pytest.mark.parametrize(
-    "make, match",
-    [
-        (lambda: S.FocalLoss("binary", normalized=True), "normalized"),
-        (lambda: S.FocalLoss("binary", reduced_threshold=0.5), "reduced_threshold"),
-    ],
-)
-def test_options_losskit_lacks_raise_naming_them(make, match):
-    with pytest.raises(NotImplementedError, match=match):
-        make()
+@pytest.mark.parametrize("mode", ["binary", "multiclass"])
+def test_focal_loss_normalized_and_reduced_are_smp_focal_loss_with_logits(mode):
+    x, y = _data(mode, torch.float64)
+    for options in (dict(normalized=True), dict(reduced_threshold=0.5), dict(normalized=True, reduced_threshold=0.4)):
+        value = S.FocalLoss(mode, **options)(x, y)
+        torch.testing.assert_close(value, R.smp_focal_loss(x, y, mode=mode, **options))
+        assert not torch.allclose(value, S.FocalLoss(mode)(x, y))  # the options change the number
 
 
 def test_log_loss_raises_until_losskit_has_it_then_equals_smp():

@@ -115,6 +115,11 @@ def test_binary_cross_entropy_dense_targets_are_not_smoothed(dtype):
         dict(gamma_neg=2, gamma_pos=0, clip=None),
         dict(gamma_neg=0, gamma_pos=0, clip=0.1),
         dict(weight=torch.linspace(0.5, 2.0, 5, dtype=torch.float64)),
+        dict(disable_torch_grad_focal_loss=True),
+        dict(disable_torch_grad_focal_loss=True, gamma_neg=2, gamma_pos=3, clip=None, reduction="sum"),
+        dict(disable_torch_grad_focal_loss=True, clip=0.1, reduction="sum", pos_weight=2.0),
+        dict(disable_torch_grad_focal_loss=True, gamma_pos=0, weight=torch.linspace(0.5, 2.0, 5, dtype=torch.float64)),
+        dict(pos_weight=torch.linspace(0.5, 3.0, 5, dtype=torch.float64), reduction="mean"),
     ],
 )
 def test_asymmetric_loss_multilabel(dtype, options):
@@ -139,12 +144,15 @@ def test_asymmetric_defaults_are_timms():
     assert (m.gamma_neg, m.gamma_pos, m.clip, m.reduction) == (4.0, 1.0, 0.05, "batchmean")
 
 
-@pytest.mark.parametrize(
-    "options, match", [(dict(disable_torch_grad_focal_loss=True), "disable_torch_grad_focal_loss")]
-)
-def test_unreachable_options_raise_naming_them(options, match):
-    with pytest.raises(NotImplementedError, match=match):
-        T.AsymmetricLossMultiLabel(**options)
+def test_disable_torch_grad_focal_loss_keeps_the_value_and_changes_the_gradient():
+    x = _logits(torch.float64, scale=4.0).clamp(-15, 15).requires_grad_()
+    y = torch.randint(0, 2, (6, 5), generator=torch.Generator().manual_seed(5)).to(torch.float64)
+    no_grad_focus = T.AsymmetricLossMultiLabel(disable_torch_grad_focal_loss=True)(x, y)
+    full = T.AsymmetricLossMultiLabel()(x, y)
+    torch.testing.assert_close(no_grad_focus, full)
+    (g_const,) = torch.autograd.grad(no_grad_focus, x)
+    (g_full,) = torch.autograd.grad(full, x)
+    assert not torch.allclose(g_const, g_full)
 
 
 @pytest.mark.parametrize("options, match", [(dict(smoothing=0.1), "smoothing"), (dict(pos_weight=2.0), "pos_weight")])

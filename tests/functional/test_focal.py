@@ -742,6 +742,29 @@ def test_asymmetric_label_smoothing_and_pos_weight():
     assert_close(hard1, asymmetric_loss(z, torch.ones_like(y), reduction="none") * pw)
 
 
+@pytest.mark.parametrize("clip", [0.0, 0.05])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_asymmetric_focusing_gradient_false_treats_the_focusing_weights_as_constants(clip, dtype):
+    z, y = _binary((6, 5))
+    z = z.to(dtype).requires_grad_()
+    y = y.to(dtype)
+    gp, gn = 1.5, 3.0
+    value = asymmetric_loss(z, y, gamma_pos=gp, gamma_neg=gn, clip=clip, reduction="sum", focusing_gradient=False)
+    # the same loss written with the focusing weights computed under no_grad (timm's rule)
+    p = torch.sigmoid(z)
+    with torch.no_grad():
+        w_pos, w_neg = (1 - p) ** gp, (p - clip).clamp_min(0) ** gn
+    neg_log = -torch.log1p(clip - p).clamp(max=0.0) if clip else -F.logsigmoid(-z)
+    expected = (y * w_pos * -F.logsigmoid(z) + (1 - y) * w_neg * neg_log).sum()
+    assert_close(value, expected)
+    (g_const,) = torch.autograd.grad(value, z)
+    assert_close(g_const, torch.autograd.grad(expected, z)[0])
+    full = asymmetric_loss(z, y, gamma_pos=gp, gamma_neg=gn, clip=clip, reduction="sum")
+    assert_close(value, full)  # the same number; only the backward differs
+    assert not torch.allclose(torch.autograd.grad(full, z)[0], g_const)
+    assert_refuses(lambda: asymmetric_loss(z, y, focusing_gradient="no"), match="focusing_gradient")
+
+
 def test_lower_precision_class_weights_are_widened_not_refused():
     z, t = _multiclass((6, 3))
     w = torch.rand(3, dtype=torch.float64) + 0.5

@@ -1516,3 +1516,29 @@ def test_mcc_multilabel_is_per_channel_and_ignore_index_equals_slicing():
     tb_ign = tb.clone()
     tb_ign[..., :2] = 255
     assert_close(mcc_loss(xb, tb_ign, ignore_index=255), R.smp_mcc(torch.sigmoid(xb[..., 2:]), tb[..., 2:]))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("per_image", [False, True])
+def test_soft_label_is_the_l1_intersection_and_the_product_on_hard_targets(dtype, per_image):
+    g = torch.Generator().manual_seed(7)
+    x = (2 * torch.randn(3, 4, 5, generator=g, dtype=torch.float64)).to(dtype).requires_grad_()
+    soft = torch.softmax(torch.randn(3, 4, 5, generator=g, dtype=torch.float64), 1).to(dtype)
+    dims = (2,) if per_image else (0, 2)
+    p = torch.softmax(x, 1)
+    inter = torch.minimum(p, soft).sum(dims)
+    expected = 1 - 2 * inter / (p.sum(dims) + soft.sum(dims))
+    ours = losskit.functional.dice_loss(x, soft, per_image=per_image, soft_label=True, reduction="none")
+    assert_close(ours, expected, tol=TOL[dtype])
+    iou = inter / (p.sum(dims) + soft.sum(dims) - inter)
+    jac = losskit.functional.jaccard_loss(x, soft, per_image=per_image, soft_label=True, reduction="none")
+    assert_close(jac, 1 - iou, tol=TOL[dtype])
+    # 0/1 targets (dense or indices): the same loss and gradient as the product form
+    hard = torch.randint(0, 4, (3, 5), generator=g)
+    onehot = F.one_hot(hard, 4).movedim(-1, 1).to(dtype)
+    for t in (hard, onehot):
+        a = losskit.functional.generalized_dice_loss(x, t, per_image=per_image, soft_label=True)
+        b = losskit.functional.generalized_dice_loss(x, t, per_image=per_image)
+        assert_close(a, b, tol=TOL[dtype])
+        assert_close(torch.autograd.grad(a, x)[0], torch.autograd.grad(b, x)[0], tol=TOL[dtype])
+    assert_refuses(lambda: losskit.functional.dice_loss(x, soft, soft_label=1), match="soft_label")

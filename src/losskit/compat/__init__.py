@@ -5,10 +5,9 @@ conventions, so that switching is a change of import (and the call gains losskit
 kernels); ``docs/migrating.md`` maps every default that differs, row by row, each row tested.
 
 * :mod:`losskit.compat.torchvision` -- ``sigmoid_focal_loss``.
-* :mod:`losskit.compat.monai` -- ``DiceLoss``, ``TverskyLoss``, ``FocalLoss``, ``DiceCELoss``,
-  ``DiceFocalLoss`` (``GeneralizedDiceLoss`` raises ``NotImplementedError``).
-* :mod:`losskit.compat.smp` -- ``DiceLoss``, ``JaccardLoss``, ``TverskyLoss``, ``FocalLoss``
-  (``LovaszLoss`` raises ``NotImplementedError``).
+* :mod:`losskit.compat.monai` -- ``DiceLoss``, ``GeneralizedDiceLoss``, ``TverskyLoss``, ``FocalLoss``,
+  ``DiceCELoss``, ``DiceFocalLoss``.
+* :mod:`losskit.compat.smp` -- ``DiceLoss``, ``JaccardLoss``, ``TverskyLoss``, ``FocalLoss``, ``LovaszLoss``.
 * :mod:`losskit.compat.timm` -- ``LabelSmoothingCrossEntropy``, ``SoftTargetCrossEntropy``,
   ``BinaryCrossEntropy``, ``AsymmetricLossMultiLabel``.
 * :mod:`losskit.compat.kornia` -- ``focal_loss``, ``dice_loss``, ``tversky_loss`` and their modules.

@@ -25,9 +25,13 @@ jaccard smoothing      ``(2I + s) / (2U + s)``                 ``(I + s) / (U + 
 
 ``squared_pred`` and ``smooth_dr`` map onto losskit's ``squared_pred`` and ``smooth_denominator``;
 ``GeneralizedDiceLoss``'s ``w_type`` onto :func:`~losskit.functional.generalized_dice_loss`'s
-``weighting``. Options losskit does not have yet raise ``NotImplementedError`` naming the option
-(``soft_label``, the focal loss's ``ignore_index``); when the installed :mod:`losskit.functional`
-accepts them they are passed on.
+``weighting``. ``FocalLoss(ignore_index=...)`` is MONAI's masked focal loss: ignored pixels weigh 0
+(losskit's ``weight`` / ``sample_weight``) and ``"mean"`` divides by the kept pixels.
+``DiceCELoss(reduction="none")`` is refused with a ``ValueError``, as MONAI refuses it. ``soft_label=True``
+(``DiceLoss``, ``GeneralizedDiceLoss``, ``TverskyLoss``) is the overlap functionals' ``soft_label``: MONAI's L1
+intersection ``(Σp + Σt - Σ|p - t|) / 2`` for soft targets. Options losskit does not have yet raise
+``NotImplementedError`` naming the option (``FocalLoss(use_softmax=True, reduction="none")`` with soft
+targets).
 """
 
 from __future__ import annotations
@@ -354,6 +358,10 @@ class FocalLoss(nn.Module):
     MONAI computes in float32 (a half input gives a float32 loss); losskit keeps the input's dtype.
     Soft targets: the softmax form agrees; the sigmoid form is losskit's expectation over
     ``y ~ Bernoulli(t)``, MONAI's is ``BCE · (1 - p_t)^γ`` on the soft ``p_t`` (equal for 0/1 targets).
+    ``ignore_index``: MONAI's mask, from the target as given (a label map's pixels equal to it; in a
+    one-hot target the pixels of that channel, or the all-zero pixels for an index outside the channels),
+    gives those pixels weight 0 in every channel; ``"mean"`` then divides by the number of kept **pixels**
+    (not ``C'`` × pixels), ``"sum"`` adds each image's sum over its kept pixels' count.
 
     Example:
         >>> import torch
@@ -375,22 +383,34 @@ class FocalLoss(nn.Module):
     ) -> None:
         super().__init__()
         self.reduction = _check_reduction("FocalLoss", reduction)
-        if ignore_index is not None:
-            raise _not_yet(
-                "FocalLoss",
-                "ignore_index (MONAI's mean then divides by the counted pixels, without it by C × pixels)",
-                "mask the loss with reduction='none', or use losskit.functional.focal_loss(..., ignore_index=...)",
-            )
+        self.ignore_index = ignore_index
         self.include_background, self.to_onehot_y, self.gamma = include_background, to_onehot_y, float(gamma)
         self.alpha, self.use_softmax = alpha, use_softmax
         self.class_weight = _as_weight(weight)
 
+    def _kept_pixels(self, target: Tensor) -> Tensor | None:
+        """MONAI's ``(N, 1, *)`` mask of the pixels ``ignore_index`` keeps, from the target as given: a label
+        map's pixels other than it; a one-hot target's pixels outside that class's channel (all-zero pixels
+        for an index outside the channels)."""
+        ig = self.ignore_index
+        if ig is None:
+            return None
+        if target.shape[1] == 1:
+            return target != ig
+        if 0 <= ig < target.shape[1]:
+            return target[:, ig : ig + 1] == 0
+        return target.sum(1, keepdim=True) > 0
+
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         c = input.shape[1]
+        kept = self._kept_pixels(target)
         if self.to_onehot_y:
             if c == 1:
                 warnings.warn("single channel prediction, `to_onehot_y=True` ignored.", stacklevel=2)
             else:
+                ig = self.ignore_index
+                if ig is not None and not 0 <= ig < c:
+                    target = torch.where(target == ig, torch.zeros_like(target), target)  # MONAI: class 0, masked
                 target = _one_hot(target, c, input.dtype)
         if target.shape != input.shape:
             raise ValueError(
@@ -430,6 +450,7 @@ class FocalLoss(nn.Module):
                     )
                 class_alpha = a
             wc = None if w is None else (w.expand(k) if w.dim() == 0 else w)
+            masked = None if kept is None else target * kept  # an ignored pixel's target row is 0: its loss 0
             # the (one-hot or soft) target enters as class probabilities: Σ_c t_c w_c α_c (1 - p_c)^γ (-log p_c)
             rows = LF.focal_loss(
                 input,
@@ -438,7 +459,8 @@ class FocalLoss(nn.Module):
                 gamma=self.gamma,
                 weight=wc,
                 ignore_index=None,
-                reduction="none" if self.reduction == "none" else "sum",
+                sample_weight=None if kept is None else kept[:, 0].to(input.dtype),  # ignored pixels weigh 0
+                reduction="none" if self.reduction == "none" or kept is not None else "sum",
             )
             if self.reduction == "none":
                 if not bool(((target == 0) | (target == 1)).all()):
@@ -447,8 +469,7 @@ class FocalLoss(nn.Module):
                         "reduction='none' with soft targets and use_softmax=True",
                         "use reduction='mean' or 'sum'",
                     )
-                return rows.unsqueeze(1) * target.to(rows.dtype)
-            total = rows
+                return rows.unsqueeze(1) * (target if masked is None else masked).to(rows.dtype)
         else:
             elem_alpha: float | Tensor | None
             if alpha is not None and not isinstance(alpha, (int, float)):
@@ -458,20 +479,35 @@ class FocalLoss(nn.Module):
             we = None if w is None else (w if w.dim() == 0 else w.view([-1, *spatial]))
             if we is not None and we.dim() == 0:
                 we = we.expand([k, *spatial])
+            elem_w = None if we is None else we.expand(input.shape[1:])
+            if kept is not None:  # ignored pixels weigh 0 in every channel
+                elem_w = kept.to(input.dtype) if elem_w is None else kept.to(input.dtype) * elem_w
             rows = LF.sigmoid_focal_loss(
                 input,
                 target.to(input.dtype),
                 alpha=elem_alpha,
                 gamma=self.gamma,
-                weight=None if we is None else we.expand(input.shape[1:]),
-                reduction="none" if self.reduction == "none" else "sum",
+                weight=elem_w,
+                reduction="none" if self.reduction == "none" or kept is not None else "sum",
             )
             if self.reduction == "none":
                 return rows
-            total = rows
+        if kept is not None:
+            return self._masked_reduction(rows, kept)
         if self.reduction == "mean":
-            return total / input.numel()  # MONAI: the mean over N × C' × pixels
-        return total / (input[0, 0].numel())  # MONAI: Σ over (N, C') of the spatial mean
+            return rows / input.numel()  # MONAI: the mean over N × C' × pixels
+        return rows / (input[0, 0].numel())  # MONAI: Σ over (N, C') of the spatial mean
+
+    def _masked_reduction(self, rows: Tensor, kept: Tensor) -> Tensor:
+        """MONAI's reductions with ``ignore_index``: ``"mean"`` the sum over the kept elements divided by the
+        number of kept **pixels** (not × C'), ``"sum"`` the sum over images of each image's sum divided by
+        its kept pixels (counts clamped at float32's eps, so an all-ignored batch gives 0)."""
+        tiny = torch.finfo(torch.float32).eps
+        count = kept.to(rows.dtype)
+        if self.reduction == "mean":
+            return rows.sum() / count.sum().clamp_min(tiny)
+        per_image = rows.reshape(rows.shape[0], -1).sum(1)
+        return (per_image / count.reshape(count.shape[0], -1).sum(1).clamp_min(tiny)).sum()
 
 
 class DiceCELoss(nn.Module):
@@ -482,8 +518,8 @@ class DiceCELoss(nn.Module):
     soft target as class probabilities), ``weight`` and ``label_smoothing``, torch's weighted mean
     (MONAI takes CE on the logits whatever ``sigmoid``/``softmax`` say); for a single channel it is
     :func:`losskit.functional.binary_cross_entropy_with_logits` with ``pos_weight=weight`` (MONAI's
-    choice). ``reduction="none"`` is not reachable (the two parts have
-    different shapes) and raises ``NotImplementedError``.
+    choice). ``reduction="none"`` is refused with a ``ValueError``, as MONAI refuses it (the two parts
+    have different shapes).
 
     Example:
         >>> import torch
@@ -515,8 +551,9 @@ class DiceCELoss(nn.Module):
         super().__init__()
         reduction = _check_reduction("DiceCELoss", reduction)
         if reduction == "none":
-            raise _not_yet(
-                "DiceCELoss", "reduction='none' (the Dice and CE parts have different shapes)", "use 'mean' or 'sum'"
+            raise ValueError(
+                "DiceCELoss: reduction='none' is not valid: the Dice and CE parts have different shapes; "
+                "use 'mean' or 'sum' (MONAI's DiceCELoss refuses it too)"
             )
         if lambda_dice < 0 or lambda_ce < 0:
             raise ValueError(f"DiceCELoss: lambda_dice={lambda_dice} and lambda_ce={lambda_ce} must be >= 0")

@@ -25,9 +25,10 @@ smp's conventions next to losskit's (``docs/migrating.md`` has the full table):
 
 ``log_loss=True`` is losskit's ``log_loss``. ``LovaszLoss`` is :func:`~losskit.functional.lovasz_softmax_loss`
 (multiclass) or :func:`~losskit.functional.lovasz_hinge_loss` over an image's channels flattened together
-(binary, multilabel). Options losskit does not have yet raise ``NotImplementedError`` naming the option
-(``FocalLoss(normalized=True)``, ``reduced_threshold``); when the installed :mod:`losskit.functional`
-accepts them they are passed on.
+(binary, multilabel). ``FocalLoss(normalized=True)`` and ``reduced_threshold`` are
+:func:`~losskit.functional.sigmoid_focal_loss`'s ``normalized`` and ``reduced_threshold`` (with
+``soft_target="peers"``); in ``"multiclass"`` mode each class is normalised by its own focal terms, as smp's
+loop over classes does.
 """
 
 from __future__ import annotations
@@ -200,7 +201,10 @@ class FocalLoss(nn.Module):
     class's ``(N, *)`` loss, added over classes) or ``"none"`` (binary / multilabel: the kept positions, flattened; multiclass: the class sum
     per pixel, ``(N, *)``, or flattened over the kept pixels with ``ignore_index``). With
     ``from_logits=False`` the probabilities are clamped to ``[eps, 1 - eps]`` and turned into logits
-    as smp does (``log(p / (1 - p))``; ``log p`` in multiclass mode).
+    as smp does (``log(p / (1 - p))``; ``log p`` in multiclass mode). ``normalized=True`` divides by the
+    sum of the focal terms (per class in multiclass mode) and ``reduced_threshold=r`` replaces the focal
+    term by 1 where :math:`p_t < r` and by :math:`((1-p_t)/r)^\gamma` elsewhere (smp's
+    ``focal_loss_with_logits``; losskit's ``normalized`` / ``reduced_threshold`` with ``soft_target="peers"``).
 
     Example:
         >>> import torch
@@ -228,18 +232,12 @@ class FocalLoss(nn.Module):
                 f"FocalLoss: reduction={reduction!r} is not valid: use 'mean', 'sum', 'batchwise_mean' "
                 "or 'none' (smp's)"
             )
-        if normalized:
-            raise NotImplementedError(
-                "FocalLoss: normalized=True (the focal term divided by its sum, Cen et al. 2019) "
-                "has no losskit equivalent yet in losskit.functional; use normalized=False"
-            )
-        if reduced_threshold is not None:
-            raise NotImplementedError(
-                "FocalLoss: reduced_threshold (the reduced focal loss of Sergievskiy & "
-                "Ponamarev 2019) has no losskit equivalent yet in losskit.functional; drop it"
-            )
         self.mode, self.alpha, self.gamma = mode, alpha, 0.0 if gamma is None else float(gamma)
         self.ignore_index, self.from_logits, self.eps, self.reduction = ignore_index, from_logits, eps, reduction
+        # smp's focal term is (1 - p_t)^gamma of the peers' form; normalized / reduced_threshold are its options
+        self.options: dict = dict(soft_target="peers", normalized=True) if normalized else {}
+        if reduced_threshold is not None:
+            self.options.update(soft_target="peers", reduced_threshold=float(reduced_threshold))
 
     def forward(self, y_pred: Tensor, y_true: Tensor) -> Tensor:
         if not self.from_logits:
@@ -248,32 +246,17 @@ class FocalLoss(nn.Module):
         red = "sum" if self.reduction in ("sum", "batchwise_mean") else self.reduction
         ig = self.ignore_index
         if self.mode == MULTICLASS_MODE:
-            c = y_pred.shape[1]
             valid = None if ig is None else y_true != ig
             lab = y_true if valid is None else torch.where(valid, y_true, 0)
             # one-vs-rest targets (N, C, *); ignored pixels marked -1 in every channel
-            t = torch.nn.functional.one_hot(lab.long(), c).movedim(-1, 1).to(y_pred.dtype)
+            t = torch.nn.functional.one_hot(lab.long(), y_pred.shape[1]).movedim(-1, 1).to(y_pred.dtype)
             if valid is not None:
                 t = torch.where(valid.unsqueeze(1), t, -1.0)
-            out = LF.sigmoid_focal_loss(
-                y_pred,
-                t,
-                alpha=self.alpha,
-                gamma=self.gamma,
-                ignore_index=None if valid is None else -1.0,
-                reduction=red,
-            )
-            if red == "mean":
-                return c * out  # smp adds the C per-class means over kept pixels
-            if self.reduction == "batchwise_mean" and valid is None:
-                # smp: each class's (N, *) loss summed over dim 0, added over classes
-                return LF.sigmoid_focal_loss(y_pred, t, alpha=self.alpha, gamma=self.gamma, reduction="none").sum(
-                    (0, 1)
-                )
-            if red == "none":
-                out = out.sum(1)  # smp adds the per-class (N, *) losses (the kept pixels, flattened, with ignore_index)
-                return out if valid is None else out[valid]
-            return out
+            if not self.options.get("normalized"):
+                return self._one_vs_rest(y_pred, t, valid, red)
+            # smp normalises each class's focal loss by that class's own focal terms: one class at a time
+            parts = [self._one_vs_rest(y_pred[:, k : k + 1], t[:, k : k + 1], valid, red) for k in range(t.shape[1])]
+            return torch.stack(parts).sum(0)
         out = LF.sigmoid_focal_loss(
             y_pred,
             y_true.to(y_pred.dtype).reshape(y_pred.shape),
@@ -281,10 +264,34 @@ class FocalLoss(nn.Module):
             gamma=self.gamma,
             ignore_index=ig,
             reduction=red,
+            **self.options,
         )
         if red == "none":
             out = out.reshape(-1)
             return out if ig is None else out[(y_true != ig).reshape(-1)]
+        return out
+
+    def _one_vs_rest(self, y_pred: Tensor, t: Tensor, valid: Tensor | None, red: str) -> Tensor:
+        """smp's multiclass focal loss of the classes in ``y_pred``'s dim 1 (targets ``t``, -1 where ignored)."""
+        c = y_pred.shape[1]
+        out = LF.sigmoid_focal_loss(
+            y_pred,
+            t,
+            alpha=self.alpha,
+            gamma=self.gamma,
+            ignore_index=None if valid is None else -1.0,
+            reduction=red,
+            **self.options,
+        )
+        if red == "mean":
+            return c * out  # smp adds the C per-class means over kept pixels
+        if self.reduction == "batchwise_mean" and valid is None:
+            # smp: each class's (N, *) loss summed over dim 0, added over classes
+            kw = dict(alpha=self.alpha, gamma=self.gamma, reduction="none", **self.options)
+            return LF.sigmoid_focal_loss(y_pred, t, **kw).sum((0, 1))
+        if red == "none":
+            out = out.sum(1)  # smp adds the per-class (N, *) losses (the kept pixels, flattened, with ignore_index)
+            return out if valid is None else out[valid]
         return out
 
 

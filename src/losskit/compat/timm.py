@@ -19,9 +19,10 @@ timm's defaults next to losskit's (``docs/migrating.md`` has the full table):
   ``eps=1e-8`` before the log (losskit's log-sigmoid is exact: they differ for logits below -18);
   timm computes in float32 (a half input gives a float32 loss).
 
-Options losskit does not have yet raise ``NotImplementedError`` naming the option
-(``AsymmetricLossMultiLabel``'s ``pos_weight``, ``smoothing``, ``disable_torch_grad_focal_loss``);
-when the installed :mod:`losskit.functional` accepts them they are passed on.
+``AsymmetricLossMultiLabel``'s ``pos_weight`` and ``smoothing`` are
+:func:`~losskit.functional.asymmetric_loss`'s ``pos_weight`` and ``label_smoothing``, and
+``disable_torch_grad_focal_loss=True`` is its ``focusing_gradient=False`` (the focusing weights constant in
+the backward).
 """
 
 from __future__ import annotations
@@ -171,12 +172,9 @@ class AsymmetricLossMultiLabel(nn.Module):
                 "'sum', 'mean' or 'none' (timm's)"
             )
         params = inspect.signature(LF.asymmetric_loss).parameters
-        self._extra: dict[str, float] = {}
-        if disable_torch_grad_focal_loss:
-            raise NotImplementedError(
-                "AsymmetricLossMultiLabel: disable_torch_grad_focal_loss=True (no gradient through the focusing "
-                "weights) has no losskit equivalent; losskit differentiates the whole loss (timm's default)"
-            )
+        self._extra: dict[str, Any] = {}
+        if disable_torch_grad_focal_loss:  # timm computes the focusing weights under torch.no_grad
+            self._extra["focusing_gradient"] = False
         if smoothing:
             if "label_smoothing" not in params:
                 raise NotImplementedError(

@@ -103,19 +103,33 @@ def _log_p_and_log_q(b, probs: bool) -> tuple[Tensor, Tensor]:
 
 
 def sigmoid_rows(
-    b, *, alpha: Alpha, gamma_pos: float, gamma_neg: float, clip: float = 0.0, epsilon: float = 0.0, probs: bool = False
+    b,
+    *,
+    alpha: Alpha,
+    gamma_pos: float,
+    gamma_neg: float,
+    clip: float = 0.0,
+    epsilon: float = 0.0,
+    probs: bool = False,
+    focusing_gradient: bool = True,
 ) -> Tensor:
     """Elementwise ``w [y l_pos + (1 - y) l_neg] (+ poly)`` of normalised binary inputs ``b`` (0 where ignored).
 
     l_pos = alpha pos_weight (1 - p)^g+ (-log p)
     l_neg = (1 - alpha) p_m^g- (-log(1 - p_m)),   p_m = max(p - clip, 0)
     poly  = epsilon [y (1 - p)^(g+ + 1) + (1 - y) p^(g- + 1)]   (not scaled by alpha or pos_weight)
+
+    ``focusing_gradient=False``: the factors (1 - p)^g+ and p_m^g- are constants in the backward.
     """
+
+    def focus(factor: Tensor) -> Tensor:
+        return factor if focusing_gradient else factor.detach()
+
     dt = _checks.compute_dtype(b.logits.dtype)
     y = b.smoothed_target(dt)
     log_p, log_q = _log_p_and_log_q(b, probs)
     z = _checks.upcast(b.logits)
-    pos = -log_p if not gamma_pos else -log_p * torch.exp(gamma_pos * log_q)  # (1-p)^g = exp(g log(1-p))
+    pos = -log_p if not gamma_pos else -log_p * focus(torch.exp(gamma_pos * log_q))  # (1-p)^g = exp(g log(1-p))
     if clip:
         # 1 - p_m = min(1 - p + m, 1), so log(1 - p_m) = min(log1p(m - p), 0); p_m^g = 0 where p <= m
         p = z if probs else torch.sigmoid(z)
@@ -123,11 +137,11 @@ def sigmoid_rows(
         if gamma_neg:
             keep = p > clip
             d = torch.where(keep, p - clip, torch.ones((), dtype=dt, device=z.device))  # (no log 0 in the backward)
-            neg = neg * torch.where(
-                keep, torch.exp(gamma_neg * torch.log(d)), torch.zeros((), dtype=dt, device=z.device)
+            neg = neg * focus(
+                torch.where(keep, torch.exp(gamma_neg * torch.log(d)), torch.zeros((), dtype=dt, device=z.device))
             )
     else:
-        neg = -log_q if not gamma_neg else -log_q * torch.exp(gamma_neg * log_p)  # p^g = exp(g log p)
+        neg = -log_q if not gamma_neg else -log_q * focus(torch.exp(gamma_neg * log_p))  # p^g = exp(g log p)
     if alpha is not None:
         a = alpha.to(dt) if isinstance(alpha, Tensor) else alpha
         pos, neg = a * pos, (1.0 - a) * neg
@@ -388,6 +402,7 @@ def asymmetric_loss(
     all_ignored: str = "nan",
     label_smoothing: float = 0.0,
     pos_weight: Tensor | None = None,
+    focusing_gradient: bool = True,
 ) -> Tensor:
     r"""Asymmetric loss (ASL, Ridnik et al. 2021) for multi-label classification, from logits.
 
@@ -429,6 +444,11 @@ def asymmetric_loss(
             (losskit's one binary definition; the loss of the soft target is the expectation above).
         pos_weight: extra weight of the positive term (as in torch's BCE), broadcasting to ``logits`` (a
             1-D ``(C,)`` applies per class, dim 1); ``None``: off.
+        focusing_gradient: ``True`` (default; timm's ``disable_torch_grad_focal_loss=False``): the whole
+            loss is differentiated. ``False``: the focusing weights :math:`(1-p)^{\gamma_+}` and
+            :math:`p_m^{\gamma_-}` are constants in the backward (the same value; the gradient is that of
+            the weighted log terms only), timm's ``disable_torch_grad_focal_loss=True`` (it computes the
+            weights under ``torch.no_grad``).
 
     Returns:
         ``"none"``: shape of ``logits`` (0 where ignored); ``"mean"`` / ``"sum"``: scalar.
@@ -452,7 +472,9 @@ def asymmetric_loss(
     b = binary_focal_inputs(fn, logits, target, weight, pos_weight, None, ignore_index, label_smoothing)  # no alpha
     gp, gn = _gamma(gamma_pos, fn, "gamma_pos"), _gamma(gamma_neg, fn, "gamma_neg")
     clip = _checks.number(clip, "clip", low=0.0, high=1.0, high_open=True, fn=fn, hint="0 turns the shift off")
-    return reduce_binary(sigmoid_rows(b, alpha=None, gamma_pos=gp, gamma_neg=gn, clip=clip), b, reduction, all_ignored)
+    grad = _checks.flag(focusing_gradient, "focusing_gradient", fn=fn)
+    rows = sigmoid_rows(b, alpha=None, gamma_pos=gp, gamma_neg=gn, clip=clip, focusing_gradient=grad)
+    return reduce_binary(rows, b, reduction, all_ignored)
 
 
 # --------------------------------------------------------------------------------------------

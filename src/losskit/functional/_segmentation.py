@@ -105,16 +105,21 @@ def _class_tensor(v, name: str, m: _checks.MaskInputs, dtype: torch.dtype):
 # ---------------------------------------------------------------------------------------------
 
 
-def soft_counts(m: _checks.MaskInputs, *, per_image: bool, squared: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+def soft_counts(
+    m: _checks.MaskInputs, *, per_image: bool, squared: bool = False, soft_label: bool = False
+) -> tuple[Tensor, Tensor, Tensor]:
     """``(I, P, T)``: the sums of ``p t``, ``p`` and ``t`` over the pixels of each image (``(N, C)``,
     ``per_image``) or of the batch (``(C,)``), for every channel, ignored pixels left out of each sum;
     with ``squared``, ``P`` and ``T`` are the sums of ``p²`` and ``t²`` (MONAI's ``squared_pred``).
 
     ``p`` is the link of ``m.input`` (softmax over ``C`` for multiclass, else a sigmoid; the input
     itself with ``from_logits=False``). Float32 for half inputs. The kernel of primitive
-    ``"soft_counts"`` returns the same numbers (the squared sums are the formula's only).
+    ``"soft_counts"`` returns the same numbers (the squared sums are the formula's only). With
+    ``soft_label`` (dense targets, not ``squared``), ``I`` is MONAI's L1 form ``(P + T - Σ|p - t|) / 2``
+    (``Σ min(p, t)``; ``Σ p t`` for 0/1 targets): the formula's only.
     """
-    counts = None if squared else _dispatch.kernel("soft_counts", m, per_image=per_image)
+    l1 = soft_label and not squared
+    counts = None if squared or l1 else _dispatch.kernel("soft_counts", m, per_image=per_image)
     if counts is not None:
         return counts
     x = m.input
@@ -147,6 +152,9 @@ def soft_counts(m: _checks.MaskInputs, *, per_image: bool, squared: bool = False
             p = torch.where(valid, p, torch.zeros((), dtype=p.dtype, device=p.device))
         t = t.to(cdtype)
         psum = (p * p if squared else p).sum(dims)
+        if l1:  # MONAI's soft_label: I = (|p|_1 + |t|_1 - |p - t|_1) / 2
+            tsum = t.sum(dims)
+            return (psum + tsum - (p - t).abs().sum(dims)) / 2, psum, tsum
     return (p * t).sum(dims), psum, (t * t if squared else t).sum(dims)
 
 
@@ -157,12 +165,12 @@ def _ratio(num: Tensor, den: Tensor, eps: float) -> Tensor:
 
 
 def _counts(
-    m: _checks.MaskInputs, *, per_image: bool, empty: str, squared: bool = False
+    m: _checks.MaskInputs, *, per_image: bool, empty: str, squared: bool = False, soft_label: bool = False
 ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
     """``(I, P, T, keep)`` of the kept channels (channel 0 dropped without ``include_background``):
     the soft counts per class and unit, and which ratios count -- ``T > 0`` with ``empty="exclude"``,
     else the units with a counted pixel (``None``: every unit)."""
-    inter, psum, tsum = soft_counts(m, per_image=per_image, squared=squared)
+    inter, psum, tsum = soft_counts(m, per_image=per_image, squared=squared, soft_label=soft_label)
     keep = tsum > 0 if empty == "exclude" else None
     if m.valid is not None and empty == "include":
         # a unit whose pixels are all ignored is left out (with empty="exclude" its T = 0 already is)
@@ -224,6 +232,7 @@ def _overlap(
     smooth_denominator: float | None = None,
     log_loss: bool = False,
     average: str = "macro",
+    soft_label: bool = False,
 ) -> Tensor:
     """Every overlap loss: options checked, inputs normalised, the soft counts computed once, then
     ``terms(I, P, T)`` per class -- pooled over the classes of each unit with ``average="micro"``
@@ -270,7 +279,8 @@ def _overlap(
     cdtype = _checks.compute_dtype(m.input.dtype)
     a = _slice(_class_tensor(alpha, "alpha", m, cdtype), m)
     b = _slice(_class_tensor(beta, "beta", m, cdtype), m)
-    inter, psum, tsum, keep = _counts(m, per_image=per_image, empty=empty, squared=squared_pred)
+    soft_label = _checks.flag(soft_label, "soft_label", fn=fn)
+    inter, psum, tsum, keep = _counts(m, per_image=per_image, empty=empty, squared=squared_pred, soft_label=soft_label)
     num, den = terms(inter, psum, tsum, a, b)
     w = None if m.weight is None else _slice(m.weight.to(cdtype), m)
     if weighting is not None or average == "micro":
@@ -319,6 +329,7 @@ def dice_loss(
     smooth_denominator: float | None = None,
     log_loss: bool = False,
     average: str = "macro",
+    soft_label: bool = False,
 ) -> Tensor:
     """Soft Dice loss: one minus the Dice coefficient (F1 score) of soft predicted and target masks.
 
@@ -367,6 +378,11 @@ def dice_loss(
             each unit pooled into one ratio ``(2 Σ_c w_c I_c + s) / (Σ_c w_c (P_c + T_c) + s)``
             (``w`` the ``weight``, 1 without; kornia's ``average="micro"``); ``"none"`` then gives
             one loss per unit, ``(N,)`` with ``per_image`` else 0-d, 0 for a unit left out.
+        soft_label: the intersection in MONAI's L1 form for soft (non-binary) dense targets,
+            :math:`I = (\\sum p + \\sum t - \\sum |p - t|)/2 = \\sum \\min(p, t)` in place of
+            :math:`\\sum p t` (MONAI's ``soft_label=True``; the same counts for 0/1 targets; default
+            ``False``, MONAI's default too). Not with ``squared_pred`` (MONAI's squared form is already
+            :math:`\\sum p t`). Computed by the PyTorch formula (no kernel).
 
     Returns:
         ``"none"``: ``(C,)`` per-class losses (``(N, C)`` with ``per_image``; ``C`` counts the kept
@@ -414,6 +430,7 @@ def tversky_loss(
     smooth_denominator: float | None = None,
     log_loss: bool = False,
     average: str = "macro",
+    soft_label: bool = False,
 ) -> Tensor:
     """Tversky loss: one minus the Tversky index, an overlap score that weighs FP and FN apart.
 
@@ -444,6 +461,8 @@ def tversky_loss(
             :func:`dice_loss`.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
         smooth_denominator, log_loss, average: as in :func:`dice_loss`.
+        soft_label: the intersection in MONAI's L1 form, :math:`\\sum \\min(p, t)`, as in
+            :func:`dice_loss` (then FP = P - I and FN = T - I; MONAI's ``TverskyLoss(soft_label=True)``).
 
     Returns:
         As :func:`dice_loss`: ``(C,)`` or ``(N, C)`` for ``"none"``, a scalar otherwise.
@@ -547,6 +566,7 @@ def jaccard_loss(
     smooth_denominator: float | None = None,
     log_loss: bool = False,
     average: str = "macro",
+    soft_label: bool = False,
 ) -> Tensor:
     """Soft Jaccard (IoU) loss: one minus the intersection over union of soft masks.
 
@@ -574,6 +594,11 @@ def jaccard_loss(
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
         squared_pred: ``Σ p² + Σ t² - I`` in place of the union ``P + T - I`` (MONAI's Jaccard form).
         smooth_denominator, log_loss, average: as in :func:`dice_loss`.
+        soft_label: the intersection in MONAI's L1 form for soft (non-binary) dense targets,
+            :math:`I = (\\sum p + \\sum t - \\sum |p - t|)/2 = \\sum \\min(p, t)` in place of
+            :math:`\\sum p t` (MONAI's ``soft_label=True``; the same counts for 0/1 targets; default
+            ``False``, MONAI's default too). Not with ``squared_pred`` (MONAI's squared form is already
+            :math:`\\sum p t`). Computed by the PyTorch formula (no kernel).
 
     Returns:
         As :func:`dice_loss`: ``(C,)`` or ``(N, C)`` for ``"none"``, a scalar otherwise.
@@ -608,6 +633,7 @@ def generalized_dice_loss(
     reduction: str = "mean",
     smooth_denominator: float | None = None,
     empty: str = "exclude",
+    soft_label: bool = False,
 ) -> Tensor:
     r"""Generalized Dice loss (Sudre et al. 2017): one Dice ratio over all classes, each class's counts
     weighted by the inverse of its target volume.
@@ -640,6 +666,11 @@ def generalized_dice_loss(
         empty: ``"exclude"`` (default) leaves out a unit whose target is empty in every kept class;
             ``"include"`` counts it with the score smoothing gives it (every weight 0:
             ``smooth / smooth_denominator``, as MONAI).
+        soft_label: the intersection in MONAI's L1 form for soft (non-binary) dense targets,
+            :math:`I = (\sum p + \sum t - \sum |p - t|)/2 = \sum \min(p, t)` in place of
+            :math:`\sum p t` (MONAI's ``soft_label=True``; the same counts for 0/1 targets; default
+            ``False``, MONAI's default too). Not with ``squared_pred`` (MONAI's squared form is already
+            :math:`\sum p t`). Computed by the PyTorch formula (no kernel).
 
     Returns:
         ``"none"``: the loss of each unit, shape ``(N,)`` with ``per_image`` (with ``empty="exclude"``, 0

@@ -113,6 +113,7 @@ class AsymmetricLoss(WeightedLoss):
         all_ignored: str = "nan",
         label_smoothing: float = 0.0,
         pos_weight: Tensor | None = None,
+        focusing_gradient: bool = True,
     ) -> None:
         super().__init__(**given(locals()))
 

@@ -49,6 +49,7 @@ class _OverlapLoss(WeightedLoss):
         "smooth_denominator": None,
         "log_loss": False,
         "average": "macro",
+        "soft_label": False,
     }
 
     def __init__(
@@ -68,6 +69,7 @@ class _OverlapLoss(WeightedLoss):
         smooth_denominator: float | None = None,
         log_loss: bool = False,
         average: str = "macro",
+        soft_label: bool = False,
     ) -> None:
         super().__init__(**given(locals()))
 
@@ -156,6 +158,7 @@ class TverskyLoss(_OverlapLoss):
         smooth_denominator: float | None = None,
         log_loss: bool = False,
         average: str = "macro",
+        soft_label: bool = False,
     ) -> None:
         super(_OverlapLoss, self).__init__(**given(locals()))  # the signature above, not _OverlapLoss's
 
@@ -231,6 +234,7 @@ class GeneralizedDiceLoss(Loss):
         reduction: str = "mean",
         smooth_denominator: float | None = None,
         empty: str = "exclude",
+        soft_label: bool = False,
     ) -> None:
         super().__init__(**given(locals()))
 
