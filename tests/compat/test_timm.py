@@ -155,18 +155,30 @@ def test_disable_torch_grad_focal_loss_keeps_the_value_and_changes_the_gradient(
     assert not torch.allclose(g_const, g_full)
 
 
-@pytest.mark.parametrize("options, match", [(dict(smoothing=0.1), "smoothing"), (dict(pos_weight=2.0), "pos_weight")])
-def test_options_not_yet_in_losskit_raise_or_agree_with_timm(options, match):
-    import inspect
-
+def test_smoothing_is_refused_naming_timms_form():
+    """timm mixes the focusing exponents on the smoothed target; losskit's label_smoothing is another number."""
+    with pytest.raises(NotImplementedError, match=r"smoothing=0\.1"):
+        T.AsymmetricLossMultiLabel(smoothing=0.1)
+    g = torch.Generator().manual_seed(3)
+    x, y = torch.randn(6, 5, generator=g, dtype=torch.float64), torch.randint(0, 2, (6, 5), generator=g).double()
     import losskit.functional as LF
 
-    name = "label_smoothing" if "smoothing" in options else "pos_weight"
-    if name not in inspect.signature(LF.asymmetric_loss).parameters:
-        with pytest.raises(NotImplementedError, match=match):
-            T.AsymmetricLossMultiLabel(**options)
-    else:
-        T.AsymmetricLossMultiLabel(**options)  # wired in once the option exists
+    ours = LF.asymmetric_loss(x, y, gamma_pos=1.0, label_smoothing=0.1, reduction="sum") / 6
+    assert not torch.allclose(ours, R.timm_asymmetric_loss_multilabel(x, y, smoothing=0.1))
+
+
+@pytest.mark.parametrize("pos_weight", [2.0, torch.tensor([0.5, 1.0, 2.0, 3.0, 1.5])])
+def test_pos_weight_agrees_with_timm(pos_weight):
+    g = torch.Generator().manual_seed(4)
+    x, y = torch.randn(6, 5, generator=g, dtype=torch.float64), torch.randint(0, 2, (6, 5), generator=g).double()
+    pw = pos_weight if isinstance(pos_weight, float) else pos_weight.double()
+    check_against(
+        lambda x, y: T.AsymmetricLossMultiLabel(pos_weight=pw)(x, y),
+        lambda x, y: R.timm_asymmetric_loss_multilabel(x, y, pos_weight=pw),
+        x,
+        y,
+        grad=[True, False],
+    )
 
 
 def test_errors_name_the_argument():

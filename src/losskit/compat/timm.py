@@ -19,8 +19,9 @@ timm's defaults next to losskit's (``docs/migrating.md`` has the full table):
   ``eps=1e-8`` before the log (losskit's log-sigmoid is exact: they differ for logits below -18);
   timm computes in float32 (a half input gives a float32 loss).
 
-``AsymmetricLossMultiLabel``'s ``pos_weight`` and ``smoothing`` are
-:func:`~losskit.functional.asymmetric_loss`'s ``pos_weight`` and ``label_smoothing``, and
+``AsymmetricLossMultiLabel``'s ``pos_weight`` is :func:`~losskit.functional.asymmetric_loss`'s
+``pos_weight`` (its ``smoothing`` raises ``NotImplementedError``: timm mixes the focusing exponents on
+the smoothed target, losskit's ``label_smoothing`` is the expectation over the hard labels), and
 ``disable_torch_grad_focal_loss=True`` is its ``focusing_gradient=False`` (the focusing weights constant in
 the backward).
 """
@@ -176,12 +177,13 @@ class AsymmetricLossMultiLabel(nn.Module):
         if disable_torch_grad_focal_loss:  # timm computes the focusing weights under torch.no_grad
             self._extra["focusing_gradient"] = False
         if smoothing:
-            if "label_smoothing" not in params:
-                raise NotImplementedError(
-                    f"AsymmetricLossMultiLabel: smoothing={smoothing} has no losskit equivalent yet in "
-                    "losskit.functional.asymmetric_loss; use smoothing=0"
-                )
-            self._extra["label_smoothing"] = smoothing
+            # timm raises (1 - p_t) to gamma_pos y' + gamma_neg (1 - y') on the smoothed target y'; losskit's
+            # label_smoothing takes the expectation over the two hard labels: another number, so refuse it
+            raise NotImplementedError(
+                f"AsymmetricLossMultiLabel: smoothing={smoothing} (timm's focusing exponent mixed on the smoothed "
+                "target) has no losskit equivalent yet; use smoothing=0, or losskit.functional.asymmetric_loss"
+                "(..., label_smoothing=...), the expected loss over the smoothed labels"
+            )
         if pos_weight is not None:
             if "pos_weight" not in params:
                 raise NotImplementedError(
