@@ -63,6 +63,14 @@ def _by_name(fn: Callable, args: dict, **fixed) -> dict:
     return {**{k: v for k, v in args.items() if k in names and k != "self"}, **fixed}
 
 
+def _same_dims(cls: str, input: Tensor, target: Tensor) -> None:
+    if input.dim() != target.dim():
+        raise ValueError(
+            f"{cls}: input {tuple(input.shape)} and target {tuple(target.shape)} need the same number of "
+            "dimensions; pass an (N, 1, *) label map or an (N, C, *) one-hot target"
+        )
+
+
 def _not_yet(cls: str, option: str, hint: str) -> NotImplementedError:
     return NotImplementedError(f"{cls}: {option} has no losskit equivalent yet in losskit.functional; {hint}")
 
@@ -149,28 +157,18 @@ class _Overlap(nn.Module):
         else:
             self._fn = LF.tversky_loss if alpha is not None else (LF.jaccard_loss if jaccard else LF.dice_loss)
         self._extra = {}
+        for option, value, what, hint in (
+            ("squared_pred", squared_pred, "squared_pred=True (sums of p² in the denominator)", "use squared_pred=False"),
+            ("smooth_denominator", self.smooth_nr != self.smooth_dr, f"smooth_nr={smooth_nr} != smooth_dr={smooth_dr}",
+             "use smooth_nr == smooth_dr"),
+            ("soft_label", soft_label, "soft_label=True (the L1 form of the soft counts)",
+             "use soft_label=False (0/1 targets give the same counts)"),
+        ):  # fmt: skip
+            if value and not _accepts(self._fn, option):
+                raise _not_yet(self._name, what, f"{hint}, or monai.losses")
         if squared_pred:
-            if not _accepts(self._fn, "squared_pred"):
-                raise _not_yet(
-                    self._name,
-                    "squared_pred=True (sums of p² in the denominator)",
-                    "use squared_pred=False, or monai.losses.DiceLoss",
-                )
             self._extra["squared_pred"] = True
-        if self.smooth_nr != self.smooth_dr and not _accepts(self._fn, "smooth_denominator"):
-            raise _not_yet(
-                self._name,
-                f"smooth_nr={smooth_nr} != smooth_dr={smooth_dr} (losskit's smooth is added to both)",
-                "use smooth_nr == smooth_dr, or monai.losses",
-            )
-        if soft_label:
-            # MONAI's soft_label=True changes the counts only for targets strictly between 0 and 1
-            if not _accepts(self._fn, "soft_label"):
-                raise _not_yet(
-                    self._name,
-                    "soft_label=True (the L1 form of the soft counts)",
-                    "use soft_label=False (0/1 targets give the same counts), or monai.losses",
-                )
+        if soft_label:  # MONAI's soft_label=True changes the counts only for targets strictly between 0 and 1
             self._extra["soft_label"] = True
         self.class_weight = _as_weight(weight)
 
@@ -566,11 +564,7 @@ class DiceCELoss(nn.Module):
         self.lambda_dice, self.lambda_ce = float(lambda_dice), float(lambda_ce)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        if input.dim() != target.dim():
-            raise ValueError(
-                f"DiceCELoss: input {tuple(input.shape)} and target {tuple(target.shape)} need the same "
-                "number of dimensions; pass an (N, 1, *) label map or an (N, C, *) one-hot target"
-            )
+        _same_dims("DiceCELoss", input, target)
         dice = self.dice(input, target)
         w = None if self.weight is None else self.weight.to(input.dtype)
         if input.shape[1] == 1:  # MONAI: BCE-with-logits for one channel (whatever the activation flags), else CE
@@ -630,11 +624,7 @@ class DiceFocalLoss(nn.Module):
         self.lambda_dice, self.lambda_focal = float(lambda_dice), float(lambda_focal)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        if input.dim() != target.dim():
-            raise ValueError(
-                f"DiceFocalLoss: input {tuple(input.shape)} and target {tuple(target.shape)} need the "
-                "same number of dimensions; pass an (N, 1, *) label map or an (N, C, *) one-hot target"
-            )
+        _same_dims("DiceFocalLoss", input, target)
         if self.to_onehot_y:
             if input.shape[1] == 1:
                 warnings.warn("single channel prediction, `to_onehot_y=True` ignored.", stacklevel=2)
