@@ -638,6 +638,9 @@ def _sample_rows(x: Tensor, dim: int, rows: int = 32) -> Tensor:
     k = min(rows, count)
     if not others:
         return d.unsqueeze(0).float()
+    if len(others) == 1:  # (N, C) or (C, N): one index_select of the rows the loop below would pick
+        rows_at = torch.arange(k, device=d.device) * (count - 1) // max(k - 1, 1)
+        return d.index_select(1 - dim, rows_at).movedim(1 - dim, 0).float()
     coords: list[list[int]] = [[] for _ in others]
     for i in range(k):
         flat = i * (count - 1) // (k - 1) if k > 1 else 0
