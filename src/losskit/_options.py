@@ -54,6 +54,7 @@ def overlap_options(
     smooth_denominator: float | None = None,
     log_loss: bool = False,
     average: str = "macro",
+    classes: Sequence[int] | None = None,
 ) -> None:
     """Validate the options of the overlap losses that need no input tensor (``fn`` names the loss in messages)."""
     if isinstance(mode, Tensor) or mode not in _checks._MODES:
@@ -111,6 +112,23 @@ def overlap_options(
         fn=fn,
         hint="macro: one ratio per class, averaged; micro: the classes of each unit pooled into one ratio",
     )
+    if classes is not None:
+        if isinstance(classes, (str, Tensor)) or not isinstance(classes, Sequence) or not classes:
+            raise TypeError(
+                f"{fn}: classes={classes!r} is not valid: give a non-empty list or tuple of class indices "
+                "(the channels whose ratios count), or None for every channel"
+            )
+        if any(isinstance(c, bool) or not isinstance(c, int) or c < 0 for c in classes):
+            raise ValueError(f"{fn}: classes={list(classes)!r} must hold class indices (integers >= 0)")
+        if mode == "binary":
+            raise ValueError(
+                f"{fn}: classes selects channels, but mode='binary' has one; use mode='multiclass'/'multilabel'"
+            )
+        if not include_background:
+            raise ValueError(
+                f"{fn}: pass classes or include_background=False, not both (classes without 0 leaves the "
+                "background out)"
+            )
 
 
 def lovasz_options(

@@ -1542,3 +1542,73 @@ def test_soft_label_is_the_l1_intersection_and_the_product_on_hard_targets(dtype
         assert_close(a, b, tol=TOL[dtype])
         assert_close(torch.autograd.grad(a, x)[0], torch.autograd.grad(b, x)[0], tol=TOL[dtype])
     assert_refuses(lambda: losskit.functional.dice_loss(x, soft, soft_label=1), match="soft_label")
+
+
+# ---------------------------------------------------------------------------------------------
+# classes: a subset of the channels (smp's classes)
+# ---------------------------------------------------------------------------------------------
+
+
+def _subset_reference(kind, x, y, classes, *, average="macro", per_image=False, smooth=0.5):
+    """The overlap ratio of the listed channels only, in float64 by hand: softmax over every channel,
+    one-hot target, counts over the batch (or per image), then per class or pooled."""
+    p = torch.softmax(x.double(), 1)
+    t = F.one_hot(y, x.shape[1]).movedim(-1, 1).double()
+    dims = tuple(range(2, x.dim())) if per_image else (0, *range(2, x.dim()))
+    i, ps, ts = (p * t).sum(dims)[..., classes], p.sum(dims)[..., classes], t.sum(dims)[..., classes]
+    num, den = {
+        "dice": (2 * i, ps + ts),
+        "jaccard": (i, ps + ts - i),
+        "tversky": (i, i + 0.3 * (ps - i) + 0.7 * (ts - i)),
+    }[kind]
+    if average == "micro":
+        num, den = num.sum(-1), den.sum(-1)
+    return (1 - (num + smooth) / (den + smooth)).mean()
+
+
+@pytest.mark.parametrize("kind", ["dice", "jaccard", "tversky"])
+@pytest.mark.parametrize("average", ["macro", "micro"])
+@pytest.mark.parametrize("per_image", [False, True])
+@pytest.mark.parametrize("classes", [[1, 3], (2,), [3, 0, 3]])
+def test_classes_keep_only_the_listed_channels(kind, average, per_image, classes):
+    g = torch.Generator().manual_seed(11)
+    x = torch.randn(3, 4, 5, 6, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 4, (3, 5, 6), generator=g)
+    fn = {"dice": dice_loss, "jaccard": jaccard_loss, "tversky": tversky_loss}[kind]
+    kw = dict(alpha=0.3, beta=0.7) if kind == "tversky" else {}
+    check_against(
+        lambda x: fn(x, y, classes=classes, average=average, per_image=per_image, smooth=0.5, empty="include", **kw),
+        lambda x: _subset_reference(kind, x, y, list(classes), average=average, per_image=per_image),
+        x,
+    )
+
+
+def test_classes_with_weights_and_none_reduction_follow_the_listed_order():
+    g = torch.Generator().manual_seed(12)
+    x, y = torch.randn(2, 4, 6, generator=g, dtype=torch.float64), torch.randint(0, 4, (2, 6), generator=g)
+    w = torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.float64)
+    every = dice_loss(x, y, weight=w, empty="include", reduction="none")
+    assert_close(dice_loss(x, y, weight=w, classes=[3, 1], empty="include", reduction="none"), every[[3, 1]])
+    assert_close(dice_loss(x, y, weight=w, classes=[3, 1], empty="include"), every[[3, 1]].sum() / w[[3, 1]].sum())
+    # the module takes it too, and shows it
+    m = losskit.nn.DiceLoss(classes=[3, 1], weight=w, empty="include", reduction="none")
+    assert_close(m(x, y), every[[3, 1]])
+    assert "classes=[3, 1]" in repr(m)
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(classes=[]), "non-empty list"),
+        (dict(classes="present"), "list or tuple of class indices"),
+        (dict(classes=[1, -1]), "integers >= 0"),
+        (dict(classes=[4]), "index >= 4"),
+        (dict(classes=[1], include_background=False), "not both"),
+        (dict(classes=[0], mode="binary"), "mode='binary'"),
+    ],
+)
+def test_classes_refused_with_a_clear_message(kw, match):
+    x, y = torch.randn(2, 4, 6), torch.randint(0, 4, (2, 6))
+    if kw.get("mode") == "binary":
+        x, y = torch.randn(2, 1, 6), torch.randint(0, 2, (2, 1, 6)).float()
+    assert_refuses(lambda: dice_loss(x, y, **kw), match=match)

@@ -233,6 +233,7 @@ def _overlap(
     log_loss: bool = False,
     average: str = "macro",
     soft_label: bool = False,
+    classes: Sequence[int] | None = None,
 ) -> Tensor:
     """Every overlap loss: options checked, inputs normalised, the soft counts computed once, then
     ``terms(I, P, T)`` per class -- pooled over the classes of each unit with ``average="micro"``
@@ -257,6 +258,7 @@ def _overlap(
         smooth_denominator=smooth_denominator,
         log_loss=log_loss,
         average=average,
+        classes=classes,
     )
     if weighting is not None:
         _checks.choice(
@@ -281,8 +283,13 @@ def _overlap(
     b = _slice(_class_tensor(beta, "beta", m, cdtype), m)
     soft_label = _checks.flag(soft_label, "soft_label", fn=fn)
     inter, psum, tsum, keep = _counts(m, per_image=per_image, empty=empty, squared=squared_pred, soft_label=soft_label)
-    num, den = terms(inter, psum, tsum, a, b)
     w = None if m.weight is None else _slice(m.weight.to(cdtype), m)
+    if classes is not None:  # the listed channels only (after the softmax over all of them), in the listed order
+        pick = _class_index(fn, classes, inter.shape[-1], inter.device)
+        inter, psum, tsum = inter[..., pick], psum[..., pick], tsum[..., pick]
+        keep = None if keep is None else keep[..., pick]
+        a, b, w = (v[pick] if isinstance(v, Tensor) and v.dim() == 1 else v for v in (a, b, w))
+    num, den = terms(inter, psum, tsum, a, b)
     if weighting is not None or average == "micro":
         # one ratio per unit: class c's terms weighted by w_c and summed over the classes
         wc = w if weighting is None else _volume_weights(tsum, weighting)
@@ -300,6 +307,14 @@ def _overlap(
     if w is not None:
         loss = w * loss
     return reduce(loss, reduction, valid=keep, weight=w, all_ignored="zero").to(m.out_dtype)
+
+
+def _class_index(fn: str, classes: Sequence[int], num_classes: int, device: torch.device) -> Tensor:
+    if max(classes) >= num_classes:
+        raise ValueError(
+            f"{fn}: classes={list(classes)!r} holds an index >= {num_classes}, the number of channels of input"
+        )
+    return torch.tensor(list(classes), dtype=torch.long, device=device)
 
 
 def _slice(v, m: _checks.MaskInputs):
@@ -330,6 +345,7 @@ def dice_loss(
     log_loss: bool = False,
     average: str = "macro",
     soft_label: bool = False,
+    classes: Sequence[int] | None = None,
 ) -> Tensor:
     """Soft Dice loss: one minus the Dice coefficient (F1 score) of soft predicted and target masks.
 
@@ -383,6 +399,10 @@ def dice_loss(
             :math:`\\sum p t` (MONAI's ``soft_label=True``; the same counts for 0/1 targets; default
             ``False``, MONAI's default too). Not with ``squared_pred`` (MONAI's squared form is already
             :math:`\\sum p t`). Computed by the PyTorch formula (no kernel).
+        classes: ``None`` (default: every kept channel) or a list of class indices: only their ratios
+            count (in the mean, or pooled with ``average="micro"``), the softmax still over every
+            channel; ``"none"`` returns them in the listed order (smp's ``classes``). Not with
+            ``include_background=False`` (leave 0 out of the list instead).
 
     Returns:
         ``"none"``: ``(C,)`` per-class losses (``(N, C)`` with ``per_image``; ``C`` counts the kept
@@ -431,6 +451,7 @@ def tversky_loss(
     log_loss: bool = False,
     average: str = "macro",
     soft_label: bool = False,
+    classes: Sequence[int] | None = None,
 ) -> Tensor:
     """Tversky loss: one minus the Tversky index, an overlap score that weighs FP and FN apart.
 
@@ -463,6 +484,7 @@ def tversky_loss(
         smooth_denominator, log_loss, average: as in :func:`dice_loss`.
         soft_label: the intersection in MONAI's L1 form, :math:`\\sum \\min(p, t)`, as in
             :func:`dice_loss` (then FP = P - I and FN = T - I; MONAI's ``TverskyLoss(soft_label=True)``).
+        classes: as in :func:`dice_loss`.
 
     Returns:
         As :func:`dice_loss`: ``(C,)`` or ``(N, C)`` for ``"none"``, a scalar otherwise.
@@ -499,6 +521,7 @@ def focal_tversky_loss(
     include_background: bool = True,
     empty: str = "exclude",
     reduction: str = "mean",
+    classes: Sequence[int] | None = None,
 ) -> Tensor:
     """Focal Tversky loss: the Tversky loss raised to the power ``gamma`` per class.
 
@@ -529,6 +552,7 @@ def focal_tversky_loss(
         weight, ignore_index, smooth, eps, per_image, include_background, empty: as in
             :func:`dice_loss`.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+        classes: as in :func:`dice_loss`.
 
     Returns:
         As :func:`dice_loss`: ``(C,)`` or ``(N, C)`` for ``"none"``, a scalar otherwise.
@@ -567,6 +591,7 @@ def jaccard_loss(
     log_loss: bool = False,
     average: str = "macro",
     soft_label: bool = False,
+    classes: Sequence[int] | None = None,
 ) -> Tensor:
     """Soft Jaccard (IoU) loss: one minus the intersection over union of soft masks.
 
@@ -599,6 +624,7 @@ def jaccard_loss(
             :math:`\\sum p t` (MONAI's ``soft_label=True``; the same counts for 0/1 targets; default
             ``False``, MONAI's default too). Not with ``squared_pred`` (MONAI's squared form is already
             :math:`\\sum p t`). Computed by the PyTorch formula (no kernel).
+        classes: as in :func:`dice_loss`.
 
     Returns:
         As :func:`dice_loss`: ``(C,)`` or ``(N, C)`` for ``"none"``, a scalar otherwise.
@@ -634,6 +660,7 @@ def generalized_dice_loss(
     smooth_denominator: float | None = None,
     empty: str = "exclude",
     soft_label: bool = False,
+    classes: Sequence[int] | None = None,
 ) -> Tensor:
     r"""Generalized Dice loss (Sudre et al. 2017): one Dice ratio over all classes, each class's counts
     weighted by the inverse of its target volume.
@@ -671,6 +698,7 @@ def generalized_dice_loss(
             :math:`\sum p t` (MONAI's ``soft_label=True``; the same counts for 0/1 targets; default
             ``False``, MONAI's default too). Not with ``squared_pred`` (MONAI's squared form is already
             :math:`\sum p t`). Computed by the PyTorch formula (no kernel).
+        classes: as in :func:`dice_loss`.
 
     Returns:
         ``"none"``: the loss of each unit, shape ``(N,)`` with ``per_image`` (with ``empty="exclude"``, 0

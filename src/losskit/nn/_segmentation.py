@@ -50,6 +50,7 @@ class _OverlapLoss(WeightedLoss):
         "log_loss": False,
         "average": "macro",
         "soft_label": False,
+        "classes": None,
     }
 
     def __init__(
@@ -70,6 +71,7 @@ class _OverlapLoss(WeightedLoss):
         log_loss: bool = False,
         average: str = "macro",
         soft_label: bool = False,
+        classes: Sequence[int] | None = None,
     ) -> None:
         super().__init__(**given(locals()))
 
@@ -159,6 +161,7 @@ class TverskyLoss(_OverlapLoss):
         log_loss: bool = False,
         average: str = "macro",
         soft_label: bool = False,
+        classes: Sequence[int] | None = None,
     ) -> None:
         super(_OverlapLoss, self).__init__(**given(locals()))  # the signature above, not _OverlapLoss's
 
@@ -198,6 +201,7 @@ class FocalTverskyLoss(_OverlapLoss):
         include_background: bool = True,
         empty: str = "exclude",
         reduction: str = "mean",
+        classes: Sequence[int] | None = None,
     ) -> None:
         super(_OverlapLoss, self).__init__(**given(locals()))  # the signature above, not _OverlapLoss's
 
@@ -235,6 +239,7 @@ class GeneralizedDiceLoss(Loss):
         smooth_denominator: float | None = None,
         empty: str = "exclude",
         soft_label: bool = False,
+        classes: Sequence[int] | None = None,
     ) -> None:
         super().__init__(**given(locals()))
 
