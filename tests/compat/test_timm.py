@@ -155,16 +155,28 @@ def test_disable_torch_grad_focal_loss_keeps_the_value_and_changes_the_gradient(
     assert not torch.allclose(g_const, g_full)
 
 
-def test_smoothing_is_refused_naming_timms_form():
-    """timm mixes the focusing exponents on the smoothed target; losskit's label_smoothing is another number."""
-    with pytest.raises(NotImplementedError, match=r"smoothing=0\.1"):
-        T.AsymmetricLossMultiLabel(smoothing=0.1)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "options", [dict(smoothing=0.1), dict(smoothing=0.3, clip=None, gamma_neg=2), dict(smoothing=0.2, pos_weight=2.0)]
+)
+def test_smoothing_gives_timms_number(dtype, options):
+    """timm mixes the focusing exponents on the smoothed target: losskit's soft_target="peers"."""
     g = torch.Generator().manual_seed(3)
-    x, y = torch.randn(6, 5, generator=g, dtype=torch.float64), torch.randint(0, 2, (6, 5), generator=g).double()
+    x = torch.randn(6, 5, generator=g, dtype=torch.float64).mul(2).to(dtype)
+    y = torch.randint(0, 2, (6, 5), generator=g).to(dtype)
+    check_against(
+        lambda x, y: T.AsymmetricLossMultiLabel(**options)(x, y),
+        lambda x, y: R.timm_asymmetric_loss_multilabel(x, y, **options),
+        x,
+        y,
+        grad=[True, False],
+        ref_dtype=torch.float64,
+        tol=TOL[dtype],
+    )
     import losskit.functional as LF
 
-    ours = LF.asymmetric_loss(x, y, gamma_pos=1.0, label_smoothing=0.1, reduction="sum") / 6
-    assert not torch.allclose(ours, R.timm_asymmetric_loss_multilabel(x, y, smoothing=0.1))
+    expected_form = LF.asymmetric_loss(x, y, gamma_pos=1.0, label_smoothing=options["smoothing"], reduction="sum") / 6
+    assert not torch.allclose(expected_form, T.AsymmetricLossMultiLabel(**options)(x, y))
 
 
 @pytest.mark.parametrize("pos_weight", [2.0, torch.tensor([0.5, 1.0, 2.0, 3.0, 1.5])])

@@ -868,3 +868,35 @@ def test_binary_focal_loss_is_sigmoid_focal_on_probabilities_and_matches_keras()
         F.binary_cross_entropy(edge, torch.tensor([1.0, 0.0, 0.0, 1.0], dtype=torch.float64), reduction="none"),
     )
     assert_refuses(lambda: binary_focal_loss(z, y), match=r"probs has values outside \[0, 1\].*looks like logits")
+
+
+@pytest.mark.parametrize("clip", [0.05, 0.0])
+@pytest.mark.parametrize("gammas", [(1.0, 4.0), (0.5, 0.0), (0.0, 2.0)])
+def test_asymmetric_peers_form_is_timms_on_soft_targets(clip, gammas):
+    """soft_target="peers": timm's AsymmetricLossMultiLabel on soft targets (tests/reference.py transcribes
+    timm/loss/asymmetric_loss.py), values and gradients; 0/1 targets give the default form's number."""
+    import reference as R
+
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(6, 5, generator=g, dtype=torch.float64) * 2
+    soft = torch.rand(6, 5, generator=g, dtype=torch.float64)
+    gp, gn = gammas
+    check_against(
+        lambda x: asymmetric_loss(x, soft, gamma_pos=gp, gamma_neg=gn, clip=clip, soft_target="peers", reduction="sum"),
+        lambda x: R.timm_asymmetric_loss_multilabel(
+            x, soft, gamma_neg=gn, gamma_pos=gp, clip=clip or None, reduction="sum"
+        ),
+        x,
+    )
+    hard = (soft > 0.5).double()
+    assert_close(
+        asymmetric_loss(x, hard, gamma_pos=gp, gamma_neg=gn, clip=clip, soft_target="peers"),
+        asymmetric_loss(x, hard, gamma_pos=gp, gamma_neg=gn, clip=clip),
+    )
+
+
+def test_asymmetric_peers_form_ignores_and_refuses_unknown_forms():
+    x, t = torch.randn(4, 3, dtype=torch.float64), torch.tensor([[1.0, 0.0, -1.0]] * 4, dtype=torch.float64)
+    out = asymmetric_loss(x, t, ignore_index=-1.0, soft_target="peers", reduction="none")
+    assert torch.equal(out[:, 2], torch.zeros(4, dtype=torch.float64))
+    assert_refuses(lambda: asymmetric_loss(x, t.clamp_min(0), soft_target="timm"), match="soft_target")

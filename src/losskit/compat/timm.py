@@ -19,9 +19,10 @@ timm's defaults next to losskit's (``docs/migrating.md`` has the full table):
   ``eps=1e-8`` before the log (losskit's log-sigmoid is exact: they differ for logits below -18);
   timm computes in float32 (a half input gives a float32 loss).
 
-``AsymmetricLossMultiLabel``'s ``pos_weight`` is :func:`~losskit.functional.asymmetric_loss`'s
-``pos_weight`` (its ``smoothing`` raises ``NotImplementedError``: timm mixes the focusing exponents on
-the smoothed target, losskit's ``label_smoothing`` is the expectation over the hard labels), and
+``AsymmetricLossMultiLabel``'s ``pos_weight`` and ``smoothing`` are
+:func:`~losskit.functional.asymmetric_loss`'s ``pos_weight`` and ``label_smoothing`` with
+``soft_target="peers"`` (timm mixes the focusing exponents on a soft target; losskit's default is the
+expectation over the hard labels), and
 ``disable_torch_grad_focal_loss=True`` is its ``focusing_gradient=False`` (the focusing weights constant in
 the backward).
 """
@@ -176,14 +177,10 @@ class AsymmetricLossMultiLabel(nn.Module):
         self._extra: dict[str, Any] = {}
         if disable_torch_grad_focal_loss:  # timm computes the focusing weights under torch.no_grad
             self._extra["focusing_gradient"] = False
+        # timm's form on soft targets (its smoothing, or soft labels): losskit's soft_target="peers"
+        self._extra["soft_target"] = "peers"
         if smoothing:
-            # timm raises (1 - p_t) to gamma_pos y' + gamma_neg (1 - y') on the smoothed target y'; losskit's
-            # label_smoothing takes the expectation over the two hard labels: another number, so refuse it
-            raise NotImplementedError(
-                f"AsymmetricLossMultiLabel: smoothing={smoothing} (timm's focusing exponent mixed on the smoothed "
-                "target) has no losskit equivalent yet; use smoothing=0, or losskit.functional.asymmetric_loss"
-                "(..., label_smoothing=...), the expected loss over the smoothed labels"
-            )
+            self._extra["label_smoothing"] = smoothing
         if pos_weight is not None:
             if "pos_weight" not in params:
                 raise NotImplementedError(

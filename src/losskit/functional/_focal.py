@@ -403,6 +403,7 @@ def asymmetric_loss(
     label_smoothing: float = 0.0,
     pos_weight: Tensor | None = None,
     focusing_gradient: bool = True,
+    soft_target: str = "expected",
 ) -> Tensor:
     r"""Asymmetric loss (ASL, Ridnik et al. 2021) for multi-label classification, from logits.
 
@@ -416,8 +417,8 @@ def asymmetric_loss(
 
     Negatives with :math:`p \le m` are discarded (loss and gradient 0); easy negatives are
     down-weighted by :math:`p_m^{\gamma_-}`. Soft targets take the expectation over
-    :math:`y \sim \text{Bernoulli}(y)` (the reference code mixes the two exponents instead; both agree
-    on 0/1 targets). Logs are exact (log-sigmoid), where the reference clamps :math:`p` at
+    :math:`y \sim \text{Bernoulli}(y)`; ``soft_target="peers"`` is the reference code's (timm's) form,
+    which mixes the two exponents on the soft target instead (both agree on 0/1 targets). Logs are exact (log-sigmoid), where the reference clamps :math:`p` at
     ``1e-8``; the two differ only for positives with :math:`p < 10^{-8}`.
 
     Likelihood view: the **Bernoulli** NLL with the sigmoid link (``binary_cross_entropy_with_logits``)
@@ -449,6 +450,10 @@ def asymmetric_loss(
             :math:`p_m^{\gamma_-}` are constants in the backward (the same value; the gradient is that of
             the weighted log terms only), timm's ``disable_torch_grad_focal_loss=True`` (it computes the
             weights under ``torch.no_grad``).
+        soft_target: ``"expected"`` (default): the expectation above, linear in the target;
+            ``"peers"``: timm's ``AsymmetricLossMultiLabel`` on a soft (or smoothed) target :math:`y`,
+            :math:`-(1-p_t)^{\gamma_+ y + \gamma_- (1-y)} \big[y \log p + (1-y) \log(1-p_m)\big]` with
+            :math:`1 - p_t = y (1-p) + (1-y) p_m` (``pos_weight`` on the positive log term).
 
     Returns:
         ``"none"``: shape of ``logits`` (0 where ignored); ``"mean"`` / ``"sum"``: scalar.
@@ -473,8 +478,37 @@ def asymmetric_loss(
     gp, gn = _gamma(gamma_pos, fn, "gamma_pos"), _gamma(gamma_neg, fn, "gamma_neg")
     clip = _checks.number(clip, "clip", low=0.0, high=1.0, high_open=True, fn=fn, hint="0 turns the shift off")
     grad = _checks.flag(focusing_gradient, "focusing_gradient", fn=fn)
-    rows = sigmoid_rows(b, alpha=None, gamma_pos=gp, gamma_neg=gn, clip=clip, focusing_gradient=grad)
+    if _soft_target(soft_target, None, False, fn) == "peers":
+        rows = _asymmetric_peers_rows(b, gamma_pos=gp, gamma_neg=gn, clip=clip, focusing_gradient=grad)
+    else:
+        rows = sigmoid_rows(b, alpha=None, gamma_pos=gp, gamma_neg=gn, clip=clip, focusing_gradient=grad)
     return reduce_binary(rows, b, reduction, all_ignored)
+
+
+def _asymmetric_peers_rows(b, *, gamma_pos: float, gamma_neg: float, clip: float, focusing_gradient: bool) -> Tensor:
+    """timm's ASL per element on the (smoothed) target ``y``: ``-(1 - p_t)^(g+ y + g- (1 - y)) [pw y log p +
+    (1 - y) log(1 - p_m)]`` with ``1 - p_t = y (1 - p) + (1 - y) p_m`` (two non-negative terms, no
+    cancellation); 0 where ignored. The logs are exact (log-sigmoid; ``log1p(m - p)`` capped at 0)."""
+    dt = _checks.compute_dtype(b.logits.dtype)
+    z, y = _checks.upcast(b.logits), b.smoothed_target(dt)
+    log_p, log_q = F.logsigmoid(z), F.logsigmoid(-z)
+    p = torch.sigmoid(z)
+    if clip:
+        log_qm, p_m = torch.log1p(clip - p).clamp(max=0.0), (p - clip).clamp_min(0.0)
+    else:
+        log_qm, p_m = log_q, p
+    pw = 1.0 if b.pos_weight is None else b.pos_weight.to(dt)
+    log_lik = pw * y * log_p + (1.0 - y) * log_qm
+    one_minus = y * log_q.exp() + (1.0 - y) * p_m  # 1 - p_t
+    exponent = gamma_pos * y + gamma_neg * (1.0 - y)
+    # the power's gradient stays finite where 1 - p_t underflows (both branches of where() are differentiated)
+    small = one_minus < torch.finfo(dt).tiny
+    safe = torch.where(small, torch.ones((), dtype=dt, device=z.device), one_minus)
+    focus = torch.where(small, one_minus.detach().pow(exponent), safe.pow(exponent))
+    rows = -(focus if focusing_gradient else focus.detach()) * log_lik
+    if b.weight is not None:
+        rows = b.weight.to(dt) * rows
+    return rows if b.valid is None else torch.where(b.valid, rows, torch.zeros((), dtype=dt, device=z.device))
 
 
 # --------------------------------------------------------------------------------------------

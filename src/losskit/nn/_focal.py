@@ -114,6 +114,7 @@ class AsymmetricLoss(WeightedLoss):
         label_smoothing: float = 0.0,
         pos_weight: Tensor | None = None,
         focusing_gradient: bool = True,
+        soft_target: str = "expected",
     ) -> None:
         super().__init__(**given(locals()))
 
