@@ -21,13 +21,37 @@ def test_label_smoothing_accepts_numpy_numbers():
         LF.cross_entropy(x, y, label_smoothing=torch.tensor(0.1))
 
 
-@pytest.mark.parametrize("n", [2, 33, 4096, 100003])
-def test_sampled_rows_of_a_matrix_are_the_rows_the_general_path_picks(n):
-    """The (N, C) gather and the position-by-position path of any other shape read the same rows."""
+@pytest.mark.parametrize(
+    ("shape", "dim"),
+    [
+        ((2, 7), 1),
+        ((33, 7), 1),
+        ((4096, 7), 1),
+        ((100003, 7), 1),
+        ((7, 4096), 0),
+        ((8, 4, 128, 128), 1),
+        ((2, 5, 3, 4, 6), 1),
+    ],
+)
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_sampled_rows_are_a_strided_view_spread_over_every_other_dim(shape, dim, channels_last):
+    """At most 32 whole distributions, read in place (a view of the input's storage, whatever its
+    layout), spread over the batch and spatial dims: the first position of every dim and one in
+    its last stride block."""
+    import math
+
     from losskit import _checks
 
-    x = torch.randn(n, 7, generator=torch.Generator().manual_seed(n))
-    picked = _checks._sample_rows(x, 1)
-    assert picked.shape == (min(32, n), 7)
-    assert torch.equal(picked, _checks._sample_rows(x.unsqueeze(-1), 1))
-    assert torch.equal(picked[0], x[0]) and torch.equal(picked[-1], x[-1])
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    if channels_last and x.dim() == 4:
+        x = x.to(memory_format=torch.channels_last)
+    picked = _checks._sample_rows(x, dim)
+    assert picked.shape[-1] == x.shape[dim]
+    assert math.prod(picked.shape[:-1]) <= 32
+    assert picked.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
+    moved = x.movedim(dim, -1)
+    assert torch.equal(picked[(0,) * (picked.dim() - 1)], moved[(0,) * (moved.dim() - 1)])
+    for i, (m, size) in enumerate(zip(picked.shape[:-1], moved.shape[:-1], strict=True)):
+        step = -(-size // m)
+        assert size - step <= (m - 1) * step < size  # the last picked index lies in the last stride block
+        assert m == size or m >= 2 or math.prod(picked.shape[:i]) * 2 > 32  # a dim with room is sampled twice or more

@@ -39,7 +39,7 @@ import numbers
 import os
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypedDict, TypeVar, cast, overload
 
@@ -501,17 +501,22 @@ def finite(t: Tensor, name: str, *, neginf_ok: bool = False) -> None:
         )
 
 
-def class_indices(target: Tensor, num_classes: int, *, ignore_index: int | None = None, name: str = "target") -> None:
-    """Value check: class indices in ``[0, C)`` or equal to ``ignore_index``."""
+def class_indices(target: Tensor, num_classes: int, *, ignore_index: int | None = None, name: str = "target") -> bool:
+    """Value check: class indices in ``[0, C)`` or equal to ``ignore_index``.
+
+    Returns ``True`` when the values were read and none equals ``ignore_index`` (it lies outside
+    their range), so that a caller may skip building the mask of counted positions; ``False`` when
+    unknown or when ignored positions may be present."""
     if target.numel() == 0 or not values_checkable(target):
-        return
+        return False
     lo_t, hi_t = torch.aminmax(target)
     lo, hi = int(lo_t), int(hi_t)
+    absent = ignore_index is None or not lo <= ignore_index <= hi
     if (lo < 0 or hi >= num_classes) and ignore_index is not None:
         # a second, masked pass only when the raw range is off (e.g. because -100 is present)
         kept = target[target != ignore_index]
         if kept.numel() == 0:
-            return
+            return False
         lo_t, hi_t = torch.aminmax(kept)
         lo, hi = int(lo_t), int(hi_t)
     if lo < 0 or hi >= num_classes:
@@ -521,6 +526,7 @@ def class_indices(target: Tensor, num_classes: int, *, ignore_index: int | None 
             f"{num_classes} classes{ign}; check the number of output classes of the model, or set ignore_index to "
             "the label used for padding"
         )
+    return absent
 
 
 def sample_weights(
@@ -628,30 +634,23 @@ _LOG_SOFTMAX = frozenset({"LogSoftmaxBackward0"})
 
 
 def _sample_rows(x: Tensor, dim: int, rows: int = 32) -> Tensor:
-    """Up to ``rows`` distributions along ``dim`` (class dim), spread evenly over the others: (k, C).
+    """Up to ``rows`` distributions along ``dim`` (the class dim), spread over the other dims: a view
+    ``(m1, ..., mk, C)`` with the class dim last.
 
-    The positions are unravelled in Python (no host read of ``x``) and the rows gathered by one
-    advanced index: only the picked rows are copied, never ``x``."""
+    Each other dim is read with a stride (a grid of positions: every ``ceil(N / rows)``-th row of an
+    ``(N, C)`` input; about ``rows ** (1/k)`` positions along each of ``k`` dims), so the sample is a
+    view of ``x`` whatever its layout: nothing is copied (half inputs aside, whose few rows are cast
+    to float32), and building it costs one indexing call and no host read."""
     d = x.detach()
-    others = d.shape[:dim] + d.shape[dim + 1 :]
-    count = math.prod(others)
-    k = min(rows, count)
-    if not others:
-        return d.unsqueeze(0).float()
-    if len(others) == 1:  # (N, C) or (C, N): one index_select of the rows the loop below would pick
-        rows_at = torch.arange(k, device=d.device) * (count - 1) // max(k - 1, 1)
-        return d.index_select(1 - dim, rows_at).movedim(1 - dim, 0).float()
-    coords: list[list[int]] = [[] for _ in others]
-    for i in range(k):
-        flat = i * (count - 1) // (k - 1) if k > 1 else 0
-        for j in range(len(others) - 1, -1, -1):
-            flat, r = divmod(flat, others[j])
-            coords[j].append(r)
-    idx = [torch.tensor(c, dtype=torch.long, device=d.device) for c in coords]
-    index: tuple[Tensor | slice, ...] = (*idx[:dim], slice(None), *idx[dim:])
-    picked = d[index]
-    # numpy's rule: indices all after a leading slice keep their place, (C, k); otherwise (k, C)
-    return (picked.T if dim == 0 else picked).float()
+    others = [i for i in range(d.dim()) if i != dim]
+    budget, index = rows, [slice(None)] * d.dim()
+    for j, i in enumerate(others):
+        size = d.shape[i]
+        want = max(1, min(size, int(budget ** (1.0 / (len(others) - j)) + 1e-9)))
+        step = -(-size // want)
+        index[i] = slice(None, None, step)
+        budget = max(1, budget // max(1, -(-size // step)))
+    return d[tuple(index)].movedim(dim, -1).float()
 
 
 def warn_activated(
@@ -672,7 +671,8 @@ def warn_activated(
         d = dim if logits.dim() > 1 else 0
         if logits.shape[d] > 1:
             rows = _sample_rows(logits, d)
-            hit = bool(((rows >= 0) & (rows <= 1)).all()) and bool(((rows.sum(1) - 1).abs() < 1e-3).all())
+            lo, hi = torch.aminmax(rows)  # logits nearly always leave [0, 1]: one read decides
+            hit = float(lo) >= 0.0 and float(hi) <= 1.0 and bool(((rows.sum(-1) - 1).abs() < 1e-3).all())
     if (
         not hit
         and link == "sigmoid"
@@ -696,7 +696,8 @@ def warn_activated(
 
 
 def warn_not_log_probs(log_probs: Tensor, dim: int = 1, *, fn: str = "nll_loss") -> None:
-    """Warn when ``log_probs`` do not hold log-probabilities along ``dim`` (exp sums far from 1).
+    """Warn when ``log_probs`` do not hold log-probabilities along ``dim``: a row whose exp sums to
+    more than 1% away from 1 (``|logsumexp| > 0.01``).
 
     Reads at most 32 distributions spread over the batch (a model that outputs logits or
     probabilities does so everywhere; the cost stays a few microseconds); silent when the
@@ -707,8 +708,7 @@ def warn_not_log_probs(log_probs: Tensor, dim: int = 1, *, fn: str = "nll_loss")
     if not values_checkable(log_probs) or _produced_by(log_probs, _LOG_SOFTMAX):
         return
     d = dim if log_probs.dim() > 1 else 0
-    sums = _sample_rows(log_probs, d).exp().sum(1)
-    if bool(((sums - 1).abs() > 1e-2).any()):
+    if float(torch.logsumexp(_sample_rows(log_probs, d), -1).abs().max()) > 1e-2:
         warnings.warn(
             f"{fn} expects log-probabilities (rows whose exp sums to 1), but input does not look like that; "
             "apply torch.log_softmax first, or use cross_entropy on raw logits",
@@ -796,6 +796,8 @@ class ClassInputs:
         valid: counted positions (class indices not equal to ``ignore_index``), or ``None`` for all.
         weight_at_target: ``weight[y]`` per position (class indices with a weight; ignored positions
             read class 0's weight, and ``valid`` drops them), or ``None``.
+        range_deferred: the class-index range check was left to torch's CPU kernel (see
+            ``class_inputs(range_by_torch=True)`` and :func:`torch_range_checked`).
     """
 
     logits: Tensor
@@ -820,6 +822,22 @@ class ClassInputs:
 
     valid: Tensor | None = None
     weight_at_target: Tensor | None = None
+    range_deferred: bool = False
+
+
+def torch_range_checked(c: ClassInputs, call: Callable[..., Tensor], *args: object, **kwargs: object) -> Tensor:
+    """``call(*args, **kwargs)``: a torch kernel that refuses out-of-range class indices on CPU itself
+    (``nll_loss``, ``cross_entropy``, ``multi_margin_loss``). When :func:`class_inputs` left the range
+    check to it (``c.range_deferred``), its error becomes losskit's message (which names the index
+    and the fix); the check costs nothing when the indices are in range."""
+    if not c.range_deferred:
+        return call(*args, **kwargs)
+    try:
+        return call(*args, **kwargs)
+    except (IndexError, RuntimeError) as err:
+        torch_error = err
+    class_indices(c.target, c.num_classes, ignore_index=c.ignore_index)  # raises when an index is out of range
+    raise torch_error
 
 
 def _target_form(fn: str, logits: Tensor, target: Tensor, name: str, probs_allowed: bool) -> bool:
@@ -869,6 +887,7 @@ def class_inputs(
     name: str = "logits",
     link: str | None = "softmax",
     shape_only: bool = False,
+    range_by_torch: bool = False,
 ) -> ClassInputs:
     """Validate the inputs of a loss over classes and return them as :class:`ClassInputs`.
 
@@ -880,7 +899,9 @@ def class_inputs(
     already softmax outputs (``link``). ``weight`` is returned in the dtype the loss computes in
     (torch's result dtype for ``logits``); a weight of lower precision than that is refused, as
     torch refuses it. ``shape_only``: ``logits`` stands for the shape and dtype only (its values
-    are not read).
+    are not read). ``range_by_torch``: the caller hands ``target`` straight to a torch kernel that
+    refuses an out-of-range index on CPU, through :func:`torch_range_checked`; for a CPU target the
+    range read is left to that kernel, and no ``valid`` mask is built (that caller does not read it).
     """
     x = floating(logits, name)
     tensor(target, "target")
@@ -894,6 +915,7 @@ def class_inputs(
     eps = smoothing(label_smoothing, high_open=smoothing_high_open, fn=fn)
     weight = like_dtype(class_weight(weight, num_classes), autocast_dtype(x), "weight", name, fn=fn)
     ii = ignored(ignore_index, fn=fn)
+    ii_present, deferred = True, False
     t: Tensor = target  # type: ignore[assignment]
     if probs:
         if ii is not None and ii != -100:
@@ -906,16 +928,19 @@ def class_inputs(
     else:
         if t.dtype != torch.long:
             t = t.long()
-        class_indices(t, num_classes, ignore_index=ii)
+        if range_by_torch and t.device.type == "cpu" and values_checkable(t):
+            deferred, ii_present = True, False
+        elif class_indices(t, num_classes, ignore_index=ii):
+            ii_present = False  # no mask of counted positions: the range read saw no label equal to ignore_index
     if not shape_only:
         finite(x, name)
         if link is not None:
             warn_activated(x, fn=fn, link=link)
-    valid = None if probs or ii is None else t != ii
+    valid = None if probs or ii is None or not ii_present else t != ii
     w_y = None
-    if weight is not None and not probs:
+    if weight is not None and not probs and not deferred:  # (a deferring caller's kernel weighs itself)
         w_y = weight[t if valid is None else t.masked_fill(~valid, 0)]  # ignored positions read class 0
-    return ClassInputs(x, t, probs, weight, ii, eps, num_classes, valid, w_y)
+    return ClassInputs(x, t, probs, weight, ii, eps, num_classes, valid, w_y, deferred)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -736,3 +736,48 @@ def test_linear_cross_entropy_k_dim_honours_all_ignored():
     y[0, 0] = 7
     with pytest.raises(ValueError, match="class index 7 outside"):
         LF.linear_cross_entropy(x, w, y)
+
+
+@pytest.mark.parametrize("name", ["nll_loss", "cross_entropy", "multi_margin_loss"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("bad", [3, -2, 7])
+def test_out_of_range_index_gets_losskits_message_on_every_path(name, reduction, weighted, bad):
+    """Where torch's CPU kernel refuses an out-of-range index itself (the fused nll_loss / multi_margin_loss
+    calls), losskit leaves the range read to it and turns its error into losskit's message: the same
+    ValueError as on the paths that read the range first, with an ignored label present or not."""
+    kwargs = {"reduction": reduction, **({"weight": torch.ones(3)} if weighted else {})}
+    fn = getattr(LF, name)
+    for target in (torch.tensor([0, bad, 1, 2]), torch.tensor([[0, bad], [1, 2]])):
+        x = torch.randn(4, 3) if target.dim() == 1 else torch.randn(2, 3, 2)
+        if name == "multi_margin_loss" and x.dim() > 2:
+            continue
+        if name != "multi_margin_loss":
+            x = torch.log_softmax(x, 1) if name == "nll_loss" else x
+            with_ignored = target.clone()
+            with_ignored.view(-1)[0] = -100
+            assert_refuses(lambda t=with_ignored, x=x: fn(x, t, **kwargs), match=rf"class index {bad} outside \[0, 2\]")
+        assert_refuses(
+            lambda t=target, x=x: fn(x, t, **kwargs),
+            match=rf"class index {bad} outside \[0, 2\] for input with 3 classes",
+            torch_call=lambda t=target, x=x: getattr(F, name)(x, t, **kwargs),
+        )
+
+
+def test_a_torch_error_other_than_the_range_passes_through_unchanged():
+    """Only an out-of-range index becomes losskit's message: another error of torch's kernel, with
+    indices in range, is raised as torch raised it."""
+    from losskit import _checks
+
+    c = _checks.class_inputs("nll_loss", X, Y, probs_allowed=False, link=None, range_by_torch=True)
+    assert c.range_deferred
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("some other failure")
+
+    with pytest.raises(RuntimeError, match="some other failure"):
+        _checks.torch_range_checked(c, failing)
+    with losskit.checks("off"):  # nothing read: torch's own error
+        assert not _checks.class_inputs("nll_loss", X, Y, link=None, range_by_torch=True).range_deferred
+        with pytest.raises(IndexError, match="out of bounds"):
+            LF.nll_loss(X, torch.tensor([0, 1, 3, 1]))

@@ -299,6 +299,7 @@ def nll_loss(
     """
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     all_ignored = check_all_ignored(all_ignored)
+    fused = sample_weight is None and reduction != "none" and all_ignored == "nan"  # exactly torch's call
     c = _checks.class_inputs(
         "nll_loss",
         log_probs,
@@ -308,11 +309,14 @@ def nll_loss(
         probs_allowed=False,
         name="log_probs",
         link=None,
+        range_by_torch=fused,
     )
     _checks.warn_not_log_probs(c.logits, fn="nll_loss")
     s = _checks.sample_weights(sample_weight, c.target.shape, fn="nll_loss")
-    if s is None and reduction != "none" and all_ignored == "nan":  # exactly torch's call: its fused reduction
-        out = F.nll_loss(c.logits, c.target, c.weight, ignore_index=c.torch_ignore_index, reduction=reduction)
+    if fused:  # torch's fused reduction, and on CPU its own refusal of an out-of-range index
+        out = _checks.torch_range_checked(
+            c, F.nll_loss, c.logits, c.target, c.weight, ignore_index=c.torch_ignore_index, reduction=reduction
+        )
         return out.to(_checks.autocast_dtype(c.logits))
     rows = F.nll_loss(c.logits, c.target, c.weight, ignore_index=c.torch_ignore_index, reduction="none")
     return _reduce_rows(rows, c, s, reduction, all_ignored)

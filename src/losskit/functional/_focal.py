@@ -27,6 +27,8 @@ path is plain autograd: second-order gradients, ``torch.func`` and ``torch.compi
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -128,6 +130,17 @@ def sigmoid_rows(
     dt = _checks.compute_dtype(b.logits.dtype)
     y = b.smoothed_target(dt)
     log_p, log_q = _log_p_and_log_q(b, probs)
+    if focusing_gradient and not clip and not epsilon:
+        # the same terms in fewer passes: alpha (1-p)^g+ = exp(g+ log(1-p) + log alpha), and the
+        # expectation y A + (1 - y) B as one lerp (exact at y = 0 and y = 1)
+        pos_f = _scaled_power(log_q, gamma_pos, alpha, positive=True)
+        neg_f = _scaled_power(log_p, gamma_neg, alpha, positive=False)
+        pos = log_p if pos_f is None else log_p * pos_f
+        neg = log_q if neg_f is None else log_q * neg_f
+        if b.pos_weight is not None:
+            pos = b.pos_weight.to(dt) * pos
+        rows = torch.lerp(neg, pos, y).neg_()
+        return rows if b.weight is None else b.weight.to(dt) * rows
     z = _checks.upcast(b.logits)
     pos = -log_p if not gamma_pos else -log_p * focus(torch.exp(gamma_pos * log_q))  # (1-p)^g = exp(g log(1-p))
     if clip:
@@ -156,6 +169,21 @@ def sigmoid_rows(
     if b.weight is not None:
         rows = b.weight.to(dt) * rows
     return rows
+
+
+def _scaled_power(log_x: Tensor, gamma: float, alpha: Alpha, *, positive: bool) -> Tensor | None:
+    """``a x^gamma`` as one ``exp(gamma log x + log a)``, with ``a = alpha`` (``positive``) or ``1 - alpha``
+    (a float or a tensor; ``None``: 1); ``None`` when the factor is 1 (``gamma = 0``, no alpha)."""
+    if alpha is None:
+        return None if not gamma else torch.exp(gamma * log_x)
+    if isinstance(alpha, Tensor):
+        at = alpha.to(log_x.dtype)
+        log_a = torch.log(at) if positive else torch.log1p(-at)
+        return torch.exp(log_a if not gamma else torch.add(log_a, log_x, alpha=gamma))
+    a = float(alpha) if positive else 1.0 - float(alpha)
+    if not gamma or a <= 0:
+        return torch.full((), a, dtype=log_x.dtype, device=log_x.device)
+    return torch.exp(gamma * log_x + math.log(a))
 
 
 def reduce_binary(rows, b, reduction: str, all_ignored: str) -> Tensor:

@@ -226,7 +226,8 @@ def _class_scores(fn: str, input: object, target: object, *, same_shape: bool) -
 
 
 class _MultiMarginRows(torch.autograd.Function):
-    r"""Unweighted rows of the multi-class hinge, torch's kernel in the forward and a twice-differentiable backward.
+    r"""The multi-class hinge without weights (rows, or their mean or sum: torch's ``reduction``
+    0/1/2), torch's kernel in the forward and a twice-differentiable backward.
 
     Row :math:`n` of ``x`` ``(N, C)`` with target :math:`y` and :math:`z_c = m - x_y + x_c`:
     :math:`\ell_n = \frac{1}{C} \sum_{c \ne y} \max(0, z_c)^p`, so
@@ -236,36 +237,39 @@ class _MultiMarginRows(torch.autograd.Function):
     kernel, writing :math:`g_n D` into the one (N, C) gradient; with one (``create_graph=True``, or
     under compile) it is the formula above under autograd, whose derivative is the second one
     (0 for :math:`p = 1`, :math:`2 [z_c > 0] / C` times :math:`\partial z_c` for :math:`p = 2`), where torch's op
-    has no double backward.
+    has no double backward. A mean or sum is the kernel's own (no (N,) rows between it and the loss).
     """
 
     @staticmethod
-    def forward(x: Tensor, target: Tensor, p: int, margin: float) -> Tensor:
-        return torch.ops.aten.multi_margin_loss(x, target, p, margin, None, 0)  # reduction "none"
+    def forward(x: Tensor, target: Tensor, p: int, margin: float, reduction: int) -> Tensor:
+        return torch.ops.aten.multi_margin_loss.default(x, target, p, margin, None, reduction)
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:
-        x, target, ctx.p, ctx.margin = inputs
+        x, target, ctx.p, ctx.margin, ctx.reduction = inputs
         ctx.save_for_backward(x, target)
 
     @staticmethod
-    def backward(ctx, grad_rows: Tensor):
+    def backward(ctx, grad_out: Tensor):
         x, target = ctx.saved_tensors
-        p, margin = ctx.p, ctx.margin
+        p, margin, reduction = ctx.p, ctx.margin, ctx.reduction
         if not torch.is_grad_enabled() and not torch.compiler.is_compiling():
-            grad = torch.ops.aten.multi_margin_loss_backward(grad_rows, x, target, p, margin, None, 0)
-            return grad, None, None, None
-        return _multi_margin_grad(x, target, p, margin, grad_rows), None, None, None
+            grad = torch.ops.aten.multi_margin_loss_backward.default(grad_out, x, target, p, margin, None, reduction)
+            return grad, None, None, None, None
+        n = x.shape[0]
+        grad_rows = grad_out if reduction == 0 else grad_out.expand(n) / (n if reduction == 1 else 1)
+        return _multi_margin_grad(x, target, p, margin, grad_rows), None, None, None, None
 
     @staticmethod
-    def vmap(info, in_dims, x: Tensor, target: Tensor, p: int, margin: float):
-        # fold the vmapped dimension into the rows: (B, N, C) -> (B*N, C)
+    def vmap(info, in_dims, x: Tensor, target: Tensor, p: int, margin: float, reduction: int):
+        # fold the vmapped dimension into the rows: (B, N, C) -> (B*N, C), then reduce each sample's rows
         x_dim, t_dim = in_dims[:2]
         b = info.batch_size
         x = x.movedim(x_dim, 0) if x_dim is not None else x.expand(b, *x.shape)
         target = target.movedim(t_dim, 0) if t_dim is not None else target.expand(b, *target.shape)
-        rows = _MultiMarginRows.apply(x.reshape(-1, x.shape[-1]), target.reshape(-1), p, margin)
-        return rows.reshape(x.shape[:-1]), 0
+        rows = _MultiMarginRows.apply(x.reshape(-1, x.shape[-1]), target.reshape(-1), p, margin, 0)
+        rows = rows.reshape(x.shape[:-1])
+        return (rows if reduction == 0 else rows.mean(1) if reduction == 1 else rows.sum(1)), 0
 
 
 def _multi_margin_grad(x: Tensor, target: Tensor, p: int, margin: float, grad_rows: Tensor) -> Tensor:
@@ -334,14 +338,21 @@ def multi_margin_loss(
         raise ValueError(f"{fn}: p must be 1 or 2 (as in torch), got {p!r}")
     margin = _margin(margin, fn)
     x, t, out_shape = _class_scores(fn, input, target, same_shape=False)
-    c = _checks.class_inputs(fn, x, t, weight=weight, ignore_index=None, probs_allowed=False, name="input", link=None)
+    c = _checks.class_inputs(
+        fn, x, t, weight=weight, ignore_index=None, probs_allowed=False, name="input", link=None, range_by_torch=True
+    )
     x, y = _up(c.logits), c.target
     w = None if c.weight is None else c.weight.to(x.dtype)
     x2, y2 = x.reshape(-1, x.shape[-1]), y.reshape(-1)
-    rows = _MultiMarginRows.apply(x2, y2, p, margin)
+    if w is None and reduction != "none" and x2.shape[0]:  # torch's fused mean / sum; NaN anywhere gives NaN
+        out = _checks.torch_range_checked(c, _MultiMarginRows.apply, x2, y2, p, margin, 1 if reduction == "mean" else 2)
+        return _out(torch.where(x2.amax().isnan(), float("nan"), out), input, input.dtype)
+    rows = _checks.torch_range_checked(c, _MultiMarginRows.apply, x2, y2, p, margin, 0)
     if w is not None:
         rows = rows * w[y2]
-    rows = torch.where(torch.isnan(x2).any(-1), float("nan"), rows).reshape(out_shape)  # torch skips NaN terms
+    rows = torch.where(x2.amax(-1).isnan(), float("nan"), rows).reshape(
+        out_shape
+    )  # torch skips NaN terms; amax keeps them
     empty_mean = reduction == "mean" and rows.numel() == 0  # torch: 0 for an empty batch, not 0/0
     return _out(_reduction.reduce(rows, "sum" if empty_mean else reduction), input, input.dtype)
 
@@ -414,7 +425,9 @@ def multilabel_margin_loss(
     _checks.finite(x, "input")
     x2, t2 = _up(x).reshape(-1, num_classes), t.reshape(-1, num_classes)
     rows = multilabel_margin_rows(x2, t2)
-    rows = torch.where(torch.isnan(x2).any(-1), float("nan"), rows).reshape(out_shape)  # torch skips NaN terms
+    rows = torch.where(x2.amax(-1).isnan(), float("nan"), rows).reshape(
+        out_shape
+    )  # torch skips NaN terms; amax keeps them
     empty_mean = reduction == "mean" and rows.numel() == 0  # torch: 0 for an empty batch, not 0/0
     return _out(_reduction.reduce(rows, "sum" if empty_mean else reduction), input, input.dtype)
 

@@ -129,26 +129,28 @@ class _MultilabelMarginRows(torch.autograd.Function):
     where torch's own op has none. Memory stays linear in C (the pairwise sum is never
     materialised, unlike a formula over all (label, non-label) pairs). When no graph is being built
     (eager, outside ``create_graph=True``) the same :math:`g_n G_n` is torch's backward kernel,
-    written straight into the one (N, C) gradient.
+    written straight into the one (N, C) gradient, from the ``is_target`` mask (1 at each listed
+    label) its forward kernel wrote: saved as torch saves it, the second output (not differentiable).
     """
 
     @staticmethod
-    def forward(x: Tensor, target: Tensor) -> Tensor:
-        rows, _ = torch.ops.aten.multilabel_margin_loss_forward(x, target, 0)  # reduction "none"
-        return rows
+    def forward(x: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+        return torch.ops.aten.multilabel_margin_loss_forward(x, target, 0)  # reduction "none": (rows, is_target)
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:
         x, target = inputs
-        ctx.save_for_backward(x, target)
+        ctx.mark_non_differentiable(output[1])
+        ctx.set_materialize_grads(False)  # no (N, C) zeros for the mask's gradient
+        ctx.save_for_backward(x, target, output[1])
 
     @staticmethod
-    def backward(ctx, grad_rows: Tensor):
-        x, target = ctx.saved_tensors
+    def backward(ctx, grad_rows: Tensor | None, _grad_is_target: Tensor | None):
+        x, target, is_target = ctx.saved_tensors
+        if grad_rows is None:
+            return None, None
         if not torch.is_grad_enabled() and not torch.compiler.is_compiling():
-            # no graph to build (eager): torch's own backward, whose is_target mask the forward kernel
-            # gives again -- two (N, C) tensors at the peak, as torch's (which saves the mask instead)
-            _, is_target = torch.ops.aten.multilabel_margin_loss_forward(x, target, 0)
+            # no graph to build (eager): torch's own backward kernel
             return torch.ops.aten.multilabel_margin_loss_backward(grad_rows, x, target, 0, is_target), None
         with torch.no_grad():
             slope = _multilabel_margin_slope(x.detach(), target)
@@ -162,8 +164,8 @@ class _MultilabelMarginRows(torch.autograd.Function):
         x = x.movedim(x_dim, 0) if x_dim is not None else x.expand(b, *x.shape)
         target = target.movedim(t_dim, 0) if t_dim is not None else target.expand(b, *target.shape)
         c = x.shape[-1]
-        rows = _MultilabelMarginRows.apply(x.reshape(-1, c), target.reshape(-1, c))
-        return rows.reshape(x.shape[:-1]), 0
+        rows, is_target = _MultilabelMarginRows.apply(x.reshape(-1, c), target.reshape(-1, c))
+        return (rows.reshape(x.shape[:-1]), is_target.reshape(x.shape)), (0, 0)
 
 
 def _multilabel_margin_slope(x: Tensor, target: Tensor) -> Tensor:
@@ -194,7 +196,7 @@ def _multilabel_margin_slope(x: Tensor, target: Tensor) -> Tensor:
 def multilabel_margin_rows(x: Tensor, target: Tensor) -> Tensor:
     """The multi-label hinge of each row of ``x`` ``(N, C)`` given ``-1``-padded label lists ``target``
     ``(N, C)`` (long): ``(N,)``, twice differentiable (see :class:`_MultilabelMarginRows`)."""
-    return _MultilabelMarginRows.apply(x, target)
+    return _MultilabelMarginRows.apply(x, target)[0]
 
 
 def softmax_log_p_and_one_minus_p(logits: Tensor, dim: int) -> tuple[Tensor, Tensor]:
