@@ -66,8 +66,8 @@ def cross_entropy_rows_and_grad(
         th = torch.tanh(z / softcap)
         z = th * softcap  # soft cap: cap·tanh(z/cap)
     c = z.shape[1]
-    lse = torch.logsumexp(z, dim=1)
-    logp = z - lse[:, None]
+    logp = torch.log_softmax(z, 1)  # one fused pass; lse = z_c - log p_c (any c), needed by the z-loss only
+    lse = (z[:, 0] - logp[:, 0]) if z_loss else None
     eps = float(label_smoothing)
     w = None if weight is None else weight.to(z.dtype)
     if target.is_floating_point():
@@ -76,11 +76,13 @@ def cross_entropy_rows_and_grad(
             tp = tp * (1.0 - eps) + eps / c  # smoothed target t'
         wt = tp if w is None else tp * w
         rows = -(wt * logp).sum(1)
-        if z_loss:
+        if lse is not None:
             rows = rows + z_loss * lse.square()  # z-loss ζ·lse²
         if row_scale is None:
             return rows, None
-        coef = wt.sum(1, keepdim=True) + (2.0 * z_loss) * lse[:, None]
+        coef = wt.sum(1, keepdim=True)
+        if lse is not None:
+            coef = coef + (2.0 * z_loss) * lse[:, None]
         grad = logp.exp_().mul_(coef).sub_(wt).mul_(row_scale.to(z.dtype)[:, None])
         return rows, grad if th is None else grad.mul_(1.0 - th.square())
     valid = target != ignore_index
@@ -91,12 +93,16 @@ def cross_entropy_rows_and_grad(
     if eps:
         smooth = -(logp.sum(1) if w is None else (logp * w).sum(1))  # -sum_c w_c log p_c
         rows = rows + v * (eps / c) * smooth
-    if z_loss:
+    if lse is not None:
         rows = rows + z_loss * a * lse.square()  # z-loss ζ·w_y·lse², weighted like the row
     if row_scale is None:
         return rows, None
-    wsum = float(c) if w is None else w.sum()
-    coef = a * (1.0 - eps) + v * (eps * wsum / c) + (2.0 * z_loss) * a * lse
+    coef = a
+    if eps:
+        wsum = float(c) if w is None else w.sum()
+        coef = a * (1.0 - eps) + v * (eps * wsum / c)
+    if lse is not None:
+        coef = coef + (2.0 * z_loss) * a * lse
     grad = logp.exp_().mul_(coef[:, None])
     grad.scatter_add_(1, y[:, None], -(a * (1.0 - eps))[:, None])
     if eps:
