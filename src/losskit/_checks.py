@@ -650,7 +650,10 @@ def _sample_rows(x: Tensor, dim: int, rows: int = 32) -> Tensor:
         step = -(-size // want)
         index[i] = slice(None, None, step)
         budget = max(1, budget // max(1, -(-size // step)))
-    return d[tuple(index)].movedim(dim, -1).float()
+    picked = d[tuple(index)]
+    if dim != d.dim() - 1:
+        picked = picked.movedim(dim, -1)
+    return picked.float() if picked.dtype in _HALF else picked
 
 
 def warn_activated(
@@ -708,7 +711,7 @@ def warn_not_log_probs(log_probs: Tensor, dim: int = 1, *, fn: str = "nll_loss")
     if not values_checkable(log_probs) or _produced_by(log_probs, _LOG_SOFTMAX):
         return
     d = dim if log_probs.dim() > 1 else 0
-    if float(torch.logsumexp(_sample_rows(log_probs, d), -1).abs().max()) > 1e-2:
+    if float(torch.linalg.vector_norm(torch.logsumexp(_sample_rows(log_probs, d), -1), math.inf)) > 1e-2:
         warnings.warn(
             f"{fn} expects log-probabilities (rows whose exp sums to 1), but input does not look like that; "
             "apply torch.log_softmax first, or use cross_entropy on raw logits",
@@ -825,18 +828,22 @@ class ClassInputs:
     range_deferred: bool = False
 
 
-def torch_range_checked(c: ClassInputs, call: Callable[..., Tensor], *args: object, **kwargs: object) -> Tensor:
-    """``call(*args, **kwargs)``: a torch kernel that refuses out-of-range class indices on CPU itself
-    (``nll_loss``, ``cross_entropy``, ``multi_margin_loss``). When :func:`class_inputs` left the range
-    check to it (``c.range_deferred``), its error becomes losskit's message (which names the index
-    and the fix); the check costs nothing when the indices are in range."""
+def torch_range_checked(
+    c: ClassInputs | MaskInputs, call: Callable[..., Tensor], *args: object, **kwargs: object
+) -> Tensor:
+    """``call(*args, **kwargs)``: a torch op that refuses out-of-range class indices on CPU itself
+    (``nll_loss``, ``cross_entropy``, ``multi_margin_loss``, the one-hot ``scatter_`` of the overlap
+    losses). When :func:`class_inputs` / :func:`mask_inputs` left the range check to it
+    (``c.range_deferred``), its error becomes losskit's message (which names the index and the fix);
+    the check costs nothing when the indices are in range."""
     if not c.range_deferred:
         return call(*args, **kwargs)
     try:
         return call(*args, **kwargs)
     except (IndexError, RuntimeError) as err:
         torch_error = err
-    class_indices(c.target, c.num_classes, ignore_index=c.ignore_index)  # raises when an index is out of range
+    ii = None if c.ignore_index is None else int(c.ignore_index)
+    class_indices(c.target, c.num_classes, ignore_index=ii)  # raises when an index is out of range
     raise torch_error
 
 
@@ -1253,6 +1260,8 @@ class MaskInputs:
         mode, from_logits, ignore_index, include_background: as passed.
         weight: per-class weight ``(C,)`` of every input channel, or ``None``.
         out_dtype: the result's dtype (the input's; float32 for half inputs under ``torch.autocast``).
+        range_deferred: the class-index range check was left to the one-hot ``scatter_`` (see
+            ``mask_inputs(range_by_torch=True)`` and :func:`torch_range_checked`).
     """
 
     input: Tensor
@@ -1264,6 +1273,7 @@ class MaskInputs:
     ignore_index: float | None
     include_background: bool
     out_dtype: torch.dtype
+    range_deferred: bool = False
 
     @property
     def device(self) -> torch.device:
@@ -1309,6 +1319,7 @@ def mask_inputs(
     weight: Tensor | None,
     ignore_index: object,
     include_background: bool,
+    range_by_torch: bool = False,
 ) -> MaskInputs:
     """Validate the inputs of an overlap loss and return them as ``(N, C, L)`` :class:`MaskInputs`.
 
@@ -1319,6 +1330,8 @@ def mask_inputs(
     a constant loss) with the fix ``mode="binary"``. ``weight`` is one value >= 0 per channel
     ``C``: it applies along the class dimension 1 whatever the spatial sizes. Messages are built
     only when raising (nothing formats a shape on the happy path, which ``torch.compile`` traces).
+    ``range_by_torch``: the caller builds the one-hot target with ``scatter_`` through
+    :func:`torch_range_checked`; for CPU class indices the range read is left to it.
     """
     choice(
         mode,
@@ -1339,7 +1352,7 @@ def mask_inputs(
             "channel; keep include_background=True, or use mode='multiclass'/'multilabel' with a "
             "background channel"
         )
-    index = False
+    index = deferred = False
     if mode == "binary":
         ok = x.dim() >= 1 and (
             t.shape == x.shape or (x.dim() >= 2 and x.shape[1] == 1 and t.shape == x.shape[:1] + x.shape[2:])
@@ -1380,7 +1393,9 @@ def mask_inputs(
                     "masks of the input's shape"
                 )
             index = True
-            class_indices(t, c, ignore_index=None if ii is None else int(ii))
+            deferred = range_by_torch and t.device.type == "cpu" and values_checkable(t)
+            if not deferred:
+                class_indices(t, c, ignore_index=None if ii is None else int(ii))
             x3, t3 = x.reshape(n, c, -1), t.reshape(n, 1, -1)
     c = x3.shape[1]
     weight = class_weight(weight, c)
@@ -1409,7 +1424,7 @@ def mask_inputs(
         )
     if not index and t.dtype != torch.bool:
         values_in(t, "target", low=0.0, high=1.0, skip=ii, fix="masks are 0/1 (or soft values in [0, 1])")
-    return MaskInputs(x3, t3, index, mode, from_logits, weight, ii, include_background, autocast_dtype(x))
+    return MaskInputs(x3, t3, index, mode, from_logits, weight, ii, include_background, autocast_dtype(x), deferred)
 
 
 def _single_channel_error(fn: str, x: Tensor) -> ValueError:

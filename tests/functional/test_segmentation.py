@@ -8,6 +8,7 @@ GeneralizedDiceLoss where their options match, and the Tversky identities.
 
 from __future__ import annotations
 
+import inspect
 import re
 import warnings
 
@@ -1102,6 +1103,27 @@ def test_class_index_out_of_range(f):
     # the ignore label is allowed
     f(logits(1, 3, 4), torch.tensor([[0, 255, 1, 2]]), ignore_index=255)
     assert_refuses(lambda: f(logits(1, 3, 4), t, ignore_index=255), match=r"3 outside .*\(ignore_index=255\)")
+
+
+@pytest.mark.parametrize("f", ALL)
+@pytest.mark.parametrize("per_image", [False, True])
+@pytest.mark.parametrize("level", ["auto", "full"])
+def test_class_index_out_of_range_where_the_one_hot_scatter_reads_the_range(f, per_image, level):
+    """On CPU the one-hot scatter refuses an out-of-range label itself (losskit's range read is left
+    to it): the message is losskit's, with or without ignored labels, for every overlap loss."""
+    x = logits(2, 3, 4)
+    kw = {"per_image": per_image} if "per_image" in inspect.signature(f).parameters else {}
+    with losskit.checks(level), losskit.impl("torch"):
+        for bad in (3, -1, 7):
+            t = torch.tensor([[0, 1, bad, 2], [1, 1, 0, 2]])
+            assert_refuses(
+                lambda t=t: f(x, t, **kw), match=rf"class index {bad} outside \[0, 2\] for input with 3 classes"
+            )
+            t_ign = t.clone()
+            t_ign[1, 0] = 255
+            assert_refuses(
+                lambda t=t_ign: f(x, t, ignore_index=255, **kw), match=rf"{bad} outside .*\(ignore_index=255\)"
+            )
 
 
 @pytest.mark.parametrize("f", ALL)

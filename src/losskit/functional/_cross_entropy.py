@@ -151,8 +151,26 @@ def cross_entropy(
             all_ignored=all_ignored,
         )
     all_ignored = check_all_ignored(all_ignored)
+    # torch's fused call for sure (no option of ours, no kernel): its CPU kernel refuses out-of-range labels
+    fused = (
+        class_mask is None
+        and sample_weight is None
+        and isinstance(z_loss, (int, float))
+        and not z_loss
+        and softcap is None
+        and reduction != "none"
+        and all_ignored == "nan"
+        and isinstance(logits, Tensor)
+        and not _dispatch.may_run(logits.device)
+    )
     c = _checks.class_inputs(
-        "cross_entropy", logits, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing
+        "cross_entropy",
+        logits,
+        target,
+        weight=weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        range_by_torch=fused,
     )
     zeta = _checks.number(z_loss, "z_loss", low=0.0, fn="cross_entropy", hint="0 turns it off; PaLM uses 1e-4")
     cap = (
@@ -171,7 +189,9 @@ def cross_entropy(
         if mask is None and s is None and not zeta and cap is None and reduction != "none" and all_ignored == "nan":
             # exactly torch's call: its fused reduction (Σ w_y·ℓ / Σ w_y, 0/0 = nan) is the one reduce()
             # would compute, without the (N, *) rows, the mask and the where
-            out = F.cross_entropy(
+            out = _checks.torch_range_checked(
+                c,
+                F.cross_entropy,
                 c.logits,
                 c.target,
                 c.weight,

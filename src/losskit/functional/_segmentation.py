@@ -144,7 +144,7 @@ def soft_counts(
             psum = (p * p if squared else p).sum(dims)
         # the one-hot target scattered from the labels (0 at ignored pixels): no comparison of the whole
         # mask, and its product with p backpropagates as one multiplication
-        t = torch.zeros_like(p).scatter_(1, y, v)
+        t = _checks.torch_range_checked(m, torch.zeros_like(p).scatter_, 1, y, v)
     else:
         t = m.target
         if valid is not None:
@@ -277,6 +277,8 @@ def _overlap(
         weight=weight,
         ignore_index=ignore_index,
         include_background=include_background,
+        # the one-hot scatter_ of soft_counts refuses an out-of-range label on CPU (where no kernel runs)
+        range_by_torch=isinstance(input, Tensor) and not _dispatch.may_run(input.device),
     )
     cdtype = _checks.compute_dtype(m.input.dtype)
     a = _slice(_class_tensor(alpha, "alpha", m, cdtype), m)

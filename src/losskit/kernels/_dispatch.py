@@ -125,6 +125,13 @@ def registered(name: str) -> Kernel | None:
     return _load(name)
 
 
+def may_run(device: torch.device) -> bool:
+    """Whether a kernel may be chosen for tensors on ``device`` under the current ``losskit.impl``
+    (``"auto"``: CUDA only; ``"torch"``: never): where not, the caller's PyTorch formula runs."""
+    mode = _IMPL.value
+    return mode != "torch" and (mode != "auto" or device.type == "cuda")
+
+
 def kernel(name: str, inputs, *args, **options):
     """The registered kernel's result for primitive ``name``, or ``None``: the caller runs its formula.
 
@@ -132,10 +139,7 @@ def kernel(name: str, inputs, *args, **options):
     ``device``); ``args``/``options`` are passed on. An option the kernel does not take raises
     ``TypeError`` (from its ``supports``).
     """
-    mode = _IMPL.value
-    if mode == "torch":
-        return None
-    if mode == "auto" and inputs.device.type != "cuda":
+    if not may_run(inputs.device):
         return None
     k = _load(name)
     if k is None or not k.supports(inputs, *args, **options):
