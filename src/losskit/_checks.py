@@ -34,12 +34,14 @@ and the fix; messages are built only when raising.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import numbers
 import os
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypedDict, TypeVar, cast, overload
 
@@ -177,6 +179,46 @@ def checks(level: str) -> _Scope:
     'auto'
     """
     return _CHECKS.set(level)
+
+
+class _Seen(threading.local):
+    def __init__(self) -> None:
+        self.tensors: dict | None = None
+
+
+_SEEN = _Seen()
+
+
+@contextlib.contextmanager
+def checked_once() -> Iterator[None]:
+    """Inside the block (in this thread), a value check that reads a tensor reads it once: the parts
+    of a combined loss, which get the same logits and target, share their checks (the sampled
+    "applied twice?" read, the class-index range read). Each tensor seen is held until the block ends,
+    so an id is never reused within it; a tensor changed in place (a new ``_version``) is read again."""
+    if _SEEN.tensors is not None:  # nested: the outer block's record holds
+        yield
+        return
+    _SEEN.tensors = {}
+    try:
+        yield
+    finally:
+        _SEEN.tensors = None
+
+
+def _first_read(kind: tuple, t: Tensor) -> tuple | None:
+    """The record key of check ``kind`` on ``t`` when this read is the first in a :func:`checked_once`
+    block (the caller records it with :func:`_record` once the check passed), ``()`` outside one, and
+    ``None`` when the same check already passed on ``t`` in the block (skip it)."""
+    seen = _SEEN.tensors
+    if seen is None:
+        return ()
+    key = (*kind, id(t), t._version)
+    return None if key in seen else key
+
+
+def _record(key: tuple, t: Tensor) -> None:
+    if key and _SEEN.tensors is not None:
+        _SEEN.tensors[key] = t
 
 
 def check_level() -> str:
@@ -509,6 +551,9 @@ def class_indices(target: Tensor, num_classes: int, *, ignore_index: int | None 
     unknown or when ignored positions may be present."""
     if target.numel() == 0 or not values_checkable(target):
         return False
+    key = _first_read(("class_indices", num_classes, ignore_index), target)
+    if key is None:
+        return False  # read in this combined call already (and in range)
     lo_t, hi_t = torch.aminmax(target)
     lo, hi = int(lo_t), int(hi_t)
     absent = ignore_index is None or not lo <= ignore_index <= hi
@@ -526,6 +571,7 @@ def class_indices(target: Tensor, num_classes: int, *, ignore_index: int | None 
             f"{num_classes} classes{ign}; check the number of output classes of the model, or set ignore_index to "
             "the label used for padding"
         )
+    _record(key, target)
     return absent
 
 
@@ -642,18 +688,24 @@ def _sample_rows(x: Tensor, dim: int, rows: int = 32) -> Tensor:
     view of ``x`` whatever its layout: nothing is copied (half inputs aside, whose few rows are cast
     to float32), and building it costs one indexing call and no host read."""
     d = x.detach()
-    others = [i for i in range(d.dim()) if i != dim]
-    budget, index = rows, [slice(None)] * d.dim()
+    picked = d[_sample_grid(tuple(d.shape), dim, rows)]
+    if dim != d.dim() - 1:
+        picked = picked.movedim(dim, -1)
+    return picked.float() if picked.dtype in _HALF else picked
+
+
+@functools.lru_cache(maxsize=256)
+def _sample_grid(shape: tuple[int, ...], dim: int, rows: int) -> tuple[slice, ...]:
+    """The strided index of :func:`_sample_rows` for ``shape`` (computed once per shape)."""
+    others = [i for i in range(len(shape)) if i != dim]
+    budget, index = rows, [slice(None)] * len(shape)
     for j, i in enumerate(others):
-        size = d.shape[i]
+        size = shape[i]
         want = max(1, min(size, int(budget ** (1.0 / (len(others) - j)) + 1e-9)))
         step = -(-size // want)
         index[i] = slice(None, None, step)
         budget = max(1, budget // max(1, -(-size // step)))
-    picked = d[tuple(index)]
-    if dim != d.dim() - 1:
-        picked = picked.movedim(dim, -1)
-    return picked.float() if picked.dtype in _HALF else picked
+    return tuple(index)
 
 
 def warn_activated(
@@ -669,6 +721,10 @@ def warn_activated(
     """
     if tracing() or not logits.is_floating_point():
         return
+    key = _first_read(("activated", link, dim, None if target is None else (id(target), target._version)), logits)
+    if key is None:
+        return  # read in this combined call already
+    _record(key, logits)
     hit = _produced_by(logits, _SIGMOID if link == "sigmoid" else _SOFTMAX) if logits.requires_grad else False
     if not hit and link == "softmax" and logits.dim() > 0 and logits.numel() and values_checkable(logits):
         d = dim if logits.dim() > 1 else 0

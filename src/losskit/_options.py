@@ -32,12 +32,44 @@ __all__ = [
 # overlap losses (dice, Tversky, Jaccard, generalized Dice, MCC) and the Lovász losses
 # ---------------------------------------------------------------------------------------------
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _remember_valid(check: Callable[..., None]) -> Callable[..., None]:
+    """``check`` (which raises on a bad option, else returns ``None``), run once per distinct set of
+    plain options (str / int / float / bool / None, or tuples of ints; the key holds each value's type,
+    so ``True`` is not taken for ``1``): a module calling its functional on every step re-checks
+    nothing. Options holding tensors or lists are checked on every call."""
+    passed: set = set()
+
+    def run(fn: str, **options: object) -> None:
+        try:
+            key = (fn, *((k, type(v), v) for k, v in options.items()))
+            plain = all(
+                isinstance(v, _PLAIN) or (isinstance(v, tuple) and all(type(i) is int for i in v))
+                for v in options.values()
+            )
+        except TypeError:  # pragma: no cover - unhashable values are not plain
+            plain = False
+        if plain and key in passed:
+            return
+        check(fn, **options)
+        if plain:
+            if len(passed) > 4096:  # options varied per call (a schedule): keep the record small
+                passed.clear()
+            passed.add(key)
+
+    run.__doc__, run.__name__, run.__wrapped__ = check.__doc__, check.__name__, check  # type: ignore[attr-defined]
+    return run
+
+
 EMPTY = ("exclude", "include")
 WEIGHTING = ("square", "simple", "uniform")
 AVERAGE = ("macro", "micro")  # the class averaging of Dice, Jaccard and Tversky
 CLASSES = ("present", "all")
 
 
+@_remember_valid
 def overlap_options(
     fn: str,
     *,

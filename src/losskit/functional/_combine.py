@@ -177,6 +177,15 @@ def combined_loss_components(
     _checks.tensor(input, "input")
     weights = _check_parts(losses, weights)
     target = _label_map(input, target)
+    if _checks.tracing():
+        return _sum_parts(input, target, losses, weights)
+    with _checks.checked_once():  # the parts share their reads of input and target
+        return _sum_parts(input, target, losses, weights)
+
+
+def _sum_parts(
+    input: Tensor, target: Tensor, losses: Mapping[str, Callable], weights: Mapping[str, Weight]
+) -> tuple[Tensor, dict[str, Tensor]]:
     acts = Activations(input)
     total: Tensor | None = None
     parts: dict[str, Tensor] = {}
