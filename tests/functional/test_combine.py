@@ -112,3 +112,53 @@ def test_combine_errors():
     assert_refuses(lambda: precomputed(F.nll_loss, takes="logits"), match="takes='logits' is not valid")
     assert_refuses(lambda: precomputed(F.nll_loss, activation="relu"), match="activation='relu' is not valid")
     assert_refuses(lambda: CombinedLoss({"ce": F.cross_entropy}, weights={"x": 1}), match="not losses")
+
+
+def test_parts_share_their_reads_of_the_same_input_and_target():
+    """Inside one combined call the sampled "softmax applied twice?" read of the logits and the class-index
+    range read of the target run once for all parts; a bad label is still refused, the warning still fires
+    (once), a tensor changed in place is read again, and outside a combined call every call reads."""
+    import warnings
+
+    import losskit
+    from losskit import _checks
+    from losskit.functional import cross_entropy, dice_loss, generalized_cross_entropy
+
+    x, t = _data((4, 3, 6))
+    parts = {"ce": cross_entropy, "gce": generalized_cross_entropy, "dice": dice_loss}
+    with CountOps() as ops:
+        combined_loss(x, t, parts)
+    assert ops.counts.get("aminmax", 0) == 2  # one range read of t (gce), one sampled read of x
+    with CountOps() as ops:
+        for part in parts.values():
+            part(x, t)
+    assert ops.counts.get("aminmax", 0) == 4  # each call alone: gce's range read, and every part's sampled read
+    bad = t.clone()
+    bad[0, 0] = 3
+    assert_refuses(lambda: combined_loss(x, bad, parts), match=r"class index 3 outside \[0, 2\]")
+    probs = torch.softmax(x, 1)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        combined_loss(probs, t, parts)
+    assert sum("applied twice" in str(w.message) for w in seen) == 1
+    with _checks.checked_once():
+        y = t.clone()
+        generalized_cross_entropy(x, y)
+        y[0, 0] = 7  # changed in place: read again
+        assert_refuses(lambda: generalized_cross_entropy(x, y), match="class index 7")
+    with losskit.checks("off"), CountOps() as ops:
+        combined_loss(x, t, parts)
+    assert ops.counts.get("aminmax", 0) == 0
+
+
+def test_options_checked_once_per_distinct_set_still_refuse_a_bad_one():
+    """The overlap options are checked once per distinct set of plain values; a value equal to a passed
+    one but of another type (True for 1) or a NaN is still refused on every call."""
+    from losskit.functional import dice_loss
+
+    x, t = _data((2, 3, 4))
+    dice_loss(x, t, smooth=1)
+    for _ in range(2):
+        assert_refuses(lambda: dice_loss(x, t, smooth=True), match="smooth must be a Python number")
+        assert_refuses(lambda: dice_loss(x, t, smooth=float("nan")), match="smooth must be in")
+        assert_refuses(lambda: dice_loss(x, t, smooth=-1.0), match="smooth must be in")
