@@ -16,7 +16,10 @@ Peers (``PEERS`` below, same inputs and options on both sides): ``dice_loss`` ag
 ``DiceLoss``, ``CombinedLoss(ce + dice)`` against MONAI's ``DiceCELoss``, ``sigmoid_focal_loss``
 against torchvision's ``sigmoid_focal_loss`` (its formula written out in torch ops, as
 ``torchvision/ops/focal_loss.py`` computes it: torchvision does not install beside the CPU build
-of torch used here). A peer that is not installed is skipped and the run says so.
+of torch used here). A peer that is not installed is skipped and the run says so. One more row
+times ``nll_loss`` on ``log_softmax`` outputs against torch's, as a training step calls it (the
+twin row times it on a leaf tensor, whose values losskit samples to warn about inputs that are not
+log-probabilities).
 
     python benchmarks/bench_cpu.py            # full run, writes benchmarks/results/cpu-<tag>-<date>.json|md
     python benchmarks/bench_cpu.py --quick    # fewer repeats
@@ -272,7 +275,22 @@ def _torchvision_focal():
     return lambda x, y: losskit.functional.sigmoid_focal_loss(x, y, alpha=0.25, gamma=2.0), theirs
 
 
+def _log_softmax_table(g, tiny):
+    n, c = _nc(tiny)
+    return (_randn(g, n, c, grad=True), _classes(g, n, c)), f"{n}x{c}"
+
+
+def _nll_after_log_softmax():
+    # nll_loss as a training step calls it: on log_softmax outputs (the graph shows the log_softmax, so
+    # losskit reads no values to check them); the twin row above times it on a leaf, whose values it samples
+    return (
+        lambda x, y: losskit.functional.nll_loss(torch.log_softmax(x, 1), y),
+        lambda x, y: TF.nll_loss(torch.log_softmax(x, 1), y),
+    )
+
+
 PEERS: dict[str, tuple] = {
+    "nll_loss(log_softmax(x)) vs torch": (_log_softmax_table, _nll_after_log_softmax),
     "dice_loss vs MONAI DiceLoss": (_segmentation, _monai_dice),
     "CombinedLoss(ce+dice) vs MONAI DiceCELoss": (_segmentation, _monai_dice_ce),
     "sigmoid_focal_loss vs torchvision": (_binary_table, _torchvision_focal),
@@ -451,7 +469,7 @@ def _markdown(meta: dict, rows: list[dict], skipped: dict, memory: list[dict], p
     if peers:
         lines += [
             "",
-            "## Against the peers (forward + backward, the same inputs and options)",
+            "## Against the peers, and torch on a training step's input (forward + backward, the same inputs and options)",
             "",
             "| comparison | size | losskit ms | peer ms | ratio | paired ratio | ratio of mins |",
             "|---|---|---:|---:|---:|---:|---:|",
