@@ -39,22 +39,22 @@ def _remember_valid(check: Callable[..., None]) -> Callable[..., None]:
     """``check`` (which raises on a bad option, else returns ``None``), run once per distinct set of
     plain options (str / int / float / bool / None, or tuples of ints; the key holds each value's type,
     so ``True`` is not taken for ``1``): a module calling its functional on every step re-checks
-    nothing. Options holding tensors or lists are checked on every call."""
+    nothing. Options holding tensors or lists are checked on every call, and so is every trace of
+    ``torch.compile`` (which would otherwise guard on the record)."""
     passed: set = set()
 
     def run(fn: str, **options: object) -> None:
-        try:
-            key = (fn, *((k, type(v), v) for k, v in options.items()))
-            plain = all(
-                isinstance(v, _PLAIN) or (isinstance(v, tuple) and all(type(i) is int for i in v))
-                for v in options.values()
-            )
-        except TypeError:  # pragma: no cover - unhashable values are not plain
-            plain = False
-        if plain and key in passed:
+        if _checks.tracing():  # checked once per trace already; a record that grows would fail compile's guards
+            check(fn, **options)
+            return
+        plain = all(
+            isinstance(v, _PLAIN) or (isinstance(v, tuple) and all(type(i) is int for i in v)) for v in options.values()
+        )
+        key = (fn, *((k, type(v), v) for k, v in options.items())) if plain else None
+        if key in passed:
             return
         check(fn, **options)
-        if plain:
+        if key is not None:
             if len(passed) > 4096:  # options varied per call (a schedule): keep the record small
                 passed.clear()
             passed.add(key)
