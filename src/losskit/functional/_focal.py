@@ -141,16 +141,9 @@ def sigmoid_rows(
         rows = _SigmoidFocalRows.apply(_checks.upcast(b.logits), y, gamma_pos, gamma_neg, alpha)[0]
         return rows if b.weight is None else b.weight.to(dt) * rows
     log_p, log_q = _log_p_and_log_q(b, probs)
-    if focusing_gradient and not clip and not epsilon:
-        # the same terms in fewer passes: alpha (1-p)^g+ = exp(g+ log(1-p) + log alpha), and the
-        # expectation y A + (1 - y) B as one lerp (exact at y = 0 and y = 1)
-        pos_f = _scaled_power(log_q, gamma_pos, alpha, positive=True)
-        neg_f = _scaled_power(log_p, gamma_neg, alpha, positive=False)
-        pos = log_p if pos_f is None else log_p * pos_f
-        neg = log_q if neg_f is None else log_q * neg_f
-        if b.pos_weight is not None:
-            pos = b.pos_weight.to(dt) * pos
-        rows = torch.lerp(neg, pos, y).neg_()
+    if focusing_gradient and not clip and not epsilon:  # the same rows under autograd (probabilities, pos_weight)
+        pw = None if b.pos_weight is None else b.pos_weight.to(dt)
+        rows = _focal_terms(log_p, log_q, y, gamma_pos, gamma_neg, alpha, pos_weight=pw)[0]
         return rows if b.weight is None else b.weight.to(dt) * rows
     z = _checks.upcast(b.logits)
     pos = -log_p if not gamma_pos else -log_p * focus(torch.exp(gamma_pos * log_q))  # (1-p)^g = exp(g log(1-p))
@@ -183,16 +176,31 @@ def sigmoid_rows(
 
 
 def _focal_terms(
-    z: Tensor, y: Tensor, gamma_pos: float, gamma_neg: float, alpha: float | None
-) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """``(rows, log p, log(1-p), alpha (1-p)^g+, (1-alpha) p^g-)`` of the focal rows on logits ``z``."""
-    log_p, log_q = F.logsigmoid(z), F.logsigmoid(-z)
-    one = torch.ones((), dtype=z.dtype, device=z.device)
+    log_p: Tensor,
+    log_q: Tensor,
+    y: Tensor,
+    gamma_pos: float,
+    gamma_neg: float,
+    alpha: Alpha,
+    pos_weight: Tensor | None = None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """``(rows, alpha (1-p)^g+, (1-alpha) p^g-)`` of the focal rows from ``log p`` and ``log(1-p)``: each
+    factor one ``exp(g log x + log a)``, and the expectation ``y A + (1 - y) B`` one lerp (exact at y = 0
+    and y = 1)."""
+    one = torch.ones((), dtype=log_p.dtype, device=log_p.device)
     pos_f = _scaled_power(log_q, gamma_pos, alpha, positive=True)
     neg_f = _scaled_power(log_p, gamma_neg, alpha, positive=False)
     pos_f = one if pos_f is None else pos_f
     neg_f = one if neg_f is None else neg_f
-    return -torch.lerp(log_q * neg_f, log_p * pos_f, y), log_p, log_q, pos_f, neg_f
+    pos = log_p * pos_f if pos_weight is None else pos_weight * (log_p * pos_f)
+    return -torch.lerp(log_q * neg_f, pos, y), pos_f, neg_f
+
+
+def _logit_focal_terms(z: Tensor, y: Tensor, gamma_pos: float, gamma_neg: float, alpha: float | None):
+    """``(rows, log p, log(1-p), the two factors)`` of the focal rows on logits ``z``."""
+    log_p, log_q = F.logsigmoid(z), F.logsigmoid(-z)
+    rows, pos_f, neg_f = _focal_terms(log_p, log_q, y, gamma_pos, gamma_neg, alpha)
+    return rows, log_p, log_q, pos_f, neg_f
 
 
 def _focal_slope(y, log_p, log_q, pos_f, neg_f, gamma_pos: float, gamma_neg: float) -> Tensor:
@@ -218,7 +226,7 @@ class _SigmoidFocalRows(torch.autograd.Function):
 
     @staticmethod
     def forward(z: Tensor, y: Tensor, gamma_pos: float, gamma_neg: float, alpha: float | None):
-        return _focal_terms(z, y, gamma_pos, gamma_neg, alpha)
+        return _logit_focal_terms(z, y, gamma_pos, gamma_neg, alpha)
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:
@@ -233,7 +241,7 @@ class _SigmoidFocalRows(torch.autograd.Function):
             return None, None, None, None, None
         z, y, log_p, log_q, pos_f, neg_f = ctx.saved_tensors
         if torch.is_grad_enabled() or torch.compiler.is_compiling():  # a graph from z
-            _, log_p, log_q, pos_f, neg_f = _focal_terms(z, y, ctx.gamma_pos, ctx.gamma_neg, ctx.alpha)
+            _, log_p, log_q, pos_f, neg_f = _logit_focal_terms(z, y, ctx.gamma_pos, ctx.gamma_neg, ctx.alpha)
         slope = _focal_slope(y, log_p, log_q, pos_f, neg_f, ctx.gamma_pos, ctx.gamma_neg)
         return slope * grad, None, None, None, None
 
