@@ -1,5 +1,7 @@
 """The shared input checks (losskit._checks) as every loss sees them."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -55,3 +57,43 @@ def test_sampled_rows_are_a_strided_view_spread_over_every_other_dim(shape, dim,
         step = -(-size // m)
         assert size - step <= (m - 1) * step < size  # the last picked index lies in the last stride block
         assert m == size or m >= 2 or math.prod(picked.shape[:i]) * 2 > 32  # a dim with room is sampled twice or more
+
+
+def _row(values, classes=5):
+    return torch.tensor(values, dtype=torch.float64).expand(64, classes).clone()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: torch.log_softmax(torch.randn(64, 5, dtype=torch.float64), 1),  # log-probabilities
+        lambda: torch.randn(64, 5, dtype=torch.float64),  # logits
+        lambda: torch.softmax(torch.randn(64, 5, dtype=torch.float64), 1),  # probabilities
+        lambda: _row([100.0, 0.0, 0.0, 0.0, 0.0]),  # exp overflows in float32
+        lambda: _row([-120.0] * 5),  # every exp underflows in float32
+        lambda: _row([0.0, -math.inf, -math.inf, -math.inf, -math.inf]),  # a certain class
+        lambda: _row([-math.inf] * 5),  # no mass at all
+        lambda: _row([math.inf, 0.0, 0.0, 0.0, 0.0]),
+        lambda: _row([math.nan, 0.0, 0.0, 0.0, 0.0]),  # NaN is left to the NaN checks
+        lambda: torch.log(_row([0.5, 0.5, 0.0096, 0.0, 0.0])),  # mass 1.0096: inside the 1% tolerance
+        lambda: torch.log(_row([0.5, 0.5, 0.0102, 0.0, 0.0])),  # mass 1.0102: outside
+        lambda: torch.log(_row([0.5, 0.4905, 0.0, 0.0, 0.0])),  # mass 0.9905: inside
+        lambda: torch.log(_row([0.5, 0.4898, 0.0, 0.0, 0.0])),  # mass 0.9898: outside
+    ],
+)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.bfloat16])
+def test_not_log_probs_warning_is_the_logsumexp_test_in_float64(make, dtype):
+    """The warning fires exactly when a sampled row's float64 logsumexp lies more than 0.01 from 0."""
+    import warnings
+
+    x64 = make()
+    x = x64.to(dtype)
+    lse = torch.logsumexp(x.double(), 1)
+    expected = bool((lse.abs() > 1e-2).any())  # NaN compares False: no warning
+    if dtype == torch.bfloat16 and 0.005 < float(lse.nan_to_num(0).abs().max()) < 0.02:
+        pytest.skip("bfloat16 rounds the row mass across the 1% tolerance")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        LF.nll_loss(x, torch.zeros(64, dtype=torch.long))
+    fired = any("expects log-probabilities" in str(w.message) for w in seen)
+    assert fired == expected, (x64[0], lse[0])
