@@ -110,3 +110,53 @@ def test_focal_term_from_the_primitives_has_a_finite_gradient_on_saturated_rows(
     loss = (focal_power(a, 0.5) * -log_p).sum()
     (g,) = torch.autograd.grad(loss, z)
     assert torch.isfinite(g).all()
+
+
+def test_signature_cached_function_binds_defaults_as_before():
+    """A Function whose forward's signature is computed once still gets its defaults bound by
+    ``apply``, and works under torch.func (which needs setup_context's full inputs)."""
+    import inspect
+
+    from losskit.functional._primitives import signature_cached
+
+    class Scale(torch.autograd.Function):
+        @staticmethod
+        def forward(x, factor=3.0):
+            return x * factor
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.factor = inputs[1]
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.factor, None
+
+    fresh = inspect.signature(Scale.forward)
+    signature_cached(Scale)
+    assert Scale.forward.__signature__ == fresh
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    out = Scale.apply(x)  # the default factor bound by apply, reaching setup_context
+    out.sum().backward()
+    assert torch.equal(out, torch.tensor([3.0, 6.0])) and torch.equal(x.grad, torch.tensor([3.0, 3.0]))
+    assert torch.equal(torch.func.grad(lambda t: Scale.apply(t, 2.0).sum())(x.detach()), torch.tensor([2.0, 2.0]))
+
+
+def test_losskit_functions_cache_their_signatures():
+    """Every autograd.Function with setup_context in losskit carries its forward's signature."""
+
+    import losskit.functional._focal as focal
+    import losskit.functional._margin as margin
+    import losskit.functional._primitives as primitives
+
+    found = [
+        obj
+        for mod in (focal, margin, primitives)
+        for obj in vars(mod).values()
+        if isinstance(obj, type) and issubclass(obj, torch.autograd.Function) and "setup_context" in vars(obj)
+    ]
+    assert len(found) >= 3
+    for cls in found:
+        assert "__signature__" in vars(cls.forward), cls.__name__
+        code = cls.forward.__code__
+        assert tuple(cls.forward.__signature__.parameters) == code.co_varnames[: code.co_argcount], cls.__name__

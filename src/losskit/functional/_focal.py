@@ -37,7 +37,7 @@ from .. import _checks, _reduction
 from .._reduction import check_all_ignored, check_reduction
 from ..kernels import _dispatch
 from ._cross_entropy import _item_shape, _reduce_rows
-from ._primitives import focal_power, softmax_log_p_and_one_minus_p
+from ._primitives import focal_power, signature_cached, softmax_log_p_and_one_minus_p
 
 __all__ = ["sigmoid_focal_loss", "binary_focal_loss", "focal_loss", "asymmetric_loss", "asymmetric_single_label_loss"]
 
@@ -215,6 +215,7 @@ def _focal_slope(y, log_p, log_q, pos_f, neg_f, gamma_pos: float, gamma_neg: flo
     return torch.lerp(d_neg, -d_pos, y)
 
 
+@signature_cached
 class _SigmoidFocalRows(torch.autograd.Function):
     r"""The focal rows :math:`-[y \alpha (1-p)^{g_+} \log p + (1-y)(1-\alpha) p^{g_-} \log(1-p)]` on logits,
     with the gradient written out (:func:`_focal_slope`: about half the passes of autograd's chain).

@@ -36,7 +36,7 @@ from torch import Tensor
 
 from .. import _checks, _reduction
 from .._reduction import check_reduction, legacy_reduction
-from ._primitives import multilabel_margin_rows
+from ._primitives import multilabel_margin_rows, signature_cached
 
 __all__ = [
     "soft_margin_loss",
@@ -225,6 +225,7 @@ def _class_scores(fn: str, input: object, target: object, *, same_shape: bool) -
     return x, t, (tuple(x.shape[:-1]) if x.dim() == 2 else ())
 
 
+@signature_cached
 class _MultiMarginRows(torch.autograd.Function):
     r"""The multi-class hinge without weights (rows, or their mean or sum: torch's ``reduction``
     0/1/2), torch's kernel in the forward and a twice-differentiable backward.
