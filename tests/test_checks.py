@@ -97,3 +97,45 @@ def test_not_log_probs_warning_is_the_logsumexp_test_in_float64(make, dtype):
         LF.nll_loss(x, torch.zeros(64, dtype=torch.long))
     fired = any("expects log-probabilities" in str(w.message) for w in seen)
     assert fired == expected, (x64[0], lse[0])
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+@pytest.mark.parametrize("high", [1.0, None])
+def test_range_read_from_the_bits_agrees_with_the_floats(dtype, high):
+    # the integer aminmax over the bits says "in [0, high], no NaN" exactly when the floats do
+    # (-0.0 aside: the bits read it as negative, and values_in then reads the floats)
+    from losskit import _checks
+
+    specials = [
+        0.0,
+        -0.0,
+        1.0,
+        0.5,
+        1e-30,
+        -1e-30,
+        1.0001,
+        1 - 1e-4,
+        2.0,
+        -1.0,
+        math.inf,
+        -math.inf,
+        math.nan,
+        -math.nan,
+    ]
+    g = torch.Generator().manual_seed(0)
+    for _ in range(200):
+        k = int(torch.randint(1, 6, (1,), generator=g))
+        picks = torch.randint(0, len(specials), (k,), generator=g).tolist()
+        vals = [specials[i] for i in picks] + torch.rand(3, generator=g, dtype=torch.float64).tolist()
+        t = torch.tensor(vals, dtype=torch.float64).to(dtype)
+        f = t.double()
+        floats_say = bool((~f.isnan()).all() and (f >= 0).all() and (high is None or (f <= high).all()))
+        negative_zero = bool(((f == 0) & torch.signbit(f)).any())
+        bits_say = _checks._in_range_by_bits(t, high)
+        assert bits_say == (floats_say and not negative_zero), (dtype, vals)
+        # values_in itself: the same verdict as before, with -0.0 accepted
+        if floats_say:
+            assert _checks.values_in(t, "t", low=0.0, high=high) is True
+        elif not bool(f.isnan().any()):
+            with pytest.raises(ValueError, match="t has"):
+                _checks.values_in(t, "t", low=0.0, high=high)
