@@ -56,6 +56,76 @@ def test_bce_with_logits_matches_torch(shape, wkind, pwkind, eps, soft, reductio
 @given(
     shape=shapes,
     wkind=st.sampled_from(["none", "full", "last"]),
+    eps=st.sampled_from([0.0, 0.1]),
+    reduction=st.sampled_from(["none", "mean", "sum"]),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 2**16),
+)
+def test_bce_with_logits_backward_in_one_buffer_matches_torch_to_second_order(
+    shape, wkind, eps, reduction, dtype, seed
+):
+    # a target without a gradient: losskit's own backward (sigma(z) - y) w g, computed in place
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(shape, generator=g, dtype=torch.float64).mul(4).to(dtype)
+    target = torch.rand(shape, generator=g, dtype=torch.float64).to(dtype)
+    weight = _weight(g, shape, wkind, dtype)
+    upstream = torch.rand(shape if reduction == "none" else (), generator=g, dtype=torch.float64).to(dtype) + 0.5
+    tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == torch.float32 else {"rtol": 1e-12, "atol": 1e-14}
+
+    def grads(fn, create_graph):
+        x = logits.clone().requires_grad_()
+        out = fn(x)
+        (gx,) = torch.autograd.grad(out, x, upstream, create_graph=create_graph)
+        return out, gx, x
+
+    def ref(x):
+        return F.binary_cross_entropy_with_logits(x, _smooth(target, eps), weight, reduction=reduction)
+
+    def ours(x):
+        return LF.binary_cross_entropy_with_logits(x, target, weight, reduction=reduction, label_smoothing=eps)
+
+    out, gx, _ = grads(ours, False)
+    assert type(out.grad_fn).__name__.startswith("_BinaryCrossEntropyWithLogits")
+    r_out, r_gx, _ = grads(ref, False)
+    assert torch.equal(out, r_out)  # the forward is torch's op
+    torch.testing.assert_close(gx, r_gx, **tol)
+    # second order: the gradient of sum(grad * v) with respect to the logits, and a gradient penalty
+    v = torch.randn(shape, generator=g, dtype=torch.float64).to(dtype)
+    _, gx2, x2 = grads(ours, True)
+    _, r_gx2, r_x2 = grads(ref, True)
+    (hv,) = torch.autograd.grad((gx2 * v).sum(), x2)
+    (r_hv,) = torch.autograd.grad((r_gx2 * v).sum(), r_x2)
+    torch.testing.assert_close(hv, r_hv, **tol)
+
+
+def test_bce_with_logits_backward_in_one_buffer_passes_gradgradcheck():
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(5, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    y = torch.rand(5, 4, generator=g, dtype=torch.float64)
+    w = torch.rand(4, generator=g, dtype=torch.float64) + 0.5
+    for reduction in ("none", "mean", "sum"):
+        fn = lambda x, r=reduction: LF.binary_cross_entropy_with_logits(x, y, w, reduction=r)
+        assert type(fn(x).grad_fn).__name__.startswith("_BinaryCrossEntropyWithLogits")
+        assert torch.autograd.gradcheck(fn, (x,))
+        assert torch.autograd.gradgradcheck(fn, (x,))
+
+
+def test_bce_with_logits_takes_torchs_op_where_its_backward_does_not_apply():
+    x = torch.randn(4, 3, requires_grad=True)
+    y = torch.rand(4, 3)
+    cases = {
+        "target with a gradient": lambda: LF.binary_cross_entropy_with_logits(x, y.clone().requires_grad_()),
+        "pos_weight": lambda: LF.binary_cross_entropy_with_logits(x, y, pos_weight=torch.full((3,), 2.0)),
+    }
+    for what, call in cases.items():
+        assert type(call().grad_fn).__name__ == "BinaryCrossEntropyWithLogitsBackward0", what
+    with torch.no_grad():
+        assert LF.binary_cross_entropy_with_logits(x, y).grad_fn is None
+
+
+@given(
+    shape=shapes,
+    wkind=st.sampled_from(["none", "full", "last"]),
     eps=st.sampled_from([0.0, 0.2]),
     reduction=st.sampled_from(["none", "mean", "sum"]),
     dtype=st.sampled_from([torch.float32, torch.float64]),

@@ -21,6 +21,7 @@ from torch import Tensor
 from .. import _checks, _reduction
 from .._reduction import check_reduction, legacy_reduction
 from ..kernels import _dispatch
+from ._primitives import signature_cached
 
 __all__ = ["binary_cross_entropy_with_logits", "binary_cross_entropy"]
 
@@ -60,6 +61,62 @@ def _in(t: Tensor, dtype: torch.dtype) -> Tensor: ...
 def _in(t: Tensor | None, dtype: torch.dtype) -> Tensor | None: ...
 def _in(t: Tensor | None, dtype: torch.dtype) -> Tensor | None:
     return t if t is None or t.dtype == dtype else t.to(dtype)
+
+
+@signature_cached
+class _BinaryCrossEntropyWithLogits(torch.autograd.Function):
+    r"""torch's ``binary_cross_entropy_with_logits`` (no ``pos_weight``, a weight that takes no
+    gradient), whose backward writes the gradient in one buffer.
+
+    Forward: torch's op, so the loss is torch's to the bit. Backward: with upstream gradient
+    :math:`g` (a scalar for ``mean``/``sum``, divided by the element count for ``mean``),
+    :math:`\partial \ell / \partial z = (\sigma(z) - y)\, w\, g`: without a graph to build, computed
+    in place in the buffer of :math:`\sigma(z)` (torch's backward allocates three buffers of the
+    input's size for the same numbers); with one (``create_graph=True``) the same formula under
+    autograd, whose derivative is torch's double backward (:math:`\sigma'(z)\, w\, g`, and
+    :math:`(\sigma(z) - y)\, w` for :math:`g`). Targets take no gradient here: a target that requires
+    one goes to torch's op instead.
+    """
+
+    @staticmethod
+    def forward(x: Tensor, y: Tensor, weight: Tensor | None, reduction: str) -> Tensor:
+        return F.binary_cross_entropy_with_logits(x, y, weight, reduction=reduction)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        x, y, weight, ctx.reduction = inputs
+        ctx.save_for_backward(x, y, weight)
+
+    @staticmethod
+    def backward(ctx, grad_out: Tensor):
+        x, y, weight = ctx.saved_tensors
+        scale = grad_out / x.numel() if ctx.reduction == "mean" else grad_out
+        if torch.is_grad_enabled():  # create_graph=True: the formula under autograd (twice differentiable)
+            d = torch.sigmoid(x) - y
+            d = d * scale if weight is None else d * weight * scale
+            return d, None, None, None
+        d = torch.sigmoid(x).sub_(y)
+        if weight is not None:
+            d.mul_(weight)
+        return d.mul_(scale), None, None, None
+
+
+def _fused_backward_applies(x: Tensor, y: Tensor, weight: Tensor | None, pos_weight: Tensor | None) -> bool:
+    """:class:`_BinaryCrossEntropyWithLogits` serves the call: plain eager autograd (no compile, no
+    ``torch.func`` transform, no autocast), no ``pos_weight``, and neither target nor weight needing a
+    gradient (torch's op serves those)."""
+    return (
+        pos_weight is None
+        and x.requires_grad
+        and torch.is_grad_enabled()
+        and not y.requires_grad
+        and (weight is None or not weight.requires_grad)
+        and x.shape == y.shape
+        and not _checks.tracing()
+        and not torch.is_autocast_enabled(x.device.type)
+        and type(x) in (Tensor, torch.nn.Parameter)
+        and type(y) is Tensor
+    )
 
 
 @_with_smoothing_doc
@@ -147,6 +204,8 @@ def binary_cross_entropy_with_logits(
     if rows is None:  # torch's op in torch's dtype, its reduction included (one pass forward, one backward)
         dt = b.out_dtype  # half inputs stay half: torch's kernel computes each term in float32, no copy
         x, y, w, pw = _in(b.logits, dt), b.smoothed_target(dt), _in(b.weight, dt), _in(b.pos_weight, dt)
+        if _fused_backward_applies(x, y, w, pw):
+            return _BinaryCrossEntropyWithLogits.apply(x, y, w, reduction)
         return F.binary_cross_entropy_with_logits(x, y, w, reduction=reduction, pos_weight=pw)
     return _reduction.reduce(rows, reduction).to(b.out_dtype)
 
