@@ -736,6 +736,40 @@ def test_nan_in_the_scores_gives_nan_where_torch_skips_it(name):
     assert_close(ours[[0, 2]], theirs[[0, 2]])
 
 
+@given(
+    n=st.integers(1, 6),
+    c=st.integers(1, 6),
+    p=st.sampled_from([1, 2]),
+    margin=st.sampled_from([-1.0, 0.0, 1.0, 2.0]),
+    reduction=REDUCTION,
+    seed=st.integers(0, 2**16),
+)
+def test_multi_margin_on_tied_scores_and_any_margin_matches_torch(n, c, p, margin, reduction, seed):
+    """Small integer scores put many z = margin - x_y + x_c exactly on the corner 0."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(-2, 3, (n, c), generator=g).double()
+    y = torch.randint(0, c, (n,), generator=g)
+    check_against(LF.multi_margin_loss, F.multi_margin_loss, x, y, p, margin, grad=[True, False, False, False])
+
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_multi_margin_gradient_with_nan_or_inf_scores_is_torchs(p):
+    """torch's kernel gives NaN and inf terms no gradient (z > 0 fails for NaN); so does losskit's
+    backward, while its loss reports the NaN."""
+    x = torch.randn(4, 5, dtype=torch.float64)
+    x[1, 2], x[2, 0], x[3, 4] = float("nan"), float("inf"), -float("inf")
+    y = torch.tensor([0, 1, 0, 2])
+    for reduction in ("mean", "none"):
+        xo, xr = x.clone().requires_grad_(), x.clone().requires_grad_()
+        ours, theirs = (
+            LF.multi_margin_loss(xo, y, p, reduction=reduction),
+            F.multi_margin_loss(xr, y, p, reduction=reduction),
+        )
+        ours.sum().backward()
+        theirs.sum().backward()
+        torch.testing.assert_close(xo.grad, xr.grad, equal_nan=True)
+
+
 def test_multi_margin_gradient_at_the_hinge_corner_is_torchs():
     """z = margin - x_y + x_c == 0 exactly: torch's `z > 0` gives no gradient there."""
     x = torch.tensor([[1.0, 0.0, 0.5]], dtype=torch.float64)
