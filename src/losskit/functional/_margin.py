@@ -256,11 +256,17 @@ class _MultiMarginRows(torch.autograd.Function):
     @staticmethod
     def forward(x: Tensor, target: Tensor, p: int, margin: float, reduction: int) -> Tensor:
         y1 = target.unsqueeze(-1)
-        z = _hinge_buffer(x, y1, margin).relu_()  # relu keeps NaN
-        z.scatter_(-1, y1, 0.0)  # the y column has no term
+        if torch.is_grad_enabled() or torch.compiler.is_compiling():
+            # traced (torch.export inlines the forward, and autograd then differentiates it): out of place
+            z = torch.relu(_hinge_buffer(x, y1, margin)).scatter(-1, y1, 0.0)
+            z = z.square() if p == 2 and reduction == 0 else z
+        else:
+            z = _hinge_buffer(x, y1, margin).relu_()  # relu keeps NaN
+            z.scatter_(-1, y1, 0.0)  # the y column has no term
+            z = z.square_() if p == 2 and reduction == 0 else z
         n, c = z.shape
         if reduction == 0:
-            return (z.square_() if p == 2 else z).sum(-1) / c
+            return z.sum(-1) / c
         flat = z.view(-1)
         total = torch.dot(flat, flat) if p == 2 else flat.sum()  # one pass for the squares, no second buffer
         return total / c / n if reduction == 1 else total / c
