@@ -205,6 +205,47 @@ def checked_once() -> Iterator[None]:
         _SEEN.tensors = None
 
 
+class _Shared(threading.local):
+    def __init__(self) -> None:
+        self.activations: object | None = None
+
+
+_SHARED = _Shared()
+
+
+@contextlib.contextmanager
+def shared_activations(activations: object) -> Iterator[None]:
+    """Inside the block (in this thread), the parts of a combined loss that take ``activations.logits``
+    (an :class:`losskit.functional.Activations`) read its class log-probabilities from it: see
+    :func:`shared_log_softmax`."""
+    previous = _SHARED.activations
+    _SHARED.activations = activations
+    try:
+        yield
+    finally:
+        _SHARED.activations = previous
+
+
+def shared_log_softmax(logits: Tensor, *, computed_only: bool = False) -> Tensor | None:
+    """``log_softmax(logits, 1)`` shared by the parts of a combined loss (cross-entropy computes it,
+    a multiclass overlap loss takes ``exp`` of it instead of a second softmax: one softmax pass and its
+    backward fewer), or ``None`` outside :func:`shared_activations`, for other tensors, for half
+    precision and under autocast (their parts keep their own float32 softmax). ``computed_only``:
+    ``None`` unless a part computed it already (a lone overlap loss keeps its single softmax)."""
+    acts = _SHARED.activations
+    if (
+        acts is None
+        or getattr(acts, "logits", None) is not logits
+        or logits.dim() < 2
+        or logits.dtype not in (torch.float32, torch.float64)
+        or torch.is_autocast_enabled(logits.device.type)
+    ):
+        return None
+    if computed_only and not acts.computed("log_probs", "softmax"):  # type: ignore[attr-defined]
+        return None
+    return acts.get("log_probs", "softmax")  # type: ignore[attr-defined]
+
+
 def _first_read(kind: tuple, t: Tensor) -> tuple | None:
     """The record key of check ``kind`` on ``t`` when this read is the first in a :func:`checked_once`
     block (the caller records it with :func:`_record` once the check passed), ``()`` outside one, and
@@ -1357,6 +1398,7 @@ class MaskInputs:
         out_dtype: the result's dtype (the input's; float32 for half inputs under ``torch.autocast``).
         range_deferred: the class-index range check was left to the one-hot ``scatter_`` (see
             ``mask_inputs(range_by_torch=True)`` and :func:`torch_range_checked`).
+        source: the input as given, ``(N, C, d1..dk)`` (``input`` is its ``(N, C, L)`` view).
     """
 
     input: Tensor
@@ -1369,6 +1411,7 @@ class MaskInputs:
     include_background: bool
     out_dtype: torch.dtype
     range_deferred: bool = False
+    source: Tensor | None = None
 
     @property
     def device(self) -> torch.device:
@@ -1519,7 +1562,7 @@ def mask_inputs(
         )
     if not index and t.dtype != torch.bool:
         values_in(t, "target", low=0.0, high=1.0, skip=ii, fix="masks are 0/1 (or soft values in [0, 1])")
-    return MaskInputs(x3, t3, index, mode, from_logits, weight, ii, include_background, autocast_dtype(x), deferred)
+    return MaskInputs(x3, t3, index, mode, from_logits, weight, ii, include_background, autocast_dtype(x), deferred, x)
 
 
 def _single_channel_error(fn: str, x: Tensor) -> ValueError:

@@ -162,3 +162,52 @@ def test_options_checked_once_per_distinct_set_still_refuse_a_bad_one():
         assert_refuses(lambda: dice_loss(x, t, smooth=True), match="smooth must be a Python number")
         assert_refuses(lambda: dice_loss(x, t, smooth=float("nan")), match="smooth must be in")
         assert_refuses(lambda: dice_loss(x, t, smooth=-1.0), match="smooth must be in")
+
+
+def test_cross_entropy_and_multiclass_overlap_parts_share_one_log_softmax():
+    """Plain losskit parts on logits: cross-entropy computes log_softmax, the overlap loss after it takes
+    exp of it (no second softmax); the numbers are those of the parts called alone."""
+    from losskit import _checks
+    from losskit.functional import cross_entropy, dice_loss, tversky_loss
+
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(3, 4, 6, 5, generator=g, dtype=torch.float64)
+    t = torch.randint(0, 4, (3, 6, 5), generator=g)
+    t[0, 0, 0] = -100  # an ignored pixel for cross-entropy
+    dice = lambda x, t: dice_loss(x, t.clamp_min(0), smooth=1e-5)
+    tversky = lambda x, t: tversky_loss(x, t.clamp_min(0), alpha=0.3, beta=0.7)
+    for losses in (
+        {"ce": cross_entropy, "dice": dice},
+        {"ce": cross_entropy, "dice": dice, "tversky": tversky},
+        {"dice": dice, "ce": cross_entropy},  # the overlap loss first: its own softmax, nothing shared
+    ):
+        ref = lambda x, t, losses=losses: sum(f(x, t) for f in losses.values())
+        check_against(lambda x, t, losses=losses: combined_loss(x, t, losses), ref, x, t, grad=[True, False])
+        with CountOps() as ops:
+            combined_loss(x, t, losses)
+        shared = next(iter(losses)) == "ce"
+        assert ops.counts.get("_log_softmax", 0) == 1
+        assert ops.counts.get("_softmax", 0) == (0 if shared else 1)
+    assert _checks._SHARED.activations is None  # nothing left behind after the call
+
+    import losskit.nn as LN
+
+    module = CombinedLoss({"ce": LN.CrossEntropyLoss(), "dice": LN.DiceLoss(smooth=1e-5)})
+    with CountOps() as ops:
+        total = module(x, t.clamp_min(0))
+    assert ops.counts.get("_softmax", 0) == 0 and ops.counts.get("_log_softmax", 0) == 1
+    assert_close(total, LN.CrossEntropyLoss()(x, t.clamp_min(0)) + LN.DiceLoss(smooth=1e-5)(x, t.clamp_min(0)))
+    for dtype in (torch.bfloat16, torch.float16):  # half logits keep their float32 softmax
+        with CountOps() as ops:
+            combined_loss(x.to(dtype), t, {"ce": cross_entropy, "dice": dice})
+        assert ops.counts.get("_softmax", 0) == 1
+
+
+def test_a_part_given_other_logits_does_not_read_the_shared_log_softmax():
+    from losskit.functional import cross_entropy, dice_loss
+
+    x, t = _data((2, 3, 4, 4))
+    other = x.flip(0)
+    losses = {"ce": cross_entropy, "dice_of_other": lambda _, t: dice_loss(other, t)}
+    total = combined_loss(x, t, losses)
+    assert_close(total, cross_entropy(x, t) + dice_loss(other, t))

@@ -53,6 +53,10 @@ class Activations:
         self.dim = 1 if logits.dim() > 1 else 0
         self._cache: dict[tuple[str, str], Tensor] = {}
 
+    def computed(self, takes: str, activation: str = "softmax") -> bool:
+        """Whether :meth:`get` has computed this activation already (logits always are)."""
+        return takes == "logits" or (takes, activation) in self._cache
+
     def get(self, takes: str, activation: str = "softmax") -> Tensor:
         """``takes`` in ``"logits" | "probs" | "log_probs"``, ``activation`` in ``"softmax" | "sigmoid"``."""
         if takes == "logits":
@@ -177,16 +181,17 @@ def combined_loss_components(
     _checks.tensor(input, "input")
     weights = _check_parts(losses, weights)
     target = _label_map(input, target)
+    acts = Activations(input)
     if _checks.tracing():
-        return _sum_parts(input, target, losses, weights)
-    with _checks.checked_once():  # the parts share their reads of input and target
-        return _sum_parts(input, target, losses, weights)
+        return _sum_parts(acts, target, losses, weights)
+    # the parts share their reads of input and target, and the class log-probabilities of the input
+    with _checks.checked_once(), _checks.shared_activations(acts):
+        return _sum_parts(acts, target, losses, weights)
 
 
 def _sum_parts(
-    input: Tensor, target: Tensor, losses: Mapping[str, Callable], weights: Mapping[str, Weight]
+    acts: Activations, target: Tensor, losses: Mapping[str, Callable], weights: Mapping[str, Weight]
 ) -> tuple[Tensor, dict[str, Tensor]]:
-    acts = Activations(input)
     total: Tensor | None = None
     parts: dict[str, Tensor] = {}
     for name, part in losses.items():

@@ -189,6 +189,12 @@ def cross_entropy(
         if mask is None and s is None and not zeta and cap is None and reduction != "none" and all_ignored == "nan":
             # exactly torch's call: its fused reduction (Σ w_y·ℓ / Σ w_y, 0/0 = nan) is the one reduce()
             # would compute, without the (N, *) rows, the mask and the where
+            logp = None if c.probs or c.label_smoothing else _checks.shared_log_softmax(c.logits)
+            if logp is not None:  # in a combined loss: torch's cross_entropy is nll_loss(log_softmax), shared
+                out = _checks.torch_range_checked(
+                    c, F.nll_loss, logp, c.target, c.weight, ignore_index=c.torch_ignore_index, reduction=reduction
+                )
+                return out.to(_checks.autocast_dtype(c.logits))
             out = _checks.torch_range_checked(
                 c,
                 F.cross_entropy,

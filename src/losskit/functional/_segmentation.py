@@ -127,7 +127,10 @@ def soft_counts(
     if not m.from_logits:
         p = _checks.upcast(x)
     elif m.mode == "multiclass":
-        p = torch.softmax(x, 1, dtype=cdtype)  # one float32 result, no float32 copy of a half input
+        # computed by a cross-entropy part of the same combined loss already: p = exp(log p), no second softmax
+        logp = None if m.source is None else _checks.shared_log_softmax(m.source, computed_only=True)
+        # else one float32 result, no float32 copy of a half input
+        p = torch.softmax(x, 1, dtype=cdtype) if logp is None else logp.reshape(x.shape).exp()
     else:
         p = torch.sigmoid(_checks.upcast(x))
     valid = m.valid
