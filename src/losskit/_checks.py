@@ -830,24 +830,31 @@ def warn_activated(
 _SUM_EXP_LOW, _SUM_EXP_HIGH = math.exp(-1e-2), math.exp(1e-2)
 
 
+# the read of warn_not_log_probs: up to 32 distributions and about this many values (4 rows of 1000
+# classes, one of a larger vocabulary): below the size from which torch splits an exp over threads,
+# whose wake-up after a backward costs more than the read
+_LOG_PROBS_SAMPLE_VALUES = 4096
+
+
 def warn_not_log_probs(log_probs: Tensor, dim: int = 1, *, fn: str = "nll_loss") -> None:
     """Warn when ``log_probs`` do not hold log-probabilities along ``dim``: a row whose exp sums to
     more than 1% away from 1 (``|logsumexp| > 0.01``).
 
-    Reads at most 32 distributions spread over the batch (a model that outputs logits or
-    probabilities does so everywhere; the cost stays a few microseconds); silent when the
-    autograd graph shows a ``log_softmax``.
+    Reads up to 32 distributions spread over the batch, and no more than about 4096 values (at
+    least one whole distribution): a model that outputs logits or probabilities does so everywhere,
+    and the read stays a few small ops. Silent when the autograd graph shows a ``log_softmax``.
     """
     if log_probs.dim() == 0 or log_probs.numel() == 0 or not log_probs.is_floating_point():
         return
     if not values_checkable(log_probs) or _produced_by(log_probs, _LOG_SOFTMAX):
         return
     d = dim if log_probs.dim() > 1 else 0
+    rows = max(1, min(32, _LOG_PROBS_SAMPLE_VALUES // max(1, log_probs.shape[d])))
     # |logsumexp| > 0.01 read as the sum of exps outside [e^-0.01, e^0.01]: without logsumexp's shift by
-    # the row max (three ops, not eight), and the same answer -- an exp that overflows gives an inf sum,
+    # the row max (two ops, not eight), and the same answer -- an exp that overflows gives an inf sum,
     # rows that all underflow a zero one, both far from 1, and a NaN row fails neither bound (as before)
-    lo, hi = torch.aminmax(_sample_rows(log_probs, d).exp().sum(-1))
-    if float(lo) < _SUM_EXP_LOW or float(hi) > _SUM_EXP_HIGH:
+    sums = _sample_rows(log_probs, d, rows).exp().sum(-1).reshape(-1).tolist()
+    if any(s < _SUM_EXP_LOW or s > _SUM_EXP_HIGH for s in sums):
         warnings.warn(
             f"{fn} expects log-probabilities (rows whose exp sums to 1), but input does not look like that; "
             "apply torch.log_softmax first, or use cross_entropy on raw logits",

@@ -194,7 +194,7 @@ def cross_entropy(
                 out = _checks.torch_range_checked(
                     c, F.nll_loss, logp, c.target, c.weight, ignore_index=c.torch_ignore_index, reduction=reduction
                 )
-                return out.to(_checks.autocast_dtype(c.logits))
+                return _in_dtype(out, _checks.autocast_dtype(c.logits))
             out = _checks.torch_range_checked(
                 c,
                 F.cross_entropy,
@@ -205,9 +205,13 @@ def cross_entropy(
                 reduction=reduction,
                 label_smoothing=c.label_smoothing,
             )
-            return out.to(_checks.autocast_dtype(c.logits))
+            return _in_dtype(out, _checks.autocast_dtype(c.logits))
         rows = _categorical_rows(c, zeta, cap, mask)
     return _reduce_rows(rows, c, s, reduction, all_ignored)
+
+
+def _in_dtype(t: Tensor, dtype: torch.dtype) -> Tensor:
+    return t if t.dtype == dtype else t.to(dtype)  # (no dispatch when it already is: most calls)
 
 
 def _item_shape(c) -> tuple:
@@ -222,7 +226,7 @@ def _reduce_rows(rows, c, s: Tensor | None, reduction: str, all_ignored: str) ->
         rows = rows * s
         w = s if w is None else w * s
     out = _reduction.reduce(rows, reduction, valid=c.valid, weight=w, all_ignored=all_ignored)
-    return out.to(_checks.autocast_dtype(c.logits))
+    return _in_dtype(out, _checks.autocast_dtype(c.logits))
 
 
 def _categorical_rows(c, zeta: float, cap: float | None, mask: Tensor | None) -> Tensor:
@@ -296,8 +300,8 @@ def nll_loss(
 
     Likelihood: the Categorical NLL with the probabilities given in log space (no link applied);
     predict with ``log_probs.argmax(1)``. A warning is raised when ``log_probs`` do not look like
-    log-probabilities (up to 32 distributions spread over the batch, on tensors whose values may be
-    read: see :func:`losskit.checks`; silent when the graph shows a ``log_softmax``).
+    log-probabilities (up to 32 distributions spread over the batch and about 4096 values, on tensors
+    whose values may be read: see :func:`losskit.checks`; silent when the graph shows a ``log_softmax``).
 
     Args:
         log_probs: shape (C,), (N, C) or (N, C, d1, ..., dk).
@@ -343,7 +347,7 @@ def nll_loss(
         out = _checks.torch_range_checked(
             c, F.nll_loss, c.logits, c.target, c.weight, ignore_index=c.torch_ignore_index, reduction=reduction
         )
-        return out.to(_checks.autocast_dtype(c.logits))
+        return _in_dtype(out, _checks.autocast_dtype(c.logits))
     rows = F.nll_loss(c.logits, c.target, c.weight, ignore_index=c.torch_ignore_index, reduction="none")
     return _reduce_rows(rows, c, s, reduction, all_ignored)
 
