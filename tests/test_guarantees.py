@@ -187,3 +187,53 @@ def test_twins_under_autocast_match_torchs_dtype_and_accuracy(entry):
     assert err_ours <= err_theirs * 1.01 + TOL[torch.bfloat16]["atol"] * 1e-3, (
         f"{entry.name}: error {float(err_ours):.3g} under autocast, torch's {float(err_theirs):.3g}"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# forward-mode AD
+# ---------------------------------------------------------------------------------------------
+
+
+# twins without forward-mode AD where torch's has it, and why (the test fails once one gains it)
+NO_FORWARD_AD = {
+    # one torch.library custom op (compiled once for every batch size, torch.func, double backward):
+    # torch.library registers a backward for a custom op, but no forward-mode (jvp) rule
+    "linear_cross_entropy": "a torch.library custom op: no jvp registration exists",
+}
+
+
+@pytest.mark.parametrize("entry", TWINS, ids=[e.name for e in TWINS])
+def test_twins_give_torchs_forward_mode_tangent(entry):
+    """Dual tensors (``torch.autograd.forward_ad``): where torch's twin computes a tangent, losskit's
+    gives the same one (where torch's has no forward AD, losskit's need not either)."""
+    import torch.autograd.forward_ad as fwAD
+
+    torch_fn = getattr(torch.nn.functional, entry.torch_twin)
+    accepted = set(inspect.signature(torch_fn).parameters)
+    for reduction in entry.reductions:
+        args, kwargs = inputs(entry.name)
+        kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+        if "reduction" in accepted:
+            kwargs["reduction"] = reduction
+        idx = _differentiable(args)
+        g = torch.Generator().manual_seed(1)
+        tangents = {i: torch.randn(args[i].shape, generator=g, dtype=args[i].dtype) for i in idx}
+
+        def tangent(fn, args=args, kwargs=kwargs, idx=idx, tangents=tangents):
+            with fwAD.dual_level():
+                dual = list(args)
+                for i in idx:
+                    dual[i] = fwAD.make_dual(args[i].detach(), tangents[i])
+                return fwAD.unpack_dual(fn(*dual, **kwargs)).tangent
+
+        try:
+            theirs = tangent(torch_fn)
+        except (NotImplementedError, RuntimeError):
+            continue  # torch's twin has no forward AD here
+        if entry.name in NO_FORWARD_AD:
+            with pytest.raises(NotImplementedError, match="jvp"):
+                tangent(entry.functional)
+            continue
+        ours = tangent(entry.functional)
+        assert ours is not None and theirs is not None, f"{entry.name}: no tangent (reduction={reduction})"
+        assert_close(ours, theirs, msg=f"{entry.name}: forward-mode tangent differs (reduction={reduction})")

@@ -427,3 +427,21 @@ def test_trailing_one_is_squeezed_like_keras_and_pos_weight_may_be_a_float():
     assert_refuses(
         lambda: LF.binary_cross_entropy_with_logits(x, y.view(4, 2)), match=r"logits \(8,\) and target \(4, 2\)"
     )
+
+
+def test_bce_with_logits_backward_in_one_buffer_has_torchs_forward_mode_tangent():
+    import torch.autograd.forward_ad as fwAD
+
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(5, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    y = torch.rand(5, 4, generator=g, dtype=torch.float64)
+    dx = torch.randn(5, 4, generator=g, dtype=torch.float64)
+    for w in (None, torch.rand(4, generator=g, dtype=torch.float64) + 0.5):
+        for reduction in ("none", "mean", "sum"):
+            with fwAD.dual_level():
+                out = LF.binary_cross_entropy_with_logits(fwAD.make_dual(x, dx), y, w, reduction=reduction)
+                assert type(out.grad_fn).__name__.startswith("_BinaryCrossEntropyWithLogits")
+                ours = fwAD.unpack_dual(out).tangent
+                ref = F.binary_cross_entropy_with_logits(fwAD.make_dual(x.detach(), dx), y, w, reduction=reduction)
+                theirs = fwAD.unpack_dual(ref).tangent
+            torch.testing.assert_close(ours, theirs)

@@ -88,6 +88,18 @@ class _BinaryCrossEntropyWithLogits(torch.autograd.Function):
     def setup_context(ctx, inputs, output) -> None:
         x, y, weight, ctx.reduction = inputs
         ctx.save_for_backward(x, y, weight)
+        ctx.save_for_forward(x, y, weight)
+
+    @staticmethod
+    def jvp(ctx, x_t: Tensor | None, y_t: Tensor | None, weight_t: Tensor | None, _reduction: None) -> Tensor:
+        # forward-mode AD (dual tensors): the tangent (sigma(z) - y) w dz - z w dy, reduced like the loss
+        x, y, weight = ctx.saved_tensors
+        t = torch.zeros_like(x) if x_t is None else (torch.sigmoid(x) - y) * x_t
+        if y_t is not None:
+            t = t - x * y_t
+        if weight is not None:
+            t = t * weight
+        return t.mean() if ctx.reduction == "mean" else t.sum() if ctx.reduction == "sum" else t
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):
