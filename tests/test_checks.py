@@ -23,6 +23,39 @@ def test_label_smoothing_accepts_numpy_numbers():
         LF.cross_entropy(x, y, label_smoothing=torch.tensor(0.1))
 
 
+@pytest.mark.parametrize("value", [0.0, -0.0, 0.5, 1.0, -1.0, 2.0, 1e-300, math.inf, -math.inf, math.nan])
+@pytest.mark.parametrize("low, low_open", [(None, False), (0.0, False), (0.0, True), (-1.0, False)])
+@pytest.mark.parametrize("high, high_open", [(None, False), (1.0, False), (1.0, True)])
+def test_number_plain_float_agrees_with_the_general_path(value, low, low_open, high, high_open):
+    # a plain float takes a short path; a NumPy float64 (a float subclass) takes the general one:
+    # both accept the same values and refuse the same ones
+    np = pytest.importorskip("numpy")
+    from losskit import _checks
+
+    def outcome(v):
+        try:
+            return ("ok", _checks.number(v, "x", low=low, high=high, low_open=low_open, high_open=high_open))
+        except ValueError as err:
+            return ("refused", str(err).replace("np.float64(", "").replace(")", ""))
+
+    plain, general = outcome(value), outcome(np.float64(value))
+    assert plain[0] == general[0]
+    if plain[0] == "ok":
+        assert type(plain[1]) is float and (plain[1] == general[1] or math.isnan(plain[1]))
+        assert math.copysign(1.0, plain[1]) == math.copysign(1.0, general[1])
+
+
+def test_ignored_plain_int_agrees_with_the_general_path():
+    np = pytest.importorskip("numpy")
+    from losskit import _checks
+
+    for v in (-100, 0, 7, -1):
+        assert _checks.ignored(v, fn="f") == _checks.ignored(np.int64(v), fn="f") == v
+    for bad in (True, 1.5, torch.tensor(3)):
+        with pytest.raises(TypeError, match="ignore_index must be"):
+            _checks.ignored(bad, fn="f")
+
+
 @pytest.mark.parametrize(
     ("shape", "dim"),
     [

@@ -294,9 +294,9 @@ def values_checkable(t: Tensor) -> bool:
     level = _CHECKS.value
     if level == "off" or _transforming():
         return False
-    if t.device.type == "meta" or isinstance(t, torch._subclasses.FakeTensor):
+    if t.is_meta or isinstance(t, torch._subclasses.FakeTensor):
         return False
-    return level == "full" or t.device.type == "cpu"
+    return level == "full" or t.is_cpu
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,6 +359,13 @@ def number(
     """A Python (or NumPy) real number in the interval given, returned as ``float`` (``int`` with
     ``integer``; ``finite``: not ±inf either). Tensors are refused (reading one is a host-device sync
     on every call), as are ``bool`` and NaN. Under tracing a symbolic float is passed through unchecked."""
+    if type(value) is float and not finite and not integer:  # the common case, checked without the ABC machinery
+        if (
+            value == value  # not NaN
+            and (low is None or (value > low if low_open else value >= low))
+            and (high is None or (value < high if high_open else value <= high))
+        ):
+            return value
     if _compiling() and not isinstance(value, Tensor):
         return value  # type: ignore[return-value]  # checked in eager; under torch.compile it may be symbolic
     where = f"{fn}: " if fn else ""
@@ -456,6 +463,8 @@ def ignored(value: object, *, fn: str, floats: bool = False) -> int | float | No
     for 0/1-or-soft targets)."""
     if value is None:
         return None
+    if type(value) is int:  # the common case, checked without the ABC machinery
+        return value
     ok = isinstance(value, numbers.Integral) or (floats and isinstance(value, numbers.Real))
     if isinstance(value, (bool, Tensor)) or not ok:
         kind = "a number" if floats else "an int (the padding label, torch's default -100)"
@@ -853,8 +862,10 @@ def warn_not_log_probs(log_probs: Tensor, dim: int = 1, *, fn: str = "nll_loss")
     # |logsumexp| > 0.01 read as the sum of exps outside [e^-0.01, e^0.01]: without logsumexp's shift by
     # the row max (two ops, not eight), and the same answer -- an exp that overflows gives an inf sum,
     # rows that all underflow a zero one, both far from 1, and a NaN row fails neither bound (as before)
-    sums = _sample_rows(log_probs, d, rows).exp().sum(-1).reshape(-1).tolist()
-    if any(s < _SUM_EXP_LOW or s > _SUM_EXP_HIGH for s in sums):
+    sums = _sample_rows(log_probs, d, rows).exp().sum(-1)
+    if sums.dim() != 1:
+        sums = sums.reshape(-1)
+    if any(s < _SUM_EXP_LOW or s > _SUM_EXP_HIGH for s in sums.tolist()):
         warnings.warn(
             f"{fn} expects log-probabilities (rows whose exp sums to 1), but input does not look like that; "
             "apply torch.log_softmax first, or use cross_entropy on raw logits",
@@ -1078,7 +1089,7 @@ def class_inputs(
     else:
         if t.dtype != torch.long:
             t = t.long()
-        if range_by_torch and t.device.type == "cpu" and values_checkable(t):
+        if range_by_torch and t.is_cpu and values_checkable(t):
             deferred, ii_present = True, False
         elif class_indices(t, num_classes, ignore_index=ii):
             ii_present = False  # no mask of counted positions: the range read saw no label equal to ignore_index
@@ -1538,7 +1549,7 @@ def mask_inputs(
                     "masks of the input's shape"
                 )
             index = True
-            deferred = range_by_torch and t.device.type == "cpu" and values_checkable(t)
+            deferred = range_by_torch and t.is_cpu and values_checkable(t)
             if not deferred:
                 class_indices(t, c, ignore_index=None if ii is None else int(ii))
             x3, t3 = x.reshape(n, c, -1), t.reshape(n, 1, -1)
