@@ -45,3 +45,18 @@ def test_bench_cpu_runs_and_writes_table(tmp_path, capsys):
     # every twin the bench knows is either measured or reported as skipped
     reported = names | {n for ns in data["skipped"].values() for n in ns}
     assert set(bench.SIZES) <= reported | {r["torch_twin"] for r in result["results"]}
+
+
+def test_bench_nll_overhead_runs_every_variant(capsys):
+    path = BENCH.with_name("bench_nll_overhead.py")
+    spec = importlib.util.spec_from_file_location("losskit_bench_nll_overhead", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    threads = torch.get_num_threads()
+    try:
+        medians = mod.main(["--size", "8x5", "--repeats", "2", "--threads", "1"])
+    finally:
+        torch.set_num_threads(threads)
+    assert set(medians) == {"torch", "torch + read", "losskit checks off", "losskit"}
+    assert all(v > 0 for v in medians.values())
+    assert "losskit checks off" in capsys.readouterr().out

@@ -1,0 +1,99 @@
+"""Where ``nll_loss``'s time above torch's goes, on a leaf tensor (CPU, forward + backward).
+
+``nll_loss`` on a leaf is the one torch twin whose step is dominated by a fixed per-call cost:
+torch's whole step is the zero-fill of the ``(N, C)`` gradient (about 0.4 ms at 4096 x 1000 on two
+cores), and the fill leaves the caches cold, so each op and each Python call after it costs two to
+three times its warm time. This splits losskit's extra time into its parts, timed round-robin (each
+repeat runs every variant once, so drift in the machine's speed cancels):
+
+* ``torch``: ``torch.nn.functional.nll_loss``.
+* ``torch + read``: losskit's sampled "not log-probabilities" read (``warn_not_log_probs``: a few
+  rows spread over the batch, ``exp``, ``sum``, one host read), then torch's function -- the cost of
+  the warning alone, with no other check.
+* ``losskit checks off``: ``losskit.functional.nll_loss`` under ``losskit.checks("off")`` (option
+  and shape checks, no value read).
+* ``losskit``: the default, what ``bench_cpu.py`` times.
+
+    python benchmarks/bench_nll_overhead.py                 # 4096 x 1000, 1500 repeats
+    python benchmarks/bench_nll_overhead.py --size 256x1000 --repeats 300
+
+Prints a table (median microseconds and the ratio to torch); writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import sys
+import time
+from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parents[1]
+if str(_ROOT / "src") not in sys.path:  # this checkout's losskit, not an installed one
+    sys.path.insert(0, str(_ROOT / "src"))
+
+import torch  # noqa: E402
+import torch.nn.functional as TF  # noqa: E402
+
+import losskit  # noqa: E402
+from losskit import _checks  # noqa: E402
+
+
+def _tune_malloc() -> None:
+    """Keep freed memory in glibc's allocator (as ``bench_cpu.py`` does): no page faults per call."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
+        libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
+def _variants():
+    def torch_plus_read(x, y):
+        _checks.warn_not_log_probs(x, fn="nll_loss")
+        return TF.nll_loss(x, y)
+
+    def checks_off(x, y):
+        with losskit.checks("off"):
+            return losskit.functional.nll_loss(x, y)
+
+    return {
+        "torch": TF.nll_loss,
+        "torch + read": torch_plus_read,
+        "losskit checks off": checks_off,
+        "losskit": losskit.functional.nll_loss,
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="4096x1000", help="N x C of the log-probabilities")
+    parser.add_argument("--repeats", type=int, default=1500)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    _tune_malloc()
+    n, c = (int(v) for v in args.size.lower().split("x"))
+    g = torch.Generator().manual_seed(0)
+    x = torch.log_softmax(torch.randn(n, c, generator=g), 1).requires_grad_()
+    y = torch.randint(0, c, (n,), generator=g)
+    variants = _variants()
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    for _ in range(max(1, args.repeats)):
+        for name, fn in variants.items():
+            x.grad = None
+            t0 = time.perf_counter()
+            fn(x, y).backward()
+            times[name].append(time.perf_counter() - t0)
+    medians = {k: sorted(v)[len(v) // 2] * 1e6 for k, v in times.items()}
+    base = medians["torch"]
+    print(f"nll_loss on a leaf {n}x{c}, {args.threads} threads, {args.repeats} round-robin repeats")
+    print(f"{'variant':22s} {'us':>9s} {'ratio':>7s}")
+    for name, us in medians.items():
+        print(f"{name:22s} {us:9.1f} {us / base:7.3f}")
+    return medians
+
+
+if __name__ == "__main__":
+    main()
