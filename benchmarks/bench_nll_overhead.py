@@ -23,30 +23,21 @@ Prints a table (median microseconds and the ratio to torch); writes nothing.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import sys
 import time
 from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT / "src") not in sys.path:  # this checkout's losskit, not an installed one
-    sys.path.insert(0, str(_ROOT / "src"))
+for _path in (_ROOT / "src", _ROOT / "benchmarks"):  # this checkout's losskit, and bench_cpu beside this file
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 import torch  # noqa: E402
 import torch.nn.functional as TF  # noqa: E402
 
 import losskit  # noqa: E402
+from bench_cpu import _tune_malloc  # noqa: E402
 from losskit import _checks  # noqa: E402
-
-
-def _tune_malloc() -> None:
-    """Keep freed memory in glibc's allocator (as ``bench_cpu.py`` does): no page faults per call."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
-        libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass
 
 
 def _variants():

@@ -327,6 +327,15 @@ def _interval(low, high, low_open, high_open) -> str:
     return f"{'(' if low_open else '['}{lo}, {hi}{')' if high_open else ']'}"
 
 
+def _within(v: float, low: float | None, high: float | None, low_open: bool, high_open: bool) -> bool:
+    """``v`` lies in the interval (NaN never does)."""
+    return (
+        v == v
+        and (low is None or (v > low if low_open else v >= low))
+        and (high is None or (v < high if high_open else v <= high))
+    )
+
+
 class _NumberOptions(TypedDict, total=False):
     """The keywords of :func:`number` other than ``integer`` (its overloads differ only there)."""
 
@@ -359,13 +368,8 @@ def number(
     """A Python (or NumPy) real number in the interval given, returned as ``float`` (``int`` with
     ``integer``; ``finite``: not ±inf either). Tensors are refused (reading one is a host-device sync
     on every call), as are ``bool`` and NaN. Under tracing a symbolic float is passed through unchecked."""
-    if type(value) is float and not finite and not integer:  # the common case, checked without the ABC machinery
-        if (
-            value == value  # not NaN
-            and (low is None or (value > low if low_open else value >= low))
-            and (high is None or (value < high if high_open else value <= high))
-        ):
-            return value
+    if type(value) is float and not finite and not integer and _within(value, low, high, low_open, high_open):
+        return value  # the common case, checked without the ABC machinery
     if _compiling() and not isinstance(value, Tensor):
         return value  # type: ignore[return-value]  # checked in eager; under torch.compile it may be symbolic
     where = f"{fn}: " if fn else ""
@@ -385,12 +389,7 @@ def number(
         v = float(value)
     if finite and not math.isfinite(v):
         raise ValueError(f"{where}{name} must be finite, got {value!r}" + (f"; {hint}" if hint else ""))
-    ok = not math.isnan(v)
-    if ok and low is not None:
-        ok = v > low if low_open else v >= low
-    if ok and high is not None:
-        ok = v < high if high_open else v <= high
-    if not ok:
+    if not _within(v, low, high, low_open, high_open):
         raise ValueError(
             f"{where}{name} must be in {_interval(low, high, low_open, high_open)}, got {value!r}"
             + (f"; {hint}" if hint else "")
