@@ -7,12 +7,14 @@ three times its warm time. This splits losskit's extra time into its parts, time
 repeat runs every variant once, so drift in the machine's speed cancels):
 
 * ``torch``: ``torch.nn.functional.nll_loss``.
-* ``torch + read``: losskit's sampled "not log-probabilities" read (``warn_not_log_probs``: a few
-  rows spread over the batch, ``exp``, ``sum``, one host read), then torch's function -- the cost of
-  the warning alone, with no other check.
-* ``losskit checks off``: ``losskit.functional.nll_loss`` under ``losskit.checks("off")`` (option
-  and shape checks, no value read).
-* ``losskit``: the default, what ``bench_cpu.py`` times.
+* ``torch + one read``: losskit's sampled "not log-probabilities" read (``read_log_probs``: a few
+  rows spread over the batch, ``exp``, ``sum``, one host read) on every call, then torch's function --
+  the cost of one read, with no other check.
+* ``losskit, read every call``: ``losskit.functional.nll_loss`` with the read due on every call
+  (as under ``checks("full")``, without its other reads).
+* ``losskit checks off``: ``losskit.functional.nll_loss`` under ``losskit.checks("off")``.
+* ``losskit``: the default, what ``bench_cpu.py`` times: under ``checks("auto")`` the read is spaced
+  10 ms apart for inputs of one kind (``log_probs_read_due``), about one call in 25 here.
 
     python benchmarks/bench_nll_overhead.py                 # 4096 x 1000, 1500 repeats
     python benchmarks/bench_nll_overhead.py --size 256x1000 --repeats 300
@@ -42,8 +44,18 @@ from losskit import _checks  # noqa: E402
 
 def _variants():
     def torch_plus_read(x, y):
-        _checks.warn_not_log_probs(x, fn="nll_loss")
+        _checks.read_log_probs(x, 1, fn="nll_loss")
         return TF.nll_loss(x, y)
+
+    def read_every_call(x, y):
+        # no recent read, so this call's is due; the default variant's record of its reads is put back
+        saved = dict(_checks._LAST_READ)
+        _checks._LAST_READ.clear()
+        try:
+            return losskit.functional.nll_loss(x, y)
+        finally:
+            _checks._LAST_READ.clear()
+            _checks._LAST_READ.update(saved)
 
     def checks_off(x, y):
         with losskit.checks("off"):
@@ -51,7 +63,8 @@ def _variants():
 
     return {
         "torch": TF.nll_loss,
-        "torch + read": torch_plus_read,
+        "torch + one read": torch_plus_read,
+        "losskit, read every call": read_every_call,
         "losskit checks off": checks_off,
         "losskit": losskit.functional.nll_loss,
     }
@@ -80,9 +93,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     medians = {k: sorted(v)[len(v) // 2] * 1e6 for k, v in times.items()}
     base = medians["torch"]
     print(f"nll_loss on a leaf {n}x{c}, {args.threads} threads, {args.repeats} round-robin repeats")
-    print(f"{'variant':22s} {'us':>9s} {'ratio':>7s}")
+    print(f"{'variant':26s} {'us':>9s} {'ratio':>7s}")
     for name, us in medians.items():
-        print(f"{name:22s} {us:9.1f} {us / base:7.3f}")
+        print(f"{name:26s} {us:9.1f} {us / base:7.3f}")
     return medians
 
 

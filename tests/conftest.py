@@ -28,3 +28,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "cuda" in item.keywords and not torch.cuda.is_available():
             item.add_marker(skip_cuda)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_log_probs_reads():
+    # each test starts with no recent "not log-probabilities" read (they are spaced 10 ms apart per
+    # kind of input under checks("auto")), so a test's first call is read whatever ran before it
+    from losskit import _checks
+
+    _checks._LAST_READ.clear()
+    yield

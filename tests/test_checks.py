@@ -1,5 +1,6 @@
 """The shared input checks (losskit._checks) as every loss sees them."""
 
+import itertools
 import math
 
 import pytest
@@ -172,3 +173,97 @@ def test_range_read_from_the_bits_agrees_with_the_floats(dtype, high):
         elif not bool(f.isnan().any()):
             with pytest.raises(ValueError, match="t has"):
                 _checks.values_in(t, "t", low=0.0, high=high)
+
+
+class _Clock:
+    """A stand-in for time.monotonic_ns in losskit._checks, advanced by hand."""
+
+    def __init__(self):
+        self.ns = 10**12
+
+    def monotonic_ns(self):
+        return self.ns
+
+
+def test_log_probs_reads_are_spaced_per_kind_of_input(monkeypatch):
+    import losskit
+    from losskit import _checks
+
+    clock = _Clock()
+    monkeypatch.setattr(_checks, "time", clock)
+    lp = torch.log_softmax(torch.randn(8, 5), 1)
+    due = lambda t, fn="nll_loss": _checks.log_probs_read_due(t, 1, fn)
+    assert due(lp)  # the first call of a kind
+    assert not due(lp) and not due(torch.log_softmax(torch.randn(3, 5), 1))  # same kind (batch size aside)
+    # another loss, number of classes, dtype, grad requirement or producing op: a kind of its own
+    assert due(lp, fn="other")
+    assert due(torch.randn(8, 6))
+    assert due(lp.double())
+    assert due(lp.clone().requires_grad_())
+    assert due(torch.randn(8, 5, requires_grad=True) * 1.0)
+    clock.ns += _checks._READ_INTERVAL_NS - 1
+    assert not due(lp)
+    clock.ns += 1
+    assert due(lp) and not due(lp)
+    with losskit.checks("full"):
+        assert due(lp) and due(lp)  # every call
+
+
+@pytest.mark.parametrize("plain", [True, False])  # the short path of nll_loss, and the general one
+def test_a_training_loop_is_warned_within_one_read_interval(monkeypatch, plain):
+    # a loop of 0.4 ms steps is read about one step in 25 (one read per 10 ms); a model that starts
+    # giving logits mid-run (made by the same op, so the same kind of input) is flagged at the next read
+    import warnings
+
+    from losskit import _checks
+
+    clock = _Clock()
+    monkeypatch.setattr(_checks, "time", clock)
+    reads = []
+    real_read = _checks.read_log_probs
+    monkeypatch.setattr(_checks, "read_log_probs", lambda *a, **k: (reads.append(step), real_read(*a, **k)))
+    w = torch.randn(5, 7, requires_grad=True)
+    feats = torch.randn(50, 7)
+    y = torch.randint(0, 5, (50,) if plain else (25, 2))
+    flagged = []
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for step in range(500):
+            z = feats @ w.T
+            out = z - (torch.logsumexp(z, 1, keepdim=True) if step < 300 else torch.zeros(()))  # logits from 300
+            if not plain:  # (N, C, d): the general path
+                out = out.reshape(25, 2, 5).movedim(-1, 1)
+            before = len(seen)
+            LF.nll_loss(out, y)
+            if any("expects log-probabilities" in str(m.message) for m in seen[before:]):
+                flagged.append(step)
+            clock.ns += 400_000
+    assert 19 <= len(reads) <= 21 and reads[0] == 0
+    assert all(b - a == 25 for a, b in itertools.pairwise(reads))
+    assert flagged == [s for s in reads if s >= 300] and 300 <= flagged[0] < 325
+
+
+def test_warnings_name_the_callers_line():
+    # the "not log-probabilities" and "sigmoid applied twice" warnings point at the user's call,
+    # through the function and through the module (Python's default filter shows each once per line)
+    import warnings
+
+    import losskit
+    from losskit import _checks
+
+    z = torch.randn(6, 4, requires_grad=True)
+    y = torch.randint(0, 4, (6,))
+    calls = [
+        lambda: LF.nll_loss(torch.randn(6, 4), y),
+        lambda: losskit.NLLLoss()(torch.randn(6, 5), torch.randint(0, 5, (6,))),
+        lambda: LF.nll_loss(torch.randn(6, 4, 2), torch.zeros(6, 2, dtype=torch.long)),
+        lambda: LF.binary_cross_entropy_with_logits(torch.sigmoid(z), torch.ones(6, 4)),
+        lambda: losskit.BCEWithLogitsLoss()(torch.sigmoid(z), torch.ones(6, 4)),
+    ]
+    for call in calls:
+        _checks._LAST_READ.clear()  # (reads are spaced per kind of input; each call here is read)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            call()
+        assert len(seen) == 1, [str(w.message) for w in seen]
+        assert seen[0].filename == __file__, (seen[0].filename, str(seen[0].message))

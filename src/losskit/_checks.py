@@ -39,7 +39,10 @@ import functools
 import math
 import numbers
 import os
+import sys
 import threading
+import time
+import types
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -77,7 +80,12 @@ __all__ = [
     "sample_weights",
     "class_mask",
     "warn_activated",
+    "warn_user",
     "warn_not_log_probs",
+    "read_log_probs",
+    "log_probs_read_due",
+    "plain_class_indices",
+    "range_checked",
     "compute_dtype",
     "upcast",
     "autocast_dtype",
@@ -166,6 +174,14 @@ _CHECKS = Switch("checks level", ("off", "auto", "full"), "LOSSKIT_CHECKS", "aut
 
 def checks(level: str) -> _Scope:
     """Set how much losskit validates: ``"off"``, ``"auto"`` (default) or ``"full"``.
+
+    * ``"off"``: types, shapes and options only; no value is read.
+    * ``"auto"``: also the values that decide whether the result is right, on CPU tensors (class
+      indices in range, targets in [0, 1], weights >= 0), and the warnings that read a sample
+      ("applied twice?" on logits; "not log-probabilities", whose read runs on the first call with
+      each kind of input and then at most once every 10 ms).
+    * ``"full"``: also NaN and Inf in the inputs, on every device (a host read each), and every
+      sampled warning read on every call.
 
     As a context manager the level holds in the current thread until the block exits; as a plain
     call it holds in the current thread from then on (like ``torch.set_grad_enabled``). Other threads
@@ -285,6 +301,20 @@ def _transforming() -> bool:
 def tracing() -> bool:
     """True under ``torch.compile`` tracing or a ``torch.func`` transform: no host reads allowed."""
     return _compiling() or _transforming()
+
+
+# frames of losskit and of torch (a module's __call__), skipped when a warning names its caller
+_OWN_FRAMES = (os.path.dirname(os.path.abspath(__file__)) + os.sep, os.path.dirname(torch.__file__) + os.sep)
+
+
+def warn_user(message: str, category: type[Warning] = UserWarning) -> None:
+    """``warnings.warn(message, category)`` attributed to the caller's line: the first frame outside
+    losskit and torch, whether the loss was called as a function or as a module (so the default
+    filter shows it once per line of the user's code, and the location points at that line)."""
+    level, frame = 2, cast("types.FrameType | None", sys._getframe(1))
+    while frame is not None and frame.f_code.co_filename.startswith(_OWN_FRAMES):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 def values_checkable(t: Tensor) -> bool:
@@ -768,7 +798,9 @@ def _sample_rows(x: Tensor, dim: int, rows: int = 32) -> Tensor:
     ``(N, C)`` input; about ``rows ** (1/k)`` positions along each of ``k`` dims), so the sample is a
     view of ``x`` whatever its layout: nothing is copied (half inputs aside, whose few rows are cast
     to float32), and building it costs one indexing call and no host read."""
-    d = x.detach()
+    # a plain tensor's .data: the same values without a graph, and no dispatched detach op (a few
+    # microseconds on a cold cache, which is where a loss on a large input reads its sample)
+    d = x.data if type(x) is Tensor else x.detach()
     picked = d[_sample_grid(tuple(d.shape), dim, rows)]
     if dim != d.dim() - 1:
         picked = picked.movedim(dim, -1)
@@ -827,11 +859,9 @@ def warn_activated(
         if hit and target.is_floating_point():
             hit = bool(((target == 0) | (target == 1)).all())
     if hit:
-        warnings.warn(
+        warn_user(
             f"{fn} received {'sigmoid' if link == 'sigmoid' else 'softmax'} outputs: was the {link} applied twice? "
-            f"{fn} applies the {link} itself, so pass raw model outputs (logits)." + (f" {fix}" if fix else ""),
-            UserWarning,
-            stacklevel=4,
+            f"{fn} applies the {link} itself, so pass raw model outputs (logits)." + (f" {fix}" if fix else "")
         )
 
 
@@ -844,33 +874,107 @@ _SUM_EXP_LOW, _SUM_EXP_HIGH = math.exp(-1e-2), math.exp(1e-2)
 _LOG_PROBS_SAMPLE_VALUES = 4096
 
 
-def warn_not_log_probs(log_probs: Tensor, dim: int = 1, *, fn: str = "nll_loss") -> None:
+def warn_not_log_probs(log_probs: Tensor, dim: int = 1, *, fn: str = "nll_loss", plain: bool = False) -> None:
     """Warn when ``log_probs`` do not hold log-probabilities along ``dim``: a row whose exp sums to
     more than 1% away from 1 (``|logsumexp| > 0.01``).
 
     Reads up to 32 distributions spread over the batch, and no more than about 4096 values (at
     least one whole distribution): a model that outputs logits or probabilities does so everywhere,
     and the read stays a few small ops. Silent when the autograd graph shows a ``log_softmax``.
+
+    How often: under ``checks("full")`` on every call; under ``checks("auto")`` at most once every
+    10 ms for inputs of one kind (the loss, the number of classes, the dtype, whether they require
+    grad and the op that produced them), and always on the first call of a kind -- so every call made
+    by hand is read, and in a training loop the read costs well under 1% of the step (see
+    :func:`log_probs_read_due`). ``plain``: the caller has found, by :func:`plain_class_indices`,
+    that ``log_probs`` is a non-empty floating tensor whose values may be read.
     """
-    if log_probs.dim() == 0 or log_probs.numel() == 0 or not log_probs.is_floating_point():
+    if plain:
+        if _CHECKS.value == "off":
+            return
+    elif log_probs.dim() == 0 or log_probs.numel() == 0 or not log_probs.is_floating_point():
         return
-    if not values_checkable(log_probs) or _produced_by(log_probs, _LOG_SOFTMAX):
+    elif not values_checkable(log_probs):
+        return
+    if _produced_by(log_probs, _LOG_SOFTMAX):
         return
     d = dim if log_probs.dim() > 1 else 0
-    rows = max(1, min(32, _LOG_PROBS_SAMPLE_VALUES // max(1, log_probs.shape[d])))
+    if log_probs_read_due(log_probs, d, fn):
+        read_log_probs(log_probs, d, fn=fn)
+
+
+# log_probs_read_due: the last read per kind of input (monotonic ns), and the least time between reads
+_LAST_READ: dict[tuple, int] = {}
+_READ_INTERVAL_NS = 10_000_000
+
+
+def log_probs_read_due(log_probs: Tensor, dim: int, fn: str) -> bool:
+    """Whether :func:`warn_not_log_probs` reads ``log_probs`` now: always under ``checks("full")``;
+    under ``checks("auto")`` when no input of the same kind was read in the last 10 ms.
+
+    The read costs a few ops (10-40 microseconds on a CPU with a cold cache), which is 10% of a small
+    loss's step; a model that outputs logits or probabilities does so on every step, so one read
+    per 10 ms finds it as surely, at a bounded cost: at most about 0.4% of any loop's time. A new
+    kind of input (another loss, number of classes, dtype, producing op) is read on its first call.
+    """
+    if _CHECKS.value == "full":
+        return True
+    node = log_probs.grad_fn
+    key = (fn, log_probs.shape[dim], log_probs.dtype, log_probs.requires_grad, None if node is None else type(node))
+    now = time.monotonic_ns()
+    last = _LAST_READ.get(key)
+    if last is not None and now - last < _READ_INTERVAL_NS:
+        return False
+    if len(_LAST_READ) >= 4096:  # (bounded: kinds are few in a program, but classes or dtypes may vary)
+        _LAST_READ.clear()
+    _LAST_READ[key] = now
+    return True
+
+
+def read_log_probs(log_probs: Tensor, dim: int, *, fn: str) -> None:
+    """The read of :func:`warn_not_log_probs`, for a caller that has checked that ``log_probs`` is a
+    non-empty floating tensor whose values may be read."""
+    rows = max(1, min(32, _LOG_PROBS_SAMPLE_VALUES // max(1, log_probs.shape[dim])))
     # |logsumexp| > 0.01 read as the sum of exps outside [e^-0.01, e^0.01]: without logsumexp's shift by
     # the row max (two ops, not eight), and the same answer -- an exp that overflows gives an inf sum,
     # rows that all underflow a zero one, both far from 1, and a NaN row fails neither bound (as before)
-    sums = _sample_rows(log_probs, d, rows).exp().sum(-1)
+    sums = _sample_rows(log_probs, dim, rows).exp().sum(-1)
     if sums.dim() != 1:
         sums = sums.reshape(-1)
     if any(s < _SUM_EXP_LOW or s > _SUM_EXP_HIGH for s in sums.tolist()):
-        warnings.warn(
+        warn_user(
             f"{fn} expects log-probabilities (rows whose exp sums to 1), but input does not look like that; "
-            "apply torch.log_softmax first, or use cross_entropy on raw logits",
-            UserWarning,
-            stacklevel=4,
+            "apply torch.log_softmax first, or use cross_entropy on raw logits"
         )
+
+
+_PLAIN_FLOATS = (torch.float32, torch.float64)
+
+
+def plain_class_indices(x: object, target: object) -> bool:
+    """True for the commonest call of a loss over classes: ``x`` a non-empty ``(N, C)`` float32 or
+    float64 CPU tensor, ``target`` ``(N,)`` int64 class indices on CPU, plain tensors (no subclass),
+    under ``checks("auto")`` or ``checks("off")``, outside ``torch.compile`` and ``torch.func``.
+
+    For that call :func:`class_inputs` checks only what torch's own kernel checks again (an index out
+    of range: see :func:`range_checked`), and under ``"auto"`` the values of ``x`` may be read; a
+    loss may then skip the general checks. Its tests compare the short path with the general one."""
+    return (
+        type(x) is Tensor
+        and type(target) is Tensor
+        and x.dim() == 2
+        and target.dim() == 1
+        and target.dtype == torch.long
+        and x.dtype in _PLAIN_FLOATS
+        and x.shape[0] == target.shape[0]
+        and x.shape[0] > 0
+        and x.shape[1] > 0
+        and x.is_cpu
+        and target.is_cpu
+        and _CHECKS.value != "full"
+        and not _compiling()
+        and not _transforming()
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -991,12 +1095,20 @@ def torch_range_checked(
     the check costs nothing when the indices are in range."""
     if not c.range_deferred:
         return call(*args, **kwargs)
+    ii = None if c.ignore_index is None else int(c.ignore_index)
+    return range_checked(c.target, c.num_classes, ii, call, *args, **kwargs)
+
+
+def range_checked(
+    target: Tensor, num_classes: int, ignore_index: int | None, call: Callable[..., Tensor], /, *args, **kwargs
+) -> Tensor:
+    """``call(*args, **kwargs)``, a torch op that refuses an index of ``target`` out of
+    ``[0, num_classes)`` (``ignore_index`` aside) itself; its error becomes losskit's message."""
     try:
         return call(*args, **kwargs)
     except (IndexError, RuntimeError) as err:
         torch_error = err
-    ii = None if c.ignore_index is None else int(c.ignore_index)
-    class_indices(c.target, c.num_classes, ignore_index=ii)  # raises when an index is out of range
+    class_indices(target, num_classes, ignore_index=ignore_index)  # raises when an index is out of range
     raise torch_error
 
 

@@ -1,5 +1,6 @@
 """cross_entropy and nll_loss against torch.nn.functional: every option, shape, dtype and error."""
 
+import math
 import warnings
 
 import pytest
@@ -781,3 +782,102 @@ def test_a_torch_error_other_than_the_range_passes_through_unchanged():
         assert not _checks.class_inputs("nll_loss", X, Y, link=None, range_by_torch=True).range_deferred
         with pytest.raises(IndexError, match="out of bounds"):
             LF.nll_loss(X, torch.tensor([0, 1, 3, 1]))
+
+
+def _nll_outcome(call):
+    """(value, gradient, warnings, error) of ``call()`` on a fresh leaf, for comparing two paths."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        try:
+            out, x = call()
+        except Exception as err:  # (the error itself is compared)
+            return None, None, [str(w.message) for w in seen], (type(err), str(err))
+        grad = torch.autograd.grad(out, x)[0] if x.requires_grad and out.requires_grad else None
+    return out.detach(), grad, [str(w.message) for w in seen], None
+
+
+_PLAIN_NLL_CASES = {
+    "log-probabilities": lambda g: torch.log_softmax(torch.randn(6, 4, generator=g, dtype=torch.float64), 1),
+    "logits": lambda g: torch.randn(6, 4, generator=g, dtype=torch.float64) * 3,
+    "probabilities": lambda g: torch.softmax(torch.randn(6, 4, generator=g, dtype=torch.float64), 1),
+    "nan": lambda g: torch.log_softmax(torch.randn(6, 4, generator=g, dtype=torch.float64), 1).index_fill(
+        1, torch.tensor([2]), math.nan
+    ),
+    "float32": lambda g: torch.log_softmax(torch.randn(6, 4, generator=g), 1),
+    "one class": lambda g: torch.zeros(6, 1, dtype=torch.float64),
+    "one row": lambda g: torch.log_softmax(torch.randn(1, 4, generator=g, dtype=torch.float64), 1),
+}
+_PLAIN_NLL_TARGETS = {
+    "in range": lambda n, c: torch.arange(n) % c,
+    "some ignored": lambda n, c: torch.where(torch.arange(n) % 2 == 0, -100, torch.arange(n) % c),
+    "all ignored": lambda n, c: torch.full((n,), -100),
+    "index = C": lambda n, c: torch.full((n,), c),
+    "negative": lambda n, c: torch.full((n,), -1),
+    "ignore_index 0 present": lambda n, c: torch.zeros(n, dtype=torch.long),
+}
+
+
+@pytest.mark.parametrize("case", list(_PLAIN_NLL_CASES))
+@pytest.mark.parametrize("tcase", list(_PLAIN_NLL_TARGETS))
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("ignore_index", [-100, 0])
+@pytest.mark.parametrize("level", ["auto", "off"])
+@pytest.mark.parametrize("leaf", [True, False])
+def test_nll_loss_plain_call_agrees_with_the_general_path(
+    monkeypatch, case, tcase, reduction, ignore_index, level, leaf
+):
+    # nll_loss's commonest call ((N, C) float, (N,) int64, no weight, CPU) skips class_inputs; with the
+    # short path turned off, the general one must give the same value, gradient, warnings and errors
+    from losskit import _checks
+
+    def call():
+        base = _PLAIN_NLL_CASES[case](torch.Generator().manual_seed(0)).requires_grad_()
+        x = base if leaf else base * 1.0  # a leaf, or the output of an op (neither shows a log_softmax)
+        y = _PLAIN_NLL_TARGETS[tcase](*x.shape)
+        with losskit.checks(level):
+            return LF.nll_loss(x, y, ignore_index=ignore_index, reduction=reduction), base
+
+    assert _checks.plain_class_indices(torch.zeros(2, 3), torch.zeros(2, dtype=torch.long))
+    short = _nll_outcome(call)
+    _checks._LAST_READ.clear()
+    monkeypatch.setattr(_checks, "plain_class_indices", lambda x, t: False)
+    general = _nll_outcome(call)
+    assert short[3] == general[3]
+    assert short[2] == general[2]
+    if level == "auto" and case in ("logits", "probabilities") and short[3] is None:
+        assert any("expects log-probabilities" in m for m in short[2])  # (the warnings compared are there)
+    for a, b in zip(short[:2], general[:2], strict=True):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert torch.equal(a.isnan(), b.isnan()) and torch.equal(a.nan_to_num(), b.nan_to_num())
+    if short[3] is None:  # and both are torch's numbers
+        x = _PLAIN_NLL_CASES[case](torch.Generator().manual_seed(0))
+        y = _PLAIN_NLL_TARGETS[tcase](*x.shape)
+        ref = F.nll_loss(x, y, ignore_index=ignore_index, reduction=reduction)
+        assert torch.equal(short[0].isnan(), ref.isnan()) and torch.equal(short[0].nan_to_num(), ref.nan_to_num())
+
+
+@pytest.mark.parametrize(
+    "x, y, plain",
+    [
+        (torch.zeros(2, 3), torch.zeros(2, dtype=torch.long), True),
+        (torch.zeros(2, 3, dtype=torch.float64), torch.zeros(2, dtype=torch.long), True),
+        (torch.zeros(2, 3, dtype=torch.bfloat16), torch.zeros(2, dtype=torch.long), False),  # half: upcast rules
+        (torch.zeros(2, 3), torch.zeros(2, dtype=torch.int32), False),  # indices to convert
+        (torch.zeros(2, 3, 4), torch.zeros(2, 4, dtype=torch.long), False),  # (N, C, d1)
+        (torch.zeros(3), torch.zeros((), dtype=torch.long), False),  # (C,)
+        (torch.zeros(0, 3), torch.zeros(0, dtype=torch.long), False),  # empty batch
+        (torch.zeros(2, 3), torch.zeros(3, dtype=torch.long), False),  # batch sizes differ
+        (torch.nn.Parameter(torch.zeros(2, 3)), torch.zeros(2, dtype=torch.long), False),  # a subclass
+        (torch.zeros(2, 3, device="meta"), torch.zeros(2, dtype=torch.long, device="meta"), False),
+        ([[0.0, 1.0]], torch.zeros(1, dtype=torch.long), False),
+    ],
+)
+def test_plain_class_indices_is_only_the_commonest_call(x, y, plain):
+    from losskit import _checks
+
+    assert _checks.plain_class_indices(x, y) is plain
+    if plain:
+        with losskit.checks("full"):  # full reads more than the short path does
+            assert not _checks.plain_class_indices(x, y)
+        assert not torch.func.vmap(lambda r: torch.tensor(_checks.plain_class_indices(r[None], y[:1])))(x).any()

@@ -302,6 +302,9 @@ def nll_loss(
     predict with ``log_probs.argmax(1)``. A warning is raised when ``log_probs`` do not look like
     log-probabilities (up to 32 distributions spread over the batch and about 4096 values, on tensors
     whose values may be read: see :func:`losskit.checks`; silent when the graph shows a ``log_softmax``).
+    Under the default ``checks("auto")`` the read runs on the first call with each kind of input and
+    then at most once every 10 ms (a loop's logits are flagged within 10 ms; a call made by hand is
+    always read); under ``checks("full")`` on every call.
 
     Args:
         log_probs: shape (C,), (N, C) or (N, C, d1, ..., dk).
@@ -327,6 +330,29 @@ def nll_loss(
     References:
         PyTorch, ``torch.nn.NLLLoss``.
     """
+    if (
+        weight is None
+        and sample_weight is None
+        and size_average is None
+        and reduce is None
+        and type(ignore_index) is int
+        and type(reduction) is str
+        and (reduction == "mean" or reduction == "sum")
+        and type(all_ignored) is str
+        and all_ignored == "nan"
+        and _checks.plain_class_indices(log_probs, target)
+    ):  # the commonest call, whose checks are the read of the values and torch's range check
+        _checks.warn_not_log_probs(log_probs, fn="nll_loss", plain=True)
+        return _checks.range_checked(
+            target,
+            log_probs.shape[1],
+            ignore_index,
+            F.nll_loss,
+            log_probs,
+            target,
+            ignore_index=ignore_index,
+            reduction=reduction,
+        )
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     all_ignored = check_all_ignored(all_ignored)
     fused = sample_weight is None and reduction != "none" and all_ignored == "nan"  # exactly torch's call
