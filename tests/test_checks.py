@@ -209,6 +209,39 @@ def test_log_probs_reads_are_spaced_per_kind_of_input(monkeypatch):
         assert due(lp) and due(lp)  # every call
 
 
+def test_log_probs_reads_are_spaced_per_call_site(monkeypatch):
+    # two losses of one kind in one step (a good head, then a head that gives logits, microseconds
+    # apart): each line is read on its first call and then every 10 ms, so the second is never starved
+    import warnings
+
+    from losskit import _checks
+
+    clock = _Clock()
+    monkeypatch.setattr(_checks, "time", clock)
+    w = torch.randn(5, 7, requires_grad=True)
+    feats, y = torch.randn(50, 7), torch.randint(0, 5, (50,))
+    flagged = []
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for step in range(100):
+            z = feats @ w.T
+            LF.nll_loss(z - torch.logsumexp(z, 1, keepdim=True), y)  # log-probabilities
+            clock.ns += 5_000
+            before = len(seen)
+            LF.nll_loss(z - torch.zeros(()), y)  # logits, made by the same op: inputs of the same kind
+            if any("expects log-probabilities" in str(m.message) for m in seen[before:]):
+                flagged.append(step)
+            clock.ns += 400_000
+    assert flagged == list(range(0, 100, 25))
+    for m in seen:
+        assert m.filename == __file__
+    # one line, called twice with inputs of one kind within 10 ms: the reads are shared
+    due = lambda t: _checks.log_probs_read_due(t, 1, "nll_loss")
+    lp = torch.log_softmax(torch.randn(8, 5), 1)
+    assert due(lp) and not due(lp)
+    assert _checks.log_probs_read_due(lp, 1, "nll_loss")  # another line: read on its first call
+
+
 @pytest.mark.parametrize("plain", [True, False])  # the short path of nll_loss, and the general one
 def test_a_training_loop_is_warned_within_one_read_interval(monkeypatch, plain):
     # a loop of 0.4 ms steps is read about one step in 25 (one read per 10 ms); a model that starts
@@ -244,8 +277,9 @@ def test_a_training_loop_is_warned_within_one_read_interval(monkeypatch, plain):
 
 
 def test_warnings_name_the_callers_line():
-    # the "not log-probabilities" and "sigmoid applied twice" warnings point at the user's call,
-    # through the function and through the module (Python's default filter shows each once per line)
+    # losskit's warnings ("not log-probabilities", "sigmoid applied twice", torch's broadcast text,
+    # kl_div's mean, the size_average/reduce deprecation) point at the user's call, through the
+    # function and through the module (Python's default filter shows each once per line)
     import warnings
 
     import losskit
@@ -255,6 +289,12 @@ def test_warnings_name_the_callers_line():
     y = torch.randint(0, 4, (6,))
     calls = [
         lambda: LF.nll_loss(torch.randn(6, 4), y),
+        lambda: LF.mse_loss(torch.randn(6, 4), torch.randn(4)),
+        lambda: losskit.MSELoss()(torch.randn(6, 4), torch.randn(4)),
+        lambda: LF.kl_div(torch.randn(6, 4).log_softmax(1), torch.randn(6, 4).softmax(1)),
+        lambda: losskit.KLDivLoss()(torch.randn(6, 4).log_softmax(1), torch.randn(6, 4).softmax(1)),
+        lambda: LF.l1_loss(torch.randn(6, 4), torch.randn(6, 4), None, False),
+        lambda: losskit.CrossEntropyLoss(size_average=False)(torch.randn(6, 4), y),
         lambda: losskit.NLLLoss()(torch.randn(6, 5), torch.randint(0, 5, (6,))),
         lambda: LF.nll_loss(torch.randn(6, 4, 2), torch.zeros(6, 2, dtype=torch.long)),
         lambda: LF.binary_cross_entropy_with_logits(torch.sigmoid(z), torch.ones(6, 4)),

@@ -81,6 +81,7 @@ __all__ = [
     "class_mask",
     "warn_activated",
     "warn_user",
+    "caller_site",
     "warn_not_log_probs",
     "read_log_probs",
     "log_probs_read_due",
@@ -315,6 +316,15 @@ def warn_user(message: str, category: type[Warning] = UserWarning) -> None:
     while frame is not None and frame.f_code.co_filename.startswith(_OWN_FRAMES):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
+
+
+def caller_site() -> tuple[object, int]:
+    """The code object and line of the first frame outside losskit and torch (the line of the
+    user's code that called the loss, as :func:`warn_user` finds it); ``(None, 0)`` if none."""
+    frame = cast("types.FrameType | None", sys._getframe(1))
+    while frame is not None and frame.f_code.co_filename.startswith(_OWN_FRAMES):
+        frame = frame.f_back
+    return (None, 0) if frame is None else (frame.f_code, frame.f_lineno)
 
 
 def values_checkable(t: Tensor) -> bool:
@@ -883,10 +893,10 @@ def warn_not_log_probs(log_probs: Tensor, dim: int = 1, *, fn: str = "nll_loss",
     and the read stays a few small ops. Silent when the autograd graph shows a ``log_softmax``.
 
     How often: under ``checks("full")`` on every call; under ``checks("auto")`` at most once every
-    10 ms for inputs of one kind (the loss, the number of classes, the dtype, whether they require
-    grad and the op that produced them), and always on the first call of a kind -- so every call made
-    by hand is read, and in a training loop the read costs well under 1% of the step (see
-    :func:`log_probs_read_due`). ``plain``: the caller has found, by :func:`plain_class_indices`,
+    10 ms for each line of the caller's code and kind of input (the loss, the number of classes, the
+    dtype, whether they require grad and the op that produced them), and always on the first such
+    call -- so a loop's every call site is read within 10 ms, and the read costs well under 1% of the
+    step (see :func:`log_probs_read_due`). ``plain``: the caller has found, by :func:`plain_class_indices`,
     that ``log_probs`` is a non-empty floating tensor whose values may be read.
     """
     if plain:
@@ -903,29 +913,34 @@ def warn_not_log_probs(log_probs: Tensor, dim: int = 1, *, fn: str = "nll_loss",
         read_log_probs(log_probs, d, fn=fn)
 
 
-# log_probs_read_due: the last read per kind of input (monotonic ns), and the least time between reads
+# log_probs_read_due: the last read per kind of input and call site (monotonic ns), and the least
+# time between reads
 _LAST_READ: dict[tuple, int] = {}
 _READ_INTERVAL_NS = 10_000_000
 
 
 def log_probs_read_due(log_probs: Tensor, dim: int, fn: str) -> bool:
     """Whether :func:`warn_not_log_probs` reads ``log_probs`` now: always under ``checks("full")``;
-    under ``checks("auto")`` when no input of the same kind was read in the last 10 ms.
+    under ``checks("auto")`` when no input of the same kind, from the same line of the caller's
+    code (:func:`caller_site`), was read in the last 10 ms.
 
     The read costs a few ops (10-40 microseconds on a CPU with a cold cache), which is 10% of a small
     loss's step; a model that outputs logits or probabilities does so on every step, so one read
-    per 10 ms finds it as surely, at a bounded cost: at most about 0.4% of any loop's time. A new
-    kind of input (another loss, number of classes, dtype, producing op) is read on its first call.
+    per 10 ms finds it as surely, at a bounded cost: at most about 0.4% of any loop's time per call
+    site. A new kind of input (another loss, number of classes, dtype, producing op) or a new call
+    site is read on its first call; two calls on one line with inputs of one kind (a loop over heads
+    inside one step) share their reads.
     """
     if _CHECKS.value == "full":
         return True
     node = log_probs.grad_fn
-    key = (fn, log_probs.shape[dim], log_probs.dtype, log_probs.requires_grad, None if node is None else type(node))
+    code, line = caller_site()
+    key = (fn, log_probs.shape[dim], log_probs.dtype, log_probs.requires_grad, type(node), code, line)
     now = time.monotonic_ns()
     last = _LAST_READ.get(key)
     if last is not None and now - last < _READ_INTERVAL_NS:
         return False
-    if len(_LAST_READ) >= 4096:  # (bounded: kinds are few in a program, but classes or dtypes may vary)
+    if len(_LAST_READ) >= 4096:  # (bounded: kinds and sites are few in a program, but classes or dtypes may vary)
         _LAST_READ.clear()
     _LAST_READ[key] = now
     return True
@@ -1449,14 +1464,13 @@ def pointwise_inputs(
     float_hint: str = "",
     allow_complex: bool = True,
     neginf_ok: Sequence[str] = (),
-    stacklevel: int = 4,
 ) -> PointwiseInputs:
     """Validate tensors combined element by element (``{name: tensor}``, prediction first).
 
     Checks each is a tensor, that they broadcast (``same_ndim``: and have the same number of
     dimensions, torch's rule for the pair losses), warns with torch's own text when a target's
-    shape differs from the input's (``warn_broadcast``, torch's rule for the regression losses;
-    ``stacklevel`` counted from here, 3 for a public loss that calls this directly), and computes
+    shape differs from the input's (``warn_broadcast``, torch's rule for the regression losses; the
+    warning names the caller's line: :func:`warn_user`), and computes
     torch's result dtype (refused unless floating -- or complex, with ``allow_complex`` -- when
     ``require_float``). Under ``checks("full")`` every floating input must be finite (the names in
     ``neginf_ok`` may hold ``-inf``: log-probabilities of impossible outcomes).
@@ -1486,10 +1500,9 @@ def pointwise_inputs(
         raise ValueError(f"{fn}: shapes do not broadcast together: {desc}; give {names[1]} the shape of {names[0]}")
     if warn_broadcast and shapes[1] != shapes[0] and not tracing():
         # torch's own text, so that filters written for torch keep working
-        warnings.warn(
+        warn_user(
             f"Using a target size ({ts[1].size()}) that is different to the input size ({ts[0].size()}). "
-            "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
-            stacklevel=stacklevel,
+            "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size."
         )
     d0 = ts[0].dtype
     dtype = d0 if all(t.dtype == d0 for t in ts[1:]) else result_type(*ts)

@@ -11,12 +11,13 @@ instead, without any host-device synchronisation.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import Tensor
+
+from ._checks import warn_user
 
 __all__ = [
     "Reduction",
@@ -149,11 +150,7 @@ def legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: 
     if size_average is None and reduce is None:
         return reduction
     if not torch.compiler.is_compiling():  # a warning inside a traced function breaks fullgraph compile
-        warnings.warn(
-            "size_average and reduce are deprecated (as in torch): use reduction='none'|'mean'|'sum'",
-            UserWarning,
-            stacklevel=3,
-        )
+        warn_user("size_average and reduce are deprecated (as in torch): use reduction='none'|'mean'|'sum'")
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     if not reduce:

@@ -302,9 +302,9 @@ def nll_loss(
     predict with ``log_probs.argmax(1)``. A warning is raised when ``log_probs`` do not look like
     log-probabilities (up to 32 distributions spread over the batch and about 4096 values, on tensors
     whose values may be read: see :func:`losskit.checks`; silent when the graph shows a ``log_softmax``).
-    Under the default ``checks("auto")`` the read runs on the first call with each kind of input and
-    then at most once every 10 ms (a loop's logits are flagged within 10 ms; a call made by hand is
-    always read); under ``checks("full")`` on every call.
+    Under the default ``checks("auto")`` the read runs on the first call from each line of code with
+    each kind of input, then at most once every 10 ms (a loop's logits are flagged within 10 ms of
+    the first step that gives them); under ``checks("full")`` on every call.
 
     Args:
         log_probs: shape (C,), (N, C) or (N, C, d1, ..., dk).

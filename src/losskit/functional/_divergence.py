@@ -16,7 +16,6 @@ probability targets ``p``) equals ``entropy(p, dim=1) + kl_divergence(p, q, dim=
 from __future__ import annotations
 
 import math
-import warnings
 
 import torch
 from torch import Tensor
@@ -300,11 +299,9 @@ def kl_div(
         "kl_div", {"input": input, "target": target}, neginf_ok=("input", "target") if log_target else ("input",)
     )
     if reduction == "mean" and not _checks.tracing():  # (a warning would break a fullgraph compile)
-        warnings.warn(
+        _checks.warn_user(
             "kl_div: reduction='mean' divides the total loss by both the batch size and the support size; "
-            "reduction='batchmean' divides only by the batch size and is the KL divergence per sample",
-            UserWarning,
-            stacklevel=2,
+            "reduction='batchmean' divides only by the batch size and is the KL divergence per sample"
         )
     # t (log t - x), or e^t (t - x) with log targets: torch's operator (on autocast's float32 list)
     rows = torch.kl_div(b.tensors[0], b.tensors[1], 0, log_target=log_target)

@@ -61,7 +61,7 @@ _ENUM = {"none": 0, "mean": 1, "sum": 2}  # torch's reduction enum for its loss 
 def _pair(fn: str, input: object, target: object, *, complex_ok: bool = False) -> _checks.PointwiseInputs:
     """input and target of a twin that warns like torch when their shapes differ (warning at the caller)."""
     return _checks.pointwise_inputs(
-        fn, {"input": input, "target": target}, warn_broadcast=True, allow_complex=complex_ok, stacklevel=4
+        fn, {"input": input, "target": target}, warn_broadcast=True, allow_complex=complex_ok
     )
 
 
@@ -389,7 +389,7 @@ def gaussian_nll_loss(
         ICNN 1994.
     """
     fn = "gaussian_nll_loss"
-    b = _checks.pointwise_inputs(fn, {"input": input, "target": target}, stacklevel=3)
+    b = _checks.pointwise_inputs(fn, {"input": input, "target": target})
     reduction = check_reduction(reduction)
     full = _checks.flag(full, "full", fn=fn)
     eps = _checks.number(eps, "eps", fn=fn)
@@ -507,7 +507,7 @@ def poisson_nll_loss(
         McCullagh & Nelder, *Generalized Linear Models*, 2nd ed. (1989), ch. 6.
     """
     fn = "poisson_nll_loss"
-    b = _checks.pointwise_inputs(fn, {"input": input, "target": target}, stacklevel=3)
+    b = _checks.pointwise_inputs(fn, {"input": input, "target": target})
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     log_input = _checks.flag(log_input, "log_input", fn=fn)
     full = _checks.flag(full, "full", fn=fn)
@@ -563,7 +563,7 @@ def log_cosh_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> 
     optax ``log_cosh`` returns the unreduced terms (``reduction="none"``).
     """
     fn = "log_cosh_loss"
-    b = _checks.pointwise_inputs(fn, {"input": input, "target": target}, allow_complex=False, stacklevel=3)
+    b = _checks.pointwise_inputs(fn, {"input": input, "target": target}, allow_complex=False)
     reduction = check_reduction(reduction)
     x, y = b.tensors
     out = _checks.autocast_dtype(x, b.dtype)
