@@ -14,7 +14,7 @@ repeat runs every variant once, so drift in the machine's speed cancels):
   (as under ``checks("full")``, without its other reads).
 * ``losskit checks off``: ``losskit.functional.nll_loss`` under ``losskit.checks("off")``.
 * ``losskit``: the default, what ``bench_cpu.py`` times: under ``checks("auto")`` the read is spaced
-  10 ms apart for inputs of one kind (``log_probs_read_due``), about one call in 25 here.
+  10 ms apart per call site and kind of input (``log_probs_read_due``), about one call in 25 here.
 
     python benchmarks/bench_nll_overhead.py                 # 4096 x 1000, 1500 repeats
     python benchmarks/bench_nll_overhead.py --size 256x1000 --repeats 300
