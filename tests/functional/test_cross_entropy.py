@@ -857,6 +857,59 @@ def test_nll_loss_plain_call_agrees_with_the_general_path(
         assert torch.equal(short[0].isnan(), ref.isnan()) and torch.equal(short[0].nan_to_num(), ref.nan_to_num())
 
 
+_PLAIN_NLL_CONTEXTS = {
+    "no_grad": torch.no_grad,
+    "inference_mode": torch.inference_mode,
+    "autocast bfloat16": lambda: torch.autocast("cpu", dtype=torch.bfloat16),
+    "enable_grad": torch.enable_grad,
+}
+
+
+@pytest.mark.parametrize("context", list(_PLAIN_NLL_CONTEXTS))
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "strided rows", "strided target"])
+@pytest.mark.parametrize("case", ["log-probabilities", "logits", "float32"])
+def test_nll_loss_plain_call_agrees_with_the_general_path_in_every_context(monkeypatch, context, layout, case):
+    # the short path under no_grad, inference_mode and autocast, and on non-contiguous inputs (a
+    # transposed (C, N) buffer, every other row of a batch, a strided target): the general path's
+    # value, gradient, warnings and errors, and torch's value
+    from losskit import _checks
+
+    def inputs():
+        x = _PLAIN_NLL_CASES[case](torch.Generator().manual_seed(0))
+        y = _PLAIN_NLL_TARGETS["some ignored"](*x.shape)
+        if layout == "transposed":
+            x = x.T.contiguous().T
+        elif layout == "strided rows":
+            x = torch.cat([x, x.flip(0)], 1).reshape(12, 4)[::2]
+        elif layout == "strided target":
+            y = torch.stack([y, y.flip(0)], 1)[:, 0]
+        return x, y
+
+    def call():
+        base, y = inputs()
+        base.requires_grad_(context in ("autocast bfloat16", "enable_grad"))
+        with _PLAIN_NLL_CONTEXTS[context]():
+            return LF.nll_loss(base, y), base
+
+    x, y = inputs()
+    assert _checks.plain_class_indices(x, y)
+    short = _nll_outcome(call)
+    _checks._LAST_READ.clear()
+    monkeypatch.setattr(_checks, "plain_class_indices", lambda x, t: False)
+    general = _nll_outcome(call)
+    assert short[3] is None and general[3] is None
+    assert short[2] == general[2]
+    if case == "logits":
+        assert any("expects log-probabilities" in m for m in short[2])
+    assert torch.equal(short[0], general[0]) and short[0].dtype == general[0].dtype
+    assert (short[1] is None) == (general[1] is None)
+    if short[1] is not None:
+        assert torch.equal(short[1], general[1])
+    with _PLAIN_NLL_CONTEXTS[context]():
+        ref = F.nll_loss(x, y)
+    assert short[0].dtype == ref.dtype and torch.equal(short[0], ref)
+
+
 @pytest.mark.parametrize(
     "x, y, plain",
     [
