@@ -312,19 +312,24 @@ def warn_user(message: str, category: type[Warning] = UserWarning) -> None:
     """``warnings.warn(message, category)`` attributed to the caller's line: the first frame outside
     losskit and torch, whether the loss was called as a function or as a module (so the default
     filter shows it once per line of the user's code, and the location points at that line)."""
-    level, frame = 2, cast("types.FrameType | None", sys._getframe(1))
-    while frame is not None and frame.f_code.co_filename.startswith(_OWN_FRAMES):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, category, stacklevel=level)
+    _, stacklevel = _user_frame()
+    warnings.warn(message, category, stacklevel=stacklevel)
 
 
 def caller_site() -> tuple[object, int]:
     """The code object and line of the first frame outside losskit and torch (the line of the
     user's code that called the loss, as :func:`warn_user` finds it); ``(None, 0)`` if none."""
-    frame = cast("types.FrameType | None", sys._getframe(1))
-    while frame is not None and frame.f_code.co_filename.startswith(_OWN_FRAMES):
-        frame = frame.f_back
+    frame, _ = _user_frame()
     return (None, 0) if frame is None else (frame.f_code, frame.f_lineno)
+
+
+def _user_frame() -> tuple[types.FrameType | None, int]:
+    """The first frame above this function's caller that lies outside losskit and torch, and the
+    ``stacklevel`` that names it in a ``warnings.warn`` made by this function's caller."""
+    stacklevel, frame = 2, cast("types.FrameType | None", sys._getframe(2))
+    while frame is not None and frame.f_code.co_filename.startswith(_OWN_FRAMES):
+        frame, stacklevel = frame.f_back, stacklevel + 1
+    return frame, stacklevel
 
 
 def values_checkable(t: Tensor) -> bool:
